@@ -1,0 +1,5 @@
+//! `GET /users/me`
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    shop::run(shop::users::get_me).await
+}

@@ -1,0 +1,5 @@
+//! `GET /health`
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    shop::run(shop::health::health).await
+}

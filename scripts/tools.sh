@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs every tool the dev stack and the tests need, idempotently, under .cache/ (git-ignored).
+# A stamp per group records what was installed, so a second run does nothing.
+# Usage: scripts/tools.sh [python] [node] [browser]   (default: python node)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cache="$root/.cache"
+mkdir -p "$cache"
+groups=("$@")
+[ ${#groups[@]} -gt 0 ] || groups=(python node)
+
+stamp_ok() { [ -f "$cache/$1.stamp" ] && [ "$(cat "$cache/$1.stamp")" = "$2" ]; }
+
+install_python() {
+  local want
+  want="$(sha256sum "$root/tools/requirements.txt" | cut -d' ' -f1)"
+  stamp_ok python "$want" && return
+  echo "==> installing Python tools into .cache/venv"
+  [ -x "$cache/venv/bin/python" ] || python3 -m venv "$cache/venv"
+  "$cache/venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/tools/requirements.txt"
+  echo "$want" > "$cache/python.stamp"
+}
+
+install_node() {
+  local want
+  want="$( (cat "$root/tools/package.json"; cat "$root/tools/package-lock.json" 2>/dev/null || true) | sha256sum | cut -d' ' -f1)"
+  stamp_ok node "$want" && return
+  echo "==> installing Node tools into .cache/node"
+  mkdir -p "$cache/node"
+  cp "$root/tools/package.json" "$cache/node/"
+  if [ -f "$root/tools/package-lock.json" ]; then
+    cp "$root/tools/package-lock.json" "$cache/node/"
+    (cd "$cache/node" && npm ci --no-audit --no-fund --loglevel=error)
+  else
+    (cd "$cache/node" && npm install --no-audit --no-fund --loglevel=error)
+  fi
+  echo "$want" > "$cache/node.stamp"
+}
+
+install_java() {
+  command -v java >/dev/null && return
+  echo "==> installing Java (DynamoDB Local needs it)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+}
+
+install_browser() {
+  [ -x /usr/bin/chromium ] && return
+  echo "==> installing Debian chromium for the browser tests"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}
+
+for g in "${groups[@]}"; do
+  case "$g" in
+    python) install_python ;;
+    node) install_java; install_node ;;
+    browser) install_browser ;;
+    *) echo "unknown tool group: $g" >&2; exit 2 ;;
+  esac
+done

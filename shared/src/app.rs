@@ -1,0 +1,61 @@
+//! Everything a function builds once at init and reuses for every request.
+
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, retry::RetryConfig, timeout::TimeoutConfig};
+use aws_sdk_dynamodb::config::Credentials;
+
+use crate::{auth::JwtKeys, config::Config, pagination::CursorKey};
+
+pub struct App {
+    pub config: Config,
+    pub dynamo: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub jwt: JwtKeys,
+    pub cursors: CursorKey,
+}
+
+impl App {
+    /// Builds the SDK clients. No network I/O happens here: credentials resolve lazily on first use.
+    pub async fn new(config: Config) -> Self {
+        // Fail fast on a dead dependency instead of holding a Lambda for its whole timeout.
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_millis(1500))
+            .operation_attempt_timeout(Duration::from_secs(2))
+            .operation_timeout(Duration::from_secs(5))
+            .build();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(config.region.clone()))
+            .timeout_config(timeouts)
+            .retry_config(RetryConfig::standard().with_max_attempts(3));
+        if config.local.dynamodb.is_some() || config.local.s3.is_some() {
+            // The emulators ignore signatures; s3rver only accepts this fixed key pair, and
+            // skipping the provider chain keeps a laptop from probing for instance metadata.
+            loader = loader
+                .credentials_provider(Credentials::new("S3RVER", "S3RVER", None, None, "local"));
+        }
+        let sdk = loader.load().await;
+
+        let mut dynamo = aws_sdk_dynamodb::config::Builder::from(&sdk);
+        if let Some(ep) = &config.local.dynamodb {
+            dynamo = dynamo.endpoint_url(ep);
+        }
+        let mut s3 = aws_sdk_s3::config::Builder::from(&sdk);
+        if let Some(ep) = &config.local.s3 {
+            // Emulators serve buckets by path, not by virtual host.
+            s3 = s3.endpoint_url(ep).force_path_style(true);
+        }
+        App {
+            jwt: JwtKeys::new(&config),
+            cursors: CursorKey::new(&config.jwt_secret),
+            dynamo: aws_sdk_dynamodb::Client::from_conf(dynamo.build()),
+            s3: aws_sdk_s3::Client::from_conf(s3.build()),
+            config,
+        }
+    }
+
+    /// Tests and the dev tools hold one `App` for the life of the process, like a Lambda does.
+    pub async fn leaked(config: Config) -> &'static App {
+        Box::leak(Box::new(App::new(config).await))
+    }
+}

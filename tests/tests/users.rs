@@ -1,0 +1,438 @@
+//! Users handlers against DynamoDB Local, through the same dispatch the Lambda runtime uses.
+
+use serde_json::{Value, json};
+use shop::users::{get_me, login, logout, register, update_me};
+use shop_tests::{TestApp, TestResponse, request};
+
+async fn register_user(t: &TestApp, email: &str, password: &str) -> TestResponse {
+    t.call(
+        register,
+        request("POST", "/users/register")
+            .json(json!({"email": email, "password": password, "name": "Ada"})),
+    )
+    .await
+}
+
+async fn login_user(t: &TestApp, email: &str, password: &str) -> TestResponse {
+    t.call(
+        login,
+        request("POST", "/users/login").json(json!({"email": email, "password": password})),
+    )
+    .await
+}
+
+async fn token_for(t: &TestApp, email: &str) -> String {
+    assert_eq!(register_user(t, email, "password123").await.status(), 201);
+    let r = login_user(t, email, "password123").await;
+    assert_eq!(r.status(), 200, "{:?}", r.body);
+    r.body["token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn register_returns_the_user_without_secrets() {
+    let t = TestApp::new().await;
+    let r = register_user(&t, "Ada@Example.com", "password123").await;
+    assert_eq!(r.status(), 201);
+    assert_eq!(r.body["email"], "ada@example.com");
+    assert_eq!(r.body["role"], "customer");
+    assert_eq!(r.body["name"], "Ada");
+    assert!(r.body["id"].as_str().is_some_and(|id| id.len() == 26));
+    assert!(r.body["created_at"].as_str().unwrap().ends_with('Z'));
+    let text = r.body.to_string();
+    assert!(
+        !text.contains("password") && !text.contains("argon2"),
+        "{text}"
+    );
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("http://shop.test")
+    );
+    assert_eq!(r.header("content-type"), Some("application/json"));
+}
+
+#[tokio::test]
+async fn duplicate_email_is_409_case_insensitively() {
+    let t = TestApp::new().await;
+    assert_eq!(
+        register_user(&t, "dup@example.com", "password123")
+            .await
+            .status(),
+        201
+    );
+    let r = register_user(&t, "DUP@Example.COM", "otherpassword").await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.error_code(), "email_taken");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_registrations_of_one_email_create_one_account() {
+    let t = TestApp::new().await;
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let app = t.app;
+        set.spawn(async move {
+            let body = json!({"email": "race@example.com", "password": format!("password{i:03}"), "name": "Ada"});
+            let req = request("POST", "/users/register").json(body).build();
+            TestResponse::from(shop::http::dispatch(app, req, register).await).status()
+        });
+    }
+    let statuses: Vec<u16> = set.join_all().await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        7,
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_400_naming_the_problem() {
+    let t = TestApp::new().await;
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("bad json", Value::Null, "invalid_json"),
+        (
+            "missing field",
+            json!({"email": "a@b.co", "name": "A"}),
+            "password",
+        ),
+        (
+            "bad email",
+            json!({"email": "nope", "password": "password123", "name": "A"}),
+            "email",
+        ),
+        (
+            "short password",
+            json!({"email": "a@b.co", "password": "short", "name": "A"}),
+            "password",
+        ),
+        (
+            "long password",
+            json!({"email": "a@b.co", "password": "x".repeat(129), "name": "A"}),
+            "password",
+        ),
+        (
+            "blank name",
+            json!({"email": "a@b.co", "password": "password123", "name": "  "}),
+            "name",
+        ),
+        (
+            "unknown field",
+            json!({"email": "a@b.co", "password": "password123", "name": "A", "role": "admin"}),
+            "role",
+        ),
+        (
+            "wrong type",
+            json!({"email": 5, "password": "password123", "name": "A"}),
+            "email",
+        ),
+    ];
+    for (what, body, expect) in cases {
+        let req = if body.is_null() {
+            request("POST", "/users/register").raw("{\"email\": ")
+        } else {
+            request("POST", "/users/register").json(body)
+        };
+        let r = t.call(register, req).await;
+        assert_eq!(r.status(), 400, "{what}: {:?}", r.body);
+        let code = r.error_code().to_string();
+        let msg = r.body["error"]["message"].as_str().unwrap();
+        assert!(msg.contains(expect) || code == expect, "{what}: {msg}");
+    }
+    let r = t.call(register, request("POST", "/users/register")).await;
+    assert_eq!((r.status(), r.error_code()), (400, "invalid_json"));
+}
+
+#[tokio::test]
+async fn oversized_body_is_413() {
+    let t = TestApp::new().await;
+    let big = json!({"email": "a@b.co", "password": "password123", "name": "x".repeat(70_000)});
+    let r = t
+        .call(register, request("POST", "/users/register").json(big))
+        .await;
+    assert_eq!((r.status(), r.error_code()), (413, "payload_too_large"));
+}
+
+#[tokio::test]
+async fn login_gives_a_bearer_token_and_same_401_for_unknown_email_or_wrong_password() {
+    let t = TestApp::new().await;
+    register_user(&t, "bob@example.com", "password123").await;
+    let ok = login_user(&t, "BOB@example.com", "password123").await;
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.body["token_type"], "Bearer");
+    assert_eq!(ok.body["expires_in"], 3600);
+    assert_eq!(ok.body["user"]["email"], "bob@example.com");
+    assert_eq!(ok.body["token"].as_str().unwrap().split('.').count(), 3);
+
+    let wrong = login_user(&t, "bob@example.com", "password124").await;
+    let unknown = login_user(&t, "nobody@example.com", "password123").await;
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(unknown.status(), 401);
+    assert_eq!(wrong.body, unknown.body);
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_with_retry_after() {
+    let t = TestApp::new().await;
+    register_user(&t, "eve@example.com", "password123").await;
+    for _ in 0..shop::users::MAX_FAILED_LOGINS {
+        assert_eq!(
+            login_user(&t, "eve@example.com", "wrong-password")
+                .await
+                .status(),
+            401
+        );
+    }
+    // Even the right password is refused during the cool-down.
+    let r = login_user(&t, "eve@example.com", "password123").await;
+    assert_eq!((r.status(), r.error_code()), (429, "too_many_requests"));
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!(retry > 0 && retry <= shop::users::LOCKOUT_SECS, "{retry}");
+    // Other accounts are unaffected.
+    register_user(&t, "amy@example.com", "password123").await;
+    assert_eq!(
+        login_user(&t, "amy@example.com", "password123")
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_successful_login_resets_the_failure_count() {
+    let t = TestApp::new().await;
+    register_user(&t, "kim@example.com", "password123").await;
+    for _ in 0..shop::users::MAX_FAILED_LOGINS - 1 {
+        login_user(&t, "kim@example.com", "nope-nope").await;
+    }
+    assert_eq!(
+        login_user(&t, "kim@example.com", "password123")
+            .await
+            .status(),
+        200
+    );
+    for _ in 0..shop::users::MAX_FAILED_LOGINS - 1 {
+        login_user(&t, "kim@example.com", "nope-nope").await;
+    }
+    assert_eq!(
+        login_user(&t, "kim@example.com", "password123")
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn me_needs_a_valid_token() {
+    let t = TestApp::new().await;
+    let token = token_for(&t, "me@example.com").await;
+    let r = t
+        .call(get_me, request("GET", "/users/me").bearer(&token))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.body["email"], "me@example.com");
+    for bad in ["", "garbage", "a.b.c", &format!("{token}x")] {
+        let r = t
+            .call(get_me, request("GET", "/users/me").bearer(bad))
+            .await;
+        assert_eq!((r.status(), r.error_code()), (401, "unauthorized"), "{bad}");
+    }
+    let r = t.call(get_me, request("GET", "/users/me")).await;
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
+async fn token_from_another_deployment_is_rejected() {
+    let t = TestApp::new().await;
+    let other = TestApp::with_env(|e| {
+        e.insert(
+            "JWT_SECRET".into(),
+            "another-secret-of-at-least-32-bytes-xx".into(),
+        );
+    })
+    .await;
+    let token = token_for(&other, "x@example.com").await;
+    let r = t
+        .call(get_me, request("GET", "/users/me").bearer(&token))
+        .await;
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
+async fn update_me_changes_name_address_and_password() {
+    let t = TestApp::new().await;
+    let token = token_for(&t, "up@example.com").await;
+    let address = json!({"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "us"});
+    let r = t
+        .call(
+            update_me,
+            request("PUT", "/users/me")
+                .bearer(&token)
+                .json(json!({"name": "Ada L.", "address": address})),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{:?}", r.body);
+    assert_eq!(r.body["name"], "Ada L.");
+    assert_eq!(r.body["address"]["country"], "US");
+    assert_ne!(r.body["updated_at"], r.body["created_at"]);
+
+    let r = t
+        .call(
+            update_me,
+            request("PUT", "/users/me")
+                .bearer(&token)
+                .json(json!({"address": null})),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.body.get("address").is_none());
+
+    let r = t
+        .call(
+            update_me,
+            request("PUT", "/users/me")
+                .bearer(&token)
+                .json(json!({"password": "brand-new-pass"})),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("current_password")
+    );
+
+    let r = t
+        .call(
+            update_me,
+            request("PUT", "/users/me")
+                .bearer(&token)
+                .json(json!({"password": "brand-new-pass", "current_password": "wrong-pass"})),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+
+    let r = t
+        .call(
+            update_me,
+            request("PUT", "/users/me")
+                .bearer(&token)
+                .json(json!({"password": "brand-new-pass", "current_password": "password123"})),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        login_user(&t, "up@example.com", "password123")
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        login_user(&t, "up@example.com", "brand-new-pass")
+            .await
+            .status(),
+        200
+    );
+
+    let r = t
+        .call(
+            update_me,
+            request("PUT", "/users/me").bearer(&token).json(json!({})),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let r = t
+        .call(
+            update_me,
+            request("PUT", "/users/me")
+                .bearer(&token)
+                .json(json!({"address": {"line1": "x"}})),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+}
+
+#[tokio::test]
+async fn logout_revokes_only_the_presented_token() {
+    let t = TestApp::new().await;
+    let first = token_for(&t, "out@example.com").await;
+    let second = login_user(&t, "out@example.com", "password123").await.body["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = t
+        .call(logout, request("POST", "/users/logout").bearer(&first))
+        .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(r.body, Value::Null);
+    let r = t
+        .call(get_me, request("GET", "/users/me").bearer(&first))
+        .await;
+    assert_eq!(r.status(), 401);
+    let r = t
+        .call(logout, request("POST", "/users/logout").bearer(&first))
+        .await;
+    assert_eq!(r.status(), 401);
+    let r = t
+        .call(get_me, request("GET", "/users/me").bearer(&second))
+        .await;
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn admin_seed_is_idempotent_and_admin_can_log_in() {
+    let t = TestApp::new().await;
+    assert!(
+        shop::users::ensure_admin(t.app, "admin@shop.local", "admin-password", "Admin")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !shop::users::ensure_admin(t.app, "admin@shop.local", "admin-password", "Admin")
+            .await
+            .unwrap()
+    );
+    let r = login_user(&t, "admin@shop.local", "admin-password").await;
+    assert_eq!(r.body["user"]["role"], "admin");
+}
+
+#[tokio::test]
+async fn health_reports_dynamodb() {
+    let t = TestApp::new().await;
+    let r = t
+        .call(shop::health::health, request("GET", "/health"))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.body,
+        json!({"status": "ok", "checks": {"dynamodb": "ok"}})
+    );
+
+    // A function whose DynamoDB endpoint is dead (nothing listens on that port).
+    let mut env = t.env.clone();
+    env.insert(
+        "DYNAMODB_ENDPOINT".into(),
+        format!("http://127.0.0.1:{}", shop_tests::free_port()),
+    );
+    let config = shop::config::Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+    let app = shop::App::leaked(config).await;
+    let resp =
+        shop::http::dispatch(app, request("GET", "/health").build(), shop::health::health).await;
+    let r = TestResponse::from(resp);
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.body["checks"]["dynamodb"], "unavailable");
+    let resp = shop::http::dispatch(
+        app,
+        request("GET", "/users/me")
+            .bearer(&token_for(&t, "h@example.com").await)
+            .build(),
+        get_me,
+    )
+    .await;
+    let r = TestResponse::from(resp);
+    assert_eq!((r.status(), r.error_code()), (503, "service_unavailable"));
+}
