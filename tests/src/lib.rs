@@ -228,9 +228,9 @@ impl Watch {
             "lambda",
             "watch",
             "--ignore-changes",
-            "-a",
+            "--invoke-address",
             "127.0.0.1",
-            "-P",
+            "--invoke-port",
         ])
         .arg(port.to_string())
         .current_dir(repo_root())
@@ -271,6 +271,38 @@ impl Watch {
             child,
             base_url: format!("http://127.0.0.1:{port}"),
         }
+    }
+}
+
+impl Watch {
+    fn port(&self) -> String {
+        self.base_url
+            .rsplit(':')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// `cargo lambda invoke FUNCTION --data-file events/FILE`, as the README shows; returns the
+    /// function's API Gateway response (`statusCode`, `body`, ...).
+    pub fn invoke(&self, function: &str, event_file: &str) -> Value {
+        let out = Command::new("cargo")
+            .args(["lambda", "invoke", function, "--data-file", event_file])
+            .args([
+                "--invoke-address",
+                "127.0.0.1",
+                "--invoke-port",
+                &self.port(),
+            ])
+            .current_dir(repo_root())
+            .output()
+            .expect("cargo lambda invoke runs");
+        assert!(
+            out.status.success(),
+            "invoke {function}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("invoke prints the JSON response")
     }
 }
 

