@@ -44,7 +44,26 @@ pub const USERS: TableDef = TableDef {
     ttl: true,
 };
 
-pub const ALL_TABLES: &[&TableDef] = &[&USERS];
+/// Products and slug guards. Both indexes sort by lower-cased name, so `q` is a `begins_with` on
+/// the sort key: the whole catalog (`by_name`) or one category (`by_category`).
+pub const PRODUCTS: TableDef = TableDef {
+    id: "products",
+    env: env::PRODUCTS_TABLE,
+    gsis: &[BY_NAME, BY_CATEGORY],
+    ttl: false,
+};
+pub const BY_NAME: Gsi = Gsi {
+    name: "by_name",
+    pk: "gsi1pk",
+    sk: "gsi1sk",
+};
+pub const BY_CATEGORY: Gsi = Gsi {
+    name: "by_category",
+    pk: "gsi2pk",
+    sk: "gsi2sk",
+};
+
+pub const ALL_TABLES: &[&TableDef] = &[&USERS, &PRODUCTS];
 
 /// Partition and sort key of every item type, so key formats are written once.
 pub mod keys {
@@ -80,6 +99,26 @@ pub mod keys {
 
     pub fn login_attempts(email: &str) -> HashMap<String, AttributeValue> {
         key(format!("LOGIN#{email}"), "ATTEMPTS")
+    }
+
+    pub fn product_pk(id: &str) -> String {
+        format!("PRODUCT#{id}")
+    }
+    pub const PRODUCT_SK: &str = "PRODUCT";
+    pub fn product(id: &str) -> HashMap<String, AttributeValue> {
+        key(product_pk(id), PRODUCT_SK)
+    }
+    /// Partition of the `by_name` index: the whole catalog.
+    pub const CATALOG: &str = "CATALOG";
+    pub fn category_pk(category: &str) -> String {
+        format!("CAT#{category}")
+    }
+    /// Sort key of both product indexes: lower-cased name, then id to break ties.
+    pub fn name_sk(name: &str, id: &str) -> String {
+        format!("{}#{id}", name.to_lowercase())
+    }
+    pub fn slug(slug: &str) -> HashMap<String, AttributeValue> {
+        key(format!("SLUG#{slug}"), "SLUG")
     }
 }
 

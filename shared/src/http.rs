@@ -97,6 +97,13 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> ApiResult<T> {
     Ok(value)
 }
 
+/// For optional fields where `null` and absent differ: absent = `None`, `null` = `Some(None)`.
+pub fn double_option<'de, T: serde::Deserialize<'de>, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 /// A path parameter of the matched route (`{id}`).
 pub fn path_param(req: &Request, name: &'static str) -> ApiResult<String> {
     req.path_parameters_ref()

@@ -9,6 +9,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod pagination;
+pub mod products;
 pub mod telemetry;
 pub mod types;
 pub mod users;

@@ -21,6 +21,9 @@ pub const MAX_LIMIT: i32 = 100;
 
 pub type Key = HashMap<String, AttributeValue>;
 
+/// Reserved payload entry holding the cursor's scope (never a DynamoDB attribute name here).
+const SCOPE: &str = "~scope";
+
 pub struct CursorKey(hmac::Key);
 
 #[derive(Debug, Serialize)]
@@ -38,12 +41,15 @@ impl CursorKey {
         CursorKey(hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()))
     }
 
-    pub fn encode(&self, key: Option<&Key>) -> Option<String> {
+    /// `scope` names the query the cursor belongs to (index and partition); a cursor is only
+    /// accepted back for the same scope.
+    pub fn encode(&self, scope: &str, key: Option<&Key>) -> Option<String> {
         let key = key.filter(|k| !k.is_empty())?;
-        let plain: HashMap<&str, &str> = key
+        let mut plain: HashMap<&str, &str> = key
             .iter()
             .filter_map(|(k, v)| v.as_s().ok().map(|s| (k.as_str(), s.as_str())))
             .collect();
+        plain.insert(SCOPE, scope);
         let payload = serde_json::to_vec(&plain).ok()?;
         let tag = hmac::sign(&self.0, &payload);
         Some(format!(
@@ -53,13 +59,20 @@ impl CursorKey {
         ))
     }
 
-    pub fn decode(&self, cursor: &str) -> ApiResult<Key> {
+    pub fn decode(&self, scope: &str, cursor: &str) -> ApiResult<Key> {
         let bad = || ApiError::invalid_field("cursor", "is not a cursor this API issued");
         let (payload, tag) = cursor.split_once('.').ok_or_else(bad)?;
         let payload = B64.decode(payload).map_err(|_| bad())?;
         let tag = B64.decode(tag).map_err(|_| bad())?;
         hmac::verify(&self.0, &payload, &tag).map_err(|_| bad())?;
-        let plain: HashMap<String, String> = serde_json::from_slice(&payload).map_err(|_| bad())?;
+        let mut plain: HashMap<String, String> =
+            serde_json::from_slice(&payload).map_err(|_| bad())?;
+        if plain.remove(SCOPE).as_deref() != Some(scope) {
+            return Err(ApiError::invalid_field(
+                "cursor",
+                "belongs to a different listing (filters changed?)",
+            ));
+        }
         Ok(plain
             .into_iter()
             .map(|(k, v)| (k, AttributeValue::S(v)))
@@ -67,10 +80,10 @@ impl CursorKey {
     }
 
     /// The `cursor` query parameter, verified.
-    pub fn from_request(&self, req: &Request) -> ApiResult<Option<Key>> {
+    pub fn from_request(&self, scope: &str, req: &Request) -> ApiResult<Option<Key>> {
         query_param(req, "cursor")
             .filter(|c| !c.is_empty())
-            .map(|c| self.decode(&c))
+            .map(|c| self.decode(scope, &c))
             .transpose()
     }
 }
@@ -106,23 +119,24 @@ mod tests {
     #[test]
     fn cursor_round_trips() {
         let k = CursorKey::new(&[7; 32]);
-        let c = k.encode(Some(&key())).unwrap();
-        assert_eq!(k.decode(&c).unwrap(), key());
-        assert_eq!(k.encode(None), None);
+        let c = k.encode("by_name", Some(&key())).unwrap();
+        assert_eq!(k.decode("by_name", &c).unwrap(), key());
+        assert_eq!(k.encode("by_name", None), None);
+        assert_eq!(k.decode("CAT#tea", &c).unwrap_err().status().as_u16(), 400);
     }
 
     #[test]
     fn tampered_garbled_or_foreign_cursors_are_400() {
         let k = CursorKey::new(&[7; 32]);
-        let c = k.encode(Some(&key())).unwrap();
+        let c = k.encode("s", Some(&key())).unwrap();
         let (payload, tag) = c.split_once('.').unwrap();
         let mut forged: HashMap<String, String> =
             serde_json::from_slice(&B64.decode(payload).unwrap()).unwrap();
         forged.insert("pk".into(), "USER#someone".into());
         let forged = format!("{}.{tag}", B64.encode(serde_json::to_vec(&forged).unwrap()));
-        let other = CursorKey::new(&[8; 32]).encode(Some(&key())).unwrap();
+        let other = CursorKey::new(&[8; 32]).encode("s", Some(&key())).unwrap();
         for bad in [forged.as_str(), "garbage", "a.b", "", other.as_str()] {
-            let e = k.decode(bad).unwrap_err();
+            let e = k.decode("s", bad).unwrap_err();
             assert_eq!(e.status().as_u16(), 400, "{bad}");
         }
     }

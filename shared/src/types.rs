@@ -199,9 +199,269 @@ pub fn now_epoch_secs() -> u64 {
         .unwrap_or(0)
 }
 
+string_newtype!(
+    /// A product id (ULID, canonical upper case).
+    ProductId
+);
+string_newtype!(
+    /// URL-safe product handle: `a-z`, `0-9` and single inner hyphens, at most 100 characters.
+    Slug
+);
+string_newtype!(
+    /// Category handle, same alphabet as a slug, at most 50 characters (stored lower case).
+    Category
+);
+
+impl ProductId {
+    pub fn new() -> Self {
+        ProductId(ulid::Ulid::new().to_string())
+    }
+
+    /// Parses a client-supplied id. Anything that is not a ULID cannot name a product.
+    pub fn parse(field: &str, raw: &str) -> Result<Self, ApiError> {
+        ulid::Ulid::from_string(raw.trim())
+            .map(|u| ProductId(u.to_string()))
+            .map_err(|_| ApiError::invalid_field(field, "is not a product id"))
+    }
+
+    pub fn from_trusted(s: impl Into<String>) -> Self {
+        ProductId(s.into())
+    }
+}
+
+impl Default for ProductId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn is_handle(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && !s.contains("--")
+}
+
+impl Slug {
+    pub const MAX_LEN: usize = 100;
+
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        let s = raw.trim().to_ascii_lowercase();
+        if is_handle(&s, Self::MAX_LEN) {
+            Ok(Slug(s))
+        } else {
+            Err(ApiError::invalid_field(
+                "slug",
+                "must be 1 to 100 characters of a-z, 0-9 and single hyphens",
+            ))
+        }
+    }
+
+    /// Derives a slug from a product name: ASCII letters and digits kept, everything else a hyphen.
+    /// `None` when nothing usable is left (e.g. a name in a non-Latin script).
+    pub fn from_name(name: &str) -> Option<Self> {
+        let mut out = String::new();
+        for c in name.chars().flat_map(char::to_lowercase) {
+            if c.is_ascii_alphanumeric() {
+                out.push(c);
+            } else if !out.is_empty() && !out.ends_with('-') {
+                out.push('-');
+            }
+        }
+        let mut s = out.trim_end_matches('-').to_string();
+        if s.len() > Self::MAX_LEN {
+            s.truncate(Self::MAX_LEN);
+            s = s.trim_end_matches('-').to_string();
+        }
+        is_handle(&s, Self::MAX_LEN).then_some(Slug(s))
+    }
+}
+
+impl Category {
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        let s = raw.trim().to_ascii_lowercase();
+        if is_handle(&s, 50) {
+            Ok(Category(s))
+        } else {
+            Err(ApiError::invalid_field(
+                "category",
+                "must be 1 to 50 characters of a-z, 0-9 and single hyphens",
+            ))
+        }
+    }
+}
+
+/// An amount of money in integer minor units (cents). Never a float.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Cents(i64);
+
+impl Cents {
+    /// Largest price of one unit: 1,000,000.00.
+    pub const MAX_PRICE: i64 = 100_000_000;
+
+    pub fn price(field: &str, raw: i64) -> Result<Self, ApiError> {
+        if (1..=Self::MAX_PRICE).contains(&raw) {
+            Ok(Cents(raw))
+        } else {
+            Err(ApiError::invalid_field(
+                field,
+                format!(
+                    "must be a whole number of cents from 1 to {}",
+                    Self::MAX_PRICE
+                ),
+            ))
+        }
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+
+    /// `self * qty`; cannot overflow for prices and quantities within their bounds.
+    pub fn times(self, qty: Quantity) -> Cents {
+        Cents(self.0 * i64::from(qty.get()))
+    }
+
+    pub fn sum(items: impl IntoIterator<Item = Cents>) -> Cents {
+        Cents(items.into_iter().map(|c| c.0).sum())
+    }
+}
+
+/// Units in stock: 0..=1,000,000.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Stock(i64);
+
+impl Stock {
+    pub const MAX: i64 = 1_000_000;
+
+    pub fn parse(raw: i64) -> Result<Self, ApiError> {
+        if (0..=Self::MAX).contains(&raw) {
+            Ok(Stock(raw))
+        } else {
+            Err(ApiError::invalid_field(
+                "stock",
+                format!("must be a whole number from 0 to {}", Self::MAX),
+            ))
+        }
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// Units of one product on a cart or order line: 1..=99.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Quantity(u32);
+
+impl Quantity {
+    pub const MAX: u32 = 99;
+
+    pub fn parse(field: &str, raw: i64) -> Result<Self, ApiError> {
+        if (1..=i64::from(Self::MAX)).contains(&raw) {
+            Ok(Quantity(raw as u32))
+        } else {
+            Err(ApiError::invalid_field(
+                field,
+                format!("must be a whole number from 1 to {}", Self::MAX),
+            ))
+        }
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// An absolute http(s) URL of bounded length.
+pub fn parse_url(field: &str, raw: &str) -> Result<String, ApiError> {
+    let s = raw.trim();
+    let ok = (s.starts_with("https://") || s.starts_with("http://"))
+        && s.len() <= 2048
+        && s.len() > "https://".len()
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(ApiError::invalid_field(
+            field,
+            "must be an absolute http(s) URL",
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slug_is_derived_from_the_name() {
+        assert_eq!(
+            Slug::from_name("  Fancy Mug — 350 ml! ").unwrap().as_str(),
+            "fancy-mug-350-ml"
+        );
+        assert_eq!(Slug::from_name("Éclair"), Some(Slug("clair".into())));
+        assert_eq!(Slug::from_name("咖啡"), None);
+        assert!(Slug::from_name(&"ab ".repeat(80)).unwrap().as_str().len() <= 100);
+    }
+
+    #[test]
+    fn slug_and_category_alphabet_is_enforced() {
+        assert!(Slug::parse("good-slug-1").is_ok());
+        assert_eq!(Slug::parse("Good-Slug").unwrap().as_str(), "good-slug");
+        for bad in ["", "-a", "a-", "a--b", "a b", "a_b", "ü"] {
+            assert!(Slug::parse(bad).is_err(), "{bad:?}");
+            assert!(Category::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(Category::parse(&"a".repeat(51)).is_err());
+    }
+
+    #[test]
+    fn money_and_quantities_have_bounds() {
+        assert!(Cents::price("price_cents", 0).is_err());
+        assert!(Cents::price("price_cents", -5).is_err());
+        assert!(Cents::price("price_cents", Cents::MAX_PRICE + 1).is_err());
+        assert_eq!(
+            Cents::price("p", 250)
+                .unwrap()
+                .times(Quantity::parse("q", 3).unwrap())
+                .get(),
+            750
+        );
+        assert!(Quantity::parse("q", 0).is_err());
+        assert!(Quantity::parse("q", 100).is_err());
+        assert!(Stock::parse(-1).is_err());
+        assert!(Stock::parse(0).is_ok());
+    }
+
+    #[test]
+    fn product_ids_must_be_ulids() {
+        let id = ProductId::new();
+        assert_eq!(
+            ProductId::parse("id", &id.as_str().to_lowercase()).unwrap(),
+            id
+        );
+        assert!(ProductId::parse("id", "not-an-id").is_err());
+    }
+
+    #[test]
+    fn urls_must_be_absolute_http() {
+        assert!(parse_url("image_url", "https://cdn.example.com/a.png").is_ok());
+        for bad in [
+            "ftp://x",
+            "javascript:alert(1)",
+            "/relative.png",
+            "https://",
+        ] {
+            assert!(parse_url("image_url", bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn email_is_trimmed_and_lowercased() {

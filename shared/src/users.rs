@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::{
     types::{AttributeValue, Put, ReturnValue, TransactWriteItem},
 };
 use lambda_http::{Request, http::header};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_attribute_value, to_item};
 
 use crate::{
@@ -106,19 +106,12 @@ pub struct LoginResponse {
     pub user: UserView,
 }
 
-/// `null` and absent mean different things for `address`: `Some(None)` clears it.
-fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
     #[serde(default)]
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::http::double_option")]
     pub address: Option<Option<Address>>,
     #[serde(default)]
     pub password: Option<String>,

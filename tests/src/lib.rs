@@ -21,6 +21,7 @@ use serde_json::Value;
 use shop::{ApiResult, App, Reply, config::Config};
 
 pub mod dynamodb;
+pub mod s3;
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -60,6 +61,39 @@ pub fn spawn_tied(cmd: &mut Command) -> std::io::Result<Child> {
     cmd.spawn()
 }
 
+/// Logs in through the handler and returns a bearer token.
+pub async fn login_token(t: &TestApp, email: &str, password: &str) -> String {
+    let r = t
+        .call(
+            shop::users::login,
+            request("POST", "/users/login")
+                .json(serde_json::json!({"email": email, "password": password})),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "login {email}: {:?}", r.body);
+    r.body["token"].as_str().unwrap().to_string()
+}
+
+/// Tokens for a fresh admin and a fresh customer.
+pub async fn admin_and_customer(t: &TestApp) -> (String, String) {
+    shop::users::ensure_admin(t.app, "admin@test.local", "admin-password", "Admin")
+        .await
+        .unwrap();
+    let r = t
+        .call(
+            shop::users::register,
+            request("POST", "/users/register").json(
+                serde_json::json!({"email": "shopper@test.local", "password": "shopper-pass", "name": "Shopper"}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    (
+        login_token(t, "admin@test.local", "admin-password").await,
+        login_token(t, "shopper@test.local", "shopper-pass").await,
+    )
+}
+
 pub const TEST_SECRET: &str = "test-secret-that-is-at-least-32-bytes-long!";
 
 /// The settings a function would get from its environment, pointed at the local stack.
@@ -90,6 +124,8 @@ impl TestApp {
         let endpoint = dynamodb::endpoint();
         let prefix = format!("t{}", ulid::Ulid::new().to_string().to_lowercase());
         let mut env = env_for(&prefix, &endpoint);
+        env.insert("S3_ENDPOINT".into(), s3::endpoint());
+        env.insert("IMAGES_BUCKET".into(), s3::IMAGES_BUCKET.into());
         tweak(&mut env);
         let config = Config::from_lookup(|k| env.get(k).cloned()).expect("test config");
         let app = App::leaked(config).await;

@@ -1,0 +1,5 @@
+//! `POST /products/{id}/image`
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    shop::run(shop::products::product_image).await
+}
