@@ -4,7 +4,7 @@
 
 use std::{path::PathBuf, process::Command, sync::OnceLock, time::Duration};
 
-use crate::{free_port, repo_root, spawn_tied, wait_for_port};
+use crate::{free_port, process_lifetime_service, repo_root, spawn_tied, wait_for_port};
 
 /// Where the jar is: `DYNAMODB_LOCAL_JAR`, else the copy `make` installs under `.cache/`.
 pub fn jar() -> PathBuf {
@@ -55,8 +55,7 @@ pub fn start() -> (u16, std::process::Child) {
     (port, child)
 }
 
-/// One instance per test process. The spawning thread parks forever: the child's death signal
-/// fires when that thread ends, i.e. when the process exits.
+/// One instance per test process, stopped when the process exits.
 pub fn endpoint() -> String {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
     ENDPOINT
@@ -64,15 +63,7 @@ pub fn endpoint() -> String {
             if let Ok(ep) = std::env::var("DYNAMODB_ENDPOINT") {
                 return ep;
             }
-            let (tx, rx) = std::sync::mpsc::channel();
-            std::thread::spawn(move || {
-                let (port, _child) = start();
-                tx.send(port).unwrap();
-                loop {
-                    std::thread::park();
-                }
-            });
-            let port = rx.recv().expect("DynamoDB Local started");
+            let port = process_lifetime_service(start);
             format!("http://127.0.0.1:{port}")
         })
         .clone()

@@ -94,6 +94,21 @@ pub async fn admin_and_customer(t: &TestApp) -> (String, String) {
     )
 }
 
+/// Starts a service once for this test process and returns its port. The child is held by a thread
+/// that parks forever, so its death signal (set by [`spawn_tied`]) fires only when the process exits.
+pub fn process_lifetime_service(start: impl FnOnce() -> (u16, Child) + Send + 'static) -> u16 {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (port, child) = start();
+        tx.send(port).unwrap();
+        let _held = child;
+        loop {
+            std::thread::park();
+        }
+    });
+    rx.recv().expect("service started")
+}
+
 pub const TEST_SECRET: &str = "test-secret-that-is-at-least-32-bytes-long!";
 
 /// The settings a function would get from its environment, pointed at the local stack.

@@ -2,7 +2,7 @@
 
 use std::{process::Command, sync::OnceLock, time::Duration};
 
-use crate::{free_port, repo_root, spawn_tied, wait_for_port};
+use crate::{free_port, process_lifetime_service, repo_root, spawn_tied, wait_for_port};
 
 pub const IMAGES_BUCKET: &str = "shop-images";
 
@@ -11,13 +11,12 @@ pub fn endpoint() -> String {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
     ENDPOINT
         .get_or_init(|| {
-            let (tx, rx) = std::sync::mpsc::channel();
-            std::thread::spawn(move || {
+            let port = process_lifetime_service(|| {
                 let port = free_port();
                 let dir = std::env::temp_dir().join(format!("shop-s3-{}", std::process::id()));
                 std::fs::create_dir_all(&dir).unwrap();
                 let bin = repo_root().join(".cache/node/node_modules/s3rver/bin/s3rver.js");
-                let _child = spawn_tied(
+                let child = spawn_tied(
                     Command::new("node")
                         .arg(bin)
                         .arg("--directory")
@@ -32,12 +31,8 @@ pub fn endpoint() -> String {
                     wait_for_port(port, Duration::from_secs(30)),
                     "s3rver did not start"
                 );
-                tx.send(port).unwrap();
-                loop {
-                    std::thread::park();
-                }
+                (port, child)
             });
-            let port = rx.recv().expect("s3rver started");
             format!("http://127.0.0.1:{port}")
         })
         .clone()
