@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make dev`: the whole shop on this machine, offline. Installs its tools (once), starts DynamoDB Local
-# (data kept in .local/), creates the tables and the admin account, and serves every function under
-# `cargo lambda watch` with the API routes. Ctrl-C stops everything it started.
+# and an S3 emulator (data kept in .local/), creates the tables, the admin account and a sample
+# catalog, and serves every function under `cargo lambda watch` with the API routes.
+# Ctrl-C stops everything it started.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -24,8 +25,8 @@ wait_port() {
   for _ in $(seq 1 600); do port_busy "$1" && return 0; sleep 0.1; done
   echo "nothing is listening on port $1 after 60 s" >&2; return 1
 }
-for p in "$API_PORT" "$DYNAMODB_PORT"; do
-  if port_busy "$p"; then echo "port $p is already in use: stop what uses it or set API_PORT / DYNAMODB_PORT" >&2; exit 1; fi
+for p in "$API_PORT" "$DYNAMODB_PORT" "$S3_PORT"; do
+  if port_busy "$p"; then echo "port $p is already in use: stop what uses it or set API_PORT / DYNAMODB_PORT / S3_PORT" >&2; exit 1; fi
 done
 
 echo "==> building the functions (first run compiles the AWS SDK: a few minutes)"
@@ -40,6 +41,14 @@ setsid java -Djava.library.path="$(dirname "$jar")/DynamoDBLocal_lib" -jar "$jar
 pids+=($!)
 wait_port "$DYNAMODB_PORT"
 
+mkdir -p "$root/.local/s3"
+echo "==> starting the S3 emulator (s3rver) on 127.0.0.1:$S3_PORT (data in .local/s3)"
+setsid node "$root/.cache/node/node_modules/s3rver/bin/s3rver.js" --directory "$root/.local/s3" \
+  --address 127.0.0.1 --port "$S3_PORT" --silent --configure-bucket "$IMAGES_BUCKET" \
+  >"$root/.local/s3.log" 2>&1 &
+pids+=($!)
+wait_port "$S3_PORT"
+
 "$root/target/debug/devtool" setup
 
 echo "==> starting the API (cargo lambda watch) on 127.0.0.1:$API_PORT"
@@ -52,6 +61,7 @@ cat <<MSG
   The shop is running.
     API:             http://127.0.0.1:$API_PORT          (try: curl http://127.0.0.1:$API_PORT/health)
     DynamoDB Local:  http://127.0.0.1:$DYNAMODB_PORT
+    S3 emulator:     http://127.0.0.1:$S3_PORT   (bucket $IMAGES_BUCKET)
     Admin login:     $ADMIN_EMAIL / $ADMIN_PASSWORD
 
   Press Ctrl-C to stop everything.

@@ -264,6 +264,33 @@ impl TestResponse {
     }
 }
 
+/// One HTTP call as a browser or API client makes it; returns the status and the JSON body
+/// (`null` when empty).
+pub async fn http(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = client.request(method, url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.expect("the API answers");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON body from {url}: {text}"))
+    };
+    (status, body)
+}
+
 /// `cargo lambda watch` on a free port with the workspace router, stopped (whole process group)
 /// on drop.
 pub struct Watch {

@@ -1,32 +1,7 @@
 //! End to end over HTTP: the real binaries under `cargo lambda watch`, routed by the workspace router.
 
 use serde_json::{Value, json};
-use shop_tests::{TestApp, Watch};
-
-async fn send(
-    client: &reqwest::Client,
-    method: reqwest::Method,
-    url: String,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = client.request(method, url);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.expect("watch answers");
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    let body = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    };
-    (status, body)
-}
+use shop_tests::{TestApp, Watch, http};
 
 #[tokio::test]
 async fn register_login_me_update_logout_over_http() {
@@ -36,7 +11,7 @@ async fn register_login_me_update_logout_over_http() {
     let c = reqwest::Client::new();
     use reqwest::Method as M;
 
-    let (s, health) = send(&c, M::GET, format!("{base}/health"), None, None).await;
+    let (s, health) = http(&c, M::GET, &format!("{base}/health"), None, None).await;
     assert_eq!(
         (s, health["status"].as_str()),
         (200, Some("ok")),
@@ -46,29 +21,29 @@ async fn register_login_me_update_logout_over_http() {
     let creds = json!({"email": "e2e@example.com", "password": "password123"});
     let mut reg = creds.clone();
     reg["name"] = "End To End".into();
-    let (s, user) = send(
+    let (s, user) = http(
         &c,
         M::POST,
-        format!("{base}/users/register"),
+        &format!("{base}/users/register"),
         None,
         Some(reg.clone()),
     )
     .await;
     assert_eq!(s, 201, "{user}");
-    let (s, _) = send(
+    let (s, _) = http(
         &c,
         M::POST,
-        format!("{base}/users/register"),
+        &format!("{base}/users/register"),
         None,
         Some(reg),
     )
     .await;
     assert_eq!(s, 409);
 
-    let (s, login) = send(
+    let (s, login) = http(
         &c,
         M::POST,
-        format!("{base}/users/login"),
+        &format!("{base}/users/login"),
         None,
         Some(creds),
     )
@@ -76,35 +51,35 @@ async fn register_login_me_update_logout_over_http() {
     assert_eq!(s, 200, "{login}");
     let token = login["token"].as_str().unwrap().to_string();
 
-    let (s, me) = send(&c, M::GET, format!("{base}/users/me"), Some(&token), None).await;
+    let (s, me) = http(&c, M::GET, &format!("{base}/users/me"), Some(&token), None).await;
     assert_eq!((s, &me["id"]), (200, &user["id"]));
 
-    let (s, me) = send(
+    let (s, me) = http(
         &c,
         M::PUT,
-        format!("{base}/users/me"),
+        &format!("{base}/users/me"),
         Some(&token),
         Some(json!({"name": "Renamed"})),
     )
     .await;
     assert_eq!((s, me["name"].as_str()), (200, Some("Renamed")));
 
-    let (s, _) = send(
+    let (s, _) = http(
         &c,
         M::POST,
-        format!("{base}/users/logout"),
+        &format!("{base}/users/logout"),
         Some(&token),
         None,
     )
     .await;
     assert_eq!(s, 204);
-    let (s, err) = send(&c, M::GET, format!("{base}/users/me"), Some(&token), None).await;
+    let (s, err) = http(&c, M::GET, &format!("{base}/users/me"), Some(&token), None).await;
     assert_eq!(
         (s, err["error"]["code"].as_str()),
         (401, Some("unauthorized"))
     );
 
-    let (s, err) = send(&c, M::GET, format!("{base}/users/me"), None, None).await;
+    let (s, err) = http(&c, M::GET, &format!("{base}/users/me"), None, None).await;
     assert_eq!(s, 401, "{err}");
 
     // The sample events work with `cargo lambda invoke`, as the README says.

@@ -1,11 +1,16 @@
-//! Local-stack chores for `make dev` and the tests: create the tables and seed the admin account.
+//! Local-stack chores for `make dev`: create the tables, the admin account and the sample catalog.
 //!
 //! Reads the same environment as the functions (see `shop::config::env`), plus
 //! `ADMIN_EMAIL` / `ADMIN_PASSWORD` for the seeded admin.
 
-use shop::{App, config::Config};
+use shop::{
+    ApiError, App,
+    config::Config,
+    products::{self, CreateProductRequest, NewProduct},
+};
 
-const USAGE: &str = "usage: devtool setup   (create tables and the admin account; idempotent)";
+const USAGE: &str =
+    "usage: devtool setup   (create tables, admin account and sample catalog; idempotent)";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,5 +28,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "tables ready; admin {email} {}",
         if created { "created" } else { "already exists" }
     );
+    let added = seed_catalog(app).await?;
+    println!("catalog seeded: {added} new products");
     Ok(())
+}
+
+/// Adds the sample catalog; products whose slug exists already are left as they are.
+async fn seed_catalog(app: &App) -> Result<usize, Box<dyn std::error::Error>> {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/seed-catalog.json");
+    let raw = std::fs::read_to_string(&path)?;
+    let items: Vec<CreateProductRequest> = serde_json::from_str(&raw)?;
+    let mut added = 0;
+    for item in items {
+        match products::create(app, NewProduct::try_from(item)?).await {
+            Ok(_) => added += 1,
+            Err(ApiError::Conflict { .. }) => {}
+            Err(e) => return Err(e.chain().into()),
+        }
+    }
+    Ok(added)
 }
