@@ -63,7 +63,27 @@ pub const BY_CATEGORY: Gsi = Gsi {
     sk: "gsi2sk",
 };
 
-pub const ALL_TABLES: &[&TableDef] = &[&USERS, &PRODUCTS];
+/// Orders, carts and idempotency records (the last expire by TTL after 24 h).
+pub const ORDERS: TableDef = TableDef {
+    id: "orders",
+    env: env::ORDERS_TABLE,
+    gsis: &[BY_USER, BY_STATUS],
+    ttl: true,
+};
+/// A customer's orders, newest first (order ids are ULIDs, so they sort by time).
+pub const BY_USER: Gsi = Gsi {
+    name: "by_user",
+    pk: "gsi1pk",
+    sk: "gsi1sk",
+};
+/// Every order in one status, for the admin's fulfilment lists.
+pub const BY_STATUS: Gsi = Gsi {
+    name: "by_status",
+    pk: "gsi2pk",
+    sk: "gsi2sk",
+};
+
+pub const ALL_TABLES: &[&TableDef] = &[&USERS, &PRODUCTS, &ORDERS];
 
 /// Partition and sort key of every item type, so key formats are written once.
 pub mod keys {
@@ -120,6 +140,24 @@ pub mod keys {
     pub fn slug(slug: &str) -> HashMap<String, AttributeValue> {
         key(format!("SLUG#{slug}"), "SLUG")
     }
+
+    pub fn order_pk(id: &str) -> String {
+        format!("ORDER#{id}")
+    }
+    pub const ORDER_SK: &str = "ORDER";
+    pub fn order(id: &str) -> HashMap<String, AttributeValue> {
+        key(order_pk(id), ORDER_SK)
+    }
+    pub fn status_pk(status: &str) -> String {
+        format!("STATUS#{status}")
+    }
+    pub fn cart(user_id: &str) -> HashMap<String, AttributeValue> {
+        key(format!("CART#{user_id}"), "CART")
+    }
+    /// Idempotency keys are scoped to the user who sent them.
+    pub fn idempotency(user_id: &str, idem_key: &str) -> HashMap<String, AttributeValue> {
+        key(format!("IDEMPOTENCY#{user_id}#{idem_key}"), "IDEMPOTENCY")
+    }
 }
 
 pub fn s(v: impl Into<String>) -> AttributeValue {
@@ -164,6 +202,8 @@ pub fn cancellation_reasons(err: &SdkError<TransactWriteItemsError>) -> Option<V
 }
 
 pub const CONDITIONAL_CHECK_FAILED: &str = "ConditionalCheckFailed";
+/// Another transaction touched the same item at the same moment; safe to retry.
+pub const TRANSACTION_CONFLICT: &str = "TransactionConflict";
 
 /// Creates a table as defined above (on-demand, TTL on). Succeeds when it already exists.
 pub async fn create_table(client: &Client, name: &str, def: &TableDef) -> Result<(), String> {

@@ -36,6 +36,13 @@ pub enum ApiError {
         message: String,
         details: Option<Value>,
     },
+    /// 422: well-formed but impossible to act on (an empty cart, products that do not exist).
+    #[error("{message}")]
+    Unprocessable {
+        code: &'static str,
+        message: String,
+        details: Option<Value>,
+    },
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("too many attempts; retry in {retry_after_secs} seconds")]
@@ -89,6 +96,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -98,7 +106,9 @@ impl ApiError {
 
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::BadRequest { code, .. } | ApiError::Conflict { code, .. } => code,
+            ApiError::BadRequest { code, .. }
+            | ApiError::Conflict { code, .. }
+            | ApiError::Unprocessable { code, .. } => code,
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
@@ -115,6 +125,9 @@ impl ApiError {
         match self {
             ApiError::BadRequest { field: Some(f), .. } => error["field"] = json!(f),
             ApiError::Conflict {
+                details: Some(d), ..
+            }
+            | ApiError::Unprocessable {
                 details: Some(d), ..
             } => error["details"] = d.clone(),
             ApiError::TooManyRequests { retry_after_secs } => {

@@ -3,11 +3,13 @@
 
 pub mod app;
 pub mod auth;
+pub mod cart;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod orders;
 pub mod pagination;
 pub mod products;
 pub mod telemetry;

@@ -1,0 +1,5 @@
+//! `POST /orders`
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    shop::run(shop::orders::create_order).await
+}

@@ -1,0 +1,5 @@
+//! `GET /orders`
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    shop::run(shop::orders::list_orders).await
+}
