@@ -14,10 +14,16 @@ const USAGE: &str =
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let cmd = std::env::args().nth(1).unwrap_or_default();
-    if cmd != "setup" {
-        eprintln!("{USAGE}");
-        std::process::exit(2);
+    match std::env::args().nth(1).as_deref() {
+        Some("setup") => {}
+        Some("manifest") => {
+            println!("{}", serde_json::to_string_pretty(&manifest())?);
+            return Ok(());
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
     }
     let app = App::leaked(Config::from_env()?).await;
     shop::db::create_all(&app.dynamo, &app.config.tables).await?;
@@ -48,4 +54,23 @@ async fn seed_catalog(app: &App) -> Result<usize, Box<dyn std::error::Error>> {
         }
     }
     Ok(added)
+}
+
+/// What the infrastructure descriptions must agree with (tests/iac reads this).
+fn manifest() -> serde_json::Value {
+    use shop::{config::env, db};
+    let tables: Vec<_> = db::ALL_TABLES
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "id": t.id,
+                "env": t.env,
+                "pk": db::PK,
+                "sk": db::SK,
+                "ttl": t.ttl.then_some(db::TTL_ATTR),
+                "gsis": t.gsis.iter().map(|g| serde_json::json!({"name": g.name, "pk": g.pk, "sk": g.sk})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::json!({ "tables": tables, "env": env::DEPLOYED })
 }

@@ -1,0 +1,19 @@
+output "api_url" {
+  description = "Base URL of the HTTP API."
+  value       = aws_apigatewayv2_stage.default.invoke_url
+}
+
+output "site_url" {
+  description = "The storefront (CloudFront)."
+  value       = local.site_origin
+}
+
+output "site_bucket" {
+  description = "Upload the storefront here (see README, Deploy)."
+  value       = aws_s3_bucket.site.bucket
+}
+
+output "distribution_id" {
+  description = "Invalidate after uploading a new storefront."
+  value       = aws_cloudfront_distribution.cdn.id
+}

@@ -1,0 +1,176 @@
+# ------------------------------------------------------------------ buckets and CDN
+
+resource "aws_s3_bucket" "images" {
+  #checkov:skip=CKV_AWS_18:Access logs would need a third bucket; CloudFront standard logs cover reads.
+  #checkov:skip=CKV_AWS_144:Cross-region replication is a per-deployment choice, not part of the reference stack.
+  #checkov:skip=CKV_AWS_145:SSE-S3 (AES256) at rest; a CMK would cost money while idle.
+  #checkov:skip=CKV2_AWS_62:No consumer needs object-created events.
+  bucket_prefix = "${var.name}-images-"
+}
+
+resource "aws_s3_bucket" "site" {
+  #checkov:skip=CKV_AWS_18:Access logs would need a third bucket; CloudFront standard logs cover reads.
+  #checkov:skip=CKV_AWS_144:Cross-region replication is a per-deployment choice, not part of the reference stack.
+  #checkov:skip=CKV_AWS_145:SSE-S3 (AES256) at rest; a CMK would cost money while idle.
+  #checkov:skip=CKV2_AWS_62:No consumer needs object-created events.
+  bucket_prefix = "${var.name}-site-"
+}
+
+resource "aws_s3_bucket_versioning" "buckets" {
+  for_each = { images = aws_s3_bucket.images.id, site = aws_s3_bucket.site.id }
+  bucket   = each.value
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "buckets" {
+  for_each = { images = aws_s3_bucket.images.id, site = aws_s3_bucket.site.id }
+  bucket   = each.value
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "buckets" {
+  for_each                = { images = aws_s3_bucket.images.id, site = aws_s3_bucket.site.id }
+  bucket                  = each.value
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "buckets" {
+  for_each = { images = aws_s3_bucket.images.id, site = aws_s3_bucket.site.id }
+  bucket   = each.value
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "buckets" {
+  for_each = { images = aws_s3_bucket.images.id, site = aws_s3_bucket.site.id }
+  bucket   = each.value
+  rule {
+    id     = "expire-old-versions"
+    status = "Enabled"
+    filter {}
+    noncurrent_version_expiration {
+      noncurrent_days = 30
+    }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+}
+
+# Admins upload product images with presigned PUTs straight from the storefront.
+resource "aws_s3_bucket_cors_configuration" "images" {
+  bucket = aws_s3_bucket.images.id
+  cors_rule {
+    allowed_methods = ["PUT"]
+    allowed_origins = ["*"]
+    allowed_headers = ["content-type"]
+    max_age_seconds = 600
+  }
+}
+
+resource "aws_cloudfront_origin_access_control" "s3" {
+  name                              = "${var.name}-oac"
+  origin_access_control_origin_type = "s3"
+  signing_behavior                  = "always"
+  signing_protocol                  = "sigv4"
+}
+
+data "aws_cloudfront_cache_policy" "optimized" {
+  name = "Managed-CachingOptimized"
+}
+
+data "aws_cloudfront_response_headers_policy" "security" {
+  name = "Managed-SecurityHeadersPolicy"
+}
+
+resource "aws_cloudfront_distribution" "cdn" {
+  #checkov:skip=CKV_AWS_68:A static storefront and public product images; WAF is optional cost, the API has its own throttling.
+  #checkov:skip=CKV_AWS_86:Access logging is optional cost for a reference shop; enable it per deployment.
+  #checkov:skip=CKV_AWS_174:The default CloudFront certificate; use a custom domain and ACM certificate for TLSv1.2_2021.
+  #checkov:skip=CKV_AWS_310:Origin failover needs a replica bucket in a second region; not part of the reference stack.
+  #checkov:skip=CKV_AWS_374:The shop sells worldwide; no geo restriction.
+  #checkov:skip=CKV2_AWS_47:No WAF (see CKV_AWS_68), so no Log4j rule set.
+  #checkov:skip=CKV2_AWS_42:The default CloudFront certificate until a custom domain is configured.
+  enabled             = true
+  http_version        = "http2and3"
+  default_root_object = "index.html"
+  price_class         = "PriceClass_100"
+
+  origin {
+    origin_id                = "site"
+    domain_name              = aws_s3_bucket.site.bucket_regional_domain_name
+    origin_access_control_id = aws_cloudfront_origin_access_control.s3.id
+  }
+  origin {
+    origin_id                = "images"
+    domain_name              = aws_s3_bucket.images.bucket_regional_domain_name
+    origin_access_control_id = aws_cloudfront_origin_access_control.s3.id
+  }
+
+  default_cache_behavior {
+    target_origin_id           = "site"
+    viewer_protocol_policy     = "redirect-to-https"
+    allowed_methods            = ["GET", "HEAD"]
+    cached_methods             = ["GET", "HEAD"]
+    compress                   = true
+    cache_policy_id            = data.aws_cloudfront_cache_policy.optimized.id
+    response_headers_policy_id = data.aws_cloudfront_response_headers_policy.security.id
+  }
+  ordered_cache_behavior {
+    path_pattern               = "products/*"
+    target_origin_id           = "images"
+    viewer_protocol_policy     = "redirect-to-https"
+    allowed_methods            = ["GET", "HEAD"]
+    cached_methods             = ["GET", "HEAD"]
+    compress                   = true
+    cache_policy_id            = data.aws_cloudfront_cache_policy.optimized.id
+    response_headers_policy_id = data.aws_cloudfront_response_headers_policy.security.id
+  }
+
+  restrictions {
+    geo_restriction {
+      restriction_type = "none"
+    }
+  }
+  viewer_certificate {
+    cloudfront_default_certificate = true
+  }
+}
+
+resource "aws_s3_bucket_policy" "site" {
+  bucket = aws_s3_bucket.site.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "cloudfront.amazonaws.com" }
+      Action    = "s3:GetObject"
+      Resource  = "${aws_s3_bucket.site.arn}/*"
+      Condition = { StringEquals = { "AWS:SourceArn" = aws_cloudfront_distribution.cdn.arn } }
+    }]
+  })
+}
+
+resource "aws_s3_bucket_policy" "images" {
+  bucket = aws_s3_bucket.images.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "cloudfront.amazonaws.com" }
+      Action    = "s3:GetObject"
+      Resource  = "${aws_s3_bucket.images.arn}/products/*"
+      Condition = { StringEquals = { "AWS:SourceArn" = aws_cloudfront_distribution.cdn.arn } }
+    }]
+  })
+}

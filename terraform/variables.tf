@@ -1,0 +1,72 @@
+variable "name" {
+  description = "Prefix of every resource name."
+  type        = string
+  default     = "shop"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.name))
+    error_message = "name must be 2-21 characters of a-z, 0-9 and hyphens, starting with a letter."
+  }
+}
+
+variable "region" {
+  description = "AWS region of the stack."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "jwt_secret" {
+  description = "HS256 signing key for access tokens (at least 32 bytes). Pass it with TF_VAR_jwt_secret; never commit it."
+  type        = string
+  sensitive   = true
+
+  validation {
+    condition     = length(var.jwt_secret) >= 32
+    error_message = "jwt_secret must be at least 32 bytes."
+  }
+}
+
+variable "currency" {
+  description = "ISO 4217 currency of every price."
+  type        = string
+  default     = "USD"
+
+  validation {
+    condition     = can(regex("^[A-Z]{3}$", var.currency))
+    error_message = "currency must be a three-letter ISO 4217 code such as USD."
+  }
+}
+
+variable "log_retention_days" {
+  description = "How long function and API logs are kept."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([7, 14, 30, 60, 90, 180, 365], var.log_retention_days)
+    error_message = "log_retention_days must be one of 7, 14, 30, 60, 90, 180, 365."
+  }
+}
+
+variable "artifacts_dir" {
+  description = "Where `cargo lambda build --release --arm64 --output-format zip` wrote <function>/bootstrap.zip."
+  type        = string
+  default     = "../target/lambda"
+}
+
+variable "alarm_email" {
+  description = "Optional address that receives alarm notifications."
+  type        = string
+  default     = ""
+}
+
+variable "canary_weight" {
+  description = "Share of traffic (0-0.5) sent to the newest version while the previous one stays live; 0 = all-at-once."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.canary_weight >= 0 && var.canary_weight <= 0.5
+    error_message = "canary_weight must be between 0 and 0.5."
+  }
+}
