@@ -3,7 +3,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-"$root/scripts/tools.sh" python node
+"$root/scripts/tools.sh" python node iac
 export PATH="$root/.cache/venv/bin:$PATH"
 
 echo "==> format and lints"
@@ -15,3 +15,6 @@ cargo build --workspace --quiet
 
 echo "==> unit, integration and end-to-end tests (DynamoDB Local started by the harness)"
 cargo test --workspace --quiet
+
+echo "==> infrastructure: route/table/env consistency, cfn-lint, sam validate, terraform fmt, checkov"
+"$root/.cache/venv/bin/python" -m pytest -q -p no:cacheprovider tests/iac

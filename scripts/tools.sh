@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every tool the dev stack and the tests need, idempotently, under .cache/ (git-ignored).
 # A stamp per group records what was installed, so a second run does nothing.
-# Usage: scripts/tools.sh [python] [node] [browser]   (default: python node)
+# Usage: scripts/tools.sh [python] [node] [iac] [browser]   (default: python node)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cache="$root/.cache"
@@ -11,14 +11,15 @@ groups=("$@")
 
 stamp_ok() { [ -f "$cache/$1.stamp" ] && [ "$(cat "$cache/$1.stamp")" = "$2" ]; }
 
-install_python() {
-  local want
-  want="$(sha256sum "$root/tools/requirements.txt" | cut -d' ' -f1)"
-  stamp_ok python "$want" && return
-  echo "==> installing Python tools into .cache/venv"
-  [ -x "$cache/venv/bin/python" ] || python3 -m venv "$cache/venv"
-  "$cache/venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/tools/requirements.txt"
-  echo "$want" > "$cache/python.stamp"
+# install_venv NAME REQUIREMENTS: a venv at .cache/NAME with REQUIREMENTS installed.
+install_venv() {
+  local name="$1" req="$root/tools/$2" want
+  want="$(sha256sum "$req" | cut -d' ' -f1)"
+  stamp_ok "$name" "$want" && return
+  echo "==> installing $(basename "$req") into .cache/$name"
+  [ -x "$cache/$name/bin/python" ] || python3 -m venv "$cache/$name"
+  "$cache/$name/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+  echo "$want" > "$cache/$name.stamp"
 }
 
 install_node() {
@@ -51,7 +52,8 @@ install_browser() {
 
 for g in "${groups[@]}"; do
   case "$g" in
-    python) install_python ;;
+    python) install_venv venv requirements.txt ;;
+    iac) install_venv venv-checkov requirements-checkov.txt ;;
     node) install_java; install_node ;;
     browser) install_browser ;;
     *) echo "unknown tool group: $g" >&2; exit 2 ;;

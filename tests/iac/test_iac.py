@@ -1,0 +1,285 @@
+"""Infrastructure checks, offline.
+
+The single sources are Cargo.toml (`[workspace.metadata.lambda.watch.router]` for routes,
+`[workspace.metadata.shop.functions]` for memory and access) and the Rust code (tables and
+environment variable names, printed by `devtool manifest`). template.yaml, terraform/, events/ and the
+function binaries must describe exactly the same thing; each comparison below returns a list of
+differences, and a test fails when one is not empty.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tomllib
+from functools import cache
+from pathlib import Path
+
+import hcl2
+import pytest
+from cfnlint.decode import cfn_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / ".cache"
+TABLE_LOGICAL = {"users": "UsersTable", "products": "ProductsTable", "orders": "OrdersTable"}
+
+
+# ----------------------------------------------------------------------------- sources
+
+
+@cache
+def cargo():
+    return tomllib.loads((ROOT / "Cargo.toml").read_text())
+
+
+def routes():
+    """{function: (METHOD, path)} from the watch router; one route per function."""
+    out = {}
+    for path, entries in cargo()["workspace"]["metadata"]["lambda"]["watch"]["router"].items():
+        for e in entries:
+            assert e["function"] not in out, f"{e['function']} serves two routes"
+            out[e["function"]] = (e["method"], path)
+    return out
+
+
+def access():
+    return cargo()["workspace"]["metadata"]["shop"]["functions"]
+
+
+@cache
+def manifest():
+    devtool = ROOT / "target/debug/devtool"
+    cmd = [str(devtool), "manifest"] if devtool.exists() else ["cargo", "run", "-q", "-p", "shop-tests", "--bin", "devtool", "--", "manifest"]
+    return json.loads(subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout)
+
+
+def load_template(path=ROOT / "template.yaml"):
+    return cfn_yaml.load(str(path))
+
+
+def unquote(o):
+    if isinstance(o, dict):
+        return {unquote(k): unquote(v) for k, v in o.items()}
+    if isinstance(o, list):
+        return [unquote(v) for v in o]
+    if isinstance(o, str) and len(o) >= 2 and o[0] == '"' and o[-1] == '"':
+        return o[1:-1]
+    return o
+
+
+def load_terraform(directory=ROOT / "terraform"):
+    merged = {"locals": {}, "resource": {}}
+    for f in sorted(directory.glob("*.tf")):
+        with open(f) as fh:
+            doc = unquote(hcl2.load(fh))
+        for block in doc.get("locals", []):
+            merged["locals"].update(block)
+        for block in doc.get("resource", []):
+            for rtype, named in block.items():
+                merged["resource"].setdefault(rtype, {}).update(named)
+    return merged
+
+
+def expected_grants(spec):
+    """{resource: sorted actions} for one function, from Cargo.toml."""
+    grants = {f"dynamodb:{t}": sorted(f"dynamodb:{a}" for a in acts) for t, acts in spec["dynamodb"].items()}
+    if spec.get("s3"):
+        grants["s3:images"] = sorted(f"s3:{a}" for a in spec["s3"])
+    return grants
+
+
+# ----------------------------------------------------------------------------- comparisons
+
+
+def diff(what, expected, actual):
+    return [] if expected == actual else [f"{what}: expected {expected!r}, found {actual!r}"]
+
+
+def check_binaries():
+    bins = {p.stem for p in (ROOT / "functions/src/bin").glob("*.rs")}
+    return diff("function binaries vs router", set(routes()), bins) + diff("access table vs router", set(routes()), set(access()))
+
+
+def check_events():
+    problems = []
+    for fn, (method, path) in routes().items():
+        f = ROOT / "events" / f"{fn}.json"
+        if not f.exists():
+            problems.append(f"events/{fn}.json is missing")
+            continue
+        ev = json.loads(f.read_text())
+        problems += diff(f"{f.name} routeKey", f"{method} {path}", ev.get("routeKey"))
+        problems += diff(f"{f.name} method", method, ev["requestContext"]["http"]["method"])
+        params = set(re.findall(r"{(\w+)}", path))
+        problems += diff(f"{f.name} pathParameters", params, set(ev.get("pathParameters", {})))
+        raw = path
+        for k, v in ev.get("pathParameters", {}).items():
+            raw = raw.replace("{" + k + "}", v)
+        problems += diff(f"{f.name} rawPath", raw, ev.get("rawPath"))
+    extra = {p.stem for p in (ROOT / "events").glob("*.json")} - set(routes())
+    return problems + diff("events without a function", set(), extra)
+
+
+def template_functions(t):
+    out = {}
+    for name, r in t["Resources"].items():
+        if r["Type"] == "AWS::Serverless::Function":
+            out[r["Metadata"]["BuildProperties"]["Binary"]] = (name, r)
+    return out
+
+
+def resource_of(res):
+    """Maps a policy Resource back to "dynamodb:<table>[:index]" or "s3:images"."""
+    if isinstance(res, dict) and "Fn::GetAtt" in res:
+        logical = res["Fn::GetAtt"][0]
+        return "dynamodb:" + {v: k for k, v in TABLE_LOGICAL.items()}[logical]
+    sub = res["Fn::Sub"] if isinstance(res, dict) else res
+    m = re.fullmatch(r"\$\{(\w+)\.Arn\}(/index/\*|/products/\*)", sub)
+    assert m, f"unexpected policy resource {res!r}"
+    if m.group(2) == "/index/*":
+        return "dynamodb:" + {v: k for k, v in TABLE_LOGICAL.items()}[m.group(1)] + ":index"
+    assert m.group(1) == "ImagesBucket"
+    return "s3:images"
+
+
+def check_template(t):
+    problems = []
+    fns = template_functions(t)
+    problems += diff("template functions vs router", set(routes()), set(fns))
+    globals_fn = t["Globals"]["Function"]
+    for fn, (method, path) in routes().items():
+        if fn not in fns:
+            continue
+        name, r = fns[fn]
+        props = r["Properties"]
+        events = [e["Properties"] for e in props.get("Events", {}).values() if e["Type"] == "HttpApi"]
+        problems += diff(f"{name} routes", [(method, path)], [(e["Method"], e["Path"]) for e in events])
+        problems += diff(f"{name} memory", access()[fn]["memory"], props.get("MemorySize", globals_fn["MemorySize"]))
+        grants = {}
+        for policy in props.get("Policies", []):
+            for st in policy["Statement"]:
+                grants.setdefault(resource_of(st["Resource"]), []).extend(st["Action"])
+        problems += diff(f"{name} permissions", expected_grants(access()[fn]), {k: sorted(v) for k, v in grants.items()})
+    env = globals_fn["Environment"]["Variables"]
+    problems += diff("template env vars unknown to the code", set(), set(env) - set(manifest()["env"]))
+    for table in manifest()["tables"]:
+        logical = TABLE_LOGICAL[table["id"]]
+        problems += diff(f"{table['env']} refers to", {"Ref": logical}, env.get(table["env"]))
+        props = t["Resources"][logical]["Properties"]
+        problems += diff(f"{logical} key", [[table["pk"], "HASH"], [table["sk"], "RANGE"]], [[k["AttributeName"], k["KeyType"]] for k in props["KeySchema"]])
+        gsis = [{"name": g["IndexName"], "pk": g["KeySchema"][0]["AttributeName"], "sk": g["KeySchema"][1]["AttributeName"]} for g in props.get("GlobalSecondaryIndexes", [])]
+        problems += diff(f"{logical} indexes", table["gsis"], gsis)
+        ttl = props.get("TimeToLiveSpecification", {})
+        problems += diff(f"{logical} TTL", table["ttl"], ttl.get("AttributeName") if ttl.get("Enabled") else None)
+    return problems
+
+
+def check_terraform(tf, template_env):
+    problems = []
+    fns = tf["locals"]["functions"]
+    problems += diff("terraform functions vs router", set(routes()), set(fns))
+    for fn, (method, path) in routes().items():
+        if fn not in fns:
+            continue
+        spec = fns[fn]
+        problems += diff(f"terraform {fn} route", f"{method} {path}", spec["route"])
+        problems += diff(f"terraform {fn} memory", access()[fn]["memory"], spec["memory"])
+        grants = {f"dynamodb:{g['table']}": sorted(f"dynamodb:{a}" for a in g["actions"]) for g in spec["dynamodb"]}
+        if spec["s3"]:
+            grants["s3:images"] = sorted(f"s3:{a}" for a in spec["s3"])
+        problems += diff(f"terraform {fn} permissions", expected_grants(access()[fn]), grants)
+    env = tf["locals"]["env"]
+    problems += diff("terraform env vs template env", set(template_env), set(env))
+    tables = tf["resource"]["aws_dynamodb_table"]
+    for table in manifest()["tables"]:
+        r = tables.get(table["id"])
+        if r is None:
+            problems.append(f"terraform has no aws_dynamodb_table.{table['id']}")
+            continue
+        problems += diff(f"terraform {table['env']}", f"${{aws_dynamodb_table.{table['id']}.name}}", env.get(table["env"]))
+        problems += diff(f"terraform {table['id']} key", (table["pk"], table["sk"]), (r["hash_key"], r["range_key"]))
+        gsis = [{"name": g["name"], "pk": g["hash_key"], "sk": g["range_key"]} for g in r.get("global_secondary_index", [])]
+        problems += diff(f"terraform {table['id']} indexes", table["gsis"], gsis)
+        ttl = (r.get("ttl") or [{}])[0]
+        problems += diff(f"terraform {table['id']} TTL", table["ttl"], ttl.get("attribute_name") if ttl.get("enabled") else None)
+    return problems
+
+
+# ----------------------------------------------------------------------------- tests
+
+
+def test_every_route_has_a_binary_and_access_entry():
+    assert check_binaries() == []
+
+
+def test_every_function_has_a_matching_sample_event():
+    assert check_events() == []
+
+
+def test_template_matches_router_access_and_tables():
+    assert check_template(load_template()) == []
+
+
+def test_terraform_matches_router_access_and_tables():
+    t = load_template()
+    assert check_terraform(load_terraform(), t["Globals"]["Function"]["Environment"]["Variables"]) == []
+
+
+def test_a_removed_route_is_caught_everywhere(tmp_path):
+    """The comparisons are not vacuous: dropping one route from each description is reported."""
+    t = load_template()
+    del t["Resources"]["GetOrderFunction"]["Properties"]["Events"]
+    assert any("GetOrderFunction routes" in p for p in check_template(t))
+
+    t = load_template()
+    del t["Resources"]["GetOrderFunction"]
+    assert any("template functions vs router" in p for p in check_template(t))
+
+    tf = load_terraform()
+    del tf["locals"]["functions"]["get-order"]
+    assert any("terraform functions vs router" in p for p in check_terraform(tf, {}))
+
+    tf = load_terraform()
+    tf["locals"]["functions"]["create-order"]["dynamodb"][0]["actions"].append("Scan")
+    assert any("terraform create-order permissions" in p for p in check_terraform(tf, {}))
+
+
+def tool(name):
+    for candidate in (CACHE / "venv/bin" / name, CACHE / "venv-checkov/bin" / name):
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which(name)
+    if not found:
+        pytest.fail(f"{name} is not installed (run `make test`, which installs it)")
+    return found
+
+
+def run(cmd, **kw):
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}
+    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, **kw)
+    assert p.returncode == 0, f"{' '.join(cmd)} failed:\n{p.stdout}\n{p.stderr}"
+    return p.stdout
+
+
+def test_cfn_lint():
+    run([tool("cfn-lint"), "template.yaml"])
+
+
+def test_sam_validate_lint():
+    out = run([tool("sam"), "validate", "--lint", "--region", "us-east-1", "--template-file", "template.yaml"])
+    assert "is a valid SAM Template" in out
+
+
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not installed on this machine")
+def test_terraform_fmt():
+    run(["terraform", "fmt", "-check", "-recursive", "terraform"])
+
+
+@pytest.mark.parametrize("target", [["-f", "template.yaml", "--framework", "cloudformation"], ["-d", "terraform", "--framework", "terraform"]])
+def test_checkov_has_no_failed_checks(target):
+    out = run([tool("checkov"), *target, "--compact", "--quiet", "--output", "json"])
+    report = json.loads(out)
+    summary = report["summary"] if isinstance(report, dict) else report[0]["summary"]
+    assert summary["failed"] == 0 and summary["parsing_errors"] == 0, summary
+    assert summary["passed"] > 50, summary
