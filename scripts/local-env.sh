@@ -10,6 +10,9 @@ export JWT_SECRET="${JWT_SECRET:-local-development-secret-not-for-production-use
 export DYNAMODB_ENDPOINT="${DYNAMODB_ENDPOINT:-http://127.0.0.1:${DYNAMODB_PORT}}"
 export S3_ENDPOINT="${S3_ENDPOINT:-http://127.0.0.1:${S3_PORT}}"
 export IMAGES_BUCKET="${IMAGES_BUCKET:-shop-images}"
+export SITE_BUCKET="${SITE_BUCKET:-shop-site}"
+# Where DynamoDB Local and s3rver keep their data between runs.
+export LOCAL_DIR="${LOCAL_DIR:-.local}"
 export AWS_REGION="${AWS_REGION:-us-east-1}"
 export CORS_ALLOW_ORIGIN="${CORS_ALLOW_ORIGIN:-*}"
 export ADMIN_EMAIL="${ADMIN_EMAIL:-admin@shop.local}"

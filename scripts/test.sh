@@ -3,7 +3,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-"$root/scripts/tools.sh" python node iac
+"$root/scripts/tools.sh" python node iac browser
 export PATH="$root/.cache/venv/bin:$PATH"
 
 echo "==> format and lints"
@@ -18,3 +18,6 @@ cargo test --workspace --quiet
 
 echo "==> infrastructure: route/table/env consistency, cfn-lint, sam validate, terraform fmt, checkov"
 "$root/.cache/venv/bin/python" -m pytest -q -p no:cacheprovider tests/iac
+
+echo "==> storefront in a real browser (Debian chromium + playwright-core, against make dev on free ports)"
+node --test --test-reporter=spec tests/browser/

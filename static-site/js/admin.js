@@ -1,0 +1,145 @@
+// Admin pages: products (create, edit, stock, image upload through a presigned URL, delete) and
+// orders by status. The API enforces the admin role; these pages only show what it allows.
+
+import { api } from './api.js';
+import { failed, go, orderCard, pretty, render } from './app.js';
+import { banner, centsToInput, explain, h, money, parseCents, productImage, toast } from './ui.js';
+
+const STATUSES = ['PENDING', 'PAID', 'SHIPPED', 'DELIVERED', 'CANCELLED'];
+const NEXT = { PENDING: ['PAID', 'CANCELLED'], PAID: ['SHIPPED', 'CANCELLED'], SHIPPED: ['DELIVERED'] };
+const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
+
+function adminTabs(current) {
+  return h('nav', { class: 'tabs', 'aria-label': 'Admin' },
+    h('a', { class: `button ${current === 'products' ? '' : 'secondary'}`, href: '#/admin/products' }, 'Products'),
+    h('a', { class: `button ${current === 'orders' ? '' : 'secondary'}`, href: '#/admin/orders' }, 'Orders'));
+}
+
+export async function adminProducts(_params, _id, show) {
+  const body = h('tbody');
+  const more = h('div', { class: 'center' });
+  let cursor = null;
+  const row = (p) => h('tr', { 'data-product': p.slug },
+    h('td', {}, h('a', { href: `#/admin/products/${p.id}` }, p.name), h('br'), h('span', { class: 'muted' }, pretty(p.category))),
+    h('td', { class: 'num' }, money(p.price_cents, p.currency)),
+    h('td', { class: 'num' }, String(p.stock)),
+    h('td', { class: 'num' }, h('a', { class: 'button secondary', href: `#/admin/products/${p.id}` }, 'Edit')));
+  const page = async () => {
+    const data = await api('GET', `/products?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    body.append(...data.items.map(row));
+    cursor = data.next_cursor;
+    more.replaceChildren(cursor ? h('button', { class: 'secondary', onclick: () => page().catch((e) => failed(e)) }, 'Load more') : '');
+  };
+  await page();
+  show(h('h1', {}, 'Manage the shop'), adminTabs('products'),
+    h('p', {}, h('a', { class: 'button', href: '#/admin/products/new', id: 'new-product' }, 'New product')),
+    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Product'), h('th', { class: 'num' }, 'Price'), h('th', { class: 'num' }, 'Stock'), h('th'))), body),
+    more);
+}
+
+/** Uploads `file` as the product's image: ask the API for a presigned PUT, then send the bytes to S3. */
+async function uploadImage(productId, file) {
+  if (!IMAGE_TYPES.includes(file.type)) throw new Error('Images must be JPEG, PNG or WebP.');
+  const grant = await api('POST', `/products/${productId}/image`, { auth: true, body: { content_type: file.type } });
+  const res = await fetch(grant.upload_url, { method: 'PUT', headers: { 'content-type': grant.content_type }, body: file });
+  if (!res.ok) throw new Error(`The image upload failed (${res.status}).`);
+  return grant.image_url;
+}
+
+export async function adminProductForm(_params, id, show) {
+  const p = id ? await api('GET', `/products/${encodeURIComponent(id)}`) : null;
+  const input = (label, name, attrs = {}) => h('label', attrs.full ? { class: 'full' } : {}, label,
+    h('input', { name, id: `product-${name}`, value: attrs.value ?? '', ...attrs.input }));
+  const image = h('input', { type: 'file', name: 'image', id: 'product-image', accept: IMAGE_TYPES.join(',') });
+  const message = h('p', { 'aria-live': 'polite' });
+  const form = h('form', { class: 'form wide panel', id: 'product-form' },
+    input('Name', 'name', { full: true, value: p?.name, input: { required: true, maxlength: '200' } }),
+    h('label', { class: 'full' }, 'Description', h('textarea', { name: 'description', id: 'product-description', maxlength: '5000' }, p?.description || '')),
+    input(`Price (${p?.currency || 'USD'})`, 'price', { value: p ? centsToInput(p.price_cents) : '', input: { required: true, inputmode: 'decimal', placeholder: '12.50' } }),
+    input('Stock', 'stock', { value: p ? String(p.stock) : '0', input: { required: true, type: 'number', min: '0', max: '1000000' } }),
+    input('Category', 'category', { value: p?.category, input: { required: true, placeholder: 'coffee' } }),
+    input('Slug (optional)', 'slug', { value: p?.slug, input: { placeholder: 'derived from the name' } }),
+    h('label', { class: 'full' }, 'Image (JPEG, PNG or WebP)', image),
+    h('div', { class: 'full actions' },
+      h('button', { type: 'submit' }, p ? 'Save changes' : 'Create product'),
+      p ? h('button', { type: 'button', class: 'danger', id: 'delete-product', onclick: () => remove(p) }, 'Delete') : ''),
+    h('div', { class: 'full' }, message));
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const f = Object.fromEntries(new FormData(form));
+    const price = parseCents(f.price);
+    message.className = 'error';
+    if (price === null || price < 1) {
+      message.textContent = 'Enter a price such as 12.50.';
+      return;
+    }
+    const body = { name: f.name, description: f.description, price_cents: price, stock: Number(f.stock), category: f.category.trim().toLowerCase() };
+    if (f.slug.trim()) body.slug = f.slug.trim();
+    const button = form.querySelector('button[type=submit]');
+    button.disabled = true;
+    try {
+      const saved = p
+        ? await api('PUT', `/products/${p.id}`, { auth: true, body })
+        : await api('POST', '/products', { auth: true, body });
+      if (image.files.length) await uploadImage(saved.id, image.files[0]);
+      toast(p ? 'Product saved' : 'Product created');
+      go(`#/admin/products/${saved.id}`);
+    } catch (err) {
+      message.textContent = err.status ? explain(err) : err.message;
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  async function remove(product) {
+    if (!confirm(`Delete “${product.name}”? Existing orders keep their copy.`)) return;
+    try {
+      await api('DELETE', `/products/${product.id}`, { auth: true });
+      toast('Product deleted');
+      go('#/admin/products');
+    } catch (err) {
+      message.className = 'error';
+      message.textContent = explain(err);
+    }
+  }
+
+  show(h('nav', { class: 'crumbs' }, h('a', { href: '#/admin/products' }, 'Products')),
+    h('h1', {}, p ? `Edit ${p.name}` : 'New product'),
+    p ? h('div', { style: 'max-width:280px;margin-bottom:16px' }, productImage(p)) : '',
+    form);
+}
+
+export async function adminOrders(params, _id, show) {
+  const status = STATUSES.includes(params.get('status')) ? params.get('status') : 'PENDING';
+  const list = h('div', { id: 'admin-orders' });
+  const more = h('div', { class: 'center' });
+  let cursor = null;
+  const move = (o, to) => h('button', {
+    class: to === 'CANCELLED' ? 'secondary' : '',
+    'data-move': to,
+    onclick: async (e) => {
+      e.currentTarget.disabled = true;
+      try {
+        await api('PUT', `/orders/${o.id}/status`, { auth: true, body: { status: to } });
+        toast(`Order ${o.id.slice(-8)} is now ${to.toLowerCase()}`);
+      } catch (err) {
+        banner(explain(err));
+      }
+      render();
+    },
+  }, to === 'CANCELLED' ? 'Cancel' : `Mark ${to.toLowerCase()}`);
+  const page = async () => {
+    const data = await api('GET', `/orders?status=${status}&limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { auth: true });
+    list.append(...data.items.map((o) => orderCard(o, (NEXT[o.status] || []).map((to) => move(o, to)))));
+    cursor = data.next_cursor;
+    more.replaceChildren(cursor ? h('button', { class: 'secondary', onclick: () => page().catch((e) => failed(e)) }, 'Load more') : '');
+    return data;
+  };
+  const first = await page();
+  show(h('h1', {}, 'Manage the shop'), adminTabs('orders'),
+    h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Order status' }, STATUSES.map((s) =>
+      h('a', { role: 'tab', 'aria-selected': String(s === status), class: `button ${s === status ? '' : 'secondary'}`, href: `#/admin/orders?status=${s}` }, pretty(s.toLowerCase())))),
+    first.items.length ? list : h('div', { class: 'empty' }, `No ${status.toLowerCase()} orders.`),
+    more);
+}

@@ -1,0 +1,450 @@
+// Bean & Leaf storefront: a hash-routed single page over the shop API. Every request shows a loading
+// state and explains its failure; a 401 sends the shopper to sign in and back.
+
+import { api, ApiError, loadConfig, session } from './api.js';
+import * as cart from './cart.js';
+import { adminOrders, adminProductForm, adminProducts } from './admin.js';
+import { banner, date, explain, h, hideBanner, loading, money, productImage, statusBadge, stockLabel, toast } from './ui.js';
+
+const app = document.getElementById('app');
+
+// ------------------------------------------------------------------ routing
+
+const routes = [
+  [/^\/$/, catalog, 'shop'],
+  [/^\/product\/([\w-]+)$/, productPage, 'shop'],
+  [/^\/cart$/, cartPage, 'cart'],
+  [/^\/orders$/, ordersPage, 'orders', 'user'],
+  [/^\/orders\/([\w-]+)$/, orderPage, 'orders', 'user'],
+  [/^\/login$/, loginPage, 'login'],
+  [/^\/register$/, registerPage, 'login'],
+  [/^\/account$/, accountPage, 'account', 'user'],
+  [/^\/admin\/products$/, adminProducts, 'admin', 'admin'],
+  [/^\/admin\/products\/new$/, adminProductForm, 'admin', 'admin'],
+  [/^\/admin\/products\/([\w-]+)$/, adminProductForm, 'admin', 'admin'],
+  [/^\/admin\/orders$/, adminOrders, 'admin', 'admin'],
+];
+
+export function go(hash) {
+  if (location.hash === hash) render();
+  else location.hash = hash;
+}
+
+/** Sends the shopper to sign in, remembering where they were. */
+export function toLogin(message) {
+  const here = location.hash || '#/';
+  sessionStorage.setItem('login-message', message || '');
+  go(`#/login?next=${encodeURIComponent(here.startsWith('#/login') ? '#/' : here)}`);
+}
+
+// Each render has a generation; a view draws only while it is the latest, so a slow response for a
+// page the shopper already left can never replace the page they are on.
+let generation = 0;
+
+export async function render() {
+  const mine = ++generation;
+  const show = (...children) => { if (mine === generation) app.replaceChildren(...children); };
+  const [path, query] = (location.hash.slice(1) || '/').split('?');
+  const params = new URLSearchParams(query || '');
+  hideBanner();
+  for (const [re, view, nav, needs] of routes) {
+    const m = path.match(re);
+    if (!m) continue;
+    document.querySelectorAll('[data-nav]').forEach((a) => a.toggleAttribute('aria-current', a.dataset.nav === nav));
+    document.querySelectorAll('[data-nav][aria-current]').forEach((a) => a.setAttribute('aria-current', 'page'));
+    if (needs && !session.token) return toLogin('Please sign in to continue.');
+    if (needs === 'admin' && !session.isAdmin) {
+      return show(h('h1', {}, 'Not available'), h('p', {}, 'This page is for shop administrators.'));
+    }
+    show(loading());
+    try {
+      await view(params, m[1], show);
+    } catch (err) {
+      failed(err, show);
+    }
+    return;
+  }
+  show(h('h1', {}, 'Page not found'), h('p', {}, h('a', { href: '#/' }, 'Back to the shop')));
+}
+
+/** The one place a failed request is explained; `show` (when given) replaces the page. */
+export function failed(err, show) {
+  if (!(err instanceof ApiError)) throw err;
+  if (err.status === 401) return toLogin('Your session has ended. Please sign in again.');
+  if (err.offline) {
+    banner('We cannot reach the shop right now.', { retry: render });
+    return show?.(h('div', { class: 'empty' }, 'The shop is temporarily unavailable.'));
+  }
+  if (err.status === 404 && show) return show(h('h1', {}, 'Not found'), h('p', {}, err.message), h('a', { href: '#/' }, 'Back to the shop'));
+  if (err.status === 429) return banner(explain(err), { kind: 'info' });
+  banner(explain(err));
+}
+
+function syncNav() {
+  const kind = session.token ? (session.isAdmin ? 'admin' : 'user') : 'guest';
+  document.querySelectorAll('[data-auth]').forEach((el) => {
+    const need = el.dataset.auth;
+    el.hidden = need === 'guest' ? kind !== 'guest' : need === 'admin' ? kind !== 'admin' : kind === 'guest';
+  });
+  const acct = document.getElementById('nav-account');
+  acct.textContent = session.user ? `Hi, ${session.user.name.split(' ')[0]}` : 'Account';
+}
+
+// ------------------------------------------------------------------ catalog
+
+let categories = null;
+
+async function loadCategories() {
+  if (!categories) {
+    const all = await api('GET', '/products?limit=100');
+    categories = [...new Set(all.items.map((p) => p.category))].sort();
+  }
+  return categories;
+}
+
+export function pretty(category) {
+  return category.replace(/-/g, ' ').replace(/^./, (c) => c.toUpperCase());
+}
+
+function productCard(p) {
+  const href = `#/product/${p.id}`;
+  return h('article', { class: 'card', 'data-product': p.slug },
+    h('a', { class: 'cover', href, tabindex: '-1', 'aria-hidden': 'true' }, productImage(p)),
+    h('div', { class: 'body' },
+      h('h3', {}, h('a', { href }, p.name)),
+      stockLabel(p.stock),
+      h('div', { class: 'row' },
+        h('span', { class: 'price' }, money(p.price_cents, p.currency)),
+        h('button', {
+          class: 'secondary', disabled: p.stock <= 0, 'aria-label': `Add ${p.name} to cart`,
+          onclick: (e) => addToCart(p, 1, e.currentTarget),
+        }, p.stock > 0 ? 'Add' : 'Sold out'))));
+}
+
+async function addToCart(p, qty, button) {
+  button.disabled = true;
+  try {
+    await cart.add(p.id, qty);
+    toast(`${p.name} added to your cart`);
+  } catch (err) {
+    if (err.status === 401) return toLogin();
+    banner(explain(err));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function catalog(params, _id, show) {
+  const q = params.get('q') || '';
+  const category = params.get('category') || '';
+  document.getElementById('search-q').value = q;
+  const query = new URLSearchParams({ limit: '12' });
+  if (q) query.set('q', q);
+  if (category) query.set('category', category);
+  const [page, cats] = await Promise.all([api('GET', `/products?${query}`), loadCategories()]);
+
+  const chip = (value, label) => h('li', {}, h('button', {
+    'aria-pressed': String(category === value),
+    onclick: () => go(`#/?${new URLSearchParams({ ...(q && { q }), ...(value && { category: value }) })}`),
+  }, label));
+  const grid = h('div', { class: 'grid', id: 'products' }, page.items.map(productCard));
+  const more = h('div', { class: 'center' });
+  const title = q && category ? `${pretty(category)} matching “${q}”`
+    : q ? `Results for “${q}”` : category ? pretty(category) : 'Fresh from the roastery';
+
+  let cursor = page.next_cursor;
+  const loadMore = async (e) => {
+    const button = e.currentTarget;
+    button.disabled = true;
+    button.textContent = 'Loading…';
+    try {
+      const next = await api('GET', `/products?${query}&cursor=${encodeURIComponent(cursor)}`);
+      grid.append(...next.items.map(productCard));
+      cursor = next.next_cursor;
+      renderMore();
+    } catch (err) {
+      button.disabled = false;
+      button.textContent = 'Load more';
+      banner(explain(err), { retry: () => button.click() });
+    }
+  };
+  const renderMore = () => more.replaceChildren(cursor ? h('button', { class: 'secondary', onclick: loadMore }, 'Load more') : '');
+  renderMore();
+
+  show(
+    h('h1', {}, title),
+    h('ul', { class: 'chips', 'aria-label': 'Categories' }, chip('', 'All'), cats.map((c) => chip(c, pretty(c)))),
+    page.items.length ? grid : h('div', { class: 'empty' }, q ? `Nothing matches “${q}”. Try a shorter word.` : 'No products here yet.'),
+    more,
+  );
+}
+
+async function productPage(_params, id, show) {
+  const p = await api('GET', `/products/${encodeURIComponent(id)}`);
+  document.title = `${p.name} — Bean & Leaf`;
+  const qty = h('input', { id: 'qty', class: 'qty', type: 'number', min: '1', max: String(Math.min(99, Math.max(p.stock, 1))), value: '1', inputmode: 'numeric' });
+  const button = h('button', { disabled: p.stock <= 0, onclick: (e) => addToCart(p, Math.max(1, Math.min(99, Number(qty.value) || 1)), e.currentTarget) },
+    p.stock > 0 ? 'Add to cart' : 'Sold out');
+  show(
+    h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/' }, 'Shop'), ' / ',
+      h('a', { href: `#/?category=${p.category}` }, pretty(p.category))),
+    h('div', { class: 'product' },
+      productImage(p),
+      h('div', {},
+        h('h1', {}, p.name),
+        h('p', { class: 'price' }, money(p.price_cents, p.currency)),
+        stockLabel(p.stock),
+        h('p', {}, p.description || ''),
+        h('div', { class: 'buy' }, h('label', { for: 'qty' }, 'Quantity', qty), button))),
+  );
+}
+
+// ------------------------------------------------------------------ cart and checkout
+
+async function cartPage(_params, _id, show) {
+  const view = await cart.getCart();
+  const message = h('p', { id: 'cart-message', 'aria-live': 'polite' });
+  if (!view.items.length && !view.unavailable.length) {
+    return show(h('h1', {}, 'Your cart'), h('div', { class: 'empty' }, 'Your cart is empty. ', h('a', { href: '#/' }, 'Browse the shop')));
+  }
+  const change = async (productId, quantity, input) => {
+    input.disabled = true;
+    try {
+      await cart.setQuantity(productId, quantity);
+      await render();
+    } catch (err) {
+      input.disabled = false;
+      message.className = 'error';
+      message.textContent = explain(err);
+    }
+  };
+  const rows = view.items.map((l) => {
+    const input = h('input', { class: 'qty', type: 'number', min: '0', max: '99', value: String(l.quantity), 'aria-label': `Quantity of ${l.name}` });
+    input.addEventListener('change', () => change(l.product_id, Math.max(0, Math.min(99, Number(input.value) || 0)), input));
+    return h('tr', { 'data-line': l.product_id },
+      h('td', {}, h('a', { href: `#/product/${l.product_id}` }, l.name), h('br'),
+        l.stock < l.quantity ? h('span', { class: 'stock out' }, l.stock ? `Only ${l.stock} left` : 'Sold out') : ''),
+      h('td', { class: 'num hide-sm' }, money(l.unit_price_cents, view.currency)),
+      h('td', { class: 'num' }, input),
+      h('td', { class: 'num' }, money(l.line_total_cents, view.currency)),
+      h('td', { class: 'num' }, h('button', { class: 'secondary', 'aria-label': `Remove ${l.name}`, onclick: (e) => change(l.product_id, 0, e.currentTarget) }, 'Remove')));
+  });
+  const checkout = h('button', { id: 'checkout', onclick: () => placeOrder(checkout, message) }, session.token ? 'Place order' : 'Sign in to check out');
+  show(
+    h('h1', {}, 'Your cart'),
+    view.unavailable.length ? h('p', { class: 'error' }, `${view.unavailable.length} item(s) are no longer sold and will not be ordered.`) : '',
+    h('table', {},
+      h('thead', {}, h('tr', {}, h('th', {}, 'Product'), h('th', { class: 'num hide-sm' }, 'Price'), h('th', { class: 'num' }, 'Qty'), h('th', { class: 'num' }, 'Total'), h('th', {}, h('span', { class: 'visually-hidden' }, 'Actions')))),
+      h('tbody', {}, rows),
+      h('tfoot', {}, h('tr', {}, h('td', {}, 'Total'), h('td', { class: 'hide-sm' }), h('td'), h('td', { class: 'num', id: 'cart-total' }, money(view.total_cents, view.currency)), h('td')))),
+    h('div', { class: 'actions', style: 'margin-top:16px;justify-content:flex-end' }, h('a', { href: '#/', class: 'button secondary' }, 'Keep shopping'), checkout),
+    message,
+  );
+}
+
+/** One click checkout. The Idempotency-Key is kept until the attempt is settled, so a retry after a
+ *  network error can never order twice. */
+async function placeOrder(button, message) {
+  if (!session.token) return toLogin('Sign in to place your order.');
+  button.disabled = true;
+  button.textContent = 'Placing order…';
+  let key = sessionStorage.getItem('checkout-key');
+  if (!key) {
+    key = crypto.randomUUID();
+    sessionStorage.setItem('checkout-key', key);
+  }
+  try {
+    const order = await api('POST', '/orders', { auth: true, body: {}, headers: { 'idempotency-key': key } });
+    sessionStorage.removeItem('checkout-key');
+    cart.forgetCount();
+    toast('Thank you! Your order is placed.');
+    go(`#/orders/${order.id}`);
+  } catch (err) {
+    if (!err.offline) sessionStorage.removeItem('checkout-key');
+    button.disabled = false;
+    button.textContent = 'Place order';
+    message.className = 'error';
+    if (err.code === 'insufficient_stock') {
+      message.textContent = `Sorry, ${err.message.replace(/^not enough stock: /, '')}. Please adjust your cart.`;
+    } else if (err.status === 401) {
+      return toLogin('Your session has ended. Please sign in again.');
+    } else {
+      message.textContent = explain(err);
+    }
+  }
+}
+
+// ------------------------------------------------------------------ orders
+
+export function orderCard(o, actions = []) {
+  return h('article', { class: 'panel order', 'data-order': o.id },
+    h('header', {},
+      h('div', {}, h('strong', {}, h('a', { href: `#/orders/${o.id}` }, `Order ${o.id.slice(-8)}`)), ' ', h('span', { class: 'muted' }, date(o.created_at))),
+      statusBadge(o.status)),
+    h('ul', {}, o.items.map((l) => h('li', {}, `${l.quantity} × ${l.name} — ${money(l.unit_price_cents * l.quantity, o.currency)}`))),
+    h('div', { class: 'actions', style: 'justify-content:space-between;margin-top:10px' },
+      h('span', { class: 'price' }, `Total ${money(o.total_cents, o.currency)}`),
+      h('div', { class: 'actions' }, actions)));
+}
+
+function cancelButton(o, after) {
+  if (o.status !== 'PENDING') return [];
+  return [h('button', {
+    class: 'secondary',
+    onclick: async (e) => {
+      if (!confirm('Cancel this order? The items go back on the shelf.')) return;
+      e.currentTarget.disabled = true;
+      try {
+        await api('PUT', `/orders/${o.id}/status`, { auth: true, body: { status: 'CANCELLED' } });
+        toast('Order cancelled');
+        after();
+      } catch (err) {
+        banner(explain(err));
+        after();
+      }
+    },
+  }, 'Cancel order')];
+}
+
+async function ordersPage(_params, _id, show) {
+  const list = h('div', { id: 'orders' });
+  const more = h('div', { class: 'center' });
+  let cursor = null;
+  const page = async () => {
+    const data = await api('GET', `/orders?limit=10${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { auth: true });
+    list.append(...data.items.map((o) => orderCard(o, cancelButton(o, render))));
+    cursor = data.next_cursor;
+    more.replaceChildren(cursor ? h('button', { class: 'secondary', onclick: () => page().catch((err) => failed(err)) }, 'Older orders') : '');
+    return data;
+  };
+  const first = await page();
+  show(h('h1', {}, 'Your orders'), first.items.length ? list : h('div', { class: 'empty' }, 'No orders yet. ', h('a', { href: '#/' }, 'Start shopping')), more);
+}
+
+async function orderPage(_params, id, show) {
+  const o = await api('GET', `/orders/${encodeURIComponent(id)}`, { auth: true });
+  show(h('nav', { class: 'crumbs' }, h('a', { href: '#/orders' }, 'Your orders')), h('h1', {}, `Order ${o.id.slice(-8)}`), orderCard(o, cancelButton(o, render)));
+}
+
+// ------------------------------------------------------------------ account
+
+function field(label, attrs) {
+  return h('label', {}, label, h('input', attrs));
+}
+
+/** Submits a form through `action`, with a busy button and an inline message. */
+function formHandler(form, action) {
+  const message = h('p', { class: 'form-message', 'aria-live': 'polite' });
+  form.append(message);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const button = form.querySelector('button[type=submit]');
+    button.disabled = true;
+    message.textContent = '';
+    try {
+      const done = await action(Object.fromEntries(new FormData(form)));
+      if (done) { message.className = 'success'; message.textContent = done; }
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      message.className = 'error';
+      message.textContent = explain(err);
+      const bad = err.field && form.querySelector(`[name="${err.field.split('.').pop()}"]`);
+      if (bad) bad.focus();
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return form;
+}
+
+async function signIn(email, password) {
+  const res = await api('POST', '/users/login', { body: { email, password } });
+  session.save(res.token, res.user);
+  await cart.mergeGuestCart().catch(() => {});
+}
+
+function afterLogin(params) {
+  const next = params.get('next');
+  go(next && next.startsWith('#/') ? next : '#/');
+}
+
+async function loginPage(params, _id, show) {
+  const note = sessionStorage.getItem('login-message');
+  sessionStorage.removeItem('login-message');
+  const form = formHandler(h('form', { class: 'form panel', id: 'login-form' },
+    field('Email', { name: 'email', type: 'email', required: true, autocomplete: 'email' }),
+    field('Password', { name: 'password', type: 'password', required: true, autocomplete: 'current-password' }),
+    h('button', { type: 'submit' }, 'Sign in')), async ({ email, password }) => {
+    await signIn(email, password);
+    toast(`Welcome back, ${session.user.name.split(' ')[0]}`);
+    afterLogin(params);
+  });
+  show(h('h1', {}, 'Sign in'), note ? h('p', { class: 'muted' }, note) : '', form,
+    h('p', {}, 'New here? ', h('a', { href: `#/register${params.toString() ? `?${params}` : ''}` }, 'Create an account')));
+}
+
+async function registerPage(params, _id, show) {
+  const form = formHandler(h('form', { class: 'form panel', id: 'register-form' },
+    field('Name', { name: 'name', required: true, autocomplete: 'name', maxlength: '100' }),
+    field('Email', { name: 'email', type: 'email', required: true, autocomplete: 'email' }),
+    field('Password (8 to 128 characters)', { name: 'password', type: 'password', required: true, minlength: '8', maxlength: '128', autocomplete: 'new-password' }),
+    h('button', { type: 'submit' }, 'Create account')), async ({ name, email, password }) => {
+    await api('POST', '/users/register', { body: { name, email, password } });
+    await signIn(email, password);
+    toast('Welcome to Bean & Leaf!');
+    afterLogin(params);
+  });
+  show(h('h1', {}, 'Create your account'), form, h('p', {}, 'Already have one? ', h('a', { href: '#/login' }, 'Sign in')));
+}
+
+async function accountPage(_params, _id, show) {
+  const me = await api('GET', '/users/me', { auth: true });
+  const a = me.address || {};
+  const profile = formHandler(h('form', { class: 'form wide panel', id: 'profile-form' },
+    h('label', { class: 'full' }, 'Name', h('input', { name: 'name', required: true, value: me.name, autocomplete: 'name' })),
+    h('label', { class: 'full' }, 'Address', h('input', { name: 'line1', value: a.line1 || '', autocomplete: 'address-line1', placeholder: 'Street and number' })),
+    h('label', { class: 'full' }, 'Address line 2', h('input', { name: 'line2', value: a.line2 || '', autocomplete: 'address-line2' })),
+    field('City', { name: 'city', value: a.city || '', autocomplete: 'address-level2' }),
+    field('Region', { name: 'region', value: a.region || '', autocomplete: 'address-level1' }),
+    field('Postal code', { name: 'postal_code', value: a.postal_code || '', autocomplete: 'postal-code' }),
+    field('Country (2 letters)', { name: 'country', value: a.country || '', autocomplete: 'country', maxlength: '2' }),
+    h('div', { class: 'full' }, h('button', { type: 'submit' }, 'Save profile'))), async (f) => {
+    const hasAddress = f.line1 || f.city || f.postal_code || f.country;
+    const address = hasAddress ? { line1: f.line1, city: f.city, postal_code: f.postal_code, country: f.country, ...(f.line2 && { line2: f.line2 }), ...(f.region && { region: f.region }) } : null;
+    const user = await api('PUT', '/users/me', { auth: true, body: { name: f.name, address } });
+    session.setUser(user);
+    return 'Profile saved.';
+  });
+  const password = formHandler(h('form', { class: 'form panel', id: 'password-form' },
+    field('Current password', { name: 'current_password', type: 'password', required: true, autocomplete: 'current-password' }),
+    field('New password', { name: 'password', type: 'password', required: true, minlength: '8', maxlength: '128', autocomplete: 'new-password' }),
+    h('button', { type: 'submit' }, 'Change password')), async (f) => {
+    await api('PUT', '/users/me', { auth: true, body: f });
+    return 'Password changed.';
+  });
+  const logout = h('button', { class: 'secondary', id: 'logout', onclick: async () => {
+    try { await api('POST', '/users/logout', { auth: true }); } catch { /* the session ends either way */ }
+    session.clear();
+    cart.forgetCount();
+    toast('Signed out');
+    go('#/');
+  } }, 'Sign out');
+  show(h('h1', {}, 'Your account'), h('p', { class: 'muted' }, `Signed in as ${me.email}`), h('h2', {}, 'Profile'), profile, h('h2', {}, 'Password'), password, h('h2', {}, 'Session'), logout);
+}
+
+// ------------------------------------------------------------------ start
+
+addEventListener('hashchange', render);
+addEventListener('session', syncNav);
+addEventListener('cart', (e) => { document.getElementById('cart-count').textContent = String(e.detail.count); });
+addEventListener('unauthorized', () => toLogin('Your session has ended. Please sign in again.'));
+document.getElementById('search').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const q = new FormData(e.currentTarget).get('q').trim();
+  go(q ? `#/?q=${encodeURIComponent(q)}` : '#/');
+});
+
+syncNav();
+loadConfig()
+  .then(() => { render(); cart.getCart().catch(() => {}); })
+  .catch(() => show(h('div', { class: 'empty' }, 'This storefront has no config.json: deploy it with its API URL.')));

@@ -1,0 +1,103 @@
+// Small DOM helpers. Text always goes in as text nodes, so catalog data can never become markup.
+
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, v);
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+const formatters = new Map();
+/** Integer cents to a localized price, e.g. 1490 USD -> "$14.90". Never goes through floats for maths. */
+export function money(cents, currency = 'USD') {
+  if (!formatters.has(currency)) {
+    formatters.set(currency, new Intl.NumberFormat(undefined, { style: 'currency', currency }));
+  }
+  const sign = cents < 0 ? '-' : '';
+  const abs = Math.abs(cents);
+  return formatters.get(currency).format(Number(`${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`));
+}
+
+/** "12.5" or "12,50" -> 1250 cents, exactly; null when not a price. */
+export function parseCents(text) {
+  const m = String(text).trim().replace(',', '.').match(/^(\d{1,7})(?:\.(\d{1,2}))?$/);
+  if (!m) return null;
+  return Number(m[1]) * 100 + Number((m[2] || '0').padEnd(2, '0'));
+}
+
+export function centsToInput(cents) {
+  return `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
+}
+
+export function date(iso) {
+  return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+export function loading(text = 'Loading…') {
+  return h('p', { class: 'loading', role: 'status' }, text);
+}
+
+let toastTimer;
+export function toast(text) {
+  const el = document.getElementById('toast');
+  el.textContent = text;
+  el.classList.add('show');
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => el.classList.remove('show'), 2600);
+}
+
+/** The page-wide banner: outages, rate limits. `retry` adds a button. */
+export function banner(text, { kind = 'error', retry } = {}) {
+  const el = document.getElementById('banner');
+  el.replaceChildren(h('span', {}, text));
+  el.dataset.kind = kind;
+  if (retry) el.append(h('button', { class: 'secondary', onclick: () => { hideBanner(); retry(); } }, 'Try again'));
+  el.hidden = false;
+}
+
+export function hideBanner() {
+  document.getElementById('banner').hidden = true;
+}
+
+/** A human sentence for an API error, for inline messages. */
+export function explain(err) {
+  if (err.status === 429) {
+    return `Too many attempts. Please wait ${err.retryAfter ? Math.ceil(err.retryAfter / 60) + ' minute(s)' : 'a moment'} and try again.`;
+  }
+  if (err.offline) return 'We cannot reach the shop right now. Please try again in a moment.';
+  return err.message;
+}
+
+/** A deterministic pair of warm colours for a product without a photo. */
+export function placeholder(name) {
+  let hash = 0;
+  for (const ch of name) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
+  const hue = 15 + (hash % 40);
+  const el = h('div', { class: 'thumb', role: 'img', 'aria-label': name }, name.trim().charAt(0).toUpperCase());
+  el.style.setProperty('--c1', `hsl(${hue} 45% 32%)`);
+  el.style.setProperty('--c2', `hsl(${hue + 20} 60% 62%)`);
+  return el;
+}
+
+export function productImage(p) {
+  return p.image_url ? h('img', { class: 'thumb', src: p.image_url, alt: p.name, loading: 'lazy' }) : placeholder(p.name);
+}
+
+export function stockLabel(stock) {
+  if (stock <= 0) return h('span', { class: 'stock out' }, 'Sold out');
+  if (stock <= 5) return h('span', { class: 'stock low' }, `Only ${stock} left`);
+  return h('span', { class: 'stock' }, 'In stock');
+}
+
+export function statusBadge(status) {
+  return h('span', { class: `status ${status}` }, status.charAt(0) + status.slice(1).toLowerCase());
+}

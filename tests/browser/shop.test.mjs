@@ -1,0 +1,237 @@
+// Browser journeys against the whole local stack, started with the README's own `make dev` script on
+// free ports: Debian chromium driven by playwright-core (never a downloaded browser).
+// Screenshots of the key pages go to tests/artifacts/ (git-ignored).
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const require = createRequire(path.join(root, '.cache/node/package.json'));
+const { chromium } = require('playwright-core');
+const shots = path.join(root, 'tests/artifacts');
+mkdirSync(shots, { recursive: true });
+
+const freePort = () => new Promise((resolve) => {
+  const srv = net.createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+});
+
+let stack, browser, site, api, dataDir;
+const log = [];
+
+before(async () => {
+  const [apiPort, dynamoPort, s3Port] = [await freePort(), await freePort(), await freePort()];
+  dataDir = mkdtempSync(path.join(os.tmpdir(), 'shop-browser-'));
+  stack = spawn('bash', ['scripts/dev.sh'], {
+    cwd: root,
+    detached: true,
+    env: { ...process.env, API_PORT: String(apiPort), DYNAMODB_PORT: String(dynamoPort), S3_PORT: String(s3Port), LOCAL_DIR: dataDir, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the stack did not start:\n${log.join('')}`)), 10 * 60_000);
+    const onData = (d) => {
+      log.push(String(d));
+      if (String(d).includes('The shop is running')) { clearTimeout(timer); resolve(); }
+    };
+    stack.stdout.on('data', onData);
+    stack.stderr.on('data', (d) => log.push(String(d)));
+    stack.on('exit', (code) => { clearTimeout(timer); reject(new Error(`make dev exited with ${code}:\n${log.join('')}`)); });
+  });
+  site = `http://127.0.0.1:${s3Port}/shop-site/`;
+  api = `http://127.0.0.1:${apiPort}`;
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  if (stack && stack.exitCode === null) {
+    const exited = new Promise((resolve) => stack.once('exit', resolve));
+    process.kill(-stack.pid, 'SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    try { process.kill(-stack.pid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function newPage(viewport = { width: 1280, height: 900 }) {
+  const page = await browser.newPage({ viewport });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('dialog', (d) => d.accept());
+  page.errors = errors;
+  return page;
+}
+
+async function call(method, url, { token, body, headers = {} } = {}) {
+  const res = await fetch(api + url, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }), ...headers },
+    body: body && JSON.stringify(body),
+  });
+  return { status: res.status, body: res.status === 204 ? null : await res.json() };
+}
+
+test('a shopper registers, searches, fills the cart, checks out and cancels', async () => {
+  const page = await newPage();
+  await page.goto(site);
+  await page.getByRole('heading', { name: 'Fresh from the roastery' }).waitFor();
+  assert.ok(await page.locator('article.card').count() >= 12, 'the seeded catalog is shown');
+  await page.screenshot({ path: path.join(shots, 'catalog.png') });
+
+  // Register (the cart link and sign-in are in the header).
+  await page.getByRole('link', { name: 'Sign in' }).click();
+  await page.getByRole('link', { name: 'Create an account' }).click();
+  await page.getByLabel('Name').fill('Grace Hopper');
+  await page.getByLabel('Email').fill(`grace+${Date.now()}@example.com`);
+  await page.getByLabel(/^Password/).fill('cobol-forever-1959');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.locator('#nav-account', { hasText: 'Hi, Grace' }).waitFor();
+  await page.getByRole('heading', { name: 'Fresh from the roastery' }).waitFor();
+
+  // Search by name prefix and add two products.
+  await page.getByLabel('Search products').fill('ear');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('heading', { name: 'Results for “ear”' }).waitFor();
+  await page.getByRole('button', { name: 'Add Earl Grey Supreme to cart' }).click();
+  await page.locator('#cart-count', { hasText: '1' }).waitFor();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Shop', exact: true }).click();
+  await page.getByRole('heading', { name: 'Fresh from the roastery' }).waitFor();
+  await page.getByRole('button', { name: 'Coffee' }).click();
+  await page.getByRole('heading', { name: 'Coffee' }).waitFor();
+  await page.getByRole('link', { name: 'Kenya Nyeri AA' }).click();
+  await page.getByRole('heading', { name: 'Kenya Nyeri AA' }).waitFor();
+  await page.screenshot({ path: path.join(shots, 'product.png') });
+  await page.getByLabel('Quantity').fill('2');
+  await page.getByRole('button', { name: 'Add to cart' }).click();
+  await page.locator('#cart-count', { hasText: '3' }).waitFor();
+
+  // The cart shows both lines and the total from the catalog: 9.90 + 2 x 18.90 = 47.70.
+  await page.getByRole('link', { name: /Cart/ }).click();
+  await page.locator('tr[data-line]').nth(1).waitFor();
+  assert.equal(await page.locator('tr[data-line]').count(), 2);
+  assert.match(await page.locator('#cart-total').innerText(), /47\.70/);
+  await page.screenshot({ path: path.join(shots, 'cart.png') });
+
+  // One click checkout, then the order page; cancel it and stock comes back.
+  await page.getByRole('button', { name: 'Place order' }).click();
+  await page.getByRole('heading', { name: /^Order / }).waitFor();
+  await page.locator('.status.PENDING').waitFor();
+  assert.match(await page.locator('article.order').innerText(), /Total \$47\.70/);
+  assert.equal(await page.locator('#cart-count').innerText(), '0');
+  await page.screenshot({ path: path.join(shots, 'order.png') });
+  await page.getByRole('link', { name: 'Orders', exact: true }).click();
+  await page.locator('article.order').first().waitFor();
+  await page.getByRole('button', { name: 'Cancel order' }).click();
+  await page.locator('.status.CANCELLED').waitFor();
+  await page.screenshot({ path: path.join(shots, 'orders.png') });
+
+  // Signing out calls the API; the orders page then asks to sign in again.
+  await page.locator('#nav-account').click();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('link', { name: 'Sign in' }).waitFor();
+  await page.goto(`${site}#/orders`);
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  assert.deepEqual(page.errors, []);
+});
+
+test('only N left: a checkout that asks for more than the stock says so', async () => {
+  const admin = (await call('POST', '/users/login', { body: { email: 'admin@shop.local', password: 'admin-password' } })).body.token;
+  const p = (await call('POST', '/products', { token: admin, body: { name: 'Last Bag Standing', price_cents: 2200, category: 'coffee', stock: 2 } })).body;
+  const page = await newPage();
+  await page.goto(`${site}#/product/${p.id}`);
+  await page.getByRole('heading', { name: 'Last Bag Standing' }).waitFor();
+  assert.match(await page.locator('.stock').innerText(), /Only 2 left/);
+  await page.getByLabel('Quantity').fill('2');
+  await page.getByRole('button', { name: 'Add to cart' }).click();
+  await page.locator('#cart-count', { hasText: '2' }).waitFor();
+  // Someone else buys one meanwhile.
+  await call('PUT', `/products/${p.id}`, { token: admin, body: { stock: 1 } });
+  await page.getByRole('link', { name: /Cart/ }).click();
+  await page.getByRole('button', { name: 'Sign in to check out' }).click();
+  await page.getByLabel('Email').fill('admin@shop.local');
+  await page.getByLabel('Password').fill('admin-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Place order' }).click();
+  await page.locator('#cart-message', { hasText: 'only 1 left' }).waitFor();
+  await page.screenshot({ path: path.join(shots, 'only-n-left.png') });
+});
+
+test('an admin creates a product with an image, sees it in the catalog and ships an order', async () => {
+  const page = await newPage();
+  await page.goto(`${site}#/login`);
+  await page.getByLabel('Email').fill('admin@shop.local');
+  await page.getByLabel('Password').fill('admin-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('link', { name: 'Admin', exact: true }).click();
+  await page.getByRole('heading', { name: 'Manage the shop' }).waitFor();
+  await page.screenshot({ path: path.join(shots, 'admin-products.png') });
+
+  const name = `Siphon Brewer ${Date.now() % 100000}`;
+  await page.getByRole('link', { name: 'New product' }).click();
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Description').fill('Vacuum brewing, theatre included.');
+  await page.getByLabel(/^Price/).fill('64.50');
+  await page.getByLabel('Stock').fill('7');
+  await page.getByLabel('Category').fill('equipment');
+  const png = path.join(dataDir, 'siphon.png');
+  writeFileSync(png, Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAYAAABytg0kAAAAFklEQVR4nGPYOG/GfwYGBgYmBgYGBgAgzwMvNm7EvwAAAABJRU5ErkJggg==', 'base64'));
+  await page.getByLabel(/^Image/).setInputFiles(png);
+  await page.getByRole('button', { name: 'Create product' }).click();
+  await page.getByRole('heading', { name: `Edit ${name}` }).waitFor();
+  const img = page.locator(`img[alt="${name}"]`);
+  await img.waitFor();
+  const src = await img.getAttribute('src');
+  assert.match(src, /\/shop-images\/products\//);
+  const served = await fetch(src);
+  assert.equal(served.status, 200, 'the uploaded image is served');
+  assert.equal(Buffer.from(await served.arrayBuffer()).subarray(1, 4).toString(), 'PNG');
+  await page.screenshot({ path: path.join(shots, 'admin-product.png') });
+
+  // It shows up in the public catalog search.
+  await page.getByLabel('Search products').fill('siphon');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('link', { name }).first().waitFor();
+  assert.match(await page.locator('article.card').first().innerText(), /\$64\.50/);
+
+  // A customer orders it; the admin moves the order to SHIPPED.
+  const email = `buyer+${Date.now()}@example.com`;
+  await call('POST', '/users/register', { body: { email, password: 'password123', name: 'Buyer' } });
+  const token = (await call('POST', '/users/login', { body: { email, password: 'password123' } })).body.token;
+  const id = (await call('GET', `/products?q=${encodeURIComponent(name.toLowerCase())}`)).body.items[0].id;
+  const order = await call('POST', '/orders', { token, body: { items: [{ product_id: id, quantity: 2 }] }, headers: { 'idempotency-key': `browser-${Date.now()}` } });
+  assert.equal(order.status, 201);
+
+  await page.getByRole('link', { name: 'Admin', exact: true }).click();
+  await page.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: 'Orders' }).click();
+  const card = page.locator(`article[data-order="${order.body.id}"]`);
+  await card.waitFor();
+  await card.getByRole('button', { name: 'Mark paid' }).click();
+  await page.getByRole('tab', { name: 'Paid' }).click();
+  await card.getByRole('button', { name: 'Mark shipped' }).click();
+  await page.getByRole('tab', { name: 'Shipped' }).click();
+  await card.locator('.status.SHIPPED').waitFor();
+  await page.screenshot({ path: path.join(shots, 'admin-orders.png') });
+  const final = await call('GET', `/orders/${order.body.id}`, { token });
+  assert.equal(final.body.status, 'SHIPPED');
+  assert.deepEqual(page.errors, []);
+});
+
+test('the storefront works at phone width', async () => {
+  const page = await newPage({ width: 390, height: 844 });
+  await page.goto(site);
+  await page.getByRole('heading', { name: 'Fresh from the roastery' }).waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling (overflow ${overflow}px)`);
+  await page.screenshot({ path: path.join(shots, 'phone.png') });
+});
