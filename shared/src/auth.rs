@@ -7,6 +7,7 @@ use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
     password_hash::{SaltString, rand_core::OsRng},
 };
+use aws_sdk_dynamodb::types::KeysAndAttributes;
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
@@ -177,27 +178,55 @@ pub fn bearer_token(req: &Request) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Verifies the bearer token and checks the revocation list (a strongly consistent read, so a
-/// logout takes effect on the very next request).
+/// Verifies the bearer token, then in ONE strongly consistent BatchGetItem checks that the token was
+/// not revoked (logout) and that its user still exists. The role comes from the user item, so a
+/// demoted admin or a deleted account loses access on the very next request.
 pub async fn authenticate(app: &App, req: &Request) -> ApiResult<Principal> {
     let token = bearer_token(req).ok_or(ApiError::Unauthorized(INVALID_TOKEN))?;
     let claims = app.jwt.verify(token)?;
-    let revoked = app
-        .dynamo
-        .get_item()
-        .table_name(&app.config.tables.users)
-        .set_key(Some(keys::revoked(&claims.jti)))
+    let table = &app.config.tables.users;
+    let keys_and_attrs = KeysAndAttributes::builder()
+        .keys(keys::revoked(&claims.jti))
+        .keys(keys::user(&claims.sub))
         .consistent_read(true)
-        .projection_expression(db::PK)
+        .projection_expression("pk, #role")
+        .expression_attribute_names("#role", "role")
+        .build()
+        .map_err(ApiError::internal)?;
+    let out = app
+        .dynamo
+        .batch_get_item()
+        .request_items(table, keys_and_attrs)
         .send()
         .await?;
-    if revoked.item.is_some() {
-        return Err(ApiError::Unauthorized(INVALID_TOKEN));
+    if out.unprocessed_keys.as_ref().is_some_and(|u| !u.is_empty()) {
+        return Err(ApiError::Unavailable {
+            dependency: "storage",
+            source: Some("authentication lookup was throttled".into()),
+        });
     }
+    let items = out
+        .responses
+        .and_then(|mut r| r.remove(table))
+        .unwrap_or_default();
+    let user_pk = keys::user_pk(&claims.sub);
+    let mut role = None;
+    for item in &items {
+        match item.get(db::PK).and_then(|v| v.as_s().ok()) {
+            Some(pk) if *pk == user_pk => {
+                role = item.get("role").and_then(|v| v.as_s().ok()).cloned();
+            }
+            // Anything else in the answer is the revocation item.
+            _ => return Err(ApiError::Unauthorized(INVALID_TOKEN)),
+        }
+    }
+    let role: Role = role
+        .and_then(|r| serde_json::from_value(serde_json::Value::String(r)).ok())
+        .ok_or(ApiError::Unauthorized(INVALID_TOKEN))?;
     record_user(&claims.sub);
     Ok(Principal {
         user_id: UserId::from_trusted(claims.sub),
-        role: claims.role,
+        role,
         jti: claims.jti,
         exp: claims.exp,
     })

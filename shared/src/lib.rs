@@ -9,6 +9,7 @@ pub mod db;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod metrics;
 pub mod orders;
 pub mod pagination;
 pub mod products;

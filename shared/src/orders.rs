@@ -20,6 +20,7 @@ use crate::{
     db::{self, BY_STATUS, BY_USER, Cancellation, Item, TRANSACTION_CONFLICT, keys, n, s},
     error::{ApiError, ApiResult},
     http::{IDEMPOTENCY_KEY, Reply, header_str, json_body, path_param, query_param, record_order},
+    metrics::{self, Metric},
     pagination::{self, Page},
     products::load_products,
     types::{Cents, ProductId, Quantity, UserId, now_epoch_secs, now_rfc3339},
@@ -357,6 +358,10 @@ pub async fn create_order(app: &'static App, req: Request) -> ApiResult<Reply> {
             Placed::Done => {
                 record_order(&order.id);
                 tracing::info!(order_id = %order.id, total_cents = order.total_cents.get(), "order placed");
+                metrics::emit(&[
+                    (Metric::OrdersPlaced, 1),
+                    (Metric::RevenueCents, order.total_cents.get()),
+                ]);
                 return Reply::created(&order);
             }
             Placed::Failed(err) => return Err(err),
@@ -516,6 +521,7 @@ async fn place(
         return Ok(Placed::Failed(unknown_products(&gone)));
     }
     if !short.is_empty() {
+        metrics::emit(&[(Metric::OutOfStock, 1)]);
         let names: Vec<String> = order
             .items
             .iter()

@@ -319,6 +319,7 @@ async fn record_failure(app: &App, email: &Email) -> ApiResult<()> {
             .await?;
     }
     tracing::info!(failures, "failed login");
+    crate::metrics::emit(&[(crate::metrics::Metric::FailedLogins, 1)]);
     Ok(())
 }
 

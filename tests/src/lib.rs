@@ -296,6 +296,7 @@ pub async fn http(
 pub struct Watch {
     child: Child,
     pub base_url: String,
+    logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Watch {
@@ -312,8 +313,9 @@ impl Watch {
         ])
         .arg(port.to_string())
         .current_dir(repo_root())
-        .envs(env)
+        // Quiet by default; a test that inspects the logs sets LOG_LEVEL in `env`.
         .env("LOG_LEVEL", "warn")
+        .envs(env)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -321,7 +323,8 @@ impl Watch {
         let mut child = cmd
             .spawn()
             .expect("cargo lambda is installed (run `make test`)");
-        // Forward output so a failing e2e test shows the functions' logs.
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        // Keep and forward output: tests inspect the logs, and a failing test shows them.
         for pipe in [
             child
                 .stdout
@@ -335,9 +338,11 @@ impl Watch {
         .into_iter()
         .flatten()
         {
+            let logs = logs.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(pipe).lines().map_while(Result::ok) {
                     eprintln!("[watch] {line}");
+                    logs.lock().unwrap().push(line);
                 }
             });
         }
@@ -348,11 +353,17 @@ impl Watch {
         Watch {
             child,
             base_url: format!("http://127.0.0.1:{port}"),
+            logs,
         }
     }
 }
 
 impl Watch {
+    /// Every line the functions and the watch server printed so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
+    }
+
     fn port(&self) -> String {
         self.base_url
             .rsplit(':')

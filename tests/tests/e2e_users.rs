@@ -5,7 +5,10 @@ use shop_tests::{TestApp, Watch, http};
 
 #[tokio::test]
 async fn register_login_me_update_logout_over_http() {
-    let t = TestApp::new().await;
+    let t = TestApp::with_env(|e| {
+        e.insert("LOG_LEVEL".into(), "info".into());
+    })
+    .await;
     let watch = Watch::start(&t.env);
     let base = &watch.base_url;
     let c = reqwest::Client::new();
@@ -89,5 +92,42 @@ async fn register_login_me_update_logout_over_http() {
     assert_eq!(body["email"], "ada@example.com");
     let r = watch.invoke("health", "events/health.json");
     assert_eq!(r["statusCode"], 200, "{r}");
+    let logs = watch.logs();
     drop(watch);
+
+    // Logs never carry secrets: no password, no token, no signing key, no hash.
+    let all = logs.join("\n");
+    for secret in [
+        "password123",
+        token.as_str(),
+        shop_tests::TEST_SECRET,
+        "$argon2id$",
+        "correct horse battery",
+    ] {
+        assert!(!all.contains(secret), "a secret reached the logs: {secret}");
+    }
+    // One JSON line per request with method, route, status, latency, request id and user id.
+    let requests: Vec<Value> = logs
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["message"] == "request")
+        .collect();
+    let me = requests
+        .iter()
+        .find(|v| v["route"] == "GET /users/me" && v["status"] == 200)
+        .unwrap_or_else(|| panic!("no request log for GET /users/me in {logs:#?}"));
+    assert_eq!(me["method"], "GET");
+    assert!(me["latency_ms"].as_f64().is_some());
+    assert!(
+        me["span"]["request_id"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty()),
+        "{me}"
+    );
+    assert_eq!(me["span"]["user_id"], user["id"]);
+    assert!(
+        requests
+            .iter()
+            .any(|v| v["route"] == "POST /users/login" && v["status"] == 200)
+    );
 }
