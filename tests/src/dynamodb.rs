@@ -28,22 +28,26 @@ pub fn jar() -> PathBuf {
         })
 }
 
-/// Starts DynamoDB Local in memory on a free port and returns its endpoint URL.
-pub fn start() -> (u16, std::process::Child) {
+/// Starts DynamoDB Local on `port`, in memory or keeping its data in `data_dir`, and waits for it.
+/// The process dies with the test process.
+pub fn spawn(port: u16, data_dir: Option<&std::path::Path>) -> std::process::Child {
     let jar = jar();
     let dir = jar.parent().unwrap();
-    let port = free_port();
+    let mut cmd = Command::new("java");
+    cmd.arg(format!(
+        "-Djava.library.path={}",
+        dir.join("DynamoDBLocal_lib").display()
+    ))
+    .arg("-jar")
+    .arg(&jar)
+    .args(["-sharedDb", "-disableTelemetry", "-port"])
+    .arg(port.to_string());
+    match data_dir {
+        Some(d) => cmd.arg("-dbPath").arg(d),
+        None => cmd.arg("-inMemory"),
+    };
     let child = spawn_tied(
-        Command::new("java")
-            .arg(format!(
-                "-Djava.library.path={}",
-                dir.join("DynamoDBLocal_lib").display()
-            ))
-            .arg("-jar")
-            .arg(&jar)
-            .args(["-inMemory", "-sharedDb", "-disableTelemetry", "-port"])
-            .arg(port.to_string())
-            .current_dir(dir)
+        cmd.current_dir(dir)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null()),
     )
@@ -52,7 +56,12 @@ pub fn start() -> (u16, std::process::Child) {
         wait_for_port(port, Duration::from_secs(30)),
         "DynamoDB Local did not start"
     );
-    (port, child)
+    child
+}
+
+fn start() -> (u16, std::process::Child) {
+    let port = free_port();
+    (port, spawn(port, None))
 }
 
 /// One instance per test process, stopped when the process exits.

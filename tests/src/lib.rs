@@ -142,6 +142,11 @@ impl TestApp {
         env.insert("S3_ENDPOINT".into(), s3::endpoint());
         env.insert("IMAGES_BUCKET".into(), s3::IMAGES_BUCKET.into());
         tweak(&mut env);
+        Self::from_env(env).await
+    }
+
+    /// An `App` (and its tables) for exactly these settings.
+    pub async fn from_env(env: HashMap<String, String>) -> TestApp {
         let config = Config::from_lookup(|k| env.get(k).cloned()).expect("test config");
         let app = App::leaked(config).await;
         shop::db::create_all(&app.dynamo, &app.config.tables)

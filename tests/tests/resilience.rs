@@ -1,0 +1,230 @@
+//! Dependency failures: a DynamoDB that hangs, and a DynamoDB that goes away mid-run and comes back.
+
+use std::{net::TcpListener, time::Duration};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use shop::{App, config::Config};
+use shop_tests::{
+    TestApp, TestResponse, Watch, dynamodb, env_for, free_port, http, login_token, repo_root,
+    request, s3,
+};
+
+/// A TCP server that accepts connections and never answers: every call to it can only time out.
+fn black_hole() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+#[tokio::test]
+async fn a_hanging_dependency_is_a_503_not_a_lambda_timeout() {
+    let mut env = env_for("hang", &black_hole());
+    env.insert("S3_ENDPOINT".into(), s3::endpoint());
+    let app = App::leaked(Config::from_lookup(|k| env.get(k).cloned()).unwrap()).await;
+    let started = std::time::Instant::now();
+    let req = request("GET", "/products/x")
+        .path_param("id", "01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        .build();
+    let r = TestResponse::from(shop::http::dispatch(app, req, shop::products::get_product).await);
+    assert_eq!((r.status(), r.error_code()), (503, "service_unavailable"));
+    // The SDK gave up on its own operation timeout, well inside the handler's and Lambda's.
+    assert!(
+        started.elapsed() < app.config.handler_timeout,
+        "{:?}",
+        started.elapsed()
+    );
+    let r = TestResponse::from(
+        shop::http::dispatch(app, request("GET", "/health").build(), shop::health::health).await,
+    );
+    assert_eq!(
+        (r.status(), &r.body["checks"]["dynamodb"]),
+        (503, &json!("unavailable"))
+    );
+}
+
+/// A valid request for each function, so that only the outage can make it fail.
+fn body_for(function: &str, product: &str) -> Option<Value> {
+    match function {
+        "register" => {
+            Some(json!({"email": "late@example.com", "password": "password123", "name": "Late"}))
+        }
+        "login" => Some(json!({"email": "admin@outage.local", "password": "admin-password"})),
+        "update-me" => Some(json!({"name": "Renamed"})),
+        "create-product" => {
+            Some(json!({"name": "New", "price_cents": 100, "category": "x", "stock": 1}))
+        }
+        "update-product" => Some(json!({"stock": 9})),
+        "product-image" => Some(json!({"content_type": "image/png"})),
+        "put-cart" | "create-order" => {
+            Some(json!({"items": [{"product_id": product, "quantity": 1}]}))
+        }
+        "update-order-status" => Some(json!({"status": "PAID"})),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_endpoint_answers_503_during_an_outage_and_recovers_without_a_restart() {
+    // A DynamoDB Local of our own, on disk so its data survives the restart.
+    let port = free_port();
+    let data = std::env::temp_dir().join(format!("shop-outage-{}", std::process::id()));
+    std::fs::create_dir_all(&data).unwrap();
+    let mut db = dynamodb::spawn(port, Some(&data));
+    let mut env = env_for("outage", &format!("http://127.0.0.1:{port}"));
+    env.insert("S3_ENDPOINT".into(), s3::endpoint());
+    let t = TestApp::from_env(env).await;
+    shop::users::ensure_admin(t.app, "admin@outage.local", "admin-password", "Admin")
+        .await
+        .unwrap();
+    let admin = login_token(&t, "admin@outage.local", "admin-password").await;
+    let p = t
+        .call(
+            shop::products::create_product,
+            request("POST", "/products")
+                .bearer(&admin)
+                .json(json!({"name": "Steady", "price_cents": 500, "category": "x", "stock": 5})),
+        )
+        .await;
+    let product = p.body["id"].as_str().unwrap().to_string();
+    let o = t
+        .call(
+            shop::orders::create_order,
+            request("POST", "/orders")
+                .bearer(&admin)
+                .header("idempotency-key", "before")
+                .json(json!({"items": [{"product_id": product, "quantity": 1}]})),
+        )
+        .await;
+    let order = o.body["id"].as_str().unwrap().to_string();
+
+    let watch = Watch::start(&t.env);
+    let base = watch.base_url.clone();
+    let c = reqwest::Client::new();
+    assert_eq!(
+        http(&c, Method::GET, &format!("{base}/health"), None, None)
+            .await
+            .0,
+        200
+    );
+
+    db.kill().unwrap();
+    db.wait().unwrap();
+
+    let manifest: toml::Value =
+        toml::from_str(&std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap()).unwrap();
+    let router = manifest["workspace"]["metadata"]["lambda"]["watch"]["router"]
+        .as_table()
+        .unwrap();
+    let mut calls = tokio::task::JoinSet::new();
+    for (path, routes) in router {
+        for route in routes.as_array().unwrap() {
+            let function = route["function"].as_str().unwrap().to_string();
+            let method: Method = route["method"].as_str().unwrap().parse().unwrap();
+            let id = if path.starts_with("/orders") {
+                &order
+            } else {
+                &product
+            };
+            let mut url = format!("{base}{}", path.replace("{id}", id));
+            if function == "get-inventory" {
+                url.push_str(&format!("?ids={product}"));
+            }
+            let mut req = c
+                .request(method, url)
+                .bearer_auth(&admin)
+                .header("idempotency-key", "during");
+            if let Some(b) = body_for(&function, &product) {
+                req = req.json(&b);
+            }
+            calls.spawn(async move {
+                let resp = req
+                    .send()
+                    .await
+                    .expect("the functions answer even without DynamoDB");
+                let status = resp.status().as_u16();
+                let body: Value = resp.json().await.unwrap_or(Value::Null);
+                (function, status, body)
+            });
+        }
+    }
+    let results = calls.join_all().await;
+    assert_eq!(results.len(), 19);
+    for (function, status, body) in &results {
+        assert_eq!(*status, 503, "{function}: {body}");
+        assert_eq!(
+            body["error"]["code"], "service_unavailable",
+            "{function}: {body}"
+        );
+        if function == "health" {
+            assert_eq!(body["checks"]["dynamodb"], "unavailable");
+        }
+    }
+
+    // DynamoDB comes back on the same port with the same data; the running functions recover.
+    let mut db = dynamodb::spawn(port, Some(&data));
+    let mut healthy = false;
+    for _ in 0..20 {
+        if http(&c, Method::GET, &format!("{base}/health"), None, None)
+            .await
+            .0
+            == 200
+        {
+            healthy = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(healthy, "health did not recover");
+    // Nothing the failed requests tried was half-written.
+    let (_, inv) = http(
+        &c,
+        Method::GET,
+        &format!("{base}/inventory?ids={product}"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        inv["items"][0]["stock"], 4,
+        "only the order placed before the outage holds stock"
+    );
+    let (_, mine) = http(
+        &c,
+        Method::GET,
+        &format!("{base}/orders"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    let (_, me) = http(
+        &c,
+        Method::GET,
+        &format!("{base}/users/me"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(me["name"], "Admin");
+    let (s, _) = http(
+        &c,
+        Method::POST,
+        &format!("{base}/users/login"),
+        None,
+        Some(json!({"email": "admin@outage.local", "password": "admin-password"})),
+    )
+    .await;
+    assert_eq!(s, 200);
+
+    drop(watch);
+    db.kill().ok();
+    db.wait().ok();
+    std::fs::remove_dir_all(&data).ok();
+}
