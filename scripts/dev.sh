@@ -56,7 +56,9 @@ wait_port "$S3_PORT"
 "$root/target/debug/devtool" publish-site "$SITE_BUCKET" "http://127.0.0.1:$API_PORT"
 
 echo "==> starting the API (cargo lambda watch) on 127.0.0.1:$API_PORT"
-setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" &
+# WATCH_ARGS: extra flags, e.g. --ignore-changes for test stacks that must not hot-reload.
+# shellcheck disable=SC2086
+setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" ${WATCH_ARGS:-} &
 pids+=($!)
 wait_port "$API_PORT"
 

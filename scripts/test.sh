@@ -3,7 +3,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-"$root/scripts/tools.sh" python node iac browser
+"$root/scripts/tools.sh" python node iac fuzz browser
 export PATH="$root/.cache/venv/bin:$PATH"
 
 echo "==> format and lints"
@@ -18,6 +18,9 @@ cargo test --workspace --quiet
 
 echo "==> infrastructure: route/table/env consistency, cfn-lint, sam validate, terraform fmt, checkov"
 "$root/.cache/venv/bin/python" -m pytest -q -p no:cacheprovider tests/iac
+
+echo "==> API fuzzing: schemathesis against the OpenAPI document, through cargo lambda watch"
+"$root/.cache/venv/bin/python" -m pytest -q -s -p no:cacheprovider tests/fuzz
 
 echo "==> storefront in a real browser (Debian chromium + playwright-core, against make dev on free ports)"
 node --test --test-reporter=spec tests/browser/

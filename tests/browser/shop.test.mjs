@@ -31,7 +31,7 @@ before(async () => {
   stack = spawn('bash', ['scripts/dev.sh'], {
     cwd: root,
     detached: true,
-    env: { ...process.env, API_PORT: String(apiPort), DYNAMODB_PORT: String(dynamoPort), S3_PORT: String(s3Port), LOCAL_DIR: dataDir, LOG_LEVEL: 'warn' },
+    env: { ...process.env, API_PORT: String(apiPort), DYNAMODB_PORT: String(dynamoPort), S3_PORT: String(s3Port), LOCAL_DIR: dataDir, LOG_LEVEL: 'warn', WATCH_ARGS: '--ignore-changes' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   await new Promise((resolve, reject) => {

@@ -226,6 +226,32 @@ def test_terraform_matches_router_access_and_tables():
     assert check_terraform(load_terraform(), t["Globals"]["Function"]["Environment"]["Variables"]) == []
 
 
+def check_openapi(doc):
+    """The OpenAPI document describes exactly the routed operations, each with a JSON error format."""
+    problems = []
+    documented = {(m.upper(), path) for path, ops in doc["paths"].items() for m in ops if m in {"get", "put", "post", "delete", "patch"}}
+    problems += diff("OpenAPI operations vs router", set(routes().values()), documented)
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            if method == "parameters":
+                continue
+            for status, resp in op["responses"].items():
+                ref = resp.get("$ref", "")
+                if status.startswith(("4", "5")) and not ref.startswith("#/components/responses/") and status != "503":
+                    problems.append(f"{method.upper()} {path} {status} does not use a shared error response")
+    return problems
+
+
+def load_openapi():
+    import yaml
+
+    return yaml.safe_load((ROOT / "static-site/openapi.yaml").read_text())
+
+
+def test_openapi_matches_the_route_table():
+    assert check_openapi(load_openapi()) == []
+
+
 def test_a_removed_route_is_caught_everywhere(tmp_path):
     """The comparisons are not vacuous: dropping one route from each description is reported."""
     t = load_template()
@@ -239,6 +265,10 @@ def test_a_removed_route_is_caught_everywhere(tmp_path):
     tf = load_terraform()
     del tf["locals"]["functions"]["get-order"]
     assert any("terraform functions vs router" in p for p in check_terraform(tf, {}))
+
+    doc = load_openapi()
+    del doc["paths"]["/orders/{id}"]
+    assert any("OpenAPI operations vs router" in p for p in check_openapi(doc))
 
     tf = load_terraform()
     tf["locals"]["functions"]["create-order"]["dynamodb"][0]["actions"].append("Scan")

@@ -436,3 +436,24 @@ async fn health_reports_dynamodb() {
     let r = TestResponse::from(resp);
     assert_eq!((r.status(), r.error_code()), (503, "service_unavailable"));
 }
+
+/// What `cargo lambda watch` cannot carry (it answers 500 itself) but API Gateway delivers: a body
+/// that is not UTF-8 arrives base64-encoded as `Body::Binary`, and header values may hold any byte.
+#[tokio::test]
+async fn bytes_that_are_not_text_are_a_clean_4xx() {
+    let t = TestApp::new().await;
+    let req = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri("https://api.test/users/login")
+        .header("content-type", "application/json")
+        .body(lambda_http::Body::Binary(vec![0xff, 0xfe, 0x07, b'{']))
+        .unwrap();
+    let r = TestResponse::from(shop::http::dispatch(t.app, req, login).await);
+    assert_eq!((r.status(), r.error_code()), (400, "invalid_json"));
+
+    let bad_header = lambda_http::http::HeaderValue::from_bytes(b"Bearer caf\xe9").unwrap();
+    let mut req = request("GET", "/users/me").build();
+    req.headers_mut().insert("authorization", bad_header);
+    let r = TestResponse::from(shop::http::dispatch(t.app, req, get_me).await);
+    assert_eq!(r.status(), 401);
+}
