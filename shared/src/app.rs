@@ -1,6 +1,6 @@
 //! Everything a function builds once at init and reuses for every request.
 
-use std::time::Duration;
+use std::{sync::OnceLock, time::Duration};
 
 use aws_config::{BehaviorVersion, Region, retry::RetryConfig, timeout::TimeoutConfig};
 use aws_sdk_dynamodb::config::Credentials;
@@ -10,9 +10,10 @@ use crate::{auth::JwtKeys, config::Config, pagination::CursorKey};
 pub struct App {
     pub config: Config,
     pub dynamo: aws_sdk_dynamodb::Client,
-    pub s3: aws_sdk_s3::Client,
     pub jwt: JwtKeys,
     pub cursors: CursorKey,
+    sdk: aws_config::SdkConfig,
+    s3: OnceLock<aws_sdk_s3::Client>,
 }
 
 impl App {
@@ -40,18 +41,27 @@ impl App {
         if let Some(ep) = &config.local.dynamodb {
             dynamo = dynamo.endpoint_url(ep);
         }
-        let mut s3 = aws_sdk_s3::config::Builder::from(&sdk);
-        if let Some(ep) = &config.local.s3 {
-            // Emulators serve buckets by path, not by virtual host.
-            s3 = s3.endpoint_url(ep).force_path_style(true);
-        }
         App {
             jwt: JwtKeys::new(&config),
             cursors: CursorKey::new(&config.jwt_secret),
             dynamo: aws_sdk_dynamodb::Client::from_conf(dynamo.build()),
-            s3: aws_sdk_s3::Client::from_conf(s3.build()),
             config,
+            sdk,
+            s3: OnceLock::new(),
         }
+    }
+
+    /// The S3 client, built on first use: only the image function needs it, so the other
+    /// functions neither pay for it at init nor (after LTO) carry its code.
+    pub fn s3(&self) -> &aws_sdk_s3::Client {
+        self.s3.get_or_init(|| {
+            let mut s3 = aws_sdk_s3::config::Builder::from(&self.sdk);
+            if let Some(ep) = &self.config.local.s3 {
+                // Emulators serve buckets by path, not by virtual host.
+                s3 = s3.endpoint_url(ep).force_path_style(true);
+            }
+            aws_sdk_s3::Client::from_conf(s3.build())
+        })
     }
 
     /// Tests and the dev tools hold one `App` for the life of the process, like a Lambda does.

@@ -182,8 +182,34 @@ pub fn bearer_token(req: &Request) -> Option<&str> {
 /// not revoked (logout) and that its user still exists. The role comes from the user item, so a
 /// demoted admin or a deleted account loses access on the very next request.
 pub async fn authenticate(app: &App, req: &Request) -> ApiResult<Principal> {
+    check_account(app, verified_claims(app, req)?).await
+}
+
+/// Authenticates while `read` runs. The token's signature and claims are checked first (locally, no
+/// I/O); then the revocation/account lookup and the endpoint's own read go to DynamoDB at the same
+/// time, so authentication adds no round trip to the request. `read` is given the token's user id;
+/// what it read is only used once the caller is known to be authentic.
+pub async fn authenticate_with<T, F, Fut>(
+    app: &App,
+    req: &Request,
+    read: F,
+) -> ApiResult<(Principal, T)>
+where
+    F: FnOnce(UserId) -> Fut,
+    Fut: std::future::Future<Output = ApiResult<T>>,
+{
+    let claims = verified_claims(app, req)?;
+    let user = UserId::from_trusted(claims.sub.clone());
+    let (who, data) = tokio::join!(check_account(app, claims), read(user));
+    Ok((who?, data?))
+}
+
+fn verified_claims(app: &App, req: &Request) -> ApiResult<Claims> {
     let token = bearer_token(req).ok_or(ApiError::Unauthorized(INVALID_TOKEN))?;
-    let claims = app.jwt.verify(token)?;
+    app.jwt.verify(token)
+}
+
+async fn check_account(app: &App, claims: Claims) -> ApiResult<Principal> {
     let table = &app.config.tables.users;
     let keys_and_attrs = KeysAndAttributes::builder()
         .keys(keys::revoked(&claims.jti))

@@ -9,7 +9,7 @@ use serde_dynamo::{from_item, to_item};
 
 use crate::{
     app::App,
-    auth::{self, Principal},
+    auth,
     db::keys,
     error::{ApiError, ApiResult},
     http::{Reply, json_body},
@@ -144,8 +144,9 @@ async fn view(app: &App, lines: &[Line]) -> ApiResult<CartView> {
 
 /// `GET /cart`
 pub async fn get_cart(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let who: Principal = auth::authenticate(app, &req).await?;
-    let cart = load_cart(app, &who.user_id).await?.unwrap_or_default();
+    let (_, cart) =
+        auth::authenticate_with(app, &req, |id| async move { load_cart(app, &id).await }).await?;
+    let cart = cart.unwrap_or_default();
     Reply::ok(&view(app, &cart.items).await?)
 }
 

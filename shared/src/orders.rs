@@ -559,34 +559,44 @@ async fn place(
 /// `GET /orders?limit&cursor[&status]`: the caller's orders, newest first. Admins may pass
 /// `status` to list every customer's orders in that status (customers get 403 for it).
 pub async fn list_orders(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let who = auth::authenticate(app, &req).await?;
     let limit = pagination::limit(&req)?;
     let status = query_param(&req, "status")
         .filter(|s| !s.is_empty())
         .map(|s| OrderStatus::parse("status", &s))
         .transpose()?;
-    let (index, partition) = match status {
-        Some(st) => {
-            who.require_admin()?;
-            (&BY_STATUS, keys::status_pk(st.as_str()))
+    let query = |index: &'static db::Gsi, partition: String| {
+        let scope = format!("{}|{partition}", index.name);
+        let start = app.cursors.from_request(&scope, &req);
+        async move {
+            let out = app
+                .dynamo
+                .query()
+                .table_name(&app.config.tables.orders)
+                .index_name(index.name)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", index.pk)
+                .expression_attribute_values(":pk", s(partition))
+                .scan_index_forward(false)
+                .set_exclusive_start_key(start?)
+                .limit(limit)
+                .send()
+                .await?;
+            Ok::<_, ApiError>((scope, out))
         }
-        None => (&BY_USER, keys::user_pk(who.user_id.as_str())),
     };
-    let scope = format!("{}|{partition}", index.name);
-    let start = app.cursors.from_request(&scope, &req)?;
-    let out = app
-        .dynamo
-        .query()
-        .table_name(&app.config.tables.orders)
-        .index_name(index.name)
-        .key_condition_expression("#pk = :pk")
-        .expression_attribute_names("#pk", index.pk)
-        .expression_attribute_values(":pk", s(partition))
-        .scan_index_forward(false)
-        .set_exclusive_start_key(start)
-        .limit(limit)
-        .send()
-        .await?;
+    let (scope, out) = match status {
+        // Every customer's orders: admins only, so the role is known before anything is read.
+        Some(st) => {
+            auth::authenticate(app, &req).await?.require_admin()?;
+            query(&BY_STATUS, keys::status_pk(st.as_str())).await?
+        }
+        // The caller's own orders: read while the token is checked.
+        None => {
+            auth::authenticate_with(app, &req, |id| query(&BY_USER, keys::user_pk(id.as_str())))
+                .await?
+                .1
+        }
+    };
     let items = out
         .items
         .unwrap_or_default()
@@ -602,21 +612,31 @@ pub async fn list_orders(app: &'static App, req: Request) -> ApiResult<Reply> {
 /// Loads an order the caller may see: its owner or an admin. Anyone else gets the same 404 as for
 /// an order that does not exist.
 async fn visible_order(app: &App, who: &Principal, req: &Request) -> ApiResult<Order> {
+    visible(who, load_order(app, &order_id(req)?).await?)
+}
+
+/// The order id from the path; a malformed one cannot name an order (404).
+fn order_id(req: &Request) -> ApiResult<String> {
     let id = path_param(req, "id")?;
     if ulid::Ulid::from_string(&id).is_err() {
         return Err(ApiError::NotFound("order"));
     }
     record_order(&id);
-    match load_order(app, &id).await? {
+    Ok(id)
+}
+
+fn visible(who: &Principal, order: Option<Order>) -> ApiResult<Order> {
+    match order {
         Some(o) if o.user_id == who.user_id || who.is_admin() => Ok(o),
         _ => Err(ApiError::NotFound("order")),
     }
 }
 
-/// `GET /orders/{id}`
+/// `GET /orders/{id}`: the order is read while the token is checked.
 pub async fn get_order(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let who = auth::authenticate(app, &req).await?;
-    Reply::ok(&visible_order(app, &who, &req).await?)
+    let id = order_id(&req)?;
+    let (who, order) = auth::authenticate_with(app, &req, |_| load_order(app, &id)).await?;
+    Reply::ok(&visible(&who, order)?)
 }
 
 #[derive(Deserialize)]

@@ -613,7 +613,7 @@ pub fn image_key(id: &ProductId, content_type: &str) -> ApiResult<(String, &'sta
 pub async fn presign_upload(app: &App, key: &str, content_type: &str) -> ApiResult<String> {
     let config = PresigningConfig::expires_in(UPLOAD_URL_TTL).map_err(ApiError::internal)?;
     let req = app
-        .s3
+        .s3()
         .put_object()
         .bucket(&app.config.images_bucket)
         .key(key)

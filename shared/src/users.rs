@@ -381,8 +381,12 @@ pub async fn login(app: &'static App, req: Request) -> ApiResult<Reply> {
 
 /// `GET /users/me`
 pub async fn get_me(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let who = auth::authenticate(app, &req).await?;
-    Reply::ok(&UserView::from(current_user(app, &who).await?))
+    let (_, user) =
+        auth::authenticate_with(app, &req, |id| async move { load_user(app, &id).await }).await?;
+    let user = user.ok_or(ApiError::Unauthorized(
+        "the account for this token no longer exists",
+    ))?;
+    Reply::ok(&UserView::from(user))
 }
 
 /// `PUT /users/me`
