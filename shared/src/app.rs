@@ -16,6 +16,24 @@ pub struct App {
     s3: OnceLock<aws_sdk_s3::Client>,
 }
 
+/// Root CAs of the Amazon Trust Services, which every AWS endpoint chains to (see certs/README.md).
+const AMAZON_ROOTS: &[u8] = include_bytes!("../certs/amazon-roots.pem");
+
+/// The SDK's HTTPS client, trusting only Amazon's roots: loading the system store instead opens
+/// hundreds of files on every cold start. Plain-HTTP local endpoints are unaffected.
+fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+    let trust = TrustStore::empty().with_pem_certificate(AMAZON_ROOTS);
+    let context = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .expect("a TLS context without extra server names always builds");
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https()
+}
+
 impl App {
     /// Builds the SDK clients. No network I/O happens here: credentials resolve lazily on first use.
     pub async fn new(config: Config) -> Self {
@@ -26,6 +44,7 @@ impl App {
             .operation_timeout(Duration::from_secs(5))
             .build();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(https_client())
             .region(Region::new(config.region.clone()))
             .timeout_config(timeouts)
             .retry_config(RetryConfig::standard().with_max_attempts(3));

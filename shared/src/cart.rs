@@ -5,15 +5,15 @@ use std::collections::HashMap;
 
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
-use serde_dynamo::{from_item, to_item};
+use serde_dynamo::to_item;
 
 use crate::{
     app::App,
     auth,
-    db::keys,
+    db::{self, keys},
     error::{ApiError, ApiResult},
     http::{Reply, json_body},
-    products::{ProductRecord, load_products},
+    products::{ProductView, load_products},
     types::{Cents, ProductId, Quantity, UserId, now_rfc3339},
 };
 
@@ -94,7 +94,7 @@ pub struct CartView {
 
 pub fn price_cart(
     lines: &[Line],
-    catalog: &HashMap<ProductId, ProductRecord>,
+    catalog: &HashMap<ProductId, ProductView>,
     currency: &str,
 ) -> CartView {
     let mut items = Vec::new();
@@ -121,15 +121,13 @@ pub fn price_cart(
 }
 
 pub async fn load_cart(app: &App, user: &UserId) -> ApiResult<Option<CartRecord>> {
-    let out = app
-        .dynamo
-        .get_item()
-        .table_name(&app.config.tables.orders)
-        .set_key(Some(keys::cart(user.as_str())))
-        .consistent_read(true)
-        .send()
-        .await?;
-    Ok(out.item.map(from_item).transpose()?)
+    db::get(
+        &app.dynamo,
+        &app.config.tables.orders,
+        keys::cart(user.as_str()),
+        true,
+    )
+    .await
 }
 
 async fn view(app: &App, lines: &[Line]) -> ApiResult<CartView> {

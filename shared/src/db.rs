@@ -160,6 +160,24 @@ pub mod keys {
     }
 }
 
+/// One item by key, decoded; `None` when there is none. `consistent` asks for a strongly
+/// consistent read (read-your-writes), at twice the read cost.
+pub async fn get<T: serde::de::DeserializeOwned>(
+    client: &Client,
+    table: &str,
+    key: Item,
+    consistent: bool,
+) -> crate::error::ApiResult<Option<T>> {
+    let out = client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(key))
+        .consistent_read(consistent)
+        .send()
+        .await?;
+    Ok(out.item.map(serde_dynamo::from_item).transpose()?)
+}
+
 pub fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }

@@ -33,7 +33,7 @@ pub const IMAGE_TYPES: &[(&str, &str)] = &[
     ("image/webp", "webp"),
 ];
 
-/// A product as stored, with the index keys that make listing and search a Query.
+/// A product as stored: the public view plus the index keys that make listing and search a Query.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProductRecord {
     pk: String,
@@ -42,18 +42,8 @@ pub struct ProductRecord {
     gsi1sk: String,
     gsi2pk: String,
     gsi2sk: String,
-    pub id: ProductId,
-    pub name: String,
-    pub slug: Slug,
-    pub description: String,
-    pub price_cents: Cents,
-    pub currency: String,
-    pub category: Category,
-    pub stock: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_url: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    #[serde(flatten)]
+    pub product: ProductView,
 }
 
 /// `{id, name, slug, description, price_cents, currency, category, stock, image_url?, created_at, updated_at}`
@@ -75,19 +65,7 @@ pub struct ProductView {
 
 impl From<ProductRecord> for ProductView {
     fn from(r: ProductRecord) -> Self {
-        ProductView {
-            id: r.id,
-            name: r.name,
-            slug: r.slug,
-            description: r.description,
-            price_cents: r.price_cents,
-            currency: r.currency,
-            category: r.category,
-            stock: r.stock,
-            image_url: r.image_url,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        }
+        r.product
     }
 }
 
@@ -226,23 +204,18 @@ pub async fn load_product(
     app: &App,
     id: &ProductId,
     consistent: bool,
-) -> ApiResult<Option<ProductRecord>> {
-    let out = app
-        .dynamo
-        .get_item()
-        .table_name(&app.config.tables.products)
-        .set_key(Some(keys::product(id.as_str())))
-        .consistent_read(consistent)
-        .send()
-        .await?;
-    Ok(out.item.map(from_item).transpose()?)
+) -> ApiResult<Option<ProductView>> {
+    let table = &app.config.tables.products;
+    let record: Option<ProductRecord> =
+        db::get(&app.dynamo, table, keys::product(id.as_str()), consistent).await?;
+    Ok(record.map(ProductView::from))
 }
 
 /// Loads many products in one BatchGetItem round (retrying unprocessed keys). Unknown ids are absent.
 pub async fn load_products(
     app: &App,
     ids: &[ProductId],
-) -> ApiResult<HashMap<ProductId, ProductRecord>> {
+) -> ApiResult<HashMap<ProductId, ProductView>> {
     let mut found = HashMap::new();
     for chunk in ids.chunks(100) {
         let mut pending: Vec<Item> = chunk.iter().map(|id| keys::product(id.as_str())).collect();
@@ -269,7 +242,7 @@ pub async fn load_products(
                 .and_then(|mut r| r.remove(table))
                 .unwrap_or_default()
             {
-                let p: ProductRecord = from_item(item)?;
+                let p = ProductView::from(from_item::<_, ProductRecord>(item)?);
                 found.insert(p.id.clone(), p);
             }
             pending = out
@@ -346,7 +319,7 @@ pub async fn get_product(app: &'static App, req: Request) -> ApiResult<Reply> {
     let product = load_product(app, &id, false)
         .await?
         .ok_or(ApiError::NotFound("product"))?;
-    Reply::ok(&ProductView::from(product))
+    Reply::ok(&product)
 }
 
 /// Creates a product and its slug guard in one transaction (409 when the slug is taken).
@@ -360,20 +333,22 @@ pub async fn create(app: &App, new: NewProduct) -> ApiResult<ProductView> {
         gsi1sk: keys::name_sk(&new.name, id.as_str()),
         gsi2pk: keys::category_pk(new.category.as_str()),
         gsi2sk: keys::name_sk(&new.name, id.as_str()),
-        id: id.clone(),
-        name: new.name,
-        slug: new.slug,
-        description: new.description,
-        price_cents: new.price,
-        currency: app.config.currency.clone(),
-        category: new.category,
-        stock: new.stock.get(),
-        image_url: new.image_url,
-        created_at: now.clone(),
-        updated_at: now,
+        product: ProductView {
+            id: id.clone(),
+            name: new.name,
+            slug: new.slug,
+            description: new.description,
+            price_cents: new.price,
+            currency: app.config.currency.clone(),
+            category: new.category,
+            stock: new.stock.get(),
+            image_url: new.image_url,
+            created_at: now.clone(),
+            updated_at: now,
+        },
     };
     let table = &app.config.tables.products;
-    let mut guard = keys::slug(record.slug.as_str());
+    let mut guard = keys::slug(record.product.slug.as_str());
     guard.insert("product_id".into(), s(id.as_str()));
     let result = app
         .dynamo
@@ -533,7 +508,7 @@ pub async fn update_product(app: &'static App, req: Request) -> ApiResult<Reply>
     let updated = load_product(app, &id, true)
         .await?
         .ok_or(ApiError::NotFound("product"))?;
-    Reply::ok(&ProductView::from(updated))
+    Reply::ok(&updated)
 }
 
 /// `DELETE /products/{id}` (admin): the product and its slug guard go together. Orders keep their

@@ -158,14 +158,13 @@ impl TryFrom<UpdateMeRequest> for ProfileUpdate {
 }
 
 async fn load_user(app: &App, id: &UserId) -> ApiResult<Option<UserRecord>> {
-    let out = app
-        .dynamo
-        .get_item()
-        .table_name(&app.config.tables.users)
-        .set_key(Some(keys::user(id.as_str())))
-        .send()
-        .await?;
-    Ok(out.item.map(from_item).transpose()?)
+    db::get(
+        &app.dynamo,
+        &app.config.tables.users,
+        keys::user(id.as_str()),
+        false,
+    )
+    .await
 }
 
 /// The user behind a token. A token whose user no longer exists is treated as invalid.
@@ -240,23 +239,25 @@ pub async fn register(app: &'static App, req: Request) -> ApiResult<Reply> {
     Reply::created(&user)
 }
 
-/// Current failure count for an account, or a 429 when it is locked out.
+/// The failed-login counter of an account (its TTL attribute is `expires_at`).
+#[derive(Deserialize)]
+struct LoginAttempts {
+    failures: u64,
+    expires_at: u64,
+}
+
+/// A 429 when the account is locked out.
 async fn check_lockout(app: &App, email: &Email) -> ApiResult<()> {
-    let out = app
-        .dynamo
-        .get_item()
-        .table_name(&app.config.tables.users)
-        .set_key(Some(keys::login_attempts(email.as_str())))
-        .consistent_read(true)
-        .send()
-        .await?;
-    let Some(item) = out.item else { return Ok(()) };
-    let num = |k: &str| {
-        item.get(k)
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse::<u64>().ok())
+    let key = keys::login_attempts(email.as_str());
+    let found: Option<LoginAttempts> =
+        db::get(&app.dynamo, &app.config.tables.users, key, true).await?;
+    let Some(LoginAttempts {
+        failures,
+        expires_at: expires,
+    }) = found
+    else {
+        return Ok(());
     };
-    let (failures, expires) = (num("failures").unwrap_or(0), num(TTL_ATTR).unwrap_or(0));
     let now = now_epoch_secs();
     if failures >= u64::from(MAX_FAILED_LOGINS) && expires > now {
         return Err(ApiError::TooManyRequests {
