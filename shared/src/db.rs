@@ -178,6 +178,17 @@ pub async fn get<T: serde::de::DeserializeOwned>(
     Ok(out.item.map(serde_dynamo::from_item).transpose()?)
 }
 
+/// A transactional put that fails when an item with this key exists: creating entities and the
+/// guard items that keep emails and slugs unique.
+pub fn put_new(table: &str, item: Item) -> crate::error::ApiResult<aws_sdk_dynamodb::types::Put> {
+    aws_sdk_dynamodb::types::Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(crate::error::ApiError::internal)
+}
+
 pub fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }

@@ -424,12 +424,9 @@ async fn place(
         .transact_write_items()
         .transact_items(
             TransactWriteItem::builder()
-                .put(build(
-                    Put::builder()
-                        .table_name(orders)
-                        .set_item(Some(to_item(OrderRecord::new(order.clone()))?))
-                        .condition_expression("attribute_not_exists(pk)")
-                        .build(),
+                .put(db::put_new(
+                    orders,
+                    to_item(OrderRecord::new(order.clone()))?,
                 )?)
                 .build(),
         )

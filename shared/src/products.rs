@@ -5,9 +5,7 @@ use std::{collections::HashMap, time::Duration};
 
 use aws_sdk_dynamodb::{
     error::ProvideErrorMetadata,
-    types::{
-        AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
-    },
+    types::{AttributeValue, Delete, KeysAndAttributes, ReturnValue, TransactWriteItem, Update},
 };
 use aws_sdk_s3::presigning::PresigningConfig;
 use lambda_http::Request;
@@ -355,19 +353,12 @@ pub async fn create(app: &App, new: NewProduct) -> ApiResult<ProductView> {
         .transact_write_items()
         .transact_items(
             TransactWriteItem::builder()
-                .put(
-                    Put::builder()
-                        .table_name(table)
-                        .set_item(Some(to_item(&record)?))
-                        .condition_expression("attribute_not_exists(pk)")
-                        .build()
-                        .map_err(ApiError::internal)?,
-                )
+                .put(db::put_new(table, to_item(&record)?)?)
                 .build(),
         )
         .transact_items(
             TransactWriteItem::builder()
-                .put(put_guard(table, guard)?)
+                .put(db::put_new(table, guard)?)
                 .build(),
         )
         .send()
@@ -381,15 +372,6 @@ pub async fn create(app: &App, new: NewProduct) -> ApiResult<ProductView> {
             _ => Err(e.into()),
         },
     }
-}
-
-fn put_guard(table: &str, guard: Item) -> ApiResult<Put> {
-    Put::builder()
-        .table_name(table)
-        .set_item(Some(guard))
-        .condition_expression("attribute_not_exists(pk)")
-        .build()
-        .map_err(ApiError::internal)
 }
 
 /// `POST /products` (admin)
@@ -478,7 +460,7 @@ pub async fn update_product(app: &'static App, req: Request) -> ApiResult<Reply>
         tx = tx
             .transact_items(
                 TransactWriteItem::builder()
-                    .put(put_guard(table, guard)?)
+                    .put(db::put_new(table, guard)?)
                     .build(),
             )
             .transact_items(

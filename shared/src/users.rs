@@ -2,7 +2,7 @@
 
 use aws_sdk_dynamodb::{
     error::ProvideErrorMetadata,
-    types::{AttributeValue, Put, ReturnValue, TransactWriteItem},
+    types::{AttributeValue, ReturnValue, TransactWriteItem},
 };
 use lambda_http::{Request, http::header};
 use serde::{Deserialize, Serialize};
@@ -195,18 +195,8 @@ pub async fn create_user(app: &App, new: NewUser, role: Role) -> ApiResult<UserV
     let mut guard = keys::email(record.email.as_str());
     guard.insert("user_id".into(), s(id.as_str()));
     let users = &app.config.tables.users;
-    let put_user = Put::builder()
-        .table_name(users)
-        .set_item(Some(to_item(&record)?))
-        .condition_expression("attribute_not_exists(pk)")
-        .build()
-        .map_err(ApiError::internal)?;
-    let put_guard = Put::builder()
-        .table_name(users)
-        .set_item(Some(guard))
-        .condition_expression("attribute_not_exists(pk)")
-        .build()
-        .map_err(ApiError::internal)?;
+    let put_user = db::put_new(users, to_item(&record)?)?;
+    let put_guard = db::put_new(users, guard)?;
     let result = app
         .dynamo
         .transact_write_items()
