@@ -31,7 +31,7 @@ locals {
       route  = "POST /users/logout"
       memory = 128
       dynamodb = [
-        { table = "users", actions = ["BatchGetItem", "PutItem"] },
+        { table = "users", actions = ["GetItem", "UpdateItem"] },
       ]
       s3 = []
     }
@@ -39,7 +39,7 @@ locals {
       route  = "GET /users/me"
       memory = 128
       dynamodb = [
-        { table = "users", actions = ["BatchGetItem", "GetItem"] },
+        { table = "users", actions = ["GetItem"] },
       ]
       s3 = []
     }
@@ -47,7 +47,7 @@ locals {
       route  = "PUT /users/me"
       memory = 1024
       dynamodb = [
-        { table = "users", actions = ["BatchGetItem", "GetItem", "PutItem", "UpdateItem"] },
+        { table = "users", actions = ["GetItem", "PutItem", "UpdateItem"] },
       ]
       s3 = []
     }
@@ -71,7 +71,7 @@ locals {
       route  = "POST /products"
       memory = 128
       dynamodb = [
-        { table = "users", actions = ["BatchGetItem"] },
+        { table = "users", actions = ["GetItem"] },
         { table = "products", actions = ["PutItem"] },
       ]
       s3 = []
@@ -80,7 +80,7 @@ locals {
       route  = "PUT /products/{id}"
       memory = 128
       dynamodb = [
-        { table = "users", actions = ["BatchGetItem"] },
+        { table = "users", actions = ["GetItem"] },
         { table = "products", actions = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"] },
       ]
       s3 = []
@@ -89,7 +89,7 @@ locals {
       route  = "DELETE /products/{id}"
       memory = 128
       dynamodb = [
-        { table = "users", actions = ["BatchGetItem"] },
+        { table = "users", actions = ["GetItem"] },
         { table = "products", actions = ["GetItem", "DeleteItem"] },
       ]
       s3 = []
@@ -98,7 +98,7 @@ locals {
       route  = "POST /products/{id}/image"
       memory = 128
       dynamodb = [
-        { table = "users", actions = ["BatchGetItem"] },
+        { table = "users", actions = ["GetItem"] },
         { table = "products", actions = ["UpdateItem"] },
       ]
       s3 = ["PutObject"]
@@ -115,7 +115,7 @@ locals {
       route  = "GET /cart"
       memory = 128
       dynamodb = [
-        { table = "users", actions = ["BatchGetItem"] },
+        { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["GetItem"] },
         { table = "products", actions = ["BatchGetItem"] },
       ]
@@ -125,7 +125,7 @@ locals {
       route  = "PUT /cart"
       memory = 128
       dynamodb = [
-        { table = "users", actions = ["BatchGetItem"] },
+        { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["PutItem", "DeleteItem"] },
         { table = "products", actions = ["BatchGetItem"] },
       ]
@@ -135,7 +135,7 @@ locals {
       route  = "POST /orders"
       memory = 128
       dynamodb = [
-        { table = "users", actions = ["BatchGetItem"] },
+        { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["GetItem", "PutItem", "DeleteItem"] },
         { table = "products", actions = ["BatchGetItem", "UpdateItem"] },
       ]
@@ -145,7 +145,7 @@ locals {
       route  = "GET /orders"
       memory = 128
       dynamodb = [
-        { table = "users", actions = ["BatchGetItem"] },
+        { table = "users", actions = ["GetItem"] },
         { table = "orders:index", actions = ["Query"] },
       ]
       s3 = []
@@ -154,7 +154,7 @@ locals {
       route  = "GET /orders/{id}"
       memory = 128
       dynamodb = [
-        { table = "users", actions = ["BatchGetItem"] },
+        { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["GetItem"] },
       ]
       s3 = []
@@ -163,7 +163,7 @@ locals {
       route  = "PUT /orders/{id}/status"
       memory = 128
       dynamodb = [
-        { table = "users", actions = ["BatchGetItem"] },
+        { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["GetItem", "UpdateItem"] },
         { table = "products", actions = ["UpdateItem"] },
       ]

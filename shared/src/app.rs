@@ -2,8 +2,11 @@
 
 use std::{sync::OnceLock, time::Duration};
 
-use aws_config::{BehaviorVersion, Region, retry::RetryConfig, timeout::TimeoutConfig};
-use aws_sdk_dynamodb::config::Credentials;
+use aws_config::{
+    BehaviorVersion, Region, SdkConfig, environment::EnvironmentVariableCredentialsProvider,
+    retry::RetryConfig, timeout::TimeoutConfig,
+};
+use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 
 use crate::{auth::JwtKeys, config::Config, pagination::CursorKey};
 
@@ -21,7 +24,7 @@ const AMAZON_ROOTS: &[u8] = include_bytes!("../certs/amazon-roots.pem");
 
 /// The SDK's HTTPS client, trusting only Amazon's roots: loading the system store instead opens
 /// hundreds of files on every cold start. Plain-HTTP local endpoints are unaffected.
-fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
     use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
     let trust = TrustStore::empty().with_pem_certificate(AMAZON_ROOTS);
     let context = TlsContext::builder()
@@ -29,32 +32,39 @@ fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
         .build()
         .expect("a TLS context without extra server names always builds");
     aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .tls_context(context)
         .build_https()
 }
 
 impl App {
-    /// Builds the SDK clients. No network I/O happens here: credentials resolve lazily on first use.
-    pub async fn new(config: Config) -> Self {
+    /// Builds the SDK clients. No I/O happens here: no profile files are read and credentials
+    /// resolve on first use. On Lambda they are always in the environment (the execution role), so
+    /// the environment provider replaces the default chain, whose STS, SSO and instance-metadata
+    /// clients would otherwise be linked into every function.
+    pub fn new(config: Config) -> Self {
         // Fail fast on a dead dependency instead of holding a Lambda for its whole timeout.
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(Duration::from_millis(1500))
             .operation_attempt_timeout(Duration::from_secs(2))
             .operation_timeout(Duration::from_secs(5))
             .build();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        let credentials = if config.local.dynamodb.is_some() || config.local.s3.is_some() {
+            // The emulators ignore signatures; s3rver only accepts this fixed key pair.
+            SharedCredentialsProvider::new(Credentials::new(
+                "S3RVER", "S3RVER", None, None, "local",
+            ))
+        } else {
+            SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new())
+        };
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
             .http_client(https_client())
             .region(Region::new(config.region.clone()))
+            .credentials_provider(credentials)
             .timeout_config(timeouts)
-            .retry_config(RetryConfig::standard().with_max_attempts(3));
-        if config.local.dynamodb.is_some() || config.local.s3.is_some() {
-            // The emulators ignore signatures; s3rver only accepts this fixed key pair, and
-            // skipping the provider chain keeps a laptop from probing for instance metadata.
-            loader = loader
-                .credentials_provider(Credentials::new("S3RVER", "S3RVER", None, None, "local"));
-        }
-        let sdk = loader.load().await;
+            .retry_config(RetryConfig::standard().with_max_attempts(3))
+            .build();
 
         let mut dynamo = aws_sdk_dynamodb::config::Builder::from(&sdk);
         if let Some(ep) = &config.local.dynamodb {
@@ -84,7 +94,7 @@ impl App {
     }
 
     /// Tests and the dev tools hold one `App` for the life of the process, like a Lambda does.
-    pub async fn leaked(config: Config) -> &'static App {
-        Box::leak(Box::new(App::new(config).await))
+    pub fn leaked(config: Config) -> &'static App {
+        Box::leak(Box::new(App::new(config)))
     }
 }

@@ -36,7 +36,7 @@ pub struct TableDef {
     pub ttl: bool,
 }
 
-/// Users, email guards, revoked tokens and login-attempt counters (the last two expire by TTL).
+/// Users (with their revoked tokens), email guards and login-attempt counters (expire by TTL).
 pub const USERS: TableDef = TableDef {
     id: "users",
     env: env::USERS_TABLE,
@@ -111,10 +111,6 @@ pub mod keys {
     pub const EMAIL_SK: &str = "EMAIL";
     pub fn email(email: &str) -> HashMap<String, AttributeValue> {
         key(email_pk(email), EMAIL_SK)
-    }
-
-    pub fn revoked(jti: &str) -> HashMap<String, AttributeValue> {
-        key(format!("REVOKED#{jti}"), "REVOKED")
     }
 
     pub fn login_attempts(email: &str) -> HashMap<String, AttributeValue> {
@@ -231,6 +227,11 @@ pub fn cancellation_reasons(err: &SdkError<TransactWriteItemsError>) -> Option<V
 }
 
 pub const CONDITIONAL_CHECK_FAILED: &str = "ConditionalCheckFailed";
+
+/// A single-item write refused by its condition expression (not a transaction's cancellation).
+pub fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(e: &E) -> bool {
+    e.code() == Some("ConditionalCheckFailedException")
+}
 /// Another transaction touched the same item at the same moment; safe to retry.
 pub const TRANSACTION_CONFLICT: &str = "TransactionConflict";
 

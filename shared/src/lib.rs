@@ -35,7 +35,7 @@ where
     let config = config::Config::from_env().inspect_err(|e| {
         tracing::error!(error = %e, "invalid configuration");
     })?;
-    let app = App::leaked(config).await;
+    let app = App::leaked(config);
     lambda_http::run(lambda_http::service_fn(move |req| async move {
         Ok::<_, std::convert::Infallible>(http::dispatch(app, req, handler).await)
     }))

@@ -4,7 +4,6 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use aws_lc_rs::digest;
 use aws_sdk_dynamodb::types::{
     Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
@@ -12,6 +11,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use lambda_http::{Request, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_item};
+use sha2::{Digest, Sha256};
 
 use crate::{
     app::App,
@@ -209,7 +209,7 @@ impl CheckoutSource {
                 format!("items:{}", parts.join(","))
             }
         };
-        B64.encode(digest::digest(&digest::SHA256, canonical.as_bytes()).as_ref())
+        B64.encode(Sha256::digest(canonical.as_bytes()))
     }
 }
 

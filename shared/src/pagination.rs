@@ -5,11 +5,12 @@
 
 use std::collections::HashMap;
 
-use aws_lc_rs::hmac;
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+use hmac::{Hmac, Mac};
 use lambda_http::Request;
 use serde::Serialize;
+use sha2::Sha256;
 
 use crate::{
     error::{ApiError, ApiResult},
@@ -24,7 +25,7 @@ pub type Key = HashMap<String, AttributeValue>;
 /// Reserved payload entry holding the cursor's scope (never a DynamoDB attribute name here).
 const SCOPE: &str = "~scope";
 
-pub struct CursorKey(hmac::Key);
+pub struct CursorKey(Hmac<Sha256>);
 
 #[derive(Debug, Serialize)]
 pub struct Page<T> {
@@ -36,9 +37,12 @@ pub struct Page<T> {
 impl CursorKey {
     pub fn new(secret: &[u8]) -> Self {
         // A key of its own, derived from the secret, so a cursor signature is never a token signature.
-        let root = hmac::Key::new(hmac::HMAC_SHA256, secret);
-        let derived = hmac::sign(&root, b"shop/cursor/v1");
-        CursorKey(hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()))
+        let derived = Hmac::<Sha256>::new_from_slice(secret)
+            .expect("HMAC takes keys of any length")
+            .chain_update(b"shop/cursor/v1")
+            .finalize()
+            .into_bytes();
+        CursorKey(Hmac::new_from_slice(&derived).expect("HMAC takes keys of any length"))
     }
 
     /// `scope` names the query the cursor belongs to (index and partition); a cursor is only
@@ -51,12 +55,13 @@ impl CursorKey {
             .collect();
         plain.insert(SCOPE, scope);
         let payload = serde_json::to_vec(&plain).ok()?;
-        let tag = hmac::sign(&self.0, &payload);
-        Some(format!(
-            "{}.{}",
-            B64.encode(&payload),
-            B64.encode(tag.as_ref())
-        ))
+        let tag = self
+            .0
+            .clone()
+            .chain_update(&payload)
+            .finalize()
+            .into_bytes();
+        Some(format!("{}.{}", B64.encode(&payload), B64.encode(tag)))
     }
 
     pub fn decode(&self, scope: &str, cursor: &str) -> ApiResult<Key> {
@@ -64,7 +69,12 @@ impl CursorKey {
         let (payload, tag) = cursor.split_once('.').ok_or_else(bad)?;
         let payload = B64.decode(payload).map_err(|_| bad())?;
         let tag = B64.decode(tag).map_err(|_| bad())?;
-        hmac::verify(&self.0, &payload, &tag).map_err(|_| bad())?;
+        // verify_slice compares in constant time.
+        self.0
+            .clone()
+            .chain_update(&payload)
+            .verify_slice(&tag)
+            .map_err(|_| bad())?;
         let mut plain: HashMap<String, String> =
             serde_json::from_slice(&payload).map_err(|_| bad())?;
         if plain.remove(SCOPE).as_deref() != Some(scope) {

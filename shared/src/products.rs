@@ -3,9 +3,8 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use aws_sdk_dynamodb::{
-    error::ProvideErrorMetadata,
-    types::{AttributeValue, Delete, KeysAndAttributes, ReturnValue, TransactWriteItem, Update},
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, KeysAndAttributes, ReturnValue, TransactWriteItem, Update,
 };
 use aws_sdk_s3::presigning::PresigningConfig;
 use lambda_http::Request;
@@ -602,7 +601,7 @@ pub async fn product_image(app: &'static App, req: Request) -> ApiResult<Reply> 
         .send()
         .await
         .map_err(|e| {
-            if e.code() == Some("ConditionalCheckFailedException") {
+            if db::is_condition_failure(&e) {
                 ApiError::NotFound("product")
             } else {
                 e.into()
@@ -728,7 +727,7 @@ mod tests {
             ("S3_ENDPOINT", "http://127.0.0.1:9".into()),
         ]);
         let config = crate::config::Config::from_lookup(|k| m.get(k).cloned()).unwrap();
-        let app = App::new(config).await;
+        let app = App::new(config);
         let url = presign_upload(&app, "products/X/1.png", "image/png")
             .await
             .unwrap();

@@ -1,16 +1,13 @@
 //! Users: registration, login with lockout, profile, logout.
 
-use aws_sdk_dynamodb::{
-    error::ProvideErrorMetadata,
-    types::{AttributeValue, ReturnValue, TransactWriteItem},
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
 use lambda_http::{Request, http::header};
 use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_attribute_value, to_item};
 
 use crate::{
     app::App,
-    auth::{self, Principal},
+    auth,
     db::{self, TTL_ATTR, keys, n, s},
     error::{ApiError, ApiResult},
     http::{Reply, json_body},
@@ -37,6 +34,9 @@ struct UserRecord {
     password_hash: String,
     created_at: String,
     updated_at: String,
+    /// Tokens revoked by logout, `jti -> exp` (see `auth::revoke`); created empty with the account.
+    #[serde(default)]
+    revoked_tokens: std::collections::BTreeMap<String, u64>,
 }
 
 /// The public shape of a user: `{id, email, name, role, address?, created_at, updated_at}`.
@@ -167,15 +167,6 @@ async fn load_user(app: &App, id: &UserId) -> ApiResult<Option<UserRecord>> {
     .await
 }
 
-/// The user behind a token. A token whose user no longer exists is treated as invalid.
-async fn current_user(app: &App, who: &Principal) -> ApiResult<UserRecord> {
-    load_user(app, &who.user_id)
-        .await?
-        .ok_or(ApiError::Unauthorized(
-            "the account for this token no longer exists",
-        ))
-}
-
 /// Creates a user and its email guard in one transaction; a taken email is a 409.
 pub async fn create_user(app: &App, new: NewUser, role: Role) -> ApiResult<UserView> {
     let now = now_rfc3339();
@@ -191,6 +182,7 @@ pub async fn create_user(app: &App, new: NewUser, role: Role) -> ApiResult<UserV
         password_hash: auth::hash_password(new.password).await?,
         created_at: now.clone(),
         updated_at: now,
+        revoked_tokens: Default::default(),
     };
     let mut guard = keys::email(record.email.as_str());
     guard.insert("user_id".into(), s(id.as_str()));
@@ -285,7 +277,7 @@ async fn record_failure(app: &App, email: &Email) -> ApiResult<()> {
                     .and_then(|v| v.parse::<u32>().ok())
             })
             .unwrap_or(1),
-        Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
+        Err(e) if db::is_condition_failure(&e) => {
             let mut item = keys::login_attempts(email.as_str());
             item.insert("failures".into(), n(1));
             item.insert(TTL_ATTR.into(), n(now + LOCKOUT_SECS));
@@ -372,19 +364,15 @@ pub async fn login(app: &'static App, req: Request) -> ApiResult<Reply> {
 
 /// `GET /users/me`
 pub async fn get_me(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let (_, user) =
-        auth::authenticate_with(app, &req, |id| async move { load_user(app, &id).await }).await?;
-    let user = user.ok_or(ApiError::Unauthorized(
-        "the account for this token no longer exists",
-    ))?;
-    Reply::ok(&UserView::from(user))
+    let (_, item) = auth::authenticate_account(app, &req).await?;
+    Reply::ok(&UserView::from(from_item::<_, UserRecord>(item)?))
 }
 
 /// `PUT /users/me`
 pub async fn update_me(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let who = auth::authenticate(app, &req).await?;
     let update = ProfileUpdate::try_from(json_body::<UpdateMeRequest>(&req)?)?;
-    let user = current_user(app, &who).await?;
+    let (_, item) = auth::authenticate_account(app, &req).await?;
+    let user: UserRecord = from_item(item)?;
 
     let mut sets = vec!["updated_at = :now"];
     let mut removes = Vec::new();
@@ -429,7 +417,7 @@ pub async fn update_me(app: &'static App, req: Request) -> ApiResult<Reply> {
         q = q.expression_attribute_values(k, v);
     }
     let out = q.send().await.map_err(|e| {
-        if e.code() == Some("ConditionalCheckFailedException") {
+        if db::is_condition_failure(&e) {
             ApiError::Unauthorized("the account for this token no longer exists")
         } else {
             e.into()
@@ -441,15 +429,12 @@ pub async fn update_me(app: &'static App, req: Request) -> ApiResult<Reply> {
 
 /// `POST /users/logout`: revokes the presented token until it would have expired anyway.
 pub async fn logout(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let who = auth::authenticate(app, &req).await?;
-    let mut item = keys::revoked(&who.jti);
-    item.insert(TTL_ATTR.into(), n(who.exp));
-    app.dynamo
-        .put_item()
-        .table_name(&app.config.tables.users)
-        .set_item(Some(item))
-        .send()
-        .await?;
+    let (who, mut item) = auth::authenticate_account(app, &req).await?;
+    let revoked = match item.remove(auth::REVOKED_TOKENS) {
+        Some(AttributeValue::M(m)) => m,
+        _ => Default::default(),
+    };
+    auth::revoke(app, &who, &revoked).await?;
     Reply::no_content()
 }
 

@@ -148,7 +148,7 @@ impl TestApp {
     /// An `App` (and its tables) for exactly these settings.
     pub async fn from_env(env: HashMap<String, String>) -> TestApp {
         let config = Config::from_lookup(|k| env.get(k).cloned()).expect("test config");
-        let app = App::leaked(config).await;
+        let app = App::leaked(config);
         shop::db::create_all(&app.dynamo, &app.config.tables)
             .await
             .expect("create tables");

@@ -27,7 +27,7 @@ fn black_hole() -> String {
 async fn a_hanging_dependency_is_a_503_not_a_lambda_timeout() {
     let mut env = env_for("hang", &black_hole());
     env.insert("S3_ENDPOINT".into(), s3::endpoint());
-    let app = App::leaked(Config::from_lookup(|k| env.get(k).cloned()).unwrap()).await;
+    let app = App::leaked(Config::from_lookup(|k| env.get(k).cloned()).unwrap());
     let started = std::time::Instant::now();
     let req = request("GET", "/products/x")
         .path_param("id", "01ARZ3NDEKTSV4RRFFQ69G5FAV")

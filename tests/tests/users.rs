@@ -383,6 +383,107 @@ async fn logout_revokes_only_the_presented_token() {
     assert_eq!(r.status(), 200);
 }
 
+fn claim(token: &str, name: &str) -> String {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+    let payload = B64.decode(token.split('.').nth(1).unwrap()).unwrap();
+    serde_json::from_slice::<Value>(&payload).unwrap()[name]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn revoked_tokens(t: &TestApp, user_id: &str) -> Vec<String> {
+    let item = t
+        .app
+        .dynamo
+        .get_item()
+        .table_name(&t.app.config.tables.users)
+        .set_key(Some(shop::db::keys::user(user_id)))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let mut jtis: Vec<String> = item
+        .get(shop::auth::REVOKED_TOKENS)
+        .map(|m| m.as_m().unwrap().keys().cloned().collect())
+        .unwrap_or_default();
+    jtis.sort();
+    jtis
+}
+
+/// Revocations live on the user item: concurrent logouts of one account all count, an account
+/// stored without the list still logs out, and entries past their token's expiry are dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_logouts_all_revoke_and_expired_entries_are_pruned() {
+    let t = TestApp::new().await;
+    let first = token_for(&t, "many@example.com").await;
+    let user_id = claim(&first, "sub");
+    let mut tokens = vec![first];
+    for _ in 0..5 {
+        tokens.push(
+            login_user(&t, "many@example.com", "password123").await.body["token"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    // As if the account predates the list.
+    t.app
+        .dynamo
+        .update_item()
+        .table_name(&t.app.config.tables.users)
+        .set_key(Some(shop::db::keys::user(&user_id)))
+        .update_expression("REMOVE revoked_tokens")
+        .send()
+        .await
+        .unwrap();
+
+    let (kept, out) = tokens.split_last().unwrap();
+    let mut set = tokio::task::JoinSet::new();
+    for tok in out {
+        let (app, req) = (t.app, request("POST", "/users/logout").bearer(tok).build());
+        set.spawn(async move {
+            TestResponse::from(shop::http::dispatch(app, req, logout).await).status()
+        });
+    }
+    assert_eq!(set.join_all().await, vec![204; 5]);
+    for tok in out {
+        let r = t
+            .call(get_me, request("GET", "/users/me").bearer(tok))
+            .await;
+        assert_eq!(r.status(), 401);
+    }
+    let mut expected: Vec<String> = out.iter().map(|tok| claim(tok, "jti")).collect();
+    expected.sort();
+    assert_eq!(revoked_tokens(&t, &user_id).await, expected);
+
+    // Entries whose tokens have expired meanwhile go at the next logout.
+    t.app
+        .dynamo
+        .update_item()
+        .table_name(&t.app.config.tables.users)
+        .set_key(Some(shop::db::keys::user(&user_id)))
+        .update_expression("SET revoked_tokens.#old = :past")
+        .expression_attribute_names("#old", "01OLDEXPIREDTOKEN")
+        .expression_attribute_values(":past", shop::db::n(1))
+        .send()
+        .await
+        .unwrap();
+    let r = t
+        .call(get_me, request("GET", "/users/me").bearer(kept))
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = t
+        .call(logout, request("POST", "/users/logout").bearer(kept))
+        .await;
+    assert_eq!(r.status(), 204);
+    expected.push(claim(kept, "jti"));
+    expected.sort();
+    assert_eq!(revoked_tokens(&t, &user_id).await, expected);
+}
+
 #[tokio::test]
 async fn admin_seed_is_idempotent_and_admin_can_log_in() {
     let t = TestApp::new().await;
@@ -419,7 +520,7 @@ async fn health_reports_dynamodb() {
         format!("http://127.0.0.1:{}", shop_tests::free_port()),
     );
     let config = shop::config::Config::from_lookup(|k| env.get(k).cloned()).unwrap();
-    let app = shop::App::leaked(config).await;
+    let app = shop::App::leaked(config);
     let resp =
         shop::http::dispatch(app, request("GET", "/health").build(), shop::health::health).await;
     let r = TestResponse::from(resp);

@@ -35,7 +35,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::process::exit(2);
         }
     }
-    let app = App::leaked(Config::from_env()?).await;
+    let app = App::leaked(Config::from_env()?);
     shop::db::create_all(&app.dynamo, &app.config.tables).await?;
     let email = std::env::var("ADMIN_EMAIL").unwrap_or_else(|_| "admin@shop.local".into());
     let password = std::env::var("ADMIN_PASSWORD").unwrap_or_else(|_| "admin-password".into());
@@ -89,7 +89,8 @@ fn manifest() -> serde_json::Value {
 /// type, and a config.json that points the site at `api_url`.
 async fn publish_site(bucket: &str, api_url: &str) -> Result<usize, Box<dyn std::error::Error>> {
     use aws_sdk_s3::primitives::ByteStream;
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(shop::app::https_client());
     let endpoint = std::env::var(shop::config::env::S3_ENDPOINT)
         .ok()
         .filter(|e| !e.is_empty());

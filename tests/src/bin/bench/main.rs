@@ -595,7 +595,7 @@ async fn main() {
             .collect();
     env.insert("S3_ENDPOINT".into(), s3::endpoint());
     env.insert("IMAGES_BUCKET".into(), s3::IMAGES_BUCKET.into());
-    let app = App::leaked(Config::from_lookup(|k| env.get(k).cloned()).unwrap()).await;
+    let app = App::leaked(Config::from_lookup(|k| env.get(k).cloned()).unwrap());
     shop::db::create_all(&app.dynamo, &app.config.tables)
         .await
         .unwrap();
