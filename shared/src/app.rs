@@ -1,6 +1,6 @@
 //! Everything a function builds once at init and reuses for every request.
 
-use std::{sync::OnceLock, time::Duration};
+use std::time::Duration;
 
 use aws_config::{
     BehaviorVersion, Region, SdkConfig, environment::EnvironmentVariableCredentialsProvider,
@@ -16,7 +16,6 @@ pub struct App {
     pub jwt: JwtKeys,
     pub cursors: CursorKey,
     sdk: aws_config::SdkConfig,
-    s3: OnceLock<aws_sdk_s3::Client>,
 }
 
 /// Root CAs of the Amazon Trust Services, which every AWS endpoint chains to (see certs/README.md).
@@ -76,21 +75,33 @@ impl App {
             dynamo: aws_sdk_dynamodb::Client::from_conf(dynamo.build()),
             config,
             sdk,
-            s3: OnceLock::new(),
         }
     }
 
-    /// The S3 client, built on first use: only the image function needs it, so the other
-    /// functions neither pay for it at init nor (after LTO) carry its code.
-    pub fn s3(&self) -> &aws_sdk_s3::Client {
-        self.s3.get_or_init(|| {
-            let mut s3 = aws_sdk_s3::config::Builder::from(&self.sdk);
-            if let Some(ep) = &self.config.local.s3 {
-                // Emulators serve buckets by path, not by virtual host.
-                s3 = s3.endpoint_url(ep).force_path_style(true);
-            }
-            aws_sdk_s3::Client::from_conf(s3.build())
-        })
+    /// The function's AWS credentials (the execution role's, from the environment on Lambda).
+    pub async fn credentials(&self) -> crate::error::ApiResult<aws_credential_types::Credentials> {
+        use aws_credential_types::provider::ProvideCredentials;
+        let provider = self
+            .sdk
+            .credentials_provider()
+            .ok_or_else(|| crate::error::ApiError::internal("no credentials provider"))?;
+        provider
+            .provide_credentials()
+            .await
+            .map_err(crate::error::ApiError::internal)
+    }
+
+    /// Where an object of the images bucket lives: by path on an emulator, on the bucket's own
+    /// host on AWS. Keys are ours (`products/<ulid>/<ulid>.<ext>`), URL-safe as they are.
+    pub fn image_object_url(&self, key: &str) -> String {
+        let bucket = &self.config.images_bucket;
+        match &self.config.local.s3 {
+            Some(endpoint) => format!("{}/{bucket}/{key}", endpoint.trim_end_matches('/')),
+            None => format!(
+                "https://{bucket}.s3.{}.amazonaws.com/{key}",
+                self.config.region
+            ),
+        }
     }
 
     /// Tests and the dev tools hold one `App` for the life of the process, like a Lambda does.

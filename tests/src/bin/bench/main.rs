@@ -51,7 +51,47 @@ struct FunctionReport {
     overhead_p50: Option<f64>,
     peak_rss_mb: f64,
     zip_bytes: Option<u64>,
+    /// CPU time per warm request (all threads), from the kernel's scheduler statistics.
+    cpu_ms_per_request: f64,
+    /// Warm p50 at the configured memory: the CPU part stretched by Lambda's CPU share.
+    p50_at_memory_ms: f64,
+    /// The size `recommend_memory` picks from these measurements.
+    recommended_memory_mb: u64,
     cost_per_million_usd: f64,
+}
+
+/// Memory sizes considered, up to one full vCPU (the functions are single-threaded, more buys nothing).
+const MEMORY_SIZES: [u64; 5] = [128, 256, 512, 1024, 1769];
+
+/// Lambda's CPU share at `memory_mb` is proportional, one vCPU at 1769 MB. Stretching all CPU time
+/// by it is the worst case (short bursts may run at full speed); the waiting part is unaffected.
+fn p50_at(memory_mb: u64, wall_p50: f64, cpu: f64) -> f64 {
+    let cpu = cpu.min(wall_p50);
+    wall_p50 - cpu + cpu * (FULL_VCPU_MB / memory_mb as f64).max(1.0)
+}
+
+/// The smallest size at which the CPU share adds at most 10% (or 1 ms, if more) to the p50 measured
+/// on a full core, with room for twice the peak RSS. Compute is billed at ~$0.017 per GB-hour
+/// while every request also pays $1.20 per million to Lambda and the HTTP API, so buying latency
+/// is cheap; beyond what the CPU needs it buys nothing.
+fn recommend_memory(wall_p50: f64, cpu: f64, peak_rss_mb: f64) -> u64 {
+    let slack = (wall_p50 * 0.10).max(1.0);
+    MEMORY_SIZES
+        .into_iter()
+        .find(|m| p50_at(*m, wall_p50, cpu) - wall_p50 <= slack && peak_rss_mb * 2.0 <= *m as f64)
+        .unwrap_or(FULL_VCPU_MB as u64)
+}
+
+/// Nanoseconds a process's threads have run on a CPU (/proc/<pid>/task/*/schedstat, first field).
+fn cpu_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
 }
 
 #[derive(Serialize)]
@@ -419,11 +459,12 @@ fn event_for(function: &str, route: &str, f: &Fixture, i: usize) -> Value {
 fn baseline<'a>(function: &str, app: &'a App, f: &'a Fixture, i: usize) -> Option<BoxFut<'a>> {
     let t = &app.config.tables;
     let d = &app.dynamo;
-    let get = move |table: &'a str, key| -> BoxFut<'a> {
+    let get = move |table: &'a str, key, consistent: bool| -> BoxFut<'a> {
         Box::pin(async move {
             d.get_item()
                 .table_name(table)
                 .set_key(Some(key))
+                .consistent_read(consistent)
                 .send()
                 .await
                 .unwrap();
@@ -442,10 +483,11 @@ fn baseline<'a>(function: &str, app: &'a App, f: &'a Fixture, i: usize) -> Optio
     };
     let p = |k: usize| f.products[k % f.products.len()].clone();
     Some(match function {
-        "health" => get(&t.users, keys::key("HEALTH".into(), "HEALTH")),
-        "get-me" => get(&t.users, keys::user(&f.customer_id)),
-        "get-product" => get(&t.products, keys::product(&p(i))),
-        "get-order" => get(&t.orders, keys::order(&f.order)),
+        "health" => get(&t.users, keys::key("HEALTH".into(), "HEALTH"), false),
+        // The profile is read consistently: the same read proves the token was not revoked.
+        "get-me" => get(&t.users, keys::user(&f.customer_id), true),
+        "get-product" => get(&t.products, keys::product(&p(i)), false),
+        "get-order" => get(&t.orders, keys::order(&f.order), true),
         "get-inventory" => Box::pin(batch((0..5).map(p).collect())),
         "list-products" => Box::pin(async move {
             d.query()
@@ -586,6 +628,10 @@ async fn main() {
         }
     }
     routes.sort();
+    // BENCH_ONLY=get-me,login: a quick look at a few functions (the report then covers only those).
+    if let Ok(only) = std::env::var("BENCH_ONLY") {
+        routes.retain(|r| only.split(',').any(|f| f == r.0));
+    }
 
     let db_port = free_port();
     let mut db = dynamodb::spawn(db_port, None);
@@ -631,7 +677,15 @@ async fn main() {
             "{function}: {}",
             String::from_utf8_lossy(&first.body)
         );
-        let mut durations = Vec::new();
+        let has_baseline = baseline(function, app, &fx, 0).is_some();
+        if has_baseline {
+            // Connection set-up, like the function's first request.
+            baseline(function, app, &fx, 0).unwrap().await;
+        }
+        // The function's requests and the bare SDK calls alternate, so both meet DynamoDB Local in
+        // the same state (its JIT keeps warming up during a run).
+        let (mut durations, mut sdk) = (Vec::new(), Vec::new());
+        let cpu_before = cpu_ns(child.id());
         for i in 1..=n {
             let out = runtime
                 .invoke(serde_json::to_vec(&event_for(function, path, &fx, i)).unwrap())
@@ -642,25 +696,23 @@ async fn main() {
                 String::from_utf8_lossy(&out.body)
             );
             durations.push(ms(out.duration));
-        }
-        let rss = peak_rss_mb(child.id());
-        child.kill().ok();
-        child.wait().ok();
-
-        let mut sdk = Vec::new();
-        if baseline(function, app, &fx, 0).is_some() {
-            baseline(function, app, &fx, 0).unwrap().await; // connection set-up, like the function's first request
-            for i in 1..=n {
+            if has_baseline {
                 let started = Instant::now();
                 baseline(function, app, &fx, i).unwrap().await;
                 sdk.push(ms(started.elapsed()));
             }
         }
+        let cpu_ms = (cpu_ns(child.id()) - cpu_before) as f64 / 1e6 / n as f64;
+        let rss = peak_rss_mb(child.id());
+        child.kill().ok();
+        child.wait().ok();
+
         let (warm_sorted, sdk_sorted, init_sorted) =
             (sorted(durations), sorted(sdk), sorted(inits));
         let p50 = percentile(&warm_sorted, 0.5);
         let sdk_p50 = (!sdk_sorted.is_empty()).then(|| percentile(&sdk_sorted, 0.5));
-        let billed_ms = p50.ceil().max(1.0);
+        let at_memory = p50_at(*memory, p50, cpu_ms);
+        let billed_ms = at_memory.ceil().max(1.0);
         let r = FunctionReport {
             function: function.clone(),
             route: format!("{method} {path}"),
@@ -675,6 +727,9 @@ async fn main() {
             overhead_p50: sdk_p50.map(|b| p50 / b - 1.0),
             peak_rss_mb: rss,
             zip_bytes: zips.1.get(function).copied(),
+            cpu_ms_per_request: cpu_ms,
+            p50_at_memory_ms: at_memory,
+            recommended_memory_mb: recommend_memory(p50, cpu_ms, rss),
             cost_per_million_usd: 1e6
                 * (billed_ms / 1000.0)
                 * (*memory as f64 / 1024.0)
@@ -683,7 +738,7 @@ async fn main() {
                 + HTTP_API_PER_MILLION,
         };
         eprintln!(
-            "{:<20} init {:>6.2} ms  first {:>7.2} ms  p50 {:>6.2} ms  p99 {:>6.2} ms  sdk p50 {:>6}  rss {:>5.1} MB",
+            "{:<20} init {:>6.2} ms  first {:>7.2} ms  p50 {:>6.2} ms  p99 {:>6.2} ms  sdk p50 {:>6}  rss {:>5.1} MB  cpu {:.3} ms  memory {} MB (measured: {} MB)",
             r.function,
             r.init_ms_median,
             r.first_request_ms,
@@ -692,7 +747,10 @@ async fn main() {
             r.sdk_p50_ms
                 .map(|v| format!("{v:.2}"))
                 .unwrap_or("-".into()),
-            r.peak_rss_mb
+            r.peak_rss_mb,
+            r.cpu_ms_per_request,
+            r.memory_mb,
+            r.recommended_memory_mb
         );
         reports.push(r);
     }
@@ -701,7 +759,7 @@ async fn main() {
     let login_p50 = reports
         .iter()
         .find(|r| r.function == "login")
-        .map(|r| r.warm_p50_ms * FULL_VCPU_MB / r.memory_mb as f64)
+        .map(|r| r.p50_at_memory_ms)
         .unwrap_or(0.0);
 
     let mut budgets = Vec::new();
@@ -849,15 +907,18 @@ fn markdown(r: &Report) -> String {
     let mut s = String::new();
     s.push_str("# Benchmark\n\nGenerated by `make bench` on ");
     s.push_str(&format!("{} ({}). Functions are release builds running against a local Lambda Runtime API and DynamoDB Local; durations are what Lambda bills (event handed out to response received).\n\n", r.generated_at, r.machine));
-    s.push_str("| function | memory | init p50 | first request | warm p50 | warm p99 | bare SDK p50 | overhead | peak RSS | zip | $ / 1M requests |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    s.push_str("| function | init p50 | first request | warm p50 | warm p99 | bare SDK p50 | overhead | CPU / request | peak RSS | zip | memory (measured) | p50 at memory | $ / 1M requests |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for f in &r.functions {
         s.push_str(&format!(
-            "| `{}` | {} MB | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {} | {} | {:.1} MB | {} | {:.4} |\n",
-            f.function, f.memory_mb, f.init_ms_median, f.first_request_ms, f.warm_p50_ms, f.warm_p99_ms,
+            "| `{}` | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {} | {} | {:.3} ms | {:.1} MB | {} | {} MB ({} MB) | {:.2} ms | {:.4} |\n",
+            f.function, f.init_ms_median, f.first_request_ms, f.warm_p50_ms, f.warm_p99_ms,
             f.sdk_p50_ms.map(|v| format!("{v:.2} ms")).unwrap_or("—".into()),
             f.overhead_p50.map(|v| format!("{:+.1}%", v * 100.0)).unwrap_or("—".into()),
+            f.cpu_ms_per_request,
             f.peak_rss_mb,
             f.zip_bytes.map(|z| format!("{:.2} MB", z as f64 / 1e6)).unwrap_or("—".into()),
+            f.memory_mb, f.recommended_memory_mb,
+            f.p50_at_memory_ms,
             f.cost_per_million_usd
         ));
     }
@@ -879,10 +940,10 @@ fn markdown(r: &Report) -> String {
         ));
     }
     s.push_str(&format!(
-        "\nLogin (argon2id, m = 19 MiB, t = 2) p50 scaled to its configured memory: {:.0} ms (Lambda gives 1769 MB one vCPU and smaller sizes a proportional share; measured here on one full core).\n\n",
+        "\nLogin (argon2id, m = 19 MiB, t = 2) p50 at its configured memory: {:.0} ms.\n\nMemory: measured on one full core; Lambda gives 1769 MB one vCPU and smaller sizes a proportional share, so \"p50 at memory\" stretches the CPU part of each request by that share (a worst case: short bursts may run at full speed). \"measured\" is the smallest size at which that adds at most 10% (or 1 ms) to the p50, with room for twice the peak RSS; template.yaml and terraform/ use it.\n\n",
         r.login_p50_at_configured_memory_ms
     ));
-    s.push_str("Cost: Lambda arm64 $0.0000133334 per GB-second (1 ms granularity, warm p50 rounded up) + $0.20 per million requests, plus the HTTP API's $1.00 per million. DynamoDB request units are extra and the same whatever the function costs.\n\n## Budgets\n\n");
+    s.push_str("Cost: Lambda arm64 $0.0000133334 per GB-second (1 ms granularity, p50 at memory rounded up) + $0.20 per million requests, plus the HTTP API's $1.00 per million. DynamoDB request units are extra and the same whatever the function costs.\n\n## Budgets\n\n");
     for b in &r.budgets {
         s.push_str(&format!(
             "- {} {}: {}\n",
