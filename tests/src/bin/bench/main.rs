@@ -2,7 +2,8 @@
 //!
 //! For each function binary (release build): init time (process start until its first poll of the
 //! runtime API, SDK clients built; median of 20 starts), first-request latency, warm p50/p99 against
-//! DynamoDB Local next to the bare SDK call(s) the endpoint needs, peak RSS, and a cost line. Plus the
+//! DynamoDB Local next to the bare SDK call(s) the endpoint needs (made by a minimal Lambda through
+//! the same Runtime API, and from this process), peak RSS, and a cost line. Plus the
 //! release zip sizes and checkout throughput at concurrency 1/8/32 with no oversell. Writes
 //! docs/benchmark.md, docs/benchmark.json and docs/benchmark-latency.svg; exits 1 when a budget is missed.
 
@@ -18,7 +19,7 @@ use std::{
 
 use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem, Update};
 use runtime::RuntimeApi;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use shop::{App, config::Config, db::keys, types::Role};
 use shop_tests::{dynamodb, env_for, free_port, repo_root, s3};
@@ -46,9 +47,17 @@ struct FunctionReport {
     warm_p50_ms: f64,
     warm_p99_ms: f64,
     invocations: usize,
+    /// The bare SDK call(s) made by a minimal Lambda (`bare_lambda`), invoked like the function.
+    bare_first_request_ms: Option<f64>,
+    bare_p50_ms: Option<f64>,
+    bare_p99_ms: Option<f64>,
+    /// Our overhead: warm p50 over the bare Lambda's p50, minus one. The budget applies to this.
+    overhead_p50: Option<f64>,
+    /// The same SDK call(s) made directly from the benchmark process: no Runtime API round trip.
     sdk_p50_ms: Option<f64>,
     sdk_p99_ms: Option<f64>,
-    overhead_p50: Option<f64>,
+    /// Warm p50 over the in-process SDK p50, minus one (includes the Runtime API round trip).
+    overhead_vs_sdk_p50: Option<f64>,
     peak_rss_mb: f64,
     zip_bytes: Option<u64>,
     /// CPU time per warm request (all threads), from the kernel's scheduler statistics.
@@ -186,6 +195,8 @@ fn event(
 }
 
 /// Everything the events need: users, tokens, products, a cart, orders.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(default)]
 struct Fixture {
     admin: String,
     customer: String,
@@ -600,15 +611,63 @@ fn status_of(body: &[u8]) -> u64 {
         .unwrap_or(0)
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
+/// Set on the benchmark's own child process when it plays an endpoint's bare Lambda.
+const BARE_ENV: &str = "BENCH_BARE_LAMBDA";
+
+fn main() {
+    if let Ok(spec) = std::env::var(BARE_ENV) {
+        return bare_lambda(&spec);
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(bench());
+}
+
+/// The endpoint's bare SDK call(s) (`baseline`) as a Lambda: built and run exactly like a function
+/// (`shop::run`: same telemetry, config, clients, lambda_http runtime on one thread), answering
+/// every event with an empty 200. Its latency is what the endpoint would cost with none of our code
+/// around those calls, so function / bare is our overhead: routing, auth, validation, mapping,
+/// serialization. `spec` is `[function, fixture]` as JSON.
+fn bare_lambda(spec: &str) {
+    let (function, fx): (String, Fixture) = serde_json::from_str(spec).unwrap();
+    let function: &'static str = Box::leak(function.into_boxed_str());
+    let fx: &'static Fixture = Box::leak(Box::new(fx));
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async move {
+            shop::telemetry::init();
+            let app = App::leaked(Config::from_env().unwrap());
+            // Invocation i makes baseline call i: the benchmark alternates the two in lockstep.
+            let calls = std::sync::atomic::AtomicUsize::new(0);
+            let calls: &'static _ = Box::leak(Box::new(calls));
+            lambda_http::run(lambda_http::service_fn(move |_req| async move {
+                let i = calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                baseline(function, app, fx, i).expect("a baseline").await;
+                Ok::<_, std::convert::Infallible>(lambda_http::Response::new(
+                    lambda_http::Body::Empty,
+                ))
+            }))
+            .await
+            .unwrap();
+        });
+}
+
+async fn bench() {
     let warm: usize = std::env::var("BENCH_WARM")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
     let argon_warm = 20usize;
     let root = repo_root();
-    let bin_dir = root.join("target/release");
+    // BENCH_BIN_DIR: profile other builds of the functions (e.g. with symbols) under the same load.
+    let bin_dir = std::env::var_os("BENCH_BIN_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target/release"));
     let manifest: toml::Value =
         toml::from_str(&std::fs::read_to_string(root.join("Cargo.toml")).unwrap()).unwrap();
     let meta = &manifest["workspace"]["metadata"];
@@ -648,6 +707,7 @@ async fn main() {
     let fx = fixture(app, warm).await;
 
     let zips = zip_sizes(&root);
+    let self_exe = std::env::current_exe().unwrap();
     let mut reports = Vec::new();
     for (function, method, path, memory) in &routes {
         let bin = bin_dir.join(function);
@@ -677,14 +737,32 @@ async fn main() {
             "{function}: {}",
             String::from_utf8_lossy(&first.body)
         );
-        let has_baseline = baseline(function, app, &fx, 0).is_some();
-        if has_baseline {
-            // Connection set-up, like the function's first request.
+        // The bare twin: the same SDK calls as a minimal Lambda on its own Runtime API.
+        let bare = if baseline(function, app, &fx, 0).is_some() {
+            let bare_runtime = RuntimeApi::start().await;
+            let spec = serde_json::to_string(&(function, &fx)).unwrap();
+            let mut bare_env = env.clone();
+            bare_env.insert(BARE_ENV.into(), spec);
+            let process = spawn_function(&self_exe, &bare_env, &bare_runtime, *memory);
+            bare_runtime.first_poll().await;
+            // Connection set-up, like the function's first request (baseline call 0).
+            let first = bare_runtime
+                .invoke(serde_json::to_vec(&event_for(function, path, &fx, 0)).unwrap())
+                .await;
+            assert!(
+                !first.error,
+                "{function} bare: {}",
+                String::from_utf8_lossy(&first.body)
+            );
+            // And the same call from this process, for the Runtime API's share.
             baseline(function, app, &fx, 0).unwrap().await;
-        }
-        // The function's requests and the bare SDK calls alternate, so both meet DynamoDB Local in
-        // the same state (its JIT keeps warming up during a run).
-        let (mut durations, mut sdk) = (Vec::new(), Vec::new());
+            Some((bare_runtime, process, ms(first.duration)))
+        } else {
+            None
+        };
+        // The function's requests and the bare calls alternate, so all meet DynamoDB Local in the
+        // same state (its JIT keeps warming up during a run).
+        let (mut durations, mut bare_ms, mut sdk) = (Vec::new(), Vec::new(), Vec::new());
         let cpu_before = cpu_ns(child.id());
         for i in 1..=n {
             let out = runtime
@@ -696,7 +774,13 @@ async fn main() {
                 String::from_utf8_lossy(&out.body)
             );
             durations.push(ms(out.duration));
-            if has_baseline {
+            if let Some((bare_runtime, _, _)) = &bare {
+                // Same event size as the function's, so both pay the same to receive it.
+                let b = bare_runtime
+                    .invoke(serde_json::to_vec(&event_for(function, path, &fx, i)).unwrap())
+                    .await;
+                assert!(!b.error, "{function} bare #{i}");
+                bare_ms.push(ms(b.duration));
                 let started = Instant::now();
                 baseline(function, app, &fx, i).unwrap().await;
                 sdk.push(ms(started.elapsed()));
@@ -706,10 +790,20 @@ async fn main() {
         let rss = peak_rss_mb(child.id());
         child.kill().ok();
         child.wait().ok();
+        let bare_first = bare.map(|(_, mut process, first)| {
+            process.kill().ok();
+            process.wait().ok();
+            first
+        });
 
-        let (warm_sorted, sdk_sorted, init_sorted) =
-            (sorted(durations), sorted(sdk), sorted(inits));
+        let (warm_sorted, bare_sorted, sdk_sorted, init_sorted) = (
+            sorted(durations),
+            sorted(bare_ms),
+            sorted(sdk),
+            sorted(inits),
+        );
         let p50 = percentile(&warm_sorted, 0.5);
+        let bare_p50 = (!bare_sorted.is_empty()).then(|| percentile(&bare_sorted, 0.5));
         let sdk_p50 = (!sdk_sorted.is_empty()).then(|| percentile(&sdk_sorted, 0.5));
         let at_memory = p50_at(*memory, p50, cpu_ms);
         let billed_ms = at_memory.ceil().max(1.0);
@@ -722,9 +816,13 @@ async fn main() {
             warm_p50_ms: p50,
             warm_p99_ms: percentile(&warm_sorted, 0.99),
             invocations: n,
+            bare_first_request_ms: bare_first,
+            bare_p50_ms: bare_p50,
+            bare_p99_ms: (!bare_sorted.is_empty()).then(|| percentile(&bare_sorted, 0.99)),
+            overhead_p50: bare_p50.map(|b| p50 / b - 1.0),
             sdk_p50_ms: sdk_p50,
             sdk_p99_ms: (!sdk_sorted.is_empty()).then(|| percentile(&sdk_sorted, 0.99)),
-            overhead_p50: sdk_p50.map(|b| p50 / b - 1.0),
+            overhead_vs_sdk_p50: sdk_p50.map(|b| p50 / b - 1.0),
             peak_rss_mb: rss,
             zip_bytes: zips.1.get(function).copied(),
             cpu_ms_per_request: cpu_ms,
@@ -738,12 +836,15 @@ async fn main() {
                 + HTTP_API_PER_MILLION,
         };
         eprintln!(
-            "{:<20} init {:>6.2} ms  first {:>7.2} ms  p50 {:>6.2} ms  p99 {:>6.2} ms  sdk p50 {:>6}  rss {:>5.1} MB  cpu {:.3} ms  memory {} MB (measured: {} MB)",
+            "{:<20} init {:>6.2} ms  first {:>7.2} ms  p50 {:>6.2} ms  p99 {:>6.2} ms  bare p50 {:>6}  sdk p50 {:>6}  rss {:>5.1} MB  cpu {:.3} ms  memory {} MB (measured: {} MB)",
             r.function,
             r.init_ms_median,
             r.first_request_ms,
             r.warm_p50_ms,
             r.warm_p99_ms,
+            r.bare_p50_ms
+                .map(|v| format!("{v:.2}"))
+                .unwrap_or("-".into()),
             r.sdk_p50_ms
                 .map(|v| format!("{v:.2}"))
                 .unwrap_or("-".into()),
@@ -913,13 +1014,20 @@ fn markdown(r: &Report) -> String {
     let mut s = String::new();
     s.push_str("# Benchmark\n\nGenerated by `make bench` on ");
     s.push_str(&format!("{} ({}). Functions are release builds running against a local Lambda Runtime API and DynamoDB Local; durations are what Lambda bills (event handed out to response received).\n\n", r.generated_at, r.machine));
-    s.push_str("| function | init p50 | first request | warm p50 | warm p99 | bare SDK p50 | overhead | CPU / request | peak RSS | zip | memory (measured) | p50 at memory | $ / 1M requests |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    s.push_str("| function | init p50 | first request | warm p50 | warm p99 | bare Lambda first / p50 | overhead | SDK alone p50 | CPU / request | peak RSS | zip | memory (measured) | p50 at memory | $ / 1M requests |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for f in &r.functions {
         s.push_str(&format!(
-            "| `{}` | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {} | {} | {:.3} ms | {:.1} MB | {} | {} MB ({} MB) | {:.2} ms | {:.4} |\n",
+            "| `{}` | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {} | {} | {} | {:.3} ms | {:.1} MB | {} | {} MB ({} MB) | {:.2} ms | {:.4} |\n",
             f.function, f.init_ms_median, f.first_request_ms, f.warm_p50_ms, f.warm_p99_ms,
-            f.sdk_p50_ms.map(|v| format!("{v:.2} ms")).unwrap_or("—".into()),
+            match (f.bare_first_request_ms, f.bare_p50_ms) {
+                (Some(first), Some(p50)) => format!("{first:.2} / {p50:.2} ms"),
+                _ => "—".into(),
+            },
             f.overhead_p50.map(|v| format!("{:+.1}%", v * 100.0)).unwrap_or("—".into()),
+            match (f.sdk_p50_ms, f.overhead_vs_sdk_p50) {
+                (Some(v), Some(o)) => format!("{v:.2} ms ({:+.0}%)", o * 100.0),
+                _ => "—".into(),
+            },
             f.cpu_ms_per_request,
             f.peak_rss_mb,
             f.zip_bytes.map(|z| format!("{:.2} MB", z as f64 / 1e6)).unwrap_or("—".into()),
