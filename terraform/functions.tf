@@ -129,8 +129,8 @@ locals {
       route  = "GET /cart"
       memory = 1024
       dynamodb = [
-        { table = "users", actions = ["GetItem"] },
-        { table = "orders", actions = ["GetItem"] },
+        { table = "users", actions = ["BatchGetItem"] },
+        { table = "orders", actions = ["BatchGetItem"] },
         { table = "products", actions = ["BatchGetItem"] },
       ]
       s3 = []
@@ -151,8 +151,8 @@ locals {
       route  = "POST /orders"
       memory = 1769
       dynamodb = [
-        { table = "users", actions = ["GetItem"] },
-        { table = "orders", actions = ["GetItem", "PutItem", "DeleteItem"] },
+        { table = "users", actions = ["BatchGetItem"] },
+        { table = "orders", actions = ["BatchGetItem", "GetItem", "PutItem", "DeleteItem"] },
         { table = "products", actions = ["BatchGetItem", "UpdateItem"] },
       ]
       s3 = []
@@ -172,8 +172,8 @@ locals {
       route  = "GET /orders/{id}"
       memory = 1024
       dynamodb = [
-        { table = "users", actions = ["GetItem"] },
-        { table = "orders", actions = ["GetItem"] },
+        { table = "users", actions = ["BatchGetItem"] },
+        { table = "orders", actions = ["BatchGetItem"] },
       ]
       s3 = []
     }

@@ -325,6 +325,17 @@ pub fn bearer_token(req: &Request) -> Option<&str> {
 /// part of the one read that also proves the account exists and gives its current role.
 pub const REVOKED_TOKENS: &str = "revoked_tokens";
 
+/// The part of the user item authentication reads: the role and this token's revocation entry.
+const AUTH_PROJECTION: &str = "#role, #revoked.#jti";
+
+fn auth_names(jti: &str) -> [(&'static str, &str); 3] {
+    [
+        ("#role", "role"),
+        ("#revoked", REVOKED_TOKENS),
+        ("#jti", jti),
+    ]
+}
+
 /// Verifies the bearer token, then in ONE strongly consistent GetItem of the user checks that the
 /// account still exists and the token was not revoked (logout). The role comes from the user item,
 /// so a demoted admin or a deleted account loses access on the very next request.
@@ -362,6 +373,35 @@ where
     Ok((principal(claims, item?.as_ref())?, data?))
 }
 
+/// Authenticates in the same BatchGetItem as the endpoint's own point reads: `reads` (given the
+/// token's user id) adds them, the account lookup is added here, and all of it is one request.
+/// What `reads` asked for is returned only once the caller is known to be authentic.
+pub async fn authenticate_batch<F>(
+    app: &App,
+    req: &Request,
+    reads: F,
+) -> ApiResult<(Principal, db::Fetched)>
+where
+    F: FnOnce(&UserId) -> db::BatchGet,
+{
+    let claims = verified_claims(app, req)?;
+    let user = UserId::from_trusted(claims.sub.clone());
+    let table = &app.config.tables.users;
+    let key = keys::user(&claims.sub);
+    let mut fetched = reads(&user)
+        .get_projected(
+            table,
+            key.clone(),
+            true,
+            AUTH_PROJECTION,
+            &auth_names(&claims.jti),
+        )
+        .send(&app.dynamo)
+        .await?;
+    let item = fetched.take(table, &key);
+    Ok((principal(claims, item.as_ref())?, fetched))
+}
+
 fn verified_claims(app: &App, req: &Request) -> ApiResult<Claims> {
     let token = bearer_token(req).ok_or(ApiError::Unauthorized(INVALID_TOKEN))?;
     app.jwt.verify(token)
@@ -377,10 +417,10 @@ async fn read_user(app: &App, claims: &Claims, only_auth: bool) -> ApiResult<Opt
         .set_key(Some(keys::user(&claims.sub)))
         .consistent_read(true);
     if only_auth {
-        get = get
-            .projection_expression(format!("#role, {REVOKED_TOKENS}.#jti"))
-            .expression_attribute_names("#role", "role")
-            .expression_attribute_names("#jti", &claims.jti);
+        get = get.projection_expression(AUTH_PROJECTION);
+        for (placeholder, name) in auth_names(&claims.jti) {
+            get = get.expression_attribute_names(placeholder, name);
+        }
     }
     Ok(get.send().await?.item)
 }

@@ -14,7 +14,7 @@ use crate::{
     error::{ApiError, ApiResult},
     http::{Reply, json_body},
     products::{ProductView, load_products},
-    types::{Cents, ProductId, Quantity, UserId, now_rfc3339},
+    types::{Cents, ProductId, Quantity, now_rfc3339},
 };
 
 /// Most distinct products in one cart or order (keeps a checkout inside one DynamoDB transaction).
@@ -120,16 +120,6 @@ pub fn price_cart(
     }
 }
 
-pub async fn load_cart(app: &App, user: &UserId) -> ApiResult<Option<CartRecord>> {
-    db::get(
-        &app.dynamo,
-        &app.config.tables.orders,
-        keys::cart(user.as_str()),
-        true,
-    )
-    .await
-}
-
 async fn view(app: &App, lines: &[Line]) -> ApiResult<CartView> {
     let ids: Vec<ProductId> = lines.iter().map(|l| l.product_id.clone()).collect();
     let catalog = if ids.is_empty() {
@@ -142,9 +132,16 @@ async fn view(app: &App, lines: &[Line]) -> ApiResult<CartView> {
 
 /// `GET /cart`
 pub async fn get_cart(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let (_, cart) =
-        auth::authenticate_with(app, &req, |id| async move { load_cart(app, &id).await }).await?;
-    let cart = cart.unwrap_or_default();
+    let table = &app.config.tables.orders;
+    let (who, mut fetched) = auth::authenticate_batch(app, &req, |user| {
+        db::BatchGet::default().get(table, keys::cart(user.as_str()), true)
+    })
+    .await?;
+    let cart: CartRecord = fetched
+        .take(table, &keys::cart(who.user_id.as_str()))
+        .map(serde_dynamo::from_item)
+        .transpose()?
+        .unwrap_or_default();
     Reply::ok(&view(app, &cart.items).await?)
 }
 

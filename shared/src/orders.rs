@@ -17,12 +17,14 @@ use crate::{
     app::App,
     auth::{self, Principal},
     cart::{self, Line, LineRequest, parse_lines, unknown_products},
-    db::{self, BY_STATUS, BY_USER, Cancellation, Item, TRANSACTION_CONFLICT, keys, n, s},
+    db::{
+        self, BY_STATUS, BY_USER, BatchGet, Cancellation, Item, TRANSACTION_CONFLICT, keys, n, s,
+    },
     error::{ApiError, ApiResult},
     http::{IDEMPOTENCY_KEY, Reply, header_str, json_body, path_param, query_param, record_order},
     metrics::{self, Metric},
     pagination::{self, Page},
-    products::load_products,
+    products::{self, load_products},
     types::{Cents, ProductId, Quantity, UserId, now_epoch_secs, now_rfc3339},
 };
 
@@ -242,19 +244,14 @@ struct IdempotencyRecord {
 }
 
 async fn load_order(app: &App, id: &str) -> ApiResult<Option<Order>> {
-    let out = app
-        .dynamo
-        .get_item()
-        .table_name(&app.config.tables.orders)
-        .set_key(Some(keys::order(id)))
-        .consistent_read(true)
-        .send()
-        .await?;
-    Ok(out
-        .item
-        .map(from_item::<_, OrderRecord>)
-        .transpose()?
-        .map(|r| r.order))
+    let record: Option<OrderRecord> = db::get(
+        &app.dynamo,
+        &app.config.tables.orders,
+        keys::order(id),
+        true,
+    )
+    .await?;
+    Ok(record.map(|r| r.order))
 }
 
 /// The order an earlier request with this key created, or a 409 if that request had another body.
@@ -264,18 +261,25 @@ async fn replay(
     key: &str,
     fingerprint: &str,
 ) -> ApiResult<Option<Order>> {
-    let out = app
-        .dynamo
-        .get_item()
-        .table_name(&app.config.tables.orders)
-        .set_key(Some(keys::idempotency(user.as_str(), key)))
-        .consistent_read(true)
-        .send()
-        .await?;
-    let Some(item) = out.item else {
+    let record = db::get(
+        &app.dynamo,
+        &app.config.tables.orders,
+        keys::idempotency(user.as_str(), key),
+        true,
+    )
+    .await?;
+    replay_record(app, record, fingerprint).await
+}
+
+/// `replay` for an idempotency record already read (or found missing).
+async fn replay_record(
+    app: &App,
+    record: Option<IdempotencyRecord>,
+    fingerprint: &str,
+) -> ApiResult<Option<Order>> {
+    let Some(record) = record else {
         return Ok(None);
     };
-    let record: IdempotencyRecord = from_item(item)?;
     if record.expires_at <= now_epoch_secs() {
         return Ok(None);
     }
@@ -300,27 +304,65 @@ fn build<T>(r: Result<T, aws_sdk_dynamodb::error::BuildError>) -> ApiResult<T> {
     r.map_err(ApiError::internal)
 }
 
-/// `POST /orders`
-pub async fn create_order(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let who = auth::authenticate(app, &req).await?;
-    let key = idempotency_key(&req)?;
-    // An empty body means "check out my cart", like `{}`.
+/// What to check out: the body's `items`, or the cart when the body is empty or `{}`.
+fn checkout_source(req: &Request) -> ApiResult<CheckoutSource> {
     let body: CheckoutRequest = if req.body().as_ref().iter().all(u8::is_ascii_whitespace) {
         CheckoutRequest::default()
     } else {
-        json_body(&req)?
+        json_body(req)?
     };
-    let source = CheckoutSource::try_from(body)?;
+    CheckoutSource::try_from(body)
+}
+
+/// `POST /orders`
+pub async fn create_order(app: &'static App, req: Request) -> ApiResult<Reply> {
+    let key = idempotency_key(&req);
+    let source = checkout_source(&req);
+    let tables = &app.config.tables;
+    // One round trip reads the caller's account, an earlier request with this key and what the
+    // checkout needs first: the products of `items`, or the cart.
+    let (who, mut fetched) = auth::authenticate_batch(app, &req, |user| {
+        let mut batch = BatchGet::default();
+        if let Ok(key) = &key {
+            batch = batch.get(&tables.orders, keys::idempotency(user.as_str(), key), true);
+        }
+        match &source {
+            Ok(CheckoutSource::Items(lines)) => lines.iter().fold(batch, |b, l| {
+                b.get(
+                    &tables.products,
+                    keys::product(l.product_id.as_str()),
+                    false,
+                )
+            }),
+            Ok(CheckoutSource::Cart) => batch.get(&tables.orders, keys::cart(user.as_str()), true),
+            Err(_) => batch,
+        }
+    })
+    .await?;
+    let (key, source) = (key?, source?);
     let fingerprint = source.fingerprint();
-    if let Some(order) = replay(app, &who.user_id, &key, &fingerprint).await? {
+    let earlier = fetched
+        .take(
+            &tables.orders,
+            &keys::idempotency(who.user_id.as_str(), &key),
+        )
+        .map(from_item)
+        .transpose()?;
+    if let Some(order) = replay_record(app, earlier, &fingerprint).await? {
         return replayed(&order);
     }
 
-    let (lines, cart_version) = match &source {
-        CheckoutSource::Items(lines) => (lines.clone(), None),
+    let (lines, cart_version, mut prefetched) = match &source {
+        CheckoutSource::Items(lines) => (
+            lines.clone(),
+            None,
+            Some(products::views(fetched.take_all(&tables.products))?),
+        ),
         CheckoutSource::Cart => {
-            let cart = cart::load_cart(app, &who.user_id)
-                .await?
+            let cart: cart::CartRecord = fetched
+                .take(&tables.orders, &keys::cart(who.user_id.as_str()))
+                .map(from_item)
+                .transpose()?
                 .unwrap_or_default();
             if cart.items.is_empty() {
                 return Err(ApiError::Unprocessable {
@@ -329,7 +371,7 @@ pub async fn create_order(app: &'static App, req: Request) -> ApiResult<Reply> {
                     details: None,
                 });
             }
-            (cart.items, Some(cart.updated_at))
+            (cart.items, Some(cart.updated_at), None)
         }
     };
 
@@ -337,9 +379,15 @@ pub async fn create_order(app: &'static App, req: Request) -> ApiResult<Reply> {
         if attempt > 0 {
             backoff(attempt).await;
         }
-        let ids: Vec<ProductId> = lines.iter().map(|l| l.product_id.clone()).collect();
-        let catalog: HashMap<ProductId, (String, Cents)> = load_products(app, &ids)
-            .await?
+        // A retry re-reads the catalog: a price may have changed under us.
+        let catalog = match prefetched.take() {
+            Some(found) => found,
+            None => {
+                let ids: Vec<ProductId> = lines.iter().map(|l| l.product_id.clone()).collect();
+                load_products(app, &ids).await?
+            }
+        };
+        let catalog: HashMap<ProductId, (String, Cents)> = catalog
             .into_iter()
             .map(|(id, p)| (id, (p.name, p.price_cents)))
             .collect();
@@ -632,7 +680,16 @@ fn visible(who: &Principal, order: Option<Order>) -> ApiResult<Order> {
 /// `GET /orders/{id}`: the order is read while the token is checked.
 pub async fn get_order(app: &'static App, req: Request) -> ApiResult<Reply> {
     let id = order_id(&req)?;
-    let (who, order) = auth::authenticate_with(app, &req, |_| load_order(app, &id)).await?;
+    let (table, key) = (&app.config.tables.orders, keys::order(&id));
+    let (who, mut fetched) = auth::authenticate_batch(app, &req, |_| {
+        BatchGet::default().get(table, key.clone(), true)
+    })
+    .await?;
+    let order = fetched
+        .take(table, &key)
+        .map(from_item::<_, OrderRecord>)
+        .transpose()?
+        .map(|r| r.order);
     Reply::ok(&visible(&who, order)?)
 }
 

@@ -3,9 +3,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, ReturnValue, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem, Update};
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_item};
@@ -207,54 +205,32 @@ pub async fn load_product(
     Ok(record.map(ProductView::from))
 }
 
-/// Loads many products in one BatchGetItem round (retrying unprocessed keys). Unknown ids are absent.
+/// Loads many products in BatchGetItem rounds of 100. Unknown ids are absent.
 pub async fn load_products(
     app: &App,
     ids: &[ProductId],
 ) -> ApiResult<HashMap<ProductId, ProductView>> {
+    let table = &app.config.tables.products;
     let mut found = HashMap::new();
-    for chunk in ids.chunks(100) {
-        let mut pending: Vec<Item> = chunk.iter().map(|id| keys::product(id.as_str())).collect();
-        for attempt in 0..5 {
-            if pending.is_empty() {
-                break;
-            }
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
-            }
-            let table = &app.config.tables.products;
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut pending)))
-                .build()
-                .map_err(ApiError::internal)?;
-            let out = app
-                .dynamo
-                .batch_get_item()
-                .request_items(table, request)
-                .send()
-                .await?;
-            for item in out
-                .responses
-                .and_then(|mut r| r.remove(table))
-                .unwrap_or_default()
-            {
-                let p = ProductView::from(from_item::<_, ProductRecord>(item)?);
-                found.insert(p.id.clone(), p);
-            }
-            pending = out
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(table))
-                .map(|k| k.keys)
-                .unwrap_or_default();
-        }
-        if !pending.is_empty() {
-            return Err(ApiError::Unavailable {
-                dependency: "storage",
-                source: Some("BatchGetItem left keys unprocessed".into()),
-            });
-        }
+    for chunk in ids.chunks(db::BATCH_GET_MAX_KEYS) {
+        let batch = chunk.iter().fold(db::BatchGet::default(), |b, id| {
+            b.get(table, keys::product(id.as_str()), false)
+        });
+        let mut fetched = batch.send(&app.dynamo).await?;
+        found.extend(views(fetched.take_all(table))?);
     }
     Ok(found)
+}
+
+/// Products read as part of another batch (see `db::BatchGet`), by id.
+pub fn views(items: Vec<Item>) -> ApiResult<HashMap<ProductId, ProductView>> {
+    items
+        .into_iter()
+        .map(|item| {
+            let p = ProductView::from(from_item::<_, ProductRecord>(item)?);
+            Ok((p.id.clone(), p))
+        })
+        .collect()
 }
 
 /// `GET /products?limit&cursor&category&q`: name order (case-insensitive), `q` a name prefix.

@@ -364,6 +364,9 @@ async function signIn(email, password) {
 }
 
 function afterLogin(params) {
+  // The nav changes as soon as the session is saved, so the shopper may already have moved on
+  // while the guest cart was merged: never pull them back from where they went.
+  if (!/^#\/(login|register)\b/.test(location.hash)) return;
   const next = params.get('next');
   go(next && next.startsWith('#/') ? next : '#/');
 }

@@ -169,12 +169,24 @@ test('only N left: a checkout that asks for more than the stock says so', async 
 
 test('an admin creates a product with an image, sees it in the catalog and ships an order', async () => {
   const page = await newPage();
+  // A slow cart merge at sign-in: the admin moves on before it ends and must stay where they went.
+  let merged;
+  const mergeDone = new Promise((resolve) => { merged = resolve; });
+  await page.route(`${api}/cart`, async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await route.continue();
+    merged();
+  });
   await page.goto(`${site}#/login`);
   await page.getByLabel('Email').fill('admin@shop.local');
   await page.getByLabel('Password').fill('admin-password');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('link', { name: 'Admin', exact: true }).click();
   await page.getByRole('heading', { name: 'Manage the shop' }).waitFor();
+  await mergeDone;
+  await page.waitForTimeout(300);
+  assert.match(page.url(), /#\/admin\/products$/, 'the end of sign-in pulled the admin away from the page they opened');
+  await page.unroute(`${api}/cart`);
   await page.screenshot({ path: path.join(shots, 'admin-products.png') });
 
   const name = `Siphon Brewer ${Date.now() % 100000}`;

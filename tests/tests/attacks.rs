@@ -196,6 +196,28 @@ async fn revoked_deleted_and_demoted_accounts_lose_access_at_once() {
             .status(),
         200
     );
+    // Endpoints that read the account in the same batch as their own data refuse it too, before
+    // looking at what was asked for (an unknown order is a 401 here, not a 404).
+    let unknown = ulid();
+    let r = t
+        .call(
+            orders::get_order,
+            request("GET", &format!("/orders/{unknown}"))
+                .path_param("id", &unknown)
+                .bearer(&other),
+        )
+        .await;
+    assert_eq!(r.status(), 401, "{:?}", r.body);
+    let r = t
+        .call(
+            orders::create_order,
+            request("POST", "/orders")
+                .bearer(&other)
+                .header("idempotency-key", "revoked-checkout")
+                .json(json!({"items": [{"product_id": unknown, "quantity": 1}]})),
+        )
+        .await;
+    assert_eq!(r.status(), 401, "{:?}", r.body);
 
     // Deleted account: its still-unexpired token is refused.
     t.app
