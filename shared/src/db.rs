@@ -206,12 +206,11 @@ impl BatchGet {
         names: &[(&str, &str)],
     ) -> Self {
         self = self.get(table, key, consistent);
-        let mut entry = self.tables.remove(table).unwrap_or_default();
-        entry = entry.projection_expression(format!("{PK}, {SK}, {projection}"));
-        for (placeholder, name) in names {
-            entry = entry.expression_attribute_names(*placeholder, *name);
-        }
-        self.tables.insert(table.to_string(), entry);
+        let entry = self.tables.entry(table.to_string()).or_default();
+        *entry = names.iter().fold(
+            std::mem::take(entry).projection_expression(format!("{PK}, {SK}, {projection}")),
+            |b, (placeholder, name)| b.expression_attribute_names(*placeholder, *name),
+        );
         self
     }
 
