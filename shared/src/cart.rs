@@ -138,9 +138,7 @@ pub async fn get_cart(app: &'static App, req: Request) -> ApiResult<Reply> {
     })
     .await?;
     let cart: CartRecord = fetched
-        .take(table, &keys::cart(who.user_id.as_str()))
-        .map(serde_dynamo::from_item)
-        .transpose()?
+        .take_as(table, &keys::cart(who.user_id.as_str()))?
         .unwrap_or_default();
     Reply::ok(&view(app, &cart.items).await?)
 }

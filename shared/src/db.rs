@@ -180,7 +180,6 @@ pub async fn get<T: serde::de::DeserializeOwned>(
 #[derive(Debug, Default)]
 pub struct BatchGet {
     tables: HashMap<String, KeysAndAttributesBuilder>,
-    keys: usize,
 }
 
 /// What BatchGetItem allows in one request.
@@ -191,7 +190,6 @@ impl BatchGet {
     pub fn get(mut self, table: &str, key: Item, consistent: bool) -> Self {
         let entry = self.tables.entry(table.to_string()).or_default();
         *entry = std::mem::take(entry).keys(key).consistent_read(consistent);
-        self.keys += 1;
         self
     }
 
@@ -216,10 +214,14 @@ impl BatchGet {
 
     pub async fn send(self, client: &Client) -> crate::error::ApiResult<Fetched> {
         use crate::error::ApiError;
-        if self.keys > BATCH_GET_MAX_KEYS {
+        let keys: usize = self
+            .tables
+            .values()
+            .map(|b| b.get_keys().as_ref().map_or(0, Vec::len))
+            .sum();
+        if keys > BATCH_GET_MAX_KEYS {
             return Err(ApiError::internal(format!(
-                "{} keys in one BatchGetItem (at most {BATCH_GET_MAX_KEYS})",
-                self.keys
+                "{keys} keys in one BatchGetItem (at most {BATCH_GET_MAX_KEYS})"
             )));
         }
         let mut pending = HashMap::new();
@@ -267,6 +269,18 @@ impl Fetched {
             .iter()
             .position(|i| [PK, SK].iter().all(|k| i.get(*k) == key.get(*k)))?;
         Some(items.swap_remove(at))
+    }
+
+    /// `take`, decoded (like `get`).
+    pub fn take_as<T: serde::de::DeserializeOwned>(
+        &mut self,
+        table: &str,
+        key: &Item,
+    ) -> crate::error::ApiResult<Option<T>> {
+        Ok(self
+            .take(table, key)
+            .map(serde_dynamo::from_item)
+            .transpose()?)
     }
 
     /// Removes and returns every item found in `table`.

@@ -341,13 +341,10 @@ pub async fn create_order(app: &'static App, req: Request) -> ApiResult<Reply> {
     .await?;
     let (key, source) = (key?, source?);
     let fingerprint = source.fingerprint();
-    let earlier = fetched
-        .take(
-            &tables.orders,
-            &keys::idempotency(who.user_id.as_str(), &key),
-        )
-        .map(from_item)
-        .transpose()?;
+    let earlier = fetched.take_as(
+        &tables.orders,
+        &keys::idempotency(who.user_id.as_str(), &key),
+    )?;
     if let Some(order) = replay_record(app, earlier, &fingerprint).await? {
         return replayed(&order);
     }
@@ -360,9 +357,7 @@ pub async fn create_order(app: &'static App, req: Request) -> ApiResult<Reply> {
         ),
         CheckoutSource::Cart => {
             let cart: cart::CartRecord = fetched
-                .take(&tables.orders, &keys::cart(who.user_id.as_str()))
-                .map(from_item)
-                .transpose()?
+                .take_as(&tables.orders, &keys::cart(who.user_id.as_str()))?
                 .unwrap_or_default();
             if cart.items.is_empty() {
                 return Err(ApiError::Unprocessable {
@@ -686,9 +681,7 @@ pub async fn get_order(app: &'static App, req: Request) -> ApiResult<Reply> {
     })
     .await?;
     let order = fetched
-        .take(table, &key)
-        .map(from_item::<_, OrderRecord>)
-        .transpose()?
+        .take_as::<OrderRecord>(table, &key)?
         .map(|r| r.order);
     Reply::ok(&visible(&who, order)?)
 }
