@@ -193,25 +193,6 @@ impl BatchGet {
         self
     }
 
-    /// Like `get`, returning only the attributes `projection` names (`#name` placeholders from
-    /// `names`). The item's key attributes are added so `Fetched::take` can find it.
-    pub fn get_projected(
-        mut self,
-        table: &str,
-        key: Item,
-        consistent: bool,
-        projection: &str,
-        names: &[(&str, &str)],
-    ) -> Self {
-        self = self.get(table, key, consistent);
-        let entry = self.tables.entry(table.to_string()).or_default();
-        *entry = names.iter().fold(
-            std::mem::take(entry).projection_expression(format!("{PK}, {SK}, {projection}")),
-            |b, (placeholder, name)| b.expression_attribute_names(*placeholder, *name),
-        );
-        self
-    }
-
     pub async fn send(self, client: &Client) -> crate::error::ApiResult<Fetched> {
         use crate::error::ApiError;
         let keys: usize = self

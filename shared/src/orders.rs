@@ -261,22 +261,13 @@ async fn replay(
     key: &str,
     fingerprint: &str,
 ) -> ApiResult<Option<Order>> {
-    let record = db::get(
+    let record: Option<IdempotencyRecord> = db::get(
         &app.dynamo,
         &app.config.tables.orders,
         keys::idempotency(user.as_str(), key),
         true,
     )
     .await?;
-    replay_record(app, record, fingerprint).await
-}
-
-/// `replay` for an idempotency record already read (or found missing).
-async fn replay_record(
-    app: &App,
-    record: Option<IdempotencyRecord>,
-    fingerprint: &str,
-) -> ApiResult<Option<Order>> {
     let Some(record) = record else {
         return Ok(None);
     };
@@ -319,35 +310,32 @@ pub async fn create_order(app: &'static App, req: Request) -> ApiResult<Reply> {
     let key = idempotency_key(&req);
     let source = checkout_source(&req);
     let tables = &app.config.tables;
-    // One round trip reads the caller's account, an earlier request with this key and what the
-    // checkout needs first: the products of `items`, or the cart.
-    let (who, mut fetched) = auth::authenticate_batch(app, &req, |user| {
-        let mut batch = BatchGet::default();
-        if let Ok(key) = &key {
-            batch = batch.get(&tables.orders, keys::idempotency(user.as_str(), key), true);
+    // One round trip reads the caller's account and what the checkout needs first: the products of
+    // `items`, or the cart. An earlier request with this key is not looked for up front: the
+    // transaction's conditional put of the idempotency record finds it, so a first attempt (nearly
+    // every request) pays no read for it.
+    let (who, mut fetched) = auth::authenticate_batch(app, &req, |user| match &source {
+        Ok(CheckoutSource::Items(lines)) => lines.iter().fold(BatchGet::default(), |b, l| {
+            b.get(
+                &tables.products,
+                keys::product(l.product_id.as_str()),
+                false,
+            )
+        }),
+        Ok(CheckoutSource::Cart) => {
+            BatchGet::default().get(&tables.orders, keys::cart(user.as_str()), true)
         }
-        match &source {
-            Ok(CheckoutSource::Items(lines)) => lines.iter().fold(batch, |b, l| {
-                b.get(
-                    &tables.products,
-                    keys::product(l.product_id.as_str()),
-                    false,
-                )
-            }),
-            Ok(CheckoutSource::Cart) => batch.get(&tables.orders, keys::cart(user.as_str()), true),
-            Err(_) => batch,
-        }
+        Err(_) => BatchGet::default(),
     })
     .await?;
     let (key, source) = (key?, source?);
     let fingerprint = source.fingerprint();
-    let earlier = fetched.take_as(
-        &tables.orders,
-        &keys::idempotency(who.user_id.as_str(), &key),
-    )?;
-    if let Some(order) = replay_record(app, earlier, &fingerprint).await? {
-        return replayed(&order);
-    }
+    // What a repeated request finds changed (its cart emptied, a product since deleted) must not
+    // hide the order the first one placed: any refusal before the transaction checks for a replay.
+    let refuse = async |err: ApiError| match replay(app, &who.user_id, &key, &fingerprint).await? {
+        Some(order) => replayed(&order),
+        None => Err(err),
+    };
 
     let (lines, cart_version, mut prefetched) = match &source {
         CheckoutSource::Items(lines) => (
@@ -360,11 +348,12 @@ pub async fn create_order(app: &'static App, req: Request) -> ApiResult<Reply> {
                 .take_as(&tables.orders, &keys::cart(who.user_id.as_str()))?
                 .unwrap_or_default();
             if cart.items.is_empty() {
-                return Err(ApiError::Unprocessable {
+                return refuse(ApiError::Unprocessable {
                     code: "empty_cart",
                     message: "the cart is empty: add products or send items".into(),
                     details: None,
-                });
+                })
+                .await;
             }
             (cart.items, Some(cart.updated_at), None)
         }
@@ -386,8 +375,10 @@ pub async fn create_order(app: &'static App, req: Request) -> ApiResult<Reply> {
             .into_iter()
             .map(|(id, p)| (id, (p.name, p.price_cents)))
             .collect();
-        let order = build_order(&who.user_id, &lines, &catalog, &app.config.currency)
-            .map_err(|missing| unknown_products(&missing))?;
+        let order = match build_order(&who.user_id, &lines, &catalog, &app.config.currency) {
+            Ok(order) => order,
+            Err(missing) => return refuse(unknown_products(&missing)).await,
+        };
         match place(
             app,
             &who,

@@ -297,6 +297,49 @@ async fn idempotency_key_is_required_and_replays_without_a_second_reservation() 
     assert_eq!(stock_of(&t, &a).await, 7);
 }
 
+/// The idempotency record is found by the checkout's own transaction, not read first: a retry must
+/// still get its order when what it asks for could no longer be placed.
+#[tokio::test]
+async fn a_retry_gets_its_order_after_the_product_sold_out_or_was_deleted() {
+    let t = TestApp::new().await;
+    let (admin, token) = admin_and_customer(&t).await;
+    let a = product(&t, "Last one", 500, 1).await;
+    let first = checkout(&t, &token, "once", items(&[(&a, 1)])).await;
+    assert_eq!(first.status(), 201, "{:?}", first.body);
+    let sold_out = checkout(&t, &token, "once", items(&[(&a, 1)])).await;
+    assert_eq!(
+        (sold_out.status(), &sold_out.body),
+        (201, &first.body),
+        "sold out since"
+    );
+    assert_eq!(sold_out.header("idempotent-replayed"), Some("true"));
+    let other = checkout(&t, &token, "once", items(&[(&a, 2)])).await;
+    assert_eq!(
+        (other.status(), other.error_code()),
+        (409, "idempotency_key_reused")
+    );
+    let r = t
+        .call(
+            products::delete_product,
+            request("DELETE", "/products/x")
+                .path_param("id", &a)
+                .bearer(&admin),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    let gone = checkout(&t, &token, "once", items(&[(&a, 1)])).await;
+    assert_eq!(
+        (gone.status(), &gone.body),
+        (201, &first.body),
+        "deleted since"
+    );
+    let fresh = checkout(&t, &token, "new-key", items(&[(&a, 1)])).await;
+    assert_eq!(
+        (fresh.status(), fresh.error_code()),
+        (422, "unknown_products")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_retries_with_one_key_create_one_order() {
     let t = TestApp::new().await;

@@ -17,7 +17,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use runtime::RuntimeApi;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -535,41 +537,71 @@ fn baseline<'a>(function: &str, app: &'a App, f: &'a Fixture, i: usize) -> Optio
         }),
         "create-order" => Box::pin(async move {
             batch(vec![f.stocked.clone()]).await;
-            let upd = Update::builder()
-                .table_name(&t.products)
-                .set_key(Some(keys::product(&f.stocked)))
-                .update_expression("SET stock = stock - :q")
-                .condition_expression("stock >= :q")
-                .expression_attribute_values(":q", shop::db::n(1))
-                .build()
-                .unwrap();
-            let id = ulid::Ulid::new().to_string();
-            let put = |pk: String| {
-                aws_sdk_dynamodb::types::Put::builder()
-                    .table_name(&t.orders)
-                    .set_item(Some(keys::key(pk, "X")))
-                    .condition_expression("attribute_not_exists(pk)")
-                    .build()
-                    .unwrap()
-            };
-            d.transact_write_items()
-                .transact_items(
-                    TransactWriteItem::builder()
-                        .put(put(format!("BENCH#{id}")))
-                        .build(),
-                )
-                .transact_items(
-                    TransactWriteItem::builder()
-                        .put(put(format!("BENCHIDEM#{id}")))
-                        .build(),
-                )
-                .transact_items(TransactWriteItem::builder().update(upd).build())
-                .send()
-                .await
-                .unwrap();
+            checkout_transaction(app, f).await;
         }),
         _ => return None,
     })
+}
+
+/// The checkout's one transaction as the endpoint writes it: a real order item (copied from a
+/// fixture order, so the same size and the same index keys), its idempotency record and the
+/// conditional stock decrement, with the endpoint's conditions. Only the account check is left out.
+async fn checkout_transaction(app: &App, f: &Fixture) {
+    static TEMPLATE: tokio::sync::OnceCell<shop::db::Item> = tokio::sync::OnceCell::const_new();
+    let (t, d) = (&app.config.tables, &app.dynamo);
+    let template = TEMPLATE
+        .get_or_init(|| async {
+            d.get_item()
+                .table_name(&t.orders)
+                .set_key(Some(keys::order(&f.order)))
+                .send()
+                .await
+                .unwrap()
+                .item
+                .expect("the fixture order")
+        })
+        .await;
+    let id = ulid::Ulid::new().to_string();
+    let order: shop::db::Item = template
+        .iter()
+        .map(|(k, v)| match v.as_s() {
+            Ok(text) => (k.clone(), shop::db::s(text.replace(&f.order, &id))),
+            Err(_) => (k.clone(), v.clone()),
+        })
+        .collect();
+    let now = shop::types::now_epoch_secs();
+    let mut idem = keys::idempotency(&f.customer_id, &format!("bench-{id}"));
+    idem.insert("order_id".into(), shop::db::s(&id));
+    idem.insert("fingerprint".into(), shop::db::s("x".repeat(44)));
+    idem.insert("expires_at".into(), shop::db::n(now + 86_400));
+    let idem = Put::builder()
+        .table_name(&t.orders)
+        .set_item(Some(idem))
+        .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
+        .expression_attribute_values(":now", shop::db::n(now))
+        .build()
+        .unwrap();
+    let upd = Update::builder()
+        .table_name(&t.products)
+        .set_key(Some(keys::product(&f.stocked)))
+        .update_expression("SET stock = stock - :q")
+        .condition_expression("attribute_exists(pk) AND stock >= :q AND price_cents = :p")
+        .expression_attribute_values(":q", shop::db::n(1))
+        .expression_attribute_values(":p", shop::db::n(1234))
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .build()
+        .unwrap();
+    d.transact_write_items()
+        .transact_items(
+            TransactWriteItem::builder()
+                .put(shop::db::put_new(&t.orders, order).unwrap())
+                .build(),
+        )
+        .transact_items(TransactWriteItem::builder().put(idem).build())
+        .transact_items(TransactWriteItem::builder().update(upd).build())
+        .send()
+        .await
+        .unwrap();
 }
 
 fn spawn_function(
