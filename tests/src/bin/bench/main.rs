@@ -60,6 +60,10 @@ struct FunctionReport {
     sdk_p99_ms: Option<f64>,
     /// Warm p50 over the in-process SDK p50, minus one (includes the Runtime API round trip).
     overhead_vs_sdk_p50: Option<f64>,
+    /// The bare Lambda plus the account lookup, made the way the endpoint makes it (`with_account`),
+    /// for endpoints whose own data is not the account: what is left over it is our code alone.
+    account_twin_p50_ms: Option<f64>,
+    overhead_over_account_twin_p50: Option<f64>,
     peak_rss_mb: f64,
     zip_bytes: Option<u64>,
     /// CPU time per warm request (all threads), from the kernel's scheduler statistics.
@@ -543,6 +547,72 @@ fn baseline<'a>(function: &str, app: &'a App, f: &'a Fixture, i: usize) -> Optio
     })
 }
 
+/// The minimal Lambdas an endpoint is compared with, each answering every event with an empty 200.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Debug)]
+enum Twin {
+    /// The endpoint's bare SDK call(s): the yardstick of the overhead budget.
+    Bare,
+    /// Those calls plus the caller's account lookup (revocation, role), made as the endpoint makes it.
+    WithAccount,
+}
+
+impl Twin {
+    fn calls<'a>(
+        self,
+        function: &str,
+        app: &'a App,
+        f: &'a Fixture,
+        i: usize,
+    ) -> Option<BoxFut<'a>> {
+        match self {
+            Twin::Bare => baseline(function, app, f, i),
+            Twin::WithAccount => with_account(function, app, f, i),
+        }
+    }
+}
+
+/// `baseline` plus the account lookup, batched or concurrent exactly as in the endpoint. `None` for
+/// endpoints without a separate lookup (get-me's lookup is its data read) or without auth.
+fn with_account<'a>(function: &str, app: &'a App, f: &'a Fixture, i: usize) -> Option<BoxFut<'a>> {
+    use shop::db::BatchGet;
+    let (t, d) = (&app.config.tables, &app.dynamo);
+    let account = || BatchGet::default().get(&t.users, keys::user(&f.customer_id), true);
+    let p = |k: usize| &f.products[k % f.products.len()];
+    Some(match function {
+        "get-order" => Box::pin(async move {
+            let batch = account().get(&t.orders, keys::order(&f.order), true);
+            batch.send(d).await.unwrap();
+        }),
+        "get-cart" => Box::pin(async move {
+            let batch = account().get(&t.orders, keys::cart(&f.customer_id), true);
+            batch.send(d).await.unwrap();
+            let products = (0..3).fold(BatchGet::default(), |b, k| {
+                b.get(&t.products, keys::product(p(k)), false)
+            });
+            products.send(d).await.unwrap();
+        }),
+        "list-orders" => {
+            let listed = baseline(function, app, f, i)?;
+            Box::pin(async move {
+                let lookup = d
+                    .get_item()
+                    .table_name(&t.users)
+                    .set_key(Some(keys::user(&f.customer_id)))
+                    .consistent_read(true)
+                    .send();
+                let (found, ()) = tokio::join!(lookup, listed);
+                found.unwrap();
+            })
+        }
+        "create-order" => Box::pin(async move {
+            let batch = account().get(&t.products, keys::product(&f.stocked), false);
+            batch.send(d).await.unwrap();
+            checkout_transaction(app, f).await;
+        }),
+        _ => return None,
+    })
+}
+
 /// The checkout's one transaction as the endpoint writes it: a real order item (copied from a
 /// fixture order, so the same size and the same index keys), its idempotency record and the
 /// conditional stock decrement, with the endpoint's conditions. Only the account check is left out.
@@ -643,12 +713,13 @@ fn status_of(body: &[u8]) -> u64 {
         .unwrap_or(0)
 }
 
-/// Set on the benchmark's own child process when it plays an endpoint's bare Lambda.
+/// Set on the benchmark's own child process when it plays an endpoint's bare Lambda: the path of a
+/// file holding its spec (a file, as the fixture outgrows what one environment variable may hold).
 const BARE_ENV: &str = "BENCH_BARE_LAMBDA";
 
 fn main() {
     if let Ok(spec) = std::env::var(BARE_ENV) {
-        return bare_lambda(&spec);
+        return bare_lambda(&std::fs::read_to_string(spec).expect("the bare Lambda's spec"));
     }
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -658,13 +729,13 @@ fn main() {
         .block_on(bench());
 }
 
-/// The endpoint's bare SDK call(s) (`baseline`) as a Lambda: built and run exactly like a function
-/// (`shop::run`: same telemetry, config, clients, lambda_http runtime on one thread), answering
-/// every event with an empty 200. Its latency is what the endpoint would cost with none of our code
-/// around those calls, so function / bare is our overhead: routing, auth, validation, mapping,
-/// serialization. `spec` is `[function, fixture]` as JSON.
+/// A twin (`Twin::calls`) as a Lambda: built and run exactly like a function (`shop::run`: same
+/// telemetry, config, clients, lambda_http runtime on one thread), answering every event with an
+/// empty 200. Its latency is what the endpoint would cost with none of our code around those calls,
+/// so function / bare twin is our overhead: routing, auth, validation, mapping, serialization.
+/// `spec` is `[function, fixture, twin]` as JSON.
 fn bare_lambda(spec: &str) {
-    let (function, fx): (String, Fixture) = serde_json::from_str(spec).unwrap();
+    let (function, fx, twin): (String, Fixture, Twin) = serde_json::from_str(spec).unwrap();
     let function: &'static str = Box::leak(function.into_boxed_str());
     let fx: &'static Fixture = Box::leak(Box::new(fx));
     tokio::runtime::Builder::new_current_thread()
@@ -674,12 +745,12 @@ fn bare_lambda(spec: &str) {
         .block_on(async move {
             shop::telemetry::init();
             let app = App::leaked(Config::from_env().unwrap());
-            // Invocation i makes baseline call i: the benchmark alternates the two in lockstep.
+            // Invocation i makes call i: the benchmark alternates function and twins in lockstep.
             let calls = std::sync::atomic::AtomicUsize::new(0);
             let calls: &'static _ = Box::leak(Box::new(calls));
             lambda_http::run(lambda_http::service_fn(move |_req| async move {
                 let i = calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                baseline(function, app, fx, i).expect("a baseline").await;
+                twin.calls(function, app, fx, i).expect("a twin").await;
                 Ok::<_, std::convert::Infallible>(lambda_http::Response::new(
                     lambda_http::Body::Empty,
                 ))
@@ -693,7 +764,7 @@ async fn bench() {
     let warm: usize = std::env::var("BENCH_WARM")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(200);
+        .unwrap_or(1000);
     let argon_warm = 20usize;
     let root = repo_root();
     // BENCH_BIN_DIR: profile other builds of the functions (e.g. with symbols) under the same load.
@@ -769,32 +840,40 @@ async fn bench() {
             "{function}: {}",
             String::from_utf8_lossy(&first.body)
         );
-        // The bare twin: the same SDK calls as a minimal Lambda on its own Runtime API.
-        let bare = if baseline(function, app, &fx, 0).is_some() {
-            let bare_runtime = RuntimeApi::start().await;
-            let spec = serde_json::to_string(&(function, &fx)).unwrap();
-            let mut bare_env = env.clone();
-            bare_env.insert(BARE_ENV.into(), spec);
-            let process = spawn_function(&self_exe, &bare_env, &bare_runtime, *memory);
-            bare_runtime.first_poll().await;
-            // Connection set-up, like the function's first request (baseline call 0).
-            let first = bare_runtime
+        // The twins: the same SDK calls (with and without the account lookup) as minimal Lambdas,
+        // each on its own Runtime API.
+        let mut twins = Vec::new();
+        for twin in [Twin::Bare, Twin::WithAccount] {
+            if twin.calls(function, app, &fx, 0).is_none() {
+                continue;
+            }
+            let twin_runtime = RuntimeApi::start().await;
+            let spec = root.join(format!("target/bench/twin-{twin:?}.json"));
+            std::fs::create_dir_all(spec.parent().unwrap()).unwrap();
+            std::fs::write(&spec, serde_json::to_vec(&(function, &fx, twin)).unwrap()).unwrap();
+            let mut twin_env = env.clone();
+            twin_env.insert(BARE_ENV.into(), spec.display().to_string());
+            let process = spawn_function(&self_exe, &twin_env, &twin_runtime, *memory);
+            twin_runtime.first_poll().await;
+            // Connection set-up, like the function's first request (call 0).
+            let first = twin_runtime
                 .invoke(serde_json::to_vec(&event_for(function, path, &fx, 0)).unwrap())
                 .await;
             assert!(
                 !first.error,
-                "{function} bare: {}",
+                "{function} {twin:?}: {}",
                 String::from_utf8_lossy(&first.body)
             );
-            // And the same call from this process, for the Runtime API's share.
+            twins.push((twin, twin_runtime, process, ms(first.duration), Vec::new()));
+        }
+        let bare = twins.iter().any(|t| t.0 == Twin::Bare);
+        if bare {
+            // And the bare call(s) from this process, for the Runtime API's share.
             baseline(function, app, &fx, 0).unwrap().await;
-            Some((bare_runtime, process, ms(first.duration)))
-        } else {
-            None
-        };
-        // The function's requests and the bare calls alternate, so all meet DynamoDB Local in the
+        }
+        // The function's requests and the twins' alternate, so all meet DynamoDB Local in the
         // same state (its JIT keeps warming up during a run).
-        let (mut durations, mut bare_ms, mut sdk) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut durations, mut sdk) = (Vec::new(), Vec::new());
         let cpu_before = cpu_ns(child.id());
         for i in 1..=n {
             let out = runtime
@@ -806,13 +885,15 @@ async fn bench() {
                 String::from_utf8_lossy(&out.body)
             );
             durations.push(ms(out.duration));
-            if let Some((bare_runtime, _, _)) = &bare {
+            for (twin, twin_runtime, _, _, took) in &mut twins {
                 // Same event size as the function's, so both pay the same to receive it.
-                let b = bare_runtime
+                let b = twin_runtime
                     .invoke(serde_json::to_vec(&event_for(function, path, &fx, i)).unwrap())
                     .await;
-                assert!(!b.error, "{function} bare #{i}");
-                bare_ms.push(ms(b.duration));
+                assert!(!b.error, "{function} {twin:?} #{i}");
+                took.push(ms(b.duration));
+            }
+            if bare {
                 let started = Instant::now();
                 baseline(function, app, &fx, i).unwrap().await;
                 sdk.push(ms(started.elapsed()));
@@ -822,20 +903,23 @@ async fn bench() {
         let rss = peak_rss_mb(child.id());
         child.kill().ok();
         child.wait().ok();
-        let bare_first = bare.map(|(_, mut process, first)| {
+        let mut twin_stats = BTreeMap::new();
+        for (twin, _, mut process, first, took) in twins {
             process.kill().ok();
             process.wait().ok();
-            first
-        });
+            let took = sorted(took);
+            twin_stats.insert(
+                format!("{twin:?}"),
+                (first, percentile(&took, 0.5), percentile(&took, 0.99)),
+            );
+        }
+        let bare = twin_stats.get("Bare").copied();
+        let account_twin_p50 = twin_stats.get("WithAccount").map(|t| t.1);
 
-        let (warm_sorted, bare_sorted, sdk_sorted, init_sorted) = (
-            sorted(durations),
-            sorted(bare_ms),
-            sorted(sdk),
-            sorted(inits),
-        );
+        let (warm_sorted, sdk_sorted, init_sorted) =
+            (sorted(durations), sorted(sdk), sorted(inits));
         let p50 = percentile(&warm_sorted, 0.5);
-        let bare_p50 = (!bare_sorted.is_empty()).then(|| percentile(&bare_sorted, 0.5));
+        let bare_p50 = bare.map(|t| t.1);
         let sdk_p50 = (!sdk_sorted.is_empty()).then(|| percentile(&sdk_sorted, 0.5));
         let at_memory = p50_at(*memory, p50, cpu_ms);
         let billed_ms = at_memory.ceil().max(1.0);
@@ -848,13 +932,15 @@ async fn bench() {
             warm_p50_ms: p50,
             warm_p99_ms: percentile(&warm_sorted, 0.99),
             invocations: n,
-            bare_first_request_ms: bare_first,
+            bare_first_request_ms: bare.map(|t| t.0),
             bare_p50_ms: bare_p50,
-            bare_p99_ms: (!bare_sorted.is_empty()).then(|| percentile(&bare_sorted, 0.99)),
+            bare_p99_ms: bare.map(|t| t.2),
             overhead_p50: bare_p50.map(|b| p50 / b - 1.0),
             sdk_p50_ms: sdk_p50,
             sdk_p99_ms: (!sdk_sorted.is_empty()).then(|| percentile(&sdk_sorted, 0.99)),
             overhead_vs_sdk_p50: sdk_p50.map(|b| p50 / b - 1.0),
+            account_twin_p50_ms: account_twin_p50,
+            overhead_over_account_twin_p50: account_twin_p50.map(|b| p50 / b - 1.0),
             peak_rss_mb: rss,
             zip_bytes: zips.1.get(function).copied(),
             cpu_ms_per_request: cpu_ms,
@@ -1045,17 +1131,21 @@ fn machine() -> String {
 fn markdown(r: &Report) -> String {
     let mut s = String::new();
     s.push_str("# Benchmark\n\nGenerated by `make bench` on ");
-    s.push_str(&format!("{} ({}). Functions are release builds running against a local Lambda Runtime API and DynamoDB Local; durations are what Lambda bills (event handed out to response received).\n\n\"bare Lambda\" is a minimal function built the same way whose handler makes only the SDK call(s) the endpoint needs and returns an empty 200, invoked through the same Runtime API alternately with the function; \"overhead\" is warm p50 over its p50 (the budget). \"SDK alone\" is the same call(s) made directly from the benchmark process, with the function's p50 over it in brackets: that gap includes the Runtime API round trip every Lambda pays.\n\n", r.generated_at, r.machine));
-    s.push_str("| function | init p50 | first request | warm p50 | warm p99 | bare Lambda first / p50 | overhead | SDK alone p50 | CPU / request | peak RSS | zip | memory (measured) | p50 at memory | $ / 1M requests |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    s.push_str(&format!("{} ({}). Functions are release builds running against a local Lambda Runtime API and DynamoDB Local; durations are what Lambda bills (event handed out to response received).\n\n\"bare Lambda\" is a minimal function built the same way whose handler makes only the SDK call(s) the endpoint needs and returns an empty 200, invoked through the same Runtime API alternately with the function; \"overhead\" is warm p50 over its p50 (the budget). Where the endpoint reads the caller's account apart from its own data (the revocation and role check), a third twin makes the bare call(s) plus that lookup, batched or concurrent as the endpoint does: the function's p50 over it, in brackets, is our code alone. \"SDK alone\" is the same call(s) made directly from the benchmark process, with the function's p50 over it in brackets: that gap includes the Runtime API round trip every Lambda pays.\n\n", r.generated_at, r.machine));
+    s.push_str("| function | init p50 | first request | warm p50 | warm p99 | bare Lambda first / p50 | overhead | bare + account lookup p50 | SDK alone p50 | CPU / request | peak RSS | zip | memory (measured) | p50 at memory | $ / 1M requests |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for f in &r.functions {
         s.push_str(&format!(
-            "| `{}` | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {} | {} | {} | {:.3} ms | {:.1} MB | {} | {} MB ({} MB) | {:.2} ms | {:.4} |\n",
+            "| `{}` | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {} | {} | {} | {} | {:.3} ms | {:.1} MB | {} | {} MB ({} MB) | {:.2} ms | {:.4} |\n",
             f.function, f.init_ms_median, f.first_request_ms, f.warm_p50_ms, f.warm_p99_ms,
             match (f.bare_first_request_ms, f.bare_p50_ms) {
                 (Some(first), Some(p50)) => format!("{first:.2} / {p50:.2} ms"),
                 _ => "—".into(),
             },
             f.overhead_p50.map(|v| format!("{:+.1}%", v * 100.0)).unwrap_or("—".into()),
+            match (f.account_twin_p50_ms, f.overhead_over_account_twin_p50) {
+                (Some(v), Some(o)) => format!("{v:.2} ms ({:+.1}%)", o * 100.0),
+                _ => "—".into(),
+            },
             match (f.sdk_p50_ms, f.overhead_vs_sdk_p50) {
                 (Some(v), Some(o)) => format!("{v:.2} ms ({:+.0}%)", o * 100.0),
                 _ => "—".into(),
