@@ -243,6 +243,16 @@ async fn fixture(app: &'static App, warm: usize) -> Fixture {
                 .to_string(),
         );
     }
+    // Logout's tokens belong to users of their own, a few each: a thousand revocations on the
+    // customer's item would slow every later endpoint that reads it, as no real account would.
+    let mut leavers = Vec::new();
+    for k in 0..50 {
+        let email = format!("leaver-{k}@bench.local");
+        let user = users::create_user(app, new_user(&email), Role::Customer)
+            .await
+            .unwrap();
+        leavers.push(user.id);
+    }
     let admin_token = app.jwt.issue(&admin.id, Role::Admin).unwrap();
     let customer_token = app.jwt.issue(&customer.id, Role::Customer).unwrap();
     // A cart of three products and some orders, through the same services the functions use.
@@ -280,7 +290,11 @@ async fn fixture(app: &'static App, warm: usize) -> Fixture {
         pending_orders: orders[1..].to_vec(),
         doomed_products: doomed,
         logout_tokens: (0..warm + 2)
-            .map(|_| app.jwt.issue(&customer.id, Role::Customer).unwrap())
+            .map(|i| {
+                app.jwt
+                    .issue(&leavers[i % leavers.len()], Role::Customer)
+                    .unwrap()
+            })
             .collect(),
     }
 }
