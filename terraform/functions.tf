@@ -129,8 +129,8 @@ locals {
       route  = "GET /cart"
       memory = 1024
       dynamodb = [
-        { table = "users", actions = ["BatchGetItem"] },
-        { table = "orders", actions = ["BatchGetItem"] },
+        { table = "users", actions = ["GetItem"] },
+        { table = "orders", actions = ["GetItem"] },
         { table = "products", actions = ["BatchGetItem"] },
       ]
       s3 = []
@@ -172,8 +172,8 @@ locals {
       route  = "GET /orders/{id}"
       memory = 1024
       dynamodb = [
-        { table = "users", actions = ["BatchGetItem"] },
-        { table = "orders", actions = ["BatchGetItem"] },
+        { table = "users", actions = ["GetItem"] },
+        { table = "orders", actions = ["GetItem"] },
       ]
       s3 = []
     }

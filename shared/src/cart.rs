@@ -5,16 +5,16 @@ use std::collections::HashMap;
 
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
-use serde_dynamo::to_item;
+use serde_dynamo::{from_item, to_item};
 
 use crate::{
     app::App,
     auth,
-    db::{self, keys},
+    db::keys,
     error::{ApiError, ApiResult},
     http::{Reply, json_body},
     products::{ProductView, load_products},
-    types::{Cents, ProductId, Quantity, now_rfc3339},
+    types::{Cents, ProductId, Quantity, UserId, now_rfc3339},
 };
 
 /// Most distinct products in one cart or order (keeps a checkout inside one DynamoDB transaction).
@@ -132,15 +132,21 @@ async fn view(app: &App, lines: &[Line]) -> ApiResult<CartView> {
 
 /// `GET /cart`
 pub async fn get_cart(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let table = &app.config.tables.orders;
-    let (who, mut fetched) = auth::authenticate_batch(app, &req, |user| {
-        db::BatchGet::default().get(table, keys::cart(user.as_str()), true)
-    })
-    .await?;
-    let cart: CartRecord = fetched
-        .take_as(table, &keys::cart(who.user_id.as_str()))?
-        .unwrap_or_default();
-    Reply::ok(&view(app, &cart.items).await?)
+    // The account lookup runs beside both reads (cart, then its products), so it adds no round trip.
+    let read = |user: UserId| async move {
+        let out = app
+            .dynamo
+            .get_item()
+            .table_name(&app.config.tables.orders)
+            .set_key(Some(keys::cart(user.as_str())))
+            .consistent_read(true)
+            .send()
+            .await?;
+        let cart: CartRecord = out.item.map(from_item).transpose()?.unwrap_or_default();
+        view(app, &cart.items).await
+    };
+    let (_, cart) = auth::authenticate_with(app, &req, read).await?;
+    Reply::ok(&cart)
 }
 
 #[derive(Deserialize)]
