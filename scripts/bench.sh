@@ -13,7 +13,7 @@ cargo build --release --workspace --bins --quiet
 
 # Lambda runs arm64; the zips are built for it when the target is installed, else for x86_64.
 # rustup fetches the target's standard library when it can reach its server; offline it stays x86_64.
-rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
+timeout 300 rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
 if rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$'; then
   export BENCH_ZIP_TARGET="arm64 (aarch64-unknown-linux-gnu)"
   zip_flags=(--arm64)
