@@ -5,12 +5,12 @@ use std::collections::HashMap;
 
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
-use serde_dynamo::{from_item, to_item};
+use serde_dynamo::to_item;
 
 use crate::{
     app::App,
     auth,
-    db::keys,
+    db::{self, keys},
     error::{ApiError, ApiResult},
     http::{Reply, json_body},
     products::{ProductView, load_products},
@@ -134,16 +134,14 @@ async fn view(app: &App, lines: &[Line]) -> ApiResult<CartView> {
 pub async fn get_cart(app: &'static App, req: Request) -> ApiResult<Reply> {
     // The account lookup runs beside both reads (cart, then its products), so it adds no round trip.
     let read = |user: UserId| async move {
-        let out = app
-            .dynamo
-            .get_item()
-            .table_name(&app.config.tables.orders)
-            .set_key(Some(keys::cart(user.as_str())))
-            .consistent_read(true)
-            .send()
-            .await?;
-        let cart: CartRecord = out.item.map(from_item).transpose()?.unwrap_or_default();
-        view(app, &cart.items).await
+        let cart: Option<CartRecord> = db::get(
+            &app.dynamo,
+            &app.config.tables.orders,
+            keys::cart(user.as_str()),
+            true,
+        )
+        .await?;
+        view(app, &cart.unwrap_or_default().items).await
     };
     let (_, cart) = auth::authenticate_with(app, &req, read).await?;
     Reply::ok(&cart)

@@ -666,21 +666,7 @@ fn visible(who: &Principal, order: Option<Order>) -> ApiResult<Order> {
 /// `GET /orders/{id}`: the order is read while the token is checked.
 pub async fn get_order(app: &'static App, req: Request) -> ApiResult<Reply> {
     let id = order_id(&req)?;
-    let read = |_| async {
-        let out = app
-            .dynamo
-            .get_item()
-            .table_name(&app.config.tables.orders)
-            .set_key(Some(keys::order(&id)))
-            .consistent_read(true)
-            .send()
-            .await?;
-        out.item
-            .map(|i| from_item::<_, OrderRecord>(i).map(|r| r.order))
-            .transpose()
-            .map_err(ApiError::from)
-    };
-    let (who, order) = auth::authenticate_with(app, &req, read).await?;
+    let (who, order) = auth::authenticate_with(app, &req, |_| load_order(app, &id)).await?;
     Reply::ok(&visible(&who, order)?)
 }
 
