@@ -4,7 +4,8 @@
 //! runtime API, SDK clients built; median of 20 starts), first-request latency, warm p50/p99 against
 //! DynamoDB Local next to the bare SDK call(s) the endpoint needs (made by a minimal Lambda through
 //! the same Runtime API, and from this process), peak RSS, and a cost line. Plus the
-//! release zip sizes and checkout throughput at concurrency 1/8/32 with no oversell. Writes
+//! release zip sizes, checkout throughput at concurrency 1/8/32 with no oversell, and what reading a
+//! second item costs on DynamoDB Local in each shape (the floor under the account lookup). Writes
 //! docs/benchmark.md, docs/benchmark.json and docs/benchmark-latency.svg; exits 1 when a budget is missed.
 
 mod runtime;
@@ -117,6 +118,8 @@ struct Report {
     functions: Vec<FunctionReport>,
     checkout_throughput: Vec<Value>,
     login_p50_at_configured_memory_ms: f64,
+    /// The order alone and the order with the caller's account, in every shape DynamoDB offers.
+    second_read: Vec<Value>,
     budgets: Vec<Value>,
 }
 
@@ -977,6 +980,7 @@ async fn bench() {
     }
 
     let throughput = checkout_throughput(app, &fx).await;
+    let second_read = second_read(app, &fx).await;
     let login_p50 = reports
         .iter()
         .find(|r| r.function == "login")
@@ -1003,6 +1007,7 @@ async fn bench() {
         functions: reports,
         checkout_throughput: throughput,
         login_p50_at_configured_memory_ms: login_p50,
+        second_read,
         budgets,
     };
     // A partial run (BENCH_ONLY) must not replace the committed report.
@@ -1111,6 +1116,91 @@ async fn checkout_throughput(app: &'static App, fx: &Fixture) -> Vec<Value> {
     out
 }
 
+/// What reading one more item costs on DynamoDB Local, from this process with no Lambda around it:
+/// get-order's own read (one GetItem of the order), then the order and the caller's account in each
+/// shape DynamoDB offers. The cheapest shape is the floor under the overhead of any endpoint whose
+/// own data is one item but that must also check the caller's account.
+async fn second_read(app: &App, f: &Fixture) -> Vec<Value> {
+    use aws_sdk_dynamodb::types::{Get, TransactGetItem};
+    let (t, d) = (&app.config.tables, &app.dynamo);
+    let get = |table: &str, key| {
+        d.get_item()
+            .table_name(table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+    };
+    let order = || get(&t.orders, keys::order(&f.order));
+    let account = || get(&t.users, keys::user(&f.customer_id));
+    let consistent = |key| {
+        KeysAndAttributes::builder()
+            .keys(key)
+            .consistent_read(true)
+            .build()
+            .unwrap()
+    };
+    let transactional = |table: &str, key| {
+        TransactGetItem::builder()
+            .get(
+                Get::builder()
+                    .table_name(table)
+                    .set_key(Some(key))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let shapes = [
+        "one GetItem (the order)",
+        "two concurrent GetItems (order, account)",
+        "one BatchGetItem (order, account)",
+        "one TransactGetItems (order, account)",
+    ];
+    let mut took: Vec<Vec<f64>> = vec![Vec::new(); shapes.len()];
+    // Interleaved, so all shapes meet DynamoDB Local in the same state; the first rounds warm it.
+    for round in 0..2200 {
+        for (shape, times) in took.iter_mut().enumerate() {
+            let started = Instant::now();
+            match shape {
+                0 => drop(order().await.unwrap()),
+                1 => {
+                    let (a, b) = tokio::join!(order(), account());
+                    a.unwrap();
+                    b.unwrap();
+                }
+                2 => drop(
+                    d.batch_get_item()
+                        .request_items(&t.orders, consistent(keys::order(&f.order)))
+                        .request_items(&t.users, consistent(keys::user(&f.customer_id)))
+                        .send()
+                        .await
+                        .unwrap(),
+                ),
+                _ => drop(
+                    d.transact_get_items()
+                        .transact_items(transactional(&t.orders, keys::order(&f.order)))
+                        .transact_items(transactional(&t.users, keys::user(&f.customer_id)))
+                        .send()
+                        .await
+                        .unwrap(),
+                ),
+            }
+            if round >= 200 {
+                times.push(ms(started.elapsed()));
+            }
+        }
+    }
+    let p50s: Vec<f64> = took
+        .into_iter()
+        .map(|v| percentile(&sorted(v), 0.5))
+        .collect();
+    shapes
+        .iter()
+        .zip(&p50s)
+        .map(|(shape, p50)| json!({"reads": shape, "p50_ms": p50, "over_one_get_item": p50 / p50s[0] - 1.0}))
+        .collect()
+}
+
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -1181,6 +1271,16 @@ fn markdown(r: &Report) -> String {
         "\nLogin (argon2id, m = 19 MiB, t = 2) p50 at its configured memory: {:.0} ms.\n\nMemory: measured on one full core; Lambda gives 1769 MB one vCPU and smaller sizes a proportional share, so \"p50 at memory\" stretches the CPU part of each request by that share (a worst case: short bursts may run at full speed). \"measured\" is the smallest size at which that adds at most 10% (or 1 ms) to the p50, with room for twice the peak RSS; template.yaml and terraform/ use it.\n\n",
         r.login_p50_at_configured_memory_ms
     ));
+    s.push_str("## What a second item read costs on DynamoDB Local\n\nThe same reads made directly from the benchmark process, interleaved (p50 of 2,000 rounds after 200 to warm up): get-order's own read, then that read plus the caller's account in each shape DynamoDB offers. The cheapest shape is the floor under the overhead of an endpoint whose own data is one item but that must also check that the token was not revoked.\n\n| reads | p50 | over one GetItem |\n|---|---:|---:|\n");
+    for r in &r.second_read {
+        s.push_str(&format!(
+            "| {} | {:.3} ms | {:+.1}% |\n",
+            r["reads"].as_str().unwrap_or(""),
+            r["p50_ms"].as_f64().unwrap_or(0.0),
+            r["over_one_get_item"].as_f64().unwrap_or(0.0) * 100.0
+        ));
+    }
+    s.push('\n');
     s.push_str("Cost: Lambda arm64 $0.0000133334 per GB-second (1 ms granularity, p50 at memory rounded up) + $0.20 per million requests, plus the HTTP API's $1.00 per million. DynamoDB request units are extra and the same whatever the function costs.\n\n## Budgets\n\n");
     for b in &r.budgets {
         s.push_str(&format!(
