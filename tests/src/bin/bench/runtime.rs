@@ -33,7 +33,8 @@ pub struct RuntimeApi {
     pub addr: SocketAddr,
     state: Arc<Mutex<State>>,
     polled: Arc<Notify>,
-    events: mpsc::Sender<(String, Vec<u8>)>,
+    events: Mutex<mpsc::Sender<(String, Vec<u8>)>>,
+    queue: Queue,
 }
 
 impl RuntimeApi {
@@ -43,8 +44,8 @@ impl RuntimeApi {
         let state = Arc::new(Mutex::new(State::default()));
         let polled = Arc::new(Notify::new());
         let (tx, rx) = mpsc::channel::<(String, Vec<u8>)>(1);
-        let rx = Arc::new(tokio::sync::Mutex::new(rx));
-        let (st, pl) = (state.clone(), polled.clone());
+        let queue: Queue = Arc::new(Mutex::new(Arc::new(tokio::sync::Mutex::new(rx))));
+        let (st, pl, rx) = (state.clone(), polled.clone(), queue.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -64,7 +65,8 @@ impl RuntimeApi {
             addr,
             state,
             polled,
-            events: tx,
+            events: Mutex::new(tx),
+            queue,
         }
     }
 
@@ -74,6 +76,11 @@ impl RuntimeApi {
         s.first_poll = None;
         s.sent.clear();
         s.waiting.clear();
+        // A new queue: a poll from a killed process whose connection is not yet seen closed would
+        // otherwise take the next process's first event and lose it. Dropping the old sender ends it.
+        let (tx, rx) = mpsc::channel(1);
+        *self.queue.lock().unwrap() = Arc::new(tokio::sync::Mutex::new(rx));
+        *self.events.lock().unwrap() = tx;
     }
 
     /// Waits until the function polls for its first event; returns when that happened.
@@ -92,7 +99,8 @@ impl RuntimeApi {
         let id = ulid::Ulid::new().to_string();
         let (tx, rx) = oneshot::channel();
         self.state.lock().unwrap().waiting.insert(id.clone(), tx);
-        self.events.send((id, event)).await.unwrap();
+        let events = self.events.lock().unwrap().clone();
+        events.send((id, event)).await.unwrap();
         tokio::time::timeout(Duration::from_secs(30), rx)
             .await
             .expect("the function answered")
@@ -101,6 +109,8 @@ impl RuntimeApi {
 }
 
 type Events = Arc<tokio::sync::Mutex<mpsc::Receiver<(String, Vec<u8>)>>>;
+/// The current process's events; `reset` swaps in a new queue.
+type Queue = Arc<Mutex<Events>>;
 
 fn reply(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body)));
@@ -112,10 +122,13 @@ async fn handle(
     req: Request<hyper::body::Incoming>,
     state: Arc<Mutex<State>>,
     polled: Arc<Notify>,
-    events: Events,
+    queue: Queue,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().to_string();
     if path.ends_with("/invocation/next") {
+        // Taken before the poll is reported: the process may be killed and the queue replaced
+        // as soon as it is, and this poll must not then wait on the next process's queue.
+        let events = queue.lock().unwrap().clone();
         {
             let mut s = state.lock().unwrap();
             if s.first_poll.is_none() {
