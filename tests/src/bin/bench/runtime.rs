@@ -45,16 +45,16 @@ impl RuntimeApi {
         let polled = Arc::new(Notify::new());
         let (tx, rx) = mpsc::channel::<(String, Vec<u8>)>(1);
         let queue: Queue = Arc::new(Mutex::new(Arc::new(tokio::sync::Mutex::new(rx))));
-        let (st, pl, rx) = (state.clone(), polled.clone(), queue.clone());
+        let (st, pl, qu) = (state.clone(), polled.clone(), queue.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
-                let (st, pl, rx) = (st.clone(), pl.clone(), rx.clone());
+                let (st, pl, qu) = (st.clone(), pl.clone(), qu.clone());
                 tokio::spawn(async move {
                     let svc =
-                        service_fn(move |req| handle(req, st.clone(), pl.clone(), rx.clone()));
+                        service_fn(move |req| handle(req, st.clone(), pl.clone(), qu.clone()));
                     let _ = http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), svc)
                         .await;
