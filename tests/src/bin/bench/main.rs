@@ -1123,13 +1123,6 @@ async fn checkout_throughput(app: &'static App, fx: &Fixture) -> Vec<Value> {
 async fn second_read(app: &App, f: &Fixture) -> Vec<Value> {
     use aws_sdk_dynamodb::types::{Get, TransactGetItem};
     let (t, d) = (&app.config.tables, &app.dynamo);
-    let consistent = |key| {
-        KeysAndAttributes::builder()
-            .keys(key)
-            .consistent_read(true)
-            .build()
-            .unwrap()
-    };
     let transactional = |table: &str, key| {
         TransactGetItem::builder()
             .get(
@@ -1157,10 +1150,10 @@ async fn second_read(app: &App, f: &Fixture) -> Vec<Value> {
                 0 => baseline("get-order", app, f, 0).unwrap().await,
                 1 => with_account("get-order", app, f, 0).unwrap().await,
                 2 => drop(
-                    d.batch_get_item()
-                        .request_items(&t.orders, consistent(keys::order(&f.order)))
-                        .request_items(&t.users, consistent(keys::user(&f.customer_id)))
-                        .send()
+                    shop::db::BatchGet::default()
+                        .get(&t.orders, keys::order(&f.order), true)
+                        .get(&t.users, keys::user(&f.customer_id), true)
+                        .send(d)
                         .await
                         .unwrap(),
                 ),

@@ -43,8 +43,8 @@ impl RuntimeApi {
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State::default()));
         let polled = Arc::new(Notify::new());
-        let (tx, rx) = mpsc::channel::<(String, Vec<u8>)>(1);
-        let queue: Queue = Arc::new(Mutex::new(Arc::new(tokio::sync::Mutex::new(rx))));
+        let (tx, rx) = channel();
+        let queue: Queue = Arc::new(Mutex::new(rx));
         let (st, pl, qu) = (state.clone(), polled.clone(), queue.clone());
         tokio::spawn(async move {
             loop {
@@ -78,8 +78,8 @@ impl RuntimeApi {
         s.waiting.clear();
         // A new queue: a poll from a killed process whose connection is not yet seen closed would
         // otherwise take the next process's first event and lose it. Dropping the old sender ends it.
-        let (tx, rx) = mpsc::channel(1);
-        *self.queue.lock().unwrap() = Arc::new(tokio::sync::Mutex::new(rx));
+        let (tx, rx) = channel();
+        *self.queue.lock().unwrap() = rx;
         *self.events.lock().unwrap() = tx;
     }
 
@@ -111,6 +111,12 @@ impl RuntimeApi {
 type Events = Arc<tokio::sync::Mutex<mpsc::Receiver<(String, Vec<u8>)>>>;
 /// The current process's events; `reset` swaps in a new queue.
 type Queue = Arc<Mutex<Events>>;
+
+/// One process's event queue: the harness sends, the process's polls take turns receiving.
+fn channel() -> (mpsc::Sender<(String, Vec<u8>)>, Events) {
+    let (tx, rx) = mpsc::channel(1);
+    (tx, Arc::new(tokio::sync::Mutex::new(rx)))
+}
 
 fn reply(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body)));
