@@ -90,12 +90,22 @@ fn p50_at(memory_mb: u64, wall_p50: f64, cpu: f64) -> f64 {
 /// on a full core, with room for twice the peak RSS. Compute is billed at ~$0.017 per GB-hour
 /// while every request also pays $1.20 per million to Lambda and the HTTP API, so buying latency
 /// is cheap; beyond what the CPU needs it buys nothing.
-fn recommend_memory(wall_p50: f64, cpu: f64, peak_rss_mb: f64) -> u64 {
+///
+/// The size already `configured` stays unless the measurement clears that line by a quarter of the
+/// slack: functions whose stretch sits near it (get-me, get-product, logout) flipped between 512
+/// and 1024 MB from one run to the next on this noisy machine, which churned the deploy config.
+fn recommend_memory(wall_p50: f64, cpu: f64, peak_rss_mb: f64, configured: u64) -> u64 {
     let slack = (wall_p50 * 0.10).max(1.0);
-    MEMORY_SIZES
-        .into_iter()
-        .find(|m| p50_at(*m, wall_p50, cpu) - wall_p50 <= slack && peak_rss_mb * 2.0 <= *m as f64)
-        .unwrap_or(FULL_VCPU_MB as u64)
+    let fits = |m: u64, slack: f64| {
+        p50_at(m, wall_p50, cpu) - wall_p50 <= slack && peak_rss_mb * 2.0 <= m as f64
+    };
+    let smallest = |slack: f64| MEMORY_SIZES.into_iter().find(|m| fits(*m, slack));
+    if MEMORY_SIZES.contains(&configured) && fits(configured, slack * 1.25) {
+        // Still good enough: move down only to a size that is clearly good enough too.
+        smallest(slack * 0.75).map_or(configured, |m| m.min(configured))
+    } else {
+        smallest(slack).unwrap_or(FULL_VCPU_MB as u64)
+    }
 }
 
 /// Nanoseconds a process's threads have run on a CPU (/proc/<pid>/task/*/schedstat, first field).
@@ -950,7 +960,7 @@ async fn bench() {
             zip_bytes: zips.1.get(function).copied(),
             cpu_ms_per_request: cpu_ms,
             p50_at_memory_ms: at_memory,
-            recommended_memory_mb: recommend_memory(p50, cpu_ms, rss),
+            recommended_memory_mb: recommend_memory(p50, cpu_ms, rss, *memory),
             cost_per_million_usd: 1e6
                 * (billed_ms / 1000.0)
                 * (*memory as f64 / 1024.0)
@@ -1249,7 +1259,7 @@ fn markdown(r: &Report) -> String {
         ));
     }
     s.push_str(&format!(
-        "\nLogin (argon2id, m = 19 MiB, t = 2) p50 at its configured memory: {:.0} ms.\n\nMemory: measured on one full core; Lambda gives 1769 MB one vCPU and smaller sizes a proportional share, so \"p50 at memory\" stretches the CPU part of each request by that share (a worst case: short bursts may run at full speed). \"measured\" is the smallest size at which that adds at most 10% (or 1 ms) to the p50, with room for twice the peak RSS; template.yaml and terraform/ use it.\n\n",
+        "\nLogin (argon2id, m = 19 MiB, t = 2) p50 at its configured memory: {:.0} ms.\n\nMemory: measured on one full core; Lambda gives 1769 MB one vCPU and smaller sizes a proportional share, so \"p50 at memory\" stretches the CPU part of each request by that share (a worst case: short bursts may run at full speed). \"measured\" is the smallest size at which that adds at most 10% (or 1 ms) to the p50, with room for twice the peak RSS; the configured size stays unless the run clears that line by a quarter of the slack either way, so noise near it does not churn the configuration. template.yaml and terraform/ use it (`scripts/sync-memory.py`).\n\n",
         r.login_p50_at_configured_memory_ms
     ));
     s.push_str("## What a second item read costs on DynamoDB Local\n\nThe same reads made directly from the benchmark process, interleaved (p50 of 2,000 rounds after 200 to warm up): get-order's own read, then that read plus the caller's account in each shape DynamoDB offers. The cheapest shape is the floor under the overhead of an endpoint whose own data is one item but that must also check that the token was not revoked.\n\n| reads | p50 | over one GetItem |\n|---|---:|---:|\n");
@@ -1312,4 +1322,41 @@ fn svg(fns: &[FunctionReport]) -> String {
     }
     s.push_str("</svg>\n");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recommend_memory;
+
+    #[test]
+    fn memory_is_the_smallest_size_whose_cpu_share_stays_within_the_slack() {
+        // 0.5 ms of CPU in a 1 ms request: 512 MB adds 1.23 ms (over the 1 ms slack), 1024 MB 0.36 ms.
+        assert_eq!(recommend_memory(1.0, 0.5, 6.0, 128), 1024);
+        // Waiting-bound: 0.05 ms of CPU is fine even at 128 MB's share (0.64 ms more).
+        assert_eq!(recommend_memory(5.0, 0.05, 6.0, 1024), 128);
+        // Argon2: CPU is the whole request and 10% slack allows no stretch at all.
+        assert_eq!(recommend_memory(30.0, 30.0, 25.0, 512), 1769);
+        // Peak RSS needs twice its size.
+        assert_eq!(recommend_memory(5.0, 0.05, 100.0, 128), 256);
+    }
+
+    #[test]
+    fn a_measurement_near_the_line_keeps_the_configured_size() {
+        // 0.45 ms of CPU at 0.87 ms p50: 512 MB adds 1.10 ms, just over the 1 ms slack.
+        assert_eq!(recommend_memory(0.87, 0.45, 6.0, 512), 512);
+        assert_eq!(recommend_memory(0.87, 0.45, 6.0, 1024), 1024);
+        // 0.40 ms: 512 MB adds 0.98 ms, just within it; neither configuration moves.
+        assert_eq!(recommend_memory(0.87, 0.40, 6.0, 512), 512);
+        assert_eq!(recommend_memory(0.87, 0.40, 6.0, 1024), 1024);
+    }
+
+    #[test]
+    fn a_clear_measurement_moves_the_configured_size() {
+        // 0.7 ms of CPU: 512 MB adds 1.72 ms, far over; move up.
+        assert_eq!(recommend_memory(1.0, 0.7, 6.0, 512), 1024);
+        // 0.2 ms of CPU: 512 MB adds 0.49 ms, well within; move down.
+        assert_eq!(recommend_memory(1.0, 0.2, 6.0, 1024), 512);
+        // A size outside the list is replaced by the rule's own pick.
+        assert_eq!(recommend_memory(1.0, 0.2, 6.0, 700), 512);
+    }
 }
