@@ -3,7 +3,7 @@
 # `dynamodb` grants exactly these actions; a table named "<table>:index" means its indexes.
 locals {
   functions = {
-    # measured: p50 0.8 ms on a full core, CPU 0.41 ms/request, peak RSS 6 MB -> 512 MB (docs/benchmark.md)
+    # measured: p50 0.6 ms on a full core, CPU 0.33 ms/request, peak RSS 6 MB -> 512 MB (docs/benchmark.md)
     "health" = {
       route  = "GET /health"
       memory = 512
@@ -12,7 +12,7 @@ locals {
       ]
       s3 = []
     }
-    # measured: p50 44.5 ms on a full core, CPU 39.83 ms/request, peak RSS 25 MB -> 1769 MB (docs/benchmark.md)
+    # measured: p50 43.3 ms on a full core, CPU 40.50 ms/request, peak RSS 25 MB -> 1769 MB (docs/benchmark.md)
     "register" = {
       route  = "POST /users/register"
       memory = 1769
@@ -21,7 +21,7 @@ locals {
       ]
       s3 = []
     }
-    # measured: p50 44.7 ms on a full core, CPU 39.40 ms/request, peak RSS 25 MB -> 1769 MB (docs/benchmark.md)
+    # measured: p50 42.6 ms on a full core, CPU 38.98 ms/request, peak RSS 25 MB -> 1769 MB (docs/benchmark.md)
     "login" = {
       route  = "POST /users/login"
       memory = 1769
@@ -30,7 +30,7 @@ locals {
       ]
       s3 = []
     }
-    # measured: p50 1.7 ms on a full core, CPU 0.58 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
+    # measured: p50 1.5 ms on a full core, CPU 0.50 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "logout" = {
       route  = "POST /users/logout"
       memory = 1024
@@ -39,7 +39,7 @@ locals {
       ]
       s3 = []
     }
-    # measured: p50 0.8 ms on a full core, CPU 0.46 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
+    # measured: p50 0.7 ms on a full core, CPU 0.37 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "get-me" = {
       route  = "GET /users/me"
       memory = 1024
@@ -48,7 +48,7 @@ locals {
       ]
       s3 = []
     }
-    # measured: p50 1.7 ms on a full core, CPU 0.65 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
+    # measured: p50 1.5 ms on a full core, CPU 0.53 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "update-me" = {
       route  = "PUT /users/me"
       memory = 1024
@@ -57,7 +57,7 @@ locals {
       ]
       s3 = []
     }
-    # measured: p50 2.0 ms on a full core, CPU 0.93 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
+    # measured: p50 1.8 ms on a full core, CPU 0.84 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "list-products" = {
       route  = "GET /products"
       memory = 1024
@@ -66,7 +66,7 @@ locals {
       ]
       s3 = []
     }
-    # measured: p50 0.9 ms on a full core, CPU 0.44 ms/request, peak RSS 6 MB -> 512 MB (docs/benchmark.md)
+    # measured: p50 0.7 ms on a full core, CPU 0.36 ms/request, peak RSS 6 MB -> 512 MB (docs/benchmark.md)
     "get-product" = {
       route  = "GET /products/{id}"
       memory = 512
@@ -75,7 +75,7 @@ locals {
       ]
       s3 = []
     }
-    # measured: p50 3.9 ms on a full core, CPU 0.69 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
+    # measured: p50 3.6 ms on a full core, CPU 0.67 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "create-product" = {
       route  = "POST /products"
       memory = 1024
@@ -85,7 +85,7 @@ locals {
       ]
       s3 = []
     }
-    # measured: p50 4.9 ms on a full core, CPU 1.24 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
+    # measured: p50 4.1 ms on a full core, CPU 1.04 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "update-product" = {
       route  = "PUT /products/{id}"
       memory = 1024
@@ -95,7 +95,7 @@ locals {
       ]
       s3 = []
     }
-    # measured: p50 4.3 ms on a full core, CPU 0.87 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
+    # measured: p50 4.0 ms on a full core, CPU 0.85 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "delete-product" = {
       route  = "DELETE /products/{id}"
       memory = 1024
@@ -105,7 +105,7 @@ locals {
       ]
       s3 = []
     }
-    # measured: p50 2.0 ms on a full core, CPU 0.65 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
+    # measured: p50 2.0 ms on a full core, CPU 0.67 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "product-image" = {
       route  = "POST /products/{id}/image"
       memory = 1024
@@ -115,7 +115,7 @@ locals {
       ]
       s3 = ["PutObject"]
     }
-    # measured: p50 1.7 ms on a full core, CPU 0.64 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
+    # measured: p50 1.6 ms on a full core, CPU 0.51 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "get-inventory" = {
       route  = "GET /inventory"
       memory = 1024
@@ -124,7 +124,7 @@ locals {
       ]
       s3 = []
     }
-    # measured: p50 2.7 ms on a full core, CPU 1.21 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
+    # measured: p50 2.3 ms on a full core, CPU 1.00 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "get-cart" = {
       route  = "GET /cart"
       memory = 1024
@@ -135,7 +135,7 @@ locals {
       ]
       s3 = []
     }
-    # measured: p50 3.2 ms on a full core, CPU 0.92 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
+    # measured: p50 3.1 ms on a full core, CPU 0.90 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "put-cart" = {
       route  = "PUT /cart"
       memory = 1024
@@ -146,7 +146,7 @@ locals {
       ]
       s3 = []
     }
-    # measured: p50 6.3 ms on a full core, CPU 1.15 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
+    # measured: p50 6.2 ms on a full core, CPU 1.16 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "create-order" = {
       route  = "POST /orders"
       memory = 1024
@@ -157,7 +157,7 @@ locals {
       ]
       s3 = []
     }
-    # measured: p50 2.7 ms on a full core, CPU 1.23 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
+    # measured: p50 2.4 ms on a full core, CPU 1.12 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "list-orders" = {
       route  = "GET /orders"
       memory = 1024
@@ -167,7 +167,7 @@ locals {
       ]
       s3 = []
     }
-    # measured: p50 1.2 ms on a full core, CPU 0.72 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
+    # measured: p50 1.0 ms on a full core, CPU 0.52 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "get-order" = {
       route  = "GET /orders/{id}"
       memory = 1024
@@ -177,7 +177,7 @@ locals {
       ]
       s3 = []
     }
-    # measured: p50 3.9 ms on a full core, CPU 0.96 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
+    # measured: p50 3.4 ms on a full core, CPU 0.79 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "update-order-status" = {
       route  = "PUT /orders/{id}/status"
       memory = 1024
