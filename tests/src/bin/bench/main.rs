@@ -1334,7 +1334,7 @@ mod tests {
         assert_eq!(recommend_memory(1.0, 0.5, 6.0, 128), 1024);
         // Waiting-bound: 0.05 ms of CPU is fine even at 128 MB's share (0.64 ms more).
         assert_eq!(recommend_memory(5.0, 0.05, 6.0, 1024), 128);
-        // Argon2: CPU is the whole request and 10% slack allows no stretch at all.
+        // Argon2: CPU is the whole request; even 1024 MB adds 22 ms, far over 10% of 30 ms.
         assert_eq!(recommend_memory(30.0, 30.0, 25.0, 512), 1769);
         // Peak RSS needs twice its size.
         assert_eq!(recommend_memory(5.0, 0.05, 100.0, 128), 256);
