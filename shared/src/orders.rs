@@ -86,7 +86,7 @@ pub struct OrderLine {
 
 /// An order as written: the public view plus its key attributes. Reads decode `Order` straight from
 /// the item (unknown attributes are ignored), which skips the buffering `flatten` costs on the way in.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 struct OrderRecord {
     pk: String,
     sk: String,
