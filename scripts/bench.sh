@@ -25,4 +25,4 @@ echo "==> Lambda zips: cargo lambda build --release ${zip_flags[*]} --output-for
 cargo lambda build --release "${zip_flags[@]}" --output-format zip --package functions --quiet
 
 echo "==> benchmark"
-"$root/target/release/bench"
+"$root/target/release/xtask" bench

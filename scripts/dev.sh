@@ -51,9 +51,9 @@ setsid node "$root/.cache/node/node_modules/s3rver/bin/s3rver.js" --directory "$
 pids+=($!)
 wait_port "$S3_PORT"
 
-"$root/target/debug/devtool" setup
+"$root/target/debug/xtask" setup
 # The storefront goes to its bucket the way a deploy puts it there, pointed at this API.
-"$root/target/debug/devtool" publish-site "$SITE_BUCKET" "http://127.0.0.1:$API_PORT"
+"$root/target/debug/xtask" publish-site "$SITE_BUCKET" "http://127.0.0.1:$API_PORT"
 
 echo "==> starting the API (cargo lambda watch) on 127.0.0.1:$API_PORT"
 # WATCH_ARGS: extra flags, e.g. --ignore-changes for test stacks that must not hot-reload.

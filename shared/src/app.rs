@@ -1,4 +1,5 @@
-//! Everything a function builds once at init and reuses for every request.
+//! Everything a function builds once at init and reuses for every request: the composition root
+//! that holds the platform's clients and auth's keys, handed to every handler.
 
 use std::time::Duration;
 
@@ -8,7 +9,10 @@ use aws_config::{
 };
 use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 
-use crate::{auth::JwtKeys, config::Config, pagination::CursorKey};
+use crate::{
+    auth::{Accounts, JwtKeys},
+    platform::{config::Config, db::CursorKey},
+};
 
 pub struct App {
     pub config: Config,
@@ -107,5 +111,17 @@ impl App {
     /// Tests and the dev tools hold one `App` for the life of the process, like a Lambda does.
     pub fn leaked(config: Config) -> &'static App {
         Box::leak(Box::new(App::new(config)))
+    }
+}
+
+impl Accounts for App {
+    fn jwt(&self) -> &JwtKeys {
+        &self.jwt
+    }
+    fn dynamo(&self) -> &aws_sdk_dynamodb::Client {
+        &self.dynamo
+    }
+    fn users_table(&self) -> &str {
+        &self.config.tables.users
     }
 }

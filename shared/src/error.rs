@@ -1,19 +1,11 @@
-//! One error type for every endpoint, mapped once to the JSON error contract:
-//! `{"error": {"code": "...", "message": "...", "details"?: {...}}}`.
+//! The one error type of the shop. Each variant says what went wrong (an invalid field, a conflict,
+//! a missing entity, a dependency outage); `platform::http` alone decides which status it gets, and
+//! `body` is the JSON error contract: `{"error": {"code": "...", "message": "...", "details"?: {...}}}`.
+//! No HTTP or AWS types here, so domain models use it without either.
 
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use lambda_http::http::StatusCode;
 use serde_json::{Value, json};
 
 pub type ApiResult<T> = Result<T, ApiError>;
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("missing required setting {0}")]
-    Missing(&'static str),
-    #[error("invalid setting {var}: {reason}")]
-    Invalid { var: &'static str, reason: String },
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -89,21 +81,6 @@ impl ApiError {
         ApiError::Internal(e.into())
     }
 
-    pub fn status(&self) -> StatusCode {
-        match self {
-            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest { code, .. }
@@ -151,48 +128,6 @@ impl ApiError {
     }
 }
 
-/// Transport failures, timeouts and throttling are a dependency outage (503); anything else from the
-/// SDK is unexpected (500). Conditional-check failures are handled by the callers before this.
-impl<E, R> From<SdkError<E, R>> for ApiError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    fn from(err: SdkError<E, R>) -> Self {
-        let outage = match &err {
-            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => true,
-            SdkError::ServiceError(e) => matches!(
-                e.err().code(),
-                Some(
-                    "ProvisionedThroughputExceededException"
-                        | "ThrottlingException"
-                        | "RequestLimitExceeded"
-                        | "InternalServerError"
-                        | "ServiceUnavailable"
-                        | "SlowDown"
-                )
-            ),
-            SdkError::ResponseError(_) => true,
-            _ => false,
-        };
-        let source = aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string();
-        if outage {
-            ApiError::Unavailable {
-                dependency: "storage",
-                source: Some(source.into()),
-            }
-        } else {
-            ApiError::Internal(source.into())
-        }
-    }
-}
-
-impl From<serde_dynamo::Error> for ApiError {
-    fn from(e: serde_dynamo::Error) -> Self {
-        ApiError::internal(e)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,7 +136,7 @@ mod tests {
     fn internal_errors_do_not_leak_their_source() {
         let e = ApiError::internal("table shop-users has no attribute password_hash");
         let body = e.body().to_string();
-        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(e.code(), "internal_error");
         assert!(!body.contains("password_hash"), "{body}");
         assert!(e.chain().contains("password_hash"));
     }
@@ -209,7 +144,6 @@ mod tests {
     #[test]
     fn field_errors_name_the_field() {
         let e = ApiError::invalid_field("email", "must be a valid email address");
-        assert_eq!(e.status(), StatusCode::BAD_REQUEST);
         let b = e.body();
         assert_eq!(b["error"]["code"], "invalid_field");
         assert_eq!(b["error"]["field"], "email");
@@ -226,7 +160,6 @@ mod tests {
         let e = ApiError::TooManyRequests {
             retry_after_secs: 42,
         };
-        assert_eq!(e.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(e.body()["error"]["retry_after"], 42);
     }
 }

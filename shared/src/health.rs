@@ -3,14 +3,18 @@
 use lambda_http::{Request, http::StatusCode};
 use serde_json::json;
 
-use crate::{app::App, db::keys, error::ApiResult, http::Reply};
+use crate::{
+    app::App,
+    error::ApiResult,
+    platform::{db, http::Reply},
+};
 
 pub async fn health(app: &'static App, _req: Request) -> ApiResult<Reply> {
     let probe = app
         .dynamo
         .get_item()
         .table_name(&app.config.tables.users)
-        .set_key(Some(keys::key("HEALTH".into(), "HEALTH")))
+        .set_key(Some(db::key("HEALTH".into(), "HEALTH")))
         .send()
         .await;
     match probe {

@@ -1,19 +1,17 @@
-//! The serverless shop's domain crate. Function binaries call [`run`] with one service function;
-//! everything else (config, storage, auth, business rules) lives here.
+//! The serverless shop's domain crate. Function binaries call [`run`] with one handler; everything
+//! else (config, storage, auth, business rules) lives here.
+//!
+//! Layers lean one way: each domain's `handlers` -> its `model` (pure) and `store` (DynamoDB) ->
+//! `auth` -> `platform` (config, telemetry, metrics, the HTTP edge, DynamoDB helpers). `platform`
+//! knows no domain; no module imports another in a circle. [`App`] is the composition root.
 
 pub mod app;
 pub mod auth;
-pub mod cart;
-pub mod config;
-pub mod db;
+pub mod catalog;
 pub mod error;
 pub mod health;
-pub mod http;
-pub mod metrics;
 pub mod orders;
-pub mod pagination;
-pub mod products;
-pub mod telemetry;
+pub mod platform;
 pub mod types;
 pub mod users;
 
@@ -21,8 +19,49 @@ use std::future::Future;
 
 pub use app::App;
 pub use error::{ApiError, ApiResult};
-pub use http::Reply;
 pub use lambda_http::Request;
+pub use platform::{config, db, http, http::Reply, telemetry};
+
+/// Every table of the shop, as the dev tools and tests create it.
+pub const TABLES: &[&db::TableDef] = &[
+    &users::store::TABLE,
+    &catalog::store::TABLE,
+    &orders::store::TABLE,
+];
+
+/// The deployed name of `def` under `tables`.
+pub fn table_name<'a>(tables: &'a config::Tables, def: &db::TableDef) -> &'a str {
+    match def.id {
+        "users" => &tables.users,
+        "products" => &tables.products,
+        _ => &tables.orders,
+    }
+}
+
+/// Creates every table under the names in `tables` (idempotent).
+pub async fn create_tables(
+    client: &aws_sdk_dynamodb::Client,
+    tables: &config::Tables,
+) -> Result<(), String> {
+    for def in TABLES {
+        db::create_table(client, table_name(tables, def), def).await?;
+    }
+    Ok(())
+}
+
+/// Runs one request through `handler` at the HTTP edge (what `run` does per request; tests and the
+/// benchmark call it directly).
+pub async fn dispatch<F, Fut>(
+    app: &'static App,
+    req: Request,
+    handler: F,
+) -> lambda_http::Response<lambda_http::Body>
+where
+    F: FnOnce(&'static App, Request) -> Fut,
+    Fut: Future<Output = ApiResult<Reply>>,
+{
+    http::dispatch(&app.config, req, |req| handler(app, req)).await
+}
 
 /// The whole `main` of a function: read config and build clients once, then serve requests with
 /// `handler`. A bad config stops the process at init with a clear message.
@@ -37,7 +76,7 @@ where
     })?;
     let app = App::leaked(config);
     lambda_http::run(lambda_http::service_fn(move |req| async move {
-        Ok::<_, std::convert::Infallible>(http::dispatch(app, req, handler).await)
+        Ok::<_, std::convert::Infallible>(dispatch(app, req, handler).await)
     }))
     .await
 }

@@ -1,5 +1,6 @@
-//! Parsed domain values. Once a value of one of these types exists it is valid; handlers never
-//! re-check strings. Each parse error names the field it came from.
+//! Parsed values the domains share (ids, money, quantities, names). Once a value of one of these
+//! types exists it is valid; handlers never re-check strings. Each parse error names the field it
+//! came from. Pure: no HTTP, no AWS.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -185,6 +186,13 @@ impl Address {
             country,
         })
     }
+}
+
+/// For optional fields where `null` and absent differ: absent = `None`, `null` = `Some(None)`.
+pub fn double_option<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    <Option<T> as Deserialize>::deserialize(d).map(Some)
 }
 
 /// RFC 3339 UTC timestamp with millisecond precision, the format of every `*_at` field.

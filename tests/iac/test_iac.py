@@ -2,7 +2,7 @@
 
 The single sources are Cargo.toml (`[workspace.metadata.lambda.watch.router]` for routes,
 `[workspace.metadata.shop.functions]` for memory and access) and the Rust code (tables and
-environment variable names, printed by `devtool manifest`). template.yaml, terraform/, events/ and the
+environment variable names, printed by `cargo xtask manifest`). template.yaml, terraform/, events/ and the
 function binaries must describe exactly the same thing; each comparison below returns a list of
 differences, and a test fails when one is not empty.
 """
@@ -49,8 +49,8 @@ def access():
 
 @cache
 def manifest():
-    devtool = ROOT / "target/debug/devtool"
-    cmd = [str(devtool), "manifest"] if devtool.exists() else ["cargo", "run", "-q", "-p", "shop-tests", "--bin", "devtool", "--", "manifest"]
+    xtask = ROOT / "target/debug/xtask"
+    cmd = [str(xtask), "manifest"] if xtask.exists() else ["cargo", "xtask", "manifest"]
     return json.loads(subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout)
 
 

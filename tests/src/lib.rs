@@ -149,7 +149,7 @@ impl TestApp {
     pub async fn from_env(env: HashMap<String, String>) -> TestApp {
         let config = Config::from_lookup(|k| env.get(k).cloned()).expect("test config");
         let app = App::leaked(config);
-        shop::db::create_all(&app.dynamo, &app.config.tables)
+        shop::create_tables(&app.dynamo, &app.config.tables)
             .await
             .expect("create tables");
         TestApp { app, env }
@@ -160,7 +160,7 @@ impl TestApp {
         F: FnOnce(&'static App, Request) -> Fut,
         Fut: std::future::Future<Output = ApiResult<Reply>>,
     {
-        let resp = shop::http::dispatch(self.app, req.build(), handler).await;
+        let resp = shop::dispatch(self.app, req.build(), handler).await;
         TestResponse::from(resp)
     }
 }

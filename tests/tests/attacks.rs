@@ -4,7 +4,7 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use shop::{cart, orders, products, users};
+use shop::{catalog, orders, users};
 use shop_tests::{TEST_SECRET, TestApp, TestResponse, admin_and_customer, login_token, request};
 
 fn claims(t: &TestApp, sub: &str, role: &str, exp_in: i64, nbf_in: i64) -> Value {
@@ -152,7 +152,7 @@ async fn forged_and_stale_tokens_are_401() {
         );
         let r = t
             .call(
-                products::create_product,
+                catalog::create_product,
                 request("POST", "/products")
                     .bearer(token)
                     .json(json!({"name": "X", "price_cents": 1, "category": "x", "stock": 1})),
@@ -185,13 +185,13 @@ async fn revoked_deleted_and_demoted_accounts_lose_access_at_once() {
         204
     );
     assert_eq!(
-        t.call(cart::get_cart, request("GET", "/cart").bearer(&other))
+        t.call(orders::get_cart, request("GET", "/cart").bearer(&other))
             .await
             .status(),
         401
     );
     assert_eq!(
-        t.call(cart::get_cart, request("GET", "/cart").bearer(&customer))
+        t.call(orders::get_cart, request("GET", "/cart").bearer(&customer))
             .await
             .status(),
         200
@@ -224,12 +224,12 @@ async fn revoked_deleted_and_demoted_accounts_lose_access_at_once() {
         .dynamo
         .delete_item()
         .table_name(&t.app.config.tables.users)
-        .set_key(Some(shop::db::keys::user(&sub_of(&customer))))
+        .set_key(Some(shop::auth::account_key(&sub_of(&customer))))
         .send()
         .await
         .unwrap();
     assert_eq!(
-        t.call(cart::get_cart, request("GET", "/cart").bearer(&customer))
+        t.call(orders::get_cart, request("GET", "/cart").bearer(&customer))
             .await
             .status(),
         401
@@ -249,7 +249,7 @@ async fn revoked_deleted_and_demoted_accounts_lose_access_at_once() {
         .dynamo
         .update_item()
         .table_name(&t.app.config.tables.users)
-        .set_key(Some(shop::db::keys::user(&sub_of(&admin))))
+        .set_key(Some(shop::auth::account_key(&sub_of(&admin))))
         .update_expression("SET #r = :c")
         .expression_attribute_names("#r", "role")
         .expression_attribute_values(":c", shop::db::s("customer"))
@@ -258,7 +258,7 @@ async fn revoked_deleted_and_demoted_accounts_lose_access_at_once() {
         .unwrap();
     let r = t
         .call(
-            products::create_product,
+            catalog::create_product,
             request("POST", "/products")
                 .bearer(&admin)
                 .json(json!({"name": "X", "price_cents": 1, "category": "x", "stock": 1})),
@@ -273,7 +273,7 @@ async fn customers_are_refused_every_admin_action() {
     let (admin, customer) = admin_and_customer(&t).await;
     let p = t
         .call(
-            products::create_product,
+            catalog::create_product,
             request("POST", "/products")
                 .bearer(&admin)
                 .json(json!({"name": "Guarded", "price_cents": 100, "category": "x", "stock": 5})),
@@ -295,7 +295,7 @@ async fn customers_are_refused_every_admin_action() {
         (
             "create product",
             t.call(
-                products::create_product,
+                catalog::create_product,
                 request("POST", "/products")
                     .bearer(&customer)
                     .json(json!({"name": "X", "price_cents": 1, "category": "x", "stock": 1})),
@@ -305,7 +305,7 @@ async fn customers_are_refused_every_admin_action() {
         (
             "update product",
             t.call(
-                products::update_product,
+                catalog::update_product,
                 request("PUT", "/p")
                     .path_param("id", &pid)
                     .bearer(&customer)
@@ -316,7 +316,7 @@ async fn customers_are_refused_every_admin_action() {
         (
             "delete product",
             t.call(
-                products::delete_product,
+                catalog::delete_product,
                 request("DELETE", "/p")
                     .path_param("id", &pid)
                     .bearer(&customer),
@@ -326,7 +326,7 @@ async fn customers_are_refused_every_admin_action() {
         (
             "image upload",
             t.call(
-                products::product_image,
+                catalog::product_image,
                 request("POST", "/p")
                     .path_param("id", &pid)
                     .bearer(&customer)
@@ -361,7 +361,7 @@ async fn customers_are_refused_every_admin_action() {
     }
     let p = t
         .call(
-            products::get_product,
+            catalog::get_product,
             request("GET", "/p").path_param("id", &pid),
         )
         .await;
@@ -388,7 +388,7 @@ async fn one_customer_cannot_see_or_cancel_anothers_order() {
     let bob = login_token(&t, "bob@test.local", "bob-password").await;
     let p = t
         .call(
-            products::create_product,
+            catalog::create_product,
             request("POST", "/products")
                 .bearer(&admin)
                 .json(json!({"name": "Mine", "price_cents": 100, "category": "x", "stock": 5})),

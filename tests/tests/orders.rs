@@ -2,9 +2,8 @@
 
 use serde_json::{Value, json};
 use shop::{
-    cart::{get_cart, put_cart},
-    orders::{create_order, get_order, list_orders, update_order_status},
-    products::{self, NewProduct},
+    catalog::{self as products, NewProduct},
+    orders::{create_order, get_cart, get_order, list_orders, put_cart, update_order_status},
 };
 use shop_tests::{TestApp, TestResponse, admin_and_customer, login_token, request};
 
@@ -353,7 +352,7 @@ async fn concurrent_retries_with_one_key_create_one_order() {
                 .bearer(&token)
                 .header("idempotency-key", "retry-storm")
                 .json(body);
-            TestResponse::from(shop::http::dispatch(app, req.build(), create_order).await)
+            TestResponse::from(shop::dispatch(app, req.build(), create_order).await)
         });
     }
     let results = set.join_all().await;
@@ -635,7 +634,7 @@ async fn fifty_concurrent_checkouts_never_oversell() {
                 .header("idempotency-key", &format!("c{i}"))
                 .json(body);
             barrier.wait().await;
-            TestResponse::from(shop::http::dispatch(app, req.build(), create_order).await)
+            TestResponse::from(shop::dispatch(app, req.build(), create_order).await)
         });
     }
     let results = set.join_all().await;
@@ -686,10 +685,8 @@ async fn fifty_concurrent_checkouts_never_oversell() {
                     .path_param("id", &id)
                     .bearer(&token)
                     .json(json!({"status": "CANCELLED"}));
-                TestResponse::from(
-                    shop::http::dispatch(app, req.build(), update_order_status).await,
-                )
-                .status()
+                TestResponse::from(shop::dispatch(app, req.build(), update_order_status).await)
+                    .status()
             });
         }
     }

@@ -1,7 +1,7 @@
 //! Catalog and inventory handlers against DynamoDB Local and the S3 emulator.
 
 use serde_json::{Value, json};
-use shop::products::{
+use shop::catalog::{
     create_product, delete_product, get_inventory, get_product, list_products, product_image,
     update_product,
 };
@@ -97,7 +97,7 @@ async fn slugs_are_unique_even_under_concurrency() {
                 .bearer(&admin)
                 .json(body)
                 .build();
-            TestResponse::from(shop::http::dispatch(app, req, create_product).await)
+            TestResponse::from(shop::dispatch(app, req, create_product).await)
         });
     }
     let results = set.join_all().await;

@@ -32,7 +32,7 @@ async fn a_hanging_dependency_is_a_503_not_a_lambda_timeout() {
     let req = request("GET", "/products/x")
         .path_param("id", "01ARZ3NDEKTSV4RRFFQ69G5FAV")
         .build();
-    let r = TestResponse::from(shop::http::dispatch(app, req, shop::products::get_product).await);
+    let r = TestResponse::from(shop::dispatch(app, req, shop::catalog::get_product).await);
     assert_eq!((r.status(), r.error_code()), (503, "service_unavailable"));
     // The SDK gave up on its own operation timeout, well inside the handler's and Lambda's.
     assert!(
@@ -41,7 +41,7 @@ async fn a_hanging_dependency_is_a_503_not_a_lambda_timeout() {
         started.elapsed()
     );
     let r = TestResponse::from(
-        shop::http::dispatch(app, request("GET", "/health").build(), shop::health::health).await,
+        shop::dispatch(app, request("GET", "/health").build(), shop::health::health).await,
     );
     assert_eq!(
         (r.status(), &r.body["checks"]["dynamodb"]),
@@ -86,7 +86,7 @@ async fn every_endpoint_answers_503_during_an_outage_and_recovers_without_a_rest
     let admin = login_token(&t, "admin@outage.local", "admin-password").await;
     let p = t
         .call(
-            shop::products::create_product,
+            shop::catalog::create_product,
             request("POST", "/products")
                 .bearer(&admin)
                 .json(json!({"name": "Steady", "price_cents": 500, "category": "x", "stock": 5})),

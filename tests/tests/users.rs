@@ -73,7 +73,7 @@ async fn concurrent_registrations_of_one_email_create_one_account() {
         set.spawn(async move {
             let body = json!({"email": "race@example.com", "password": format!("password{i:03}"), "name": "Ada"});
             let req = request("POST", "/users/register").json(body).build();
-            TestResponse::from(shop::http::dispatch(app, req, register).await).status()
+            TestResponse::from(shop::dispatch(app, req, register).await).status()
         });
     }
     let statuses: Vec<u16> = set.join_all().await;
@@ -398,7 +398,7 @@ async fn revoked_tokens(t: &TestApp, user_id: &str) -> Vec<String> {
         .dynamo
         .get_item()
         .table_name(&t.app.config.tables.users)
-        .set_key(Some(shop::db::keys::user(user_id)))
+        .set_key(Some(shop::auth::account_key(user_id)))
         .consistent_read(true)
         .send()
         .await
@@ -434,7 +434,7 @@ async fn concurrent_logouts_all_revoke_and_expired_entries_are_pruned() {
         .dynamo
         .update_item()
         .table_name(&t.app.config.tables.users)
-        .set_key(Some(shop::db::keys::user(&user_id)))
+        .set_key(Some(shop::auth::account_key(&user_id)))
         .update_expression("REMOVE revoked_tokens")
         .send()
         .await
@@ -444,9 +444,9 @@ async fn concurrent_logouts_all_revoke_and_expired_entries_are_pruned() {
     let mut set = tokio::task::JoinSet::new();
     for tok in out {
         let (app, req) = (t.app, request("POST", "/users/logout").bearer(tok).build());
-        set.spawn(async move {
-            TestResponse::from(shop::http::dispatch(app, req, logout).await).status()
-        });
+        set.spawn(
+            async move { TestResponse::from(shop::dispatch(app, req, logout).await).status() },
+        );
     }
     assert_eq!(set.join_all().await, vec![204; 5]);
     for tok in out {
@@ -464,7 +464,7 @@ async fn concurrent_logouts_all_revoke_and_expired_entries_are_pruned() {
         .dynamo
         .update_item()
         .table_name(&t.app.config.tables.users)
-        .set_key(Some(shop::db::keys::user(&user_id)))
+        .set_key(Some(shop::auth::account_key(&user_id)))
         .update_expression("SET revoked_tokens.#old = :past")
         .expression_attribute_names("#old", "01OLDEXPIREDTOKEN")
         .expression_attribute_values(":past", shop::db::n(1))
@@ -521,12 +521,11 @@ async fn health_reports_dynamodb() {
     );
     let config = shop::config::Config::from_lookup(|k| env.get(k).cloned()).unwrap();
     let app = shop::App::leaked(config);
-    let resp =
-        shop::http::dispatch(app, request("GET", "/health").build(), shop::health::health).await;
+    let resp = shop::dispatch(app, request("GET", "/health").build(), shop::health::health).await;
     let r = TestResponse::from(resp);
     assert_eq!(r.status(), 503);
     assert_eq!(r.body["checks"]["dynamodb"], "unavailable");
-    let resp = shop::http::dispatch(
+    let resp = shop::dispatch(
         app,
         request("GET", "/users/me")
             .bearer(&token_for(&t, "h@example.com").await)
@@ -549,12 +548,12 @@ async fn bytes_that_are_not_text_are_a_clean_4xx() {
         .header("content-type", "application/json")
         .body(lambda_http::Body::Binary(vec![0xff, 0xfe, 0x07, b'{']))
         .unwrap();
-    let r = TestResponse::from(shop::http::dispatch(t.app, req, login).await);
+    let r = TestResponse::from(shop::dispatch(t.app, req, login).await);
     assert_eq!((r.status(), r.error_code()), (400, "invalid_json"));
 
     let bad_header = lambda_http::http::HeaderValue::from_bytes(b"Bearer caf\xe9").unwrap();
     let mut req = request("GET", "/users/me").build();
     req.headers_mut().insert("authorization", bad_header);
-    let r = TestResponse::from(shop::http::dispatch(t.app, req, get_me).await);
+    let r = TestResponse::from(shop::dispatch(t.app, req, get_me).await);
     assert_eq!(r.status(), 401);
 }

@@ -1,5 +1,5 @@
 //! `POST /products`
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shop::run(shop::products::create_product).await
+    shop::run(shop::catalog::create_product).await
 }

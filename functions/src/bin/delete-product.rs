@@ -1,5 +1,5 @@
 //! `DELETE /products/{id}`
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shop::run(shop::products::delete_product).await
+    shop::run(shop::catalog::delete_product).await
 }

@@ -1,5 +1,5 @@
 //! `GET /inventory`
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shop::run(shop::products::get_inventory).await
+    shop::run(shop::catalog::get_inventory).await
 }

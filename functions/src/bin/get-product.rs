@@ -1,5 +1,5 @@
 //! `GET /products/{id}`
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shop::run(shop::products::get_product).await
+    shop::run(shop::catalog::get_product).await
 }

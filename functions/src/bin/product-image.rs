@@ -1,5 +1,5 @@
 //! `POST /products/{id}/image`
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shop::run(shop::products::product_image).await
+    shop::run(shop::catalog::product_image).await
 }

@@ -1,5 +1,5 @@
 //! `PUT /cart`
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shop::run(shop::cart::put_cart).await
+    shop::run(shop::orders::put_cart).await
 }

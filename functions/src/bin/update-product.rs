@@ -1,5 +1,5 @@
 //! `PUT /products/{id}`
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shop::run(shop::products::update_product).await
+    shop::run(shop::catalog::update_product).await
 }

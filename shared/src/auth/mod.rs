@@ -1,0 +1,13 @@
+//! Authentication: passwords (argon2id), access tokens (HS256) and the principal every protected
+//! endpoint establishes. Used by the domains; knows none of them.
+
+pub mod password;
+pub mod principal;
+pub mod token;
+
+pub use password::{hash_password, verify_password};
+pub use principal::{
+    Accounts, Principal, REVOKED_TOKENS, account_key, authenticate, authenticate_account,
+    authenticate_batch, authenticate_with, revoke,
+};
+pub use token::{Claims, JwtKeys};

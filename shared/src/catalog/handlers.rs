@@ -1,0 +1,103 @@
+//! The catalog endpoints, one function each.
+
+use lambda_http::Request;
+
+use super::{
+    images,
+    model::{
+        CreateProductRequest, ImageRequest, ImageUpload, NewProduct, ProductPatch, ProductQuery,
+        StockLevel, UpdateProductRequest, image_key, inventory_ids, product_id_in_path,
+    },
+    store,
+};
+use crate::{
+    app::App,
+    auth,
+    error::{ApiError, ApiResult},
+    platform::http::{Reply, json_body, page_request, path_param, query_param},
+    types::ProductId,
+};
+
+fn product_id(req: &Request) -> ApiResult<ProductId> {
+    product_id_in_path(&path_param(req, "id")?)
+}
+
+/// `GET /products?limit&cursor&category&q`: name order (case-insensitive), `q` a name prefix.
+pub async fn list_products(app: &'static App, req: Request) -> ApiResult<Reply> {
+    let page = page_request(&req)?;
+    let query = ProductQuery::parse(
+        query_param(&req, "category").as_deref(),
+        query_param(&req, "q").as_deref(),
+    )?;
+    Reply::ok(&store::list(app, query, &page).await?)
+}
+
+/// `GET /products/{id}`
+pub async fn get_product(app: &'static App, req: Request) -> ApiResult<Reply> {
+    let id = product_id(&req)?;
+    let product = store::load_product(app, &id, false)
+        .await?
+        .ok_or(ApiError::NotFound("product"))?;
+    Reply::ok(&product)
+}
+
+/// `POST /products` (admin)
+pub async fn create_product(app: &'static App, req: Request) -> ApiResult<Reply> {
+    auth::authenticate(app, &req).await?.require_admin()?;
+    let new = NewProduct::try_from(json_body::<CreateProductRequest>(&req)?)?;
+    Reply::created(&store::create(app, new).await?)
+}
+
+/// `PUT /products/{id}` (admin): a partial update.
+pub async fn update_product(app: &'static App, req: Request) -> ApiResult<Reply> {
+    auth::authenticate(app, &req).await?.require_admin()?;
+    let id = product_id(&req)?;
+    let patch = ProductPatch::try_from(json_body::<UpdateProductRequest>(&req)?)?;
+    let current = store::load_product(app, &id, true)
+        .await?
+        .ok_or(ApiError::NotFound("product"))?;
+    Reply::ok(&store::update(app, &current, &patch).await?)
+}
+
+/// `DELETE /products/{id}` (admin)
+pub async fn delete_product(app: &'static App, req: Request) -> ApiResult<Reply> {
+    auth::authenticate(app, &req).await?.require_admin()?;
+    let id = product_id(&req)?;
+    let current = store::load_product(app, &id, true)
+        .await?
+        .ok_or(ApiError::NotFound("product"))?;
+    store::delete(app, &current).await?;
+    Reply::no_content()
+}
+
+/// `POST /products/{id}/image` (admin): a short-lived presigned PUT for a jpeg/png/webp. The
+/// product's `image_url` points at the new object straight away (documented: upload right after).
+pub async fn product_image(app: &'static App, req: Request) -> ApiResult<Reply> {
+    auth::authenticate(app, &req).await?.require_admin()?;
+    let id = product_id(&req)?;
+    let body: ImageRequest = json_body(&req)?;
+    let (key, mime) = image_key(&id, &body.content_type)?;
+    let upload_url = images::presign_upload(app, &key, mime).await?;
+    let image_url = format!("{}/{key}", app.config.images_base_url);
+    store::set_image(app, &id, &image_url).await?;
+    Reply::ok(&ImageUpload {
+        upload_url,
+        image_url,
+        expires_in: images::UPLOAD_URL_TTL.as_secs(),
+        content_type: mime.to_string(),
+    })
+}
+
+/// `GET /inventory?ids=a,b,c` (up to 100): one BatchGetItem. Unknown ids report stock 0, unavailable.
+pub async fn get_inventory(app: &'static App, req: Request) -> ApiResult<Reply> {
+    let ids = inventory_ids(&query_param(&req, "ids").unwrap_or_default())?;
+    let found = store::load_products(app, &ids).await?;
+    let items: Vec<StockLevel> = ids
+        .into_iter()
+        .map(|id| {
+            let stock = found.get(&id).map(|p| p.stock);
+            StockLevel::of(id, stock)
+        })
+        .collect();
+    Reply::ok(&serde_json::json!({ "items": items }))
+}

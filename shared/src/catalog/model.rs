@@ -1,0 +1,343 @@
+//! The catalog without storage: the product a client sees, the request bodies and what they parse
+//! into, listing and inventory parameters, and which images may be uploaded. Pure: no HTTP, no AWS.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    error::{ApiError, ApiResult},
+    types::{Category, Cents, ProductId, Slug, Stock, bounded_text, parse_url},
+};
+
+pub const MAX_INVENTORY_IDS: usize = 100;
+/// Longest search prefix `q`.
+pub const MAX_QUERY_CHARS: usize = 100;
+/// Image types an admin may upload, with the file extension each is stored under.
+pub const IMAGE_TYPES: &[(&str, &str)] = &[
+    ("image/jpeg", "jpg"),
+    ("image/png", "png"),
+    ("image/webp", "webp"),
+];
+
+/// `{id, name, slug, description, price_cents, currency, category, stock, image_url?, created_at, updated_at}`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ProductView {
+    pub id: ProductId,
+    pub name: String,
+    pub slug: Slug,
+    pub description: String,
+    pub price_cents: Cents,
+    pub currency: String,
+    pub category: Category,
+    pub stock: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn product_name(raw: &str) -> ApiResult<String> {
+    bounded_text("name", raw, 1, 200)
+}
+
+fn description(raw: &str) -> ApiResult<String> {
+    bounded_text("description", raw, 0, 5000)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProductRequest {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub price_cents: i64,
+    pub category: String,
+    pub stock: i64,
+    #[serde(default)]
+    pub slug: Option<String>,
+    #[serde(default)]
+    pub image_url: Option<String>,
+}
+
+pub struct NewProduct {
+    pub name: String,
+    pub description: String,
+    pub price: Cents,
+    pub category: Category,
+    pub stock: Stock,
+    pub slug: Slug,
+    pub image_url: Option<String>,
+}
+
+impl TryFrom<CreateProductRequest> for NewProduct {
+    type Error = ApiError;
+    fn try_from(r: CreateProductRequest) -> ApiResult<Self> {
+        let name = product_name(&r.name)?;
+        let slug = match r.slug.as_deref() {
+            Some(raw) => Slug::parse(raw)?,
+            None => Slug::from_name(&name).ok_or_else(|| {
+                ApiError::invalid_field("slug", "cannot be derived from this name; send one")
+            })?,
+        };
+        Ok(NewProduct {
+            description: description(&r.description)?,
+            price: Cents::price("price_cents", r.price_cents)?,
+            category: Category::parse(&r.category)?,
+            stock: Stock::parse(r.stock)?,
+            image_url: r
+                .image_url
+                .as_deref()
+                .map(|u| parse_url("image_url", u))
+                .transpose()?,
+            name,
+            slug,
+        })
+    }
+}
+
+/// Partial update: absent fields stay as they are; `image_url: null` removes the image.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProductRequest {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub price_cents: Option<i64>,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub stock: Option<i64>,
+    #[serde(default)]
+    pub slug: Option<String>,
+    #[serde(default, deserialize_with = "crate::types::double_option")]
+    pub image_url: Option<Option<String>>,
+}
+
+#[derive(Default)]
+pub struct ProductPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub price: Option<Cents>,
+    pub category: Option<Category>,
+    pub stock: Option<Stock>,
+    pub slug: Option<Slug>,
+    /// `Some(None)` removes the image.
+    pub image_url: Option<Option<String>>,
+}
+
+impl TryFrom<UpdateProductRequest> for ProductPatch {
+    type Error = ApiError;
+    fn try_from(r: UpdateProductRequest) -> ApiResult<Self> {
+        let patch = ProductPatch {
+            name: r.name.as_deref().map(product_name).transpose()?,
+            description: r.description.as_deref().map(description).transpose()?,
+            price: r
+                .price_cents
+                .map(|p| Cents::price("price_cents", p))
+                .transpose()?,
+            category: r.category.as_deref().map(Category::parse).transpose()?,
+            stock: r.stock.map(Stock::parse).transpose()?,
+            slug: r.slug.as_deref().map(Slug::parse).transpose()?,
+            image_url: r
+                .image_url
+                .map(|u| u.as_deref().map(|u| parse_url("image_url", u)).transpose())
+                .transpose()?,
+        };
+        let empty = patch.name.is_none()
+            && patch.description.is_none()
+            && patch.price.is_none()
+            && patch.category.is_none()
+            && patch.stock.is_none()
+            && patch.slug.is_none()
+            && patch.image_url.is_none();
+        if empty {
+            return Err(ApiError::bad_request("invalid_field", "nothing to update"));
+        }
+        Ok(patch)
+    }
+}
+
+pub fn slug_taken() -> ApiError {
+    ApiError::conflict("slug_taken", "another product already uses this slug")
+}
+
+/// A product id from a path: a malformed one cannot name a product, so it is a 404 like an unknown one.
+pub fn product_id_in_path(raw: &str) -> ApiResult<ProductId> {
+    ProductId::parse("id", raw).map_err(|_| ApiError::NotFound("product"))
+}
+
+/// What `GET /products` lists: one category or the whole catalog, optionally by name prefix.
+#[derive(Debug, PartialEq)]
+pub struct ProductQuery {
+    pub category: Option<Category>,
+    /// Lower-cased name prefix; empty lists everything.
+    pub q: String,
+}
+
+impl ProductQuery {
+    pub fn parse(category: Option<&str>, q: Option<&str>) -> ApiResult<Self> {
+        let category = category
+            .filter(|c| !c.trim().is_empty())
+            .map(Category::parse)
+            .transpose()?;
+        let q = q.map(|q| q.trim().to_lowercase()).unwrap_or_default();
+        if q.chars().count() > MAX_QUERY_CHARS {
+            return Err(ApiError::invalid_field(
+                "q",
+                format!("must be at most {MAX_QUERY_CHARS} characters"),
+            ));
+        }
+        Ok(ProductQuery { category, q })
+    }
+}
+
+/// `?ids=a,b,c`: 1 to 100 product ids, duplicates folded, in the order given.
+pub fn inventory_ids(raw: &str) -> ApiResult<Vec<ProductId>> {
+    let mut ids: Vec<ProductId> = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let id = ProductId::parse("ids", part)?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    if ids.is_empty() || ids.len() > MAX_INVENTORY_IDS {
+        return Err(ApiError::invalid_field(
+            "ids",
+            format!("must list 1 to {MAX_INVENTORY_IDS} product ids, separated by commas"),
+        ));
+    }
+    Ok(ids)
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct StockLevel {
+    pub product_id: ProductId,
+    pub stock: i64,
+    pub available: bool,
+}
+
+impl StockLevel {
+    /// Unknown products report stock 0, unavailable.
+    pub fn of(product_id: ProductId, stock: Option<i64>) -> Self {
+        let stock = stock.unwrap_or(0);
+        StockLevel {
+            product_id,
+            stock,
+            available: stock > 0,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageRequest {
+    pub content_type: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ImageUpload {
+    pub upload_url: String,
+    pub image_url: String,
+    pub expires_in: u64,
+    /// The upload must send exactly this `Content-Type` (it is part of the signature).
+    pub content_type: String,
+}
+
+/// The object key and extension for an upload of `content_type`, or a 400 for other types.
+pub fn image_key(id: &ProductId, content_type: &str) -> ApiResult<(String, &'static str)> {
+    let ct = content_type.trim().to_ascii_lowercase();
+    let (mime, ext) = IMAGE_TYPES.iter().find(|(m, _)| *m == ct).ok_or_else(|| {
+        ApiError::invalid_field(
+            "content_type",
+            "must be image/jpeg, image/png or image/webp",
+        )
+    })?;
+    Ok((format!("products/{id}/{}.{ext}", ulid::Ulid::new()), mime))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_request_derives_slug_and_checks_bounds() {
+        let req: CreateProductRequest = serde_json::from_str(
+            r#"{"name":"Moka Pot 6 Cup","price_cents":3490,"category":"Equipment","stock":5}"#,
+        )
+        .unwrap();
+        let p = NewProduct::try_from(req).unwrap();
+        assert_eq!(p.slug.as_str(), "moka-pot-6-cup");
+        assert_eq!(p.category.as_str(), "equipment");
+        assert_eq!(p.description, "");
+        for (field, body) in [
+            (
+                "price_cents",
+                r#"{"name":"A","price_cents":0,"category":"c","stock":1}"#,
+            ),
+            (
+                "stock",
+                r#"{"name":"A","price_cents":1,"category":"c","stock":-1}"#,
+            ),
+            (
+                "category",
+                r#"{"name":"A","price_cents":1,"category":"a b","stock":1}"#,
+            ),
+            (
+                "image_url",
+                r#"{"name":"A","price_cents":1,"category":"c","stock":1,"image_url":"javascript:x"}"#,
+            ),
+            (
+                "slug",
+                r#"{"name":"咖啡","price_cents":1,"category":"c","stock":1}"#,
+            ),
+        ] {
+            let req: CreateProductRequest = serde_json::from_str(body).unwrap();
+            let e = NewProduct::try_from(req).err().unwrap();
+            assert!(e.to_string().starts_with(field), "{field}: {e}");
+        }
+    }
+
+    #[test]
+    fn prices_must_be_integers() {
+        assert!(
+            serde_json::from_str::<CreateProductRequest>(
+                r#"{"name":"A","price_cents":9.99,"category":"c","stock":1}"#
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn only_jpeg_png_webp_images() {
+        let id = ProductId::new();
+        let (key, mime) = image_key(&id, "IMAGE/PNG").unwrap();
+        assert!(key.starts_with(&format!("products/{id}/")) && key.ends_with(".png"));
+        assert_eq!(mime, "image/png");
+        for bad in ["image/gif", "image/svg+xml", "text/html", ""] {
+            assert!(image_key(&id, bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn list_parameters_are_normalised_and_bounded() {
+        let q = ProductQuery::parse(Some("Tea"), Some("  Earl ")).unwrap();
+        assert_eq!(q.category.unwrap().as_str(), "tea");
+        assert_eq!(q.q, "earl");
+        assert_eq!(ProductQuery::parse(Some(" "), None).unwrap().category, None);
+        assert!(ProductQuery::parse(None, Some(&"x".repeat(101))).is_err());
+        assert!(ProductQuery::parse(Some("a b"), None).is_err());
+    }
+
+    #[test]
+    fn inventory_ids_are_deduplicated_and_bounded() {
+        let (a, b) = (ProductId::new(), ProductId::new());
+        let ids = inventory_ids(&format!("{a}, {b},{a},")).unwrap();
+        assert_eq!(ids, vec![a.clone(), b]);
+        assert!(inventory_ids("").is_err());
+        assert!(inventory_ids("nope").is_err());
+        let many: Vec<String> = (0..101).map(|_| ProductId::new().to_string()).collect();
+        assert!(inventory_ids(&many.join(",")).is_err());
+        assert!(!StockLevel::of(a, None).available);
+    }
+}

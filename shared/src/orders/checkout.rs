@@ -1,0 +1,264 @@
+//! Checkout. ONE DynamoDB transaction holds the order, the idempotency record and a conditional
+//! stock decrement per line (plus deleting the cart when the cart was checked out), so stock can
+//! never be oversold and a retried request never reserves twice.
+
+use std::collections::HashMap;
+
+use super::{
+    model::{
+        CheckoutSource, IDEMPOTENCY_TTL_SECS, Line, ORDERS_PLACED, OUT_OF_STOCK, Order,
+        REVENUE_CENTS, build_order, busy, unknown_products,
+    },
+    store::{self, CONFLICT_ATTEMPTS, CartRecord, backoff},
+};
+use crate::{
+    app::App,
+    auth::Principal,
+    catalog::{
+        model::ProductView,
+        store::{PRICE_CENTS, STOCK, load_products, product_key},
+    },
+    error::{ApiError, ApiResult},
+    platform::{
+        db::{self, Fetched, Reasons, Tx, TxError, UpdateExpr, n},
+        metrics,
+    },
+    types::{Cents, ProductId},
+};
+
+/// How a checkout ended.
+pub enum Outcome {
+    /// This request placed the order.
+    Placed(Order),
+    /// An earlier request with the same key and body had placed it.
+    Replayed(Order),
+}
+
+/// What a checkout needs to have read first (in the same round trip as authentication): the
+/// products of `items`, or the cart.
+pub fn prefetch(app: &App, source: &CheckoutSource, user: &crate::types::UserId) -> db::BatchGet {
+    let tables = &app.config.tables;
+    match source {
+        CheckoutSource::Items(lines) => lines.iter().fold(db::BatchGet::default(), |b, l| {
+            b.get(&tables.products, product_key(&l.product_id), false)
+        }),
+        CheckoutSource::Cart => {
+            db::BatchGet::default().get(&tables.orders, store::cart_key(user), true)
+        }
+    }
+}
+
+/// Places the order `source` describes for `who`, given what `prefetch` read.
+pub async fn checkout(
+    app: &App,
+    who: &Principal,
+    key: &str,
+    source: &CheckoutSource,
+    mut fetched: Fetched,
+) -> ApiResult<Outcome> {
+    let tables = &app.config.tables;
+    let fingerprint = source.fingerprint();
+    // What a repeated request finds changed (its cart emptied, a product since deleted) must not
+    // hide the order the first one placed: any refusal before the transaction checks for a replay.
+    let refuse =
+        async |err: ApiError| match store::replay(app, &who.user_id, key, &fingerprint).await? {
+            Some(order) => Ok(Outcome::Replayed(order)),
+            None => Err(err),
+        };
+
+    let (lines, cart_version, mut prefetched) = match source {
+        CheckoutSource::Items(lines) => (
+            lines.clone(),
+            None,
+            Some(crate::catalog::store::views(
+                fetched.take_all(&tables.products),
+            )?),
+        ),
+        CheckoutSource::Cart => {
+            let cart: CartRecord = fetched
+                .take_as(&tables.orders, &store::cart_key(&who.user_id))?
+                .unwrap_or_default();
+            if cart.items.is_empty() {
+                return refuse(ApiError::Unprocessable {
+                    code: "empty_cart",
+                    message: "the cart is empty: add products or send items".into(),
+                    details: None,
+                })
+                .await;
+            }
+            (cart.items, Some(cart.updated_at), None)
+        }
+    };
+
+    for attempt in 0..CONFLICT_ATTEMPTS {
+        if attempt > 0 {
+            backoff(attempt).await;
+        }
+        // A retry re-reads the catalog: a price may have changed under us.
+        let catalog: HashMap<ProductId, ProductView> = match prefetched.take() {
+            Some(found) => found,
+            None => {
+                let ids: Vec<ProductId> = lines.iter().map(|l| l.product_id.clone()).collect();
+                load_products(app, &ids).await?
+            }
+        };
+        let catalog: HashMap<ProductId, (String, Cents)> = catalog
+            .into_iter()
+            .map(|(id, p)| (id, (p.name, p.price_cents)))
+            .collect();
+        let order = match build_order(&who.user_id, &lines, &catalog, &app.config.currency) {
+            Ok(order) => order,
+            Err(missing) => return refuse(unknown_products(&missing)).await,
+        };
+        match place(app, who, key, &fingerprint, &order, cart_version.as_deref()).await? {
+            Placed::Done => {
+                tracing::info!(order_id = %order.id, total_cents = order.total_cents.get(), "order placed");
+                metrics::emit(&[(ORDERS_PLACED, 1), (REVENUE_CENTS, order.total_cents.get())]);
+                return Ok(Outcome::Placed(order));
+            }
+            Placed::Failed(err) => return Err(err),
+            Placed::KeyTaken => {
+                // A concurrent request with the same key won the race: answer as it did.
+                return match store::replay(app, &who.user_id, key, &fingerprint).await? {
+                    Some(order) => Ok(Outcome::Replayed(order)),
+                    None => Err(ApiError::conflict(
+                        "idempotency_conflict",
+                        "a request with this Idempotency-Key is in progress; retry",
+                    )),
+                };
+            }
+            Placed::Retry => continue,
+        }
+    }
+    Err(busy())
+}
+
+enum Placed {
+    Done,
+    Retry,
+    KeyTaken,
+    Failed(ApiError),
+}
+
+/// Writes the whole checkout in one transaction and interprets a cancellation.
+async fn place(
+    app: &App,
+    who: &Principal,
+    key: &str,
+    fingerprint: &str,
+    order: &Order,
+    cart_version: Option<&str>,
+) -> ApiResult<Placed> {
+    let mut tx = Tx::new().put("order", store::put_order(app, order)?).put(
+        "idempotency",
+        store::put_idempotency(
+            app,
+            &who.user_id,
+            key,
+            &order.id,
+            fingerprint,
+            IDEMPOTENCY_TTL_SECS,
+        )?,
+    );
+    for line in &order.items {
+        let mut u = UpdateExpr::new();
+        let quantity = i64::from(line.quantity.get());
+        u.increment(STOCK, -quantity);
+        let (stock, price) = (u.name(STOCK), u.name(PRICE_CENTS));
+        let (q, p) = (
+            u.value(n(quantity)),
+            u.value(n(line.unit_price_cents.get())),
+        );
+        // Enough stock, and the price we charge is still the catalog price.
+        u.condition(db::exists())
+            .condition(format!("{stock} >= {q} AND {price} = {p}"));
+        let update = db::built(
+            u.tx_builder(&app.config.tables.products, product_key(&line.product_id))
+                .return_values_on_condition_check_failure(
+                    aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .build(),
+        )?;
+        tx = tx.update("line", update);
+    }
+    if let Some(version) = cart_version {
+        tx = tx.delete(
+            "cart",
+            store::delete_cart_version(app, &who.user_id, version)?,
+        );
+    }
+    let reasons = match tx.send(&app.dynamo).await {
+        Ok(()) => return Ok(Placed::Done),
+        Err(TxError::Cancelled(r)) => r,
+        Err(TxError::Failed(e)) => return Err(e),
+    };
+    if reasons.failed("idempotency") {
+        return Ok(Placed::KeyTaken);
+    }
+    if let Some(failed) = line_failure(order, &reasons) {
+        return Ok(Placed::Failed(failed));
+    }
+    if reasons.failed("cart") {
+        return Ok(Placed::Failed(ApiError::conflict(
+            "cart_changed",
+            "the cart changed during checkout; review it and try again",
+        )));
+    }
+    let repriced = reasons.failed("line");
+    if repriced || reasons.conflict() {
+        // A price changed under us (re-read the catalog) or another transaction held an item.
+        return Ok(Placed::Retry);
+    }
+    Err(TxError::Cancelled(reasons).into())
+}
+
+/// A line whose product is gone (422) or short of stock (409, naming what is short); `None` when
+/// every failed line only failed on its price.
+fn line_failure(order: &Order, reasons: &Reasons) -> Option<ApiError> {
+    let mut short = Vec::new();
+    let mut available = serde_json::Map::new();
+    let mut gone = Vec::new();
+    for (line, reason) in order.items.iter().zip(reasons.named("line")) {
+        if !reason.condition_failed() {
+            continue;
+        }
+        let stock = reason.item.as_ref().and_then(|i| db::num::<i64>(i, STOCK));
+        match stock {
+            None => gone.push(line.product_id.clone()),
+            Some(stock) if stock < i64::from(line.quantity.get()) => {
+                short.push(line.product_id.clone());
+                available.insert(line.product_id.to_string(), stock.into());
+            }
+            _ => {}
+        }
+    }
+    if !gone.is_empty() {
+        return Some(unknown_products(&gone));
+    }
+    if short.is_empty() {
+        return None;
+    }
+    metrics::emit(&[(OUT_OF_STOCK, 1)]);
+    let names: Vec<String> = order
+        .items
+        .iter()
+        .filter(|l| short.contains(&l.product_id))
+        .map(|l| {
+            format!(
+                "{} (only {} left)",
+                l.name,
+                available[l.product_id.as_str()]
+            )
+        })
+        .collect();
+    Some(ApiError::Conflict {
+        code: "insufficient_stock",
+        message: format!("not enough stock: {}", names.join(", ")),
+        details: Some(serde_json::json!({ "product_ids": short, "available": available })),
+    })
+}
+
+/// Lines as the checkout reads them (used by the cart handlers too).
+pub fn product_ids(lines: &[Line]) -> Vec<ProductId> {
+    lines.iter().map(|l| l.product_id.clone()).collect()
+}

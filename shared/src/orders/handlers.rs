@@ -1,0 +1,161 @@
+//! The cart and order endpoints, one function each.
+
+use std::collections::HashMap;
+
+use lambda_http::{
+    Request,
+    http::{HeaderName, StatusCode},
+};
+
+use super::{
+    checkout::{self, Outcome, product_ids},
+    model::{
+        CartView, CheckoutRequest, CheckoutSource, Line, Order, OrderStatus, PutCartRequest,
+        StatusRequest, check_move, idempotency_key, order_id_in_path, parse_lines, price_cart,
+        unknown_products,
+    },
+    store,
+};
+use crate::{
+    app::App,
+    auth::{self, Principal},
+    catalog::store::load_products,
+    error::{ApiError, ApiResult},
+    platform::http::{
+        IDEMPOTENCY_KEY, Reply, header_str, json_body, page_request, path_param, query_param,
+        record_order,
+    },
+    types::UserId,
+};
+
+/// What to check out: the body's `items`, or the cart when the body is empty or `{}`.
+fn checkout_source(req: &Request) -> ApiResult<CheckoutSource> {
+    let body: CheckoutRequest = if req.body().as_ref().iter().all(u8::is_ascii_whitespace) {
+        CheckoutRequest::default()
+    } else {
+        json_body(req)?
+    };
+    CheckoutSource::try_from(body)
+}
+
+/// `POST /orders`
+pub async fn create_order(app: &'static App, req: Request) -> ApiResult<Reply> {
+    let key = idempotency_key(header_str(&req, IDEMPOTENCY_KEY));
+    let source = checkout_source(&req);
+    // One round trip reads the caller's account and what the checkout needs first. An earlier
+    // request with this key is not looked for up front: the transaction's conditional put of the
+    // idempotency record finds it, so a first attempt (nearly every request) pays no read for it.
+    let (who, fetched) = auth::authenticate_batch(app, &req, |user| match &source {
+        Ok(source) => checkout::prefetch(app, source, user),
+        Err(_) => Default::default(),
+    })
+    .await?;
+    let (key, source) = (key?, source?);
+    match checkout::checkout(app, &who, &key, &source, fetched).await? {
+        Outcome::Placed(order) => {
+            record_order(&order.id);
+            Reply::created(&order)
+        }
+        Outcome::Replayed(order) => {
+            record_order(&order.id);
+            Ok(Reply::json(StatusCode::CREATED, &order)?
+                .with_header(HeaderName::from_static("idempotent-replayed"), "true"))
+        }
+    }
+}
+
+/// `GET /orders?limit&cursor[&status]`: the caller's orders, newest first. Admins may pass
+/// `status` to list every customer's orders in that status (customers get 403 for it).
+pub async fn list_orders(app: &'static App, req: Request) -> ApiResult<Reply> {
+    let page = page_request(&req)?;
+    let status = query_param(&req, "status")
+        .filter(|s| !s.is_empty())
+        .map(|s| OrderStatus::parse("status", &s))
+        .transpose()?;
+    let orders = match status {
+        // Every customer's orders: admins only, so the role is known before anything is read.
+        Some(st) => {
+            auth::authenticate(app, &req).await?.require_admin()?;
+            store::list_by_status(app, st, &page).await?
+        }
+        // The caller's own orders: read while the token is checked.
+        None => {
+            auth::authenticate_with(app, &req, |id| async move {
+                store::list_own(app, &id, &page).await
+            })
+            .await?
+            .1
+        }
+    };
+    Reply::ok(&orders)
+}
+
+/// The order id from the path (recorded on the request's log line).
+fn order_id(req: &Request) -> ApiResult<String> {
+    let id = order_id_in_path(&path_param(req, "id")?)?;
+    record_order(&id);
+    Ok(id)
+}
+
+/// The order if the caller may see it: its owner or an admin. Anyone else gets the same 404 as for
+/// an order that does not exist.
+fn visible(who: &Principal, order: Option<Order>) -> ApiResult<Order> {
+    match order {
+        Some(o) if o.user_id == who.user_id || who.is_admin() => Ok(o),
+        _ => Err(ApiError::NotFound("order")),
+    }
+}
+
+/// `GET /orders/{id}`: the order is read while the token is checked.
+pub async fn get_order(app: &'static App, req: Request) -> ApiResult<Reply> {
+    let id = order_id(&req)?;
+    let (who, order) = auth::authenticate_with(app, &req, |_| store::load_order(app, &id)).await?;
+    Reply::ok(&visible(&who, order)?)
+}
+
+/// `PUT /orders/{id}/status`: admins move orders along the state machine; an owner may cancel
+/// their own PENDING order. A move the state machine forbids is a 409.
+pub async fn update_order_status(app: &'static App, req: Request) -> ApiResult<Reply> {
+    let who = auth::authenticate(app, &req).await?;
+    let body: StatusRequest = json_body(&req)?;
+    let to = OrderStatus::parse("status", &body.status)?;
+    let order = visible(&who, store::load_order(app, &order_id(&req)?).await?)?;
+    check_move(order.status, to, who.is_admin())?;
+    Reply::ok(&store::transition(app, &order, to).await?)
+}
+
+/// The cart's lines priced from the catalog now.
+async fn cart_view(app: &App, lines: &[Line]) -> ApiResult<CartView> {
+    let ids = product_ids(lines);
+    let catalog = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        load_products(app, &ids).await?
+    };
+    Ok(price_cart(lines, &catalog, &app.config.currency))
+}
+
+/// `GET /cart`
+pub async fn get_cart(app: &'static App, req: Request) -> ApiResult<Reply> {
+    // The account lookup runs beside both reads (cart, then its products), so it adds no round trip.
+    let read = |user: UserId| async move {
+        let cart = store::load_cart(app, &user).await?;
+        cart_view(app, &cart.items).await
+    };
+    let (_, cart) = auth::authenticate_with(app, &req, read).await?;
+    Reply::ok(&cart)
+}
+
+/// `PUT /cart`: replaces the cart. Products that do not exist are refused (422), so a cart only
+/// ever holds real products (they may be deleted later, which `GET /cart` reports).
+pub async fn put_cart(app: &'static App, req: Request) -> ApiResult<Reply> {
+    let who = auth::authenticate(app, &req).await?;
+    let body: PutCartRequest = json_body(&req)?;
+    let lines = parse_lines(body.items, true)?;
+    let cart = cart_view(app, &lines).await?;
+    if !cart.unavailable.is_empty() {
+        return Err(unknown_products(&cart.unavailable));
+    }
+    store::save_cart(app, &who.user_id, lines).await?;
+    Reply::ok(&cart)
+}

@@ -1,0 +1,518 @@
+//! Orders and carts without storage: the status machine, pricing an order or a cart from the
+//! catalog, checkout input and its fingerprint, and the errors a checkout can end in. Pure: no
+//! HTTP, no AWS.
+
+use std::collections::HashMap;
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    catalog::model::ProductView,
+    error::{ApiError, ApiResult},
+    platform::metrics::Metric,
+    types::{Cents, ProductId, Quantity, UserId, now_rfc3339},
+};
+
+/// How long an idempotency key is remembered.
+pub const IDEMPOTENCY_TTL_SECS: u64 = 24 * 60 * 60;
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 100;
+/// Most distinct products in one cart or order (keeps a checkout inside one DynamoDB transaction).
+pub const MAX_LINES: usize = 25;
+
+pub const ORDERS_PLACED: Metric = Metric("OrdersPlaced");
+pub const REVENUE_CENTS: Metric = Metric("RevenueCents");
+pub const OUT_OF_STOCK: Metric = Metric("OutOfStock");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderStatus {
+    Pending,
+    Paid,
+    Shipped,
+    Delivered,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "PENDING",
+            OrderStatus::Paid => "PAID",
+            OrderStatus::Shipped => "SHIPPED",
+            OrderStatus::Delivered => "DELIVERED",
+            OrderStatus::Cancelled => "CANCELLED",
+        }
+    }
+
+    pub fn parse(field: &str, raw: &str) -> ApiResult<Self> {
+        serde_json::from_value(serde_json::Value::String(raw.trim().to_ascii_uppercase())).map_err(
+            |_| {
+                ApiError::invalid_field(
+                    field,
+                    "must be one of PENDING, PAID, SHIPPED, DELIVERED, CANCELLED",
+                )
+            },
+        )
+    }
+
+    /// The moves the state machine allows: forward one step, or cancel before shipping.
+    pub fn can_move_to(self, to: OrderStatus) -> bool {
+        use OrderStatus::*;
+        matches!(
+            (self, to),
+            (Pending, Paid) | (Paid, Shipped) | (Shipped, Delivered) | (Pending | Paid, Cancelled)
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub product_id: ProductId,
+    pub name: String,
+    pub unit_price_cents: Cents,
+    pub quantity: Quantity,
+}
+
+/// `{id, user_id, status, items, total_cents, currency, created_at, updated_at}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: String,
+    pub user_id: UserId,
+    pub status: OrderStatus,
+    pub items: Vec<OrderLine>,
+    pub total_cents: Cents,
+    pub currency: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Prices the lines from the catalog (never from the client) and totals them.
+pub fn build_order(
+    user: &UserId,
+    lines: &[Line],
+    catalog: &HashMap<ProductId, (String, Cents)>,
+    currency: &str,
+) -> Result<Order, Vec<ProductId>> {
+    let missing: Vec<ProductId> = lines
+        .iter()
+        .filter(|l| !catalog.contains_key(&l.product_id))
+        .map(|l| l.product_id.clone())
+        .collect();
+    if !missing.is_empty() {
+        return Err(missing);
+    }
+    let items: Vec<OrderLine> = lines
+        .iter()
+        .map(|l| {
+            let (name, price) = &catalog[&l.product_id];
+            OrderLine {
+                product_id: l.product_id.clone(),
+                name: name.clone(),
+                unit_price_cents: *price,
+                quantity: l.quantity,
+            }
+        })
+        .collect();
+    let now = now_rfc3339();
+    Ok(Order {
+        id: ulid::Ulid::new().to_string(),
+        user_id: user.clone(),
+        status: OrderStatus::Pending,
+        total_cents: Cents::sum(items.iter().map(|l| l.unit_price_cents.times(l.quantity))),
+        items,
+        currency: currency.to_string(),
+        created_at: now.clone(),
+        updated_at: now,
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutRequest {
+    #[serde(default)]
+    pub items: Option<Vec<LineRequest>>,
+}
+
+/// What a checkout buys: explicit lines, or whatever is in the cart.
+pub enum CheckoutSource {
+    Items(Vec<Line>),
+    Cart,
+}
+
+impl TryFrom<CheckoutRequest> for CheckoutSource {
+    type Error = ApiError;
+    fn try_from(r: CheckoutRequest) -> ApiResult<Self> {
+        match r.items {
+            None => Ok(CheckoutSource::Cart),
+            Some(raw) => {
+                let lines = parse_lines(raw, false)?;
+                if lines.is_empty() {
+                    return Err(ApiError::invalid_field(
+                        "items",
+                        "must not be empty (omit it to check out the cart)",
+                    ));
+                }
+                Ok(CheckoutSource::Items(lines))
+            }
+        }
+    }
+}
+
+impl CheckoutSource {
+    /// Fingerprint of the request body, so a reused key with another body is detected.
+    /// Line order does not matter.
+    pub fn fingerprint(&self) -> String {
+        let canonical = match self {
+            CheckoutSource::Cart => "cart".to_string(),
+            CheckoutSource::Items(lines) => {
+                let mut parts: Vec<String> = lines
+                    .iter()
+                    .map(|l| format!("{}x{}", l.product_id, l.quantity.get()))
+                    .collect();
+                parts.sort();
+                format!("items:{}", parts.join(","))
+            }
+        };
+        B64.encode(Sha256::digest(canonical.as_bytes()))
+    }
+}
+
+/// The `Idempotency-Key` header's value: required, 1 to 100 visible ASCII characters.
+pub fn idempotency_key(raw: Option<&str>) -> ApiResult<String> {
+    let key = raw.map(str::trim).unwrap_or_default();
+    let ok = !key.is_empty()
+        && key.len() <= MAX_IDEMPOTENCY_KEY_LEN
+        && key.bytes().all(|b| b.is_ascii_graphic());
+    if ok {
+        Ok(key.to_string())
+    } else {
+        Err(ApiError::BadRequest {
+            code: "invalid_idempotency_key",
+            message: format!(
+                "the Idempotency-Key header is required: 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters, unique per order attempt"
+            ),
+            field: Some("Idempotency-Key".into()),
+        })
+    }
+}
+
+/// An order id from a path; a malformed one cannot name an order (404).
+pub fn order_id_in_path(raw: &str) -> ApiResult<String> {
+    if ulid::Ulid::from_string(raw).is_err() {
+        return Err(ApiError::NotFound("order"));
+    }
+    Ok(raw.to_string())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusRequest {
+    pub status: String,
+}
+
+pub fn invalid_move(from: OrderStatus, to: OrderStatus) -> ApiError {
+    ApiError::conflict(
+        "invalid_status_transition",
+        format!(
+            "an order cannot move from {} to {}",
+            from.as_str(),
+            to.as_str()
+        ),
+    )
+}
+
+/// Who may make a move: an admin any move the machine allows; an owner only cancelling their own
+/// PENDING order.
+pub fn check_move(order: OrderStatus, to: OrderStatus, admin: bool) -> ApiResult<()> {
+    if !admin {
+        if to != OrderStatus::Cancelled {
+            return Err(ApiError::Forbidden(
+                "only an admin can move an order to this status",
+            ));
+        }
+        if order != OrderStatus::Pending {
+            return Err(invalid_move(order, to));
+        }
+    }
+    if !order.can_move_to(to) {
+        return Err(invalid_move(order, to));
+    }
+    Ok(())
+}
+
+pub fn busy() -> ApiError {
+    ApiError::conflict(
+        "busy",
+        "too many simultaneous changes to these products; retry shortly",
+    )
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineRequest {
+    pub product_id: String,
+    pub quantity: i64,
+}
+
+/// A validated line: a product and 1..=99 units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    pub product_id: ProductId,
+    pub quantity: Quantity,
+}
+
+/// Parses request lines: ids must be product ids, each product at most once, at most
+/// [`MAX_LINES`] lines. With `zero_removes`, quantity 0 drops the line (PUT /cart).
+pub fn parse_lines(raw: Vec<LineRequest>, zero_removes: bool) -> ApiResult<Vec<Line>> {
+    let mut lines: Vec<Line> = Vec::new();
+    for (i, l) in raw.into_iter().enumerate() {
+        let product_id = ProductId::parse(&format!("items[{i}].product_id"), &l.product_id)?;
+        if lines.iter().any(|x| x.product_id == product_id) {
+            return Err(ApiError::invalid_field(
+                format!("items[{i}].product_id"),
+                "appears more than once; send one line per product",
+            ));
+        }
+        if zero_removes && l.quantity == 0 {
+            continue;
+        }
+        let quantity = Quantity::parse(&format!("items[{i}].quantity"), l.quantity)?;
+        lines.push(Line {
+            product_id,
+            quantity,
+        });
+    }
+    if lines.len() > MAX_LINES {
+        return Err(ApiError::invalid_field(
+            "items",
+            format!("must have at most {MAX_LINES} different products"),
+        ));
+    }
+    Ok(lines)
+}
+
+/// The cart as stored. `version` lets a checkout delete exactly the cart it read.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CartRecord {
+    pub items: Vec<Line>,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct CartLine {
+    pub product_id: ProductId,
+    pub name: String,
+    pub unit_price_cents: Cents,
+    pub quantity: Quantity,
+    pub line_total_cents: Cents,
+    /// Units in stock now; the line can be checked out when this is at least `quantity`.
+    pub stock: i64,
+}
+
+/// `{items, total_cents, currency, unavailable}`; `unavailable` lists products that are in the cart
+/// but no longer in the catalog (they are not part of the total and are dropped at checkout).
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct CartView {
+    pub items: Vec<CartLine>,
+    pub total_cents: Cents,
+    pub currency: String,
+    pub unavailable: Vec<ProductId>,
+}
+
+pub fn price_cart(
+    lines: &[Line],
+    catalog: &HashMap<ProductId, ProductView>,
+    currency: &str,
+) -> CartView {
+    let mut items = Vec::new();
+    let mut unavailable = Vec::new();
+    for line in lines {
+        match catalog.get(&line.product_id) {
+            Some(p) => items.push(CartLine {
+                product_id: line.product_id.clone(),
+                name: p.name.clone(),
+                unit_price_cents: p.price_cents,
+                quantity: line.quantity,
+                line_total_cents: p.price_cents.times(line.quantity),
+                stock: p.stock,
+            }),
+            None => unavailable.push(line.product_id.clone()),
+        }
+    }
+    CartView {
+        total_cents: Cents::sum(items.iter().map(|l| l.line_total_cents)),
+        items,
+        currency: currency.to_string(),
+        unavailable,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutCartRequest {
+    pub items: Vec<LineRequest>,
+}
+
+pub fn unknown_products(ids: &[ProductId]) -> ApiError {
+    ApiError::Unprocessable {
+        code: "unknown_products",
+        message: format!(
+            "these products are not in the catalog: {}",
+            ids.iter()
+                .map(ProductId::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        details: Some(serde_json::json!({ "product_ids": ids })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_machine_allows_only_forward_steps_and_early_cancels() {
+        use OrderStatus::*;
+        let all = [Pending, Paid, Shipped, Delivered, Cancelled];
+        let allowed: Vec<(OrderStatus, OrderStatus)> = all
+            .iter()
+            .flat_map(|a| all.iter().map(move |b| (*a, *b)))
+            .filter(|(a, b)| a.can_move_to(*b))
+            .collect();
+        assert_eq!(
+            allowed,
+            vec![
+                (Pending, Paid),
+                (Pending, Cancelled),
+                (Paid, Shipped),
+                (Paid, Cancelled),
+                (Shipped, Delivered)
+            ]
+        );
+    }
+
+    #[test]
+    fn status_parses_case_insensitively_and_serialises_upper_case() {
+        assert_eq!(
+            OrderStatus::parse("status", "shipped").unwrap(),
+            OrderStatus::Shipped
+        );
+        assert!(OrderStatus::parse("status", "LOST").is_err());
+        assert_eq!(
+            serde_json::to_string(&OrderStatus::Cancelled).unwrap(),
+            "\"CANCELLED\""
+        );
+    }
+
+    fn line(id: &ProductId, q: i64) -> Line {
+        Line {
+            product_id: id.clone(),
+            quantity: Quantity::parse("q", q).unwrap(),
+        }
+    }
+
+    #[test]
+    fn order_is_priced_from_the_catalog_and_totalled() {
+        let (a, b) = (ProductId::new(), ProductId::new());
+        let catalog = HashMap::from([
+            (
+                a.clone(),
+                ("Mug".to_string(), Cents::price("p", 1490).unwrap()),
+            ),
+            (
+                b.clone(),
+                ("Tea".to_string(), Cents::price("p", 890).unwrap()),
+            ),
+        ]);
+        let user = UserId::from_trusted("U1");
+        let o = build_order(&user, &[line(&a, 2), line(&b, 3)], &catalog, "USD").unwrap();
+        assert_eq!(o.total_cents.get(), 2 * 1490 + 3 * 890);
+        assert_eq!(o.status, OrderStatus::Pending);
+        assert_eq!(o.items[0].name, "Mug");
+        assert_eq!(o.items[1].unit_price_cents.get(), 890);
+        let ghost = ProductId::new();
+        assert_eq!(
+            build_order(&user, &[line(&ghost, 1)], &catalog, "USD").unwrap_err(),
+            vec![ghost]
+        );
+    }
+
+    #[test]
+    fn fingerprint_ignores_line_order_but_not_quantities() {
+        let (a, b) = (ProductId::new(), ProductId::new());
+        let one = CheckoutSource::Items(vec![line(&a, 1), line(&b, 2)]).fingerprint();
+        let same = CheckoutSource::Items(vec![line(&b, 2), line(&a, 1)]).fingerprint();
+        let other = CheckoutSource::Items(vec![line(&a, 1), line(&b, 3)]).fingerprint();
+        assert_eq!(one, same);
+        assert_ne!(one, other);
+        assert_ne!(one, CheckoutSource::Cart.fingerprint());
+    }
+
+    fn req_line(id: &ProductId, q: i64) -> LineRequest {
+        LineRequest {
+            product_id: id.to_string(),
+            quantity: q,
+        }
+    }
+
+    #[test]
+    fn lines_are_validated_and_zero_removes_only_in_the_cart() {
+        let (a, b) = (ProductId::new(), ProductId::new());
+        let lines = parse_lines(vec![req_line(&a, 2), req_line(&b, 0)], true).unwrap();
+        assert_eq!(lines.len(), 1);
+        let e = parse_lines(vec![req_line(&a, 0)], false).unwrap_err();
+        assert!(e.to_string().starts_with("items[0].quantity"), "{e}");
+        let e = parse_lines(vec![req_line(&a, 1), req_line(&a, 2)], true).unwrap_err();
+        assert!(e.to_string().starts_with("items[1].product_id"), "{e}");
+        assert!(parse_lines(vec![req_line(&a, 100)], true).is_err());
+        assert!(parse_lines(vec![req_line(&a, -1)], true).is_err());
+        let many: Vec<_> = (0..26).map(|_| req_line(&ProductId::new(), 1)).collect();
+        assert!(
+            parse_lines(many, true)
+                .unwrap_err()
+                .to_string()
+                .contains("25")
+        );
+        let e = parse_lines(
+            vec![LineRequest {
+                product_id: "x".into(),
+                quantity: 1,
+            }],
+            true,
+        )
+        .unwrap_err();
+        assert!(e.to_string().starts_with("items[0].product_id"));
+    }
+
+    #[test]
+    fn only_admins_move_orders_forward_and_owners_cancel_pending_ones() {
+        use OrderStatus::*;
+        assert!(check_move(Pending, Paid, true).is_ok());
+        assert_eq!(
+            check_move(Pending, Paid, false).unwrap_err().code(),
+            "forbidden"
+        );
+        assert!(check_move(Pending, Cancelled, false).is_ok());
+        assert_eq!(
+            check_move(Paid, Cancelled, false).unwrap_err().code(),
+            "invalid_status_transition"
+        );
+        assert_eq!(
+            check_move(Delivered, Cancelled, true).unwrap_err().code(),
+            "invalid_status_transition"
+        );
+    }
+
+    #[test]
+    fn idempotency_keys_are_required_visible_and_bounded() {
+        assert_eq!(idempotency_key(Some(" k-1 ")).unwrap(), "k-1");
+        for bad in [None, Some(""), Some("a b"), Some("é")] {
+            assert!(idempotency_key(bad).is_err(), "{bad:?}");
+        }
+        assert!(idempotency_key(Some(&"k".repeat(101))).is_err());
+        assert!(order_id_in_path("nope").is_err());
+    }
+}

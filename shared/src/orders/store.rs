@@ -1,0 +1,338 @@
+//! Orders and carts in DynamoDB: order items with their index keys (by customer, by status), the
+//! cart item, idempotency records (expire by TTL), and status moves as conditional transactions.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::Put;
+use serde::{Deserialize, Serialize};
+use serde_dynamo::to_item;
+
+use super::model::{Line, Order, OrderLine, OrderStatus, busy, invalid_move};
+use crate::{
+    app::App,
+    auth::principal::account_pk,
+    catalog::store::{STOCK, product_key},
+    error::{ApiError, ApiResult},
+    platform::{
+        config::env,
+        db::{
+            self, Gsi, Item, Page, PageQuery, PageRequest, TTL_ATTR, TableDef, Tx, TxError,
+            UpdateExpr, built, n, s,
+        },
+    },
+    types::{ProductId, UserId, now_epoch_secs, now_rfc3339},
+};
+
+/// Orders, carts and idempotency records (the last expire by TTL after 24 h).
+pub const TABLE: TableDef = TableDef {
+    id: "orders",
+    env: env::ORDERS_TABLE,
+    gsis: &[BY_USER, BY_STATUS],
+    ttl: true,
+};
+/// A customer's orders, newest first (order ids are ULIDs, so they sort by time).
+pub const BY_USER: Gsi = Gsi::first("by_user");
+/// Every order in one status, for the admin's fulfilment lists.
+pub const BY_STATUS: Gsi = Gsi::second("by_status");
+
+/// Attempts at a transaction that DynamoDB cancelled only because another one touched the same item.
+pub const CONFLICT_ATTEMPTS: u32 = 8;
+const STATUS: &str = "status";
+const UPDATED_AT: &str = "updated_at";
+
+pub fn order_key(id: &str) -> Item {
+    db::key(format!("ORDER#{id}"), "ORDER")
+}
+
+pub fn cart_key(user: &UserId) -> Item {
+    db::key(format!("CART#{user}"), "CART")
+}
+
+/// Idempotency keys are scoped to the user who sent them.
+pub fn idempotency_record_key(user: &UserId, idem_key: &str) -> Item {
+    db::key(format!("IDEMPOTENCY#{user}#{idem_key}"), "IDEMPOTENCY")
+}
+
+fn status_pk(status: OrderStatus) -> String {
+    format!("STATUS#{}", status.as_str())
+}
+
+/// An order's primary and index keys. Checkout writes them all; a status move rewrites them from
+/// the new status, so the two can never disagree.
+fn keys(order: &Order) -> Item {
+    let mut k = order_key(&order.id);
+    for (attr, v) in [
+        (BY_USER.pk, account_pk(order.user_id.as_str())),
+        (BY_USER.sk, order.id.clone()),
+        (BY_STATUS.pk, status_pk(order.status)),
+        (BY_STATUS.sk, order.id.clone()),
+    ] {
+        k.insert(attr.to_string(), s(v));
+    }
+    k
+}
+
+fn table(app: &App) -> &str {
+    &app.config.tables.orders
+}
+
+/// The order as a transaction's conditional put (it must not exist yet).
+pub fn put_order(app: &App, order: &Order) -> ApiResult<Put> {
+    let mut item: Item = to_item(order)?;
+    item.extend(keys(order));
+    db::put_new(table(app), item)
+}
+
+pub async fn load_order(app: &App, id: &str) -> ApiResult<Option<Order>> {
+    db::get(&app.dynamo, table(app), order_key(id), true).await
+}
+
+/// One page of `user`'s orders, newest first.
+pub async fn list_own(app: &App, user: &UserId, page: &PageRequest) -> ApiResult<Page<Order>> {
+    list(app, &BY_USER, account_pk(user.as_str()), page).await
+}
+
+/// One page of every customer's orders in `status`, newest first.
+pub async fn list_by_status(
+    app: &App,
+    status: OrderStatus,
+    page: &PageRequest,
+) -> ApiResult<Page<Order>> {
+    list(app, &BY_STATUS, status_pk(status), page).await
+}
+
+async fn list(
+    app: &App,
+    index: &Gsi,
+    partition: String,
+    page: &PageRequest,
+) -> ApiResult<Page<Order>> {
+    let q = PageQuery {
+        table: table(app),
+        index,
+        partition,
+        prefix: None,
+        descending: true,
+    };
+    db::query_page(&app.dynamo, &app.cursors, q, page).await
+}
+
+/// The cart as stored. `updated_at` lets a checkout delete exactly the cart it read.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CartRecord {
+    pub items: Vec<Line>,
+    pub updated_at: String,
+}
+
+pub async fn load_cart(app: &App, user: &UserId) -> ApiResult<CartRecord> {
+    Ok(db::get(&app.dynamo, table(app), cart_key(user), true)
+        .await?
+        .unwrap_or_default())
+}
+
+/// Replaces the cart (an empty one is deleted).
+pub async fn save_cart(app: &App, user: &UserId, lines: Vec<Line>) -> ApiResult<()> {
+    if lines.is_empty() {
+        app.dynamo
+            .delete_item()
+            .table_name(table(app))
+            .set_key(Some(cart_key(user)))
+            .send()
+            .await?;
+        return Ok(());
+    }
+    let mut item: Item = to_item(CartRecord {
+        items: lines,
+        updated_at: now_rfc3339(),
+    })?;
+    item.extend(cart_key(user));
+    app.dynamo
+        .put_item()
+        .table_name(table(app))
+        .set_item(Some(item))
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// A transaction's delete of the cart, only if it is still the version the checkout read.
+pub fn delete_cart_version(
+    app: &App,
+    user: &UserId,
+    version: &str,
+) -> ApiResult<aws_sdk_dynamodb::types::Delete> {
+    built(
+        aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(table(app))
+            .set_key(Some(cart_key(user)))
+            .condition_expression("#v = :v")
+            .expression_attribute_names("#v", UPDATED_AT)
+            .expression_attribute_values(":v", s(version))
+            .build(),
+    )
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct IdempotencyRecord {
+    order_id: String,
+    fingerprint: String,
+}
+
+/// The idempotency record of a checkout, as a transaction's put: it fails while an unexpired
+/// record holds the key (an expired one that TTL has not swept yet may be replaced).
+pub fn put_idempotency(
+    app: &App,
+    user: &UserId,
+    key: &str,
+    order_id: &str,
+    fingerprint: &str,
+    ttl_secs: u64,
+) -> ApiResult<Put> {
+    let now = now_epoch_secs();
+    let mut item: Item = to_item(IdempotencyRecord {
+        order_id: order_id.to_string(),
+        fingerprint: fingerprint.to_string(),
+    })?;
+    item.insert(TTL_ATTR.into(), n(now + ttl_secs));
+    item.extend(idempotency_record_key(user, key));
+    built(
+        Put::builder()
+            .table_name(table(app))
+            .set_item(Some(item))
+            .condition_expression(format!("{} OR #ttl <= :now", db::not_exists()))
+            .expression_attribute_names("#ttl", TTL_ATTR)
+            .expression_attribute_values(":now", n(now))
+            .build(),
+    )
+}
+
+/// The order an earlier, unexpired request with this key created, or a 409 if that request had
+/// another body.
+pub async fn replay(
+    app: &App,
+    user: &UserId,
+    key: &str,
+    fingerprint: &str,
+) -> ApiResult<Option<Order>> {
+    let item = db::get_item(
+        &app.dynamo,
+        table(app),
+        idempotency_record_key(user, key),
+        true,
+    )
+    .await?;
+    let Some(item) = item else {
+        return Ok(None);
+    };
+    if db::num::<u64>(&item, TTL_ATTR).unwrap_or(0) <= now_epoch_secs() {
+        return Ok(None);
+    }
+    let record: IdempotencyRecord = serde_dynamo::from_item(item)?;
+    if record.fingerprint != fingerprint {
+        return Err(ApiError::conflict(
+            "idempotency_key_reused",
+            "this Idempotency-Key was already used for a different order request",
+        ));
+    }
+    load_order(app, &record.order_id).await
+}
+
+/// Jittered exponential backoff for transaction conflicts.
+pub async fn backoff(attempt: u32) {
+    let base = 10u64 << attempt.min(6);
+    let jitter = u64::from(ulid::Ulid::new().random() as u16) % base.max(1);
+    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+}
+
+/// Moves the order from its current status to `to`, guarded by a condition on the current status
+/// (so two concurrent moves cannot both succeed). Cancelling restores the stock in the same
+/// transaction; lines whose product has since been deleted are not restocked.
+pub async fn transition(app: &App, order: &Order, to: OrderStatus) -> ApiResult<Order> {
+    let now = now_rfc3339();
+    let mut moved = order.clone();
+    moved.status = to;
+    moved.updated_at = now.clone();
+    let mut skip: Vec<ProductId> = Vec::new();
+    for attempt in 0..CONFLICT_ATTEMPTS {
+        if attempt > 0 {
+            backoff(attempt).await;
+        }
+        let mut u = UpdateExpr::new();
+        u.set(STATUS, s(to.as_str()))
+            .set(BY_STATUS.pk, keys(&moved)[BY_STATUS.pk].clone())
+            .set(UPDATED_AT, s(&now));
+        let (st, from) = (u.name(STATUS), u.value(s(order.status.as_str())));
+        u.condition(format!("{st} = {from}"));
+        let mut tx = Tx::new().update("order", u.tx_item(table(app), order_key(&order.id))?);
+        let restock: Vec<&OrderLine> = if to == OrderStatus::Cancelled {
+            order
+                .items
+                .iter()
+                .filter(|l| !skip.contains(&l.product_id))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for line in &restock {
+            let mut r = UpdateExpr::new();
+            r.increment(STOCK, i64::from(line.quantity.get()))
+                .condition(db::exists());
+            tx = tx.update(
+                "restock",
+                r.tx_item(&app.config.tables.products, product_key(&line.product_id))?,
+            );
+        }
+        let reasons = match tx.send(&app.dynamo).await {
+            Ok(()) => {
+                tracing::info!(order_id = %order.id, from = order.status.as_str(), to = to.as_str(), "order status changed");
+                return Ok(moved);
+            }
+            Err(TxError::Cancelled(r)) => r,
+            Err(e) => return Err(e.into()),
+        };
+        if reasons.failed("order") {
+            // Someone else moved it first; report against its real current status.
+            let current = load_order(app, &order.id)
+                .await?
+                .map(|o| o.status)
+                .unwrap_or(order.status);
+            return Err(invalid_move(current, to));
+        }
+        let deleted: Vec<ProductId> = restock
+            .iter()
+            .zip(reasons.named("restock"))
+            .filter(|(_, r)| r.condition_failed())
+            .map(|(l, _)| l.product_id.clone())
+            .collect();
+        if deleted.is_empty() && !reasons.conflict() {
+            return Err(TxError::Cancelled(reasons).into());
+        }
+        skip.extend(deleted);
+    }
+    Err(busy())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::Cents;
+
+    #[test]
+    fn index_keys_follow_owner_and_status() {
+        let order = Order {
+            id: "01ORDER".into(),
+            user_id: UserId::from_trusted("01USER"),
+            status: OrderStatus::Paid,
+            items: vec![],
+            total_cents: Cents::sum([]),
+            currency: "USD".into(),
+            created_at: "t".into(),
+            updated_at: "t".into(),
+        };
+        let k = keys(&order);
+        assert_eq!(k[BY_USER.pk], s("USER#01USER"));
+        assert_eq!(k[BY_USER.sk], s("01ORDER"));
+        assert_eq!(k[BY_STATUS.pk], s("STATUS#PAID"));
+        assert_eq!(k[db::PK], s("ORDER#01ORDER"));
+    }
+}

@@ -1,0 +1,227 @@
+//! Typed configuration, read once at init. Every environment variable the functions read is named here.
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("missing required setting {0}")]
+    Missing(&'static str),
+    #[error("invalid setting {var}: {reason}")]
+    Invalid { var: &'static str, reason: String },
+}
+
+/// Environment variable names, defined once. template.yaml, terraform/ and the dev scripts use these.
+pub mod env {
+    pub const USERS_TABLE: &str = "USERS_TABLE";
+    pub const PRODUCTS_TABLE: &str = "PRODUCTS_TABLE";
+    pub const ORDERS_TABLE: &str = "ORDERS_TABLE";
+    pub const IMAGES_BUCKET: &str = "IMAGES_BUCKET";
+    pub const IMAGES_BASE_URL: &str = "IMAGES_BASE_URL";
+    pub const JWT_SECRET: &str = "JWT_SECRET";
+    pub const JWT_ISSUER: &str = "JWT_ISSUER";
+    pub const JWT_AUDIENCE: &str = "JWT_AUDIENCE";
+    pub const TOKEN_TTL_SECONDS: &str = "TOKEN_TTL_SECONDS";
+    pub const CORS_ALLOW_ORIGIN: &str = "CORS_ALLOW_ORIGIN";
+    pub const CURRENCY: &str = "CURRENCY";
+    pub const LOG_LEVEL: &str = "LOG_LEVEL";
+    /// Local development only: point the SDK clients at DynamoDB Local / an S3 emulator.
+    pub const DYNAMODB_ENDPOINT: &str = "DYNAMODB_ENDPOINT";
+    pub const S3_ENDPOINT: &str = "S3_ENDPOINT";
+    pub const AWS_REGION: &str = "AWS_REGION";
+
+    /// Every variable a deployed function may be given (the IaC consistency test checks against this).
+    pub const DEPLOYED: &[&str] = &[
+        USERS_TABLE,
+        PRODUCTS_TABLE,
+        ORDERS_TABLE,
+        IMAGES_BUCKET,
+        IMAGES_BASE_URL,
+        JWT_SECRET,
+        JWT_ISSUER,
+        JWT_AUDIENCE,
+        TOKEN_TTL_SECONDS,
+        CORS_ALLOW_ORIGIN,
+        CURRENCY,
+        LOG_LEVEL,
+    ];
+}
+
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+#[derive(Clone, Debug)]
+pub struct Tables {
+    pub users: String,
+    pub products: String,
+    pub orders: String,
+}
+
+/// Endpoints of the local emulators; `None` on AWS.
+#[derive(Clone, Debug, Default)]
+pub struct LocalEndpoints {
+    pub dynamodb: Option<String>,
+    pub s3: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub tables: Tables,
+    pub images_bucket: String,
+    /// Public base URL of the images bucket; a product's `image_url` is `<base>/<key>`.
+    pub images_base_url: String,
+    pub jwt_secret: Vec<u8>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub token_ttl: Duration,
+    pub cors_allow_origin: String,
+    pub currency: String,
+    pub region: String,
+    pub local: LocalEndpoints,
+    /// Below the Lambda timeout so a slow dependency becomes a 503, not a Lambda timeout.
+    pub handler_timeout: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    // Hand-written so the secret can never reach a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("tables", &self.tables)
+            .field("images_bucket", &self.images_bucket)
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("token_ttl", &self.token_ttl)
+            .field("currency", &self.currency)
+            .field("region", &self.region)
+            .field("local", &self.local)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads settings through `get`, so tests can supply a map instead of the process environment.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |k: &'static str| {
+            get(k)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError::Missing(k))
+        };
+        let or = |k: &str, d: &str| get(k).filter(|v| !v.is_empty()).unwrap_or_else(|| d.into());
+
+        let jwt_secret = required(env::JWT_SECRET)?.into_bytes();
+        if jwt_secret.len() < MIN_JWT_SECRET_BYTES {
+            return Err(ConfigError::Invalid {
+                var: env::JWT_SECRET,
+                reason: format!(
+                    "must be at least {MIN_JWT_SECRET_BYTES} bytes, got {}",
+                    jwt_secret.len()
+                ),
+            });
+        }
+        let ttl_raw = or(env::TOKEN_TTL_SECONDS, "3600");
+        let ttl: u64 = ttl_raw
+            .parse()
+            .ok()
+            .filter(|s| (60..=86_400).contains(s))
+            .ok_or_else(|| ConfigError::Invalid {
+                var: env::TOKEN_TTL_SECONDS,
+                reason: format!("must be a whole number of seconds in 60..=86400, got {ttl_raw:?}"),
+            })?;
+        let currency = or(env::CURRENCY, "USD").to_ascii_uppercase();
+        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(ConfigError::Invalid {
+                var: env::CURRENCY,
+                reason: format!("must be an ISO 4217 code such as USD, got {currency:?}"),
+            });
+        }
+        let images_bucket = or(env::IMAGES_BUCKET, "shop-images");
+        let local = LocalEndpoints {
+            dynamodb: get(env::DYNAMODB_ENDPOINT).filter(|v| !v.is_empty()),
+            s3: get(env::S3_ENDPOINT).filter(|v| !v.is_empty()),
+        };
+        let default_images_url = match &local.s3 {
+            Some(s3) => format!("{}/{images_bucket}", s3.trim_end_matches('/')),
+            None => format!("https://{images_bucket}.s3.amazonaws.com"),
+        };
+        Ok(Config {
+            tables: Tables {
+                users: required(env::USERS_TABLE)?,
+                products: required(env::PRODUCTS_TABLE)?,
+                orders: required(env::ORDERS_TABLE)?,
+            },
+            images_base_url: or(env::IMAGES_BASE_URL, &default_images_url)
+                .trim_end_matches('/')
+                .to_string(),
+            images_bucket,
+            jwt_secret,
+            jwt_issuer: or(env::JWT_ISSUER, "shop"),
+            jwt_audience: or(env::JWT_AUDIENCE, "shop-api"),
+            token_ttl: Duration::from_secs(ttl),
+            cors_allow_origin: or(env::CORS_ALLOW_ORIGIN, "*"),
+            currency,
+            region: or(env::AWS_REGION, "us-east-1"),
+            local,
+            handler_timeout: Duration::from_secs(8),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn base() -> HashMap<&'static str, String> {
+        HashMap::from([
+            (env::USERS_TABLE, "u".to_string()),
+            (env::PRODUCTS_TABLE, "p".to_string()),
+            (env::ORDERS_TABLE, "o".to_string()),
+            (env::JWT_SECRET, "x".repeat(32)),
+        ])
+    }
+
+    fn load(m: &HashMap<&'static str, String>) -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_fill_optional_settings() {
+        let c = load(&base()).unwrap();
+        assert_eq!(c.currency, "USD");
+        assert_eq!(c.token_ttl, Duration::from_secs(3600));
+        assert_eq!(c.cors_allow_origin, "*");
+    }
+
+    #[test]
+    fn weak_secret_is_refused_with_its_name() {
+        let mut m = base();
+        m.insert(env::JWT_SECRET, "short".into());
+        let err = load(&m).unwrap_err().to_string();
+        assert!(err.contains("JWT_SECRET") && err.contains("32"), "{err}");
+    }
+
+    #[test]
+    fn missing_table_is_named() {
+        let mut m = base();
+        m.remove(env::ORDERS_TABLE);
+        assert!(load(&m).unwrap_err().to_string().contains("ORDERS_TABLE"));
+    }
+
+    #[test]
+    fn debug_output_hides_the_secret() {
+        let c = load(&base()).unwrap();
+        assert!(!format!("{c:?}").contains(&"x".repeat(32)));
+    }
+
+    #[test]
+    fn bad_currency_and_ttl_are_refused() {
+        let mut m = base();
+        m.insert(env::CURRENCY, "dollars".into());
+        assert!(load(&m).is_err());
+        let mut m = base();
+        m.insert(env::TOKEN_TTL_SECONDS, "0".into());
+        assert!(load(&m).is_err());
+    }
+}

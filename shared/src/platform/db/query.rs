@@ -1,0 +1,75 @@
+//! The one paged Query every listing uses: an index partition, optionally narrowed to a sort-key
+//! prefix, one page at a time behind a signed cursor.
+
+use aws_sdk_dynamodb::Client;
+use serde::de::DeserializeOwned;
+
+use super::{CursorKey, Gsi, Page, PageRequest, s};
+use crate::error::ApiResult;
+
+/// Which items a listing reads.
+#[derive(Debug)]
+pub struct PageQuery<'a> {
+    pub table: &'a str,
+    pub index: &'a Gsi,
+    /// Value of the index's partition key.
+    pub partition: String,
+    /// `begins_with` on the index's sort key, when set and not empty.
+    pub prefix: Option<String>,
+    /// Descending sort-key order (ULID sort keys: newest first).
+    pub descending: bool,
+}
+
+impl PageQuery<'_> {
+    /// What a cursor of this listing belongs to: it is accepted back for the same listing only.
+    fn scope(&self) -> String {
+        format!(
+            "{}|{}|{}",
+            self.index.name,
+            self.partition,
+            self.prefix.as_deref().unwrap_or_default()
+        )
+    }
+}
+
+/// One page of `q`, decoded as `T`, and the cursor of the next page (`None` on the last).
+pub async fn query_page<T: DeserializeOwned>(
+    client: &Client,
+    cursors: &CursorKey,
+    q: PageQuery<'_>,
+    page: &PageRequest,
+) -> ApiResult<Page<T>> {
+    let scope = q.scope();
+    let start = page
+        .cursor
+        .as_deref()
+        .map(|c| cursors.decode(&scope, c))
+        .transpose()?;
+    let mut query = client
+        .query()
+        .table_name(q.table)
+        .index_name(q.index.name)
+        .expression_attribute_names("#pk", q.index.pk)
+        .expression_attribute_values(":pk", s(q.partition))
+        .scan_index_forward(!q.descending)
+        .set_exclusive_start_key(start)
+        .limit(page.limit);
+    query = match q.prefix.filter(|p| !p.is_empty()) {
+        None => query.key_condition_expression("#pk = :pk"),
+        Some(prefix) => query
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#sk", q.index.sk)
+            .expression_attribute_values(":prefix", s(prefix)),
+    };
+    let out = query.send().await?;
+    let items = out
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .map(serde_dynamo::from_item)
+        .collect::<Result<Vec<T>, _>>()?;
+    Ok(Page {
+        items,
+        next_cursor: cursors.encode(&scope, out.last_evaluated_key.as_ref()),
+    })
+}

@@ -1,0 +1,134 @@
+//! Turning a request into typed input: the JSON body, path and query parameters, headers, the
+//! page a listing asks for and the bearer token. Every failure is a 400 that names the field.
+
+use lambda_http::{Request, RequestExt};
+use serde::de::DeserializeOwned;
+
+use crate::{
+    error::{ApiError, ApiResult},
+    platform::db::{DEFAULT_LIMIT, MAX_LIMIT, PageRequest},
+};
+
+/// Decodes a JSON body into a request DTO. Syntax errors, wrong types, missing and unknown fields
+/// all become a 400 whose message says what was wrong.
+pub fn json_body<T: DeserializeOwned>(req: &Request) -> ApiResult<T> {
+    let bytes = req.body().as_ref();
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request(
+            "invalid_json",
+            "request body must be a JSON object",
+        ));
+    }
+    let not_json = |e: serde_json::Error| {
+        ApiError::bad_request(
+            "invalid_json",
+            format!("request body is not valid JSON: {e}"),
+        )
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data if path != "." => {
+                ApiError::invalid_field(path, inner)
+            }
+            serde_json::error::Category::Data => {
+                ApiError::bad_request("invalid_field", format!("invalid request body: {inner}"))
+            }
+            _ => not_json(inner),
+        }
+    })?;
+    de.end().map_err(not_json)?;
+    Ok(value)
+}
+
+/// A path parameter of the matched route (`{id}`).
+pub fn path_param(req: &Request, name: &'static str) -> ApiResult<String> {
+    req.path_parameters_ref()
+        .and_then(|p| p.first(name))
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| ApiError::invalid_field(name, "is required in the path"))
+}
+
+pub fn query_param(req: &Request, name: &str) -> Option<String> {
+    req.query_string_parameters_ref()
+        .and_then(|q| q.first(name))
+        .map(str::to_string)
+}
+
+pub fn header_str<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// `?limit=` (default 20, 1..=100) and `?cursor=` (verified later, against the listing it names).
+pub fn page_request(req: &Request) -> ApiResult<PageRequest> {
+    let limit = match query_param(req, "limit") {
+        None => DEFAULT_LIMIT,
+        Some(raw) => raw
+            .parse::<i32>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ApiError::invalid_field(
+                    "limit",
+                    format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                )
+            })?,
+    };
+    Ok(PageRequest {
+        limit,
+        cursor: query_param(req, "cursor").filter(|c| !c.is_empty()),
+    })
+}
+
+/// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
+pub fn bearer_token(req: &Request) -> Option<&str> {
+    let value = header_str(req, "authorization")?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_scheme_is_parsed_case_insensitively() {
+        let req = lambda_http::http::Request::builder()
+            .header("authorization", "bearer abc.def.ghi")
+            .body(lambda_http::Body::Empty)
+            .unwrap();
+        assert_eq!(bearer_token(&req), Some("abc.def.ghi"));
+        let req = lambda_http::http::Request::builder()
+            .header("authorization", "Basic abc")
+            .body(lambda_http::Body::Empty)
+            .unwrap();
+        assert_eq!(bearer_token(&req), None);
+    }
+
+    #[test]
+    fn limit_defaults_and_is_bounded() {
+        let req = |q: &[(&str, &str)]| {
+            lambda_http::http::Request::builder()
+                .body(lambda_http::Body::Empty)
+                .unwrap()
+                .with_query_string_parameters(
+                    q.iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect::<std::collections::HashMap<_, _>>(),
+                )
+        };
+        assert_eq!(page_request(&req(&[])).unwrap().limit, DEFAULT_LIMIT);
+        let p = page_request(&req(&[("limit", "100"), ("cursor", "abc")])).unwrap();
+        assert_eq!((p.limit, p.cursor.as_deref()), (100, Some("abc")));
+        for bad in ["0", "101", "-1", "x", "1.5"] {
+            let e = page_request(&req(&[("limit", bad)])).unwrap_err();
+            assert!(e.to_string().starts_with("limit"), "{bad}: {e}");
+        }
+    }
+}

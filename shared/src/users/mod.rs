@@ -1,0 +1,29 @@
+//! Users: registration, login with lockout, profile, logout.
+//! `model` (pure) <- `store` (DynamoDB) <- `handlers` (one function per endpoint).
+
+pub mod handlers;
+pub mod model;
+pub mod store;
+
+pub use handlers::{get_me, login, logout, register, update_me};
+pub use model::{LOCKOUT_SECS, MAX_FAILED_LOGINS, NewUser, RegisterRequest, UserView};
+
+use crate::{
+    app::App,
+    error::{ApiError, ApiResult},
+    types::{Email, Name, Password, Role},
+};
+
+/// Used by the dev seeding tool: ensures an admin account exists with the given password.
+pub async fn ensure_admin(app: &App, email: &str, password: &str, name: &str) -> ApiResult<bool> {
+    let new = NewUser {
+        email: Email::parse(email)?,
+        password: Password::parse("password", password.to_string())?,
+        name: Name::parse(name)?,
+    };
+    match store::register(app, new, Role::Admin).await {
+        Ok(_) => Ok(true),
+        Err(ApiError::Conflict { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,241 @@
+//! Users without storage: the public view of an account, the request bodies and what they parse
+//! into, and the lockout rule. Pure: no HTTP, no AWS.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    error::{ApiError, ApiResult},
+    types::{Address, Email, Name, Password, Role, UserId},
+};
+
+/// Failed logins per account before it is locked out.
+pub const MAX_FAILED_LOGINS: u32 = 5;
+/// How long the failure window and the lockout last.
+pub const LOCKOUT_SECS: u64 = 15 * 60;
+pub const BAD_CREDENTIALS: &str = "email or password is incorrect";
+
+/// The public shape of a user: `{id, email, name, role, address?, created_at, updated_at}`.
+/// Decoded straight from the stored item, which also holds the hash: it is simply not a field here.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UserView {
+    pub id: UserId,
+    pub email: Email,
+    pub name: Name,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Address>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+}
+
+pub struct NewUser {
+    pub email: Email,
+    pub password: Password,
+    pub name: Name,
+}
+
+impl TryFrom<RegisterRequest> for NewUser {
+    type Error = ApiError;
+    fn try_from(r: RegisterRequest) -> ApiResult<Self> {
+        Ok(NewUser {
+            email: Email::parse(&r.email)?,
+            name: Name::parse(&r.name)?,
+            password: Password::parse("password", r.password)?,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// A login's credentials: the email parsed, the password only bounded (argon2's cost), since a
+/// malformed password simply cannot match.
+pub struct Credentials {
+    pub email: Email,
+    pub password: String,
+}
+
+impl TryFrom<LoginRequest> for Credentials {
+    type Error = ApiError;
+    fn try_from(r: LoginRequest) -> ApiResult<Self> {
+        // Over-long input is refused before hashing.
+        if r.password.chars().count() > Password::MAX_CHARS {
+            return Err(ApiError::invalid_field(
+                "password",
+                "must be at most 128 characters long",
+            ));
+        }
+        Ok(Credentials {
+            email: Email::parse(&r.email)?,
+            password: r.password,
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct LoginResponse {
+    pub token: String,
+    pub token_type: String,
+    pub expires_in: u64,
+    pub user: UserView,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMeRequest {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::types::double_option")]
+    pub address: Option<Option<Address>>,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub current_password: Option<String>,
+}
+
+pub struct ProfileUpdate {
+    pub name: Option<Name>,
+    /// `Some(None)` removes the address.
+    pub address: Option<Option<Address>>,
+    /// New password plus the current one that authorises the change.
+    pub password: Option<(Password, String)>,
+}
+
+impl TryFrom<UpdateMeRequest> for ProfileUpdate {
+    type Error = ApiError;
+    fn try_from(r: UpdateMeRequest) -> ApiResult<Self> {
+        let password = match (r.password, r.current_password) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(ApiError::invalid_field(
+                    "current_password",
+                    "is required to change the password",
+                ));
+            }
+            (Some(new), Some(current)) => Some((Password::parse("password", new)?, current)),
+        };
+        let update = ProfileUpdate {
+            name: r.name.as_deref().map(Name::parse).transpose()?,
+            address: r
+                .address
+                .map(|a| a.map(Address::parse).transpose())
+                .transpose()?,
+            password,
+        };
+        if update.name.is_none() && update.address.is_none() && update.password.is_none() {
+            return Err(ApiError::bad_request(
+                "invalid_field",
+                "nothing to update: send name, address or password",
+            ));
+        }
+        Ok(update)
+    }
+}
+
+/// The failed-login counter of an account at `now`: a 429 while it is locked out.
+pub fn check_lockout(failures: u64, window_ends: u64, now: u64) -> ApiResult<()> {
+    if failures >= u64::from(MAX_FAILED_LOGINS) && window_ends > now {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: window_ends - now,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn register_request_converts_into_domain_values() {
+        let r = RegisterRequest {
+            email: "Ada@Example.com".into(),
+            password: "long enough".into(),
+            name: "Ada".into(),
+        };
+        let u = NewUser::try_from(r).unwrap();
+        assert_eq!(u.email.as_str(), "ada@example.com");
+    }
+
+    #[test]
+    fn password_change_needs_the_current_password() {
+        let r: UpdateMeRequest = serde_json::from_str(r#"{"password":"new password"}"#).unwrap();
+        let e = ProfileUpdate::try_from(r).err().unwrap();
+        assert!(e.to_string().contains("current_password"));
+    }
+
+    #[test]
+    fn empty_update_is_refused_but_null_address_clears() {
+        let r: UpdateMeRequest = serde_json::from_str("{}").unwrap();
+        assert!(ProfileUpdate::try_from(r).is_err());
+        let r: UpdateMeRequest = serde_json::from_str(r#"{"address":null}"#).unwrap();
+        assert!(matches!(
+            ProfileUpdate::try_from(r).unwrap().address,
+            Some(None)
+        ));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        assert!(
+            serde_json::from_str::<RegisterRequest>(
+                r#"{"email":"a@b.co","password":"12345678","name":"A","role":"admin"}"#
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn user_view_never_carries_the_hash() {
+        let v = UserView {
+            id: UserId::from_trusted("1"),
+            email: Email::parse("a@b.co").unwrap(),
+            name: Name::parse("A").unwrap(),
+            role: Role::Customer,
+            address: None,
+            created_at: "t".into(),
+            updated_at: "t".into(),
+        };
+        let j = serde_json::to_value(&v).unwrap();
+        assert!(j.get("password_hash").is_none());
+        assert!(j.get("address").is_none());
+    }
+
+    #[test]
+    fn lockout_holds_from_the_limit_until_the_window_ends() {
+        let max = u64::from(MAX_FAILED_LOGINS);
+        assert!(check_lockout(max - 1, 100, 50).is_ok());
+        assert!(check_lockout(max, 100, 100).is_ok());
+        match check_lockout(max, 100, 58) {
+            Err(ApiError::TooManyRequests { retry_after_secs }) => assert_eq!(retry_after_secs, 42),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn over_long_login_passwords_are_refused_before_hashing() {
+        let r = LoginRequest {
+            email: "a@b.co".into(),
+            password: "x".repeat(129),
+        };
+        assert!(
+            Credentials::try_from(r)
+                .err()
+                .unwrap()
+                .to_string()
+                .starts_with("password")
+        );
+    }
+}

@@ -1,0 +1,230 @@
+//! Users in DynamoDB: the account item (keyed by auth, which reads it on every request), the guard
+//! item that keeps emails unique, and the failed-login counter (expires by TTL).
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use serde::Serialize;
+use serde_dynamo::{from_item, to_attribute_value, to_item};
+
+use super::model::{LOCKOUT_SECS, MAX_FAILED_LOGINS, ProfileUpdate, UserView};
+use crate::{
+    app::App,
+    auth::{self, REVOKED_TOKENS, account_key},
+    error::{ApiError, ApiResult},
+    platform::{
+        config::env,
+        db::{self, Item, PK, TTL_ATTR, TableDef, Tx, TxError, UpdateExpr, n, s},
+    },
+    types::{Email, Role, UserId, now_epoch_secs, now_rfc3339},
+};
+
+/// Accounts (with their revoked tokens), email guards and login-attempt counters (expire by TTL).
+pub const TABLE: TableDef = TableDef {
+    id: "users",
+    env: env::USERS_TABLE,
+    gsis: &[],
+    ttl: true,
+};
+
+pub const PASSWORD_HASH: &str = "password_hash";
+const FAILURES: &str = "failures";
+const GUARD_USER_ID: &str = "user_id";
+
+/// Guard item that makes an email unique (written in the same transaction as the user).
+fn email_key(email: &Email) -> Item {
+    db::key(format!("EMAIL#{email}"), "EMAIL")
+}
+
+fn login_attempts_key(email: &Email) -> Item {
+    db::key(format!("LOGIN#{email}"), "ATTEMPTS")
+}
+
+/// A user as written: the public view plus the hash. Reads decode `UserView` straight from the item.
+#[derive(Serialize)]
+struct UserRecord<'a> {
+    #[serde(flatten)]
+    view: &'a UserView,
+    password_hash: &'a str,
+}
+
+/// A stored account: what the caller may see, and the hash that only login and password changes read.
+pub struct Account {
+    pub view: UserView,
+    pub password_hash: String,
+}
+
+impl Account {
+    pub fn from_item(item: Item) -> ApiResult<Self> {
+        let password_hash = db::str_attr(&item, PASSWORD_HASH)
+            .unwrap_or_default()
+            .to_string();
+        Ok(Account {
+            view: from_item(item)?,
+            password_hash,
+        })
+    }
+}
+
+fn table(app: &App) -> &str {
+    &app.config.tables.users
+}
+
+/// Creates a user and its email guard in one transaction; a taken email is a 409.
+pub async fn create_user(
+    app: &App,
+    email: Email,
+    name: crate::types::Name,
+    password_hash: String,
+    role: Role,
+) -> ApiResult<UserView> {
+    let now = now_rfc3339();
+    let view = UserView {
+        id: UserId::new(),
+        email,
+        name,
+        role,
+        address: None,
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    let mut item: Item = to_item(UserRecord {
+        view: &view,
+        password_hash: &password_hash,
+    })?;
+    item.extend(account_key(view.id.as_str()));
+    // Created with an empty revocation map, so logout adds to it in place.
+    item.insert(REVOKED_TOKENS.into(), AttributeValue::M(Default::default()));
+    let mut guard = email_key(&view.email);
+    guard.insert(GUARD_USER_ID.into(), s(view.id.as_str()));
+    let tx = Tx::new()
+        .put("user", db::put_new(table(app), item)?)
+        .put("email_guard", db::put_new(table(app), guard)?);
+    match tx.send(&app.dynamo).await {
+        Ok(()) => Ok(view),
+        Err(TxError::Cancelled(r)) if r.failed("email_guard") => Err(ApiError::conflict(
+            "email_taken",
+            "an account with this email already exists",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The account registered under `email`, if any (guard read, then the account).
+pub async fn find_by_email(app: &App, email: &Email) -> ApiResult<Option<Account>> {
+    let guard = db::get_item(&app.dynamo, table(app), email_key(email), false).await?;
+    let Some(id) = guard.as_ref().and_then(|g| db::str_attr(g, GUARD_USER_ID)) else {
+        return Ok(None);
+    };
+    db::get_item(&app.dynamo, table(app), account_key(id), false)
+        .await?
+        .map(Account::from_item)
+        .transpose()
+}
+
+/// The failed-login counter of `email`: `(failures, end of its window)`.
+pub async fn failed_logins(app: &App, email: &Email) -> ApiResult<Option<(u64, u64)>> {
+    let item = db::get_item(&app.dynamo, table(app), login_attempts_key(email), true).await?;
+    Ok(item.and_then(|i| Some((db::num(&i, FAILURES)?, db::num(&i, TTL_ATTR)?))))
+}
+
+/// Counts a failed login and returns the count. The window starts at the first failure; reaching
+/// the limit restarts it, so a locked account stays locked for the full cool-down.
+pub async fn record_failed_login(app: &App, email: &Email) -> ApiResult<u32> {
+    let now = now_epoch_secs();
+    let mut count = UpdateExpr::new();
+    count
+        .add(FAILURES, n(1))
+        .set_if_absent(TTL_ATTR, n(now + LOCKOUT_SECS));
+    let (pk, ttl, now_v) = (count.name(PK), count.name(TTL_ATTR), count.value(n(now)));
+    // An expired counter that TTL has not swept yet must not count.
+    count.condition(format!("attribute_not_exists({pk}) OR {ttl} > {now_v}"));
+    let updated = count
+        .update_item(&app.dynamo, table(app), login_attempts_key(email))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await;
+    let failures = match updated {
+        Ok(out) => out
+            .attributes
+            .and_then(|a| db::num::<u32>(&a, FAILURES))
+            .unwrap_or(1),
+        Err(e) if db::is_condition_failure(&e) => {
+            let mut item = login_attempts_key(email);
+            item.insert(FAILURES.into(), n(1));
+            item.insert(TTL_ATTR.into(), n(now + LOCKOUT_SECS));
+            app.dynamo
+                .put_item()
+                .table_name(table(app))
+                .set_item(Some(item))
+                .send()
+                .await?;
+            1
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if failures == MAX_FAILED_LOGINS {
+        let mut restart = UpdateExpr::new();
+        restart.set(TTL_ATTR, n(now + LOCKOUT_SECS));
+        restart
+            .update_item(&app.dynamo, table(app), login_attempts_key(email))
+            .send()
+            .await?;
+    }
+    Ok(failures)
+}
+
+pub async fn clear_failed_logins(app: &App, email: &Email) -> ApiResult<()> {
+    app.dynamo
+        .delete_item()
+        .table_name(table(app))
+        .set_key(Some(login_attempts_key(email)))
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// Applies a profile update (the new password already hashed) in one UpdateItem; the account
+/// must still exist.
+pub async fn update_profile(
+    app: &App,
+    id: &UserId,
+    update: &ProfileUpdate,
+    new_hash: Option<String>,
+) -> ApiResult<UserView> {
+    let mut u = UpdateExpr::new();
+    u.set("updated_at", s(now_rfc3339()));
+    if let Some(name) = &update.name {
+        u.set("name", s(name.as_str()));
+    }
+    match &update.address {
+        Some(Some(a)) => {
+            u.set("address", to_attribute_value::<_, AttributeValue>(a)?);
+        }
+        Some(None) => {
+            u.remove("address");
+        }
+        None => {}
+    }
+    if let Some(hash) = new_hash {
+        u.set(PASSWORD_HASH, s(hash));
+    }
+    u.condition(db::exists());
+    let out = u
+        .update_item(&app.dynamo, table(app), account_key(id.as_str()))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await
+        .map_err(|e| {
+            if db::is_condition_failure(&e) {
+                ApiError::Unauthorized("the account for this token no longer exists")
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(from_item(out.attributes.unwrap_or_default())?)
+}
+
+/// Hashes `password` and creates the account: registration and the dev seed.
+pub async fn register(app: &App, new: super::model::NewUser, role: Role) -> ApiResult<UserView> {
+    let hash = auth::hash_password(new.password).await?;
+    create_user(app, new.email, new.name, hash, role).await
+}

@@ -1,0 +1,154 @@
+//! Local-stack chores for `make dev` and deploys: create the tables, the admin account and the
+//! sample catalog; publish the storefront to its bucket.
+//!
+//! Reads the same environment as the functions (see `shop::config::env`), plus
+//! `ADMIN_EMAIL` / `ADMIN_PASSWORD` for the seeded admin.
+
+use shop::{
+    ApiError, App,
+    catalog::{self, CreateProductRequest, NewProduct},
+    config::Config,
+};
+
+/// `setup`: the tables, the admin account and the sample catalog (idempotent).
+pub async fn setup() -> Result<(), Box<dyn std::error::Error>> {
+    let app = App::leaked(Config::from_env()?);
+    shop::create_tables(&app.dynamo, &app.config.tables).await?;
+    let email = std::env::var("ADMIN_EMAIL").unwrap_or_else(|_| "admin@shop.local".into());
+    let password = std::env::var("ADMIN_PASSWORD").unwrap_or_else(|_| "admin-password".into());
+    let created = shop::users::ensure_admin(app, &email, &password, "Admin").await?;
+    println!(
+        "tables ready; admin {email} {}",
+        if created { "created" } else { "already exists" }
+    );
+    let added = seed_catalog(app).await?;
+    println!("catalog seeded: {added} new products");
+    Ok(())
+}
+
+/// Adds the sample catalog; products whose slug exists already are left as they are.
+async fn seed_catalog(app: &App) -> Result<usize, Box<dyn std::error::Error>> {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/seed-catalog.json");
+    let raw = std::fs::read_to_string(&path)?;
+    let items: Vec<CreateProductRequest> = serde_json::from_str(&raw)?;
+    let mut added = 0;
+    for item in items {
+        match catalog::create(app, NewProduct::try_from(item)?).await {
+            Ok(_) => added += 1,
+            Err(ApiError::Conflict { .. }) => {}
+            Err(e) => return Err(e.chain().into()),
+        }
+    }
+    Ok(added)
+}
+
+/// What the infrastructure descriptions must agree with (tests/iac reads this).
+pub fn manifest() -> serde_json::Value {
+    use shop::{config::env, db};
+    let tables: Vec<_> = shop::TABLES
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "id": t.id,
+                "env": t.env,
+                "pk": db::PK,
+                "sk": db::SK,
+                "ttl": t.ttl.then_some(db::TTL_ATTR),
+                "gsis": t.gsis.iter().map(|g| serde_json::json!({"name": g.name, "pk": g.pk, "sk": g.sk})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::json!({ "tables": tables, "env": env::DEPLOYED })
+}
+
+/// Uploads the storefront exactly as a deploy does: every file of static-site/ with its content
+/// type, and a config.json that points the site at `api_url`.
+pub async fn publish_site(
+    bucket: &str,
+    api_url: &str,
+) -> Result<usize, Box<dyn std::error::Error>> {
+    use aws_sdk_s3::primitives::ByteStream;
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(shop::app::https_client());
+    let endpoint = std::env::var(shop::config::env::S3_ENDPOINT)
+        .ok()
+        .filter(|e| !e.is_empty());
+    if endpoint.is_some() {
+        loader = loader
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "S3RVER", "S3RVER", None, None, "local",
+            ));
+    }
+    let sdk = loader.load().await;
+    let mut conf = aws_sdk_s3::config::Builder::from(&sdk);
+    if let Some(ep) = endpoint {
+        conf = conf.endpoint_url(ep).force_path_style(true);
+    }
+    let s3 = aws_sdk_s3::Client::from_conf(conf.build());
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../static-site");
+    let mut files = Vec::new();
+    collect(&root, &mut files)?;
+    let mut count = 0;
+    for path in files {
+        let key = path
+            .strip_prefix(&root)?
+            .to_string_lossy()
+            .replace('\\', "/");
+        let body = if key == "config.json" {
+            serde_json::to_vec_pretty(&serde_json::json!({ "apiUrl": api_url }))?
+        } else {
+            std::fs::read(&path)?
+        };
+        // Pages and config change with every deploy; the rest may be cached briefly.
+        let cache = if key.ends_with(".html") || key == "config.json" {
+            "no-cache"
+        } else {
+            "public, max-age=300"
+        };
+        s3.put_object()
+            .bucket(bucket)
+            .key(&key)
+            .content_type(content_type(&key))
+            .cache_control(cache)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "upload {key}: {}",
+                    aws_sdk_s3::error::DisplayErrorContext(e)
+                )
+            })?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+fn collect(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect(&path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn content_type(key: &str) -> &'static str {
+    match key.rsplit('.').next().unwrap_or_default() {
+        "html" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "json" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "webp" => "image/webp",
+        "ico" => "image/x-icon",
+        _ => "application/octet-stream",
+    }
+}

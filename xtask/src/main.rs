@@ -1,0 +1,50 @@
+//! Developer tools, run as `cargo xtask <command>` (an alias in .cargo/config.toml):
+//!
+//! - `setup`: create the tables, the admin account and the sample catalog (idempotent; `make dev`).
+//! - `publish-site BUCKET API_URL`: upload the storefront with a config.json pointing at the API.
+//! - `manifest`: print the tables and environment variables the infrastructure must describe.
+//! - `bench`: the benchmark behind `make bench` (release builds; writes docs/benchmark.*).
+
+mod bench;
+mod dev;
+
+const USAGE: &str = "usage: cargo xtask setup | publish-site BUCKET API_URL | manifest | bench";
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The benchmark re-runs this binary as its bare twin Lambdas.
+    if let Some(spec) = bench::bare_lambda_requested() {
+        bench::run_bare_lambda(&spec);
+        return Ok(());
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["setup"] => runtime()?.block_on(dev::setup()),
+        ["publish-site", bucket, api_url] => {
+            let n = runtime()?.block_on(dev::publish_site(bucket, api_url))?;
+            println!("storefront published: {n} files to {bucket}");
+            Ok(())
+        }
+        ["manifest"] => {
+            println!("{}", serde_json::to_string_pretty(&dev::manifest())?);
+            Ok(())
+        }
+        ["bench"] => {
+            bench::run();
+            Ok(())
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    }
+}
