@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Sets every function's memory from docs/benchmark.json (`recommended_memory_mb`) in Cargo.toml,
-template.yaml and terraform/functions.tf, with the measurements behind it as the comment next to it.
-Run after `make bench`; tests/iac fails when the three disagree."""
+"""Sets every function's memory from docs/benchmark.json (`recommended_memory_mb`) in Cargo.toml's
+function manifest, with the measurements behind it as the comment above it, then runs
+`cargo xtask gen`, which carries both into template.yaml and terraform/functions.json."""
 import json
 import pathlib
 import re
+import subprocess
 import sys
 
 root = pathlib.Path(__file__).resolve().parent.parent
@@ -25,26 +26,14 @@ def sub_once(pattern, repl, text, what):
     return new
 
 
-files = {p: (root / p).read_text() for p in ("Cargo.toml", "template.yaml", "terraform/functions.tf")}
+text = (root / "Cargo.toml").read_text()
 for f in report["functions"]:
     name, mb, comment = re.escape(f["function"]), f["recommended_memory_mb"], why(f)
-    files["Cargo.toml"] = sub_once(
-        rf"^# {name}: measured: .*\n{name} = {{ memory = \d+",
-        f"# {f['function']}: {comment}\n{f['function']} = {{ memory = {mb}",
-        files["Cargo.toml"],
+    text = sub_once(
+        rf"^# {name}: measured: .*\n{name} = {{ (handler = \"[^\"]+\", )?memory = \d+",
+        f"# {f['function']}: {comment}\n{f['function']} = {{ \\g<1>memory = {mb}",
+        text,
         f"{f['function']} in Cargo.toml",
     )
-    files["template.yaml"] = sub_once(
-        rf"(Binary: {name}\n(?:.*\n)*?\s+)MemorySize: \d+  # measured: .*",
-        rf"\g<1>MemorySize: {mb}  # {comment}",
-        files["template.yaml"],
-        f"{f['function']} in template.yaml",
-    )
-    files["terraform/functions.tf"] = sub_once(
-        rf"^(\s+)# measured: .*\n(\s+\"{name}\" = {{\n(?:.*\n)*?\s+memory = )\d+",
-        rf"\g<1># {comment}\n\g<2>{mb}",
-        files["terraform/functions.tf"],
-        f"{f['function']} in terraform/functions.tf",
-    )
-for p, text in files.items():
-    (root / p).write_text(text)
+(root / "Cargo.toml").write_text(text)
+subprocess.run(["cargo", "xtask", "gen"], cwd=root, check=True)

@@ -292,6 +292,29 @@ def run(cmd, **kw):
     return p.stdout
 
 
+def test_generated_files_match_the_manifest():
+    """template.yaml's function blocks, terraform/functions.tf and the binaries are what
+    `cargo xtask gen` writes from Cargo.toml."""
+    xtask = ROOT / "target/debug/xtask"
+    cmd = [str(xtask)] if xtask.exists() else ["cargo", "xtask"]
+    run([*cmd, "gen", "--check"])
+
+
+def test_the_generator_check_catches_a_hand_edit(tmp_path):
+    """`gen --check` is not vacuous: a hand-edited memory size in a copy of the repo is reported."""
+    for p in ["Cargo.toml", "template.yaml", "terraform/functions.tf"]:
+        (tmp_path / p).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / p, tmp_path / p)
+    shutil.copytree(ROOT / "functions/src/bin", tmp_path / "functions/src/bin")
+    shutil.copytree(ROOT / "events", tmp_path / "events")
+    edited = (tmp_path / "template.yaml").read_text().replace("MemorySize: 512", "MemorySize: 640", 1)
+    (tmp_path / "template.yaml").write_text(edited)
+    xtask = ROOT / "target/debug/xtask"
+    cmd = [str(xtask)] if xtask.exists() else ["cargo", "xtask"]
+    p = subprocess.run([*cmd, "gen", "--check"], cwd=ROOT, capture_output=True, text=True, env={**os.environ, "SHOP_ROOT": str(tmp_path)})
+    assert p.returncode == 1 and "template.yaml" in p.stderr, (p.returncode, p.stderr)
+
+
 def test_cfn_lint():
     run([tool("cfn-lint"), "template.yaml"])
 

@@ -3,12 +3,16 @@
 //! - `setup`: create the tables, the admin account and the sample catalog (idempotent; `make dev`).
 //! - `publish-site BUCKET API_URL`: upload the storefront with a config.json pointing at the API.
 //! - `manifest`: print the tables and environment variables the infrastructure must describe.
+//! - `gen [--check]`: write (or check) what Cargo.toml's function manifest determines: the binaries,
+//!   template.yaml's function blocks, terraform/functions.json, missing sample events.
 //! - `bench`: the benchmark behind `make bench` (release builds; writes docs/benchmark.*).
 
 mod bench;
 mod dev;
+mod generate;
 
-const USAGE: &str = "usage: cargo xtask setup | publish-site BUCKET API_URL | manifest | bench";
+const USAGE: &str =
+    "usage: cargo xtask setup | publish-site BUCKET API_URL | manifest | gen [--check] | bench";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The benchmark re-runs this binary as its bare twin Lambdas.
@@ -37,6 +41,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ["manifest"] => {
             println!("{}", serde_json::to_string_pretty(&dev::manifest())?);
             Ok(())
+        }
+        ["gen"] | ["gen", "--check"] => {
+            let check = args.len() == 2;
+            // SHOP_ROOT: check another copy of the repository (tests/iac does, on a tampered one).
+            let root = std::env::var_os("SHOP_ROOT")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(shop_tests::repo_root);
+            generate::run(&root, check).map_err(|e| {
+                eprintln!("{e}");
+                std::process::exit(1);
+            })
         }
         ["bench"] => {
             bench::run();
