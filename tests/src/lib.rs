@@ -1,8 +1,9 @@
 //! Test harness shared by the suites in `tests/tests/`.
 //!
 //! - [`dynamodb`]: one official DynamoDB Local per test process, on a free port, killed with the process.
-//! - [`TestApp`]: an `App` on fresh, uniquely named tables, plus request builders that go through the
-//!   same `dispatch` the Lambda runtime uses.
+//! - [`TestApp`]: an `App` on fresh, uniquely named tables.
+//! - [`Api`]: the one typed client every suite uses, on the real route paths, over the same
+//!   in-process `dispatch` the Lambda runtime uses (`TestApp::api`) or over HTTP (`Watch::api`).
 //! - [`Watch`]: `cargo lambda watch` serving the real route table, for end-to-end tests over HTTP.
 
 use std::{
@@ -18,10 +19,14 @@ use std::{
 
 use lambda_http::{Body, Request, RequestExt, http::StatusCode};
 use serde_json::Value;
-use shop::{ApiResult, App, Reply, config::Config};
+use shop::{App, config::Config};
 
+pub mod client;
 pub mod dynamodb;
+mod handlers;
 pub mod s3;
+
+pub use client::{Api, CUSTOMER_PASSWORD};
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -61,39 +66,6 @@ pub fn spawn_tied(cmd: &mut Command) -> std::io::Result<Child> {
     cmd.spawn()
 }
 
-/// Logs in through the handler and returns a bearer token.
-pub async fn login_token(t: &TestApp, email: &str, password: &str) -> String {
-    let r = t
-        .call(
-            shop::users::login,
-            request("POST", "/users/login")
-                .json(serde_json::json!({"email": email, "password": password})),
-        )
-        .await;
-    assert_eq!(r.status(), 200, "login {email}: {:?}", r.body);
-    r.body["token"].as_str().unwrap().to_string()
-}
-
-/// Tokens for a fresh admin and a fresh customer.
-pub async fn admin_and_customer(t: &TestApp) -> (String, String) {
-    shop::users::ensure_admin(t.app, "admin@test.local", "admin-password", "Admin")
-        .await
-        .unwrap();
-    let r = t
-        .call(
-            shop::users::register,
-            request("POST", "/users/register").json(
-                serde_json::json!({"email": "shopper@test.local", "password": "shopper-pass", "name": "Shopper"}),
-            ),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    (
-        login_token(t, "admin@test.local", "admin-password").await,
-        login_token(t, "shopper@test.local", "shopper-pass").await,
-    )
-}
-
 /// Starts a service once for this test process and returns its port. The child is held by a thread
 /// that parks forever, so its death signal (set by [`spawn_tied`]) fires only when the process exits.
 pub fn process_lifetime_service(start: impl FnOnce() -> (u16, Child) + Send + 'static) -> u16 {
@@ -127,6 +99,7 @@ pub fn env_for(prefix: &str, dynamodb: &str) -> HashMap<String, String> {
 pub struct TestApp {
     pub app: &'static App,
     pub env: HashMap<String, String>,
+    api: Api,
 }
 
 impl TestApp {
@@ -152,37 +125,86 @@ impl TestApp {
         shop::create_tables(&app.dynamo, &app.config.tables)
             .await
             .expect("create tables");
-        TestApp { app, env }
+        TestApp {
+            app,
+            env,
+            api: Api::dispatch(app),
+        }
     }
 
-    pub async fn call<F, Fut>(&self, handler: F, req: TestRequest) -> TestResponse
-    where
-        F: FnOnce(&'static App, Request) -> Fut,
-        Fut: std::future::Future<Output = ApiResult<Reply>>,
-    {
-        let resp = shop::dispatch(self.app, req.build(), handler).await;
-        TestResponse::from(resp)
+    /// The typed client, through the in-process dispatch.
+    pub fn api(&self) -> &Api {
+        &self.api
+    }
+
+    /// Tokens for a fresh admin (seeded as `make dev` seeds one) and a fresh customer.
+    pub async fn admin_and_customer(&self) -> (String, String) {
+        shop::users::ensure_admin(self.app, "admin@test.local", "admin-password", "Admin")
+            .await
+            .unwrap();
+        (
+            self.api.token("admin@test.local", "admin-password").await,
+            self.api.customer("shopper@test.local").await,
+        )
+    }
+
+    /// A product put straight into the catalog (no admin needed); its id.
+    pub async fn product(&self, name: &str, price_cents: i64, stock: i64) -> String {
+        let req: shop::catalog::CreateProductRequest = serde_json::from_value(
+            serde_json::json!({"name": name, "price_cents": price_cents, "category": "test", "stock": stock}),
+        )
+        .unwrap();
+        shop::catalog::create(self.app, shop::catalog::NewProduct::try_from(req).unwrap())
+            .await
+            .unwrap()
+            .id
+            .to_string()
+    }
+
+    /// A product's stock now (strongly consistent).
+    pub async fn stock_of(&self, id: &str) -> i64 {
+        let id = shop::types::ProductId::parse("id", id).unwrap();
+        shop::catalog::load_product(self.app, &id, true)
+            .await
+            .unwrap()
+            .unwrap()
+            .stock
     }
 }
 
-/// Builder for the `Request` API Gateway would hand a function.
+/// Builder for the `Request` API Gateway would hand a function: sent by an [`Api`].
 pub struct TestRequest {
-    method: &'static str,
+    method: String,
     path: String,
     headers: Vec<(String, String)>,
     body: Option<String>,
-    path_params: HashMap<String, String>,
     query: HashMap<String, String>,
 }
 
-pub fn request(method: &'static str, path: &str) -> TestRequest {
+/// `s` as one path segment, percent-encoded as a client sends it.
+pub fn segment(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// A request for `method path`; a query string in `path` becomes its query parameters.
+pub fn request(method: &str, path: &str) -> TestRequest {
+    let (path, query) = match path.split_once('?') {
+        None => (path, HashMap::new()),
+        Some((path, q)) => (
+            path,
+            reqwest::Url::parse(&format!("http://query.test/?{q}"))
+                .unwrap()
+                .query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        ),
+    };
     TestRequest {
-        method,
+        method: method.to_string(),
         path: path.into(),
         headers: Vec::new(),
         body: None,
-        path_params: HashMap::new(),
-        query: HashMap::new(),
+        query,
     }
 }
 
@@ -202,17 +224,13 @@ impl TestRequest {
     pub fn bearer(self, token: &str) -> Self {
         self.header("authorization", &format!("Bearer {token}"))
     }
-    pub fn path_param(mut self, k: &str, v: &str) -> Self {
-        self.path_params.insert(k.into(), v.into());
-        self
-    }
     pub fn query(mut self, k: &str, v: &str) -> Self {
         self.query.insert(k.into(), v.into());
         self
     }
     pub fn build(self) -> Request {
         let mut b = lambda_http::http::Request::builder()
-            .method(self.method)
+            .method(self.method.as_str())
             .uri(format!("https://api.test{}", self.path));
         for (k, v) in &self.headers {
             b = b.header(k, v);
@@ -220,7 +238,6 @@ impl TestRequest {
         let body = self.body.map(Body::Text).unwrap_or(Body::Empty);
         b.body(body)
             .unwrap()
-            .with_path_parameters(self.path_params)
             .with_query_string_parameters(self.query)
     }
 }
@@ -269,39 +286,13 @@ impl TestResponse {
     }
 }
 
-/// One HTTP call as a browser or API client makes it; returns the status and the JSON body
-/// (`null` when empty).
-pub async fn http(
-    client: &reqwest::Client,
-    method: reqwest::Method,
-    url: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = client.request(method, url);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.expect("the API answers");
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    let body = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON body from {url}: {text}"))
-    };
-    (status, body)
-}
-
 /// `cargo lambda watch` on a free port with the workspace router, stopped (whole process group)
 /// on drop.
 pub struct Watch {
     child: Child,
     pub base_url: String,
     logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    api: Api,
 }
 
 impl Watch {
@@ -355,15 +346,22 @@ impl Watch {
             wait_for_port(port, Duration::from_secs(60)),
             "cargo lambda watch did not start"
         );
+        let base_url = format!("http://127.0.0.1:{port}");
         Watch {
             child,
-            base_url: format!("http://127.0.0.1:{port}"),
+            api: Api::http(&base_url),
+            base_url,
             logs,
         }
     }
 }
 
 impl Watch {
+    /// The typed client, over HTTP to this server.
+    pub fn api(&self) -> &Api {
+        &self.api
+    }
+
     /// Every line the functions and the watch server printed so far.
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().unwrap().clone()

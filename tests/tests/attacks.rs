@@ -4,8 +4,8 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use shop::{catalog, orders, users};
-use shop_tests::{TEST_SECRET, TestApp, TestResponse, admin_and_customer, login_token, request};
+use shop::users;
+use shop_tests::{TEST_SECRET, TestApp, request};
 
 fn claims(t: &TestApp, sub: &str, role: &str, exp_in: i64, nbf_in: i64) -> Value {
     let now = shop::types::now_epoch_secs() as i64;
@@ -58,21 +58,16 @@ fn sub_of(token: &str) -> String {
     payload["sub"].as_str().unwrap().to_string()
 }
 
-async fn me(t: &TestApp, token: &str) -> TestResponse {
-    t.call(users::get_me, request("GET", "/users/me").bearer(token))
-        .await
-}
-
 #[tokio::test]
 async fn forged_and_stale_tokens_are_401() {
     let t = TestApp::new().await;
-    let (admin, customer) = admin_and_customer(&t).await;
+    let (admin, customer) = t.admin_and_customer().await;
     let admin_id = sub_of(&admin);
     let good = claims(&t, &admin_id, "admin", 600, 0);
     let hs256 = "HS256";
     let genuine = sign(hs256, TEST_SECRET.as_bytes(), &good);
     assert_eq!(
-        me(&t, &genuine).await.status(),
+        t.api().me(&genuine).await.status(),
         200,
         "the control token works"
     );
@@ -144,15 +139,15 @@ async fn forged_and_stale_tokens_are_401() {
     ));
 
     for (what, token) in &attacks {
-        let r = me(&t, token).await;
+        let r = t.api().me(token).await;
         assert_eq!(
             (r.status(), r.error_code()),
             (401, "unauthorized"),
             "{what}"
         );
         let r = t
-            .call(
-                catalog::create_product,
+            .api()
+            .send(
                 request("POST", "/products")
                     .bearer(token)
                     .json(json!({"name": "X", "price_cents": 1, "category": "x", "stock": 1})),
@@ -163,7 +158,7 @@ async fn forged_and_stale_tokens_are_401() {
     // The 401 message is the same whatever was wrong: nothing to learn from it.
     let mut messages = std::collections::HashSet::new();
     for (_, token) in &attacks {
-        messages.insert(me(&t, token).await.body["error"]["message"].to_string());
+        messages.insert(t.api().me(token).await.body["error"]["message"].to_string());
     }
     assert_eq!(messages.len(), 1, "{messages:?}");
 }
@@ -171,27 +166,30 @@ async fn forged_and_stale_tokens_are_401() {
 #[tokio::test]
 async fn revoked_deleted_and_demoted_accounts_lose_access_at_once() {
     let t = TestApp::new().await;
-    let (admin, customer) = admin_and_customer(&t).await;
+    let (admin, customer) = t.admin_and_customer().await;
 
     // Revoked after logout: refused on every route, not only /users/me.
-    let other = login_token(&t, "shopper@test.local", "shopper-pass").await;
+    let other = t
+        .api()
+        .token("shopper@test.local", shop_tests::CUSTOMER_PASSWORD)
+        .await;
     assert_eq!(
-        t.call(
-            users::logout,
-            request("POST", "/users/logout").bearer(&other)
-        )
-        .await
-        .status(),
+        t.api()
+            .send(request("POST", "/users/logout").bearer(&other))
+            .await
+            .status(),
         204
     );
     assert_eq!(
-        t.call(orders::get_cart, request("GET", "/cart").bearer(&other))
+        t.api()
+            .send(request("GET", "/cart").bearer(&other))
             .await
             .status(),
         401
     );
     assert_eq!(
-        t.call(orders::get_cart, request("GET", "/cart").bearer(&customer))
+        t.api()
+            .send(request("GET", "/cart").bearer(&customer))
             .await
             .status(),
         200
@@ -200,17 +198,13 @@ async fn revoked_deleted_and_demoted_accounts_lose_access_at_once() {
     // looking at what was asked for (an unknown order is a 401 here, not a 404).
     let unknown = ulid();
     let r = t
-        .call(
-            orders::get_order,
-            request("GET", &format!("/orders/{unknown}"))
-                .path_param("id", &unknown)
-                .bearer(&other),
-        )
+        .api()
+        .send(request("GET", &format!("/orders/{unknown}")).bearer(&other))
         .await;
     assert_eq!(r.status(), 401, "{:?}", r.body);
     let r = t
-        .call(
-            orders::create_order,
+        .api()
+        .send(
             request("POST", "/orders")
                 .bearer(&other)
                 .header("idempotency-key", "revoked-checkout")
@@ -229,18 +223,17 @@ async fn revoked_deleted_and_demoted_accounts_lose_access_at_once() {
         .await
         .unwrap();
     assert_eq!(
-        t.call(orders::get_cart, request("GET", "/cart").bearer(&customer))
+        t.api()
+            .send(request("GET", "/cart").bearer(&customer))
             .await
             .status(),
         401
     );
     assert_eq!(
-        t.call(
-            orders::list_orders,
-            request("GET", "/orders").bearer(&customer)
-        )
-        .await
-        .status(),
+        t.api()
+            .send(request("GET", "/orders").bearer(&customer))
+            .await
+            .status(),
         401
     );
 
@@ -257,8 +250,8 @@ async fn revoked_deleted_and_demoted_accounts_lose_access_at_once() {
         .await
         .unwrap();
     let r = t
-        .call(
-            catalog::create_product,
+        .api()
+        .send(
             request("POST", "/products")
                 .bearer(&admin)
                 .json(json!({"name": "X", "price_cents": 1, "category": "x", "stock": 1})),
@@ -270,10 +263,10 @@ async fn revoked_deleted_and_demoted_accounts_lose_access_at_once() {
 #[tokio::test]
 async fn customers_are_refused_every_admin_action() {
     let t = TestApp::new().await;
-    let (admin, customer) = admin_and_customer(&t).await;
+    let (admin, customer) = t.admin_and_customer().await;
     let p = t
-        .call(
-            catalog::create_product,
+        .api()
+        .send(
             request("POST", "/products")
                 .bearer(&admin)
                 .json(json!({"name": "Guarded", "price_cents": 100, "category": "x", "stock": 5})),
@@ -281,8 +274,8 @@ async fn customers_are_refused_every_admin_action() {
         .await;
     let pid = p.body["id"].as_str().unwrap().to_string();
     let order = t
-        .call(
-            orders::create_order,
+        .api()
+        .send(
             request("POST", "/orders")
                 .bearer(&customer)
                 .header("idempotency-key", "k")
@@ -294,76 +287,67 @@ async fn customers_are_refused_every_admin_action() {
     let cases = vec![
         (
             "create product",
-            t.call(
-                catalog::create_product,
-                request("POST", "/products")
-                    .bearer(&customer)
-                    .json(json!({"name": "X", "price_cents": 1, "category": "x", "stock": 1})),
-            )
-            .await,
+            t.api()
+                .send(
+                    request("POST", "/products")
+                        .bearer(&customer)
+                        .json(json!({"name": "X", "price_cents": 1, "category": "x", "stock": 1})),
+                )
+                .await,
         ),
         (
             "update product",
-            t.call(
-                catalog::update_product,
-                request("PUT", "/p")
-                    .path_param("id", &pid)
-                    .bearer(&customer)
-                    .json(json!({"price_cents": 1})),
-            )
-            .await,
+            t.api()
+                .send(
+                    request("PUT", &format!("/products/{pid}"))
+                        .bearer(&customer)
+                        .json(json!({"price_cents": 1})),
+                )
+                .await,
         ),
         (
             "delete product",
-            t.call(
-                catalog::delete_product,
-                request("DELETE", "/p")
-                    .path_param("id", &pid)
-                    .bearer(&customer),
-            )
-            .await,
+            t.api()
+                .send(request("DELETE", &format!("/products/{pid}")).bearer(&customer))
+                .await,
         ),
         (
             "image upload",
-            t.call(
-                catalog::product_image,
-                request("POST", "/p")
-                    .path_param("id", &pid)
-                    .bearer(&customer)
-                    .json(json!({"content_type": "image/png"})),
-            )
-            .await,
+            t.api()
+                .send(
+                    request("POST", &format!("/products/{pid}/image"))
+                        .bearer(&customer)
+                        .json(json!({"content_type": "image/png"})),
+                )
+                .await,
         ),
         (
             "list all orders",
-            t.call(
-                orders::list_orders,
-                request("GET", "/orders")
-                    .bearer(&customer)
-                    .query("status", "PENDING"),
-            )
-            .await,
+            t.api()
+                .send(
+                    request("GET", "/orders")
+                        .bearer(&customer)
+                        .query("status", "PENDING"),
+                )
+                .await,
         ),
         (
             "mark own order paid",
-            t.call(
-                orders::update_order_status,
-                request("PUT", "/o")
-                    .path_param("id", &oid)
-                    .bearer(&customer)
-                    .json(json!({"status": "PAID"})),
-            )
-            .await,
+            t.api()
+                .send(
+                    request("PUT", &format!("/orders/{oid}/status"))
+                        .bearer(&customer)
+                        .json(json!({"status": "PAID"})),
+                )
+                .await,
         ),
     ];
     for (what, r) in cases {
         assert_eq!((r.status(), r.error_code()), (403, "forbidden"), "{what}");
     }
     let p = t
-        .call(
-            catalog::get_product,
-            request("GET", "/p").path_param("id", &pid),
-        )
+        .api()
+        .send(request("GET", &format!("/products/{pid}")))
         .await;
     assert_eq!(
         (p.body["price_cents"].as_i64(), p.body["stock"].as_i64()),
@@ -375,20 +359,18 @@ async fn customers_are_refused_every_admin_action() {
 #[tokio::test]
 async fn one_customer_cannot_see_or_cancel_anothers_order() {
     let t = TestApp::new().await;
-    let (admin, alice) = admin_and_customer(&t).await;
-    let r = t
-        .call(
-            users::register,
-            request("POST", "/users/register").json(
+    let (admin, alice) = t.admin_and_customer().await;
+    let r =
+        t.api()
+            .send(request("POST", "/users/register").json(
                 json!({"email": "bob@test.local", "password": "bob-password", "name": "Bob"}),
-            ),
-        )
-        .await;
+            ))
+            .await;
     assert_eq!(r.status(), 201);
-    let bob = login_token(&t, "bob@test.local", "bob-password").await;
+    let bob = t.api().token("bob@test.local", "bob-password").await;
     let p = t
-        .call(
-            catalog::create_product,
+        .api()
+        .send(
             request("POST", "/products")
                 .bearer(&admin)
                 .json(json!({"name": "Mine", "price_cents": 100, "category": "x", "stock": 5})),
@@ -396,8 +378,8 @@ async fn one_customer_cannot_see_or_cancel_anothers_order() {
         .await;
     let pid = p.body["id"].as_str().unwrap();
     let order = t
-        .call(
-            orders::create_order,
+        .api()
+        .send(
             request("POST", "/orders")
                 .bearer(&alice)
                 .header("idempotency-key", "k")
@@ -407,16 +389,12 @@ async fn one_customer_cannot_see_or_cancel_anothers_order() {
     let oid = order.body["id"].as_str().unwrap();
 
     let read = t
-        .call(
-            orders::get_order,
-            request("GET", "/o").path_param("id", oid).bearer(&bob),
-        )
+        .api()
+        .send(request("GET", &format!("/orders/{oid}")).bearer(&bob))
         .await;
     let ghost = t
-        .call(
-            orders::get_order,
-            request("GET", "/o").path_param("id", &ulid()).bearer(&bob),
-        )
+        .api()
+        .send(request("GET", &format!("/orders/{}", ulid())).bearer(&bob))
         .await;
     assert_eq!(read.status(), 404);
     assert_eq!(
@@ -424,23 +402,20 @@ async fn one_customer_cannot_see_or_cancel_anothers_order() {
         "indistinguishable from an order that does not exist"
     );
     let cancel = t
-        .call(
-            orders::update_order_status,
-            request("PUT", "/o")
-                .path_param("id", oid)
+        .api()
+        .send(
+            request("PUT", &format!("/orders/{oid}/status"))
                 .bearer(&bob)
                 .json(json!({"status": "CANCELLED"})),
         )
         .await;
     assert_eq!(cancel.status(), 404);
-    let list = t
-        .call(orders::list_orders, request("GET", "/orders").bearer(&bob))
-        .await;
+    let list = t.api().send(request("GET", "/orders").bearer(&bob)).await;
     assert_eq!(list.body["items"], json!([]));
     // Same idempotency key as Alice: a new order of Bob's, never a replay of hers.
     let mine = t
-        .call(
-            orders::create_order,
+        .api()
+        .send(
             request("POST", "/orders")
                 .bearer(&bob)
                 .header("idempotency-key", "k")
@@ -450,10 +425,8 @@ async fn one_customer_cannot_see_or_cancel_anothers_order() {
     assert_eq!(mine.status(), 201);
     assert_ne!(mine.body["id"], order.body["id"]);
     let still = t
-        .call(
-            orders::get_order,
-            request("GET", "/o").path_param("id", oid).bearer(&alice),
-        )
+        .api()
+        .send(request("GET", &format!("/orders/{oid}")).bearer(&alice))
         .await;
     assert_eq!(still.body["status"], "PENDING");
 }
@@ -462,8 +435,8 @@ async fn one_customer_cannot_see_or_cancel_anothers_order() {
 async fn oversized_passwords_are_refused_before_any_credential_check() {
     let t = TestApp::new().await;
     let r = t
-        .call(
-            users::register,
+        .api()
+        .send(
             request("POST", "/users/register")
                 .json(json!({"email": "a@b.co", "password": "p".repeat(129), "name": "A"})),
         )
@@ -473,8 +446,8 @@ async fn oversized_passwords_are_refused_before_any_credential_check() {
         (400, Some("password"))
     );
     let r = t
-        .call(
-            users::register,
+        .api()
+        .send(
             request("POST", "/users/register")
                 .json(json!({"email": "a@b.co", "password": "right-password", "name": "A"})),
         )
@@ -484,8 +457,8 @@ async fn oversized_passwords_are_refused_before_any_credential_check() {
     // looked at, so none counts as a failed login and the owner can still sign in.
     for _ in 0..users::MAX_FAILED_LOGINS + 2 {
         let r = t
-            .call(
-                users::login,
+            .api()
+            .send(
                 request("POST", "/users/login")
                     .json(json!({"email": "a@b.co", "password": "p".repeat(60_000)})),
             )
@@ -496,13 +469,13 @@ async fn oversized_passwords_are_refused_before_any_credential_check() {
         );
     }
     assert_eq!(
-        t.call(
-            users::login,
-            request("POST", "/users/login")
-                .json(json!({"email": "a@b.co", "password": "right-password"}))
-        )
-        .await
-        .status(),
+        t.api()
+            .send(
+                request("POST", "/users/login")
+                    .json(json!({"email": "a@b.co", "password": "right-password"}))
+            )
+            .await
+            .status(),
         200
     );
 }

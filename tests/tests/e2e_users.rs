@@ -1,7 +1,7 @@
 //! End to end over HTTP: the real binaries under `cargo lambda watch`, routed by the workspace router.
 
 use serde_json::{Value, json};
-use shop_tests::{TestApp, Watch, http};
+use shop_tests::{TestApp, Watch};
 
 #[tokio::test]
 async fn register_login_me_update_logout_over_http() {
@@ -10,11 +10,9 @@ async fn register_login_me_update_logout_over_http() {
     })
     .await;
     let watch = Watch::start(&t.env);
-    let base = &watch.base_url;
-    let c = reqwest::Client::new();
-    use reqwest::Method as M;
+    let api = watch.api();
 
-    let (s, health) = http(&c, M::GET, &format!("{base}/health"), None, None).await;
+    let (s, health) = api.json("GET", "/health", None, None).await;
     assert_eq!(
         (s, health["status"].as_str()),
         (200, Some("ok")),
@@ -24,65 +22,39 @@ async fn register_login_me_update_logout_over_http() {
     let creds = json!({"email": "e2e@example.com", "password": "password123"});
     let mut reg = creds.clone();
     reg["name"] = "End To End".into();
-    let (s, user) = http(
-        &c,
-        M::POST,
-        &format!("{base}/users/register"),
-        None,
-        Some(reg.clone()),
-    )
-    .await;
+    let (s, user) = api
+        .json("POST", "/users/register", None, Some(reg.clone()))
+        .await;
     assert_eq!(s, 201, "{user}");
-    let (s, _) = http(
-        &c,
-        M::POST,
-        &format!("{base}/users/register"),
-        None,
-        Some(reg),
-    )
-    .await;
+    let (s, _) = api.json("POST", "/users/register", None, Some(reg)).await;
     assert_eq!(s, 409);
 
-    let (s, login) = http(
-        &c,
-        M::POST,
-        &format!("{base}/users/login"),
-        None,
-        Some(creds),
-    )
-    .await;
+    let (s, login) = api.json("POST", "/users/login", None, Some(creds)).await;
     assert_eq!(s, 200, "{login}");
     let token = login["token"].as_str().unwrap().to_string();
 
-    let (s, me) = http(&c, M::GET, &format!("{base}/users/me"), Some(&token), None).await;
+    let (s, me) = api.json("GET", "/users/me", Some(&token), None).await;
     assert_eq!((s, &me["id"]), (200, &user["id"]));
 
-    let (s, me) = http(
-        &c,
-        M::PUT,
-        &format!("{base}/users/me"),
-        Some(&token),
-        Some(json!({"name": "Renamed"})),
-    )
-    .await;
+    let (s, me) = api
+        .json(
+            "PUT",
+            "/users/me",
+            Some(&token),
+            Some(json!({"name": "Renamed"})),
+        )
+        .await;
     assert_eq!((s, me["name"].as_str()), (200, Some("Renamed")));
 
-    let (s, _) = http(
-        &c,
-        M::POST,
-        &format!("{base}/users/logout"),
-        Some(&token),
-        None,
-    )
-    .await;
+    let (s, _) = api.json("POST", "/users/logout", Some(&token), None).await;
     assert_eq!(s, 204);
-    let (s, err) = http(&c, M::GET, &format!("{base}/users/me"), Some(&token), None).await;
+    let (s, err) = api.json("GET", "/users/me", Some(&token), None).await;
     assert_eq!(
         (s, err["error"]["code"].as_str()),
         (401, Some("unauthorized"))
     );
 
-    let (s, err) = http(&c, M::GET, &format!("{base}/users/me"), None, None).await;
+    let (s, err) = api.json("GET", "/users/me", None, None).await;
     assert_eq!(s, 401, "{err}");
 
     // The sample events work with `cargo lambda invoke`, as the README says.

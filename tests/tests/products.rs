@@ -1,30 +1,10 @@
 //! Catalog and inventory handlers against DynamoDB Local and the S3 emulator.
 
 use serde_json::{Value, json};
-use shop::catalog::{
-    create_product, delete_product, get_inventory, get_product, list_products, product_image,
-    update_product,
-};
-use shop_tests::{TestApp, TestResponse, admin_and_customer, request};
+use shop_tests::{TestApp, TestResponse, request};
 
 fn product(name: &str, category: &str, price: i64, stock: i64) -> Value {
     json!({"name": name, "description": format!("{name}, described."), "price_cents": price, "category": category, "stock": stock})
-}
-
-async fn create(t: &TestApp, admin: &str, body: Value) -> TestResponse {
-    t.call(
-        create_product,
-        request("POST", "/products").bearer(admin).json(body),
-    )
-    .await
-}
-
-async fn list(t: &TestApp, query: &[(&str, &str)]) -> TestResponse {
-    let mut req = request("GET", "/products");
-    for (k, v) in query {
-        req = req.query(k, v);
-    }
-    t.call(list_products, req).await
 }
 
 fn names(r: &TestResponse) -> Vec<String> {
@@ -39,8 +19,11 @@ fn names(r: &TestResponse) -> Vec<String> {
 #[tokio::test]
 async fn admin_creates_products_customers_and_anonymous_cannot() {
     let t = TestApp::new().await;
-    let (admin, customer) = admin_and_customer(&t).await;
-    let r = create(&t, &admin, product("Moka Pot 6 Cup", "Equipment", 3490, 12)).await;
+    let (admin, customer) = t.admin_and_customer().await;
+    let r = t
+        .api()
+        .create_product(&admin, product("Moka Pot 6 Cup", "Equipment", 3490, 12))
+        .await;
     assert_eq!(r.status(), 201, "{:?}", r.body);
     assert_eq!(r.body["slug"], "moka-pot-6-cup");
     assert_eq!(r.body["category"], "equipment");
@@ -50,21 +33,20 @@ async fn admin_creates_products_customers_and_anonymous_cannot() {
     let id = r.body["id"].as_str().unwrap().to_string();
 
     let got = t
-        .call(
-            get_product,
-            request("GET", "/products/x").path_param("id", &id),
-        )
+        .api()
+        .send(request("GET", &format!("/products/{id}")))
         .await;
     assert_eq!(got.status(), 200);
     assert_eq!(got.body, r.body);
 
-    let r = create(&t, &customer, product("Nope", "x", 1, 1)).await;
+    let r = t
+        .api()
+        .create_product(&customer, product("Nope", "x", 1, 1))
+        .await;
     assert_eq!((r.status(), r.error_code()), (403, "forbidden"));
     let r = t
-        .call(
-            create_product,
-            request("POST", "/products").json(product("Nope", "x", 1, 1)),
-        )
+        .api()
+        .send(request("POST", "/products").json(product("Nope", "x", 1, 1)))
         .await;
     assert_eq!(r.status(), 401);
 }
@@ -74,10 +56,11 @@ async fn unknown_or_malformed_product_ids_are_404() {
     let t = TestApp::new().await;
     for id in ["01ARZ3NDEKTSV4RRFFQ69G5FAV", "not-an-id", "'; DROP TABLE"] {
         let r = t
-            .call(
-                get_product,
-                request("GET", "/products/x").path_param("id", id),
-            )
+            .api()
+            .send(request(
+                "GET",
+                &format!("/products/{}", shop_tests::segment(id)),
+            ))
             .await;
         assert_eq!((r.status(), r.error_code()), (404, "not_found"), "{id}");
     }
@@ -86,18 +69,14 @@ async fn unknown_or_malformed_product_ids_are_404() {
 #[tokio::test]
 async fn slugs_are_unique_even_under_concurrency() {
     let t = TestApp::new().await;
-    let (admin, _) = admin_and_customer(&t).await;
+    let (admin, _) = t.admin_and_customer().await;
     let mut set = tokio::task::JoinSet::new();
     for i in 0..6 {
-        let (app, admin) = (t.app, admin.clone());
+        let (api, admin) = (t.api().clone(), admin.clone());
         set.spawn(async move {
             let mut body = product(&format!("Mug {i}"), "mugs", 900, 3);
             body["slug"] = "the-mug".into();
-            let req = request("POST", "/products")
-                .bearer(&admin)
-                .json(body)
-                .build();
-            TestResponse::from(shop::dispatch(app, req, create_product).await)
+            api.create_product(&admin, body).await
         });
     }
     let results = set.join_all().await;
@@ -110,7 +89,7 @@ async fn slugs_are_unique_even_under_concurrency() {
 #[tokio::test]
 async fn bad_product_input_is_a_400_naming_the_field() {
     let t = TestApp::new().await;
-    let (admin, _) = admin_and_customer(&t).await;
+    let (admin, _) = t.admin_and_customer().await;
     let cases = [
         (
             "price_cents",
@@ -158,7 +137,7 @@ async fn bad_product_input_is_a_400_naming_the_field() {
         ),
     ];
     for (field, body) in cases {
-        let r = create(&t, &admin, body.clone()).await;
+        let r = t.api().create_product(&admin, body.clone()).await;
         assert_eq!(r.status(), 400, "{body}");
         let msg = r.body["error"]["message"].as_str().unwrap();
         assert!(msg.contains(field), "{field}: {msg}");
@@ -168,12 +147,13 @@ async fn bad_product_input_is_a_400_naming_the_field() {
 #[tokio::test]
 async fn listing_pages_in_name_order_filters_and_searches() {
     let t = TestApp::new().await;
-    let (admin, _) = admin_and_customer(&t).await;
+    let (admin, _) = t.admin_and_customer().await;
     for i in 0..23 {
         let category = if i % 2 == 0 { "tea" } else { "coffee" };
         let name = format!("{} {i:02}", if i % 3 == 0 { "Bright" } else { "deep" });
         assert_eq!(
-            create(&t, &admin, product(&name, category, 100 + i, i))
+            t.api()
+                .create_product(&admin, product(&name, category, 100 + i, i))
                 .await
                 .status(),
             201
@@ -188,7 +168,7 @@ async fn listing_pages_in_name_order_filters_and_searches() {
         if let Some(c) = &cursor {
             q.push(("cursor", c));
         }
-        let r = list(&t, &q).await;
+        let r = t.api().list_products(&q).await;
         assert_eq!(r.status(), 200, "{:?}", r.body);
         seen.extend(names(&r));
         pages += 1;
@@ -205,10 +185,13 @@ async fn listing_pages_in_name_order_filters_and_searches() {
     sorted.dedup();
     assert_eq!(sorted.len(), 23, "no duplicates across pages");
 
-    let r = list(&t, &[]).await;
+    let r = t.api().list_products(&[]).await;
     assert_eq!(names(&r).len(), 20, "default page size");
 
-    let r = list(&t, &[("category", "tea"), ("limit", "100")]).await;
+    let r = t
+        .api()
+        .list_products(&[("category", "tea"), ("limit", "100")])
+        .await;
     assert_eq!(names(&r).len(), 12);
     assert!(
         r.body["items"]
@@ -219,23 +202,28 @@ async fn listing_pages_in_name_order_filters_and_searches() {
     );
     assert!(r.body["next_cursor"].is_null());
 
-    let r = list(&t, &[("q", "BRIGHT")]).await;
+    let r = t.api().list_products(&[("q", "BRIGHT")]).await;
     assert_eq!(names(&r).len(), 8);
     assert!(names(&r).iter().all(|n| n.starts_with("Bright")));
-    let r = list(&t, &[("q", "bright 0"), ("category", "coffee")]).await;
+    let r = t
+        .api()
+        .list_products(&[("q", "bright 0"), ("category", "coffee")])
+        .await;
     assert_eq!(names(&r), vec!["Bright 03", "Bright 09"]);
-    let r = list(&t, &[("q", "zzz")]).await;
+    let r = t.api().list_products(&[("q", "zzz")]).await;
     assert_eq!(r.body, json!({"items": [], "next_cursor": null}));
 }
 
 #[tokio::test]
 async fn bad_list_parameters_are_400_not_500() {
     let t = TestApp::new().await;
-    let (admin, _) = admin_and_customer(&t).await;
+    let (admin, _) = t.admin_and_customer().await;
     for i in 0..3 {
-        create(&t, &admin, product(&format!("P{i}"), "c", 100, 1)).await;
+        t.api()
+            .create_product(&admin, product(&format!("P{i}"), "c", 100, 1))
+            .await;
     }
-    let first = list(&t, &[("limit", "1")]).await;
+    let first = t.api().list_products(&[("limit", "1")]).await;
     let cursor = first.body["next_cursor"].as_str().unwrap().to_string();
     let tampered = format!("x{cursor}");
     for q in [
@@ -247,10 +235,13 @@ async fn bad_list_parameters_are_400_not_500() {
         vec![("cursor", cursor.as_str()), ("category", "c")],
         vec![("category", "NOT valid")],
     ] {
-        let r = list(&t, &q).await;
+        let r = t.api().list_products(&q).await;
         assert_eq!(r.status(), 400, "{q:?}: {:?}", r.body);
     }
-    let r = list(&t, &[("limit", "1"), ("cursor", &cursor)]).await;
+    let r = t
+        .api()
+        .list_products(&[("limit", "1"), ("cursor", &cursor)])
+        .await;
     assert_eq!(r.status(), 200);
     assert_ne!(names(&r), names(&first));
 }
@@ -258,19 +249,21 @@ async fn bad_list_parameters_are_400_not_500() {
 #[tokio::test]
 async fn partial_update_renames_reprices_and_moves_the_slug() {
     let t = TestApp::new().await;
-    let (admin, customer) = admin_and_customer(&t).await;
-    let a = create(&t, &admin, product("Green Tea", "tea", 500, 10))
+    let (admin, customer) = t.admin_and_customer().await;
+    let a = t
+        .api()
+        .create_product(&admin, product("Green Tea", "tea", 500, 10))
         .await
         .body;
-    let b = create(&t, &admin, product("Black Tea", "tea", 600, 10))
+    let b = t
+        .api()
+        .create_product(&admin, product("Black Tea", "tea", 600, 10))
         .await
         .body;
     let id = a["id"].as_str().unwrap();
     let put = |body: Value, token: &str| {
-        t.call(
-            update_product,
-            request("PUT", "/products/x")
-                .path_param("id", id)
+        t.api().send(
+            request("PUT", &format!("/products/{id}"))
                 .bearer(token)
                 .json(body),
         )
@@ -287,23 +280,24 @@ async fn partial_update_renames_reprices_and_moves_the_slug() {
     );
     assert_eq!(r.body["stock"], 10, "untouched fields stay");
     assert_eq!(r.body["slug"], "green-tea");
-    assert_eq!(names(&list(&t, &[("q", "sen")]).await), vec!["Sencha"]);
     assert_eq!(
-        names(&list(&t, &[("category", "green-tea")]).await),
+        names(&t.api().list_products(&[("q", "sen")]).await),
         vec!["Sencha"]
     );
-    assert!(names(&list(&t, &[("category", "tea")]).await) == vec!["Black Tea"]);
+    assert_eq!(
+        names(&t.api().list_products(&[("category", "green-tea")]).await),
+        vec!["Sencha"]
+    );
+    assert!(names(&t.api().list_products(&[("category", "tea")]).await) == vec!["Black Tea"]);
 
     let r = put(json!({"slug": "black-tea"}), &admin).await;
     assert_eq!((r.status(), r.error_code()), (409, "slug_taken"));
     let r = put(json!({"slug": "sencha"}), &admin).await;
     assert_eq!(r.body["slug"], "sencha");
     // The old slug is free again, the new one is taken.
-    let r = create(&t, &admin, json!({"name": "Other", "slug": "green-tea", "price_cents": 1, "category": "tea", "stock": 1})).await;
+    let r = t.api().create_product(&admin, json!({"name": "Other", "slug": "green-tea", "price_cents": 1, "category": "tea", "stock": 1})).await;
     assert_eq!(r.status(), 201);
-    let r = create(
-        &t,
-        &admin,
+    let r = t.api().create_product(&admin,
         json!({"name": "Other", "slug": "sencha", "price_cents": 1, "category": "tea", "stock": 1}),
     )
     .await;
@@ -321,10 +315,9 @@ async fn partial_update_renames_reprices_and_moves_the_slug() {
     let r = put(json!({"image_url": null}), &admin).await;
     assert!(r.body.get("image_url").is_none());
     let r = t
-        .call(
-            update_product,
-            request("PUT", "/products/x")
-                .path_param("id", "01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        .api()
+        .send(
+            request("PUT", "/products/01ARZ3NDEKTSV4RRFFQ69G5FAV")
                 .bearer(&admin)
                 .json(json!({"stock": 1})),
         )
@@ -336,33 +329,30 @@ async fn partial_update_renames_reprices_and_moves_the_slug() {
 #[tokio::test]
 async fn delete_removes_the_product_and_frees_its_slug() {
     let t = TestApp::new().await;
-    let (admin, customer) = admin_and_customer(&t).await;
-    let p = create(&t, &admin, product("Chemex", "equipment", 4500, 2))
+    let (admin, customer) = t.admin_and_customer().await;
+    let p = t
+        .api()
+        .create_product(&admin, product("Chemex", "equipment", 4500, 2))
         .await
         .body;
     let id = p["id"].as_str().unwrap();
     let del = |token: &str| {
-        t.call(
-            delete_product,
-            request("DELETE", "/products/x")
-                .path_param("id", id)
-                .bearer(token),
-        )
+        t.api()
+            .send(request("DELETE", &format!("/products/{id}")).bearer(token))
     };
     assert_eq!(del(&customer).await.status(), 403);
     let r = del(&admin).await;
     assert_eq!((r.status(), &r.body), (204, &Value::Null));
     assert_eq!(del(&admin).await.status(), 404);
     let r = t
-        .call(
-            get_product,
-            request("GET", "/products/x").path_param("id", id),
-        )
+        .api()
+        .send(request("GET", &format!("/products/{id}")))
         .await;
     assert_eq!(r.status(), 404);
-    assert!(names(&list(&t, &[]).await).is_empty());
+    assert!(names(&t.api().list_products(&[]).await).is_empty());
     assert_eq!(
-        create(&t, &admin, product("Chemex", "equipment", 4500, 2))
+        t.api()
+            .create_product(&admin, product("Chemex", "equipment", 4500, 2))
             .await
             .status(),
         201
@@ -372,14 +362,18 @@ async fn delete_removes_the_product_and_frees_its_slug() {
 #[tokio::test]
 async fn inventory_reports_stock_for_up_to_100_ids() {
     let t = TestApp::new().await;
-    let (admin, _) = admin_and_customer(&t).await;
-    let a = create(&t, &admin, product("In Stock", "c", 100, 7))
+    let (admin, _) = t.admin_and_customer().await;
+    let a = t
+        .api()
+        .create_product(&admin, product("In Stock", "c", 100, 7))
         .await
         .body["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let b = create(&t, &admin, product("Sold Out", "c", 100, 0))
+    let b = t
+        .api()
+        .create_product(&admin, product("Sold Out", "c", 100, 0))
         .await
         .body["id"]
         .as_str()
@@ -388,10 +382,8 @@ async fn inventory_reports_stock_for_up_to_100_ids() {
     let ghost = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
     let ids = format!("{a}, {b},{ghost},{a}");
     let r = t
-        .call(
-            get_inventory,
-            request("GET", "/inventory").query("ids", &ids),
-        )
+        .api()
+        .send(request("GET", "/inventory").query("ids", &ids))
         .await;
     assert_eq!(r.status(), 200, "{:?}", r.body);
     assert_eq!(
@@ -405,10 +397,8 @@ async fn inventory_reports_stock_for_up_to_100_ids() {
     let many: Vec<String> = (0..101).map(|_| ulid_like()).collect();
     for bad in [String::new(), "nope".into(), many.join(",")] {
         let r = t
-            .call(
-                get_inventory,
-                request("GET", "/inventory").query("ids", &bad),
-            )
+            .api()
+            .send(request("GET", "/inventory").query("ids", &bad))
             .await;
         assert_eq!(
             (r.status(), r.body["error"]["field"].as_str()),
@@ -417,10 +407,8 @@ async fn inventory_reports_stock_for_up_to_100_ids() {
     }
     let hundred: Vec<String> = (0..100).map(|_| ulid_like()).collect();
     let r = t
-        .call(
-            get_inventory,
-            request("GET", "/inventory").query("ids", &hundred.join(",")),
-        )
+        .api()
+        .send(request("GET", "/inventory").query("ids", &hundred.join(",")))
         .await;
     assert_eq!(r.body["items"].as_array().unwrap().len(), 100);
 }
@@ -432,18 +420,18 @@ fn ulid_like() -> String {
 #[tokio::test]
 async fn image_upload_through_the_presigned_url_is_served_at_image_url() {
     let t = TestApp::new().await;
-    let (admin, customer) = admin_and_customer(&t).await;
-    let id = create(&t, &admin, product("Pour Over", "equipment", 2500, 3))
+    let (admin, customer) = t.admin_and_customer().await;
+    let id = t
+        .api()
+        .create_product(&admin, product("Pour Over", "equipment", 2500, 3))
         .await
         .body["id"]
         .as_str()
         .unwrap()
         .to_string();
     let ask = |token: &str, ct: &str| {
-        t.call(
-            product_image,
-            request("POST", "/products/x/image")
-                .path_param("id", &id)
+        t.api().send(
+            request("POST", &format!("/products/{id}/image"))
                 .bearer(token)
                 .json(json!({"content_type": ct})),
         )
@@ -477,17 +465,14 @@ async fn image_upload_through_the_presigned_url_is_served_at_image_url() {
     assert_eq!(got.bytes().await.unwrap().to_vec(), png);
 
     let p = t
-        .call(
-            get_product,
-            request("GET", "/products/x").path_param("id", &id),
-        )
+        .api()
+        .send(request("GET", &format!("/products/{id}")))
         .await;
     assert_eq!(p.body["image_url"], image_url);
     let r = t
-        .call(
-            product_image,
-            request("POST", "/products/x/image")
-                .path_param("id", "01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        .api()
+        .send(
+            request("POST", "/products/01ARZ3NDEKTSV4RRFFQ69G5FAV/image")
                 .bearer(&admin)
                 .json(json!({"content_type": "image/png"})),
         )

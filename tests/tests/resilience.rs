@@ -2,13 +2,9 @@
 
 use std::{net::TcpListener, time::Duration};
 
-use reqwest::Method;
 use serde_json::{Value, json};
 use shop::{App, config::Config};
-use shop_tests::{
-    TestApp, TestResponse, Watch, dynamodb, env_for, free_port, http, login_token, repo_root,
-    request, s3,
-};
+use shop_tests::{Api, TestApp, Watch, dynamodb, env_for, free_port, repo_root, request, s3};
 
 /// A TCP server that accepts connections and never answers: every call to it can only time out.
 fn black_hole() -> String {
@@ -29,10 +25,8 @@ async fn a_hanging_dependency_is_a_503_not_a_lambda_timeout() {
     env.insert("S3_ENDPOINT".into(), s3::endpoint());
     let app = App::leaked(Config::from_lookup(|k| env.get(k).cloned()).unwrap());
     let started = std::time::Instant::now();
-    let req = request("GET", "/products/x")
-        .path_param("id", "01ARZ3NDEKTSV4RRFFQ69G5FAV")
-        .build();
-    let r = TestResponse::from(shop::dispatch(app, req, shop::catalog::get_product).await);
+    let api = Api::dispatch(app);
+    let r = api.get_product("01ARZ3NDEKTSV4RRFFQ69G5FAV").await;
     assert_eq!((r.status(), r.error_code()), (503, "service_unavailable"));
     // The SDK gave up on its own operation timeout, well inside the handler's and Lambda's.
     assert!(
@@ -40,9 +34,7 @@ async fn a_hanging_dependency_is_a_503_not_a_lambda_timeout() {
         "{:?}",
         started.elapsed()
     );
-    let r = TestResponse::from(
-        shop::dispatch(app, request("GET", "/health").build(), shop::health::health).await,
-    );
+    let r = api.send(request("GET", "/health")).await;
     assert_eq!(
         (r.status(), &r.body["checks"]["dynamodb"]),
         (503, &json!("unavailable"))
@@ -83,10 +75,10 @@ async fn every_endpoint_answers_503_during_an_outage_and_recovers_without_a_rest
     shop::users::ensure_admin(t.app, "admin@outage.local", "admin-password", "Admin")
         .await
         .unwrap();
-    let admin = login_token(&t, "admin@outage.local", "admin-password").await;
+    let admin = t.api().token("admin@outage.local", "admin-password").await;
     let p = t
-        .call(
-            shop::catalog::create_product,
+        .api()
+        .send(
             request("POST", "/products")
                 .bearer(&admin)
                 .json(json!({"name": "Steady", "price_cents": 500, "category": "x", "stock": 5})),
@@ -94,8 +86,8 @@ async fn every_endpoint_answers_503_during_an_outage_and_recovers_without_a_rest
         .await;
     let product = p.body["id"].as_str().unwrap().to_string();
     let o = t
-        .call(
-            shop::orders::create_order,
+        .api()
+        .send(
             request("POST", "/orders")
                 .bearer(&admin)
                 .header("idempotency-key", "before")
@@ -105,14 +97,8 @@ async fn every_endpoint_answers_503_during_an_outage_and_recovers_without_a_rest
     let order = o.body["id"].as_str().unwrap().to_string();
 
     let watch = Watch::start(&t.env);
-    let base = watch.base_url.clone();
-    let c = reqwest::Client::new();
-    assert_eq!(
-        http(&c, Method::GET, &format!("{base}/health"), None, None)
-            .await
-            .0,
-        200
-    );
+    let api = watch.api();
+    assert_eq!(api.json("GET", "/health", None, None).await.0, 200);
 
     db.kill().unwrap();
     db.wait().unwrap();
@@ -126,31 +112,26 @@ async fn every_endpoint_answers_503_during_an_outage_and_recovers_without_a_rest
     for (path, routes) in router {
         for route in routes.as_array().unwrap() {
             let function = route["function"].as_str().unwrap().to_string();
-            let method: Method = route["method"].as_str().unwrap().parse().unwrap();
+            let method = route["method"].as_str().unwrap();
             let id = if path.starts_with("/orders") {
                 &order
             } else {
                 &product
             };
-            let mut url = format!("{base}{}", path.replace("{id}", id));
+            let mut url = path.replace("{id}", id);
             if function == "get-inventory" {
                 url.push_str(&format!("?ids={product}"));
             }
-            let mut req = c
-                .request(method, url)
-                .bearer_auth(&admin)
+            let mut req = request(method, &url)
+                .bearer(&admin)
                 .header("idempotency-key", "during");
             if let Some(b) = body_for(&function, &product) {
-                req = req.json(&b);
+                req = req.json(b);
             }
+            let api = api.clone();
             calls.spawn(async move {
-                let resp = req
-                    .send()
-                    .await
-                    .expect("the functions answer even without DynamoDB");
-                let status = resp.status().as_u16();
-                let body: Value = resp.json().await.unwrap_or(Value::Null);
-                (function, status, body)
+                let resp = api.send(req).await;
+                (function, resp.status(), resp.body)
             });
         }
     }
@@ -171,11 +152,7 @@ async fn every_endpoint_answers_503_during_an_outage_and_recovers_without_a_rest
     let mut db = dynamodb::spawn(port, Some(&data));
     let mut healthy = false;
     for _ in 0..20 {
-        if http(&c, Method::GET, &format!("{base}/health"), None, None)
-            .await
-            .0
-            == 200
-        {
+        if api.json("GET", "/health", None, None).await.0 == 200 {
             healthy = true;
             break;
         }
@@ -183,44 +160,25 @@ async fn every_endpoint_answers_503_during_an_outage_and_recovers_without_a_rest
     }
     assert!(healthy, "health did not recover");
     // Nothing the failed requests tried was half-written.
-    let (_, inv) = http(
-        &c,
-        Method::GET,
-        &format!("{base}/inventory?ids={product}"),
-        None,
-        None,
-    )
-    .await;
+    let (_, inv) = api
+        .json("GET", &format!("/inventory?ids={product}"), None, None)
+        .await;
     assert_eq!(
         inv["items"][0]["stock"], 4,
         "only the order placed before the outage holds stock"
     );
-    let (_, mine) = http(
-        &c,
-        Method::GET,
-        &format!("{base}/orders"),
-        Some(&admin),
-        None,
-    )
-    .await;
+    let (_, mine) = api.json("GET", "/orders", Some(&admin), None).await;
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
-    let (_, me) = http(
-        &c,
-        Method::GET,
-        &format!("{base}/users/me"),
-        Some(&admin),
-        None,
-    )
-    .await;
+    let (_, me) = api.json("GET", "/users/me", Some(&admin), None).await;
     assert_eq!(me["name"], "Admin");
-    let (s, _) = http(
-        &c,
-        Method::POST,
-        &format!("{base}/users/login"),
-        None,
-        Some(json!({"email": "admin@outage.local", "password": "admin-password"})),
-    )
-    .await;
+    let (s, _) = api
+        .json(
+            "POST",
+            "/users/login",
+            None,
+            Some(json!({"email": "admin@outage.local", "password": "admin-password"})),
+        )
+        .await;
     assert_eq!(s, 200);
 
     drop(watch);

@@ -1,37 +1,15 @@
 //! Users handlers against DynamoDB Local, through the same dispatch the Lambda runtime uses.
 
 use serde_json::{Value, json};
-use shop::users::{get_me, login, logout, register, update_me};
-use shop_tests::{TestApp, TestResponse, request};
-
-async fn register_user(t: &TestApp, email: &str, password: &str) -> TestResponse {
-    t.call(
-        register,
-        request("POST", "/users/register")
-            .json(json!({"email": email, "password": password, "name": "Ada"})),
-    )
-    .await
-}
-
-async fn login_user(t: &TestApp, email: &str, password: &str) -> TestResponse {
-    t.call(
-        login,
-        request("POST", "/users/login").json(json!({"email": email, "password": password})),
-    )
-    .await
-}
-
-async fn token_for(t: &TestApp, email: &str) -> String {
-    assert_eq!(register_user(t, email, "password123").await.status(), 201);
-    let r = login_user(t, email, "password123").await;
-    assert_eq!(r.status(), 200, "{:?}", r.body);
-    r.body["token"].as_str().unwrap().to_string()
-}
+use shop_tests::{Api, TestApp, request};
 
 #[tokio::test]
 async fn register_returns_the_user_without_secrets() {
     let t = TestApp::new().await;
-    let r = register_user(&t, "Ada@Example.com", "password123").await;
+    let r = t
+        .api()
+        .register("Ada@Example.com", "password123", "Ada")
+        .await;
     assert_eq!(r.status(), 201);
     assert_eq!(r.body["email"], "ada@example.com");
     assert_eq!(r.body["role"], "customer");
@@ -54,12 +32,16 @@ async fn register_returns_the_user_without_secrets() {
 async fn duplicate_email_is_409_case_insensitively() {
     let t = TestApp::new().await;
     assert_eq!(
-        register_user(&t, "dup@example.com", "password123")
+        t.api()
+            .register("dup@example.com", "password123", "Ada")
             .await
             .status(),
         201
     );
-    let r = register_user(&t, "DUP@Example.COM", "otherpassword").await;
+    let r = t
+        .api()
+        .register("DUP@Example.COM", "otherpassword", "Ada")
+        .await;
     assert_eq!(r.status(), 409);
     assert_eq!(r.error_code(), "email_taken");
 }
@@ -69,11 +51,12 @@ async fn concurrent_registrations_of_one_email_create_one_account() {
     let t = TestApp::new().await;
     let mut set = tokio::task::JoinSet::new();
     for i in 0..8 {
-        let app = t.app;
+        let api = t.api().clone();
         set.spawn(async move {
-            let body = json!({"email": "race@example.com", "password": format!("password{i:03}"), "name": "Ada"});
-            let req = request("POST", "/users/register").json(body).build();
-            TestResponse::from(shop::dispatch(app, req, register).await).status()
+            let password = format!("password{i:03}");
+            api.register("race@example.com", &password, "Ada")
+                .await
+                .status()
         });
     }
     let statuses: Vec<u16> = set.join_all().await;
@@ -136,13 +119,13 @@ async fn bad_input_gets_a_400_naming_the_problem() {
         } else {
             request("POST", "/users/register").json(body)
         };
-        let r = t.call(register, req).await;
+        let r = t.api().send(req).await;
         assert_eq!(r.status(), 400, "{what}: {:?}", r.body);
         let code = r.error_code().to_string();
         let msg = r.body["error"]["message"].as_str().unwrap();
         assert!(msg.contains(expect) || code == expect, "{what}: {msg}");
     }
-    let r = t.call(register, request("POST", "/users/register")).await;
+    let r = t.api().send(request("POST", "/users/register")).await;
     assert_eq!((r.status(), r.error_code()), (400, "invalid_json"));
 }
 
@@ -151,7 +134,8 @@ async fn oversized_body_is_413() {
     let t = TestApp::new().await;
     let big = json!({"email": "a@b.co", "password": "password123", "name": "x".repeat(70_000)});
     let r = t
-        .call(register, request("POST", "/users/register").json(big))
+        .api()
+        .send(request("POST", "/users/register").json(big))
         .await;
     assert_eq!((r.status(), r.error_code()), (413, "payload_too_large"));
 }
@@ -159,16 +143,18 @@ async fn oversized_body_is_413() {
 #[tokio::test]
 async fn login_gives_a_bearer_token_and_same_401_for_unknown_email_or_wrong_password() {
     let t = TestApp::new().await;
-    register_user(&t, "bob@example.com", "password123").await;
-    let ok = login_user(&t, "BOB@example.com", "password123").await;
+    t.api()
+        .register("bob@example.com", "password123", "Ada")
+        .await;
+    let ok = t.api().login("BOB@example.com", "password123").await;
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.body["token_type"], "Bearer");
     assert_eq!(ok.body["expires_in"], 3600);
     assert_eq!(ok.body["user"]["email"], "bob@example.com");
     assert_eq!(ok.body["token"].as_str().unwrap().split('.').count(), 3);
 
-    let wrong = login_user(&t, "bob@example.com", "password124").await;
-    let unknown = login_user(&t, "nobody@example.com", "password123").await;
+    let wrong = t.api().login("bob@example.com", "password124").await;
+    let unknown = t.api().login("nobody@example.com", "password123").await;
     assert_eq!(wrong.status(), 401);
     assert_eq!(unknown.status(), 401);
     assert_eq!(wrong.body, unknown.body);
@@ -177,24 +163,30 @@ async fn login_gives_a_bearer_token_and_same_401_for_unknown_email_or_wrong_pass
 #[tokio::test]
 async fn repeated_failures_lock_the_account_with_retry_after() {
     let t = TestApp::new().await;
-    register_user(&t, "eve@example.com", "password123").await;
+    t.api()
+        .register("eve@example.com", "password123", "Ada")
+        .await;
     for _ in 0..shop::users::MAX_FAILED_LOGINS {
         assert_eq!(
-            login_user(&t, "eve@example.com", "wrong-password")
+            t.api()
+                .login("eve@example.com", "wrong-password")
                 .await
                 .status(),
             401
         );
     }
     // Even the right password is refused during the cool-down.
-    let r = login_user(&t, "eve@example.com", "password123").await;
+    let r = t.api().login("eve@example.com", "password123").await;
     assert_eq!((r.status(), r.error_code()), (429, "too_many_requests"));
     let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!(retry > 0 && retry <= shop::users::LOCKOUT_SECS, "{retry}");
     // Other accounts are unaffected.
-    register_user(&t, "amy@example.com", "password123").await;
+    t.api()
+        .register("amy@example.com", "password123", "Ada")
+        .await;
     assert_eq!(
-        login_user(&t, "amy@example.com", "password123")
+        t.api()
+            .login("amy@example.com", "password123")
             .await
             .status(),
         200
@@ -204,21 +196,25 @@ async fn repeated_failures_lock_the_account_with_retry_after() {
 #[tokio::test]
 async fn a_successful_login_resets_the_failure_count() {
     let t = TestApp::new().await;
-    register_user(&t, "kim@example.com", "password123").await;
+    t.api()
+        .register("kim@example.com", "password123", "Ada")
+        .await;
     for _ in 0..shop::users::MAX_FAILED_LOGINS - 1 {
-        login_user(&t, "kim@example.com", "nope-nope").await;
+        t.api().login("kim@example.com", "nope-nope").await;
     }
     assert_eq!(
-        login_user(&t, "kim@example.com", "password123")
+        t.api()
+            .login("kim@example.com", "password123")
             .await
             .status(),
         200
     );
     for _ in 0..shop::users::MAX_FAILED_LOGINS - 1 {
-        login_user(&t, "kim@example.com", "nope-nope").await;
+        t.api().login("kim@example.com", "nope-nope").await;
     }
     assert_eq!(
-        login_user(&t, "kim@example.com", "password123")
+        t.api()
+            .login("kim@example.com", "password123")
             .await
             .status(),
         200
@@ -228,19 +224,18 @@ async fn a_successful_login_resets_the_failure_count() {
 #[tokio::test]
 async fn me_needs_a_valid_token() {
     let t = TestApp::new().await;
-    let token = token_for(&t, "me@example.com").await;
+    let token = t.api().customer("me@example.com").await;
     let r = t
-        .call(get_me, request("GET", "/users/me").bearer(&token))
+        .api()
+        .send(request("GET", "/users/me").bearer(&token))
         .await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.body["email"], "me@example.com");
     for bad in ["", "garbage", "a.b.c", &format!("{token}x")] {
-        let r = t
-            .call(get_me, request("GET", "/users/me").bearer(bad))
-            .await;
+        let r = t.api().send(request("GET", "/users/me").bearer(bad)).await;
         assert_eq!((r.status(), r.error_code()), (401, "unauthorized"), "{bad}");
     }
-    let r = t.call(get_me, request("GET", "/users/me")).await;
+    let r = t.api().send(request("GET", "/users/me")).await;
     assert_eq!(r.status(), 401);
 }
 
@@ -254,9 +249,10 @@ async fn token_from_another_deployment_is_rejected() {
         );
     })
     .await;
-    let token = token_for(&other, "x@example.com").await;
+    let token = other.api().customer("x@example.com").await;
     let r = t
-        .call(get_me, request("GET", "/users/me").bearer(&token))
+        .api()
+        .send(request("GET", "/users/me").bearer(&token))
         .await;
     assert_eq!(r.status(), 401);
 }
@@ -264,11 +260,11 @@ async fn token_from_another_deployment_is_rejected() {
 #[tokio::test]
 async fn update_me_changes_name_address_and_password() {
     let t = TestApp::new().await;
-    let token = token_for(&t, "up@example.com").await;
+    let token = t.api().customer("up@example.com").await;
     let address = json!({"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "us"});
     let r = t
-        .call(
-            update_me,
+        .api()
+        .send(
             request("PUT", "/users/me")
                 .bearer(&token)
                 .json(json!({"name": "Ada L.", "address": address})),
@@ -280,8 +276,8 @@ async fn update_me_changes_name_address_and_password() {
     assert_ne!(r.body["updated_at"], r.body["created_at"]);
 
     let r = t
-        .call(
-            update_me,
+        .api()
+        .send(
             request("PUT", "/users/me")
                 .bearer(&token)
                 .json(json!({"address": null})),
@@ -291,8 +287,8 @@ async fn update_me_changes_name_address_and_password() {
     assert!(r.body.get("address").is_none());
 
     let r = t
-        .call(
-            update_me,
+        .api()
+        .send(
             request("PUT", "/users/me")
                 .bearer(&token)
                 .json(json!({"password": "brand-new-pass"})),
@@ -307,8 +303,8 @@ async fn update_me_changes_name_address_and_password() {
     );
 
     let r = t
-        .call(
-            update_me,
+        .api()
+        .send(
             request("PUT", "/users/me")
                 .bearer(&token)
                 .json(json!({"password": "brand-new-pass", "current_password": "wrong-pass"})),
@@ -317,8 +313,8 @@ async fn update_me_changes_name_address_and_password() {
     assert_eq!(r.status(), 403);
 
     let r = t
-        .call(
-            update_me,
+        .api()
+        .send(
             request("PUT", "/users/me")
                 .bearer(&token)
                 .json(json!({"password": "brand-new-pass", "current_password": "password123"})),
@@ -326,28 +322,28 @@ async fn update_me_changes_name_address_and_password() {
         .await;
     assert_eq!(r.status(), 200);
     assert_eq!(
-        login_user(&t, "up@example.com", "password123")
+        t.api()
+            .login("up@example.com", "password123")
             .await
             .status(),
         401
     );
     assert_eq!(
-        login_user(&t, "up@example.com", "brand-new-pass")
+        t.api()
+            .login("up@example.com", "brand-new-pass")
             .await
             .status(),
         200
     );
 
     let r = t
-        .call(
-            update_me,
-            request("PUT", "/users/me").bearer(&token).json(json!({})),
-        )
+        .api()
+        .send(request("PUT", "/users/me").bearer(&token).json(json!({})))
         .await;
     assert_eq!(r.status(), 400);
     let r = t
-        .call(
-            update_me,
+        .api()
+        .send(
             request("PUT", "/users/me")
                 .bearer(&token)
                 .json(json!({"address": {"line1": "x"}})),
@@ -359,26 +355,30 @@ async fn update_me_changes_name_address_and_password() {
 #[tokio::test]
 async fn logout_revokes_only_the_presented_token() {
     let t = TestApp::new().await;
-    let first = token_for(&t, "out@example.com").await;
-    let second = login_user(&t, "out@example.com", "password123").await.body["token"]
+    let first = t.api().customer("out@example.com").await;
+    let second = t.api().login("out@example.com", "password123").await.body["token"]
         .as_str()
         .unwrap()
         .to_string();
     let r = t
-        .call(logout, request("POST", "/users/logout").bearer(&first))
+        .api()
+        .send(request("POST", "/users/logout").bearer(&first))
         .await;
     assert_eq!(r.status(), 204);
     assert_eq!(r.body, Value::Null);
     let r = t
-        .call(get_me, request("GET", "/users/me").bearer(&first))
+        .api()
+        .send(request("GET", "/users/me").bearer(&first))
         .await;
     assert_eq!(r.status(), 401);
     let r = t
-        .call(logout, request("POST", "/users/logout").bearer(&first))
+        .api()
+        .send(request("POST", "/users/logout").bearer(&first))
         .await;
     assert_eq!(r.status(), 401);
     let r = t
-        .call(get_me, request("GET", "/users/me").bearer(&second))
+        .api()
+        .send(request("GET", "/users/me").bearer(&second))
         .await;
     assert_eq!(r.status(), 200);
 }
@@ -418,12 +418,12 @@ async fn revoked_tokens(t: &TestApp, user_id: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_logouts_all_revoke_and_expired_entries_are_pruned() {
     let t = TestApp::new().await;
-    let first = token_for(&t, "many@example.com").await;
+    let first = t.api().customer("many@example.com").await;
     let user_id = claim(&first, "sub");
     let mut tokens = vec![first];
     for _ in 0..5 {
         tokens.push(
-            login_user(&t, "many@example.com", "password123").await.body["token"]
+            t.api().login("many@example.com", "password123").await.body["token"]
                 .as_str()
                 .unwrap()
                 .to_string(),
@@ -443,16 +443,15 @@ async fn concurrent_logouts_all_revoke_and_expired_entries_are_pruned() {
     let (kept, out) = tokens.split_last().unwrap();
     let mut set = tokio::task::JoinSet::new();
     for tok in out {
-        let (app, req) = (t.app, request("POST", "/users/logout").bearer(tok).build());
-        set.spawn(
-            async move { TestResponse::from(shop::dispatch(app, req, logout).await).status() },
+        let (api, req) = (
+            t.api().clone(),
+            request("POST", "/users/logout").bearer(tok),
         );
+        set.spawn(async move { api.send(req).await.status() });
     }
     assert_eq!(set.join_all().await, vec![204; 5]);
     for tok in out {
-        let r = t
-            .call(get_me, request("GET", "/users/me").bearer(tok))
-            .await;
+        let r = t.api().send(request("GET", "/users/me").bearer(tok)).await;
         assert_eq!(r.status(), 401);
     }
     let mut expected: Vec<String> = out.iter().map(|tok| claim(tok, "jti")).collect();
@@ -471,12 +470,11 @@ async fn concurrent_logouts_all_revoke_and_expired_entries_are_pruned() {
         .send()
         .await
         .unwrap();
-    let r = t
-        .call(get_me, request("GET", "/users/me").bearer(kept))
-        .await;
+    let r = t.api().send(request("GET", "/users/me").bearer(kept)).await;
     assert_eq!(r.status(), 200);
     let r = t
-        .call(logout, request("POST", "/users/logout").bearer(kept))
+        .api()
+        .send(request("POST", "/users/logout").bearer(kept))
         .await;
     assert_eq!(r.status(), 204);
     expected.push(claim(kept, "jti"));
@@ -497,16 +495,14 @@ async fn admin_seed_is_idempotent_and_admin_can_log_in() {
             .await
             .unwrap()
     );
-    let r = login_user(&t, "admin@shop.local", "admin-password").await;
+    let r = t.api().login("admin@shop.local", "admin-password").await;
     assert_eq!(r.body["user"]["role"], "admin");
 }
 
 #[tokio::test]
 async fn health_reports_dynamodb() {
     let t = TestApp::new().await;
-    let r = t
-        .call(shop::health::health, request("GET", "/health"))
-        .await;
+    let r = t.api().send(request("GET", "/health")).await;
     assert_eq!(r.status(), 200);
     assert_eq!(
         r.body,
@@ -521,19 +517,11 @@ async fn health_reports_dynamodb() {
     );
     let config = shop::config::Config::from_lookup(|k| env.get(k).cloned()).unwrap();
     let app = shop::App::leaked(config);
-    let resp = shop::dispatch(app, request("GET", "/health").build(), shop::health::health).await;
-    let r = TestResponse::from(resp);
+    let dead = Api::dispatch(app);
+    let r = dead.send(request("GET", "/health")).await;
     assert_eq!(r.status(), 503);
     assert_eq!(r.body["checks"]["dynamodb"], "unavailable");
-    let resp = shop::dispatch(
-        app,
-        request("GET", "/users/me")
-            .bearer(&token_for(&t, "h@example.com").await)
-            .build(),
-        get_me,
-    )
-    .await;
-    let r = TestResponse::from(resp);
+    let r = dead.me(&t.api().customer("h@example.com").await).await;
     assert_eq!((r.status(), r.error_code()), (503, "service_unavailable"));
 }
 
@@ -548,12 +536,12 @@ async fn bytes_that_are_not_text_are_a_clean_4xx() {
         .header("content-type", "application/json")
         .body(lambda_http::Body::Binary(vec![0xff, 0xfe, 0x07, b'{']))
         .unwrap();
-    let r = TestResponse::from(shop::dispatch(t.app, req, login).await);
+    let r = t.api().send_request(req).await;
     assert_eq!((r.status(), r.error_code()), (400, "invalid_json"));
 
     let bad_header = lambda_http::http::HeaderValue::from_bytes(b"Bearer caf\xe9").unwrap();
     let mut req = request("GET", "/users/me").build();
     req.headers_mut().insert("authorization", bad_header);
-    let r = TestResponse::from(shop::dispatch(t.app, req, get_me).await);
+    let r = t.api().send_request(req).await;
     assert_eq!(r.status(), 401);
 }

@@ -1,0 +1,291 @@
+//! One typed client for every suite: the same requests, on the real route paths, either through
+//! the in-process `dispatch` the Lambda runtime uses ([`TestApp::api`]) or over HTTP to `cargo
+//! lambda watch` ([`Watch::api`]). In process, a request is routed to its function by the watch
+//! router in Cargo.toml (path parameters taken from the path), then to that function's handler.
+
+use std::{collections::HashMap, sync::OnceLock};
+
+use lambda_http::{Body, RequestExt};
+use serde_json::{Value, json};
+
+use shop::App;
+
+use crate::{TestRequest, TestResponse, handlers, repo_root};
+
+/// Where requests go.
+#[derive(Clone)]
+enum Backend {
+    Dispatch(&'static App),
+    Http {
+        base_url: String,
+        client: reqwest::Client,
+    },
+}
+
+/// Cheap to clone: a clone can move into a spawned task.
+#[derive(Clone)]
+pub struct Api {
+    backend: Backend,
+}
+
+/// The password every customer made by [`Api::customer`] has.
+pub const CUSTOMER_PASSWORD: &str = "password123";
+
+impl Api {
+    /// Through the in-process dispatch, against `app`.
+    pub fn dispatch(app: &'static App) -> Api {
+        Api {
+            backend: Backend::Dispatch(app),
+        }
+    }
+
+    /// Over HTTP, against the API at `base_url`.
+    pub fn http(base_url: &str) -> Api {
+        Api {
+            backend: Backend::Http {
+                base_url: base_url.to_string(),
+                client: reqwest::Client::new(),
+            },
+        }
+    }
+}
+
+/// `(method, path template, function)` of every route in the watch router.
+fn routes() -> &'static [(String, String, String)] {
+    static ROUTES: OnceLock<Vec<(String, String, String)>> = OnceLock::new();
+    ROUTES.get_or_init(|| {
+        let cargo: toml::Value =
+            toml::from_str(&std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap())
+                .unwrap();
+        let router = cargo["workspace"]["metadata"]["lambda"]["watch"]["router"]
+            .as_table()
+            .expect("the watch router");
+        router
+            .iter()
+            .flat_map(|(path, entries)| {
+                entries.as_array().unwrap().iter().map(move |e| {
+                    (
+                        e["method"].as_str().unwrap().to_string(),
+                        path.clone(),
+                        e["function"].as_str().unwrap().to_string(),
+                    )
+                })
+            })
+            .collect()
+    })
+}
+
+/// The function serving `method path`, with the path parameters its route template names.
+pub fn route(method: &str, path: &str) -> Option<(&'static str, HashMap<String, String>)> {
+    let segments: Vec<&str> = path.split('/').collect();
+    routes().iter().find_map(|(m, template, function)| {
+        let parts: Vec<&str> = template.split('/').collect();
+        if m != method || parts.len() != segments.len() {
+            return None;
+        }
+        let mut params = HashMap::new();
+        for (t, s) in parts.iter().zip(&segments) {
+            match t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+                // API Gateway hands functions the decoded value.
+                Some(name) if !s.is_empty() => {
+                    let value = percent_encoding::percent_decode_str(s).decode_utf8_lossy();
+                    params.insert(name.to_string(), value.into_owned());
+                }
+                Some(_) => return None,
+                None if t != s => return None,
+                None => {}
+            }
+        }
+        Some((function.as_str(), params))
+    })
+}
+
+impl Api {
+    /// Sends `req` and returns the response (status, headers, JSON body).
+    pub async fn send(&self, req: TestRequest) -> TestResponse {
+        match &self.backend {
+            Backend::Dispatch(app) => {
+                let (function, params) = route(&req.method, &req.path)
+                    .unwrap_or_else(|| panic!("no route serves {} {}", req.method, req.path));
+                let request = req.build().with_path_parameters(params);
+                let resp = handlers::dispatch(function, app, request)
+                    .await
+                    .unwrap_or_else(|| panic!("{function} has no handler"));
+                TestResponse::from(resp)
+            }
+            Backend::Http { base_url, client } => {
+                let method: reqwest::Method = req.method.parse().unwrap();
+                let mut r = client
+                    .request(method, format!("{base_url}{}", req.path))
+                    .query(&req.query.iter().collect::<Vec<_>>());
+                for (k, v) in &req.headers {
+                    r = r.header(k, v);
+                }
+                if let Some(b) = req.body {
+                    r = r.body(b);
+                }
+                let resp = r.send().await.expect("the API answers");
+                let status = resp.status();
+                let headers = resp.headers().clone();
+                let bytes = resp.bytes().await.unwrap();
+                let mut converted = lambda_http::http::Response::new(if bytes.is_empty() {
+                    Body::Empty
+                } else {
+                    Body::Binary(bytes.to_vec())
+                });
+                *converted.status_mut() = status;
+                *converted.headers_mut() = headers;
+                TestResponse::from(converted)
+            }
+        }
+    }
+
+    /// Sends a request built by hand (bytes no [`TestRequest`] carries), in process only: what
+    /// API Gateway can deliver but `cargo lambda watch` cannot.
+    pub async fn send_request(&self, req: lambda_http::Request) -> TestResponse {
+        let Backend::Dispatch(app) = &self.backend else {
+            panic!("hand-built requests go through the in-process dispatch only");
+        };
+        let (function, params) = route(req.method().as_str(), req.uri().path())
+            .unwrap_or_else(|| panic!("no route serves {} {}", req.method(), req.uri().path()));
+        let resp = handlers::dispatch(function, app, req.with_path_parameters(params))
+            .await
+            .unwrap_or_else(|| panic!("{function} has no handler"));
+        TestResponse::from(resp)
+    }
+
+    /// `method path` with an optional bearer token and JSON body: `(status, body)`.
+    pub async fn json(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = crate::request(method, path);
+        if let Some(t) = token {
+            req = req.bearer(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let r = self.send(req).await;
+        (r.status(), r.body)
+    }
+
+    pub async fn register(&self, email: &str, password: &str, name: &str) -> TestResponse {
+        self.send(
+            crate::request("POST", "/users/register")
+                .json(json!({"email": email, "password": password, "name": name})),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> TestResponse {
+        self.send(
+            crate::request("POST", "/users/login")
+                .json(json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    /// A bearer token for an existing account.
+    pub async fn token(&self, email: &str, password: &str) -> String {
+        let r = self.login(email, password).await;
+        assert_eq!(r.status(), 200, "login {email}: {:?}", r.body);
+        r.body["token"].as_str().unwrap().to_string()
+    }
+
+    /// Registers a customer (password [`CUSTOMER_PASSWORD`]) and returns their token.
+    pub async fn customer(&self, email: &str) -> String {
+        let r = self.register(email, CUSTOMER_PASSWORD, "Customer").await;
+        assert_eq!(r.status(), 201, "register {email}: {:?}", r.body);
+        self.token(email, CUSTOMER_PASSWORD).await
+    }
+
+    pub async fn me(&self, token: &str) -> TestResponse {
+        self.send(crate::request("GET", "/users/me").bearer(token))
+            .await
+    }
+
+    pub async fn create_product(&self, admin: &str, body: Value) -> TestResponse {
+        self.send(crate::request("POST", "/products").bearer(admin).json(body))
+            .await
+    }
+
+    /// Creates a product and returns its id.
+    pub async fn product(&self, admin: &str, name: &str, price_cents: i64, stock: i64) -> String {
+        let r = self
+            .create_product(
+                admin,
+                json!({"name": name, "price_cents": price_cents, "category": "test", "stock": stock}),
+            )
+            .await;
+        assert_eq!(r.status(), 201, "create {name}: {:?}", r.body);
+        r.body["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn get_product(&self, id: &str) -> TestResponse {
+        self.send(crate::request("GET", &format!("/products/{id}")))
+            .await
+    }
+
+    /// `GET /products` with these query parameters.
+    pub async fn list_products(&self, query: &[(&str, &str)]) -> TestResponse {
+        let mut req = crate::request("GET", "/products");
+        for (k, v) in query {
+            req = req.query(k, v);
+        }
+        self.send(req).await
+    }
+
+    /// `POST /orders` with this idempotency key; a `null` body sends none (checks out the cart).
+    pub async fn checkout(&self, token: &str, key: &str, body: Value) -> TestResponse {
+        let mut req = crate::request("POST", "/orders")
+            .bearer(token)
+            .header("idempotency-key", key);
+        if !body.is_null() {
+            req = req.json(body);
+        }
+        self.send(req).await
+    }
+
+    pub async fn set_status(&self, token: &str, order: &str, status: &str) -> TestResponse {
+        self.send(
+            crate::request("PUT", &format!("/orders/{order}/status"))
+                .bearer(token)
+                .json(json!({ "status": status })),
+        )
+        .await
+    }
+
+    pub async fn cart(&self, token: &str) -> TestResponse {
+        self.send(crate::request("GET", "/cart").bearer(token))
+            .await
+    }
+
+    pub async fn put_cart(&self, token: &str, items: Value) -> TestResponse {
+        self.send(
+            crate::request("PUT", "/cart")
+                .bearer(token)
+                .json(json!({ "items": items })),
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route;
+
+    #[test]
+    fn requests_are_routed_by_the_watch_router() {
+        let (f, p) = route("PUT", "/orders/01ABC/status").unwrap();
+        assert_eq!((f, p["id"].as_str()), ("update-order-status", "01ABC"));
+        assert_eq!(route("GET", "/orders/01ABC").unwrap().0, "get-order");
+        assert_eq!(route("GET", "/products").unwrap().0, "list-products");
+        assert!(route("PATCH", "/products").is_none());
+        assert!(route("GET", "/products//image").is_none());
+        assert!(route("GET", "/nowhere").is_none());
+    }
+}
