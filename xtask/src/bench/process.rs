@@ -1,0 +1,117 @@
+//! Function processes: started under the benchmark's Runtime API, their CPU time and peak memory.
+
+use super::*;
+
+/// Nanoseconds a process's threads have run on a CPU (/proc/<pid>/task/*/schedstat, first field).
+pub(crate) fn cpu_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// An API Gateway HTTP API (v2) event, as `events/` has them.
+pub(crate) fn event(
+    method: &str,
+    route: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+    extra: &[(&str, &str)],
+) -> Value {
+    let mut headers = json!({"content-type": "application/json", "host": "api.bench"});
+    if let Some(t) = token {
+        headers["authorization"] = json!(format!("Bearer {t}"));
+    }
+    for (k, v) in extra {
+        headers[*k] = json!(v);
+    }
+    let (raw_path, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut ev = json!({
+        "version": "2.0",
+        "routeKey": format!("{method} {route}"),
+        "rawPath": raw_path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "bench", "domainName": "api.bench", "domainPrefix": "api",
+            "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bench"},
+            "requestId": ulid::Ulid::new().to_string(), "routeKey": format!("{method} {route}"), "stage": "$default",
+            "time": "22/Nov/2026:10:00:00 +0000", "timeEpoch": 1795341600000u64
+        },
+        "isBase64Encoded": false,
+    });
+    if !query.is_empty() {
+        let q: serde_json::Map<String, Value> = query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        ev["queryStringParameters"] = Value::Object(q);
+    }
+    let params: Vec<(&str, &str)> = route
+        .split('/')
+        .zip(raw_path.split('/'))
+        .filter(|(r, _)| r.starts_with('{'))
+        .collect();
+    if !params.is_empty() {
+        ev["pathParameters"] = Value::Object(
+            params
+                .iter()
+                .map(|(r, v)| {
+                    (
+                        r.trim_matches(|c| c == '{' || c == '}').to_string(),
+                        json!(v),
+                    )
+                })
+                .collect(),
+        );
+    }
+    if let Some(b) = body {
+        ev["body"] = json!(b.to_string());
+    }
+    ev
+}
+
+pub(crate) fn spawn_function(
+    bin: &std::path::Path,
+    env: &BTreeMap<String, String>,
+    runtime: &RuntimeApi,
+    memory: u64,
+) -> Child {
+    Command::new(bin)
+        .envs(env)
+        .env("AWS_LAMBDA_RUNTIME_API", runtime.addr.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", bin.file_name().unwrap())
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory.to_string())
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("LOG_LEVEL", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the release binary exists (run `make bench`)")
+}
+
+pub(crate) fn peak_rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+pub(crate) fn status_of(body: &[u8]) -> u64 {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v["statusCode"].as_u64())
+        .unwrap_or(0)
+}
