@@ -2,8 +2,8 @@
 // orders by status. The API enforces the admin role; these pages only show what it allows.
 
 import { api } from './api.js';
-import { failed, go, orderCard, pretty, render } from './app.js';
-import { banner, centsToInput, explain, h, money, parseCents, productImage, toast } from './ui.js';
+import { go, render } from './router.js';
+import { banner, centsToInput, explain, h, money, orderCard, pager, parseCents, pretty, productImage, toast } from './ui.js';
 
 const STATUSES = ['PENDING', 'PAID', 'SHIPPED', 'DELIVERED', 'CANCELLED'];
 const NEXT = { PENDING: ['PAID', 'CANCELLED'], PAID: ['SHIPPED', 'CANCELLED'], SHIPPED: ['DELIVERED'] };
@@ -15,26 +15,22 @@ function adminTabs(current) {
     h('a', { class: `button ${current === 'orders' ? '' : 'secondary'}`, href: '#/admin/orders' }, 'Orders'));
 }
 
-export async function adminProducts(_params, _id, show) {
+async function adminProducts(_params, _id, show) {
   const body = h('tbody');
-  const more = h('div', { class: 'center' });
-  let cursor = null;
   const row = (p) => h('tr', { 'data-product': p.slug },
     h('td', {}, h('a', { href: `#/admin/products/${p.id}` }, p.name), h('br'), h('span', { class: 'muted' }, pretty(p.category))),
     h('td', { class: 'num' }, money(p.price_cents, p.currency)),
     h('td', { class: 'num' }, String(p.stock)),
     h('td', { class: 'num' }, h('a', { class: 'button secondary', href: `#/admin/products/${p.id}` }, 'Edit')));
-  const page = async () => {
-    const data = await api('GET', `/products?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    body.append(...data.items.map(row));
-    cursor = data.next_cursor;
-    more.replaceChildren(cursor ? h('button', { class: 'secondary', onclick: () => page().catch((e) => failed(e)) }, 'Load more') : '');
-  };
-  await page();
+  const products = pager(
+    (cursor) => api('GET', `/products?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`),
+    (items) => body.append(...items.map(row)),
+  );
+  await products.first();
   show(h('h1', {}, 'Manage the shop'), adminTabs('products'),
     h('p', {}, h('a', { class: 'button', href: '#/admin/products/new', id: 'new-product' }, 'New product')),
     h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Product'), h('th', { class: 'num' }, 'Price'), h('th', { class: 'num' }, 'Stock'), h('th'))), body),
-    more);
+    products.more);
 }
 
 /** Uploads `file` as the product's image: ask the API for a presigned PUT, then send the bytes to S3. */
@@ -46,7 +42,7 @@ async function uploadImage(productId, file) {
   return grant.image_url;
 }
 
-export async function adminProductForm(_params, id, show) {
+async function adminProductForm(_params, id, show) {
   const p = id ? await api('GET', `/products/${encodeURIComponent(id)}`) : null;
   const input = (label, name, attrs = {}) => h('label', attrs.full ? { class: 'full' } : {}, label,
     h('input', { name, id: `product-${name}`, value: attrs.value ?? '', ...attrs.input }));
@@ -110,11 +106,9 @@ export async function adminProductForm(_params, id, show) {
     form);
 }
 
-export async function adminOrders(params, _id, show) {
+async function adminOrders(params, _id, show) {
   const status = STATUSES.includes(params.get('status')) ? params.get('status') : 'PENDING';
   const list = h('div', { id: 'admin-orders' });
-  const more = h('div', { class: 'center' });
-  let cursor = null;
   const move = (o, to) => h('button', {
     class: to === 'CANCELLED' ? 'secondary' : '',
     'data-move': to,
@@ -129,17 +123,21 @@ export async function adminOrders(params, _id, show) {
       render();
     },
   }, to === 'CANCELLED' ? 'Cancel' : `Mark ${to.toLowerCase()}`);
-  const page = async () => {
-    const data = await api('GET', `/orders?status=${status}&limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { auth: true });
-    list.append(...data.items.map((o) => orderCard(o, (NEXT[o.status] || []).map((to) => move(o, to)))));
-    cursor = data.next_cursor;
-    more.replaceChildren(cursor ? h('button', { class: 'secondary', onclick: () => page().catch((e) => failed(e)) }, 'Load more') : '');
-    return data;
-  };
-  const first = await page();
+  const orders = pager(
+    (cursor) => api('GET', `/orders?status=${status}&limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { auth: true }),
+    (items) => list.append(...items.map((o) => orderCard(o, (NEXT[o.status] || []).map((to) => move(o, to))))),
+  );
+  const first = await orders.first();
   show(h('h1', {}, 'Manage the shop'), adminTabs('orders'),
     h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Order status' }, STATUSES.map((s) =>
       h('a', { role: 'tab', 'aria-selected': String(s === status), class: `button ${s === status ? '' : 'secondary'}`, href: `#/admin/orders?status=${s}` }, pretty(s.toLowerCase())))),
     first.items.length ? list : h('div', { class: 'empty' }, `No ${status.toLowerCase()} orders.`),
-    more);
+    orders.more);
 }
+
+export const adminRoutes = [
+  [/^\/admin\/products$/, adminProducts, 'admin', 'admin'],
+  [/^\/admin\/products\/new$/, adminProductForm, 'admin', 'admin'],
+  [/^\/admin\/products\/([\w-]+)$/, adminProductForm, 'admin', 'admin'],
+  [/^\/admin\/orders$/, adminOrders, 'admin', 'admin'],
+];

@@ -101,3 +101,47 @@ export function stockLabel(stock) {
 export function statusBadge(status) {
   return h('span', { class: `status ${status}` }, status.charAt(0) + status.slice(1).toLowerCase());
 }
+
+export function pretty(category) {
+  return category.replace(/-/g, ' ').replace(/^./, (c) => c.toUpperCase());
+}
+
+/** An order's card; `actions` are buttons for its footer. */
+export function orderCard(o, actions = []) {
+  return h('article', { class: 'panel order', 'data-order': o.id },
+    h('header', {},
+      h('div', {}, h('strong', {}, h('a', { href: `#/orders/${o.id}` }, `Order ${o.id.slice(-8)}`)), ' ', h('span', { class: 'muted' }, date(o.created_at))),
+      statusBadge(o.status)),
+    h('ul', {}, o.items.map((l) => h('li', {}, `${l.quantity} × ${l.name} — ${money(l.unit_price_cents * l.quantity, o.currency)}`))),
+    h('div', { class: 'actions', style: 'justify-content:space-between;margin-top:10px' },
+      h('span', { class: 'price' }, `Total ${money(o.total_cents, o.currency)}`),
+      h('div', { class: 'actions' }, actions)));
+}
+
+/** A list read page by page behind the API's cursor. `load(cursor)` fetches one page (`cursor` is
+ *  null for the first); `append(items)` draws its items. `more` holds the button for the next page,
+ *  which shows its progress and, when a page fails, offers to try again. */
+export function pager(load, append, label = 'Load more') {
+  const more = h('div', { class: 'center' });
+  let cursor = null;
+  const next = async () => {
+    const page = await load(cursor);
+    append(page.items);
+    cursor = page.next_cursor;
+    more.replaceChildren(cursor ? h('button', { class: 'secondary', onclick: onMore }, label) : '');
+    return page;
+  };
+  const onMore = async (e) => {
+    const button = e.currentTarget;
+    button.disabled = true;
+    button.textContent = 'Loading…';
+    try {
+      await next();
+    } catch (err) {
+      button.disabled = false;
+      button.textContent = label;
+      banner(explain(err), { retry: () => button.click() });
+    }
+  };
+  return { more, first: next };
+}

@@ -239,6 +239,42 @@ test('an admin creates a product with an image, sees it in the catalog and ships
   assert.deepEqual(page.errors, []);
 });
 
+test('the catalog pages with Load more, and a page that fails can be tried again', async () => {
+  const page = await newPage();
+  await page.goto(site);
+  await page.getByRole('heading', { name: 'Fresh from the roastery' }).waitFor();
+  assert.equal(await page.locator('article.card').count(), 12);
+  // The next page fails once: the button comes back and the banner offers to try again.
+  let failures = 1;
+  await page.route((url) => url.pathname === '/products' && url.searchParams.has('cursor'), (route) => {
+    if (failures-- <= 0) return route.continue();
+    return route.fulfill({
+      status: 503,
+      contentType: 'application/json',
+      headers: { 'access-control-allow-origin': '*' },
+      body: JSON.stringify({ error: { code: 'service_unavailable', message: 'storage is unavailable' } }),
+    });
+  });
+  await page.getByRole('button', { name: 'Load more' }).click();
+  await page.getByRole('button', { name: 'Try again' }).click();
+  await page.locator('article.card').nth(23).waitFor();
+  const names = await page.locator('article.card h3').allInnerTexts();
+  assert.equal(new Set(names).size, names.length, 'no product is shown twice');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('a storefront deployed without its config.json says so instead of staying blank', async () => {
+  const page = await newPage();
+  await page.route('**/config.json', (route) => route.fulfill({ status: 404, body: 'not found' }));
+  await page.goto(site);
+  const note = page.locator('#no-config');
+  await note.waitFor();
+  assert.match(await note.innerText(), /no config\.json/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('the storefront works at phone width', async () => {
   const page = await newPage({ width: 390, height: 844 });
   await page.goto(site);

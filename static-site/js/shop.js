@@ -1,94 +1,9 @@
-// Bean & Leaf storefront: a hash-routed single page over the shop API. Every request shows a loading
-// state and explains its failure; a 401 sends the shopper to sign in and back.
+// The shopper's pages: catalog, product, cart and checkout, orders, sign-in and account.
 
-import { api, ApiError, loadConfig, session } from './api.js';
+import { api, ApiError, session } from './api.js';
 import * as cart from './cart.js';
-import { adminOrders, adminProductForm, adminProducts } from './admin.js';
-import { banner, date, explain, h, hideBanner, loading, money, productImage, statusBadge, stockLabel, toast } from './ui.js';
-
-const app = document.getElementById('app');
-
-// ------------------------------------------------------------------ routing
-
-const routes = [
-  [/^\/$/, catalog, 'shop'],
-  [/^\/product\/([\w-]+)$/, productPage, 'shop'],
-  [/^\/cart$/, cartPage, 'cart'],
-  [/^\/orders$/, ordersPage, 'orders', 'user'],
-  [/^\/orders\/([\w-]+)$/, orderPage, 'orders', 'user'],
-  [/^\/login$/, loginPage, 'login'],
-  [/^\/register$/, registerPage, 'login'],
-  [/^\/account$/, accountPage, 'account', 'user'],
-  [/^\/admin\/products$/, adminProducts, 'admin', 'admin'],
-  [/^\/admin\/products\/new$/, adminProductForm, 'admin', 'admin'],
-  [/^\/admin\/products\/([\w-]+)$/, adminProductForm, 'admin', 'admin'],
-  [/^\/admin\/orders$/, adminOrders, 'admin', 'admin'],
-];
-
-export function go(hash) {
-  if (location.hash === hash) render();
-  else location.hash = hash;
-}
-
-/** Sends the shopper to sign in, remembering where they were. */
-export function toLogin(message) {
-  const here = location.hash || '#/';
-  sessionStorage.setItem('login-message', message || '');
-  go(`#/login?next=${encodeURIComponent(here.startsWith('#/login') ? '#/' : here)}`);
-}
-
-// Each render has a generation; a view draws only while it is the latest, so a slow response for a
-// page the shopper already left can never replace the page they are on.
-let generation = 0;
-
-export async function render() {
-  const mine = ++generation;
-  const show = (...children) => { if (mine === generation) app.replaceChildren(...children); };
-  const [path, query] = (location.hash.slice(1) || '/').split('?');
-  const params = new URLSearchParams(query || '');
-  hideBanner();
-  for (const [re, view, nav, needs] of routes) {
-    const m = path.match(re);
-    if (!m) continue;
-    document.querySelectorAll('[data-nav]').forEach((a) => a.toggleAttribute('aria-current', a.dataset.nav === nav));
-    document.querySelectorAll('[data-nav][aria-current]').forEach((a) => a.setAttribute('aria-current', 'page'));
-    if (needs && !session.token) return toLogin('Please sign in to continue.');
-    if (needs === 'admin' && !session.isAdmin) {
-      return show(h('h1', {}, 'Not available'), h('p', {}, 'This page is for shop administrators.'));
-    }
-    show(loading());
-    try {
-      await view(params, m[1], show);
-    } catch (err) {
-      failed(err, show);
-    }
-    return;
-  }
-  show(h('h1', {}, 'Page not found'), h('p', {}, h('a', { href: '#/' }, 'Back to the shop')));
-}
-
-/** The one place a failed request is explained; `show` (when given) replaces the page. */
-export function failed(err, show) {
-  if (!(err instanceof ApiError)) throw err;
-  if (err.status === 401) return toLogin('Your session has ended. Please sign in again.');
-  if (err.offline) {
-    banner('We cannot reach the shop right now.', { retry: render });
-    return show?.(h('div', { class: 'empty' }, 'The shop is temporarily unavailable.'));
-  }
-  if (err.status === 404 && show) return show(h('h1', {}, 'Not found'), h('p', {}, err.message), h('a', { href: '#/' }, 'Back to the shop'));
-  if (err.status === 429) return banner(explain(err), { kind: 'info' });
-  banner(explain(err));
-}
-
-function syncNav() {
-  const kind = session.token ? (session.isAdmin ? 'admin' : 'user') : 'guest';
-  document.querySelectorAll('[data-auth]').forEach((el) => {
-    const need = el.dataset.auth;
-    el.hidden = need === 'guest' ? kind !== 'guest' : need === 'admin' ? kind !== 'admin' : kind === 'guest';
-  });
-  const acct = document.getElementById('nav-account');
-  acct.textContent = session.user ? `Hi, ${session.user.name.split(' ')[0]}` : 'Account';
-}
+import { go, render, toLogin } from './router.js';
+import { banner, explain, h, money, orderCard, pager, pretty, productImage, stockLabel, toast } from './ui.js';
 
 // ------------------------------------------------------------------ catalog
 
@@ -102,9 +17,6 @@ async function loadCategories() {
   return categories;
 }
 
-export function pretty(category) {
-  return category.replace(/-/g, ' ').replace(/^./, (c) => c.toUpperCase());
-}
 
 function productCard(p) {
   const href = `#/product/${p.id}`;
@@ -141,41 +53,25 @@ async function catalog(params, _id, show) {
   const query = new URLSearchParams({ limit: '12' });
   if (q) query.set('q', q);
   if (category) query.set('category', category);
-  const [page, cats] = await Promise.all([api('GET', `/products?${query}`), loadCategories()]);
 
   const chip = (value, label) => h('li', {}, h('button', {
     'aria-pressed': String(category === value),
     onclick: () => go(`#/?${new URLSearchParams({ ...(q && { q }), ...(value && { category: value }) })}`),
   }, label));
-  const grid = h('div', { class: 'grid', id: 'products' }, page.items.map(productCard));
-  const more = h('div', { class: 'center' });
+  const grid = h('div', { class: 'grid', id: 'products' });
   const title = q && category ? `${pretty(category)} matching “${q}”`
     : q ? `Results for “${q}”` : category ? pretty(category) : 'Fresh from the roastery';
-
-  let cursor = page.next_cursor;
-  const loadMore = async (e) => {
-    const button = e.currentTarget;
-    button.disabled = true;
-    button.textContent = 'Loading…';
-    try {
-      const next = await api('GET', `/products?${query}&cursor=${encodeURIComponent(cursor)}`);
-      grid.append(...next.items.map(productCard));
-      cursor = next.next_cursor;
-      renderMore();
-    } catch (err) {
-      button.disabled = false;
-      button.textContent = 'Load more';
-      banner(explain(err), { retry: () => button.click() });
-    }
-  };
-  const renderMore = () => more.replaceChildren(cursor ? h('button', { class: 'secondary', onclick: loadMore }, 'Load more') : '');
-  renderMore();
+  const products = pager(
+    (cursor) => api('GET', `/products?${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`),
+    (items) => grid.append(...items.map(productCard)),
+  );
+  const [page, cats] = await Promise.all([products.first(), loadCategories()]);
 
   show(
     h('h1', {}, title),
     h('ul', { class: 'chips', 'aria-label': 'Categories' }, chip('', 'All'), cats.map((c) => chip(c, pretty(c)))),
     page.items.length ? grid : h('div', { class: 'empty' }, q ? `Nothing matches “${q}”. Try a shorter word.` : 'No products here yet.'),
-    more,
+    products.more,
   );
 }
 
@@ -276,16 +172,6 @@ async function placeOrder(button, message) {
 
 // ------------------------------------------------------------------ orders
 
-export function orderCard(o, actions = []) {
-  return h('article', { class: 'panel order', 'data-order': o.id },
-    h('header', {},
-      h('div', {}, h('strong', {}, h('a', { href: `#/orders/${o.id}` }, `Order ${o.id.slice(-8)}`)), ' ', h('span', { class: 'muted' }, date(o.created_at))),
-      statusBadge(o.status)),
-    h('ul', {}, o.items.map((l) => h('li', {}, `${l.quantity} × ${l.name} — ${money(l.unit_price_cents * l.quantity, o.currency)}`))),
-    h('div', { class: 'actions', style: 'justify-content:space-between;margin-top:10px' },
-      h('span', { class: 'price' }, `Total ${money(o.total_cents, o.currency)}`),
-      h('div', { class: 'actions' }, actions)));
-}
 
 function cancelButton(o, after) {
   if (o.status !== 'PENDING') return [];
@@ -308,17 +194,13 @@ function cancelButton(o, after) {
 
 async function ordersPage(_params, _id, show) {
   const list = h('div', { id: 'orders' });
-  const more = h('div', { class: 'center' });
-  let cursor = null;
-  const page = async () => {
-    const data = await api('GET', `/orders?limit=10${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { auth: true });
-    list.append(...data.items.map((o) => orderCard(o, cancelButton(o, render))));
-    cursor = data.next_cursor;
-    more.replaceChildren(cursor ? h('button', { class: 'secondary', onclick: () => page().catch((err) => failed(err)) }, 'Older orders') : '');
-    return data;
-  };
-  const first = await page();
-  show(h('h1', {}, 'Your orders'), first.items.length ? list : h('div', { class: 'empty' }, 'No orders yet. ', h('a', { href: '#/' }, 'Start shopping')), more);
+  const orders = pager(
+    (cursor) => api('GET', `/orders?limit=10${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { auth: true }),
+    (items) => list.append(...items.map((o) => orderCard(o, cancelButton(o, render)))),
+    'Older orders',
+  );
+  const first = await orders.first();
+  show(h('h1', {}, 'Your orders'), first.items.length ? list : h('div', { class: 'empty' }, 'No orders yet. ', h('a', { href: '#/' }, 'Start shopping')), orders.more);
 }
 
 async function orderPage(_params, id, show) {
@@ -435,19 +317,15 @@ async function accountPage(_params, _id, show) {
   show(h('h1', {}, 'Your account'), h('p', { class: 'muted' }, `Signed in as ${me.email}`), h('h2', {}, 'Profile'), profile, h('h2', {}, 'Password'), password, h('h2', {}, 'Session'), logout);
 }
 
-// ------------------------------------------------------------------ start
+// ------------------------------------------------------------------ routes
 
-addEventListener('hashchange', render);
-addEventListener('session', syncNav);
-addEventListener('cart', (e) => { document.getElementById('cart-count').textContent = String(e.detail.count); });
-addEventListener('unauthorized', () => toLogin('Your session has ended. Please sign in again.'));
-document.getElementById('search').addEventListener('submit', (e) => {
-  e.preventDefault();
-  const q = new FormData(e.currentTarget).get('q').trim();
-  go(q ? `#/?q=${encodeURIComponent(q)}` : '#/');
-});
-
-syncNav();
-loadConfig()
-  .then(() => { render(); cart.getCart().catch(() => {}); })
-  .catch(() => show(h('div', { class: 'empty' }, 'This storefront has no config.json: deploy it with its API URL.')));
+export const shopRoutes = [
+  [/^\/$/, catalog, 'shop'],
+  [/^\/product\/([\w-]+)$/, productPage, 'shop'],
+  [/^\/cart$/, cartPage, 'cart'],
+  [/^\/orders$/, ordersPage, 'orders', 'user'],
+  [/^\/orders\/([\w-]+)$/, orderPage, 'orders', 'user'],
+  [/^\/login$/, loginPage, 'login'],
+  [/^\/register$/, registerPage, 'login'],
+  [/^\/account$/, accountPage, 'account', 'user'],
+];
