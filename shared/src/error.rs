@@ -9,17 +9,19 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// 400: the request cannot be understood; `field` names the offending field when there is one.
+    /// The input cannot be understood or is out of bounds; `field` names the offending field.
     #[error("{message}")]
-    BadRequest {
+    Invalid {
         code: &'static str,
         message: String,
         field: Option<String>,
     },
+    /// No valid credentials: missing, malformed, expired, revoked or forged.
     #[error("{0}")]
-    Unauthorized(&'static str),
+    Unauthenticated(&'static str),
+    /// Authenticated, but this caller may not do this.
     #[error("{0}")]
-    Forbidden(&'static str),
+    NotAllowed(&'static str),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{message}")]
@@ -28,25 +30,26 @@ pub enum ApiError {
         message: String,
         details: Option<Value>,
     },
-    /// 422: well-formed but impossible to act on (an empty cart, products that do not exist).
+    /// Well-formed but impossible to act on (an empty cart, products that do not exist).
     #[error("{message}")]
-    Unprocessable {
+    Rejected {
         code: &'static str,
         message: String,
         details: Option<Value>,
     },
     #[error("request body is larger than {limit} bytes")]
-    PayloadTooLarge { limit: usize },
+    TooLarge { limit: usize },
+    /// Too many attempts for now; the caller may retry after the given time.
     #[error("too many attempts; retry in {retry_after_secs} seconds")]
-    TooManyRequests { retry_after_secs: u64 },
-    /// 503: a dependency (DynamoDB, S3) is down, throttled or too slow. The source is logged, not returned.
+    Throttled { retry_after_secs: u64 },
+    /// A dependency (DynamoDB, S3) is down, throttled or too slow. The source is logged, not returned.
     #[error("{dependency} is unavailable")]
     Unavailable {
         dependency: &'static str,
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
-    /// 500: a bug or an unexpected answer from a dependency. Never for anything the client sent.
+    /// A bug or an unexpected answer from a dependency. Never for anything the client sent.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -54,7 +57,7 @@ pub enum ApiError {
 impl ApiError {
     pub fn invalid_field(field: impl Into<String>, message: impl std::fmt::Display) -> Self {
         let field = field.into();
-        ApiError::BadRequest {
+        ApiError::Invalid {
             code: "invalid_field",
             message: format!("{field}: {message}"),
             field: Some(field),
@@ -62,7 +65,7 @@ impl ApiError {
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::BadRequest {
+        ApiError::Invalid {
             code,
             message: message.into(),
             field: None,
@@ -83,14 +86,14 @@ impl ApiError {
 
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::BadRequest { code, .. }
+            ApiError::Invalid { code, .. }
             | ApiError::Conflict { code, .. }
-            | ApiError::Unprocessable { code, .. } => code,
-            ApiError::Unauthorized(_) => "unauthorized",
-            ApiError::Forbidden(_) => "forbidden",
+            | ApiError::Rejected { code, .. } => code,
+            ApiError::Unauthenticated(_) => "unauthorized",
+            ApiError::NotAllowed(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
-            ApiError::PayloadTooLarge { .. } => "payload_too_large",
-            ApiError::TooManyRequests { .. } => "too_many_requests",
+            ApiError::TooLarge { .. } => "payload_too_large",
+            ApiError::Throttled { .. } => "too_many_requests",
             ApiError::Unavailable { .. } => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -100,14 +103,14 @@ impl ApiError {
     pub fn body(&self) -> Value {
         let mut error = json!({ "code": self.code(), "message": self.to_string() });
         match self {
-            ApiError::BadRequest { field: Some(f), .. } => error["field"] = json!(f),
+            ApiError::Invalid { field: Some(f), .. } => error["field"] = json!(f),
             ApiError::Conflict {
                 details: Some(d), ..
             }
-            | ApiError::Unprocessable {
+            | ApiError::Rejected {
                 details: Some(d), ..
             } => error["details"] = d.clone(),
-            ApiError::TooManyRequests { retry_after_secs } => {
+            ApiError::Throttled { retry_after_secs } => {
                 error["retry_after"] = json!(retry_after_secs)
             }
             _ => {}
@@ -157,7 +160,7 @@ mod tests {
 
     #[test]
     fn throttle_body_carries_retry_after() {
-        let e = ApiError::TooManyRequests {
+        let e = ApiError::Throttled {
             retry_after_secs: 42,
         };
         assert_eq!(e.body()["error"]["retry_after"], 42);

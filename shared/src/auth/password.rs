@@ -12,8 +12,36 @@ use argon2::{
 
 use crate::{
     error::{ApiError, ApiResult},
-    types::Password,
+    types::char_len,
 };
+
+/// A plaintext password, checked for length before it is ever hashed (bounds argon2's cost).
+/// Deliberately not `Debug`/`Serialize`, so it cannot be logged or echoed by accident.
+pub struct Password(String);
+
+impl Password {
+    pub const MIN_CHARS: usize = 8;
+    pub const MAX_CHARS: usize = 128;
+
+    pub fn parse(field: &str, raw: String) -> Result<Self, ApiError> {
+        let n = char_len(&raw);
+        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&n) {
+            return Err(ApiError::invalid_field(
+                field,
+                format!(
+                    "must be {} to {} characters long",
+                    Self::MIN_CHARS,
+                    Self::MAX_CHARS
+                ),
+            ));
+        }
+        Ok(Password(raw))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
 
 /// OWASP's argon2id recommendation: m = 19 MiB, t = 2, p = 1.
 pub const ARGON2_MEMORY_KIB: u32 = 19 * 1024;
@@ -146,6 +174,14 @@ fn dummy_hash() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn password_length_bounds_are_inclusive_and_count_characters() {
+        assert!(Password::parse("password", "1234567".into()).is_err());
+        assert!(Password::parse("password", "12345678".into()).is_ok());
+        assert!(Password::parse("password", "é".repeat(128)).is_ok());
+        assert!(Password::parse("password", "x".repeat(129)).is_err());
+    }
 
     #[tokio::test]
     async fn password_hash_is_argon2id_with_owasp_cost_and_verifies() {

@@ -53,7 +53,7 @@ impl Principal {
         if self.is_admin() {
             Ok(())
         } else {
-            Err(ApiError::Forbidden("this action needs an admin account"))
+            Err(ApiError::NotAllowed("this action needs an admin account"))
         }
     }
 }
@@ -130,7 +130,7 @@ where
 }
 
 fn verified_claims(app: &impl Accounts, req: &Request) -> ApiResult<Claims> {
-    let token = bearer_token(req).ok_or(ApiError::Unauthorized(INVALID_TOKEN))?;
+    let token = bearer_token(req).ok_or(ApiError::Unauthenticated(INVALID_TOKEN))?;
     app.jwt().verify(token)
 }
 
@@ -146,17 +146,17 @@ async fn read_user(app: &impl Accounts, claims: &Claims) -> ApiResult<Option<Ite
 }
 
 fn principal(claims: Claims, user: Option<&Item>) -> ApiResult<Principal> {
-    let user = user.ok_or(ApiError::Unauthorized(INVALID_TOKEN))?;
+    let user = user.ok_or(ApiError::Unauthenticated(INVALID_TOKEN))?;
     let revoked = user
         .get(REVOKED_TOKENS)
         .and_then(|v| v.as_m().ok())
         .is_some_and(|m| m.contains_key(&claims.jti));
     if revoked {
-        return Err(ApiError::Unauthorized(INVALID_TOKEN));
+        return Err(ApiError::Unauthenticated(INVALID_TOKEN));
     }
     let role: Role = db::str_attr(user, ROLE)
         .and_then(|r| serde_json::from_value(serde_json::Value::String(r.to_string())).ok())
-        .ok_or(ApiError::Unauthorized(INVALID_TOKEN))?;
+        .ok_or(ApiError::Unauthenticated(INVALID_TOKEN))?;
     record_user(&claims.sub);
     Ok(Principal {
         user_id: UserId::from_trusted(claims.sub),
@@ -224,5 +224,5 @@ pub async fn revoke(app: &impl Accounts, who: &Principal, revoked: &Item) -> Api
         }
     }
     // Neither the map nor the account exists: the account was deleted meanwhile.
-    Err(ApiError::Unauthorized(INVALID_TOKEN))
+    Err(ApiError::Unauthenticated(INVALID_TOKEN))
 }

@@ -143,7 +143,7 @@ impl JwtKeys {
     pub fn verify(&self, token: &str) -> ApiResult<Claims> {
         decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|d| d.claims)
-            .map_err(|_| ApiError::Unauthorized(INVALID_TOKEN))
+            .map_err(|_| ApiError::Unauthenticated(INVALID_TOKEN))
     }
 }
 

@@ -1,12 +1,106 @@
 //! The catalog without storage: the product a client sees, the request bodies and what they parse
 //! into, listing and inventory parameters, and which images may be uploaded. Pure: no HTTP, no AWS.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{
     error::{ApiError, ApiResult},
-    types::{Category, Cents, ProductId, Slug, Stock, bounded_text, parse_url},
+    types::{Cents, ProductId, bounded_text, parse_url, string_newtype},
 };
+
+string_newtype!(
+    /// URL-safe product handle: `a-z`, `0-9` and single inner hyphens, at most 100 characters.
+    Slug
+);
+string_newtype!(
+    /// Category handle, same alphabet as a slug, at most 50 characters (stored lower case).
+    Category
+);
+
+fn is_handle(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && !s.contains("--")
+}
+
+impl Slug {
+    pub const MAX_LEN: usize = 100;
+
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        let s = raw.trim().to_ascii_lowercase();
+        if is_handle(&s, Self::MAX_LEN) {
+            Ok(Slug(s))
+        } else {
+            Err(ApiError::invalid_field(
+                "slug",
+                "must be 1 to 100 characters of a-z, 0-9 and single hyphens",
+            ))
+        }
+    }
+
+    /// Derives a slug from a product name: ASCII letters and digits kept, everything else a hyphen.
+    /// `None` when nothing usable is left (e.g. a name in a non-Latin script).
+    pub fn from_name(name: &str) -> Option<Self> {
+        let mut out = String::new();
+        for c in name.chars().flat_map(char::to_lowercase) {
+            if c.is_ascii_alphanumeric() {
+                out.push(c);
+            } else if !out.is_empty() && !out.ends_with('-') {
+                out.push('-');
+            }
+        }
+        let mut s = out.trim_end_matches('-').to_string();
+        if s.len() > Self::MAX_LEN {
+            s.truncate(Self::MAX_LEN);
+            s = s.trim_end_matches('-').to_string();
+        }
+        is_handle(&s, Self::MAX_LEN).then_some(Slug(s))
+    }
+}
+
+impl Category {
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        let s = raw.trim().to_ascii_lowercase();
+        if is_handle(&s, 50) {
+            Ok(Category(s))
+        } else {
+            Err(ApiError::invalid_field(
+                "category",
+                "must be 1 to 50 characters of a-z, 0-9 and single hyphens",
+            ))
+        }
+    }
+}
+
+/// Units in stock: 0..=1,000,000.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Stock(i64);
+
+impl Stock {
+    pub const MAX: i64 = 1_000_000;
+
+    pub fn parse(raw: i64) -> Result<Self, ApiError> {
+        if (0..=Self::MAX).contains(&raw) {
+            Ok(Stock(raw))
+        } else {
+            Err(ApiError::invalid_field(
+                "stock",
+                format!("must be a whole number from 0 to {}", Self::MAX),
+            ))
+        }
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
 
 pub const MAX_INVENTORY_IDS: usize = 100;
 /// Longest search prefix `q`.
@@ -259,6 +353,35 @@ pub fn image_key(id: &ProductId, content_type: &str) -> ApiResult<(String, &'sta
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slug_is_derived_from_the_name() {
+        assert_eq!(
+            Slug::from_name("  Fancy Mug — 350 ml! ").unwrap().as_str(),
+            "fancy-mug-350-ml"
+        );
+        assert_eq!(Slug::from_name("Éclair"), Some(Slug("clair".into())));
+        assert_eq!(Slug::from_name("咖啡"), None);
+        assert!(Slug::from_name(&"ab ".repeat(80)).unwrap().as_str().len() <= 100);
+    }
+
+    #[test]
+    fn slug_and_category_alphabet_is_enforced() {
+        assert!(Slug::parse("good-slug-1").is_ok());
+        assert_eq!(Slug::parse("Good-Slug").unwrap().as_str(), "good-slug");
+        for bad in ["", "-a", "a-", "a--b", "a b", "a_b", "ü"] {
+            assert!(Slug::parse(bad).is_err(), "{bad:?}");
+            assert!(Category::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(Category::parse(&"a".repeat(51)).is_err());
+    }
+
+    #[test]
+    fn stock_has_bounds() {
+        assert!(Stock::parse(-1).is_err());
+        assert!(Stock::parse(0).is_ok());
+        assert!(Stock::parse(Stock::MAX + 1).is_err());
+    }
 
     #[test]
     fn create_request_derives_slug_and_checks_bounds() {

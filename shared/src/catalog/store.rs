@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{Delete, ReturnValue};
 use serde_dynamo::to_item;
 
-use super::model::{NewProduct, ProductPatch, ProductQuery, ProductView, slug_taken};
+use super::model::{
+    Category, NewProduct, ProductPatch, ProductQuery, ProductView, Slug, slug_taken,
+};
 use crate::{
     app::App,
     error::{ApiError, ApiResult},
@@ -17,7 +19,7 @@ use crate::{
             UpdateExpr, built, n, s,
         },
     },
-    types::{Category, ProductId, Slug, now_rfc3339},
+    types::{ProductId, now_rfc3339},
 };
 
 /// Products and slug guards. Both indexes sort by lower-cased name, so `q` is a `begins_with` on

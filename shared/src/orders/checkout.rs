@@ -79,7 +79,7 @@ pub async fn checkout(
                 .take_as(&tables.orders, &store::cart_key(&who.user_id))?
                 .unwrap_or_default();
             if cart.items.is_empty() {
-                return refuse(ApiError::Unprocessable {
+                return refuse(ApiError::Rejected {
                     code: "empty_cart",
                     message: "the cart is empty: add products or send items".into(),
                     details: None,

@@ -188,7 +188,7 @@ pub fn idempotency_key(raw: Option<&str>) -> ApiResult<String> {
     if ok {
         Ok(key.to_string())
     } else {
-        Err(ApiError::BadRequest {
+        Err(ApiError::Invalid {
             code: "invalid_idempotency_key",
             message: format!(
                 "the Idempotency-Key header is required: 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters, unique per order attempt"
@@ -228,7 +228,7 @@ pub fn invalid_move(from: OrderStatus, to: OrderStatus) -> ApiError {
 pub fn check_move(order: OrderStatus, to: OrderStatus, admin: bool) -> ApiResult<()> {
     if !admin {
         if to != OrderStatus::Cancelled {
-            return Err(ApiError::Forbidden(
+            return Err(ApiError::NotAllowed(
                 "only an admin can move an order to this status",
             ));
         }
@@ -356,7 +356,7 @@ pub struct PutCartRequest {
 }
 
 pub fn unknown_products(ids: &[ProductId]) -> ApiError {
-    ApiError::Unprocessable {
+    ApiError::Rejected {
         code: "unknown_products",
         message: format!(
             "these products are not in the catalog: {}",

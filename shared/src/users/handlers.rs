@@ -5,7 +5,7 @@ use lambda_http::{Request, http::header};
 
 use super::{
     model::{
-        BAD_CREDENTIALS, Credentials, LoginRequest, LoginResponse, NewUser, ProfileUpdate,
+        BAD_CREDENTIALS, Credentials, Email, LoginRequest, LoginResponse, NewUser, ProfileUpdate,
         RegisterRequest, UpdateMeRequest, UserView, check_lockout,
     },
     store::{self, Account},
@@ -18,7 +18,7 @@ use crate::{
         http::{Reply, json_body, record_user},
         metrics,
     },
-    types::{Email, Role, now_epoch_secs},
+    types::{Role, now_epoch_secs},
 };
 
 /// Failed password checks (login, and `current_password` of `PUT /users/me`).
@@ -53,7 +53,7 @@ pub async fn login(app: &'static App, req: Request) -> ApiResult<Reply> {
     .await?;
     let Some(Account { view: user, .. }) = account.filter(|_| ok) else {
         failed_password(app, &creds.email).await?;
-        return Err(ApiError::Unauthorized(BAD_CREDENTIALS));
+        return Err(ApiError::Unauthenticated(BAD_CREDENTIALS));
     };
     store::clear_failed_logins(app, &creds.email).await?;
     record_user(user.id.as_str());
@@ -84,7 +84,7 @@ pub async fn update_me(app: &'static App, req: Request) -> ApiResult<Reply> {
             if !auth::verify_password(current, Some(account.password_hash)).await? {
                 // Guessing the current password with a stolen token counts like a failed login.
                 failed_password(app, &account.view.email).await?;
-                return Err(ApiError::Forbidden("current_password is incorrect"));
+                return Err(ApiError::NotAllowed("current_password is incorrect"));
             }
             Some(auth::hash_password(new).await?)
         }

@@ -10,9 +10,11 @@ pub use model::{LOCKOUT_SECS, MAX_FAILED_LOGINS, NewUser, RegisterRequest, UserV
 
 use crate::{
     app::App,
+    auth::password::Password,
     error::{ApiError, ApiResult},
-    types::{Email, Name, Password, Role},
+    types::Role,
 };
+use model::{Email, Name};
 
 /// Used by the dev seeding tool: ensures an admin account exists with the given password.
 pub async fn ensure_admin(app: &App, email: &str, password: &str, name: &str) -> ApiResult<bool> {

@@ -1,12 +1,96 @@
 //! Users without storage: the public view of an account, the request bodies and what they parse
 //! into, and the lockout rule. Pure: no HTTP, no AWS.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    auth::password::Password,
     error::{ApiError, ApiResult},
-    types::{Address, Email, Name, Password, Role, UserId},
+    types::{Role, UserId, bounded_text, char_len, string_newtype},
 };
+
+string_newtype!(
+    /// An email address, normalised to lower case: uniqueness is case-insensitive.
+    Email
+);
+string_newtype!(
+    /// A display name.
+    Name
+);
+
+impl Email {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        let s = raw.trim().to_lowercase();
+        let bad = || ApiError::invalid_field("email", "must be a valid email address");
+        if s.is_empty()
+            || char_len(&s) > Self::MAX_LEN
+            || s.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(bad());
+        }
+        let (local, domain) = s.split_once('@').ok_or_else(bad)?;
+        let domain_ok = !domain.contains('@')
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..");
+        if local.is_empty() || local.len() > 64 || !domain_ok {
+            return Err(bad());
+        }
+        Ok(Email(s))
+    }
+}
+
+impl Name {
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        bounded_text("name", raw, 1, 100).map(Name)
+    }
+}
+
+/// A postal address. Free-form lines with bounded lengths: formats vary too much by country to check more.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    pub line1: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line2: Option<String>,
+    pub city: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2, upper case.
+    pub country: String,
+}
+
+impl Address {
+    pub fn parse(raw: Address) -> Result<Self, ApiError> {
+        let opt = |f: &str, v: Option<String>| -> Result<Option<String>, ApiError> {
+            match v.as_deref().map(str::trim) {
+                None | Some("") => Ok(None),
+                Some(s) => bounded_text(f, s, 1, 100).map(Some),
+            }
+        };
+        let country = raw.country.trim().to_ascii_uppercase();
+        if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(ApiError::invalid_field(
+                "address.country",
+                "must be a two-letter country code such as US",
+            ));
+        }
+        Ok(Address {
+            line1: bounded_text("address.line1", &raw.line1, 1, 100)?,
+            line2: opt("address.line2", raw.line2)?,
+            city: bounded_text("address.city", &raw.city, 1, 100)?,
+            region: opt("address.region", raw.region)?,
+            postal_code: bounded_text("address.postal_code", &raw.postal_code, 1, 20)?,
+            country,
+        })
+    }
+}
 
 /// Failed logins per account before it is locked out.
 pub const MAX_FAILED_LOGINS: u32 = 5;
@@ -147,7 +231,7 @@ impl TryFrom<UpdateMeRequest> for ProfileUpdate {
 /// The failed-login counter of an account at `now`: a 429 while it is locked out.
 pub fn check_lockout(failures: u64, window_ends: u64, now: u64) -> ApiResult<()> {
     if failures >= u64::from(MAX_FAILED_LOGINS) && window_ends > now {
-        return Err(ApiError::TooManyRequests {
+        return Err(ApiError::Throttled {
             retry_after_secs: window_ends - now,
         });
     }
@@ -157,6 +241,64 @@ pub fn check_lockout(failures: u64, window_ends: u64, now: u64) -> ApiResult<()>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn email_is_trimmed_and_lowercased() {
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
+    }
+
+    #[test]
+    fn malformed_emails_are_refused() {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "a@b@c.com",
+            "ada@.com",
+            "ada@example..com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(Email::parse(&format!("{}@example.com", "a".repeat(65))).is_err());
+    }
+
+    #[test]
+    fn name_rejects_blank_and_control_characters() {
+        assert!(Name::parse("   ").is_err());
+        assert!(Name::parse("Ada\u{0}").is_err());
+        assert_eq!(
+            Name::parse(" Ada Lovelace ").unwrap().as_str(),
+            "Ada Lovelace"
+        );
+        assert!(Name::parse(&"x".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn address_country_must_be_two_letters() {
+        let a = Address {
+            line1: "1 Main St".into(),
+            line2: Some(" ".into()),
+            city: "Springfield".into(),
+            region: None,
+            postal_code: "12345".into(),
+            country: "us".into(),
+        };
+        let parsed = Address::parse(a.clone()).unwrap();
+        assert_eq!(parsed.country, "US");
+        assert_eq!(parsed.line2, None);
+        let err = Address::parse(Address {
+            country: "USA".into(),
+            ..a
+        })
+        .unwrap_err();
+        assert!(err.to_string().starts_with("address.country"));
+    }
 
     #[test]
     fn register_request_converts_into_domain_values() {
@@ -219,7 +361,7 @@ mod tests {
         assert!(check_lockout(max - 1, 100, 50).is_ok());
         assert!(check_lockout(max, 100, 100).is_ok());
         match check_lockout(max, 100, 58) {
-            Err(ApiError::TooManyRequests { retry_after_secs }) => assert_eq!(retry_after_secs, 42),
+            Err(ApiError::Throttled { retry_after_secs }) => assert_eq!(retry_after_secs, 42),
             other => panic!("{other:?}"),
         }
     }

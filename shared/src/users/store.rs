@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde::Serialize;
 use serde_dynamo::{from_item, to_attribute_value, to_item};
 
-use super::model::{LOCKOUT_SECS, MAX_FAILED_LOGINS, ProfileUpdate, UserView};
+use super::model::{Email, LOCKOUT_SECS, MAX_FAILED_LOGINS, Name, ProfileUpdate, UserView};
 use crate::{
     app::App,
     auth::{self, REVOKED_TOKENS, account_key},
@@ -14,7 +14,7 @@ use crate::{
         config::env,
         db::{self, Item, PK, TTL_ATTR, TableDef, Tx, TxError, UpdateExpr, n, s},
     },
-    types::{Email, Role, UserId, now_epoch_secs, now_rfc3339},
+    types::{Role, UserId, now_epoch_secs, now_rfc3339},
 };
 
 /// Accounts (with their revoked tokens), email guards and login-attempt counters (expire by TTL).
@@ -72,7 +72,7 @@ fn table(app: &App) -> &str {
 pub async fn create_user(
     app: &App,
     email: Email,
-    name: crate::types::Name,
+    name: Name,
     password_hash: String,
     role: Role,
 ) -> ApiResult<UserView> {
@@ -215,7 +215,7 @@ pub async fn update_profile(
         .await
         .map_err(|e| {
             if db::is_condition_failure(&e) {
-                ApiError::Unauthorized("the account for this token no longer exists")
+                ApiError::Unauthenticated("the account for this token no longer exists")
             } else {
                 e.into()
             }

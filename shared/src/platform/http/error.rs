@@ -8,14 +8,14 @@ use crate::error::ApiError;
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::NotAllowed(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -28,7 +28,7 @@ pub(super) fn reply(err: &ApiError) -> Reply {
         body: Some(err.body().to_string()),
         headers: Vec::new(),
     };
-    if let ApiError::TooManyRequests { retry_after_secs } = err {
+    if let ApiError::Throttled { retry_after_secs } = err {
         reply = reply.with_header(header::RETRY_AFTER, retry_after_secs.to_string());
     }
     reply
@@ -57,7 +57,7 @@ mod tests {
 
     #[test]
     fn throttling_sends_retry_after() {
-        let r = reply(&ApiError::TooManyRequests {
+        let r = reply(&ApiError::Throttled {
             retry_after_secs: 42,
         });
         assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);

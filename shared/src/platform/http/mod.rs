@@ -146,7 +146,7 @@ where
             // Preflight: API Gateway answers these itself; this keeps direct invocations honest.
             Reply::no_content()
         } else if req.body().as_ref().len() > MAX_BODY_BYTES {
-            Err(ApiError::PayloadTooLarge {
+            Err(ApiError::TooLarge {
                 limit: MAX_BODY_BYTES,
             })
         } else {
