@@ -112,9 +112,9 @@ impl ProductId {
 
     /// Parses a client-supplied id. Anything that is not a ULID cannot name a product.
     pub fn parse(field: &str, raw: &str) -> Result<Self, ApiError> {
-        ulid::Ulid::from_string(raw.trim())
+        parse_ulid(raw)
             .map(|u| ProductId(u.to_string()))
-            .map_err(|_| ApiError::invalid_field(field, "is not a product id"))
+            .ok_or_else(|| ApiError::invalid_field(field, "is not a product id"))
     }
 
     pub fn from_trusted(s: impl Into<String>) -> Self {
@@ -189,6 +189,17 @@ impl Quantity {
     }
 }
 
+/// A ULID in its 26-character form. A ULID is 128 bits, so its first character is at most `7`;
+/// the crate would accept a larger one by dropping the overflow, which made `8…` and `0…` name the
+/// same product.
+pub fn parse_ulid(raw: &str) -> Option<ulid::Ulid> {
+    let raw = raw.trim();
+    if !raw.starts_with(|c: char| ('0'..='7').contains(&c)) {
+        return None;
+    }
+    ulid::Ulid::from_string(raw).ok()
+}
+
 /// An absolute http(s) URL of bounded length.
 pub fn parse_url(field: &str, raw: &str) -> Result<String, ApiError> {
     let s = raw.trim();
@@ -234,6 +245,16 @@ mod tests {
             id
         );
         assert!(ProductId::parse("id", "not-an-id").is_err());
+        // Past the 128 bits a ULID holds: refused, not wrapped onto another id.
+        let max = "7ZZZZZZZZZZZZZZZZZZZZZZZZZ";
+        assert!(ProductId::parse("id", max).is_ok());
+        for over in [
+            "8ZZZZZZZZZZZZZZZZZZZZZZZZZ",
+            "ZZZZZZZZZZZZZZZZZZZZZZZZZZ",
+            "80000000000000000000000001",
+        ] {
+            assert!(ProductId::parse("id", over).is_err(), "{over}");
+        }
     }
 
     #[test]

@@ -170,7 +170,7 @@ fn models_use_neither_http_nor_aws() {
     let models: Vec<_> = c
         .files
         .iter()
-        .filter(|(m, _)| m.last().is_some_and(|l| l == "model"))
+        .filter(|(m, _)| m.last().is_some_and(|l| l == "model" || l == "search"))
         .collect();
     assert!(
         models.len() >= 3,
@@ -210,7 +210,7 @@ fn platform_knows_no_domain_and_domains_lean_one_way() {
         }
         // Inside a domain: handlers -> store -> model, never back.
         let rank = |part: &str| match part {
-            "model" => 0,
+            "model" | "search" => 0,
             "store" | "images" => 1,
             "checkout" => 2,
             "handlers" => 3,

@@ -118,7 +118,22 @@ async fn deleted_products_are_reported_in_the_cart() {
     let r = t.api().send(request("GET", "/cart").bearer(&token)).await;
     assert_eq!(r.body["unavailable"], json!([b]));
     assert_eq!(r.body["total_cents"], 100);
+    // Checking out the cart drops the line it shows as unavailable, as the cart says.
     let r = t.api().checkout(&token, "k1", Value::Null).await;
+    assert_eq!(r.status(), 201, "{:?}", r.body);
+    assert_eq!(r.body["total_cents"], 100);
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(r.body["items"][0]["product_id"], json!(a));
+    // A cart holding nothing that is still sold cannot be checked out.
+    t.api()
+        .put_cart(&token, json!([{"product_id": a, "quantity": 1}]))
+        .await;
+    let r = t
+        .api()
+        .send(request("DELETE", &format!("/products/{a}")).bearer(&admin))
+        .await;
+    assert_eq!(r.status(), 204);
+    let r = t.api().checkout(&token, "k2", Value::Null).await;
     assert_eq!((r.status(), r.error_code()), (422, "unknown_products"));
 }
 
@@ -651,4 +666,39 @@ fn owner_of(token: &str) -> String {
     )
     .unwrap();
     claims["sub"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn cancelling_never_restocks_past_the_most_a_product_may_hold() {
+    let t = TestApp::new().await;
+    let (admin, token) = t.admin_and_customer().await;
+    let p = t.product("Popular Beans", 1200, 10).await;
+    let r = t.api().checkout(&token, "big", items(&[(&p, 5)])).await;
+    assert_eq!(r.status(), 201, "{:?}", r.body);
+    let order = r.body["id"].as_str().unwrap().to_string();
+    // The admin tops the shelf up to the maximum while the order is pending.
+    let r = t
+        .api()
+        .send(
+            request("PUT", &format!("/products/{p}"))
+                .bearer(&admin)
+                .json(json!({"stock": 1_000_000})),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{:?}", r.body);
+    let r = t.api().set_status(&token, &order, "CANCELLED").await;
+    assert_eq!(r.status(), 200, "{:?}", r.body);
+    assert_eq!(t.stock_of(&p).await, 1_000_000, "capped, not 1,000,005");
+    // Below the maximum a cancel restores exactly what the order held.
+    let r = t.api().checkout(&token, "small", items(&[(&p, 3)])).await;
+    let order = r.body["id"].as_str().unwrap().to_string();
+    assert_eq!(t.stock_of(&p).await, 999_997);
+    assert_eq!(
+        t.api()
+            .set_status(&token, &order, "CANCELLED")
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(t.stock_of(&p).await, 1_000_000);
 }

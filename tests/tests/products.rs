@@ -54,6 +54,20 @@ async fn admin_creates_products_customers_and_anonymous_cannot() {
 #[tokio::test]
 async fn unknown_or_malformed_product_ids_are_404() {
     let t = TestApp::new().await;
+    // A ULID holds 128 bits: one whose first character is above 7 is no id, and must not wrap
+    // onto the product whose id differs only there.
+    let id = t.product("Aliased", 100, 1).await;
+    assert_eq!(t.api().get_product(&id).await.status(), 200);
+    let first = id.chars().next().unwrap().to_digit(32).unwrap();
+    let alias = format!(
+        "{}{}",
+        char::from_digit(first + 8, 32)
+            .unwrap()
+            .to_ascii_uppercase(),
+        &id[1..]
+    );
+    let r = t.api().get_product(&alias).await;
+    assert_eq!((r.status(), r.error_code()), (404, "not_found"), "{alias}");
     for id in ["01ARZ3NDEKTSV4RRFFQ69G5FAV", "not-an-id", "'; DROP TABLE"] {
         let r = t
             .api()
@@ -207,11 +221,183 @@ async fn listing_pages_in_name_order_filters_and_searches() {
     assert!(names(&r).iter().all(|n| n.starts_with("Bright")));
     let r = t
         .api()
-        .list_products(&[("q", "bright 0"), ("category", "coffee")])
+        .list_products(&[("q", "bright"), ("category", "coffee")])
         .await;
-    assert_eq!(names(&r), vec!["Bright 03", "Bright 09"]);
+    assert_eq!(
+        names(&r),
+        vec!["Bright 03", "Bright 09", "Bright 15", "Bright 21"]
+    );
+    let r = t.api().list_products(&[("q", "03 bright")]).await;
+    assert_eq!(names(&r), vec!["Bright 03"]);
     let r = t.api().list_products(&[("q", "zzz")]).await;
     assert_eq!(r.body, json!({"items": [], "next_cursor": null}));
+}
+
+async fn search(t: &TestApp, q: &str) -> Vec<String> {
+    let r = t.api().list_products(&[("q", q)]).await;
+    assert_eq!(r.status(), 200, "{q}: {:?}", r.body);
+    names(&r)
+}
+
+#[tokio::test]
+async fn word_search_finds_any_word_of_the_name_ignoring_case_and_accents() {
+    let t = TestApp::new().await;
+    let (admin, _) = t.admin_and_customer().await;
+    let mut ids = std::collections::HashMap::new();
+    for (name, category) in [
+        ("Earl Grey Supreme", "tea"),
+        ("Ethiopia Yirgacheffe", "coffee"),
+        ("Café Crème Blend", "coffee"),
+        ("Grey Stoneware Mug", "equipment"),
+        ("Lady Grey", "tea"),
+    ] {
+        let r = t
+            .api()
+            .create_product(&admin, product(name, category, 1000, 5))
+            .await;
+        assert_eq!(r.status(), 201, "{:?}", r.body);
+        ids.insert(name, r.body["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(
+        search(&t, "grey").await,
+        ["Earl Grey Supreme", "Grey Stoneware Mug", "Lady Grey"]
+    );
+    assert_eq!(search(&t, "yirga").await, ["Ethiopia Yirgacheffe"]);
+    assert_eq!(search(&t, "earl grey").await, ["Earl Grey Supreme"]);
+    assert_eq!(search(&t, "GREY EARL").await, ["Earl Grey Supreme"]);
+    assert_eq!(search(&t, "cafe").await, ["Café Crème Blend"]);
+    assert_eq!(search(&t, "crème").await, ["Café Crème Blend"]);
+    // The category's words count too.
+    assert_eq!(
+        search(&t, "grey tea").await,
+        ["Earl Grey Supreme", "Lady Grey"]
+    );
+    assert!(
+        search(&t, "rey").await.is_empty(),
+        "words match from their start"
+    );
+    let r = t
+        .api()
+        .list_products(&[("q", "grey"), ("category", "equipment")])
+        .await;
+    assert_eq!(names(&r), ["Grey Stoneware Mug"]);
+
+    // Paged one at a time behind the signed cursor, in name order, each once.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut q = vec![("q", "grey"), ("limit", "1")];
+        if let Some(c) = &cursor {
+            q.push(("cursor", c));
+        }
+        let r = t.api().list_products(&q).await;
+        assert_eq!(r.status(), 200, "{:?}", r.body);
+        seen.extend(names(&r));
+        match r.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+        assert!(seen.len() <= 3, "paging does not end: {seen:?}");
+    }
+    assert_eq!(
+        seen,
+        ["Earl Grey Supreme", "Grey Stoneware Mug", "Lady Grey"]
+    );
+    // A cursor of one search is refused by another.
+    let r = t
+        .api()
+        .list_products(&[("q", "grey"), ("limit", "1")])
+        .await;
+    let c = r.body["next_cursor"].as_str().unwrap().to_string();
+    let r = t.api().list_products(&[("q", "tea"), ("cursor", &c)]).await;
+    assert_eq!(r.status(), 400);
+
+    // The index follows renames, recategorisations and deletes (same transaction as the product).
+    let earl = &ids["Earl Grey Supreme"];
+    let r = t
+        .api()
+        .send(
+            request("PUT", &format!("/products/{earl}"))
+                .bearer(&admin)
+                .json(json!({"name": "Earl Green Supreme"})),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{:?}", r.body);
+    assert_eq!(
+        search(&t, "grey").await,
+        ["Grey Stoneware Mug", "Lady Grey"]
+    );
+    assert_eq!(search(&t, "green").await, ["Earl Green Supreme"]);
+    let lady = &ids["Lady Grey"];
+    let r = t
+        .api()
+        .send(
+            request("PUT", &format!("/products/{lady}"))
+                .bearer(&admin)
+                .json(json!({"category": "tisane"})),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{:?}", r.body);
+    assert!(search(&t, "grey tea").await.is_empty());
+    assert_eq!(search(&t, "grey tisane").await, ["Lady Grey"]);
+    let mug = &ids["Grey Stoneware Mug"];
+    let r = t
+        .api()
+        .send(request("DELETE", &format!("/products/{mug}")).bearer(&admin))
+        .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(search(&t, "grey").await, ["Lady Grey"]);
+
+    // Bounds: at most 5 words, each at least 2 characters; the message names the limit.
+    for (q, limit) in [
+        ("one two three four five six", "5 words"),
+        ("earl g", "2 characters"),
+    ] {
+        let r = t.api().list_products(&[("q", q)]).await;
+        assert_eq!((r.status(), r.error_code()), (400, "invalid_field"), "{q}");
+        let message = r.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(limit), "{q}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn products_that_predate_the_index_are_found_after_the_backfill() {
+    let t = TestApp::new().await;
+    t.product("Kenya Nyeri AA", 1890, 4).await;
+    // As a product written before the index existed: its entries are gone.
+    let entries = t
+        .app
+        .dynamo
+        .scan()
+        .table_name(&t.app.config.tables.products)
+        .filter_expression("begins_with(pk, :w)")
+        .expression_attribute_values(":w", shop::db::s("WORD#"))
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    assert!(!entries.is_empty(), "creating a product indexes it");
+    for e in entries {
+        let key: shop::db::Item = [shop::db::PK, shop::db::SK]
+            .iter()
+            .map(|k| (k.to_string(), e[*k].clone()))
+            .collect();
+        t.app
+            .dynamo
+            .delete_item()
+            .table_name(&t.app.config.tables.products)
+            .set_key(Some(key))
+            .send()
+            .await
+            .unwrap();
+    }
+    assert!(search(&t, "nyeri").await.is_empty());
+    assert_eq!(shop::catalog::backfill_index(t.app).await.unwrap(), 1);
+    assert_eq!(search(&t, "nyeri").await, ["Kenya Nyeri AA"]);
+    // Idempotent: a second run changes nothing.
+    assert_eq!(shop::catalog::backfill_index(t.app).await.unwrap(), 1);
+    assert_eq!(search(&t, "kenya aa").await, ["Kenya Nyeri AA"]);
 }
 
 #[tokio::test]
@@ -478,4 +664,79 @@ async fn image_upload_through_the_presigned_url_is_served_at_image_url() {
         )
         .await;
     assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn catalog_reads_are_cacheable_with_an_etag_and_personal_answers_are_not() {
+    let t = TestApp::new().await;
+    let (admin, customer) = t.admin_and_customer().await;
+    let id = t.product("Moka Pot", 3490, 5).await;
+    for path in [format!("/products/{id}"), "/products?limit=5".to_string()] {
+        let r = t.api().send(request("GET", &path)).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            r.header("cache-control"),
+            Some("public, max-age=30, stale-while-revalidate=300"),
+            "{path}"
+        );
+        let tag = r.header("etag").expect("an ETag").to_string();
+        let again = t
+            .api()
+            .send(request("GET", &path).header("if-none-match", &tag))
+            .await;
+        assert_eq!(again.status(), 304, "{path}");
+        assert_eq!(again.body, Value::Null, "a 304 has no body");
+        assert_eq!(again.header("etag"), Some(tag.as_str()));
+        // A change makes a new representation: the old tag no longer matches.
+        let r = t
+            .api()
+            .send(
+                request("PUT", &format!("/products/{id}"))
+                    .bearer(&admin)
+                    .json(json!({"stock": 4})),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let changed = t
+            .api()
+            .send(request("GET", &path).header("if-none-match", &tag))
+            .await;
+        assert_eq!(changed.status(), 200, "{path}");
+        assert_ne!(changed.header("etag"), Some(tag.as_str()));
+        // Put the stock back for the next path.
+        t.api()
+            .send(
+                request("PUT", &format!("/products/{id}"))
+                    .bearer(&admin)
+                    .json(json!({"stock": 5})),
+            )
+            .await;
+    }
+    let inventory = t
+        .api()
+        .send(request("GET", &format!("/inventory?ids={id}")))
+        .await;
+    assert_eq!(inventory.header("cache-control"), Some("no-store"));
+    assert_eq!(inventory.header("etag"), None);
+    for (r, what) in [
+        (t.api().me(&customer).await, "me"),
+        (t.api().cart(&customer).await, "cart"),
+        (
+            t.api()
+                .login("shopper@test.local", shop_tests::CUSTOMER_PASSWORD)
+                .await,
+            "login",
+        ),
+        (
+            t.api().get_product("01ARZ3NDEKTSV4RRFFQ69G5FAV").await,
+            "a 404",
+        ),
+    ] {
+        assert_eq!(
+            r.header("cache-control"),
+            Some("private, no-store"),
+            "{what}"
+        );
+        assert_eq!(r.header("etag"), None, "{what}");
+    }
 }

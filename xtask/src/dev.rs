@@ -10,6 +10,15 @@ use shop::{
     config::Config,
 };
 
+/// `backfill-search`: writes the word index of every product (idempotent), for catalogs that
+/// predate it.
+pub async fn backfill_search() -> Result<(), Box<dyn std::error::Error>> {
+    let app = App::leaked(Config::from_env()?);
+    let indexed = catalog::backfill_index(app).await.map_err(|e| e.chain())?;
+    println!("search index: {indexed} products indexed");
+    Ok(())
+}
+
 /// `setup`: the tables, the admin account and the sample catalog (idempotent).
 pub async fn setup() -> Result<(), Box<dyn std::error::Error>> {
     let app = App::leaked(Config::from_env()?);
@@ -23,6 +32,9 @@ pub async fn setup() -> Result<(), Box<dyn std::error::Error>> {
     );
     let added = seed_catalog(app).await?;
     println!("catalog seeded: {added} new products");
+    // Products from an earlier `make dev` may predate the word index.
+    let indexed = catalog::backfill_index(app).await.map_err(|e| e.chain())?;
+    println!("search index: {indexed} products indexed");
     Ok(())
 }
 

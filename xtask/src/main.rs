@@ -1,6 +1,7 @@
 //! Developer tools, run as `cargo xtask <command>` (an alias in .cargo/config.toml):
 //!
 //! - `setup`: create the tables, the admin account and the sample catalog (idempotent; `make dev`).
+//! - `backfill-search`: write the word index of products that predate it (idempotent).
 //! - `publish-site BUCKET API_URL`: upload the storefront with a config.json pointing at the API.
 //! - `manifest`: print the tables and environment variables the infrastructure must describe.
 //! - `gen [--check]`: write (or check) what Cargo.toml's function manifest determines: the binaries,
@@ -11,8 +12,7 @@ mod bench;
 mod dev;
 mod generate;
 
-const USAGE: &str =
-    "usage: cargo xtask setup | publish-site BUCKET API_URL | manifest | gen [--check] | bench";
+const USAGE: &str = "usage: cargo xtask setup | backfill-search | publish-site BUCKET API_URL | manifest | gen [--check] | bench";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The benchmark re-runs this binary as its bare twin Lambdas.
@@ -33,6 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .as_slice()
     {
         ["setup"] => runtime()?.block_on(dev::setup()),
+        ["backfill-search"] => runtime()?.block_on(dev::backfill_search()),
         ["publish-site", bucket, api_url] => {
             let n = runtime()?.block_on(dev::publish_site(bucket, api_url))?;
             println!("storefront published: {n} files to {bucket}");

@@ -14,7 +14,9 @@ use crate::{
     app::App,
     auth,
     error::{ApiError, ApiResult},
-    platform::http::{Reply, json_body, page_request, path_param, query_param},
+    platform::http::{
+        CATALOG_CACHING, Caching, Reply, json_body, page_request, path_param, query_param,
+    },
     types::ProductId,
 };
 
@@ -22,14 +24,14 @@ fn product_id(req: &Request) -> ApiResult<ProductId> {
     product_id_in_path(&path_param(req, "id")?)
 }
 
-/// `GET /products?limit&cursor&category&q`: name order (case-insensitive), `q` a name prefix.
+/// `GET /products?limit&cursor&category&q`: name order (case-insensitive), `q` a word search.
 pub async fn list_products(app: &'static App, req: Request) -> ApiResult<Reply> {
     let page = page_request(&req)?;
     let query = ProductQuery::parse(
         query_param(&req, "category").as_deref(),
         query_param(&req, "q").as_deref(),
     )?;
-    Reply::ok(&store::list(app, query, &page).await?)
+    Ok(Reply::ok(&store::list(app, query, &page).await?)?.cached(CATALOG_CACHING))
 }
 
 /// `GET /products/{id}`
@@ -38,7 +40,7 @@ pub async fn get_product(app: &'static App, req: Request) -> ApiResult<Reply> {
     let product = store::load_product(app, &id, false)
         .await?
         .ok_or(ApiError::NotFound("product"))?;
-    Reply::ok(&product)
+    Ok(Reply::ok(&product)?.cached(CATALOG_CACHING))
 }
 
 /// `POST /products` (admin)
@@ -99,5 +101,7 @@ pub async fn get_inventory(app: &'static App, req: Request) -> ApiResult<Reply> 
             StockLevel::of(id, stock)
         })
         .collect();
-    Reply::ok(&serde_json::json!({ "items": items }))
+    // Not cached: stock moves with every checkout and cancel, and a shopper deciding on an
+    // "available" that is 30 s old would be told otherwise at checkout.
+    Ok(Reply::ok(&serde_json::json!({ "items": items }))?.cached(Caching::NoStore))
 }

@@ -1,10 +1,11 @@
 //! The catalog: product CRUD (admin), listing with search and paging, image uploads through
 //! presigned S3 URLs, and the batch stock check.
-//! `model` (pure) <- `store` (DynamoDB), `images` (S3 signing) <- `handlers` (one per endpoint).
+//! `model`, `search` (pure) <- `store` (DynamoDB), `images` (S3 signing) <- `handlers` (one per endpoint).
 
 pub mod handlers;
 pub mod images;
 pub mod model;
+pub mod search;
 pub mod store;
 
 pub use handlers::{
@@ -12,4 +13,4 @@ pub use handlers::{
     update_product,
 };
 pub use model::{CreateProductRequest, NewProduct, ProductView};
-pub use store::{create, load_product, load_products};
+pub use store::{backfill_index, create, load_product, load_products};

@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::search::{SearchQuery, check_indexable};
 use crate::{
     error::{ApiError, ApiResult},
     types::{Cents, ProductId, bounded_text, parse_url, string_newtype},
@@ -172,10 +173,12 @@ impl TryFrom<CreateProductRequest> for NewProduct {
                 ApiError::invalid_field("slug", "cannot be derived from this name; send one")
             })?,
         };
+        let category = Category::parse(&r.category)?;
+        check_indexable(&name, category.as_str())?;
         Ok(NewProduct {
             description: description(&r.description)?,
             price: Cents::price("price_cents", r.price_cents)?,
-            category: Category::parse(&r.category)?,
+            category,
             stock: Stock::parse(r.stock)?,
             image_url: r
                 .image_url
@@ -265,8 +268,8 @@ pub fn product_id_in_path(raw: &str) -> ApiResult<ProductId> {
 #[derive(Debug, PartialEq)]
 pub struct ProductQuery {
     pub category: Option<Category>,
-    /// Lower-cased name prefix; empty lists everything.
-    pub q: String,
+    /// Word search; `None` lists everything (in name order).
+    pub search: Option<SearchQuery>,
 }
 
 impl ProductQuery {
@@ -275,14 +278,17 @@ impl ProductQuery {
             .filter(|c| !c.trim().is_empty())
             .map(Category::parse)
             .transpose()?;
-        let q = q.map(|q| q.trim().to_lowercase()).unwrap_or_default();
+        let q = q.unwrap_or_default();
         if q.chars().count() > MAX_QUERY_CHARS {
             return Err(ApiError::invalid_field(
                 "q",
                 format!("must be at most {MAX_QUERY_CHARS} characters"),
             ));
         }
-        Ok(ProductQuery { category, q })
+        Ok(ProductQuery {
+            category,
+            search: SearchQuery::parse(q)?,
+        })
     }
 }
 
@@ -446,8 +452,9 @@ mod tests {
     fn list_parameters_are_normalised_and_bounded() {
         let q = ProductQuery::parse(Some("Tea"), Some("  Earl ")).unwrap();
         assert_eq!(q.category.unwrap().as_str(), "tea");
-        assert_eq!(q.q, "earl");
-        assert_eq!(ProductQuery::parse(Some(" "), None).unwrap().category, None);
+        assert_eq!(q.search.unwrap().words(), ["earl"]);
+        let all = ProductQuery::parse(Some(" "), Some("  ")).unwrap();
+        assert_eq!((all.category, all.search), (None, None));
         assert!(ProductQuery::parse(None, Some(&"x".repeat(101))).is_err());
         assert!(ProductQuery::parse(Some("a b"), None).is_err());
     }

@@ -3,11 +3,12 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{Delete, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue};
 use serde_dynamo::to_item;
 
-use super::model::{
-    Category, NewProduct, ProductPatch, ProductQuery, ProductView, Slug, slug_taken,
+use super::{
+    model::{Category, NewProduct, ProductPatch, ProductQuery, ProductView, Slug, slug_taken},
+    search::{self, SearchQuery},
 };
 use crate::{
     app::App,
@@ -15,15 +16,15 @@ use crate::{
     platform::{
         config::env,
         db::{
-            self, BatchGet, Gsi, Item, Page, PageQuery, PageRequest, TableDef, Tx, TxError,
+            self, BatchGet, Gsi, Item, PK, Page, PageQuery, PageRequest, SK, TableDef, Tx, TxError,
             UpdateExpr, built, n, s,
         },
     },
     types::{ProductId, now_rfc3339},
 };
 
-/// Products and slug guards. Both indexes sort by lower-cased name, so `q` is a `begins_with` on
-/// the sort key: the whole catalog (`by_name`) or one category (`by_category`).
+/// Products, slug guards and the word index (see `search`). Both indexes sort by lower-cased name:
+/// the whole catalog (`by_name`) or one category (`by_category`).
 pub const TABLE: TableDef = TableDef {
     id: "products",
     env: env::PRODUCTS_TABLE,
@@ -76,6 +77,63 @@ fn table(app: &App) -> &str {
     &app.config.tables.products
 }
 
+const INDEX_PRODUCT_ID: &str = "product_id";
+const INDEX_WORDS: &str = "words";
+const INDEX_CATEGORY: &str = "category";
+/// Most index pages one search request reads (100 items each) before it answers with what it has
+/// and a cursor to go on: a rare word in a large partition cannot hold a request for long.
+const MAX_SEARCH_READS: usize = 10;
+const SEARCH_PAGE: i32 = 100;
+
+/// The word-index entry of a product under one prefix: sorted by name within the prefix.
+fn index_key(prefix: &str, name: &str, id: &ProductId) -> Item {
+    db::key(format!("WORD#{prefix}"), &name_sk(name, id))
+}
+
+/// Every word-index entry of `p`, carrying its words and category so a search can match the rest of
+/// a query without reading the product.
+fn index_entries(p: &ProductView) -> Vec<Item> {
+    let words = search::product_words(&p.name, p.category.as_str());
+    let list = AttributeValue::L(words.iter().map(|w| s(w.as_str())).collect());
+    search::prefixes(&words)
+        .iter()
+        .map(|prefix| {
+            let mut item = index_key(prefix, &p.name, &p.id);
+            item.insert(INDEX_PRODUCT_ID.into(), s(p.id.as_str()));
+            item.insert(INDEX_WORDS.into(), list.clone());
+            item.insert(INDEX_CATEGORY.into(), s(p.category.as_str()));
+            item
+        })
+        .collect()
+}
+
+/// The keys of `p`'s word-index entries (what a rename or a delete removes).
+fn index_keys(p: &ProductView) -> Vec<Item> {
+    let words = search::product_words(&p.name, p.category.as_str());
+    search::prefixes(&words)
+        .iter()
+        .map(|prefix| index_key(prefix, &p.name, &p.id))
+        .collect()
+}
+
+fn put(table: &str, item: Item) -> ApiResult<Put> {
+    built(
+        Put::builder()
+            .table_name(table)
+            .set_item(Some(item))
+            .build(),
+    )
+}
+
+fn delete_key(table: &str, key: Item) -> ApiResult<Delete> {
+    built(
+        Delete::builder()
+            .table_name(table)
+            .set_key(Some(key))
+            .build(),
+    )
+}
+
 pub async fn load_product(
     app: &App,
     id: &ProductId,
@@ -117,6 +175,9 @@ pub async fn list(
     query: ProductQuery,
     page: &PageRequest,
 ) -> ApiResult<Page<ProductView>> {
+    if let Some(words) = &query.search {
+        return search(app, words, query.category.as_ref(), page).await;
+    }
     let (index, partition) = match &query.category {
         Some(c) => (&BY_CATEGORY, category_pk(c)),
         None => (&BY_NAME, CATALOG.to_string()),
@@ -125,10 +186,101 @@ pub async fn list(
         table: table(app),
         index,
         partition,
-        prefix: Some(query.q),
+        prefix: None,
         descending: false,
     };
     db::query_page(&app.dynamo, &app.cursors, q, page).await
+}
+
+/// One page of the products `query` finds (in `category`, when given), in name order: the index
+/// partition of the query's most selective word, read in name order, keeping the entries whose
+/// words match every query word. The cursor is the last entry's key, signed for this query.
+async fn search(
+    app: &App,
+    query: &SearchQuery,
+    category: Option<&Category>,
+    page: &PageRequest,
+) -> ApiResult<Page<ProductView>> {
+    let scope = format!(
+        "search|{}|{}",
+        query.scope(),
+        category.map(Category::as_str).unwrap_or_default()
+    );
+    let mut start = page
+        .cursor
+        .as_deref()
+        .map(|c| app.cursors.decode(&scope, c))
+        .transpose()?;
+    let partition = format!("WORD#{}", query.partition());
+    let want = usize::try_from(page.limit).unwrap_or(1);
+    let mut ids: Vec<ProductId> = Vec::new();
+    let mut next: Option<Item> = None;
+    'pages: for _ in 0..MAX_SEARCH_READS {
+        let out = app
+            .dynamo
+            .query()
+            .table_name(table(app))
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", s(&partition))
+            .set_exclusive_start_key(start.take())
+            .limit(SEARCH_PAGE)
+            .send()
+            .await?;
+        let items = out.items.unwrap_or_default();
+        let last = items.len().saturating_sub(1);
+        for (i, item) in items.iter().enumerate() {
+            let words: Vec<&str> = item
+                .get(INDEX_WORDS)
+                .and_then(|v| v.as_l().ok())
+                .map(|l| {
+                    l.iter()
+                        .filter_map(|w| w.as_s().ok().map(String::as_str))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let in_category =
+                category.is_none_or(|c| db::str_attr(item, INDEX_CATEGORY) == Some(c.as_str()));
+            if !(in_category && query.matches(words.iter().copied())) {
+                continue;
+            }
+            if let Some(id) = db::str_attr(item, INDEX_PRODUCT_ID) {
+                ids.push(ProductId::from_trusted(id));
+            }
+            if ids.len() == want {
+                // Full: go on after this entry, unless it was the partition's very last.
+                let more = i < last || out.last_evaluated_key.is_some();
+                next = more.then(|| {
+                    [PK, SK]
+                        .iter()
+                        .filter_map(|k| Some((k.to_string(), item.get(*k)?.clone())))
+                        .collect()
+                });
+                break 'pages;
+            }
+        }
+        match out.last_evaluated_key {
+            None => {
+                next = None;
+                break;
+            }
+            // When the read budget runs out, the cursor goes on from here.
+            Some(k) => {
+                next = Some(k.clone());
+                start = Some(k);
+            }
+        }
+    }
+    let mut found = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        load_products(app, &ids).await?
+    };
+    Ok(Page {
+        // A product deleted since its index entry was read is simply not listed.
+        items: ids.iter().filter_map(|id| found.remove(id)).collect(),
+        next_cursor: app.cursors.encode(&scope, next.as_ref()),
+    })
 }
 
 fn slug_guard(slug: &Slug, id: &ProductId) -> Item {
@@ -156,12 +308,16 @@ pub async fn create(app: &App, new: NewProduct) -> ApiResult<ProductView> {
     };
     let mut item: Item = to_item(&product)?;
     item.extend(keys(&id, &product.name, &product.category));
-    let tx = Tx::new()
+    let mut tx = Tx::new()
         .put("product", db::put_new(table(app), item)?)
         .put(
             "slug_guard",
             db::put_new(table(app), slug_guard(&product.slug, &id))?,
         );
+    // The word index is written with the product, so it can never disagree with the catalog.
+    for entry in index_entries(&product) {
+        tx = tx.put("index", put(table(app), entry)?);
+    }
     match tx.send(&app.dynamo).await {
         Ok(()) => Ok(product),
         Err(TxError::Cancelled(r)) if r.failed("slug_guard") => Err(slug_taken()),
@@ -221,7 +377,46 @@ pub async fn update(
     let (slug_attr, old_slug) = (u.name(SLUG), u.value(s(current.slug.as_str())));
     u.condition(db::exists())
         .condition(format!("{slug_attr} = {old_slug}"));
+    let mut renamed = current.clone();
+    if let Some(name) = &patch.name {
+        renamed.name = name.clone();
+    }
+    if let Some(category) = &patch.category {
+        renamed.category = category.clone();
+    }
+    let reindex = renamed.name != current.name || renamed.category != current.category;
+    if reindex {
+        search::check_indexable(&renamed.name, renamed.category.as_str())?;
+        // The entries deleted below are only the product's if its name and category are still
+        // what we read: two concurrent renames cannot both succeed and leave stale entries.
+        let (name_attr, old_name) = (u.name("name"), u.value(s(&current.name)));
+        let (cat_attr, old_cat) = (u.name("category"), u.value(s(current.category.as_str())));
+        u.condition(format!(
+            "{name_attr} = {old_name} AND {cat_attr} = {old_cat}"
+        ));
+    }
     let mut tx = Tx::new().update("product", u.tx_item(table(app), product_key(id))?);
+    if reindex {
+        let entries = index_entries(&renamed);
+        let kept: Vec<Item> = entries
+            .iter()
+            .map(|e| {
+                [PK, SK]
+                    .iter()
+                    .map(|k| (k.to_string(), e[*k].clone()))
+                    .collect()
+            })
+            .collect();
+        for old in index_keys(current)
+            .into_iter()
+            .filter(|k| !kept.contains(k))
+        {
+            tx = tx.delete("index", delete_key(table(app), old)?);
+        }
+        for entry in entries {
+            tx = tx.put("index", put(table(app), entry)?);
+        }
+    }
     if let Some(slug) = new_slug {
         tx = tx
             .put("slug_guard", db::put_new(table(app), slug_guard(slug, id))?)
@@ -263,12 +458,15 @@ pub async fn delete(app: &App, current: &ProductView) -> ApiResult<()> {
                 .build(),
         )
     };
-    let tx = Tx::new()
+    let mut tx = Tx::new()
         .delete(
             "product",
             delete(product_key(&current.id), Some(db::exists()))?,
         )
         .delete("slug_guard", delete(slug_key(&current.slug), None)?);
+    for key in index_keys(current) {
+        tx = tx.delete("index", delete_key(table(app), key)?);
+    }
     match tx.send(&app.dynamo).await {
         Ok(()) => Ok(()),
         Err(TxError::Cancelled(r)) if r.failed("product") => Err(ApiError::NotFound("product")),
@@ -294,6 +492,41 @@ pub async fn set_image(app: &App, id: &ProductId, url: &str) -> ApiResult<()> {
             }
         })?;
     Ok(())
+}
+
+/// Writes the word index of every product (idempotent): for catalogs that predate the index.
+/// Reads the catalog page by page in name order; each product's entries go in one transaction.
+pub async fn backfill_index(app: &App) -> ApiResult<usize> {
+    let mut page = PageRequest {
+        limit: db::MAX_LIMIT,
+        cursor: None,
+    };
+    let mut indexed = 0;
+    loop {
+        let found = list(
+            app,
+            ProductQuery {
+                category: None,
+                search: None,
+            },
+            &page,
+        )
+        .await?;
+        for product in &found.items {
+            let mut tx = Tx::new();
+            for entry in index_entries(product) {
+                tx = tx.put("index", put(table(app), entry)?);
+            }
+            if !tx.is_empty() {
+                tx.send(&app.dynamo).await?;
+            }
+            indexed += 1;
+        }
+        match found.next_cursor {
+            Some(c) => page.cursor = Some(c),
+            None => return Ok(indexed),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -106,7 +106,20 @@ pub async fn checkout(
             .into_iter()
             .map(|(id, p)| (id, (p.name, p.price_cents)))
             .collect();
-        let order = match build_order(&who.user_id, &lines, &catalog, &app.config.currency) {
+        // A cart line whose product has left the catalog is dropped, as the cart shows it
+        // (unavailable, not in the total); explicit items must all exist.
+        let buying: Vec<Line> = match source {
+            CheckoutSource::Cart => lines
+                .iter()
+                .filter(|l| catalog.contains_key(&l.product_id))
+                .cloned()
+                .collect(),
+            CheckoutSource::Items(_) => lines.clone(),
+        };
+        if buying.is_empty() {
+            return refuse(unknown_products(&product_ids(&lines))).await;
+        }
+        let order = match build_order(&who.user_id, &buying, &catalog, &app.config.currency) {
             Ok(order) => order,
             Err(missing) => return refuse(unknown_products(&missing)).await,
         };

@@ -200,7 +200,7 @@ pub fn idempotency_key(raw: Option<&str>) -> ApiResult<String> {
 
 /// An order id from a path; a malformed one cannot name an order (404).
 pub fn order_id_in_path(raw: &str) -> ApiResult<String> {
-    if ulid::Ulid::from_string(raw).is_err() {
+    if crate::types::parse_ulid(raw).is_none() {
         return Err(ApiError::NotFound("order"));
     }
     Ok(raw.to_string())

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::Put;
+use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
 use serde_dynamo::to_item;
 
@@ -11,7 +11,10 @@ use super::model::{Line, Order, OrderLine, OrderStatus, busy, invalid_move};
 use crate::{
     app::App,
     auth::principal::account_pk,
-    catalog::store::{STOCK, product_key},
+    catalog::{
+        model::Stock,
+        store::{STOCK, product_key},
+    },
     error::{ApiError, ApiResult},
     platform::{
         config::env,
@@ -246,13 +249,16 @@ pub async fn backoff(attempt: u32) {
 
 /// Moves the order from its current status to `to`, guarded by a condition on the current status
 /// (so two concurrent moves cannot both succeed). Cancelling restores the stock in the same
-/// transaction; lines whose product has since been deleted are not restocked.
+/// transaction; lines whose product has since been deleted are not restocked, and no product is
+/// restocked past the most it may hold ([`Stock::MAX`]).
 pub async fn transition(app: &App, order: &Order, to: OrderStatus) -> ApiResult<Order> {
     let now = now_rfc3339();
     let mut moved = order.clone();
     moved.status = to;
     moved.updated_at = now.clone();
+    // Lines whose product is gone (not restocked), and lines restocked to the maximum instead.
     let mut skip: Vec<ProductId> = Vec::new();
+    let mut capped: Vec<ProductId> = Vec::new();
     for attempt in 0..CONFLICT_ATTEMPTS {
         if attempt > 0 {
             backoff(attempt).await;
@@ -274,13 +280,27 @@ pub async fn transition(app: &App, order: &Order, to: OrderStatus) -> ApiResult<
             Vec::new()
         };
         for line in &restock {
+            let q = i64::from(line.quantity.get());
             let mut r = UpdateExpr::new();
-            r.increment(STOCK, i64::from(line.quantity.get()))
-                .condition(db::exists());
-            tx = tx.update(
-                "restock",
-                r.tx_item(&app.config.tables.products, product_key(&line.product_id))?,
-            );
+            let stock = r.name(STOCK);
+            let limit = r.value(n(Stock::MAX - q));
+            if capped.contains(&line.product_id) {
+                // Restocking would pass the maximum a product may hold: fill it to the maximum.
+                r.set(STOCK, n(Stock::MAX))
+                    .condition(format!("{stock} > {limit}"));
+            } else {
+                r.increment(STOCK, q)
+                    .condition(format!("{stock} <= {limit}"));
+            }
+            r.condition(db::exists());
+            let update = db::built(
+                r.tx_builder(&app.config.tables.products, product_key(&line.product_id))
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
+                    .build(),
+            )?;
+            tx = tx.update("restock", update);
         }
         let reasons = match tx.send(&app.dynamo).await {
             Ok(()) => {
@@ -298,16 +318,24 @@ pub async fn transition(app: &App, order: &Order, to: OrderStatus) -> ApiResult<
                 .unwrap_or(order.status);
             return Err(invalid_move(current, to));
         }
-        let deleted: Vec<ProductId> = restock
-            .iter()
-            .zip(reasons.named("restock"))
-            .filter(|(_, r)| r.condition_failed())
-            .map(|(l, _)| l.product_id.clone())
-            .collect();
-        if deleted.is_empty() && !reasons.conflict() {
+        // A failed restock is a product deleted since (not restocked), or one whose stock moved
+        // across the maximum since we chose how to restock it (choose again).
+        let mut changed = false;
+        for (line, reason) in restock.iter().zip(reasons.named("restock")) {
+            if !reason.condition_failed() {
+                continue;
+            }
+            changed = true;
+            let id = line.product_id.clone();
+            match reason.item.as_ref() {
+                None => skip.push(id),
+                Some(_) if capped.contains(&id) => capped.retain(|c| *c != id),
+                Some(_) => capped.push(id),
+            }
+        }
+        if !changed && !reasons.conflict() {
             return Err(TxError::Cancelled(reasons).into());
         }
-        skip.extend(deleted);
     }
     Err(busy())
 }

@@ -1,7 +1,7 @@
 //! The users endpoints, one function each: parse the request into the model, authenticate, call
 //! the store, reply.
 
-use lambda_http::{Request, http::header};
+use lambda_http::Request;
 
 use super::{
     model::{
@@ -58,13 +58,13 @@ pub async fn login(app: &'static App, req: Request) -> ApiResult<Reply> {
     store::clear_failed_logins(app, &creds.email).await?;
     record_user(user.id.as_str());
     let token = app.jwt.issue(&user.id, user.role)?;
+    // Like every personal answer, never stored by a cache (`Caching::Private`, the default).
     Reply::ok(&LoginResponse {
         token,
         token_type: "Bearer".into(),
         expires_in: app.jwt.ttl_secs,
         user,
     })
-    .map(|r| r.with_header(header::CACHE_CONTROL, "no-store"))
 }
 
 /// `GET /users/me`

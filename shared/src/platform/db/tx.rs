@@ -73,6 +73,10 @@ impl Tx {
         self.item(name, TransactWriteItem::builder().delete(delete).build())
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
     fn item(mut self, name: &'static str, item: TransactWriteItem) -> Self {
         self.items.push((name, item));
         self

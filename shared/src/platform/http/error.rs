@@ -27,6 +27,7 @@ pub(super) fn reply(err: &ApiError) -> Reply {
         status: err.status(),
         body: Some(err.body().to_string()),
         headers: Vec::new(),
+        caching: super::Caching::Private,
     };
     if let ApiError::Throttled { retry_after_secs } = err {
         reply = reply.with_header(header::RETRY_AFTER, retry_after_secs.to_string());

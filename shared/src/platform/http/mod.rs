@@ -26,12 +26,67 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 const ALLOW_HEADERS: &str = "authorization, content-type, idempotency-key";
 const ALLOW_METHODS: &str = "GET, POST, PUT, DELETE, OPTIONS";
 
-/// A successful answer: status, optional JSON body, extra headers.
+/// A successful answer: status, optional JSON body, extra headers, and how it may be cached.
 #[derive(Debug)]
 pub struct Reply {
     pub status: StatusCode,
     pub body: Option<String>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub caching: Caching,
+}
+
+/// How a response may be cached (`Cache-Control`). Everything is `Private` (never stored) unless a
+/// handler says otherwise, so nothing authenticated or personal can reach a shared cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Caching {
+    /// `private, no-store`: authenticated or personal answers, and every error.
+    #[default]
+    Private,
+    /// `no-store`: public, but changing with every order (stock levels).
+    NoStore,
+    /// `public, max-age, stale-while-revalidate`, with an `ETag`; a matching `If-None-Match` gets
+    /// a bodiless 304.
+    Public {
+        max_age: u32,
+        stale_while_revalidate: u32,
+    },
+}
+
+/// Catalog reads: a CDN and browsers may keep them 30 s, and serve a stale copy for 5 minutes
+/// while they revalidate (an ETag makes that a 304 when nothing changed).
+pub const CATALOG_CACHING: Caching = Caching::Public {
+    max_age: 30,
+    stale_while_revalidate: 300,
+};
+
+impl Caching {
+    fn header(self) -> String {
+        match self {
+            Caching::Private => "private, no-store".into(),
+            Caching::NoStore => "no-store".into(),
+            Caching::Public {
+                max_age,
+                stale_while_revalidate,
+            } => format!(
+                "public, max-age={max_age}, stale-while-revalidate={stale_while_revalidate}"
+            ),
+        }
+    }
+}
+
+/// A strong entity tag of a body: the first 128 bits of its SHA-256.
+fn etag(body: &str) -> String {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+    use sha2::{Digest, Sha256};
+    format!("\"{}\"", B64.encode(&Sha256::digest(body.as_bytes())[..16]))
+}
+
+/// `If-None-Match` (a list, weak tags compared weakly, or `*`) names `tag`.
+fn none_match(header: &str, tag: &str) -> bool {
+    header
+        .split(',')
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == "*" || t == tag)
 }
 
 impl Reply {
@@ -40,6 +95,7 @@ impl Reply {
             status,
             body: Some(serde_json::to_string(value).map_err(ApiError::internal)?),
             headers: Vec::new(),
+            caching: Caching::default(),
         })
     }
 
@@ -56,7 +112,13 @@ impl Reply {
             status: StatusCode::NO_CONTENT,
             body: None,
             headers: Vec::new(),
+            caching: Caching::default(),
         })
+    }
+
+    pub fn cached(mut self, caching: Caching) -> Self {
+        self.caching = caching;
+        self
     }
 
     pub fn with_header(mut self, name: HeaderName, value: impl Into<String>) -> Self {
@@ -102,15 +164,31 @@ fn cors_origin(config: &Config, req: &Request) -> String {
         .to_string()
 }
 
+/// A cacheable 200 gets its `ETag`, and becomes a bodiless 304 when the client already has it.
+fn revalidate(mut reply: Reply, if_none_match: Option<&str>) -> Reply {
+    let Some(body) = reply.body.as_deref() else {
+        return reply;
+    };
+    if !matches!(reply.caching, Caching::Public { .. }) || reply.status != StatusCode::OK {
+        return reply;
+    }
+    let tag = etag(body);
+    if if_none_match.is_some_and(|h| none_match(h, &tag)) {
+        reply.status = StatusCode::NOT_MODIFIED;
+        reply.body = None;
+    }
+    reply.with_header(header::ETAG, tag)
+}
+
 fn into_response(reply: Reply, cors_origin: &str) -> Response<Body> {
     let mut builder = Response::builder()
         .status(reply.status)
         .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, cors_origin)
         .header(header::ACCESS_CONTROL_ALLOW_HEADERS, ALLOW_HEADERS)
         .header(header::ACCESS_CONTROL_ALLOW_METHODS, ALLOW_METHODS)
-        .header(header::ACCESS_CONTROL_EXPOSE_HEADERS, "retry-after")
+        .header(header::ACCESS_CONTROL_EXPOSE_HEADERS, "retry-after, etag")
         .header(header::VARY, "origin")
-        .header(header::CACHE_CONTROL, "no-store");
+        .header(header::CACHE_CONTROL, reply.caching.header());
     if reply.body.is_some() {
         builder = builder.header(header::CONTENT_TYPE, "application/json");
     }
@@ -135,6 +213,7 @@ where
     let method = req.method().to_string();
     let route = route_of(&req);
     let origin = cors_origin(config, &req);
+    let if_none_match = header_str(&req, "if-none-match").map(str::to_string);
     let span = tracing::info_span!(
         "request",
         request_id = %request_id_of(&req),
@@ -159,7 +238,7 @@ where
             }
         };
         let reply = match result {
-            Ok(reply) => reply,
+            Ok(reply) => revalidate(reply, if_none_match.as_deref()),
             Err(err) => {
                 if err.status().is_server_error() {
                     tracing::error!(code = err.code(), error = %err.chain(), "request failed");
@@ -187,4 +266,58 @@ pub fn record_user(user_id: &str) {
 
 pub fn record_order(order_id: &str) {
     tracing::Span::current().record("order_id", order_id);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(caching: Caching) -> Reply {
+        Reply::ok(&serde_json::json!({"id": 1}))
+            .unwrap()
+            .cached(caching)
+    }
+
+    #[test]
+    fn public_replies_carry_an_etag_and_a_match_is_a_bodiless_304() {
+        let fresh = revalidate(reply(CATALOG_CACHING), None);
+        assert_eq!(fresh.status, StatusCode::OK);
+        let tag = fresh
+            .headers
+            .iter()
+            .find(|(k, _)| *k == header::ETAG)
+            .map(|(_, v)| v.to_str().unwrap().to_string())
+            .unwrap();
+        assert!(tag.starts_with('"') && tag.ends_with('"'), "{tag}");
+        for header in [
+            tag.clone(),
+            format!("W/{tag}"),
+            format!("\"x\", {tag}"),
+            "*".into(),
+        ] {
+            let r = revalidate(reply(CATALOG_CACHING), Some(&header));
+            assert_eq!(
+                (r.status, r.body.is_none()),
+                (StatusCode::NOT_MODIFIED, true),
+                "{header}"
+            );
+        }
+        let other = revalidate(reply(CATALOG_CACHING), Some("\"something-else\""));
+        assert_eq!(other.status, StatusCode::OK);
+        assert!(other.body.is_some());
+    }
+
+    #[test]
+    fn private_replies_are_never_tagged_or_revalidated() {
+        for caching in [Caching::Private, Caching::NoStore] {
+            let r = revalidate(reply(caching), Some("*"));
+            assert_eq!(r.status, StatusCode::OK);
+            assert!(r.headers.iter().all(|(k, _)| *k != header::ETAG));
+        }
+        assert_eq!(Caching::default().header(), "private, no-store");
+        assert_eq!(
+            CATALOG_CACHING.header(),
+            "public, max-age=30, stale-while-revalidate=300"
+        );
+    }
 }
