@@ -228,9 +228,12 @@ test('an admin creates a product with an image, sees it in the catalog and ships
   await page.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: 'Orders' }).click();
   const card = page.locator(`article[data-order="${order.body.id}"]`);
   await card.waitFor();
+  // Each move re-renders the list it was made from; wait for the order to leave it.
   await card.getByRole('button', { name: 'Mark paid' }).click();
+  await card.waitFor({ state: 'detached' });
   await page.getByRole('tab', { name: 'Paid' }).click();
   await card.getByRole('button', { name: 'Mark shipped' }).click();
+  await card.waitFor({ state: 'detached' });
   await page.getByRole('tab', { name: 'Shipped' }).click();
   await card.locator('.status.SHIPPED').waitFor();
   await page.screenshot({ path: path.join(shots, 'admin-orders.png') });
