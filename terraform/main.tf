@@ -239,7 +239,7 @@ resource "aws_apigatewayv2_api" "http" {
     allow_origins  = [local.site_origin]
     allow_headers  = ["authorization", "content-type", "idempotency-key"]
     allow_methods  = ["GET", "POST", "PUT", "DELETE", "OPTIONS"]
-    expose_headers = ["retry-after"]
+    expose_headers = ["retry-after", "etag"]
     max_age        = 600
   }
 }

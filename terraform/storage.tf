@@ -67,11 +67,11 @@ resource "aws_s3_bucket_lifecycle_configuration" "buckets" {
   }
 }
 
-# Admins upload product images with presigned PUTs straight from the storefront.
+# Admins upload product images with presigned POSTs (key, type and size fixed by the policy).
 resource "aws_s3_bucket_cors_configuration" "images" {
   bucket = aws_s3_bucket.images.id
   cors_rule {
-    allowed_methods = ["PUT"]
+    allowed_methods = ["POST"]
     allowed_origins = ["*"]
     allowed_headers = ["content-type"]
     max_age_seconds = 600

@@ -95,16 +95,13 @@ impl App {
             .map_err(crate::error::ApiError::internal)
     }
 
-    /// Where an object of the images bucket lives: by path on an emulator, on the bucket's own
-    /// host on AWS. Keys are ours (`products/<ulid>/<ulid>.<ext>`), URL-safe as they are.
-    pub fn image_object_url(&self, key: &str) -> String {
+    /// Where form uploads (presigned POSTs) to the images bucket go: by path on an emulator, the
+    /// bucket's own host on AWS.
+    pub fn image_bucket_url(&self) -> String {
         let bucket = &self.config.images_bucket;
         match &self.config.local.s3 {
-            Some(endpoint) => format!("{}/{bucket}/{key}", endpoint.trim_end_matches('/')),
-            None => format!(
-                "https://{bucket}.s3.{}.amazonaws.com/{key}",
-                self.config.region
-            ),
+            Some(endpoint) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
+            None => format!("https://{bucket}.s3.{}.amazonaws.com", self.config.region),
         }
     }
 

@@ -33,11 +33,16 @@ async function adminProducts(_params, _id, show) {
     products.more);
 }
 
-/** Uploads `file` as the product's image: ask the API for a presigned PUT, then send the bytes to S3. */
+/** Uploads `file` as the product's image: ask the API for a presigned POST, then send the form to
+ *  S3, whose policy fixes the key and type and caps the size (checked here first, for a clear message). */
 async function uploadImage(productId, file) {
   if (!IMAGE_TYPES.includes(file.type)) throw new Error('Images must be JPEG, PNG or WebP.');
   const grant = await api('POST', `/products/${productId}/image`, { auth: true, body: { content_type: file.type } });
-  const res = await fetch(grant.upload_url, { method: 'PUT', headers: { 'content-type': grant.content_type }, body: file });
+  if (file.size > grant.max_bytes) throw new Error(`Images can be at most ${Math.floor(grant.max_bytes / 1048576)} MB.`);
+  const form = new FormData();
+  for (const [name, value] of Object.entries(grant.upload_fields)) form.append(name, value);
+  form.append('file', file);
+  const res = await fetch(grant.upload_url, { method: 'POST', body: form });
   if (!res.ok) throw new Error(`The image upload failed (${res.status}).`);
   return grant.image_url;
 }

@@ -632,22 +632,45 @@ async fn image_upload_through_the_presigned_url_is_served_at_image_url() {
     let r = ask(&admin, "image/png").await;
     assert_eq!(r.status(), 200, "{:?}", r.body);
     assert_eq!(r.body["expires_in"], 300);
+    assert_eq!(r.body["max_bytes"], 5 * 1024 * 1024);
     let upload_url = r.body["upload_url"].as_str().unwrap();
+    let fields = r.body["upload_fields"].as_object().unwrap();
     let image_url = r.body["image_url"].as_str().unwrap();
+    // The form carries the policy S3 enforces: this key, this type, at most 5 MiB.
+    let policy: Value = serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            fields["policy"].as_str().unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let conditions = policy["conditions"].as_array().unwrap();
+    let key = fields["key"].as_str().unwrap();
+    assert!(image_url.ends_with(key), "{image_url} is the object {key}");
+    assert!(conditions.contains(&json!(["eq", "$key", key])));
+    assert!(conditions.contains(&json!(["eq", "$Content-Type", "image/png"])));
+    assert!(conditions.contains(&json!(["content-length-range", 1, 5 * 1024 * 1024])));
     let png: Vec<u8> = [&b"\x89PNG\r\n\x1a\n"[..], &[7u8; 64]].concat();
     let http = reqwest::Client::new();
-    // s3rver does not check signatures; the signing itself is tested against AWS's published
-    // example in shop::products.
-    let put = http
-        .put(upload_url)
-        .header("content-type", "image/png")
-        .body(png.clone())
-        .send()
-        .await
-        .unwrap();
-    assert!(put.status().is_success(), "upload: {}", put.status());
+    // s3rver takes the form as S3 does but enforces no policy (nor signature): the policy and its
+    // signature are unit-tested in shop::catalog::images.
+    let mut form = reqwest::multipart::Form::new();
+    for (name, value) in fields {
+        form = form.text(name.clone(), value.as_str().unwrap().to_string());
+    }
+    form = form.part(
+        "file",
+        reqwest::multipart::Part::bytes(png.clone())
+            .file_name("pour-over.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let post = http.post(upload_url).multipart(form).send().await.unwrap();
+    assert!(post.status().is_success(), "upload: {}", post.status());
     let got = http.get(image_url).send().await.unwrap();
     assert!(got.status().is_success());
+    assert_eq!(got.headers()["content-type"], "image/png");
     assert_eq!(got.bytes().await.unwrap().to_vec(), png);
 
     let p = t

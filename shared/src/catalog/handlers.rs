@@ -72,21 +72,24 @@ pub async fn delete_product(app: &'static App, req: Request) -> ApiResult<Reply>
     Reply::no_content()
 }
 
-/// `POST /products/{id}/image` (admin): a short-lived presigned PUT for a jpeg/png/webp. The
-/// product's `image_url` points at the new object straight away (documented: upload right after).
+/// `POST /products/{id}/image` (admin): a short-lived presigned POST for one jpeg/png/webp of at
+/// most 5 MiB. The product's `image_url` points at the new object straight away (documented:
+/// upload right after).
 pub async fn product_image(app: &'static App, req: Request) -> ApiResult<Reply> {
     auth::authenticate(app, &req).await?.require_admin()?;
     let id = product_id(&req)?;
     let body: ImageRequest = json_body(&req)?;
     let (key, mime) = image_key(&id, &body.content_type)?;
-    let upload_url = images::presign_upload(app, &key, mime).await?;
+    let upload = images::presign_upload(app, &key, mime).await?;
     let image_url = format!("{}/{key}", app.config.images_base_url);
     store::set_image(app, &id, &image_url).await?;
     Reply::ok(&ImageUpload {
-        upload_url,
+        upload_url: upload.url,
+        upload_fields: upload.fields,
         image_url,
         expires_in: images::UPLOAD_URL_TTL.as_secs(),
         content_type: mime.to_string(),
+        max_bytes: images::MAX_IMAGE_BYTES,
     })
 }
 

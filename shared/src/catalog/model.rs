@@ -335,13 +335,17 @@ pub struct ImageRequest {
     pub content_type: String,
 }
 
+/// A presigned POST: the browser posts `upload_fields` and then the file (as the form field
+/// `file`) to `upload_url`. The policy fixes the key and `content_type` and caps the size at
+/// `max_bytes`, so S3 refuses anything else.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ImageUpload {
     pub upload_url: String,
+    pub upload_fields: std::collections::BTreeMap<String, String>,
     pub image_url: String,
     pub expires_in: u64,
-    /// The upload must send exactly this `Content-Type` (it is part of the signature).
     pub content_type: String,
+    pub max_bytes: u64,
 }
 
 /// The object key and extension for an upload of `content_type`, or a 400 for other types.
