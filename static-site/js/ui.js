@@ -6,6 +6,8 @@ export function h(tag, attrs = {}, ...children) {
     if (v === undefined || v === null || v === false) continue;
     if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
     else if (k === 'class') el.className = v;
+    // Through the CSSOM, which a Content-Security-Policy without 'unsafe-inline' still allows.
+    else if (k === 'style') el.style.cssText = v;
     else if (v === true) el.setAttribute(k, '');
     else el.setAttribute(k, v);
   }

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -64,11 +64,30 @@ after(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
+/** The storefront's Content-Security-Policy (static-site/csp.json, what CloudFront sends on AWS),
+ *  with the local API and s3rver in place of the AWS hosts. s3rver cannot set headers, so the tests
+ *  add it to every response of the site. */
+function localCsp() {
+  const csp = JSON.parse(readFileSync(path.join(root, 'static-site/csp.json'), 'utf8'));
+  const fill = { '{api}': api, '{uploads}': "'self'" };
+  return Object.entries(csp.directives).map(([name, values]) => [name, ...values.map((v) => fill[v] || v)].join(' ')).join('; ');
+}
+
 async function newPage(viewport = { width: 1280, height: 900 }) {
   const page = await browser.newPage({ viewport });
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('dialog', (d) => d.accept());
+  // Every CSP violation fails the test that caused it (each test asserts `page.errors` is empty).
+  page.on('console', (m) => { if (m.text().startsWith('CSP violation')) errors.push(m.text()); });
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
+  });
+  const policy = localCsp();
+  await page.route(`${site}**`, async (route) => {
+    const response = await route.fetch();
+    await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': policy } });
+  });
   page.errors = errors;
   return page;
 }
@@ -285,4 +304,23 @@ test('the storefront works at phone width', async () => {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(overflow <= 0, `no horizontal scrolling (overflow ${overflow}px)`);
   await page.screenshot({ path: path.join(shots, 'phone.png') });
+});
+
+test('the storefront runs under its Content-Security-Policy, which refuses an injected inline script', async () => {
+  const page = await newPage();
+  await page.goto(site);
+  await page.getByRole('heading', { name: 'Fresh from the roastery' }).waitFor();
+  assert.deepEqual(page.errors, [], 'the site itself breaks no rule of its policy');
+  // What an XSS would try: an inline script never runs, and the attempt is reported.
+  const ran = await page.evaluate(() => {
+    window.injected = false;
+    const s = document.createElement('script');
+    s.textContent = 'window.injected = true';
+    document.body.append(s);
+    return window.injected;
+  });
+  assert.equal(ran, false);
+  await page.waitForTimeout(200);
+  assert.ok(page.errors.some((e) => e.includes('script-src')), JSON.stringify(page.errors));
+  await page.close();
 });

@@ -292,6 +292,39 @@ def run(cmd, **kw):
     return p.stdout
 
 
+def render_csp(api, uploads):
+    """static-site/csp.json as a header value, with {api} and {uploads} filled in."""
+    csp = json.loads((ROOT / "static-site/csp.json").read_text())
+    fill = {"{api}": api, "{uploads}": uploads}
+    return "; ".join(" ".join([name, *(fill.get(v, v) for v in values)]) for name, values in csp["directives"].items())
+
+
+def deployed_csp(region):
+    csp = json.loads((ROOT / "static-site/csp.json").read_text())["deployed"]
+    return render_csp(csp["api"].replace("{region}", region), csp["uploads"].replace("{region}", region))
+
+
+def test_both_descriptions_send_the_storefront_csp():
+    """The CloudFront response headers policy of each description carries exactly static-site/csp.json,
+    on the site and the image behaviours; the policy keeps scripts to the site and Stripe.js."""
+    t = load_template()
+    headers = t["Resources"]["SiteHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert headers["ContentSecurityPolicy"]["ContentSecurityPolicy"] == {"Fn::Sub": deployed_csp("${AWS::Region}")}
+    assert headers["FrameOptions"]["FrameOption"] == "DENY"
+    dist = t["Resources"]["Cdn"]["Properties"]["DistributionConfig"]
+    for behaviour in [dist["DefaultCacheBehavior"], *dist["CacheBehaviors"]]:
+        assert behaviour["ResponseHeadersPolicyId"] == {"Ref": "SiteHeaders"}
+    tf = load_terraform()
+    policy = tf["resource"]["aws_cloudfront_response_headers_policy"]["site"]["security_headers_config"][0]
+    assert policy["content_security_policy"][0]["content_security_policy"] == deployed_csp("${var.region}")
+    cdn = tf["resource"]["aws_cloudfront_distribution"]["cdn"]
+    for behaviour in [*cdn["default_cache_behavior"], *cdn["ordered_cache_behavior"]]:
+        assert behaviour["response_headers_policy_id"] == "${aws_cloudfront_response_headers_policy.site.id}"
+    rendered = deployed_csp("us-east-1")
+    assert "script-src 'self' https://js.stripe.com;" in rendered and "frame-ancestors 'none'" in rendered
+    assert "unsafe-inline" not in rendered
+
+
 def test_generated_files_match_the_manifest():
     """template.yaml's function blocks, terraform/functions.tf and the binaries are what
     `cargo xtask gen` writes from Cargo.toml."""
