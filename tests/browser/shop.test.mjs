@@ -49,7 +49,10 @@ before(async () => {
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    // The pages reach the browser through the tests' routing (which adds the CSP), and Chrome counts a
+    // routed document as public, refusing its requests to the API on loopback (Local Network Access).
+    // On AWS both are public hosts; here the check is switched off rather than the policy.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights'],
   });
 });
 
