@@ -194,14 +194,11 @@ pub async fn revoke(app: &impl Accounts, who: &Principal, revoked: &Item) -> Api
         }
         let map = add.name(REVOKED_TOKENS);
         add.condition(format!("attribute_exists({map})"));
-        match add
+        let sent = add
             .update_item(app.dynamo(), app.users_table(), key())
-            .send()
-            .await
-        {
-            Ok(_) => return Ok(()),
-            Err(e) if !db::is_condition_failure(&e) => return Err(e.into()),
-            Err(_) => {}
+            .send();
+        if db::applied(sent.await)? {
+            return Ok(());
         }
         // An account stored without the map: create it, unless someone else just did.
         let mut create = UpdateExpr::new();
@@ -213,14 +210,11 @@ pub async fn revoke(app: &impl Accounts, who: &Principal, revoked: &Item) -> Api
         create
             .condition(db::exists())
             .condition(format!("attribute_not_exists({map})"));
-        match create
+        let sent = create
             .update_item(app.dynamo(), app.users_table(), key())
-            .send()
-            .await
-        {
-            Ok(_) => return Ok(()),
-            Err(e) if !db::is_condition_failure(&e) => return Err(e.into()),
-            Err(_) => {}
+            .send();
+        if db::applied(sent.await)? {
+            return Ok(());
         }
     }
     // Neither the map nor the account exists: the account was deleted meanwhile.

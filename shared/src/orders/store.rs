@@ -136,13 +136,7 @@ pub async fn load_cart(app: &App, user: &UserId) -> ApiResult<CartRecord> {
 /// Replaces the cart (an empty one is deleted).
 pub async fn save_cart(app: &App, user: &UserId, lines: Vec<Line>) -> ApiResult<()> {
     if lines.is_empty() {
-        app.dynamo
-            .delete_item()
-            .table_name(table(app))
-            .set_key(Some(cart_key(user)))
-            .send()
-            .await?;
-        return Ok(());
+        return db::delete(&app.dynamo, table(app), cart_key(user)).await;
     }
     let mut item: Item = to_item(CartRecord {
         items: lines,

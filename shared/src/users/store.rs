@@ -173,13 +173,7 @@ pub async fn record_failed_login(app: &App, email: &Email) -> ApiResult<u32> {
 }
 
 pub async fn clear_failed_logins(app: &App, email: &Email) -> ApiResult<()> {
-    app.dynamo
-        .delete_item()
-        .table_name(table(app))
-        .set_key(Some(login_attempts_key(email)))
-        .send()
-        .await?;
-    Ok(())
+    db::delete(&app.dynamo, table(app), login_attempts_key(email)).await
 }
 
 /// Applies a profile update (the new password already hashed) in one UpdateItem; the account

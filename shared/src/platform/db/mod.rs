@@ -125,6 +125,30 @@ pub fn is_condition_failure<E: ProvideErrorMetadata>(e: &E) -> bool {
     e.code() == Some("ConditionalCheckFailedException")
 }
 
+/// The outcome of a conditional single-item write: `false` when its condition failed, an error for
+/// any other failure.
+pub fn applied<T, E>(result: Result<T, E>) -> ApiResult<bool>
+where
+    E: ProvideErrorMetadata + Into<ApiError>,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if is_condition_failure(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Deletes the item with this key (nothing happens when there is none).
+pub async fn delete(client: &Client, table: &str, key: Item) -> ApiResult<()> {
+    client
+        .delete_item()
+        .table_name(table)
+        .set_key(Some(key))
+        .send()
+        .await?;
+    Ok(())
+}
+
 /// Transport failures, timeouts and throttling are a dependency outage (503); anything else from the
 /// SDK is unexpected (500). Conditional-check failures are handled by the callers before this.
 impl<E, R> From<SdkError<E, R>> for ApiError
