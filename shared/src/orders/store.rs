@@ -143,13 +143,7 @@ pub async fn save_cart(app: &App, user: &UserId, lines: Vec<Line>) -> ApiResult<
         updated_at: now_rfc3339(),
     })?;
     item.extend(cart_key(user));
-    app.dynamo
-        .put_item()
-        .table_name(table(app))
-        .set_item(Some(item))
-        .send()
-        .await?;
-    Ok(())
+    db::put(&app.dynamo, table(app), item).await
 }
 
 /// A transaction's delete of the cart, only if it is still the version the checkout read.

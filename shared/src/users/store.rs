@@ -151,12 +151,7 @@ pub async fn record_failed_login(app: &App, email: &Email) -> ApiResult<u32> {
             let mut item = login_attempts_key(email);
             item.insert(FAILURES.into(), n(1));
             item.insert(TTL_ATTR.into(), n(now + LOCKOUT_SECS));
-            app.dynamo
-                .put_item()
-                .table_name(table(app))
-                .set_item(Some(item))
-                .send()
-                .await?;
+            db::put(&app.dynamo, table(app), item).await?;
             1
         }
         Err(e) => return Err(e.into()),

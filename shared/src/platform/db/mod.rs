@@ -138,6 +138,17 @@ where
     }
 }
 
+/// Writes `item`, replacing any item with its key.
+pub async fn put(client: &Client, table: &str, item: Item) -> ApiResult<()> {
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .send()
+        .await?;
+    Ok(())
+}
+
 /// Deletes the item with this key (nothing happens when there is none).
 pub async fn delete(client: &Client, table: &str, key: Item) -> ApiResult<()> {
     client
