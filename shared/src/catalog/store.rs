@@ -16,7 +16,7 @@ use crate::{
     platform::{
         config::env,
         db::{
-            self, BatchGet, Gsi, Item, PK, Page, PageQuery, PageRequest, SK, TableDef, Tx, TxError,
+            self, BatchGet, Gsi, Item, PK, Page, PageQuery, PageRequest, TableDef, Tx, TxError,
             UpdateExpr, built, n, s,
         },
     },
@@ -250,12 +250,7 @@ async fn search(
             if ids.len() == want {
                 // Full: go on after this entry, unless it was the partition's very last.
                 let more = i < last || out.last_evaluated_key.is_some();
-                next = more.then(|| {
-                    [PK, SK]
-                        .iter()
-                        .filter_map(|k| Some((k.to_string(), item.get(*k)?.clone())))
-                        .collect()
-                });
+                next = more.then(|| db::key_of(item));
                 break 'pages;
             }
         }
@@ -271,11 +266,8 @@ async fn search(
             }
         }
     }
-    let mut found = if ids.is_empty() {
-        HashMap::new()
-    } else {
-        load_products(app, &ids).await?
-    };
+    // No ids, no request: load_products reads in chunks of what it is given.
+    let mut found = load_products(app, &ids).await?;
     Ok(Page {
         // A product deleted since its index entry was read is simply not listed.
         items: ids.iter().filter_map(|id| found.remove(id)).collect(),
@@ -398,15 +390,7 @@ pub async fn update(
     let mut tx = Tx::new().update("product", u.tx_item(table(app), product_key(id))?);
     if reindex {
         let entries = index_entries(&renamed);
-        let kept: Vec<Item> = entries
-            .iter()
-            .map(|e| {
-                [PK, SK]
-                    .iter()
-                    .map(|k| (k.to_string(), e[*k].clone()))
-                    .collect()
-            })
-            .collect();
+        let kept: Vec<Item> = entries.iter().map(db::key_of).collect();
         for old in index_keys(current)
             .into_iter()
             .filter(|k| !kept.contains(k))

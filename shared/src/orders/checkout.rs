@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::{
     model::{
         CheckoutSource, IDEMPOTENCY_TTL_SECS, Line, ORDERS_PLACED, OUT_OF_STOCK, Order,
-        REVENUE_CENTS, build_order, busy, unknown_products,
+        REVENUE_CENTS, build_order, busy, product_ids, unknown_products,
     },
     store::{self, CONFLICT_ATTEMPTS, CartRecord, backoff},
 };
@@ -97,10 +97,7 @@ pub async fn checkout(
         // A retry re-reads the catalog: a price may have changed under us.
         let catalog: HashMap<ProductId, ProductView> = match prefetched.take() {
             Some(found) => found,
-            None => {
-                let ids: Vec<ProductId> = lines.iter().map(|l| l.product_id.clone()).collect();
-                load_products(app, &ids).await?
-            }
+            None => load_products(app, &product_ids(&lines)).await?,
         };
         let catalog: HashMap<ProductId, (String, Cents)> = catalog
             .into_iter()
@@ -269,9 +266,4 @@ fn line_failure(order: &Order, reasons: &Reasons) -> Option<ApiError> {
         message: format!("not enough stock: {}", names.join(", ")),
         details: Some(serde_json::json!({ "product_ids": short, "available": available })),
     })
-}
-
-/// Lines as the checkout reads them (used by the cart handlers too).
-pub fn product_ids(lines: &[Line]) -> Vec<ProductId> {
-    lines.iter().map(|l| l.product_id.clone()).collect()
 }

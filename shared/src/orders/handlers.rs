@@ -1,18 +1,16 @@
 //! The cart and order endpoints, one function each.
 
-use std::collections::HashMap;
-
 use lambda_http::{
     Request,
     http::{HeaderName, StatusCode},
 };
 
 use super::{
-    checkout::{self, Outcome, product_ids},
+    checkout::{self, Outcome},
     model::{
         CartView, CheckoutRequest, CheckoutSource, Line, Order, OrderStatus, PutCartRequest,
         StatusRequest, check_move, idempotency_key, order_id_in_path, parse_lines, price_cart,
-        unknown_products,
+        product_ids, unknown_products,
     },
     store,
 };
@@ -126,12 +124,7 @@ pub async fn update_order_status(app: &'static App, req: Request) -> ApiResult<R
 
 /// The cart's lines priced from the catalog now.
 async fn cart_view(app: &App, lines: &[Line]) -> ApiResult<CartView> {
-    let ids = product_ids(lines);
-    let catalog = if ids.is_empty() {
-        HashMap::new()
-    } else {
-        load_products(app, &ids).await?
-    };
+    let catalog = load_products(app, &product_ids(lines)).await?;
     Ok(price_cart(lines, &catalog, &app.config.currency))
 }
 

@@ -349,6 +349,11 @@ pub fn price_cart(
     }
 }
 
+/// The products of `lines`, in order.
+pub fn product_ids(lines: &[Line]) -> Vec<ProductId> {
+    lines.iter().map(|l| l.product_id.clone()).collect()
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PutCartRequest {

@@ -44,6 +44,14 @@ pub fn key(pk: String, sk: &str) -> Item {
     HashMap::from([(PK.to_string(), s(pk)), (SK.to_string(), s(sk))])
 }
 
+/// The primary key `{pk, sk}` of an item (attributes it lacks are left out).
+pub fn key_of(item: &Item) -> Item {
+    [PK, SK]
+        .iter()
+        .filter_map(|k| Some((k.to_string(), item.get(*k)?.clone())))
+        .collect()
+}
+
 /// Condition: the item exists (written once, so the key attribute's name is too).
 pub fn exists() -> String {
     format!("attribute_exists({PK})")
