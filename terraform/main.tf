@@ -231,17 +231,10 @@ resource "aws_lambda_alias" "live" {
 
 # ------------------------------------------------------------------ API
 
+# No CORS: the storefront calls the API on its own origin, /api/* of the distribution (storage.tf).
 resource "aws_apigatewayv2_api" "http" {
   name          = "${var.name}-api"
   protocol_type = "HTTP"
-
-  cors_configuration {
-    allow_origins  = [local.site_origin]
-    allow_headers  = ["authorization", "content-type", "idempotency-key"]
-    allow_methods  = ["GET", "POST", "PUT", "DELETE", "OPTIONS"]
-    expose_headers = ["retry-after", "etag"]
-    max_age        = 600
-  }
 }
 
 resource "aws_cloudwatch_log_group" "api" {

@@ -1,5 +1,10 @@
 output "api_url" {
-  description = "Base URL of the HTTP API."
+  description = "Base URL of the API, on the storefront's origin (what the storefront calls)."
+  value       = "${local.site_origin}/api"
+}
+
+output "direct_api_url" {
+  description = "The HTTP API itself, behind neither the CDN nor the WAF (for diagnostics)."
   value       = aws_apigatewayv2_stage.default.invoke_url
 }
 

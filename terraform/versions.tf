@@ -24,3 +24,15 @@ provider "aws" {
     }
   }
 }
+
+# CloudFront-scoped WAF resources (and their log group) live in us-east-1 whatever var.region is.
+provider "aws" {
+  alias  = "us_east_1"
+  region = "us-east-1"
+
+  default_tags {
+    tags = {
+      project = var.name
+    }
+  }
+}

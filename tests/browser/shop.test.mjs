@@ -73,7 +73,7 @@ after(async () => {
 function localCsp() {
   const csp = JSON.parse(readFileSync(path.join(root, 'static-site/csp.json'), 'utf8'));
   const fill = { '{api}': api, '{uploads}': "'self'" };
-  return Object.entries(csp.directives).map(([name, values]) => [name, ...values.map((v) => fill[v] || v)].join(' ')).join('; ');
+  return Object.entries(csp.directives).map(([name, values]) => [name, ...new Set(values.map((v) => fill[v] || v))].join(' ')).join('; ');
 }
 
 async function newPage(viewport = { width: 1280, height: 900 }) {

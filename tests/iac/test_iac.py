@@ -143,6 +143,20 @@ def resource_of(res):
     return "s3:images"
 
 
+def routes_of(t, function):
+    """The route keys of the HTTP API whose integration calls `function`'s live alias (and whose
+    invoke permission names that alias)."""
+    res = t["Resources"]
+    alias = {"Ref": f"{function}.Alias"}
+    integrations = {n for n, r in res.items() if r["Type"] == "AWS::ApiGatewayV2::Integration" and r["Properties"]["IntegrationUri"] == alias}
+    permitted = any(r["Type"] == "AWS::Lambda::Permission" and r["Properties"]["FunctionName"] == alias for r in res.values())
+    return [
+        r["Properties"]["RouteKey"]
+        for r in res.values()
+        if permitted and r["Type"] == "AWS::ApiGatewayV2::Route" and r["Properties"]["Target"] in ({"Fn::Sub": f"integrations/${{{i}}}"} for i in integrations)
+    ]
+
+
 def check_template(t):
     problems = []
     fns = template_functions(t)
@@ -153,8 +167,7 @@ def check_template(t):
             continue
         name, r = fns[fn]
         props = r["Properties"]
-        events = [e["Properties"] for e in props.get("Events", {}).values() if e["Type"] == "HttpApi"]
-        problems += diff(f"{name} routes", [(method, path)], [(e["Method"], e["Path"]) for e in events])
+        problems += diff(f"{name} routes", [f"{method} {path}"], routes_of(t, name))
         problems += diff(f"{name} memory", access()[fn]["memory"], props.get("MemorySize", globals_fn["MemorySize"]))
         grants = {}
         for policy in props.get("Policies", []):
@@ -255,7 +268,11 @@ def test_openapi_matches_the_route_table():
 def test_a_removed_route_is_caught_everywhere(tmp_path):
     """The comparisons are not vacuous: dropping one route from each description is reported."""
     t = load_template()
-    del t["Resources"]["GetOrderFunction"]["Properties"]["Events"]
+    del t["Resources"]["GetOrderRoute"]
+    assert any("GetOrderFunction routes" in p for p in check_template(t))
+
+    t = load_template()
+    del t["Resources"]["GetOrderPermission"]
     assert any("GetOrderFunction routes" in p for p in check_template(t))
 
     t = load_template()
@@ -296,7 +313,7 @@ def render_csp(api, uploads):
     """static-site/csp.json as a header value, with {api} and {uploads} filled in."""
     csp = json.loads((ROOT / "static-site/csp.json").read_text())
     fill = {"{api}": api, "{uploads}": uploads}
-    return "; ".join(" ".join([name, *(fill.get(v, v) for v in values)]) for name, values in csp["directives"].items())
+    return "; ".join(" ".join([name, *dict.fromkeys(fill.get(v, v) for v in values)]) for name, values in csp["directives"].items())
 
 
 def deployed_csp(region):
@@ -323,6 +340,122 @@ def test_both_descriptions_send_the_storefront_csp():
     rendered = deployed_csp("us-east-1")
     assert "script-src 'self' https://js.stripe.com;" in rendered and "frame-ancestors 'none'" in rendered
     assert "unsafe-inline" not in rendered
+
+
+def node():
+    found = shutil.which("node")
+    if not found:
+        pytest.fail("node is not installed (run `make test`, which installs it)")
+    return found
+
+
+def cdn_api_behaviours():
+    """(SAM, Terraform) behaviour for /api/*, each as (behaviour, cache policy, function code)."""
+    t = load_template()
+    res = t["Resources"]
+    dist = res["Cdn"]["Properties"]["DistributionConfig"]
+    (sam,) = [b for b in dist["CacheBehaviors"] if b["PathPattern"] == "api/*"]
+    (origin,) = [o for o in dist["Origins"] if o["Id"] == sam["TargetOriginId"]]
+    assert origin["DomainName"] == {"Fn::Sub": "${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
+    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    sam_policy = res[sam["CachePolicyId"]["Ref"]]["Properties"]["CachePolicyConfig"]
+    (fn_assoc,) = sam["FunctionAssociations"]
+    assert fn_assoc["EventType"] == "viewer-request"
+    sam_code = res[fn_assoc["FunctionARN"]["Fn::GetAtt"][0]]["Properties"]["FunctionCode"]
+
+    tf = load_terraform()
+    cdn = tf["resource"]["aws_cloudfront_distribution"]["cdn"]
+    (tfb,) = [b for b in cdn["ordered_cache_behavior"] if b["path_pattern"] == "api/*"]
+    (tfo,) = [o for o in cdn["origin"] if o["origin_id"] == tfb["target_origin_id"]]
+    assert "aws_apigatewayv2_api.http.api_endpoint" in tfo["domain_name"]
+    assert tfo["custom_origin_config"][0]["origin_protocol_policy"] == "https-only"
+    policy_name = re.fullmatch(r"\$\{aws_cloudfront_cache_policy\.(\w+)\.id\}", tfb["cache_policy_id"]).group(1)
+    tf_policy = tf["resource"]["aws_cloudfront_cache_policy"][policy_name]
+    (tf_assoc,) = tfb["function_association"]
+    assert tf_assoc["event_type"] == "viewer-request"
+    fn_name = re.fullmatch(r"\$\{aws_cloudfront_function\.(\w+)\.arn\}", tf_assoc["function_arn"]).group(1)
+    # python-hcl2 keeps a heredoc's markers; HCL does not interpret backslashes inside one.
+    tf_code = re.fullmatch(r"<<-EOT\n(.*)\n\s*EOT\s*", tf["resource"]["aws_cloudfront_function"][fn_name]["code"], re.S).group(1)
+    return (sam, sam_policy, sam_code), (tfb, tf_policy, tf_code)
+
+
+def test_the_api_is_served_under_api_of_the_storefront_origin():
+    """Both descriptions route /api/* to the HTTP API with every method, and the viewer-request
+    function (run here in node) strips exactly the /api prefix."""
+    for behaviour, _, code in cdn_api_behaviours():
+        methods = behaviour.get("AllowedMethods") or behaviour.get("allowed_methods")
+        assert set(methods) == {"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"}
+        cases = {"/api/products": "/products", "/api/orders/01J/status": "/orders/01J/status", "/api": "/", "/apiary": "/apiary"}
+        script = code + f"\nconst cases = {json.dumps(cases)};\n" + (
+            "for (const [uri, want] of Object.entries(cases)) {"
+            " const got = handler({ request: { uri } }).uri;"
+            " if (got !== want) { console.error(uri, '->', got, 'expected', want); process.exit(1); } }"
+        )
+        p = subprocess.run([node(), "-e", script], capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+
+
+def test_the_api_cache_keys_on_the_query_string_and_authorization():
+    """The cache key holds the query string and Authorization (a request with a token never
+    shares an entry with one without), and nothing is stored that the function did not mark
+    cacheable (default TTL 0)."""
+    (_, sam, _), (_, tf, _) = cdn_api_behaviours()
+    params = sam["ParametersInCacheKeyAndForwardedToOrigin"]
+    assert params["QueryStringsConfig"]["QueryStringBehavior"] == "all"
+    assert params["HeadersConfig"] == {"HeaderBehavior": "whitelist", "Headers": ["Authorization"]}
+    assert sam["DefaultTTL"] == 0 and sam["MinTTL"] == 0
+    tfp = tf["parameters_in_cache_key_and_forwarded_to_origin"][0]
+    assert tfp["query_strings_config"][0]["query_string_behavior"] == "all"
+    headers = tfp["headers_config"][0]
+    assert headers["header_behavior"] == "whitelist" and headers["headers"][0]["items"] == ["Authorization"]
+    assert tf["default_ttl"] == 0 and tf["min_ttl"] == 0
+
+
+def sign_in_paths():
+    """The viewer paths of the routes Cargo.toml's manifest marks `edge = "sign-in"`."""
+    return sorted("/api" + routes()[f][1] for f, spec in access().items() if spec.get("edge") == "sign-in")
+
+
+def test_both_descriptions_put_a_waf_in_front_of_the_distribution():
+    """A CloudFront-scoped web ACL: a tight per-address rate on the sign-in routes of the manifest,
+    a general per-address ceiling, AWS's common and known-bad-inputs rule sets, logs to an
+    aws-waf-logs-* group with the Authorization header redacted; in us-east-1 in both."""
+    assert sign_in_paths() == ["/api/users/login", "/api/users/register"]
+    t = load_template()
+    res = t["Resources"]
+    acl = res["WebAcl"]
+    assert acl["Condition"] == "InUsEast1" and acl["Properties"]["Scope"] == "CLOUDFRONT"
+    assert t["Conditions"]["InUsEast1"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}
+    assert res["Cdn"]["Properties"]["DistributionConfig"]["WebACLId"] == {"Fn::If": ["InUsEast1", {"Fn::GetAtt": ["WebAcl", "Arn"]}, {"Ref": "WebAclArn"}]}
+    rules = {r["Name"]: r for r in acl["Properties"]["Rules"]}
+    tight = rules["sign-in-rate"]["Statement"]["RateBasedStatement"]
+    general = rules["general-rate"]["Statement"]["RateBasedStatement"]
+    assert tight["AggregateKeyType"] == general["AggregateKeyType"] == "IP"
+    assert tight["Limit"] < general["Limit"] and "ScopeDownStatement" not in general
+    matched = sorted(s["ByteMatchStatement"]["SearchString"] for s in tight["ScopeDownStatement"]["OrStatement"]["Statements"])
+    assert matched == sign_in_paths()
+    managed = {r["Statement"]["ManagedRuleGroupStatement"]["Name"] for r in rules.values() if "ManagedRuleGroupStatement" in r["Statement"]}
+    assert managed == {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"}
+    logging = res["WafLogging"]["Properties"]
+    assert res["WafLogs"]["Properties"]["LogGroupName"] == {"Fn::Sub": "aws-waf-logs-${AWS::StackName}"}
+    assert logging["RedactedFields"] == [{"SingleHeader": {"Name": "authorization"}}]
+
+    tf = load_terraform()
+    edge = tf["resource"]["aws_wafv2_web_acl"]["edge"]
+    assert edge["provider"] == "${aws.us_east_1}" and edge["scope"] == "CLOUDFRONT"
+    assert tf["resource"]["aws_cloudfront_distribution"]["cdn"]["web_acl_id"] == "${aws_wafv2_web_acl.edge.arn}"
+    tf_rules = {r["name"]: r for r in edge["rule"]}
+    tf_tight = tf_rules["sign-in-rate"]["statement"][0]["rate_based_statement"][0]
+    tf_general = tf_rules["general-rate"]["statement"][0]["rate_based_statement"][0]
+    assert (tf_tight["limit"], tf_general["limit"]) == (tight["Limit"], general["Limit"])
+    assert tf_tight["aggregate_key_type"] == tf_general["aggregate_key_type"] == "IP"
+    assert sorted(tf["locals"]["sign_in_paths"]) == sign_in_paths()
+    tf_managed = {r["statement"][0]["managed_rule_group_statement"][0]["name"] for r in tf_rules.values() if "managed_rule_group_statement" in r["statement"][0]}
+    assert tf_managed == managed
+    logs = tf["resource"]["aws_cloudwatch_log_group"]["waf"]
+    assert logs["name"].startswith("aws-waf-logs-") and logs["provider"] == "${aws.us_east_1}"
+    tf_logging = tf["resource"]["aws_wafv2_web_acl_logging_configuration"]["edge"]
+    assert tf_logging["redacted_fields"][0]["single_header"][0]["name"] == "authorization"
 
 
 def test_generated_files_match_the_manifest():
