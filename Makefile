@@ -12,7 +12,7 @@ bench:
 	@scripts/bench.sh
 
 tools:
-	@scripts/tools.sh python node
+	@scripts/tools.sh python node stripe
 
 fmt:
 	cargo fmt --all

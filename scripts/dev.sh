@@ -6,7 +6,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-"$root/scripts/tools.sh" python node
+"$root/scripts/tools.sh" python node stripe
 export PATH="$root/.cache/venv/bin:$PATH"
 # shellcheck source=scripts/local-env.sh
 source "$root/scripts/local-env.sh"
@@ -25,8 +25,8 @@ wait_port() {
   for _ in $(seq 1 600); do port_busy "$1" && return 0; sleep 0.1; done
   echo "nothing is listening on port $1 after 60 s" >&2; return 1
 }
-for p in "$API_PORT" "$DYNAMODB_PORT" "$S3_PORT"; do
-  if port_busy "$p"; then echo "port $p is already in use: stop what uses it or set API_PORT / DYNAMODB_PORT / S3_PORT" >&2; exit 1; fi
+for p in "$API_PORT" "$DYNAMODB_PORT" "$S3_PORT" "$STRIPE_PORT"; do
+  if port_busy "$p"; then echo "port $p is already in use: stop what uses it or set API_PORT / DYNAMODB_PORT / S3_PORT / STRIPE_PORT" >&2; exit 1; fi
 done
 
 echo "==> building the functions (first run compiles the AWS SDK: a few minutes)"
@@ -51,6 +51,12 @@ setsid node "$root/.cache/node/node_modules/s3rver/bin/s3rver.js" --directory "$
 pids+=($!)
 wait_port "$S3_PORT"
 
+echo "==> starting Stripe (localstripe) on 127.0.0.1:$STRIPE_PORT"
+setsid "$root/.cache/venv-stripe/bin/python" "$root/scripts/run_localstripe.py" "$STRIPE_PORT" \
+  >"$data/stripe.log" 2>&1 &
+pids+=($!)
+wait_port "$STRIPE_PORT"
+
 "$root/target/debug/xtask" setup
 # The storefront goes to its bucket the way a deploy puts it there, pointed at this API.
 "$root/target/debug/xtask" publish-site "$SITE_BUCKET" "http://127.0.0.1:$API_PORT"
@@ -61,6 +67,10 @@ echo "==> starting the API (cargo lambda watch) on 127.0.0.1:$API_PORT"
 setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" ${WATCH_ARGS:-} &
 pids+=($!)
 wait_port "$API_PORT"
+# localstripe signs and sends its events to the local webhook route, as Stripe would.
+curl -fsS -o /dev/null "$STRIPE_API_BASE/_config/webhooks/local" \
+  --data-urlencode "url=http://127.0.0.1:$API_PORT/payments/webhook" \
+  --data-urlencode "secret=$STRIPE_WEBHOOK_SECRET"
 
 cat <<MSG
 
@@ -69,6 +79,7 @@ cat <<MSG
     API:             http://127.0.0.1:$API_PORT          (try: curl http://127.0.0.1:$API_PORT/health)
     DynamoDB Local:  http://127.0.0.1:$DYNAMODB_PORT
     S3 emulator:     http://127.0.0.1:$S3_PORT   (bucket $IMAGES_BUCKET)
+    Stripe:          $STRIPE_API_BASE   (localstripe; pay with 4242 4242 4242 4242)
     Admin login:     $ADMIN_EMAIL / $ADMIN_PASSWORD
 
   Press Ctrl-C to stop everything.

@@ -188,5 +188,24 @@ locals {
       ]
       s3 = []
     }
+    # one Stripe call (create + confirm) dominates; CPU like get-order -> 1024 MB (not yet benchmarked)
+    "pay-order" = {
+      route  = "POST /orders/{id}/payment"
+      memory = 1024
+      dynamodb = [
+        { table = "users", actions = ["GetItem"] },
+        { table = "orders", actions = ["GetItem", "UpdateItem"] },
+      ]
+      s3 = []
+    }
+    # signature check, one event marker, one conditional move -> 1024 MB (not yet benchmarked)
+    "payment-webhook" = {
+      route  = "POST /payments/webhook"
+      memory = 1024
+      dynamodb = [
+        { table = "orders", actions = ["GetItem", "PutItem", "UpdateItem"] },
+      ]
+      s3 = []
+    }
   }
 }

@@ -20,6 +20,11 @@ locals {
     CORS_ALLOW_ORIGIN = local.site_origin
     CURRENCY          = var.currency
     LOG_LEVEL         = "info"
+
+    STRIPE_SECRET_KEY            = var.stripe_secret_key
+    STRIPE_WEBHOOK_SECRET        = var.stripe_webhook_secret
+    STRIPE_API_BASE              = var.stripe_api_base
+    ORDER_PAYMENT_WINDOW_SECONDS = tostring(var.order_payment_window_seconds)
   }
 }
 

@@ -70,3 +70,29 @@ variable "canary_weight" {
     error_message = "canary_weight must be between 0 and 0.5."
   }
 }
+
+variable "stripe_secret_key" {
+  description = "Stripe secret API key (sk_live_... / sk_test_...); without it payments answer 503."
+  type        = string
+  sensitive   = true
+  default     = ""
+}
+
+variable "stripe_webhook_secret" {
+  description = "Signing secret (whsec_...) of the webhook endpoint registered at <api_url>/payments/webhook."
+  type        = string
+  sensitive   = true
+  default     = ""
+}
+
+variable "stripe_api_base" {
+  description = "Stripe's API (change only for a test double)."
+  type        = string
+  default     = "https://api.stripe.com"
+}
+
+variable "order_payment_window_seconds" {
+  description = "How long an unpaid order holds its stock before the expiry job cancels it."
+  type        = number
+  default     = 1800
+}

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 
 use crate::{
     auth::{Accounts, JwtKeys},
-    platform::{config::Config, db::CursorKey},
+    platform::{config::Config, db::CursorKey, stripe::Stripe},
 };
 
 pub struct App {
@@ -19,6 +19,8 @@ pub struct App {
     pub dynamo: aws_sdk_dynamodb::Client,
     pub jwt: JwtKeys,
     pub cursors: CursorKey,
+    /// Connects on first use: only the payment paths ever call it.
+    pub stripe: Stripe,
     sdk: aws_config::SdkConfig,
 }
 
@@ -76,6 +78,7 @@ impl App {
         App {
             jwt: JwtKeys::new(&config),
             cursors: CursorKey::new(&config.jwt_secret),
+            stripe: Stripe::new(&config.stripe),
             dynamo: aws_sdk_dynamodb::Client::from_conf(dynamo.build()),
             config,
             sdk,

@@ -37,6 +37,10 @@ pub enum ApiError {
         message: String,
         details: Option<Value>,
     },
+    /// The payment was refused by the card's issuer (or its authentication failed); the message is
+    /// the processor's, meant for the shopper.
+    #[error("{message}")]
+    PaymentDeclined { code: String, message: String },
     #[error("request body is larger than {limit} bytes")]
     TooLarge { limit: usize },
     /// Too many attempts for now; the caller may retry after the given time.
@@ -92,6 +96,7 @@ impl ApiError {
             ApiError::Unauthenticated(_) => "unauthorized",
             ApiError::NotAllowed(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
+            ApiError::PaymentDeclined { .. } => "card_declined",
             ApiError::TooLarge { .. } => "payload_too_large",
             ApiError::Throttled { .. } => "too_many_requests",
             ApiError::Unavailable { .. } => "service_unavailable",
@@ -113,6 +118,8 @@ impl ApiError {
             ApiError::Throttled { retry_after_secs } => {
                 error["retry_after"] = json!(retry_after_secs)
             }
+            // The issuer's reason (`insufficient_funds`, `card_declined`...) beside the stable code.
+            ApiError::PaymentDeclined { code, .. } => error["decline_code"] = json!(code),
             _ => {}
         }
         json!({ "error": error })

@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod error;
 pub mod health;
 pub mod orders;
+pub mod payments;
 pub mod platform;
 pub mod types;
 pub mod users;

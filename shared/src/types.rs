@@ -94,6 +94,12 @@ pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
 }
 
+/// The RFC 3339 timestamp `after` from now (same format as [`now_rfc3339`], so the two compare as
+/// strings in time order).
+pub fn rfc3339_in(after: std::time::Duration) -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now() + after).to_string()
+}
+
 pub fn now_epoch_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

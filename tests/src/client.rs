@@ -259,6 +259,32 @@ impl Api {
         .await
     }
 
+    /// `POST /orders/{id}/payment` with what Stripe.js made of a card.
+    pub async fn pay(&self, token: &str, order: &str, payment_method: &str) -> TestResponse {
+        self.send(
+            crate::request("POST", &format!("/orders/{order}/payment"))
+                .bearer(token)
+                .json(json!({ "payment_method": payment_method })),
+        )
+        .await
+    }
+
+    /// `POST /payments/webhook` with this body and `Stripe-Signature` (if any), as Stripe sends it.
+    pub async fn webhook(&self, signature: Option<&str>, body: &str) -> TestResponse {
+        let mut req = crate::request("POST", "/payments/webhook")
+            .header("content-type", "application/json; charset=utf-8")
+            .raw(body);
+        if let Some(sig) = signature {
+            req = req.header("stripe-signature", sig);
+        }
+        self.send(req).await
+    }
+
+    pub async fn order(&self, token: &str, order: &str) -> TestResponse {
+        self.send(crate::request("GET", &format!("/orders/{order}")).bearer(token))
+            .await
+    }
+
     pub async fn cart(&self, token: &str) -> TestResponse {
         self.send(crate::request("GET", "/cart").bearer(token))
             .await

@@ -26,6 +26,8 @@ pub async fn dispatch(function: &str, app: &'static App, req: Request) -> Option
         "list-orders" => shop::dispatch(app, req, shop::orders::list_orders).await,
         "get-order" => shop::dispatch(app, req, shop::orders::get_order).await,
         "update-order-status" => shop::dispatch(app, req, shop::orders::update_order_status).await,
+        "pay-order" => shop::dispatch(app, req, shop::payments::pay_order).await,
+        "payment-webhook" => shop::dispatch(app, req, shop::payments::payment_webhook).await,
         _ => return None,
     })
 }

@@ -25,6 +25,7 @@ pub mod client;
 pub mod dynamodb;
 mod handlers;
 pub mod s3;
+pub mod stripe;
 
 pub use client::{Api, CUSTOMER_PASSWORD};
 

@@ -116,7 +116,13 @@ pub async fn checkout(
         if buying.is_empty() {
             return refuse(unknown_products(&product_ids(&lines))).await;
         }
-        let order = match build_order(&who.user_id, &buying, &catalog, &app.config.currency) {
+        let order = match build_order(
+            &who.user_id,
+            &buying,
+            &catalog,
+            &app.config.currency,
+            app.config.payment_window,
+        ) {
             Ok(order) => order,
             Err(missing) => return refuse(unknown_products(&missing)).await,
         };

@@ -8,9 +8,9 @@ use lambda_http::{
 use super::{
     checkout::{self, Outcome},
     model::{
-        CartView, CheckoutRequest, CheckoutSource, Line, Order, OrderStatus, PutCartRequest,
-        StatusRequest, check_move, idempotency_key, order_id_in_path, parse_lines, price_cart,
-        product_ids, unknown_products,
+        CartView, CheckoutRequest, CheckoutSource, Line, Order, OrderStatus, PaymentStatus,
+        PutCartRequest, StatusRequest, check_move, idempotency_key, order_id_in_path, parse_lines,
+        price_cart, product_ids, unknown_products,
     },
     store,
 };
@@ -89,7 +89,7 @@ pub async fn list_orders(app: &'static App, req: Request) -> ApiResult<Reply> {
 }
 
 /// The order id from the path (recorded on the request's log line).
-fn order_id(req: &Request) -> ApiResult<String> {
+pub(crate) fn order_id(req: &Request) -> ApiResult<String> {
     let id = order_id_in_path(&path_param(req, "id")?)?;
     record_order(&id);
     Ok(id)
@@ -97,7 +97,7 @@ fn order_id(req: &Request) -> ApiResult<String> {
 
 /// The order if the caller may see it: its owner or an admin. Anyone else gets the same 404 as for
 /// an order that does not exist.
-fn visible(who: &Principal, order: Option<Order>) -> ApiResult<Order> {
+pub(crate) fn visible(who: &Principal, order: Option<Order>) -> ApiResult<Order> {
     match order {
         Some(o) if o.user_id == who.user_id || who.is_admin() => Ok(o),
         _ => Err(ApiError::NotFound("order")),
@@ -119,6 +119,15 @@ pub async fn update_order_status(app: &'static App, req: Request) -> ApiResult<R
     let to = OrderStatus::parse("status", &body.status)?;
     let order = visible(&who, store::load_order(app, &order_id(&req)?).await?)?;
     check_move(order.status, to, who.is_admin())?;
+    // A card payment goes back before the order says so; if Stripe cannot refund now, the order
+    // stays PAID (503) and the admin tries again (the refund's idempotency key makes that safe).
+    if (order.status, to) == (OrderStatus::Paid, OrderStatus::Cancelled)
+        && order.payment_status == PaymentStatus::Paid
+        && let Some(intent) = &order.payment_intent_id
+    {
+        app.stripe.refund(intent).await?;
+        tracing::info!(order_id = %order.id, payment_intent = %intent, "paid order refunded");
+    }
     Reply::ok(&store::transition(app, &order, to).await?)
 }
 

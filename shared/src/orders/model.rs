@@ -12,7 +12,7 @@ use crate::{
     catalog::model::ProductView,
     error::{ApiError, ApiResult},
     platform::metrics::Metric,
-    types::{Cents, ProductId, Quantity, UserId, now_rfc3339},
+    types::{Cents, ProductId, Quantity, UserId, now_rfc3339, rfc3339_in},
 };
 
 /// How long an idempotency key is remembered.
@@ -67,6 +67,27 @@ impl OrderStatus {
     }
 }
 
+/// Where the money is. Only a verified Stripe webhook (or an admin recording a bank transfer)
+/// makes an order `paid`; a cancelled paid order is `refunded`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentStatus {
+    #[default]
+    Unpaid,
+    Paid,
+    Refunded,
+}
+
+impl PaymentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentStatus::Unpaid => "unpaid",
+            PaymentStatus::Paid => "paid",
+            PaymentStatus::Refunded => "refunded",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderLine {
     pub product_id: ProductId,
@@ -75,12 +96,27 @@ pub struct OrderLine {
     pub quantity: Quantity,
 }
 
-/// `{id, user_id, status, items, total_cents, currency, created_at, updated_at}`
+/// `{id, user_id, status, payment_status, expires_at?, items, total_cents, currency, ...}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Order {
     pub id: String,
     pub user_id: UserId,
     pub status: OrderStatus,
+    #[serde(default)]
+    pub payment_status: PaymentStatus,
+    /// While PENDING: when the reservation lapses (RFC 3339, UTC). A string, so the table's TTL
+    /// (a number attribute of the same name on idempotency records) never deletes an order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// The PaymentIntent of the last attempt (and of the payment, once paid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_intent_id: Option<String>,
+    /// Why the last payment attempt failed, in words for the shopper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_error: Option<String>,
+    /// Attempts that ended without a payment; part of the next attempt's Stripe idempotency key.
+    #[serde(default)]
+    pub payment_attempts: u32,
     pub items: Vec<OrderLine>,
     pub total_cents: Cents,
     pub currency: String,
@@ -94,6 +130,7 @@ pub fn build_order(
     lines: &[Line],
     catalog: &HashMap<ProductId, (String, Cents)>,
     currency: &str,
+    payment_window: std::time::Duration,
 ) -> Result<Order, Vec<ProductId>> {
     let missing: Vec<ProductId> = lines
         .iter()
@@ -120,6 +157,11 @@ pub fn build_order(
         id: ulid::Ulid::new().to_string(),
         user_id: user.clone(),
         status: OrderStatus::Pending,
+        payment_status: PaymentStatus::Unpaid,
+        expires_at: Some(rfc3339_in(payment_window)),
+        payment_intent_id: None,
+        payment_error: None,
+        payment_attempts: 0,
         total_cents: Cents::sum(items.iter().map(|l| l.unit_price_cents.times(l.quantity))),
         items,
         currency: currency.to_string(),
@@ -412,6 +454,29 @@ mod tests {
         );
     }
 
+    const WINDOW: std::time::Duration = std::time::Duration::from_secs(1800);
+
+    #[test]
+    fn a_new_order_is_unpaid_and_lapses_after_the_payment_window() {
+        let id = ProductId::new();
+        let catalog = HashMap::from([(
+            id.clone(),
+            ("Mug".to_string(), Cents::price("p", 100).unwrap()),
+        )]);
+        let user = UserId::from_trusted("01USER");
+        let before = rfc3339_in(WINDOW);
+        let o = build_order(&user, &[line(&id, 1)], &catalog, "USD", WINDOW).unwrap();
+        let after = rfc3339_in(WINDOW);
+        assert_eq!(o.payment_status, PaymentStatus::Unpaid);
+        let expires = o.expires_at.clone().unwrap();
+        assert!(
+            before <= expires && expires <= after,
+            "{before} <= {expires} <= {after}"
+        );
+        let json = serde_json::to_value(&o).unwrap();
+        assert_eq!(json["payment_status"], "unpaid");
+    }
+
     fn line(id: &ProductId, q: i64) -> Line {
         Line {
             product_id: id.clone(),
@@ -433,14 +498,14 @@ mod tests {
             ),
         ]);
         let user = UserId::from_trusted("U1");
-        let o = build_order(&user, &[line(&a, 2), line(&b, 3)], &catalog, "USD").unwrap();
+        let o = build_order(&user, &[line(&a, 2), line(&b, 3)], &catalog, "USD", WINDOW).unwrap();
         assert_eq!(o.total_cents.get(), 2 * 1490 + 3 * 890);
         assert_eq!(o.status, OrderStatus::Pending);
         assert_eq!(o.items[0].name, "Mug");
         assert_eq!(o.items[1].unit_price_cents.get(), 890);
         let ghost = ProductId::new();
         assert_eq!(
-            build_order(&user, &[line(&ghost, 1)], &catalog, "USD").unwrap_err(),
+            build_order(&user, &[line(&ghost, 1)], &catalog, "USD", WINDOW).unwrap_err(),
             vec![ghost]
         );
     }

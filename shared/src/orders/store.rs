@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
 use serde_dynamo::to_item;
 
-use super::model::{Line, Order, OrderLine, OrderStatus, busy, invalid_move};
+use super::model::{Line, Order, OrderLine, OrderStatus, PaymentStatus, busy, invalid_move};
 use crate::{
     app::App,
     auth::principal::account_pk,
@@ -42,6 +42,13 @@ pub const BY_STATUS: Gsi = Gsi::second("by_status");
 pub const CONFLICT_ATTEMPTS: u32 = 8;
 const STATUS: &str = "status";
 const UPDATED_AT: &str = "updated_at";
+const PAYMENT_STATUS: &str = "payment_status";
+const PAYMENT_INTENT: &str = "payment_intent_id";
+const PAYMENT_ERROR: &str = "payment_error";
+const PAYMENT_ATTEMPTS: &str = "payment_attempts";
+/// The order's RFC 3339 deadline (not the table's numeric TTL attribute of the same name, which
+/// only idempotency records carry).
+const EXPIRES_AT: &str = "expires_at";
 
 pub fn order_key(id: &str) -> Item {
     db::key(format!("ORDER#{id}"), "ORDER")
@@ -228,6 +235,76 @@ pub async fn replay(
     load_order(app, &record.order_id).await
 }
 
+/// What a payment attempt on a PENDING order left behind: its PaymentIntent, the reason it failed
+/// (shown to the shopper), and whether the attempt is spent (the next one then uses a new Stripe
+/// idempotency key). Conditional on the order still being PENDING at the attempt it was read
+/// with, so a concurrent attempt or a status move wins; `false` when it did.
+pub async fn record_payment_attempt(
+    app: &App,
+    order: &Order,
+    intent: Option<&str>,
+    error: Option<&str>,
+    spent: bool,
+) -> ApiResult<bool> {
+    let mut u = UpdateExpr::new();
+    u.set(UPDATED_AT, s(now_rfc3339()));
+    if let Some(i) = intent {
+        u.set(PAYMENT_INTENT, s(i));
+    }
+    match error {
+        Some(e) => u.set(PAYMENT_ERROR, s(e)),
+        None => u.remove(PAYMENT_ERROR),
+    };
+    let attempts = u.name(PAYMENT_ATTEMPTS);
+    let read = u.value(n(order.payment_attempts));
+    if spent {
+        u.set(PAYMENT_ATTEMPTS, n(order.payment_attempts + 1));
+    }
+    let (st, pending) = (u.name(STATUS), u.value(s(OrderStatus::Pending.as_str())));
+    u.condition(format!("{st} = {pending}"));
+    u.condition(format!(
+        "attribute_not_exists({attempts}) OR {attempts} = {read}"
+    ));
+    db::applied(
+        u.update_item(&app.dynamo, table(app), order_key(&order.id))
+            .send()
+            .await,
+    )
+}
+
+/// Records that a payment for a CANCELLED order went back to the customer.
+pub async fn record_refund(app: &App, order: &Order, intent: &str) -> ApiResult<bool> {
+    let mut u = UpdateExpr::new();
+    u.set(PAYMENT_STATUS, s(PaymentStatus::Refunded.as_str()))
+        .set(PAYMENT_INTENT, s(intent))
+        .set(UPDATED_AT, s(now_rfc3339()));
+    let (st, cancelled) = (u.name(STATUS), u.value(s(OrderStatus::Cancelled.as_str())));
+    u.condition(format!("{st} = {cancelled}"));
+    db::applied(
+        u.update_item(&app.dynamo, table(app), order_key(&order.id))
+            .send()
+            .await,
+    )
+}
+
+/// The oldest PENDING orders, up to `limit`, oldest first: the expiry job's worklist. Ids are
+/// ULIDs and every order gets the same payment window, so this is also deadline order.
+pub async fn oldest_pending(app: &App, limit: i32) -> ApiResult<Vec<Order>> {
+    let out = app
+        .dynamo
+        .query()
+        .table_name(table(app))
+        .index_name(BY_STATUS.name)
+        .key_condition_expression("#pk = :pk")
+        .expression_attribute_names("#pk", BY_STATUS.pk)
+        .expression_attribute_values(":pk", s(status_pk(OrderStatus::Pending)))
+        .scan_index_forward(true)
+        .limit(limit)
+        .send()
+        .await?;
+    Ok(serde_dynamo::from_items(out.items.unwrap_or_default())?)
+}
+
 /// Jittered exponential backoff for transaction conflicts.
 pub async fn backoff(attempt: u32) {
     let base = 10u64 << attempt.min(6);
@@ -240,10 +317,33 @@ pub async fn backoff(attempt: u32) {
 /// transaction; lines whose product has since been deleted are not restocked, and no product is
 /// restocked past the most it may hold ([`Stock::MAX`]).
 pub async fn transition(app: &App, order: &Order, to: OrderStatus) -> ApiResult<Order> {
+    move_order(app, order, to, None).await
+}
+
+/// [`transition`], recording `paid_by` as the order's PaymentIntent. The payment fields follow
+/// the status: PAID is paid; a cancelled paid order was refunded first; only PENDING expires.
+pub async fn move_order(
+    app: &App,
+    order: &Order,
+    to: OrderStatus,
+    paid_by: Option<&str>,
+) -> ApiResult<Order> {
     let now = now_rfc3339();
     let mut moved = order.clone();
     moved.status = to;
     moved.updated_at = now.clone();
+    moved.payment_status = match (order.payment_status, to) {
+        (_, OrderStatus::Paid) => PaymentStatus::Paid,
+        (PaymentStatus::Paid, OrderStatus::Cancelled) => PaymentStatus::Refunded,
+        (p, _) => p,
+    };
+    moved.expires_at = None;
+    if to == OrderStatus::Paid {
+        moved.payment_error = None;
+    }
+    if let Some(intent) = paid_by {
+        moved.payment_intent_id = Some(intent.to_string());
+    }
     // Lines whose product is gone (not restocked), and lines restocked to the maximum instead.
     let mut skip: Vec<ProductId> = Vec::new();
     let mut capped: Vec<ProductId> = Vec::new();
@@ -254,7 +354,15 @@ pub async fn transition(app: &App, order: &Order, to: OrderStatus) -> ApiResult<
         let mut u = UpdateExpr::new();
         u.set(STATUS, s(to.as_str()))
             .set(BY_STATUS.pk, keys(&moved)[BY_STATUS.pk].clone())
-            .set(UPDATED_AT, s(&now));
+            .set(UPDATED_AT, s(&now))
+            .set(PAYMENT_STATUS, s(moved.payment_status.as_str()))
+            .remove(EXPIRES_AT);
+        if to == OrderStatus::Paid {
+            u.remove(PAYMENT_ERROR);
+        }
+        if let Some(intent) = paid_by {
+            u.set(PAYMENT_INTENT, s(intent));
+        }
         let (st, from) = (u.name(STATUS), u.value(s(order.status.as_str())));
         u.condition(format!("{st} = {from}"));
         let mut tx = Tx::new().update("order", u.tx_item(table(app), order_key(&order.id))?);
@@ -339,6 +447,11 @@ mod tests {
             id: "01ORDER".into(),
             user_id: UserId::from_trusted("01USER"),
             status: OrderStatus::Paid,
+            payment_status: Default::default(),
+            expires_at: None,
+            payment_intent_id: None,
+            payment_error: None,
+            payment_attempts: 0,
             items: vec![],
             total_cents: Cents::sum([]),
             currency: "USD".into(),

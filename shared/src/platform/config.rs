@@ -24,6 +24,13 @@ pub mod env {
     pub const CORS_ALLOW_ORIGIN: &str = "CORS_ALLOW_ORIGIN";
     pub const CURRENCY: &str = "CURRENCY";
     pub const LOG_LEVEL: &str = "LOG_LEVEL";
+    /// Stripe: the secret API key and the webhook endpoint's signing secret (deploy-time secrets),
+    /// and the API's base URL (Stripe's by default; localstripe locally).
+    pub const STRIPE_SECRET_KEY: &str = "STRIPE_SECRET_KEY";
+    pub const STRIPE_WEBHOOK_SECRET: &str = "STRIPE_WEBHOOK_SECRET";
+    pub const STRIPE_API_BASE: &str = "STRIPE_API_BASE";
+    /// How long a PENDING order holds its stock before the expiry job cancels it.
+    pub const ORDER_PAYMENT_WINDOW_SECONDS: &str = "ORDER_PAYMENT_WINDOW_SECONDS";
     /// Local development only: point the SDK clients at DynamoDB Local / an S3 emulator.
     pub const DYNAMODB_ENDPOINT: &str = "DYNAMODB_ENDPOINT";
     pub const S3_ENDPOINT: &str = "S3_ENDPOINT";
@@ -43,6 +50,10 @@ pub mod env {
         CORS_ALLOW_ORIGIN,
         CURRENCY,
         LOG_LEVEL,
+        STRIPE_SECRET_KEY,
+        STRIPE_WEBHOOK_SECRET,
+        STRIPE_API_BASE,
+        ORDER_PAYMENT_WINDOW_SECONDS,
     ];
 }
 
@@ -62,6 +73,17 @@ pub struct LocalEndpoints {
     pub s3: Option<String>,
 }
 
+/// Stripe settings. The keys are optional so that functions that never pay or refund need none;
+/// those that do answer 503 "payments are not configured" without them.
+#[derive(Clone, Default)]
+pub struct StripeConfig {
+    pub secret_key: Option<String>,
+    pub webhook_secret: Option<Vec<u8>>,
+    pub api_base: String,
+}
+
+pub const STRIPE_API: &str = "https://api.stripe.com";
+
 #[derive(Clone)]
 pub struct Config {
     pub tables: Tables,
@@ -78,6 +100,8 @@ pub struct Config {
     pub local: LocalEndpoints,
     /// Below the Lambda timeout so a slow dependency becomes a 503, not a Lambda timeout.
     pub handler_timeout: Duration,
+    pub stripe: StripeConfig,
+    pub payment_window: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -92,6 +116,8 @@ impl std::fmt::Debug for Config {
             .field("currency", &self.currency)
             .field("region", &self.region)
             .field("local", &self.local)
+            .field("stripe_api_base", &self.stripe.api_base)
+            .field("payment_window", &self.payment_window)
             .finish_non_exhaustive()
     }
 }
@@ -136,6 +162,29 @@ impl Config {
                 reason: format!("must be an ISO 4217 code such as USD, got {currency:?}"),
             });
         }
+        let window_raw = or(env::ORDER_PAYMENT_WINDOW_SECONDS, "1800");
+        let window: u64 = window_raw
+            .parse()
+            .ok()
+            .filter(|s| (1..=7 * 86_400).contains(s))
+            .ok_or_else(|| ConfigError::Invalid {
+                var: env::ORDER_PAYMENT_WINDOW_SECONDS,
+                reason: format!(
+                    "must be a whole number of seconds in 1..=604800, got {window_raw:?}"
+                ),
+            })?;
+        let secret = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let stripe = StripeConfig {
+            secret_key: secret(env::STRIPE_SECRET_KEY),
+            webhook_secret: secret(env::STRIPE_WEBHOOK_SECRET).map(String::into_bytes),
+            api_base: or(env::STRIPE_API_BASE, STRIPE_API)
+                .trim_end_matches('/')
+                .to_string(),
+        };
         let images_bucket = or(env::IMAGES_BUCKET, "shop-images");
         let local = LocalEndpoints {
             dynamodb: get(env::DYNAMODB_ENDPOINT).filter(|v| !v.is_empty()),
@@ -164,6 +213,8 @@ impl Config {
             region: or(env::AWS_REGION, "us-east-1"),
             local,
             handler_timeout: Duration::from_secs(8),
+            stripe,
+            payment_window: Duration::from_secs(window),
         })
     }
 }
@@ -192,6 +243,27 @@ mod tests {
         assert_eq!(c.currency, "USD");
         assert_eq!(c.token_ttl, Duration::from_secs(3600));
         assert_eq!(c.cors_allow_origin, "*");
+        assert_eq!(c.stripe.api_base, STRIPE_API);
+        assert!(c.stripe.secret_key.is_none() && c.stripe.webhook_secret.is_none());
+        assert_eq!(c.payment_window, Duration::from_secs(1800));
+    }
+
+    #[test]
+    fn stripe_secrets_never_reach_debug_output() {
+        let mut m = base();
+        m.insert(env::STRIPE_SECRET_KEY, "sk_test_supersecret".into());
+        m.insert(env::STRIPE_WEBHOOK_SECRET, "whsec_supersecret".into());
+        let shown = format!("{:?}", load(&m).unwrap());
+        assert!(!shown.contains("supersecret"), "{shown}");
+    }
+
+    #[test]
+    fn a_payment_window_out_of_range_is_refused() {
+        let mut m = base();
+        m.insert(env::ORDER_PAYMENT_WINDOW_SECONDS, "0".into());
+        assert!(
+            matches!(load(&m), Err(ConfigError::Invalid { var, .. }) if var == env::ORDER_PAYMENT_WINDOW_SECONDS)
+        );
     }
 
     #[test]

@@ -1,0 +1,435 @@
+//! Payments without I/O: the webhook signature check (Stripe's scheme), the events the shop acts
+//! on, the payment request, and the idempotency keys that make a retried call charge or refund at
+//! most once.
+
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::{
+    error::{ApiError, ApiResult},
+    orders::model::{Order, OrderStatus},
+    platform::{metrics::Metric, stripe::PaymentIntent},
+};
+
+/// A signature older (or further in the future) than this is refused: a captured webhook cannot be
+/// replayed later. Stripe's own libraries use the same tolerance.
+pub const SIGNATURE_TOLERANCE_SECS: u64 = 300;
+/// Processed webhook event ids are remembered this long (Stripe retries for up to three days).
+pub const EVENT_MEMORY_SECS: u64 = 7 * 24 * 60 * 60;
+
+pub const WEBHOOK_SIGNATURE_FAILURES: Metric = Metric("WebhookSignatureFailures");
+pub const PAYMENTS_RECEIVED: Metric = Metric("PaymentsReceived");
+pub const PAYMENTS_REFUNDED: Metric = Metric("PaymentsRefunded");
+pub const ORDERS_EXPIRED: Metric = Metric("OrdersExpired");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("no Stripe-Signature header")]
+    Missing,
+    #[error("the Stripe-Signature header is malformed")]
+    Malformed,
+    #[error("the signature's timestamp is outside the {SIGNATURE_TOLERANCE_SECS} s tolerance")]
+    Stale,
+    #[error("no v1 signature matches the payload")]
+    Mismatch,
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Checks `Stripe-Signature: t=<unix seconds>,v1=<hex>[,v1=...]`: HMAC-SHA256 of `"{t}.{body}"`
+/// under the endpoint secret must equal one of the `v1` values (several during a secret roll),
+/// compared in constant time, and `t` must be within the tolerance of `now`.
+pub fn verify_signature(
+    header: Option<&str>,
+    body: &[u8],
+    secret: &[u8],
+    now: u64,
+) -> Result<(), SignatureError> {
+    let header = header.ok_or(SignatureError::Missing)?;
+    let mut timestamp = None;
+    let mut signatures = Vec::new();
+    for part in header.split(',') {
+        let (k, v) = part
+            .trim()
+            .split_once('=')
+            .ok_or(SignatureError::Malformed)?;
+        match k {
+            "t" => timestamp = Some(v.parse::<u64>().map_err(|_| SignatureError::Malformed)?),
+            "v1" => signatures.push(unhex(v).ok_or(SignatureError::Malformed)?),
+            _ => {} // v0 (test-mode legacy) and future schemes are ignored, as Stripe advises
+        }
+    }
+    let t = timestamp.ok_or(SignatureError::Malformed)?;
+    if signatures.is_empty() {
+        return Err(SignatureError::Malformed);
+    }
+    if now.abs_diff(t) > SIGNATURE_TOLERANCE_SECS {
+        return Err(SignatureError::Stale);
+    }
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(t.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    // verify_slice compares in constant time.
+    if signatures
+        .iter()
+        .any(|sig| mac.clone().verify_slice(sig).is_ok())
+    {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
+}
+
+/// A Stripe event, as much of it as the shop reads.
+#[derive(Debug, Deserialize)]
+pub struct WebhookEvent {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub data: EventData,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EventData {
+    pub object: serde_json::Value,
+}
+
+/// What an event asks of the shop.
+#[derive(Debug)]
+pub enum PaymentEvent {
+    Succeeded(PaymentIntent),
+    Failed(PaymentIntent),
+    /// Any other type: acknowledged and ignored.
+    Other,
+}
+
+impl WebhookEvent {
+    pub fn parse(body: &[u8]) -> ApiResult<Self> {
+        serde_json::from_slice(body)
+            .map_err(|_| ApiError::bad_request("invalid_event", "the body is not a Stripe event"))
+    }
+
+    pub fn payment_event(&self) -> ApiResult<PaymentEvent> {
+        let intent = || {
+            serde_json::from_value::<PaymentIntent>(self.data.object.clone()).map_err(|_| {
+                ApiError::bad_request("invalid_event", "the event's object is not a PaymentIntent")
+            })
+        };
+        Ok(match self.kind.as_str() {
+            "payment_intent.succeeded" => PaymentEvent::Succeeded(intent()?),
+            "payment_intent.payment_failed" => PaymentEvent::Failed(intent()?),
+            _ => PaymentEvent::Other,
+        })
+    }
+}
+
+/// The order a PaymentIntent was created for (the shop sets this metadata on every intent).
+pub fn order_of(intent: &PaymentIntent) -> Option<&str> {
+    intent.metadata.get("order_id").map(String::as_str)
+}
+
+/// What a succeeded payment does to its order.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Settlement {
+    /// PENDING, and the intent is for exactly this order's total: PENDING -> PAID.
+    Pay,
+    /// This intent already settled the order (paid it, or was refunded): nothing to do.
+    AlreadySettled,
+    /// The order cannot take the money (cancelled or expired, or paid by another intent):
+    /// the payment goes back.
+    Refund,
+    /// The amount or currency is not the order's: never mark it paid; an operator looks.
+    Mismatch,
+}
+
+pub fn settle(order: &Order, intent: &PaymentIntent) -> Settlement {
+    let same_money = intent.amount == order.total_cents.get()
+        && intent.currency.eq_ignore_ascii_case(&order.currency);
+    if !same_money {
+        return Settlement::Mismatch;
+    }
+    let ours = order.payment_intent_id.as_deref() == Some(intent.id.as_str());
+    match order.status {
+        OrderStatus::Pending => Settlement::Pay,
+        _ if ours && order.payment_status == crate::orders::model::PaymentStatus::Paid => {
+            Settlement::AlreadySettled
+        }
+        _ if ours && order.payment_status == crate::orders::model::PaymentStatus::Refunded => {
+            Settlement::AlreadySettled
+        }
+        _ => Settlement::Refund,
+    }
+}
+
+/// The Stripe idempotency key of an order's payment attempt: a retried request reuses it, so it
+/// can never create a second charge; a new attempt (after a decline) gets the next one.
+pub fn payment_key(order_id: &str, attempt: u32) -> String {
+    format!("order-{order_id}-payment-{attempt}")
+}
+
+/// `POST /orders/{id}/payment` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayRequest {
+    pub payment_method: String,
+}
+
+/// What Stripe.js produced from the card field: a PaymentMethod (`pm_`), or a card (`card_`) from
+/// a token, as localstripe's Stripe.js makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentMethodId(String);
+
+impl PaymentMethodId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<PayRequest> for PaymentMethodId {
+    type Error = ApiError;
+    fn try_from(r: PayRequest) -> ApiResult<Self> {
+        let id = r.payment_method.trim();
+        let ok = (id.starts_with("pm_") || id.starts_with("card_"))
+            && id.len() <= 255
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if ok {
+            Ok(PaymentMethodId(id.to_string()))
+        } else {
+            Err(ApiError::invalid_field(
+                "payment_method",
+                "must be a Stripe payment method id (pm_...) from Stripe.js",
+            ))
+        }
+    }
+}
+
+/// `200` of `POST /orders/{id}/payment`. The order is not PAID yet: the signed webhook does that.
+#[derive(Debug, Serialize)]
+pub struct PaymentView {
+    pub payment_intent_id: String,
+    /// `succeeded`, `processing` or `requires_action` (3-D Secure: finish it with Stripe.js).
+    pub status: &'static str,
+    pub client_secret: Option<String>,
+}
+
+/// The shopper-facing status of an intent that did not fail.
+pub fn view_status(intent_status: &str) -> Option<&'static str> {
+    match intent_status {
+        "succeeded" => Some("succeeded"),
+        "processing" | "requires_capture" => Some("processing"),
+        "requires_action" | "requires_confirmation" => Some("requires_action"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Cents, UserId};
+
+    const SECRET: &[u8] = b"whsec_test_secret";
+    const BODY: &[u8] = br#"{"id":"evt_1","type":"payment_intent.succeeded"}"#;
+    const NOW: u64 = 1_800_000_000;
+
+    fn sign(secret: &[u8], t: u64, body: &[u8]) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
+        mac.update(format!("{t}.").as_bytes());
+        mac.update(body);
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    fn header(t: u64, sigs: &[String]) -> String {
+        let mut h = format!("t={t}");
+        for s in sigs {
+            h.push_str(&format!(",v1={s}"));
+        }
+        h
+    }
+
+    #[test]
+    fn a_valid_signature_is_accepted() {
+        let h = header(NOW, &[sign(SECRET, NOW, BODY)]);
+        assert_eq!(verify_signature(Some(&h), BODY, SECRET, NOW), Ok(()));
+        // A little clock skew either way is tolerated.
+        assert_eq!(verify_signature(Some(&h), BODY, SECRET, NOW + 299), Ok(()));
+        assert_eq!(verify_signature(Some(&h), BODY, SECRET, NOW - 299), Ok(()));
+    }
+
+    #[test]
+    fn a_signature_under_another_secret_is_refused() {
+        let h = header(NOW, &[sign(b"whsec_other", NOW, BODY)]);
+        assert_eq!(
+            verify_signature(Some(&h), BODY, SECRET, NOW),
+            Err(SignatureError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn stale_and_future_timestamps_are_refused() {
+        let old = NOW - SIGNATURE_TOLERANCE_SECS - 1;
+        let h = header(old, &[sign(SECRET, old, BODY)]);
+        assert_eq!(
+            verify_signature(Some(&h), BODY, SECRET, NOW),
+            Err(SignatureError::Stale)
+        );
+        let future = NOW + SIGNATURE_TOLERANCE_SECS + 1;
+        let h = header(future, &[sign(SECRET, future, BODY)]);
+        assert_eq!(
+            verify_signature(Some(&h), BODY, SECRET, NOW),
+            Err(SignatureError::Stale)
+        );
+    }
+
+    #[test]
+    fn a_tampered_body_or_timestamp_is_refused() {
+        let h = header(NOW, &[sign(SECRET, NOW, BODY)]);
+        let tampered = br#"{"id":"evt_1","type":"payment_intent.succeeded" }"#;
+        assert_eq!(
+            verify_signature(Some(&h), tampered, SECRET, NOW),
+            Err(SignatureError::Mismatch)
+        );
+        let moved = header(NOW + 1, &[sign(SECRET, NOW, BODY)]);
+        assert_eq!(
+            verify_signature(Some(&moved), BODY, SECRET, NOW),
+            Err(SignatureError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn any_of_several_v1_values_may_match() {
+        let h = header(
+            NOW,
+            &[sign(b"whsec_old", NOW, BODY), sign(SECRET, NOW, BODY)],
+        );
+        assert_eq!(verify_signature(Some(&h), BODY, SECRET, NOW), Ok(()));
+        let with_v0 = format!("{},v0=deadbeef", header(NOW, &[sign(SECRET, NOW, BODY)]));
+        assert_eq!(verify_signature(Some(&with_v0), BODY, SECRET, NOW), Ok(()));
+    }
+
+    #[test]
+    fn missing_or_garbled_headers_are_refused() {
+        let good = sign(SECRET, NOW, BODY);
+        assert_eq!(
+            verify_signature(None, BODY, SECRET, NOW),
+            Err(SignatureError::Missing)
+        );
+        for bad in [
+            String::new(),
+            "garbage".into(),
+            format!("v1={good}"),           // no timestamp
+            format!("t={NOW}"),             // no signature
+            format!("t=soon,v1={good}"),    // timestamp not a number
+            format!("t={NOW},v1=zz{good}"), // not hex
+            format!("t={NOW},v1={good}0"),  // odd length
+        ] {
+            assert_eq!(
+                verify_signature(Some(&bad), BODY, SECRET, NOW),
+                Err(SignatureError::Malformed),
+                "{bad:?}"
+            );
+        }
+    }
+
+    fn order(status: OrderStatus, intent: Option<&str>) -> Order {
+        Order {
+            id: "01ORDER".into(),
+            user_id: UserId::from_trusted("01USER"),
+            status,
+            payment_status: if status == OrderStatus::Paid {
+                crate::orders::model::PaymentStatus::Paid
+            } else {
+                Default::default()
+            },
+            expires_at: None,
+            payment_intent_id: intent.map(str::to_string),
+            payment_error: None,
+            payment_attempts: 0,
+            items: vec![],
+            total_cents: Cents::price("p", 2980).unwrap(),
+            currency: "USD".into(),
+            created_at: "t".into(),
+            updated_at: "t".into(),
+        }
+    }
+
+    fn intent(id: &str, amount: i64, currency: &str) -> PaymentIntent {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "status": "succeeded", "amount": amount, "currency": currency,
+            "metadata": {"order_id": "01ORDER"}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_payment_settles_only_a_pending_order_of_the_same_total() {
+        let pending = order(OrderStatus::Pending, Some("pi_1"));
+        assert_eq!(
+            settle(&pending, &intent("pi_1", 2980, "usd")),
+            Settlement::Pay
+        );
+        assert_eq!(
+            settle(&pending, &intent("pi_1", 2979, "usd")),
+            Settlement::Mismatch
+        );
+        assert_eq!(
+            settle(&pending, &intent("pi_1", 2980, "eur")),
+            Settlement::Mismatch
+        );
+        let paid = order(OrderStatus::Paid, Some("pi_1"));
+        assert_eq!(
+            settle(&paid, &intent("pi_1", 2980, "usd")),
+            Settlement::AlreadySettled
+        );
+        // Paid twice (two cards, or a late 3-D Secure): the second payment goes back.
+        assert_eq!(
+            settle(&paid, &intent("pi_2", 2980, "usd")),
+            Settlement::Refund
+        );
+        let expired = order(OrderStatus::Cancelled, Some("pi_1"));
+        assert_eq!(
+            settle(&expired, &intent("pi_1", 2980, "usd")),
+            Settlement::Refund
+        );
+    }
+
+    #[test]
+    fn payment_methods_from_stripe_js_parse_and_others_do_not() {
+        let parse = |s: &str| {
+            PaymentMethodId::try_from(PayRequest {
+                payment_method: s.into(),
+            })
+        };
+        assert_eq!(parse("pm_1Abc").unwrap().as_str(), "pm_1Abc");
+        assert!(parse("card_123").is_ok());
+        for bad in [
+            "",
+            "tok_x",
+            "pm_1/../../v1/refunds",
+            "pm_a b",
+            &"pm_x".repeat(100),
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn idempotency_keys_change_per_attempt_and_never_per_retry() {
+        assert_eq!(payment_key("01O", 0), payment_key("01O", 0));
+        assert_ne!(payment_key("01O", 0), payment_key("01O", 1));
+        assert_ne!(payment_key("01O", 0), payment_key("01P", 0));
+    }
+}

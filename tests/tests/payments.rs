@@ -1,0 +1,366 @@
+//! Card payments against localstripe (the Stripe API locally) and DynamoDB Local, through the
+//! handlers: paying, the signed webhook that alone marks an order PAID, declines, forgeries,
+//! redeliveries, refunds and the expiry of unpaid orders.
+
+use std::time::Duration;
+
+use serde_json::json;
+use shop_tests::{
+    TestApp,
+    stripe::{self, CARD_3DS, CARD_DECLINED, CARD_OK},
+};
+
+async fn app() -> TestApp {
+    TestApp::with_env(stripe::configure).await
+}
+
+/// A customer's PENDING order for `quantity` of a fresh product (price 1490); (token, admin,
+/// order id, product id).
+async fn pending_order(t: &TestApp, quantity: i64) -> (String, String, String, String) {
+    let (admin, token) = t.admin_and_customer().await;
+    let mug = t.product("Mug", 1490, 10).await;
+    let r = t
+        .api()
+        .checkout(
+            &token,
+            &ulid::Ulid::new().to_string(),
+            json!({"items": [{"product_id": mug, "quantity": quantity}]}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    (token, admin, id, mug)
+}
+
+async fn deliver(t: &TestApp, d: &stripe::Delivery) -> shop_tests::TestResponse {
+    t.api().webhook(Some(&d.signature), &d.body).await
+}
+
+#[tokio::test]
+async fn a_card_payment_marks_the_order_paid_only_through_the_signed_webhook() {
+    let t = app().await;
+    let relay = stripe::relay().await;
+    let (token, _, order, mug) = pending_order(&t, 2).await;
+    let r = t.api().order(&token, &order).await;
+    assert_eq!(r.body["payment_status"], "unpaid");
+    assert!(r.body["expires_at"].is_string(), "{:?}", r.body);
+
+    let r = t
+        .api()
+        .pay(&token, &order, &stripe::card(CARD_OK).await)
+        .await;
+    assert_eq!(r.status(), 200, "{:?}", r.body);
+    assert_eq!(r.body["status"], "succeeded");
+    let intent = r.body["payment_intent_id"].as_str().unwrap().to_string();
+    assert!(r.body["client_secret"].is_string());
+    // The answer does not make it PAID.
+    assert_eq!(
+        t.api().order(&token, &order).await.body["status"],
+        "PENDING"
+    );
+
+    let delivery = relay.wait_for(&order, "payment_intent.succeeded");
+    let r = deliver(&t, &delivery).await;
+    assert_eq!(r.status(), 200, "{:?}", r.body);
+    let o = t.api().order(&token, &order).await.body;
+    assert_eq!(
+        (o["status"].as_str(), o["payment_status"].as_str()),
+        (Some("PAID"), Some("paid"))
+    );
+    assert_eq!(o["payment_intent_id"], intent.as_str());
+    assert!(
+        o.get("expires_at").is_none(),
+        "a paid order does not lapse: {o}"
+    );
+    assert_eq!(t.stock_of(&mug).await, 8);
+
+    // Redelivered: acknowledged, nothing changes.
+    let r = deliver(&t, &delivery).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.body["duplicate"], true);
+    let again = t.api().order(&token, &order).await.body;
+    assert_eq!(again["updated_at"], o["updated_at"]);
+
+    // Paying a PAID order is a conflict.
+    let r = t
+        .api()
+        .pay(&token, &order, &stripe::card(CARD_OK).await)
+        .await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.error_code(), "order_not_payable");
+}
+
+#[tokio::test]
+async fn a_declined_card_is_a_402_and_another_card_can_pay() {
+    let t = app().await;
+    let relay = stripe::relay().await;
+    let (token, _, order, _) = pending_order(&t, 1).await;
+    let r = t
+        .api()
+        .pay(&token, &order, &stripe::card(CARD_DECLINED).await)
+        .await;
+    assert_eq!(r.status(), 402, "{:?}", r.body);
+    assert_eq!(r.error_code(), "card_declined");
+    let o = t.api().order(&token, &order).await.body;
+    assert_eq!(o["status"], "PENDING");
+    assert_eq!(o["payment_error"], "Your card was declined.");
+    let failed = relay.wait_for(&order, "payment_intent.payment_failed");
+
+    let r = t
+        .api()
+        .pay(&token, &order, &stripe::card(CARD_OK).await)
+        .await;
+    assert_eq!(
+        r.status(),
+        200,
+        "a new attempt after a decline: {:?}",
+        r.body
+    );
+    let succeeded = relay.wait_for(&order, "payment_intent.succeeded");
+    assert_eq!(deliver(&t, &succeeded).await.status(), 200);
+    // The failure of the first attempt arrives late: the order stays PAID, without an error.
+    assert_eq!(deliver(&t, &failed).await.status(), 200);
+    let o = t.api().order(&token, &order).await.body;
+    assert_eq!(o["status"], "PAID");
+    assert!(o.get("payment_error").is_none(), "{o}");
+}
+
+#[tokio::test]
+async fn a_card_that_needs_3d_secure_hands_the_client_secret_back() {
+    let t = app().await;
+    let (token, _, order, _) = pending_order(&t, 1).await;
+    let r = t
+        .api()
+        .pay(&token, &order, &stripe::card(CARD_3DS).await)
+        .await;
+    assert_eq!(r.status(), 200, "{:?}", r.body);
+    assert_eq!(r.body["status"], "requires_action");
+    assert!(
+        r.body["client_secret"]
+            .as_str()
+            .is_some_and(|s| s.contains("_secret_"))
+    );
+    assert_eq!(
+        t.api().order(&token, &order).await.body["status"],
+        "PENDING"
+    );
+}
+
+#[tokio::test]
+async fn forged_stale_or_unsigned_webhooks_are_refused_and_change_nothing() {
+    let t = app().await;
+    let relay = stripe::relay().await;
+    let (token, _, order, _) = pending_order(&t, 1).await;
+    let r = t
+        .api()
+        .pay(&token, &order, &stripe::card(CARD_OK).await)
+        .await;
+    assert_eq!(r.status(), 200);
+    let real = relay.wait_for(&order, "payment_intent.succeeded");
+
+    let tampered = real.body.replace("\"succeeded\"", "\"succeeded\" ");
+    let t_only = real.signature.split(',').next().unwrap().to_string();
+    for (signature, body) in [
+        (None, real.body.as_str()),
+        (Some("garbage"), real.body.as_str()),
+        (Some(t_only.as_str()), real.body.as_str()),
+        (Some(real.signature.as_str()), tampered.as_str()),
+        (
+            Some(
+                "t=1000000000,v1=0000000000000000000000000000000000000000000000000000000000000000",
+            ),
+            real.body.as_str(),
+        ),
+    ] {
+        let r = t.api().webhook(signature, body).await;
+        assert_eq!(r.status(), 400, "{signature:?}: {:?}", r.body);
+        assert_eq!(r.error_code(), "invalid_signature");
+    }
+    assert_eq!(
+        t.api().order(&token, &order).await.body["status"],
+        "PENDING"
+    );
+    // The real one still works afterwards.
+    assert_eq!(deliver(&t, &real).await.status(), 200);
+    assert_eq!(t.api().order(&token, &order).await.body["status"], "PAID");
+}
+
+#[tokio::test]
+async fn admin_cancel_of_a_paid_order_refunds_it() {
+    let t = app().await;
+    let relay = stripe::relay().await;
+    let (token, admin, order, mug) = pending_order(&t, 3).await;
+    t.api()
+        .pay(&token, &order, &stripe::card(CARD_OK).await)
+        .await;
+    deliver(&t, &relay.wait_for(&order, "payment_intent.succeeded")).await;
+    let r = t.api().set_status(&admin, &order, "CANCELLED").await;
+    assert_eq!(r.status(), 200, "{:?}", r.body);
+    assert_eq!(r.body["payment_status"], "refunded");
+    assert_eq!(t.stock_of(&mug).await, 10, "stock restored");
+    // The refund reached Stripe (the charge is refunded there).
+    let intent = r.body["payment_intent_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{:?}", r.body));
+    let pi: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/payment_intents/{intent}",
+            stripe::endpoint()
+        ))
+        .bearer_auth(stripe::SECRET_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // localstripe expands the charge in place; Stripe gives its id.
+    let ch = match &pi["latest_charge"] {
+        serde_json::Value::String(id) => reqwest::Client::new()
+            .get(format!("{}/v1/charges/{id}", stripe::endpoint()))
+            .bearer_auth(stripe::SECRET_KEY)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap(),
+        expanded => expanded.clone(),
+    };
+    assert_eq!(ch["refunded"], true, "{ch}");
+    // Cancelling again is refused by the state machine; nothing is refunded twice.
+    assert_eq!(
+        t.api()
+            .set_status(&admin, &order, "CANCELLED")
+            .await
+            .status(),
+        409
+    );
+}
+
+#[tokio::test]
+async fn a_payment_for_a_cancelled_order_is_refunded() {
+    let t = app().await;
+    let relay = stripe::relay().await;
+    let (token, _, order, mug) = pending_order(&t, 1).await;
+    t.api()
+        .pay(&token, &order, &stripe::card(CARD_OK).await)
+        .await;
+    let late = relay.wait_for(&order, "payment_intent.succeeded");
+    // The shopper cancels before the webhook lands.
+    assert_eq!(
+        t.api()
+            .set_status(&token, &order, "CANCELLED")
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(deliver(&t, &late).await.status(), 200);
+    let o = t.api().order(&token, &order).await.body;
+    assert_eq!(
+        (o["status"].as_str(), o["payment_status"].as_str()),
+        (Some("CANCELLED"), Some("refunded"))
+    );
+    assert_eq!(t.stock_of(&mug).await, 10, "restocked once, by the cancel");
+}
+
+#[tokio::test]
+async fn stripe_unreachable_is_a_503_and_the_order_is_untouched() {
+    let t = TestApp::with_env(|env| {
+        stripe::configure(env);
+        env.insert(
+            "STRIPE_API_BASE".into(),
+            format!("http://127.0.0.1:{}", shop_tests::free_port()),
+        );
+    })
+    .await;
+    let (token, _, order, _) = pending_order(&t, 1).await;
+    let before = t.api().order(&token, &order).await.body;
+    let r = t.api().pay(&token, &order, "card_anything").await;
+    assert_eq!(r.status(), 503, "{:?}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("payment service")
+    );
+    assert_eq!(t.api().order(&token, &order).await.body, before);
+}
+
+#[tokio::test]
+async fn only_the_owner_pays_and_only_with_a_stripe_payment_method() {
+    let t = app().await;
+    let (_, admin, order, _) = pending_order(&t, 1).await;
+    let other = t.api().customer("someone-else@test.local").await;
+    assert_eq!(t.api().pay(&other, &order, "card_x").await.status(), 404);
+    assert_eq!(t.api().pay(&admin, &order, "card_x").await.status(), 403);
+    let owner = t
+        .api()
+        .token("shopper@test.local", shop_tests::CUSTOMER_PASSWORD)
+        .await;
+    let r = t.api().pay(&owner, &order, "tok_visa; DROP").await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.body["error"]["field"], "payment_method");
+}
+
+#[tokio::test]
+async fn unpaid_orders_lapse_and_their_stock_returns_exactly_once() {
+    let t = TestApp::with_env(|env| {
+        stripe::configure(env);
+        env.insert("ORDER_PAYMENT_WINDOW_SECONDS".into(), "2".into());
+    })
+    .await;
+    let (token, _, order, mug) = pending_order(&t, 4).await;
+    // An attempt that waits for 3-D Secure: expiry cancels its PaymentIntent too.
+    let r = t
+        .api()
+        .pay(&token, &order, &stripe::card(CARD_3DS).await)
+        .await;
+    assert_eq!(r.body["status"], "requires_action");
+    assert_eq!(t.stock_of(&mug).await, 6);
+    // Not due yet: nothing happens.
+    let first = shop::payments::expire_orders(t.app).await.unwrap();
+    assert_eq!(first["expired"], 0);
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    // Two runs at once (the schedule may overlap): one cancels, the other finds nothing to do.
+    let (a, b) = tokio::join!(
+        shop::payments::expire_orders(t.app),
+        shop::payments::expire_orders(t.app)
+    );
+    let total = a.unwrap()["expired"].as_u64().unwrap() + b.unwrap()["expired"].as_u64().unwrap();
+    assert_eq!(total, 1);
+    let o = t.api().order(&token, &order).await.body;
+    assert_eq!(o["status"], "CANCELLED");
+    assert_eq!(t.stock_of(&mug).await, 10, "restored exactly once");
+    // Paying after the window is refused.
+    let r = t
+        .api()
+        .pay(&token, &order, &stripe::card(CARD_OK).await)
+        .await;
+    assert_eq!(r.status(), 409);
+}
+
+#[tokio::test]
+async fn expiry_keeps_an_order_whose_payment_already_succeeded() {
+    let t = TestApp::with_env(|env| {
+        stripe::configure(env);
+        env.insert("ORDER_PAYMENT_WINDOW_SECONDS".into(), "2".into());
+    })
+    .await;
+    let relay = stripe::relay().await;
+    let (token, _, order, mug) = pending_order(&t, 1).await;
+    assert_eq!(
+        t.api()
+            .pay(&token, &order, &stripe::card(CARD_OK).await)
+            .await
+            .status(),
+        200
+    );
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    // The payment landed at Stripe, its webhook not yet here: expiry leaves the order alone.
+    let run = shop::payments::expire_orders(t.app).await.unwrap();
+    assert_eq!(run["expired"], 0, "{run}");
+    deliver(&t, &relay.wait_for(&order, "payment_intent.succeeded")).await;
+    assert_eq!(t.api().order(&token, &order).await.body["status"], "PAID");
+    assert_eq!(t.stock_of(&mug).await, 9);
+}
