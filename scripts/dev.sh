@@ -71,6 +71,9 @@ wait_port "$API_PORT"
 curl -fsS -o /dev/null "$STRIPE_API_BASE/_config/webhooks/local" \
   --data-urlencode "url=http://127.0.0.1:$API_PORT/payments/webhook" \
   --data-urlencode "secret=$STRIPE_WEBHOOK_SECRET"
+echo "==> running the scheduled functions every ${LOCAL_SCHEDULE_SECONDS:-10} s (expire-orders), as EventBridge does on AWS"
+setsid "$root/target/debug/xtask" schedules "http://127.0.0.1:$API_PORT" &
+pids+=($!)
 
 cat <<MSG
 

@@ -5,8 +5,9 @@ locals {
   functions = {
     # measured: p50 0.6 ms on a full core, CPU 0.33 ms/request, peak RSS 6 MB -> 512 MB (docs/benchmark.md)
     "health" = {
-      route  = "GET /health"
-      memory = 512
+      route    = "GET /health"
+      schedule = null
+      memory   = 512
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
       ]
@@ -14,8 +15,9 @@ locals {
     }
     # measured: p50 43.3 ms on a full core, CPU 40.50 ms/request, peak RSS 25 MB -> 1769 MB (docs/benchmark.md)
     "register" = {
-      route  = "POST /users/register"
-      memory = 1769
+      route    = "POST /users/register"
+      schedule = null
+      memory   = 1769
       dynamodb = [
         { table = "users", actions = ["PutItem"] },
       ]
@@ -23,8 +25,9 @@ locals {
     }
     # measured: p50 42.6 ms on a full core, CPU 38.98 ms/request, peak RSS 25 MB -> 1769 MB (docs/benchmark.md)
     "login" = {
-      route  = "POST /users/login"
-      memory = 1769
+      route    = "POST /users/login"
+      schedule = null
+      memory   = 1769
       dynamodb = [
         { table = "users", actions = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"] },
       ]
@@ -32,8 +35,9 @@ locals {
     }
     # measured: p50 1.5 ms on a full core, CPU 0.50 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "logout" = {
-      route  = "POST /users/logout"
-      memory = 1024
+      route    = "POST /users/logout"
+      schedule = null
+      memory   = 1024
       dynamodb = [
         { table = "users", actions = ["GetItem", "UpdateItem"] },
       ]
@@ -41,8 +45,9 @@ locals {
     }
     # measured: p50 0.7 ms on a full core, CPU 0.37 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "get-me" = {
-      route  = "GET /users/me"
-      memory = 1024
+      route    = "GET /users/me"
+      schedule = null
+      memory   = 1024
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
       ]
@@ -50,8 +55,9 @@ locals {
     }
     # measured: p50 1.5 ms on a full core, CPU 0.53 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "update-me" = {
-      route  = "PUT /users/me"
-      memory = 1024
+      route    = "PUT /users/me"
+      schedule = null
+      memory   = 1024
       dynamodb = [
         { table = "users", actions = ["GetItem", "PutItem", "UpdateItem"] },
       ]
@@ -59,8 +65,9 @@ locals {
     }
     # measured: p50 1.8 ms on a full core, CPU 0.84 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "list-products" = {
-      route  = "GET /products"
-      memory = 1024
+      route    = "GET /products"
+      schedule = null
+      memory   = 1024
       dynamodb = [
         { table = "products:index", actions = ["Query"] },
       ]
@@ -68,8 +75,9 @@ locals {
     }
     # measured: p50 0.7 ms on a full core, CPU 0.36 ms/request, peak RSS 6 MB -> 512 MB (docs/benchmark.md)
     "get-product" = {
-      route  = "GET /products/{id}"
-      memory = 512
+      route    = "GET /products/{id}"
+      schedule = null
+      memory   = 512
       dynamodb = [
         { table = "products", actions = ["GetItem"] },
       ]
@@ -77,8 +85,9 @@ locals {
     }
     # measured: p50 3.6 ms on a full core, CPU 0.67 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "create-product" = {
-      route  = "POST /products"
-      memory = 1024
+      route    = "POST /products"
+      schedule = null
+      memory   = 1024
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
         { table = "products", actions = ["PutItem"] },
@@ -87,8 +96,9 @@ locals {
     }
     # measured: p50 4.1 ms on a full core, CPU 1.04 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "update-product" = {
-      route  = "PUT /products/{id}"
-      memory = 1024
+      route    = "PUT /products/{id}"
+      schedule = null
+      memory   = 1024
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
         { table = "products", actions = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"] },
@@ -97,8 +107,9 @@ locals {
     }
     # measured: p50 4.0 ms on a full core, CPU 0.85 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "delete-product" = {
-      route  = "DELETE /products/{id}"
-      memory = 1024
+      route    = "DELETE /products/{id}"
+      schedule = null
+      memory   = 1024
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
         { table = "products", actions = ["GetItem", "DeleteItem"] },
@@ -107,8 +118,9 @@ locals {
     }
     # measured: p50 2.0 ms on a full core, CPU 0.67 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "product-image" = {
-      route  = "POST /products/{id}/image"
-      memory = 1024
+      route    = "POST /products/{id}/image"
+      schedule = null
+      memory   = 1024
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
         { table = "products", actions = ["UpdateItem"] },
@@ -117,8 +129,9 @@ locals {
     }
     # measured: p50 1.6 ms on a full core, CPU 0.51 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "get-inventory" = {
-      route  = "GET /inventory"
-      memory = 1024
+      route    = "GET /inventory"
+      schedule = null
+      memory   = 1024
       dynamodb = [
         { table = "products", actions = ["BatchGetItem"] },
       ]
@@ -126,8 +139,9 @@ locals {
     }
     # measured: p50 2.3 ms on a full core, CPU 1.00 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "get-cart" = {
-      route  = "GET /cart"
-      memory = 1024
+      route    = "GET /cart"
+      schedule = null
+      memory   = 1024
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["GetItem"] },
@@ -137,8 +151,9 @@ locals {
     }
     # measured: p50 3.1 ms on a full core, CPU 0.90 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "put-cart" = {
-      route  = "PUT /cart"
-      memory = 1024
+      route    = "PUT /cart"
+      schedule = null
+      memory   = 1024
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["PutItem", "DeleteItem"] },
@@ -148,8 +163,9 @@ locals {
     }
     # measured: p50 6.2 ms on a full core, CPU 1.16 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "create-order" = {
-      route  = "POST /orders"
-      memory = 1024
+      route    = "POST /orders"
+      schedule = null
+      memory   = 1024
       dynamodb = [
         { table = "users", actions = ["BatchGetItem"] },
         { table = "orders", actions = ["BatchGetItem", "GetItem", "PutItem", "DeleteItem"] },
@@ -159,8 +175,9 @@ locals {
     }
     # measured: p50 2.4 ms on a full core, CPU 1.12 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "list-orders" = {
-      route  = "GET /orders"
-      memory = 1024
+      route    = "GET /orders"
+      schedule = null
+      memory   = 1024
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
         { table = "orders:index", actions = ["Query"] },
@@ -169,8 +186,9 @@ locals {
     }
     # measured: p50 1.0 ms on a full core, CPU 0.52 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "get-order" = {
-      route  = "GET /orders/{id}"
-      memory = 1024
+      route    = "GET /orders/{id}"
+      schedule = null
+      memory   = 1024
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["GetItem"] },
@@ -179,8 +197,9 @@ locals {
     }
     # measured: p50 3.4 ms on a full core, CPU 0.79 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "update-order-status" = {
-      route  = "PUT /orders/{id}/status"
-      memory = 1024
+      route    = "PUT /orders/{id}/status"
+      schedule = null
+      memory   = 1024
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["GetItem", "UpdateItem"] },
@@ -190,18 +209,32 @@ locals {
     }
     # one Stripe call (create + confirm) dominates; CPU like get-order -> 1024 MB (not yet benchmarked)
     "pay-order" = {
-      route  = "POST /orders/{id}/payment"
-      memory = 1024
+      route    = "POST /orders/{id}/payment"
+      schedule = null
+      memory   = 1024
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["GetItem", "UpdateItem"] },
       ]
       s3 = []
     }
+    # every minute, one Query of the PENDING index and a transaction per lapsed order -> 512 MB (not yet benchmarked)
+    "expire-orders" = {
+      route    = null
+      schedule = "rate(1 minute)"
+      memory   = 512
+      dynamodb = [
+        { table = "orders:index", actions = ["Query"] },
+        { table = "orders", actions = ["GetItem", "UpdateItem"] },
+        { table = "products", actions = ["UpdateItem"] },
+      ]
+      s3 = []
+    }
     # signature check, one event marker, one conditional move -> 1024 MB (not yet benchmarked)
     "payment-webhook" = {
-      route  = "POST /payments/webhook"
-      memory = 1024
+      route    = "POST /payments/webhook"
+      schedule = null
+      memory   = 1024
       dynamodb = [
         { table = "orders", actions = ["GetItem", "PutItem", "UpdateItem"] },
       ]

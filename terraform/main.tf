@@ -9,6 +9,10 @@ locals {
   }
   site_origin = "https://${aws_cloudfront_distribution.cdn.domain_name}"
 
+  # Functions behind an API route, and jobs an EventBridge schedule runs.
+  http_functions      = { for k, v in local.functions : k => v if v.route != null }
+  scheduled_functions = { for k, v in local.functions : k => v if v.schedule != null }
+
   # The variables every function reads (names from shop::config::env).
   env = {
     USERS_TABLE       = aws_dynamodb_table.users.name
@@ -190,13 +194,13 @@ resource "aws_cloudwatch_log_group" "fn" {
 
 resource "aws_lambda_function" "fn" {
   #checkov:skip=CKV_AWS_117:No VPC: DynamoDB and S3 are reached through AWS endpoints; a VPC adds NAT cost and cold-start time.
-  #checkov:skip=CKV_AWS_116:Invoked synchronously by API Gateway; a DLQ only applies to asynchronous invocations.
+  #checkov:skip=CKV_AWS_116:API functions are invoked synchronously (a DLQ only applies to asynchronous calls); a scheduled job reruns on the next tick.
   #checkov:skip=CKV_AWS_115:Concurrency is bounded by the API stage throttle; reserving it per function starves small accounts.
   #checkov:skip=CKV_AWS_173:Environment encrypted at rest with the AWS managed key; a CMK would cost money while idle.
   #checkov:skip=CKV_AWS_272:Code signing needs a signing profile per account; artifacts come from CI over OIDC.
   for_each         = local.functions
   function_name    = "${var.name}-${each.key}"
-  description      = each.value.route
+  description      = each.value.route != null ? each.value.route : "schedule ${each.value.schedule}"
   role             = aws_iam_role.fn[each.key].arn
   filename         = "${var.artifacts_dir}/${each.key}/bootstrap.zip"
   source_code_hash = filebase64sha256("${var.artifacts_dir}/${each.key}/bootstrap.zip")
@@ -272,7 +276,7 @@ resource "aws_apigatewayv2_stage" "default" {
 }
 
 resource "aws_apigatewayv2_integration" "fn" {
-  for_each               = local.functions
+  for_each               = local.http_functions
   api_id                 = aws_apigatewayv2_api.http.id
   integration_type       = "AWS_PROXY"
   integration_uri        = aws_lambda_alias.live[each.key].invoke_arn
@@ -281,18 +285,49 @@ resource "aws_apigatewayv2_integration" "fn" {
 
 resource "aws_apigatewayv2_route" "fn" {
   #checkov:skip=CKV_AWS_309:Authorization is done in the functions (JWT with revocation); public routes are public by design.
-  for_each  = local.functions
+  for_each  = local.http_functions
   api_id    = aws_apigatewayv2_api.http.id
   route_key = each.value.route
   target    = "integrations/${aws_apigatewayv2_integration.fn[each.key].id}"
 }
 
 resource "aws_lambda_permission" "api" {
-  for_each      = local.functions
+  for_each      = local.http_functions
   statement_id  = "AllowHttpApi"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.fn[each.key].function_name
   qualifier     = aws_lambda_alias.live[each.key].name
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_apigatewayv2_api.http.execution_arn}/*/*"
+}
+
+# ------------------------------------------------------------------ schedules
+
+resource "aws_cloudwatch_event_rule" "schedule" {
+  for_each            = local.scheduled_functions
+  name                = "${var.name}-${each.key}"
+  description         = "Runs ${each.key} (${each.value.schedule})."
+  schedule_expression = each.value.schedule
+}
+
+resource "aws_cloudwatch_event_target" "schedule" {
+  for_each = local.scheduled_functions
+  rule     = aws_cloudwatch_event_rule.schedule[each.key].name
+  arn      = aws_lambda_alias.live[each.key].arn
+
+  # A missed run is simply run again by the next tick.
+  retry_policy {
+    maximum_retry_attempts       = 0
+    maximum_event_age_in_seconds = 60
+  }
+}
+
+resource "aws_lambda_permission" "schedule" {
+  for_each      = local.scheduled_functions
+  statement_id  = "AllowSchedule"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.fn[each.key].function_name
+  qualifier     = aws_lambda_alias.live[each.key].name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.schedule[each.key].arn
 }

@@ -81,3 +81,28 @@ where
     }))
     .await
 }
+
+/// The whole `main` of a scheduled function: config and clients once, then `job` per event (the
+/// event itself says only that it is time). A failed run is logged once and reported to Lambda
+/// as an error; the next tick runs the job again.
+pub async fn run_job<F, Fut>(job: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static App) -> Fut + Copy + Send,
+    Fut: Future<Output = ApiResult<serde_json::Value>> + Send,
+{
+    use lambda_http::lambda_runtime::{LambdaEvent, run, service_fn};
+    telemetry::init();
+    let config = config::Config::from_env().inspect_err(|e| {
+        tracing::error!(error = %e, "invalid configuration");
+    })?;
+    let app = App::leaked(config);
+    run(service_fn(
+        move |_: LambdaEvent<serde_json::Value>| async move {
+            job(app).await.map_err(|e| {
+                tracing::error!(error = %e.chain(), "job failed");
+                lambda_http::Error::from(e.code())
+            })
+        },
+    ))
+    .await
+}

@@ -47,6 +47,18 @@ def access():
     return cargo()["workspace"]["metadata"]["shop"]["functions"]
 
 
+def schedules():
+    """{function: schedule expression} of the functions an EventBridge schedule runs (no route)."""
+    return {f: spec["schedule"] for f, spec in access().items() if "schedule" in spec}
+
+
+def triggers():
+    """{function: "METHOD /path" or "schedule <expr>"}: how each function of the manifest is run."""
+    out = {f: f"{m} {p}" for f, (m, p) in routes().items()}
+    out.update({f: f"schedule {e}" for f, e in schedules().items()})
+    return out
+
+
 @cache
 def manifest():
     xtask = ROOT / "target/debug/xtask"
@@ -98,7 +110,11 @@ def diff(what, expected, actual):
 
 def check_binaries():
     bins = {p.stem for p in (ROOT / "functions/src/bin").glob("*.rs")}
-    return diff("function binaries vs router", set(routes()), bins) + diff("access table vs router", set(routes()), set(access()))
+    return (
+        diff("function binaries vs manifest", set(access()), bins)
+        + diff("routed functions vs router", set(access()) - set(schedules()), set(routes()))
+        + diff("scheduled functions that are also routed", set(), set(schedules()) & set(routes()))
+    )
 
 
 def check_events():
@@ -117,7 +133,13 @@ def check_events():
         for k, v in ev.get("pathParameters", {}).items():
             raw = raw.replace("{" + k + "}", v)
         problems += diff(f"{f.name} rawPath", raw, ev.get("rawPath"))
-    extra = {p.stem for p in (ROOT / "events").glob("*.json")} - set(routes())
+    for fn in schedules():
+        f = ROOT / "events" / f"{fn}.json"
+        if not f.exists():
+            problems.append(f"events/{fn}.json is missing")
+            continue
+        problems += diff(f"{f.name} detail-type", "Scheduled Event", json.loads(f.read_text()).get("detail-type"))
+    extra = {p.stem for p in (ROOT / "events").glob("*.json")} - set(access())
     return problems + diff("events without a function", set(), extra)
 
 
@@ -160,14 +182,15 @@ def routes_of(t, function):
 def check_template(t):
     problems = []
     fns = template_functions(t)
-    problems += diff("template functions vs router", set(routes()), set(fns))
+    problems += diff("template functions vs manifest", set(access()), set(fns))
     globals_fn = t["Globals"]["Function"]
-    for fn, (method, path) in routes().items():
+    for fn, trigger in triggers().items():
         if fn not in fns:
             continue
         name, r = fns[fn]
         props = r["Properties"]
-        problems += diff(f"{name} routes", [f"{method} {path}"], routes_of(t, name))
+        scheduled = [f"schedule {e['Properties']['Schedule']}" for e in props.get("Events", {}).values() if e["Type"] == "Schedule"]
+        problems += diff(f"{name} routes", [trigger], routes_of(t, name) + scheduled)
         problems += diff(f"{name} memory", access()[fn]["memory"], props.get("MemorySize", globals_fn["MemorySize"]))
         grants = {}
         for policy in props.get("Policies", []):
@@ -191,12 +214,13 @@ def check_template(t):
 def check_terraform(tf, template_env):
     problems = []
     fns = tf["locals"]["functions"]
-    problems += diff("terraform functions vs router", set(routes()), set(fns))
-    for fn, (method, path) in routes().items():
+    problems += diff("terraform functions vs manifest", set(access()), set(fns))
+    for fn, trigger in triggers().items():
         if fn not in fns:
             continue
         spec = fns[fn]
-        problems += diff(f"terraform {fn} route", f"{method} {path}", spec["route"])
+        found = spec["route"] if spec.get("route") not in (None, "null") else f"schedule {spec.get('schedule')}"
+        problems += diff(f"terraform {fn} route", trigger, found)
         problems += diff(f"terraform {fn} memory", access()[fn]["memory"], spec["memory"])
         grants = {f"dynamodb:{g['table']}": sorted(f"dynamodb:{a}" for a in g["actions"]) for g in spec["dynamodb"]}
         if spec["s3"]:
@@ -277,11 +301,15 @@ def test_a_removed_route_is_caught_everywhere(tmp_path):
 
     t = load_template()
     del t["Resources"]["GetOrderFunction"]
-    assert any("template functions vs router" in p for p in check_template(t))
+    assert any("template functions vs manifest" in p for p in check_template(t))
 
     tf = load_terraform()
     del tf["locals"]["functions"]["get-order"]
-    assert any("terraform functions vs router" in p for p in check_terraform(tf, {}))
+    assert any("terraform functions vs manifest" in p for p in check_terraform(tf, {}))
+
+    t = load_template()
+    del t["Resources"]["ExpireOrdersFunction"]["Properties"]["Events"]
+    assert any("ExpireOrdersFunction routes" in p for p in check_template(t))
 
     doc = load_openapi()
     del doc["paths"]["/orders/{id}"]

@@ -164,3 +164,51 @@ fn content_type(key: &str) -> &'static str {
         _ => "application/octet-stream",
     }
 }
+
+/// `schedules API_URL`: the dev stack's EventBridge. Every `LOCAL_SCHEDULE_SECONDS` (default 10;
+/// AWS runs them on their schedule expression) each scheduled function of the manifest gets its
+/// sample scheduled event through `cargo lambda watch`'s invoke endpoint, the path a deployed
+/// schedule's invocation takes. Like EventBridge, a tick does not wait for the previous run.
+pub async fn schedules(api_url: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let root = shop_tests::repo_root();
+    let jobs: Vec<String> =
+        crate::generate::manifest(&std::fs::read_to_string(root.join("Cargo.toml"))?)?
+            .into_iter()
+            .filter(|f| !f.is_http())
+            .map(|f| f.name)
+            .collect();
+    let every: u64 = std::env::var("LOCAL_SCHEDULE_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(10);
+    println!("schedules: {} every {every} s", jobs.join(", "));
+    let client = reqwest::Client::new();
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
+    loop {
+        tick.tick().await;
+        for job in &jobs {
+            let mut event: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+                root.join(format!("events/{job}.json")),
+            )?)?;
+            event["time"] = shop::types::now_rfc3339().into();
+            event["id"] = ulid::Ulid::new().to_string().into();
+            let req = client
+                .post(format!("{api_url}/2015-03-31/functions/{job}/invocations"))
+                .json(&event);
+            let job = job.clone();
+            tokio::spawn(async move {
+                match req.send().await {
+                    Ok(r) => {
+                        let body = r.text().await.unwrap_or_default();
+                        // Quiet when the run found nothing to do.
+                        if body.chars().any(|c| c.is_ascii_digit() && c != '0') {
+                            println!("schedules: {job} -> {body}");
+                        }
+                    }
+                    Err(e) => eprintln!("schedules: {job} could not be invoked: {e}"),
+                }
+            });
+        }
+    }
+}

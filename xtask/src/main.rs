@@ -3,6 +3,7 @@
 //! - `setup`: create the tables, the admin account and the sample catalog (idempotent; `make dev`).
 //! - `backfill-search`: write the word index of products that predate it (idempotent).
 //! - `publish-site BUCKET API_URL`: upload the storefront with a config.json pointing at the API.
+//! - `schedules API_URL`: run the manifest's scheduled functions locally, through the invoke endpoint.
 //! - `manifest`: print the tables and environment variables the infrastructure must describe.
 //! - `gen [--check]`: write (or check) what Cargo.toml's function manifest determines: the binaries,
 //!   template.yaml's function blocks, terraform/functions.json, missing sample events.
@@ -12,7 +13,7 @@ mod bench;
 mod dev;
 mod generate;
 
-const USAGE: &str = "usage: cargo xtask setup | backfill-search | publish-site BUCKET API_URL | manifest | gen [--check] | bench";
+const USAGE: &str = "usage: cargo xtask setup | backfill-search | publish-site BUCKET API_URL | schedules API_URL | manifest | gen [--check] | bench";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The benchmark re-runs this binary as its bare twin Lambdas.
@@ -39,6 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("storefront published: {n} files to {bucket}");
             Ok(())
         }
+        ["schedules", api_url] => runtime()?.block_on(dev::schedules(api_url)),
         ["manifest"] => {
             println!("{}", serde_json::to_string_pretty(&dev::manifest())?);
             Ok(())
