@@ -168,7 +168,7 @@ locals {
       memory   = 1024
       dynamodb = [
         { table = "users", actions = ["BatchGetItem"] },
-        { table = "orders", actions = ["BatchGetItem", "GetItem", "PutItem", "DeleteItem"] },
+        { table = "orders", actions = ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "DeleteItem"] },
         { table = "products", actions = ["BatchGetItem", "UpdateItem"] },
       ]
       s3 = []

@@ -94,6 +94,8 @@ pub fn env_for(prefix: &str, dynamodb: &str) -> HashMap<String, String> {
         ("DYNAMODB_ENDPOINT".into(), dynamodb.into()),
         ("AWS_REGION".into(), "us-east-1".into()),
         ("CORS_ALLOW_ORIGIN".into(), "http://shop.test".into()),
+        // Suites place many orders per customer; the cap's own tests remove this (default 3).
+        ("MAX_UNPAID_ORDERS".into(), "100".into()),
     ])
 }
 

@@ -364,3 +364,82 @@ async fn expiry_keeps_an_order_whose_payment_already_succeeded() {
     assert_eq!(t.api().order(&token, &order).await.body["status"], "PAID");
     assert_eq!(t.stock_of(&mug).await, 9);
 }
+
+#[tokio::test]
+async fn a_customer_holds_at_most_three_unpaid_orders_even_under_concurrent_checkouts() {
+    let t = TestApp::with_env(|env| {
+        stripe::configure(env);
+        env.remove("MAX_UNPAID_ORDERS");
+    })
+    .await;
+    let relay = stripe::relay().await;
+    let (admin, token) = t.admin_and_customer().await;
+    let mug = t.product("Mug", 1490, 100).await;
+    let body = json!({"items": [{"product_id": mug, "quantity": 1}]});
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..10 {
+        let (api, token, body) = (t.api().clone(), token.clone(), body.clone());
+        calls.spawn(async move { api.checkout(&token, &format!("cap-{i}"), body).await });
+    }
+    let results = calls.join_all().await;
+    let placed: Vec<String> = results
+        .iter()
+        .filter(|r| r.status() == 201)
+        .map(|r| r.body["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        placed.len(),
+        3,
+        "{:?}",
+        results.iter().map(|r| r.status()).collect::<Vec<_>>()
+    );
+    for r in results.iter().filter(|r| r.status() != 201) {
+        assert_eq!(r.status(), 409);
+        assert_eq!(r.error_code(), "too_many_unpaid_orders");
+    }
+    assert_eq!(
+        t.stock_of(&mug).await,
+        97,
+        "refused checkouts reserve nothing"
+    );
+
+    // Paying one frees a place; so does cancelling one.
+    t.api()
+        .pay(&token, &placed[0], &stripe::card(CARD_OK).await)
+        .await;
+    deliver(&t, &relay.wait_for(&placed[0], "payment_intent.succeeded")).await;
+    assert_eq!(
+        t.api()
+            .checkout(&token, "cap-after-pay", body.clone())
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(
+        t.api()
+            .checkout(&token, "cap-full", body.clone())
+            .await
+            .status(),
+        409
+    );
+    assert_eq!(
+        t.api()
+            .set_status(&admin, &placed[1], "CANCELLED")
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        t.api()
+            .checkout(&token, "cap-after-cancel", body.clone())
+            .await
+            .status(),
+        201
+    );
+    // The cap is per customer.
+    let other = t.api().customer("other@test.local").await;
+    assert_eq!(
+        t.api().checkout(&other, "cap-other", body).await.status(),
+        201
+    );
+}

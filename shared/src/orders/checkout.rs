@@ -197,6 +197,7 @@ async fn place(
         )?;
         tx = tx.update("line", update);
     }
+    tx = tx.update("unpaid", store::count_unpaid(app, &who.user_id)?);
     if let Some(version) = cart_version {
         tx = tx.delete(
             "cart",
@@ -210,6 +211,13 @@ async fn place(
     };
     if reasons.failed("idempotency") {
         return Ok(Placed::KeyTaken);
+    }
+    if reasons.failed("unpaid") {
+        let max = app.config.max_unpaid_orders;
+        return Ok(Placed::Failed(ApiError::conflict(
+            "too_many_unpaid_orders",
+            format!("you already have {max} unpaid orders: pay for or cancel one first"),
+        )));
     }
     if let Some(failed) = line_failure(order, &reasons) {
         return Ok(Placed::Failed(failed));

@@ -58,6 +58,23 @@ pub fn cart_key(user: &UserId) -> Item {
     db::key(format!("CART#{user}"), "CART")
 }
 
+/// How many unpaid orders a customer holds: counted up in the checkout transaction (refused at the
+/// limit) and down in the transaction that moves a counted order out of PENDING.
+fn unpaid_key(user: &UserId) -> Item {
+    db::key(format!("UNPAID#{user}"), "UNPAID")
+}
+const UNPAID: &str = "unpaid";
+
+/// The checkout transaction's count of one more unpaid order, refused at `max`.
+pub fn count_unpaid(app: &App, user: &UserId) -> ApiResult<aws_sdk_dynamodb::types::Update> {
+    let mut u = UpdateExpr::new();
+    // ADD creates the counter at 1 for a customer's first order.
+    u.add(UNPAID, n(1));
+    let (count, max) = (u.name(UNPAID), u.value(n(app.config.max_unpaid_orders)));
+    u.condition(format!("attribute_not_exists({count}) OR {count} < {max}"));
+    u.tx_item(table(app), unpaid_key(user))
+}
+
 /// Idempotency keys are scoped to the user who sent them.
 pub fn idempotency_record_key(user: &UserId, idem_key: &str) -> Item {
     db::key(format!("IDEMPOTENCY#{user}#{idem_key}"), "IDEMPOTENCY")
@@ -366,6 +383,12 @@ pub async fn move_order(
         let (st, from) = (u.name(STATUS), u.value(s(order.status.as_str())));
         u.condition(format!("{st} = {from}"));
         let mut tx = Tx::new().update("order", u.tx_item(table(app), order_key(&order.id))?);
+        // Orders placed since the count exists carry a deadline; only those were counted.
+        if order.status == OrderStatus::Pending && order.expires_at.is_some() {
+            let mut c = UpdateExpr::new();
+            c.add(UNPAID, n(-1));
+            tx = tx.update("unpaid", c.tx_item(table(app), unpaid_key(&order.user_id))?);
+        }
         let restock: Vec<&OrderLine> = if to == OrderStatus::Cancelled {
             order
                 .items

@@ -31,6 +31,8 @@ pub mod env {
     pub const STRIPE_API_BASE: &str = "STRIPE_API_BASE";
     /// How long a PENDING order holds its stock before the expiry job cancels it.
     pub const ORDER_PAYMENT_WINDOW_SECONDS: &str = "ORDER_PAYMENT_WINDOW_SECONDS";
+    /// How many unpaid (PENDING) orders one customer may hold at once.
+    pub const MAX_UNPAID_ORDERS: &str = "MAX_UNPAID_ORDERS";
     /// Local development only: point the SDK clients at DynamoDB Local / an S3 emulator.
     pub const DYNAMODB_ENDPOINT: &str = "DYNAMODB_ENDPOINT";
     pub const S3_ENDPOINT: &str = "S3_ENDPOINT";
@@ -54,6 +56,7 @@ pub mod env {
         STRIPE_WEBHOOK_SECRET,
         STRIPE_API_BASE,
         ORDER_PAYMENT_WINDOW_SECONDS,
+        MAX_UNPAID_ORDERS,
     ];
 }
 
@@ -102,6 +105,7 @@ pub struct Config {
     pub handler_timeout: Duration,
     pub stripe: StripeConfig,
     pub payment_window: Duration,
+    pub max_unpaid_orders: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -118,6 +122,7 @@ impl std::fmt::Debug for Config {
             .field("local", &self.local)
             .field("stripe_api_base", &self.stripe.api_base)
             .field("payment_window", &self.payment_window)
+            .field("max_unpaid_orders", &self.max_unpaid_orders)
             .finish_non_exhaustive()
     }
 }
@@ -173,6 +178,15 @@ impl Config {
                     "must be a whole number of seconds in 1..=604800, got {window_raw:?}"
                 ),
             })?;
+        let unpaid_raw = or(env::MAX_UNPAID_ORDERS, "3");
+        let max_unpaid_orders: u32 = unpaid_raw
+            .parse()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| ConfigError::Invalid {
+                var: env::MAX_UNPAID_ORDERS,
+                reason: format!("must be a whole number in 1..=100, got {unpaid_raw:?}"),
+            })?;
         let secret = |k: &str| {
             get(k)
                 .map(|v| v.trim().to_string())
@@ -215,6 +229,7 @@ impl Config {
             handler_timeout: Duration::from_secs(8),
             stripe,
             payment_window: Duration::from_secs(window),
+            max_unpaid_orders,
         })
     }
 }
@@ -246,6 +261,7 @@ mod tests {
         assert_eq!(c.stripe.api_base, STRIPE_API);
         assert!(c.stripe.secret_key.is_none() && c.stripe.webhook_secret.is_none());
         assert_eq!(c.payment_window, Duration::from_secs(1800));
+        assert_eq!(c.max_unpaid_orders, 3);
     }
 
     #[test]
