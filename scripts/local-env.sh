@@ -23,3 +23,5 @@ export STRIPE_API_BASE="${STRIPE_API_BASE:-http://127.0.0.1:${STRIPE_PORT}}"
 export STRIPE_SECRET_KEY="${STRIPE_SECRET_KEY:-sk_test_localstripe}"
 export STRIPE_PUBLISHABLE_KEY="${STRIPE_PUBLISHABLE_KEY:-pk_test_localstripe}"
 export STRIPE_WEBHOOK_SECRET="${STRIPE_WEBHOOK_SECRET:-whsec_localstripe_dev_secret}"
+# localstripe serves a fake Stripe.js; the storefront's config.json points at it.
+export STRIPE_JS_URL="${STRIPE_JS_URL:-${STRIPE_API_BASE}/js.stripe.com/v3/}"

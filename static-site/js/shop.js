@@ -2,6 +2,7 @@
 
 import { api, ApiError, session } from './api.js';
 import * as cart from './cart.js';
+import { payPanel } from './pay.js';
 import { go, render, toLogin } from './router.js';
 import { banner, explain, h, money, orderCard, pager, pretty, productImage, stockLabel, toast } from './ui.js';
 
@@ -205,7 +206,13 @@ async function ordersPage(_params, _id, show) {
 
 async function orderPage(_params, id, show) {
   const o = await api('GET', `/orders/${encodeURIComponent(id)}`, { auth: true });
-  show(h('nav', { class: 'crumbs' }, h('a', { href: '#/orders' }, 'Your orders')), h('h1', {}, `Order ${o.id.slice(-8)}`), orderCard(o, cancelButton(o, render)));
+  const payable = o.status === 'PENDING' && o.user_id === session.user?.id;
+  show(
+    h('nav', { class: 'crumbs' }, h('a', { href: '#/orders' }, 'Your orders')),
+    h('h1', {}, `Order ${o.id.slice(-8)}`),
+    orderCard(o, cancelButton(o, render)),
+    payable ? payPanel(o, render) : '',
+  );
 }
 
 // ------------------------------------------------------------------ account

@@ -108,12 +108,20 @@ export function pretty(category) {
   return category.replace(/-/g, ' ').replace(/^./, (c) => c.toUpperCase());
 }
 
+/** Where the money is (`unpaid`, `paid`, `refunded`), in words that add to the status badge. */
+export function paymentBadge(payment, status) {
+  const text = payment === 'paid' ? 'Payment received'
+    : payment === 'refunded' ? 'Refunded'
+      : status === 'PENDING' ? 'Awaiting payment' : 'Not paid';
+  return h('span', { class: `payment ${payment}`, 'data-payment': payment }, text);
+}
+
 /** An order's card; `actions` are buttons for its footer. */
 export function orderCard(o, actions = []) {
   return h('article', { class: 'panel order', 'data-order': o.id },
     h('header', {},
       h('div', {}, h('strong', {}, h('a', { href: `#/orders/${o.id}` }, `Order ${o.id.slice(-8)}`)), ' ', h('span', { class: 'muted' }, date(o.created_at))),
-      statusBadge(o.status)),
+      h('div', { class: 'actions' }, paymentBadge(o.payment_status || 'unpaid', o.status), statusBadge(o.status))),
     h('ul', {}, o.items.map((l) => h('li', {}, `${l.quantity} × ${l.name} — ${money(l.unit_price_cents * l.quantity, o.currency)}`))),
     h('div', { class: 'actions', style: 'justify-content:space-between;margin-top:10px' },
       h('span', { class: 'price' }, `Total ${money(o.total_cents, o.currency)}`),

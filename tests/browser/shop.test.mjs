@@ -22,16 +22,16 @@ const freePort = () => new Promise((resolve) => {
   const srv = net.createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
 });
 
-let stack, browser, site, api, dataDir;
+let stack, browser, site, api, stripe, dataDir;
 const log = [];
 
 before(async () => {
-  const [apiPort, dynamoPort, s3Port] = [await freePort(), await freePort(), await freePort()];
+  const [apiPort, dynamoPort, s3Port, stripePort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'shop-browser-'));
   stack = spawn('bash', ['scripts/dev.sh'], {
     cwd: root,
     detached: true,
-    env: { ...process.env, API_PORT: String(apiPort), DYNAMODB_PORT: String(dynamoPort), S3_PORT: String(s3Port), LOCAL_DIR: dataDir, LOG_LEVEL: 'warn', WATCH_ARGS: '--ignore-changes' },
+    env: { ...process.env, API_PORT: String(apiPort), DYNAMODB_PORT: String(dynamoPort), S3_PORT: String(s3Port), STRIPE_PORT: String(stripePort), LOCAL_DIR: dataDir, LOCAL_SCHEDULE_SECONDS: '2', LOG_LEVEL: 'warn', WATCH_ARGS: '--ignore-changes' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   await new Promise((resolve, reject) => {
@@ -46,6 +46,7 @@ before(async () => {
   });
   site = `http://127.0.0.1:${s3Port}/shop-site/`;
   api = `http://127.0.0.1:${apiPort}`;
+  stripe = `http://127.0.0.1:${stripePort}`;
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -72,7 +73,7 @@ after(async () => {
  *  add it to every response of the site. */
 function localCsp() {
   const csp = JSON.parse(readFileSync(path.join(root, 'static-site/csp.json'), 'utf8'));
-  const fill = { '{api}': api, '{uploads}': "'self'" };
+  const fill = { '{api}': api, '{uploads}': "'self'", '{stripe_js}': stripe, '{stripe_api}': stripe };
   return Object.entries(csp.directives).map(([name, values]) => [name, ...new Set(values.map((v) => fill[v] || v))].join(' ')).join('; ');
 }
 
@@ -164,6 +165,59 @@ test('a shopper registers, searches, fills the cart, checks out and cancels', as
   await page.getByRole('link', { name: 'Sign in' }).waitFor();
   await page.goto(`${site}#/orders`);
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  assert.deepEqual(page.errors, []);
+});
+
+/** Types a card into the card field of the pay panel (localstripe's Elements: plain inputs). */
+async function fillCard(page, number) {
+  const field = page.locator('#card-field');
+  await field.locator('input[placeholder="number"]').fill(number);
+  await field.locator('input[placeholder="exp_month"]').fill('12');
+  await field.locator('input[placeholder="exp_year"]').fill('35');
+  await field.locator('input[placeholder="cvc"]').fill('123');
+  await field.locator('input[placeholder="postal_code"]').fill('10001');
+}
+
+test('a shopper pays by card: a declined card says so, another card pays, and 3-D Secure is completed', async () => {
+  const page = await newPage();
+  const email = `ada+${Date.now()}@example.com`;
+  assert.equal((await call('POST', '/users/register', { body: { email, password: 'analytical-engine', name: 'Ada' } })).status, 201);
+  const login = await call('POST', '/users/login', { body: { email, password: 'analytical-engine' } });
+  const token = login.body.token;
+  const products = await call('GET', '/products?limit=50');
+  const product = products.body.items.find((p) => p.stock > 5);
+  const place = async (key) => {
+    const r = await call('POST', '/orders', { token, headers: { 'idempotency-key': key }, body: { items: [{ product_id: product.id, quantity: 1 }] } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return r.body.id;
+  };
+  await page.goto(site);
+  await page.evaluate(([t, u]) => { sessionStorage.setItem('token', t); sessionStorage.setItem('user', JSON.stringify(u)); }, [token, login.body.user]);
+
+  const first = await place(`pay-${Date.now()}`);
+  await page.goto(`${site}#/orders/${first}`);
+  await page.getByRole('heading', { name: 'Pay by card' }).waitFor();
+  await page.locator('#pay-time-left', { hasText: /reserved for \d+ min/ }).waitFor();
+  await page.locator('[data-payment="unpaid"]', { hasText: 'Awaiting payment' }).waitFor();
+  await page.screenshot({ path: path.join(shots, 'pay.png') });
+  await fillCard(page, '4000000000000341');
+  await page.getByRole('button', { name: 'Pay now' }).click();
+  await page.locator('#pay-message', { hasText: 'Your card was declined. Try another card.' }).waitFor();
+  await fillCard(page, '4242424242424242');
+  await page.getByRole('button', { name: 'Pay now' }).click();
+  // The webhook marks it paid; the page shows it without a reload.
+  await page.locator('[data-payment="paid"]', { hasText: 'Payment received' }).waitFor({ timeout: 30_000 });
+  await page.locator('.status.PAID').waitFor();
+  assert.equal(await page.getByRole('heading', { name: 'Pay by card' }).count(), 0, 'a paid order offers no card field');
+  await page.screenshot({ path: path.join(shots, 'paid.png') });
+
+  const second = await place(`3ds-${Date.now()}`);
+  await page.goto(`${site}#/orders/${second}`);
+  await page.getByRole('heading', { name: 'Pay by card' }).waitFor();
+  await fillCard(page, '4000002500003155');
+  await page.getByRole('button', { name: 'Pay now' }).click();
+  await page.getByRole('button', { name: 'Complete authentication' }).click();
+  await page.locator('[data-payment="paid"]').waitFor({ timeout: 30_000 });
   assert.deepEqual(page.errors, []);
 });
 

@@ -337,16 +337,16 @@ def run(cmd, **kw):
     return p.stdout
 
 
-def render_csp(api, uploads):
-    """static-site/csp.json as a header value, with {api} and {uploads} filled in."""
+def render_csp(fill):
+    """static-site/csp.json as a header value, with its {placeholders} filled from `fill`."""
     csp = json.loads((ROOT / "static-site/csp.json").read_text())
-    fill = {"{api}": api, "{uploads}": uploads}
+    fill = {"{" + k + "}": v for k, v in fill.items()}
     return "; ".join(" ".join([name, *dict.fromkeys(fill.get(v, v) for v in values)]) for name, values in csp["directives"].items())
 
 
 def deployed_csp(region):
-    csp = json.loads((ROOT / "static-site/csp.json").read_text())["deployed"]
-    return render_csp(csp["api"].replace("{region}", region), csp["uploads"].replace("{region}", region))
+    deployed = json.loads((ROOT / "static-site/csp.json").read_text())["deployed"]
+    return render_csp({k: v.replace("{region}", region) for k, v in deployed.items()})
 
 
 def test_both_descriptions_send_the_storefront_csp():

@@ -75,7 +75,8 @@ pub fn manifest() -> serde_json::Value {
 }
 
 /// Uploads the storefront exactly as a deploy does: every file of static-site/ with its content
-/// type, and a config.json that points the site at `api_url`.
+/// type, and a config.json that points the site at `api_url` and at Stripe.js with the
+/// publishable key (`STRIPE_PUBLISHABLE_KEY`; `STRIPE_JS_URL` defaults to Stripe's own).
 pub async fn publish_site(
     bucket: &str,
     api_url: &str,
@@ -109,7 +110,12 @@ pub async fn publish_site(
             .to_string_lossy()
             .replace('\\', "/");
         let body = if key == "config.json" {
-            serde_json::to_vec_pretty(&serde_json::json!({ "apiUrl": api_url }))?
+            let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+            serde_json::to_vec_pretty(&serde_json::json!({
+                "apiUrl": api_url,
+                "stripeJsUrl": var("STRIPE_JS_URL").unwrap_or_else(|| "https://js.stripe.com/v3/".into()),
+                "stripePublishableKey": var("STRIPE_PUBLISHABLE_KEY"),
+            }))?
         } else {
             std::fs::read(&path)?
         };

@@ -553,6 +553,7 @@ mod tests {
 # health: measured: 1 ms
 health = { handler = "health::health", memory = 512, dynamodb = { users = ["GetItem"] } }
 product-image = { handler = "catalog::product_image", memory = 1024, dynamodb = { users = ["GetItem"], "products:index" = ["Query"] }, s3 = ["PutObject"] }
+expire = { handler = "payments::expire_orders", memory = 512, schedule = "rate(1 minute)", dynamodb = { "orders:index" = ["Query"] } }
 "#;
 
     #[test]
@@ -598,6 +599,40 @@ product-image = { handler = "catalog::product_image", memory = 1024, dynamodb = 
             !t.contains("STALE-BLOCK")
                 && t.contains("HealthFunction:")
                 && t.ends_with(&format!("{END}\nb\n"))
+        );
+    }
+
+    #[test]
+    fn a_scheduled_function_gets_a_job_binary_a_schedule_and_no_route() {
+        let fns = manifest(CARGO).unwrap();
+        let job = &fns[2];
+        assert!(!job.is_http() && job.route() == "schedule rate(1 minute)");
+        assert!(binary(job).contains("shop::run_job(shop::payments::expire_orders)"));
+        let b = sam_block(job);
+        assert!(
+            b.contains("Type: Schedule") && b.contains("Schedule: rate(1 minute)"),
+            "{b}"
+        );
+        assert!(
+            !b.contains("RouteKey") && !b.contains("Integration:"),
+            "{b}"
+        );
+        let tf = terraform(&fns);
+        assert!(
+            tf.contains("route    = null\n      schedule = \"rate(1 minute)\""),
+            "{tf}"
+        );
+        assert!(!test_handlers(&fns).contains("\"expire\""));
+        let ev: serde_json::Value = serde_json::from_str(&event(job)).unwrap();
+        assert_eq!(ev["detail-type"], "Scheduled Event");
+        let both = CARGO.replace(
+            "\"/health\" = [",
+            "\"/expire\" = [{ method = \"POST\", function = \"expire\" }]\n\"/health\" = [",
+        );
+        assert!(
+            manifest(&both)
+                .unwrap_err()
+                .contains("both routed and scheduled")
         );
     }
 
