@@ -443,3 +443,63 @@ async fn a_customer_holds_at_most_three_unpaid_orders_even_under_concurrent_chec
         201
     );
 }
+
+#[tokio::test]
+async fn a_stripe_that_accepts_but_never_answers_is_a_503_within_the_handler_limit() {
+    // Accepts connections and reads, never writes: a hung payment processor.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().take(8).collect();
+        std::thread::sleep(Duration::from_secs(60));
+        drop(held);
+    });
+    let t = TestApp::with_env(|env| {
+        stripe::configure(env);
+        env.insert("STRIPE_API_BASE".into(), format!("http://127.0.0.1:{port}"));
+    })
+    .await;
+    let (token, _, order, _) = pending_order(&t, 1).await;
+    let before = t.api().order(&token, &order).await.body;
+    let started = std::time::Instant::now();
+    let r = t.api().pay(&token, &order, "card_anything").await;
+    assert_eq!(r.status(), 503, "{:?}", r.body);
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "answered before the handler's own 8 s limit"
+    );
+    assert_eq!(t.api().order(&token, &order).await.body, before);
+}
+
+#[test]
+fn the_sample_webhook_event_is_signed_as_stripe_signs_with_the_local_secret() {
+    let root = shop_tests::repo_root();
+    let ev: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("events/payment-webhook.json")).unwrap(),
+    )
+    .unwrap();
+    let env = std::fs::read_to_string(root.join("scripts/local-env.sh")).unwrap();
+    let secret = env
+        .split("STRIPE_WEBHOOK_SECRET:-")
+        .nth(1)
+        .and_then(|s| s.split('}').next())
+        .unwrap();
+    let header = ev["headers"]["stripe-signature"].as_str().unwrap();
+    let body = ev["body"].as_str().unwrap();
+    let t: u64 = header[2..header.find(',').unwrap()].parse().unwrap();
+    use shop::payments::model::{SignatureError, verify_signature};
+    assert_eq!(
+        verify_signature(Some(header), body.as_bytes(), secret.as_bytes(), t),
+        Ok(())
+    );
+    // Invoked later it is refused as stale, as a replayed capture would be.
+    assert_eq!(
+        verify_signature(
+            Some(header),
+            body.as_bytes(),
+            secret.as_bytes(),
+            shop::types::now_epoch_secs()
+        ),
+        Err(SignatureError::Stale)
+    );
+}
