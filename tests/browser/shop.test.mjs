@@ -294,8 +294,8 @@ test('an admin creates a product with an image, sees it in the catalog and ships
 
   // A customer orders it; the admin moves the order to SHIPPED.
   const email = `buyer+${Date.now()}@example.com`;
-  await call('POST', '/users/register', { body: { email, password: 'password123', name: 'Buyer' } });
-  const token = (await call('POST', '/users/login', { body: { email, password: 'password123' } })).body.token;
+  await call('POST', '/users/register', { body: { email, password: 'shopper-passphrase-42', name: 'Buyer' } });
+  const token = (await call('POST', '/users/login', { body: { email, password: 'shopper-passphrase-42' } })).body.token;
   const id = (await call('GET', `/products?q=${encodeURIComponent(name.toLowerCase())}`)).body.items[0].id;
   const order = await call('POST', '/orders', { token, body: { items: [{ product_id: id, quantity: 2 }] }, headers: { 'idempotency-key': `browser-${Date.now()}` } });
   assert.equal(order.status, 201);

@@ -29,7 +29,7 @@ pub struct Api {
 }
 
 /// The password every customer made by [`Api::customer`] has.
-pub const CUSTOMER_PASSWORD: &str = "password123";
+pub const CUSTOMER_PASSWORD: &str = "shopper-passphrase-42";
 
 impl Api {
     /// Through the in-process dispatch, against `app`.

@@ -27,7 +27,7 @@ async fn shopper_checks_out_the_cart_and_cancels() {
     assert_eq!(s, 201);
     let pid = p["id"].as_str().unwrap().to_string();
 
-    let reg = json!({"email": "shopper@e2e.local", "password": "password123", "name": "Shopper"});
+    let reg = json!({"email": "shopper@e2e.local", "password": "shopper-passphrase-42", "name": "Shopper"});
     assert_eq!(
         api.json("POST", "/users/register", None, Some(reg)).await.0,
         201
@@ -37,7 +37,7 @@ async fn shopper_checks_out_the_cart_and_cancels() {
             "POST",
             "/users/login",
             None,
-            Some(json!({"email": "shopper@e2e.local", "password": "password123"})),
+            Some(json!({"email": "shopper@e2e.local", "password": "shopper-passphrase-42"})),
         )
         .await;
     let token = login["token"].as_str().unwrap().to_string();

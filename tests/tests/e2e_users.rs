@@ -19,7 +19,7 @@ async fn register_login_me_update_logout_over_http() {
         "{health}"
     );
 
-    let creds = json!({"email": "e2e@example.com", "password": "password123"});
+    let creds = json!({"email": "e2e@example.com", "password": "shopper-passphrase-42"});
     let mut reg = creds.clone();
     reg["name"] = "End To End".into();
     let (s, user) = api
@@ -70,7 +70,7 @@ async fn register_login_me_update_logout_over_http() {
     // Logs never carry secrets: no password, no token, no signing key, no hash.
     let all = logs.join("\n");
     for secret in [
-        "password123",
+        "shopper-passphrase-42",
         token.as_str(),
         shop_tests::TEST_SECRET,
         "$argon2id$",

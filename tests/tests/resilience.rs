@@ -44,9 +44,9 @@ async fn a_hanging_dependency_is_a_503_not_a_lambda_timeout() {
 /// A valid request for each function, so that only the outage can make it fail.
 fn body_for(function: &str, product: &str) -> Option<Value> {
     match function {
-        "register" => {
-            Some(json!({"email": "late@example.com", "password": "password123", "name": "Late"}))
-        }
+        "register" => Some(
+            json!({"email": "late@example.com", "password": "shopper-passphrase-42", "name": "Late"}),
+        ),
         "login" => Some(json!({"email": "admin@outage.local", "password": "admin-password"})),
         "update-me" => Some(json!({"name": "Renamed"})),
         "create-product" => {

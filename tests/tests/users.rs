@@ -8,7 +8,7 @@ async fn register_returns_the_user_without_secrets() {
     let t = TestApp::new().await;
     let r = t
         .api()
-        .register("Ada@Example.com", "password123", "Ada")
+        .register("Ada@Example.com", "shopper-passphrase-42", "Ada")
         .await;
     assert_eq!(r.status(), 201);
     assert_eq!(r.body["email"], "ada@example.com");
@@ -33,7 +33,7 @@ async fn duplicate_email_is_409_case_insensitively() {
     let t = TestApp::new().await;
     assert_eq!(
         t.api()
-            .register("dup@example.com", "password123", "Ada")
+            .register("dup@example.com", "shopper-passphrase-42", "Ada")
             .await
             .status(),
         201
@@ -84,7 +84,7 @@ async fn bad_input_gets_a_400_naming_the_problem() {
         ),
         (
             "bad email",
-            json!({"email": "nope", "password": "password123", "name": "A"}),
+            json!({"email": "nope", "password": "shopper-passphrase-42", "name": "A"}),
             "email",
         ),
         (
@@ -98,18 +98,38 @@ async fn bad_input_gets_a_400_naming_the_problem() {
             "password",
         ),
         (
+            "common password",
+            json!({"email": "a@b.co", "password": "12345678", "name": "A"}),
+            "password",
+        ),
+        (
+            "eight spaces",
+            json!({"email": "a@b.co", "password": "        ", "name": "A"}),
+            "password",
+        ),
+        (
+            "password is the email",
+            json!({"email": "grace@b.co", "password": "grace@b.co", "name": "Grace"}),
+            "password",
+        ),
+        (
+            "zero-width character in the email",
+            json!({"email": "a\u{200B}@b.co", "password": "shopper-passphrase-42", "name": "A"}),
+            "email",
+        ),
+        (
             "blank name",
-            json!({"email": "a@b.co", "password": "password123", "name": "  "}),
+            json!({"email": "a@b.co", "password": "shopper-passphrase-42", "name": "  "}),
             "name",
         ),
         (
             "unknown field",
-            json!({"email": "a@b.co", "password": "password123", "name": "A", "role": "admin"}),
+            json!({"email": "a@b.co", "password": "shopper-passphrase-42", "name": "A", "role": "admin"}),
             "role",
         ),
         (
             "wrong type",
-            json!({"email": 5, "password": "password123", "name": "A"}),
+            json!({"email": 5, "password": "shopper-passphrase-42", "name": "A"}),
             "email",
         ),
     ];
@@ -132,7 +152,8 @@ async fn bad_input_gets_a_400_naming_the_problem() {
 #[tokio::test]
 async fn oversized_body_is_413() {
     let t = TestApp::new().await;
-    let big = json!({"email": "a@b.co", "password": "password123", "name": "x".repeat(70_000)});
+    let big =
+        json!({"email": "a@b.co", "password": "shopper-passphrase-42", "name": "x".repeat(70_000)});
     let r = t
         .api()
         .send(request("POST", "/users/register").json(big))
@@ -144,9 +165,12 @@ async fn oversized_body_is_413() {
 async fn login_gives_a_bearer_token_and_same_401_for_unknown_email_or_wrong_password() {
     let t = TestApp::new().await;
     t.api()
-        .register("bob@example.com", "password123", "Ada")
+        .register("bob@example.com", "shopper-passphrase-42", "Ada")
         .await;
-    let ok = t.api().login("BOB@example.com", "password123").await;
+    let ok = t
+        .api()
+        .login("BOB@example.com", "shopper-passphrase-42")
+        .await;
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.body["token_type"], "Bearer");
     assert_eq!(ok.body["expires_in"], 3600);
@@ -154,7 +178,10 @@ async fn login_gives_a_bearer_token_and_same_401_for_unknown_email_or_wrong_pass
     assert_eq!(ok.body["token"].as_str().unwrap().split('.').count(), 3);
 
     let wrong = t.api().login("bob@example.com", "password124").await;
-    let unknown = t.api().login("nobody@example.com", "password123").await;
+    let unknown = t
+        .api()
+        .login("nobody@example.com", "shopper-passphrase-42")
+        .await;
     assert_eq!(wrong.status(), 401);
     assert_eq!(unknown.status(), 401);
     assert_eq!(wrong.body, unknown.body);
@@ -164,7 +191,7 @@ async fn login_gives_a_bearer_token_and_same_401_for_unknown_email_or_wrong_pass
 async fn repeated_failures_lock_the_account_with_retry_after() {
     let t = TestApp::new().await;
     t.api()
-        .register("eve@example.com", "password123", "Ada")
+        .register("eve@example.com", "shopper-passphrase-42", "Ada")
         .await;
     for _ in 0..shop::users::MAX_FAILED_LOGINS {
         assert_eq!(
@@ -176,17 +203,20 @@ async fn repeated_failures_lock_the_account_with_retry_after() {
         );
     }
     // Even the right password is refused during the cool-down.
-    let r = t.api().login("eve@example.com", "password123").await;
+    let r = t
+        .api()
+        .login("eve@example.com", "shopper-passphrase-42")
+        .await;
     assert_eq!((r.status(), r.error_code()), (429, "too_many_requests"));
     let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!(retry > 0 && retry <= shop::users::LOCKOUT_SECS, "{retry}");
     // Other accounts are unaffected.
     t.api()
-        .register("amy@example.com", "password123", "Ada")
+        .register("amy@example.com", "shopper-passphrase-42", "Ada")
         .await;
     assert_eq!(
         t.api()
-            .login("amy@example.com", "password123")
+            .login("amy@example.com", "shopper-passphrase-42")
             .await
             .status(),
         200
@@ -197,14 +227,14 @@ async fn repeated_failures_lock_the_account_with_retry_after() {
 async fn a_successful_login_resets_the_failure_count() {
     let t = TestApp::new().await;
     t.api()
-        .register("kim@example.com", "password123", "Ada")
+        .register("kim@example.com", "shopper-passphrase-42", "Ada")
         .await;
     for _ in 0..shop::users::MAX_FAILED_LOGINS - 1 {
         t.api().login("kim@example.com", "nope-nope").await;
     }
     assert_eq!(
         t.api()
-            .login("kim@example.com", "password123")
+            .login("kim@example.com", "shopper-passphrase-42")
             .await
             .status(),
         200
@@ -214,7 +244,7 @@ async fn a_successful_login_resets_the_failure_count() {
     }
     assert_eq!(
         t.api()
-            .login("kim@example.com", "password123")
+            .login("kim@example.com", "shopper-passphrase-42")
             .await
             .status(),
         200
@@ -314,16 +344,14 @@ async fn update_me_changes_name_address_and_password() {
 
     let r = t
         .api()
-        .send(
-            request("PUT", "/users/me")
-                .bearer(&token)
-                .json(json!({"password": "brand-new-pass", "current_password": "password123"})),
-        )
+        .send(request("PUT", "/users/me").bearer(&token).json(
+            json!({"password": "brand-new-pass", "current_password": "shopper-passphrase-42"}),
+        ))
         .await;
     assert_eq!(r.status(), 200);
     assert_eq!(
         t.api()
-            .login("up@example.com", "password123")
+            .login("up@example.com", "shopper-passphrase-42")
             .await
             .status(),
         401
@@ -356,7 +384,11 @@ async fn update_me_changes_name_address_and_password() {
 async fn logout_revokes_only_the_presented_token() {
     let t = TestApp::new().await;
     let first = t.api().customer("out@example.com").await;
-    let second = t.api().login("out@example.com", "password123").await.body["token"]
+    let second = t
+        .api()
+        .login("out@example.com", "shopper-passphrase-42")
+        .await
+        .body["token"]
         .as_str()
         .unwrap()
         .to_string();
@@ -423,7 +455,10 @@ async fn concurrent_logouts_all_revoke_and_expired_entries_are_pruned() {
     let mut tokens = vec![first];
     for _ in 0..5 {
         tokens.push(
-            t.api().login("many@example.com", "password123").await.body["token"]
+            t.api()
+                .login("many@example.com", "shopper-passphrase-42")
+                .await
+                .body["token"]
                 .as_str()
                 .unwrap()
                 .to_string(),
@@ -544,4 +579,45 @@ async fn bytes_that_are_not_text_are_a_clean_4xx() {
     req.headers_mut().insert("authorization", bad_header);
     let r = t.api().send_request(req).await;
     assert_eq!(r.status(), 401);
+}
+
+#[test]
+fn every_jwt_secret_written_in_the_repository_is_refused_outside_local_mode() {
+    let env =
+        std::fs::read_to_string(shop_tests::repo_root().join("scripts/local-env.sh")).unwrap();
+    let dev = env
+        .split("JWT_SECRET:-")
+        .nth(1)
+        .and_then(|s| s.split('}').next())
+        .expect("local-env.sh sets a default JWT secret");
+    for secret in [dev, shop_tests::TEST_SECRET] {
+        assert!(
+            shop::config::PUBLIC_JWT_SECRETS.contains(&secret),
+            "{secret} is public but not refused"
+        );
+    }
+}
+
+#[tokio::test]
+async fn emails_that_look_alike_are_one_account() {
+    let t = TestApp::new().await;
+    let reg = |email: &str| {
+        request("POST", "/users/register")
+            .json(json!({"email": email, "password": "shopper-passphrase-42", "name": "José"}))
+    };
+    assert_eq!(
+        t.api().send(reg("jos\u{e9}@example.com")).await.status(),
+        201
+    );
+    // The same address with a decomposed accent, or in fullwidth letters: taken.
+    let r = t.api().send(reg("jose\u{301}@example.com")).await;
+    assert_eq!(r.status(), 409, "{:?}", r.body);
+    let r = t.api().send(reg("\u{FF2A}os\u{e9}@example.com")).await;
+    assert_eq!(r.status(), 409, "{:?}", r.body);
+    // And either form signs in to it.
+    let r = t
+        .api()
+        .login("jose\u{301}@EXAMPLE.com", "shopper-passphrase-42")
+        .await;
+    assert_eq!(r.status(), 200, "{:?}", r.body);
 }

@@ -19,6 +19,16 @@ use crate::{
 /// Deliberately not `Debug`/`Serialize`, so it cannot be logged or echoed by accident.
 pub struct Password(String);
 
+/// Sorted, one per line, lower case (see `shared/data/common-passwords.LICENSE.txt`).
+const COMMON: &str = include_str!("../../data/common-passwords.txt");
+
+fn is_common(folded: &str) -> bool {
+    static LIST: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    LIST.get_or_init(|| COMMON.lines().collect())
+        .binary_search(&folded)
+        .is_ok()
+}
+
 impl Password {
     pub const MIN_CHARS: usize = 8;
     pub const MAX_CHARS: usize = 128;
@@ -36,6 +46,27 @@ impl Password {
             ));
         }
         Ok(Password(raw))
+    }
+
+    /// A password being set (registration, change, reset): [`Password::parse`], and not one an
+    /// attacker tries first: not in the list of common passwords (every entry of 8 or more
+    /// characters among the 30,000 most common, from zxcvbn; `shared/data/`), not one character
+    /// repeated (eight spaces), and not the account's own email or name.
+    pub fn parse_new(field: &str, raw: String, personal: &[&str]) -> Result<Self, ApiError> {
+        let p = Self::parse(field, raw)?;
+        let folded = p.0.trim().to_lowercase();
+        let mut chars = folded.chars();
+        let repeated = chars.next().is_none_or(|first| chars.all(|c| c == first));
+        let personal = personal
+            .iter()
+            .any(|v| !v.is_empty() && v.trim().to_lowercase() == folded);
+        if repeated || personal || is_common(&folded) {
+            return Err(ApiError::invalid_field(
+                field,
+                "is too easy to guess (a common password, or your name or email): choose another",
+            ));
+        }
+        Ok(p)
     }
 
     pub fn expose(&self) -> &str {
@@ -222,5 +253,49 @@ mod tests {
         let parsed = PasswordHash::new(&ours).unwrap();
         assert!(standard.verify_password(b"correct horse", &parsed).is_ok());
         assert!(standard.verify_password(b"wrong horse", &parsed).is_err());
+    }
+
+    #[test]
+    fn common_repeated_and_personal_passwords_are_refused_when_set() {
+        let new = |p: &str| {
+            Password::parse_new("password", p.into(), &["ada@example.com", "Ada Lovelace"])
+        };
+        for weak in [
+            "12345678",
+            "password",
+            "Password",
+            "iloveyou",
+            "qwertyuiop",
+            "        ",
+            "aaaaaaaaaa",
+            "ada@example.com",
+            "ada lovelace",
+        ] {
+            assert!(new(weak).is_err(), "{weak:?} accepted");
+        }
+        for fine in [
+            "correct horse battery",
+            "cobol-forever-1959",
+            "analytical-engine",
+        ] {
+            assert!(new(fine).is_ok(), "{fine:?} refused");
+        }
+        // Signing in with an old weak password still works: only setting one is checked.
+        assert!(Password::parse("password", "12345678".into()).is_ok());
+    }
+
+    #[test]
+    fn the_common_list_is_sorted_lower_case_and_long_enough() {
+        let lines: Vec<&str> = COMMON.lines().collect();
+        assert!(lines.len() >= 10_000);
+        assert!(
+            lines.windows(2).all(|w| w[0] < w[1]),
+            "sorted, no repeats (binary search)"
+        );
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.chars().count() >= Password::MIN_CHARS && *l == l.to_lowercase())
+        );
     }
 }

@@ -10,6 +10,10 @@ use crate::{
 };
 
 pub(super) const INVALID_TOKEN: &str = "missing, invalid or expired access token";
+/// The longest bearer token looked at; ours are about 300 bytes.
+pub const MAX_TOKEN_BYTES: usize = 2048;
+/// The longest token id accepted (ours are ULIDs).
+pub const MAX_JTI_BYTES: usize = 64;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
@@ -141,9 +145,19 @@ impl JwtKeys {
     }
 
     pub fn verify(&self, token: &str) -> ApiResult<Claims> {
-        decode::<Claims>(token, &self.decoding, &self.validation)
+        // Bounded before any work: a token is a few hundred bytes, and its claims become keys.
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(ApiError::Unauthenticated(INVALID_TOKEN));
+        }
+        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|d| d.claims)
-            .map_err(|_| ApiError::Unauthenticated(INVALID_TOKEN))
+            .map_err(|_| ApiError::Unauthenticated(INVALID_TOKEN))?;
+        // Even a correctly signed token only ever names a user id (a ULID) and a short jti.
+        let sub_ok = claims.sub.len() == 26 && crate::types::parse_ulid(&claims.sub).is_some();
+        if !sub_ok || claims.jti.len() > MAX_JTI_BYTES {
+            return Err(ApiError::Unauthenticated(INVALID_TOKEN));
+        }
+        Ok(claims)
     }
 }
 
@@ -178,7 +192,7 @@ mod tests {
     fn claims_json(k: &JwtKeys, exp_offset: i64, nbf_offset: i64) -> serde_json::Value {
         let now = now_epoch_secs() as i64;
         serde_json::json!({
-            "sub": "01USER", "role": "admin", "iss": k.issuer, "aud": k.audience,
+            "sub": "01JD0000000000000000000000", "role": "admin", "iss": k.issuer, "aud": k.audience,
             "iat": now, "nbf": now + nbf_offset, "exp": now + exp_offset, "jti": "j1"
         })
     }
@@ -223,10 +237,13 @@ mod tests {
     fn issued_token_round_trips() {
         let k = keys();
         let t = k
-            .issue(&UserId::from_trusted("01ABC"), Role::Customer)
+            .issue(
+                &UserId::from_trusted("01JD0000000000000000000001"),
+                Role::Customer,
+            )
             .unwrap();
         let c = k.verify(&t).unwrap();
-        assert_eq!(c.sub, "01ABC");
+        assert_eq!(c.sub, "01JD0000000000000000000001");
         assert_eq!(c.role, Role::Customer);
         assert_eq!(c.exp - c.iat, 3600);
         assert!(!c.jti.is_empty());
@@ -294,7 +311,10 @@ mod tests {
     fn tampered_payload_is_rejected() {
         let k = keys();
         let t = k
-            .issue(&UserId::from_trusted("01ABC"), Role::Customer)
+            .issue(
+                &UserId::from_trusted("01JD0000000000000000000001"),
+                Role::Customer,
+            )
             .unwrap();
         let parts: Vec<&str> = t.split('.').collect();
         let mut c: serde_json::Value =
@@ -302,5 +322,28 @@ mod tests {
         c["role"] = "admin".into();
         let forged = format!("{}.{}.{}", parts[0], B64.encode(c.to_string()), parts[2]);
         assert!(k.verify(&forged).is_err());
+    }
+
+    #[test]
+    fn a_signed_token_with_an_oversized_or_odd_subject_is_refused() {
+        let k = keys();
+        for sub in [
+            "x".repeat(5000),
+            "01USER".into(),
+            " 01JD0000000000000000000000".into(),
+        ] {
+            let mut c = claims_json(&k, 60, 0);
+            c["sub"] = sub.clone().into();
+            let t = sign_hs256(&[b's'; 32], &c);
+            assert!(
+                k.verify(&t).is_err(),
+                "sub {:?} accepted",
+                &sub[..sub.len().min(30)]
+            );
+        }
+        let mut c = claims_json(&k, 60, 0);
+        c["jti"] = "j".repeat(65).into();
+        assert!(k.verify(&sign_hs256(&[b's'; 32], &c)).is_err());
+        assert!(k.verify(&"a".repeat(MAX_TOKEN_BYTES + 1)).is_err());
     }
 }

@@ -62,6 +62,15 @@ pub mod env {
 
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
+/// JWT secrets written in this repository (the dev stack's default, the tests'). Anyone can read
+/// them, so outside local mode (no emulator endpoints) they are refused: a deploy that forgot its
+/// secret must not start with a public one. tests/tests/users.rs checks that the repository's
+/// copies are listed here.
+pub const PUBLIC_JWT_SECRETS: &[&str] = &[
+    "local-development-secret-not-for-production-use",
+    "test-secret-that-is-at-least-32-bytes-long!",
+];
+
 #[derive(Clone, Debug)]
 pub struct Tables {
     pub users: String,
@@ -149,6 +158,21 @@ impl Config {
                     "must be at least {MIN_JWT_SECRET_BYTES} bytes, got {}",
                     jwt_secret.len()
                 ),
+            });
+        }
+        let local_mode = [env::DYNAMODB_ENDPOINT, env::S3_ENDPOINT]
+            .iter()
+            .any(|k| get(k).is_some_and(|v| !v.is_empty()));
+        if !local_mode
+            && PUBLIC_JWT_SECRETS
+                .iter()
+                .any(|p| p.as_bytes() == jwt_secret)
+        {
+            return Err(ConfigError::Invalid {
+                var: env::JWT_SECRET,
+                reason:
+                    "is a development secret published in the repository; pass a secret of your own"
+                        .into(),
             });
         }
         let ttl_raw = or(env::TOKEN_TTL_SECONDS, "3600");
@@ -262,6 +286,21 @@ mod tests {
         assert!(c.stripe.secret_key.is_none() && c.stripe.webhook_secret.is_none());
         assert_eq!(c.payment_window, Duration::from_secs(1800));
         assert_eq!(c.max_unpaid_orders, 3);
+    }
+
+    #[test]
+    fn a_public_development_secret_is_refused_outside_local_mode() {
+        for public in PUBLIC_JWT_SECRETS {
+            let mut m = base();
+            m.insert(env::JWT_SECRET, public.to_string());
+            let err = load(&m).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(
+                err.contains("published in the repository"),
+                "{public}: {err}"
+            );
+            m.insert(env::DYNAMODB_ENDPOINT, "http://127.0.0.1:8000".into());
+            assert!(load(&m).is_ok(), "local mode may use it");
+        }
     }
 
     #[test]

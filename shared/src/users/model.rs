@@ -23,8 +23,18 @@ string_newtype!(
 impl Email {
     pub const MAX_LEN: usize = 254;
 
+    /// Normalised so that addresses that look the same are the same: Unicode NFKC (composed
+    /// accents, fullwidth letters folded), trimmed, lower-cased. Control, invisible (zero-width,
+    /// soft hyphen, BOM) and bidirectional-control characters are refused outright.
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        let s = raw.trim().to_lowercase();
+        use unicode_normalization::UnicodeNormalization;
+        if raw.chars().any(is_hidden) {
+            return Err(ApiError::invalid_field(
+                "email",
+                "must not contain invisible, control or text-direction characters",
+            ));
+        }
+        let s = raw.nfkc().collect::<String>().trim().to_lowercase();
         let bad = || ApiError::invalid_field("email", "must be a valid email address");
         if s.is_empty()
             || char_len(&s) > Self::MAX_LEN
@@ -43,6 +53,17 @@ impl Email {
         }
         Ok(Email(s))
     }
+}
+
+/// Characters that change how text looks without being seen: controls, zero-width and joiners,
+/// soft hyphen, word joiner and invisible operators, bidirectional embeddings, overrides and
+/// isolates, the byte-order mark.
+fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}')
 }
 
 impl Name {
@@ -129,10 +150,17 @@ pub struct NewUser {
 impl TryFrom<RegisterRequest> for NewUser {
     type Error = ApiError;
     fn try_from(r: RegisterRequest) -> ApiResult<Self> {
+        let (email, name) = (Email::parse(&r.email)?, Name::parse(&r.name)?);
+        let local_part = email.as_str().split('@').next().unwrap_or_default();
+        let password = Password::parse_new(
+            "password",
+            r.password,
+            &[email.as_str(), local_part, name.as_str()],
+        )?;
         Ok(NewUser {
-            email: Email::parse(&r.email)?,
-            name: Name::parse(&r.name)?,
-            password: Password::parse("password", r.password)?,
+            email,
+            name,
+            password,
         })
     }
 }
@@ -208,7 +236,10 @@ impl TryFrom<UpdateMeRequest> for ProfileUpdate {
                     "is required to change the password",
                 ));
             }
-            (Some(new), Some(current)) => Some((Password::parse("password", new)?, current)),
+            (Some(new), Some(current)) => {
+                let name = r.name.as_deref().unwrap_or_default();
+                Some((Password::parse_new("password", new, &[name])?, current))
+            }
         };
         let update = ProfileUpdate {
             name: r.name.as_deref().map(Name::parse).transpose()?,
@@ -248,6 +279,36 @@ mod tests {
             Email::parse("  Ada@Example.COM ").unwrap().as_str(),
             "ada@example.com"
         );
+    }
+
+    #[test]
+    fn emails_that_look_the_same_are_the_same() {
+        let plain = Email::parse("jose@example.com").unwrap();
+        let nfc = Email::parse("jos\u{e9}@example.com").unwrap();
+        let nfd = Email::parse("jose\u{301}@example.com").unwrap();
+        assert_eq!(nfc, nfd, "composed and decomposed accents are one address");
+        assert_ne!(nfc, plain);
+        // Fullwidth letters fold to ASCII.
+        assert_eq!(
+            Email::parse("\u{FF41}da@example.com").unwrap().as_str(),
+            "ada@example.com"
+        );
+    }
+
+    #[test]
+    fn invisible_and_direction_characters_are_refused() {
+        for bad in [
+            "ad\u{200B}a@example.com", // zero-width space
+            "ada\u{200D}@example.com", // zero-width joiner
+            "\u{FEFF}ada@example.com", // byte-order mark
+            "ada@exa\u{AD}mple.com",   // soft hyphen
+            "\u{202E}moc.elpmaxe@ada", // right-to-left override
+            "ada\u{2066}@example.com", // left-to-right isolate
+            "ada\u{7}@example.com",    // control
+        ] {
+            let e = Email::parse(bad).unwrap_err();
+            assert!(e.to_string().contains("invisible"), "{bad:?}: {e}");
+        }
     }
 
     #[test]
