@@ -453,9 +453,9 @@ async fn oversized_passwords_are_refused_before_any_credential_check() {
         )
         .await;
     assert_eq!(r.status(), 201);
-    // More oversized attempts than the lockout allows: each is a 400 before the password is
+    // More oversized attempts than the free failures: each is a 400 before the password is
     // looked at, so none counts as a failed login and the owner can still sign in.
-    for _ in 0..users::MAX_FAILED_LOGINS + 2 {
+    for _ in 0..users::PER_ACCOUNT_AND_ADDRESS.free + 2 {
         let r = t
             .api()
             .send(

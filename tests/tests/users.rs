@@ -187,40 +187,174 @@ async fn login_gives_a_bearer_token_and_same_401_for_unknown_email_or_wrong_pass
     assert_eq!(wrong.body, unknown.body);
 }
 
+/// `POST /users/login` from client address `addr` (as CloudFront reports it).
+async fn login_from(
+    t: &TestApp,
+    addr: &str,
+    email: &str,
+    password: &str,
+) -> shop_tests::TestResponse {
+    t.api()
+        .send(
+            request("POST", "/users/login")
+                .header("cloudfront-viewer-address", &format!("{addr}:51234"))
+                .json(json!({"email": email, "password": password})),
+        )
+        .await
+}
+
 #[tokio::test]
-async fn repeated_failures_lock_the_account_with_retry_after() {
+async fn an_attacker_is_held_back_while_the_owner_at_another_address_signs_in() {
     let t = TestApp::new().await;
     t.api()
-        .register("eve@example.com", "shopper-passphrase-42", "Ada")
+        .register("eve@example.com", "shopper-passphrase-42", "Eve")
         .await;
-    for _ in 0..shop::users::MAX_FAILED_LOGINS {
+    let attacker = "198.51.100.7";
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(
+            login_from(&t, attacker, "eve@example.com", "guess-guess")
+                .await
+                .status(),
+        );
+    }
+    // Three free failures, then each attempt waits longer than the last: the attacker is refused.
+    assert_eq!(&statuses[..3], &[401, 401, 401], "{statuses:?}");
+    assert!(statuses[3..].contains(&429), "{statuses:?}");
+    let r = login_from(&t, attacker, "eve@example.com", "shopper-passphrase-42").await;
+    assert_eq!((r.status(), r.error_code()), (429, "too_many_requests"));
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry), "{retry}");
+    // The owner, elsewhere, is not slowed at all (today's code locked her out here).
+    let r = login_from(
+        &t,
+        "203.0.113.9",
+        "eve@example.com",
+        "shopper-passphrase-42",
+    )
+    .await;
+    assert_eq!(r.status(), 200, "{:?}", r.body);
+}
+
+#[tokio::test]
+async fn the_owners_own_failures_slow_her_down_and_a_success_clears_them() {
+    let t = TestApp::new().await;
+    t.api()
+        .register("kim@example.com", "shopper-passphrase-42", "Kim")
+        .await;
+    let home = "203.0.113.20";
+    for _ in 0..3 {
         assert_eq!(
-            t.api()
-                .login("eve@example.com", "wrong-password")
+            login_from(&t, home, "kim@example.com", "typo-typo")
                 .await
                 .status(),
             401
         );
     }
-    // Even the right password is refused during the cool-down.
-    let r = t
-        .api()
-        .login("eve@example.com", "shopper-passphrase-42")
-        .await;
-    assert_eq!((r.status(), r.error_code()), (429, "too_many_requests"));
-    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
-    assert!(retry > 0 && retry <= shop::users::LOCKOUT_SECS, "{retry}");
-    // Other accounts are unaffected.
-    t.api()
-        .register("amy@example.com", "shopper-passphrase-42", "Ada")
-        .await;
+    let r = login_from(&t, home, "kim@example.com", "shopper-passphrase-42").await;
+    assert_eq!(r.status(), 429, "the fourth attempt waits a second");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_eq!(
-        t.api()
-            .login("amy@example.com", "shopper-passphrase-42")
+        login_from(&t, home, "kim@example.com", "shopper-passphrase-42")
             .await
             .status(),
         200
     );
+    // The success cleared this address's count: three typos are free again.
+    for _ in 0..3 {
+        assert_eq!(
+            login_from(&t, home, "kim@example.com", "typo-typo")
+                .await
+                .status(),
+            401
+        );
+    }
+}
+
+#[tokio::test]
+async fn one_address_spraying_many_accounts_is_held_back() {
+    let t = TestApp::new().await;
+    t.api()
+        .register("target@example.com", "shopper-passphrase-42", "T")
+        .await;
+    let sprayer = "198.51.100.99";
+    // Unknown accounts count for the address too (the same 401 as a wrong password).
+    for i in 0..shop::users::PER_ADDRESS.free {
+        assert_eq!(
+            login_from(&t, sprayer, &format!("u{i}@example.com"), "Summer2026!")
+                .await
+                .status(),
+            401
+        );
+    }
+    // A fresh account from the same address now waits; from elsewhere it does not.
+    assert_eq!(
+        login_from(&t, sprayer, "target@example.com", "shopper-passphrase-42")
+            .await
+            .status(),
+        429
+    );
+    assert_eq!(
+        login_from(
+            &t,
+            "203.0.113.5",
+            "target@example.com",
+            "shopper-passphrase-42"
+        )
+        .await
+        .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn concurrent_failures_are_all_counted() {
+    let t = TestApp::new().await;
+    t.api()
+        .register("con@example.com", "shopper-passphrase-42", "C")
+        .await;
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let api = t.api().clone();
+        calls.spawn(async move {
+            api.send(
+                request("POST", "/users/login")
+                    .header("cloudfront-viewer-address", "198.51.100.50:4000")
+                    .json(json!({"email": "con@example.com", "password": "wrong-wrong"})),
+            )
+            .await
+            .status()
+        });
+    }
+    let statuses = calls.join_all().await;
+    let counted = statuses.iter().filter(|s| **s == 401).count() as u64;
+    let email = shop::users::model::Email::parse("con@example.com").unwrap();
+    let stored = shop::users::store::failures(
+        t.app,
+        shop::users::store::Scope::AccountAtAddress(&email, "198.51.100.50"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(stored.count, counted, "{statuses:?}");
+    assert!(counted >= 3);
+}
+
+#[tokio::test]
+async fn guessing_the_current_password_with_a_token_is_throttled() {
+    let t = TestApp::new().await;
+    let token = t.api().customer("tok@example.com").await;
+    let change = |current: &str| {
+        request("PUT", "/users/me")
+            .bearer(&token)
+            .header("cloudfront-viewer-address", "198.51.100.60:1")
+            .json(json!({"password": "a-brand-new-secret", "current_password": current}))
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(t.api().send(change("guess-guess")).await.status());
+    }
+    assert_eq!(&statuses[..3], &[403, 403, 403], "{statuses:?}");
+    assert!(statuses[3..].contains(&429), "{statuses:?}");
 }
 
 #[tokio::test]
@@ -229,7 +363,7 @@ async fn a_successful_login_resets_the_failure_count() {
     t.api()
         .register("kim@example.com", "shopper-passphrase-42", "Ada")
         .await;
-    for _ in 0..shop::users::MAX_FAILED_LOGINS - 1 {
+    for _ in 0..shop::users::PER_ACCOUNT_AND_ADDRESS.free - 1 {
         t.api().login("kim@example.com", "nope-nope").await;
     }
     assert_eq!(
@@ -239,7 +373,7 @@ async fn a_successful_login_resets_the_failure_count() {
             .status(),
         200
     );
-    for _ in 0..shop::users::MAX_FAILED_LOGINS - 1 {
+    for _ in 0..shop::users::PER_ACCOUNT_AND_ADDRESS.free - 1 {
         t.api().login("kim@example.com", "nope-nope").await;
     }
     assert_eq!(

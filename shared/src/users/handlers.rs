@@ -5,17 +5,18 @@ use lambda_http::Request;
 
 use super::{
     model::{
-        BAD_CREDENTIALS, Credentials, Email, LoginRequest, LoginResponse, NewUser, ProfileUpdate,
-        RegisterRequest, UpdateMeRequest, UserView, check_lockout,
+        ACCOUNT_ALERT_FAILURES, BAD_CREDENTIALS, Credentials, Email, LoginRequest, LoginResponse,
+        NewUser, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, ProfileUpdate, RegisterRequest,
+        UpdateMeRequest, UserView,
     },
-    store::{self, Account},
+    store::{self, Account, Scope},
 };
 use crate::{
     app::App,
     auth,
     error::{ApiError, ApiResult},
     platform::{
-        http::{Reply, json_body, record_user},
+        http::{Reply, client_address, json_body, record_user},
         metrics,
     },
     types::{Role, now_epoch_secs},
@@ -23,6 +24,8 @@ use crate::{
 
 /// Failed password checks (login, and `current_password` of `PUT /users/me`).
 pub const FAILED_LOGINS: metrics::Metric = metrics::Metric("FailedLogins");
+/// Password checks refused for now because of earlier failures.
+pub const THROTTLED_LOGINS: metrics::Metric = metrics::Metric("ThrottledLogins");
 
 /// `POST /users/register`
 pub async fn register(app: &'static App, req: Request) -> ApiResult<Reply> {
@@ -31,9 +34,54 @@ pub async fn register(app: &'static App, req: Request) -> ApiResult<Reply> {
     Reply::created(&user)
 }
 
-async fn failed_password(app: &App, email: &Email) -> ApiResult<()> {
-    let failures = store::record_failed_login(app, email).await?;
-    tracing::info!(failures, "failed login");
+/// Before a password is checked: a 429 (with `Retry-After`) while this account from this
+/// address, or this address across accounts, is still waiting out its last failure. Nothing is
+/// locked for anyone else: the owner at another address is not slowed at all.
+async fn throttle(app: &App, email: &Email, addr: &str) -> ApiResult<()> {
+    let now = now_epoch_secs();
+    // Boxed: SDK futures are large, and three side by side would grow every caller's state.
+    let (pair, address) = tokio::try_join!(
+        Box::pin(store::failures(app, Scope::AccountAtAddress(email, addr))),
+        Box::pin(store::failures(app, Scope::Address(addr))),
+    )?;
+    let checked = PER_ACCOUNT_AND_ADDRESS
+        .check(pair.count, pair.last, now)
+        .and_then(|()| PER_ADDRESS.check(address.count, address.last, now));
+    if checked.is_err() {
+        tracing::warn!(
+            security_event = "password_attempt_throttled",
+            client = addr,
+            "password check held back"
+        );
+        metrics::emit(&[(THROTTLED_LOGINS, 1)]);
+    }
+    checked
+}
+
+/// A wrong password: counted for this account at this address, this address, and the account
+/// (whose owner hears of an attack far above anyone's typos; the account is never locked).
+async fn failed_password(app: &App, email: &Email, addr: &str) -> ApiResult<()> {
+    let (pair, _, account) = tokio::try_join!(
+        Box::pin(store::count_failure(
+            app,
+            Scope::AccountAtAddress(email, addr)
+        )),
+        Box::pin(store::count_failure(app, Scope::Address(addr))),
+        Box::pin(store::count_failure(app, Scope::Account(email))),
+    )?;
+    tracing::info!(
+        security_event = "password_check_failed",
+        failures = pair,
+        client = addr,
+        "failed password check"
+    );
+    if account == ACCOUNT_ALERT_FAILURES {
+        tracing::warn!(
+            security_event = "account_under_attack",
+            failures = account,
+            "many failed password checks on one account"
+        );
+    }
     metrics::emit(&[(FAILED_LOGINS, 1)]);
     Ok(())
 }
@@ -41,9 +89,8 @@ async fn failed_password(app: &App, email: &Email) -> ApiResult<()> {
 /// `POST /users/login`
 pub async fn login(app: &'static App, req: Request) -> ApiResult<Reply> {
     let creds = Credentials::try_from(json_body::<LoginRequest>(&req)?)?;
-    if let Some((failures, window_ends)) = store::failed_logins(app, &creds.email).await? {
-        check_lockout(failures, window_ends, now_epoch_secs())?;
-    }
+    let addr = client_address(&req);
+    throttle(app, &creds.email, &addr).await?;
     let account = store::find_by_email(app, &creds.email).await?;
     // An unknown email is checked against a dummy hash: it costs what a wrong password costs.
     let ok = auth::verify_password(
@@ -52,10 +99,11 @@ pub async fn login(app: &'static App, req: Request) -> ApiResult<Reply> {
     )
     .await?;
     let Some(Account { view: user, .. }) = account.filter(|_| ok) else {
-        failed_password(app, &creds.email).await?;
+        failed_password(app, &creds.email, &addr).await?;
         return Err(ApiError::Unauthenticated(BAD_CREDENTIALS));
     };
-    store::clear_failed_logins(app, &creds.email).await?;
+    store::clear_failures(app, Scope::AccountAtAddress(&creds.email, &addr)).await?;
+    tracing::info!(security_event = "signed_in", client = %addr, "signed in");
     record_user(user.id.as_str());
     let token = app.jwt.issue(&user.id, user.role)?;
     // Like every personal answer, never stored by a cache (`Caching::Private`, the default).
@@ -81,9 +129,11 @@ pub async fn update_me(app: &'static App, req: Request) -> ApiResult<Reply> {
     let new_hash = match update.password.take() {
         None => None,
         Some((new, current)) => {
+            // Guessing the current password with a stolen token is throttled like a login.
+            let addr = client_address(&req);
+            throttle(app, &account.view.email, &addr).await?;
             if !auth::verify_password(current, Some(account.password_hash)).await? {
-                // Guessing the current password with a stolen token counts like a failed login.
-                failed_password(app, &account.view.email).await?;
+                failed_password(app, &account.view.email, &addr).await?;
                 return Err(ApiError::NotAllowed("current_password is incorrect"));
             }
             Some(auth::hash_password(new).await?)

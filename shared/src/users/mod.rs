@@ -6,7 +6,10 @@ pub mod model;
 pub mod store;
 
 pub use handlers::{get_me, login, logout, register, update_me};
-pub use model::{LOCKOUT_SECS, MAX_FAILED_LOGINS, NewUser, RegisterRequest, UserView};
+pub use model::{
+    ACCOUNT_ALERT_FAILURES, NewUser, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, RegisterRequest,
+    Throttle, UserView,
+};
 
 use crate::{
     app::App,

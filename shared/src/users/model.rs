@@ -113,10 +113,51 @@ impl Address {
     }
 }
 
-/// Failed logins per account before it is locked out.
-pub const MAX_FAILED_LOGINS: u32 = 5;
-/// How long the failure window and the lockout last.
-pub const LOCKOUT_SECS: u64 = 15 * 60;
+/// How failed password checks slow the next attempt. Nothing is ever locked: each counter makes
+/// its caller wait `2^(failures - free)` seconds after its last failure (at most `max_delay_secs`),
+/// so an attacker at one address is held back while the owner elsewhere signs in at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttle {
+    /// Failures that cost nothing (typos).
+    pub free: u64,
+    pub max_delay_secs: u64,
+}
+
+/// One account from one client address.
+pub const PER_ACCOUNT_AND_ADDRESS: Throttle = Throttle {
+    free: 3,
+    max_delay_secs: 15 * 60,
+};
+/// One client address across every account (password spraying).
+pub const PER_ADDRESS: Throttle = Throttle {
+    free: 20,
+    max_delay_secs: 15 * 60,
+};
+/// A counter forgets failures older than this (its TTL runs from the first).
+pub const FAILURE_WINDOW_SECS: u64 = 60 * 60;
+/// Failures on one account within the window, from all addresses, that tell its owner (a security
+/// event now; an email once accounts send them). Far above any person's typos; never a lock.
+pub const ACCOUNT_ALERT_FAILURES: u64 = 100;
+
+impl Throttle {
+    pub fn delay_secs(&self, failures: u64) -> u64 {
+        if failures < self.free {
+            return 0;
+        }
+        (1u64 << (failures - self.free).min(20)).min(self.max_delay_secs)
+    }
+
+    /// A 429 with `Retry-After` while the delay after the last failure has not passed.
+    pub fn check(&self, failures: u64, last_failure: u64, now: u64) -> ApiResult<()> {
+        let until = last_failure + self.delay_secs(failures);
+        if until > now {
+            return Err(ApiError::Throttled {
+                retry_after_secs: until - now,
+            });
+        }
+        Ok(())
+    }
+}
 pub const BAD_CREDENTIALS: &str = "email or password is incorrect";
 
 /// The public shape of a user: `{id, email, name, role, address?, created_at, updated_at}`.
@@ -257,16 +298,6 @@ impl TryFrom<UpdateMeRequest> for ProfileUpdate {
         }
         Ok(update)
     }
-}
-
-/// The failed-login counter of an account at `now`: a 429 while it is locked out.
-pub fn check_lockout(failures: u64, window_ends: u64, now: u64) -> ApiResult<()> {
-    if failures >= u64::from(MAX_FAILED_LOGINS) && window_ends > now {
-        return Err(ApiError::Throttled {
-            retry_after_secs: window_ends - now,
-        });
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -417,14 +448,20 @@ mod tests {
     }
 
     #[test]
-    fn lockout_holds_from_the_limit_until_the_window_ends() {
-        let max = u64::from(MAX_FAILED_LOGINS);
-        assert!(check_lockout(max - 1, 100, 50).is_ok());
-        assert!(check_lockout(max, 100, 100).is_ok());
-        match check_lockout(max, 100, 58) {
-            Err(ApiError::Throttled { retry_after_secs }) => assert_eq!(retry_after_secs, 42),
+    fn failures_slow_the_next_attempt_more_and_more_but_never_lock() {
+        let t = PER_ACCOUNT_AND_ADDRESS;
+        assert_eq!((t.delay_secs(0), t.delay_secs(2)), (0, 0), "typos are free");
+        assert_eq!(
+            (t.delay_secs(3), t.delay_secs(4), t.delay_secs(6)),
+            (1, 2, 8)
+        );
+        assert_eq!(t.delay_secs(40), 15 * 60, "capped");
+        assert!(t.check(4, 100, 102).is_ok(), "2 s after the 4th failure");
+        match t.check(6, 100, 103) {
+            Err(ApiError::Throttled { retry_after_secs }) => assert_eq!(retry_after_secs, 5),
             other => panic!("{other:?}"),
         }
+        assert!(PER_ADDRESS.delay_secs(19) == 0 && PER_ADDRESS.delay_secs(21) == 2);
     }
 
     #[test]

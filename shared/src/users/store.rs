@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde::Serialize;
 use serde_dynamo::{from_item, to_attribute_value, to_item};
 
-use super::model::{Email, LOCKOUT_SECS, MAX_FAILED_LOGINS, Name, ProfileUpdate, UserView};
+use super::model::{Email, FAILURE_WINDOW_SECS, Name, ProfileUpdate, UserView};
 use crate::{
     app::App,
     auth::{self, REVOKED_TOKENS, account_key},
@@ -27,15 +27,12 @@ pub const TABLE: TableDef = TableDef {
 
 pub const PASSWORD_HASH: &str = "password_hash";
 const FAILURES: &str = "failures";
+const LAST_FAILURE: &str = "last_failure";
 const GUARD_USER_ID: &str = "user_id";
 
 /// Guard item that makes an email unique (written in the same transaction as the user).
 fn email_key(email: &Email) -> Item {
     db::key(format!("EMAIL#{email}"), "EMAIL")
-}
-
-fn login_attempts_key(email: &Email) -> Item {
-    db::key(format!("LOGIN#{email}"), "ATTEMPTS")
 }
 
 /// A user as written: the public view plus the hash. Reads decode `UserView` straight from the item.
@@ -120,55 +117,83 @@ pub async fn find_by_email(app: &App, email: &Email) -> ApiResult<Option<Account
         .transpose()
 }
 
-/// The failed-login counter of `email`: `(failures, end of its window)`.
-pub async fn failed_logins(app: &App, email: &Email) -> ApiResult<Option<(u64, u64)>> {
-    let item = db::get_item(&app.dynamo, table(app), login_attempts_key(email), true).await?;
-    Ok(item.and_then(|i| Some((db::num(&i, FAILURES)?, db::num(&i, TTL_ATTR)?))))
+/// What a failure counter says: how many failures in its window, and when the last one was.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Failures {
+    pub count: u64,
+    pub last: u64,
 }
 
-/// Counts a failed login and returns the count. The window starts at the first failure; reaching
-/// the limit restarts it, so a locked account stays locked for the full cool-down.
-pub async fn record_failed_login(app: &App, email: &Email) -> ApiResult<u32> {
+/// The counters one password check consults and feeds, keyed by what they count.
+#[derive(Clone, Copy)]
+pub enum Scope<'a> {
+    /// One account from one client address.
+    AccountAtAddress(&'a Email, &'a str),
+    /// One client address, whatever the account.
+    Address(&'a str),
+    /// One account, whatever the address (only for the owner's alert).
+    Account(&'a Email),
+}
+
+fn failures_key(scope: Scope) -> Item {
+    let pk = match scope {
+        Scope::AccountAtAddress(email, addr) => format!("FAILURES#{email}#{addr}"),
+        Scope::Address(addr) => format!("FAILURES#ADDR#{addr}"),
+        Scope::Account(email) => format!("FAILURES#ACCOUNT#{email}"),
+    };
+    db::key(pk, "FAILURES")
+}
+
+/// The counter of `scope` now (an expired one that TTL has not swept yet counts as none).
+pub async fn failures(app: &App, scope: Scope<'_>) -> ApiResult<Failures> {
+    let item = db::get_item(&app.dynamo, table(app), failures_key(scope), true).await?;
+    let now = now_epoch_secs();
+    Ok(item
+        .filter(|i| db::num::<u64>(i, TTL_ATTR).is_some_and(|t| t > now))
+        .map(|i| Failures {
+            count: db::num(&i, FAILURES).unwrap_or(0),
+            last: db::num(&i, LAST_FAILURE).unwrap_or(0),
+        })
+        .unwrap_or_default())
+}
+
+/// Counts one failure in `scope` and returns the new count. One conditional ADD, so failures
+/// from concurrent Lambda instances are all counted; the window (TTL) starts at the first.
+pub async fn count_failure(app: &App, scope: Scope<'_>) -> ApiResult<u64> {
     let now = now_epoch_secs();
     let mut count = UpdateExpr::new();
     count
         .add(FAILURES, n(1))
-        .set_if_absent(TTL_ATTR, n(now + LOCKOUT_SECS));
+        .set(LAST_FAILURE, n(now))
+        .set_if_absent(TTL_ATTR, n(now + FAILURE_WINDOW_SECS));
     let (pk, ttl, now_v) = (count.name(PK), count.name(TTL_ATTR), count.value(n(now)));
-    // An expired counter that TTL has not swept yet must not count.
+    // An expired counter that TTL has not swept yet starts again from one.
     count.condition(format!("attribute_not_exists({pk}) OR {ttl} > {now_v}"));
     let updated = count
-        .update_item(&app.dynamo, table(app), login_attempts_key(email))
+        .update_item(&app.dynamo, table(app), failures_key(scope))
         .return_values(ReturnValue::AllNew)
         .send()
         .await;
-    let failures = match updated {
-        Ok(out) => out
+    match updated {
+        Ok(out) => Ok(out
             .attributes
-            .and_then(|a| db::num::<u32>(&a, FAILURES))
-            .unwrap_or(1),
+            .and_then(|a| db::num::<u64>(&a, FAILURES))
+            .unwrap_or(1)),
         Err(e) if db::is_condition_failure(&e) => {
-            let mut item = login_attempts_key(email);
+            let mut item = failures_key(scope);
             item.insert(FAILURES.into(), n(1));
-            item.insert(TTL_ATTR.into(), n(now + LOCKOUT_SECS));
+            item.insert(LAST_FAILURE.into(), n(now));
+            item.insert(TTL_ATTR.into(), n(now + FAILURE_WINDOW_SECS));
             db::put(&app.dynamo, table(app), item).await?;
-            1
+            Ok(1)
         }
-        Err(e) => return Err(e.into()),
-    };
-    if failures == MAX_FAILED_LOGINS {
-        let mut restart = UpdateExpr::new();
-        restart.set(TTL_ATTR, n(now + LOCKOUT_SECS));
-        restart
-            .update_item(&app.dynamo, table(app), login_attempts_key(email))
-            .send()
-            .await?;
+        Err(e) => Err(e.into()),
     }
-    Ok(failures)
 }
 
-pub async fn clear_failed_logins(app: &App, email: &Email) -> ApiResult<()> {
-    db::delete(&app.dynamo, table(app), login_attempts_key(email)).await
+/// Forgets the failures of `scope` (a successful sign-in from that address).
+pub async fn clear_failures(app: &App, scope: Scope<'_>) -> ApiResult<()> {
+    db::delete(&app.dynamo, table(app), failures_key(scope)).await
 }
 
 /// Applies a profile update (the new password already hashed) in one UpdateItem; the account

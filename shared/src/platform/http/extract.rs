@@ -93,6 +93,29 @@ pub fn bearer_token(req: &Request) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// The client's address, for throttling: `CloudFront-Viewer-Address` (`ip:port`, set by the
+/// distribution, which is how the API is reached) or else API Gateway's source IP; `unknown`
+/// when neither says. Only address characters are kept, at most 45, so it is safe in a key.
+pub fn client_address(req: &Request) -> String {
+    let viewer = header_str(req, "cloudfront-viewer-address")
+        .and_then(|v| v.rsplit_once(':').map(|(ip, _port)| ip.to_string()));
+    let source = || match req.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+        _ => None,
+    };
+    viewer
+        .or_else(source)
+        .map(|ip| ip.trim_matches(['[', ']']).to_string())
+        .filter(|ip| {
+            !ip.is_empty()
+                && ip.len() <= 45
+                && ip
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() || c == '.' || c == ':')
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +153,22 @@ mod tests {
             let e = page_request(&req(&[("limit", bad)])).unwrap_err();
             assert!(e.to_string().starts_with("limit"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn the_client_address_comes_from_cloudfront_and_is_safe_in_a_key() {
+        let with = |v: &str| {
+            lambda_http::http::Request::builder()
+                .header("cloudfront-viewer-address", v)
+                .body(lambda_http::Body::Empty)
+                .unwrap()
+        };
+        assert_eq!(client_address(&with("198.51.100.7:46532")), "198.51.100.7");
+        assert_eq!(client_address(&with("2001:db8::1:443")), "2001:db8::1");
+        assert_eq!(client_address(&with("evil#key:1")), "unknown");
+        let none = lambda_http::http::Request::builder()
+            .body(lambda_http::Body::Empty)
+            .unwrap();
+        assert_eq!(client_address(&none), "unknown");
     }
 }

@@ -18,7 +18,9 @@ use crate::error::{ApiError, ApiResult};
 mod error;
 mod extract;
 
-pub use extract::{bearer_token, header_str, json_body, page_request, path_param, query_param};
+pub use extract::{
+    bearer_token, client_address, header_str, json_body, page_request, path_param, query_param,
+};
 
 /// Largest request body accepted; bigger ones get 413 before any parsing.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
