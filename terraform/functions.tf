@@ -43,6 +43,26 @@ locals {
       ]
       s3 = []
     }
+    # one account read and one write -> 1024 MB, like logout (not yet benchmarked)
+    "logout-all" = {
+      route    = "POST /users/logout-all"
+      schedule = null
+      memory   = 1024
+      dynamodb = [
+        { table = "users", actions = ["GetItem", "UpdateItem"] },
+      ]
+      s3 = []
+    }
+    # one account read and one conditional write -> 1024 MB, like logout (not yet benchmarked)
+    "refresh" = {
+      route    = "POST /users/refresh"
+      schedule = null
+      memory   = 1024
+      dynamodb = [
+        { table = "users", actions = ["GetItem", "UpdateItem"] },
+      ]
+      s3 = []
+    }
     # measured: p50 0.7 ms on a full core, CPU 0.37 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "get-me" = {
       route    = "GET /users/me"

@@ -26,26 +26,75 @@ export class ApiError extends Error {
   get offline() { return this.status === 0 || this.status === 503; }
 }
 
-// The session lives in sessionStorage: it ends with the tab, and the API never has to trust a cookie.
+// The session lives in sessionStorage: it ends with the tab, and the API never has to trust a
+// cookie. The refresh token is kept there too, not in an HttpOnly cookie: a cookie would need CSRF
+// defences and credentialed CORS (the local API is another origin), while the storefront's CSP (no
+// inline or foreign script) is what stands between it and XSS; the token is rotated on every use,
+// so a stolen copy that is used ends the session for both holders.
 export const session = {
   get token() { return sessionStorage.getItem('token'); },
+  get refreshToken() { return sessionStorage.getItem('refresh'); },
   get user() { return JSON.parse(sessionStorage.getItem('user') || 'null'); },
   get isAdmin() { return this.user?.role === 'admin'; },
-  save(token, user) {
+  save(token, user, refresh) {
     sessionStorage.setItem('token', token);
     sessionStorage.setItem('user', JSON.stringify(user));
+    if (refresh) sessionStorage.setItem('refresh', refresh);
     dispatchEvent(new Event('session'));
+  },
+  renew(token, refresh) {
+    sessionStorage.setItem('token', token);
+    sessionStorage.setItem('refresh', refresh);
   },
   setUser(user) { sessionStorage.setItem('user', JSON.stringify(user)); dispatchEvent(new Event('session')); },
   clear() {
     sessionStorage.removeItem('token');
+    sessionStorage.removeItem('refresh');
     sessionStorage.removeItem('user');
     dispatchEvent(new Event('session'));
   },
 };
 
-/** Calls the API. `auth: true` sends the bearer token; a 401 then ends the session. */
-export async function api(method, path, { body, auth = false, headers = {} } = {}) {
+let renewing = null;
+
+/** Trades the refresh token for a new pair, once at a time; false when the session is over. */
+function renew() {
+  renewing ??= (async () => {
+    const { apiUrl } = await loadConfig();
+    const refresh = session.refreshToken;
+    if (!refresh) return false;
+    try {
+      const res = await fetch(`${apiUrl}/users/refresh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: refresh }) });
+      if (!res.ok) return false;
+      const pair = await res.json();
+      session.renew(pair.token, pair.refresh_token);
+      return true;
+    } catch { return false; }
+  })().finally(() => { renewing = null; });
+  return renewing;
+}
+
+/** Calls the API. `auth: true` sends the bearer token; a 401 renews it silently once (the access
+ *  token lasts 15 minutes, the session 30 days) and only then ends the session. */
+export async function api(method, path, opts = {}) {
+  try {
+    return await call(method, path, opts, false);
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 401 || !opts.auth || !session.refreshToken) throw err;
+    if (!(await renew())) {
+      endSession();
+      throw err;
+    }
+    return call(method, path, opts, true);
+  }
+}
+
+function endSession() {
+  session.clear();
+  dispatchEvent(new CustomEvent('unauthorized'));
+}
+
+async function call(method, path, { body, auth = false, headers = {} } = {}, retried = false) {
   const { apiUrl } = await loadConfig();
   const init = { method, headers: { ...headers } };
   if (body !== undefined) {
@@ -64,10 +113,7 @@ export async function api(method, path, { body, auth = false, headers = {} } = {
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (!res.ok) {
     const err = new ApiError(res.status, data, Number(res.headers.get('retry-after')) || undefined);
-    if (res.status === 401 && auth) {
-      session.clear();
-      dispatchEvent(new CustomEvent('unauthorized'));
-    }
+    if (res.status === 401 && auth && (retried || !session.refreshToken)) endSession();
     throw err;
   }
   return data;

@@ -248,7 +248,7 @@ function formHandler(form, action) {
 
 async function signIn(email, password) {
   const res = await api('POST', '/users/login', { body: { email, password } });
-  session.save(res.token, res.user);
+  session.save(res.token, res.user, res.refresh_token);
   await cart.mergeGuestCart().catch(() => {});
 }
 
@@ -314,14 +314,17 @@ async function accountPage(_params, _id, show) {
     await api('PUT', '/users/me', { auth: true, body: f });
     return 'Password changed.';
   });
-  const logout = h('button', { class: 'secondary', id: 'logout', onclick: async () => {
-    try { await api('POST', '/users/logout', { auth: true }); } catch { /* the session ends either way */ }
+  const signOut = (path, label, done) => h('button', { class: 'secondary', id: path.slice(7), onclick: async () => {
+    try { await api('POST', path, { auth: true }); } catch { /* the session ends either way */ }
     session.clear();
     cart.forgetCount();
-    toast('Signed out');
+    toast(done);
     go('#/');
-  } }, 'Sign out');
-  show(h('h1', {}, 'Your account'), h('p', { class: 'muted' }, `Signed in as ${me.email}`), h('h2', {}, 'Profile'), profile, h('h2', {}, 'Password'), password, h('h2', {}, 'Session'), logout);
+  } }, label);
+  const sessions = h('div', { class: 'actions' },
+    signOut('/users/logout', 'Sign out', 'Signed out'),
+    signOut('/users/logout-all', 'Sign out everywhere', 'Signed out on every device'));
+  show(h('h1', {}, 'Your account'), h('p', { class: 'muted' }, `Signed in as ${me.email}`), h('h2', {}, 'Profile'), profile, h('h2', {}, 'Password'), password, h('h2', {}, 'Session'), sessions);
 }
 
 // ------------------------------------------------------------------ routes

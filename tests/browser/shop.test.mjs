@@ -221,6 +221,32 @@ test('a shopper pays by card: a declined card says so, another card pays, and 3-
   assert.deepEqual(page.errors, []);
 });
 
+test('a shopper stays signed in past the access token, and signs out everywhere', async () => {
+  const page = await newPage();
+  const email = `lin+${Date.now()}@example.com`;
+  assert.equal((await call('POST', '/users/register', { body: { email, password: 'a-long-river-song', name: 'Lin' } })).status, 201);
+  await page.goto(`${site}#/login`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('a-long-river-song');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#nav-account', { hasText: 'Hi, Lin' }).waitFor();
+  const before = await page.evaluate(() => sessionStorage.getItem('refresh'));
+  assert.ok(before, 'the refresh token is kept for the tab');
+  // The access token is no longer accepted (as after its 15 minutes): the page renews it silently.
+  await page.evaluate(() => sessionStorage.setItem('token', 'expired.access.token'));
+  await page.goto(`${site}#/account`);
+  await page.getByRole('heading', { name: 'Your account' }).waitFor();
+  const after = await page.evaluate(() => sessionStorage.getItem('refresh'));
+  assert.notEqual(after, before, 'rotated on use');
+  // Sign out everywhere: this tab's session ends, and so does any other.
+  const other = await call('POST', '/users/login', { body: { email, password: 'a-long-river-song' } });
+  await page.getByRole('button', { name: 'Sign out everywhere' }).click();
+  await page.getByRole('link', { name: 'Sign in' }).waitFor();
+  assert.equal((await call('GET', '/users/me', { token: other.body.token })).status, 401);
+  assert.equal((await call('POST', '/users/refresh', { body: { refresh_token: after } })).status, 401);
+  assert.deepEqual(page.errors, []);
+});
+
 test('only N left: a checkout that asks for more than the stock says so', async () => {
   const admin = (await call('POST', '/users/login', { body: { email: 'admin@shop.local', password: 'admin-password' } })).body.token;
   const p = (await call('POST', '/products', { token: admin, body: { name: 'Last Bag Standing', price_cents: 2200, category: 'coffee', stock: 2 } })).body;

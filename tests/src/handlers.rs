@@ -11,6 +11,8 @@ pub async fn dispatch(function: &str, app: &'static App, req: Request) -> Option
         "register" => shop::dispatch(app, req, shop::users::register).await,
         "login" => shop::dispatch(app, req, shop::users::login).await,
         "logout" => shop::dispatch(app, req, shop::users::logout).await,
+        "logout-all" => shop::dispatch(app, req, shop::users::logout_all).await,
+        "refresh" => shop::dispatch(app, req, shop::users::refresh).await,
         "get-me" => shop::dispatch(app, req, shop::users::get_me).await,
         "update-me" => shop::dispatch(app, req, shop::users::update_me).await,
         "list-products" => shop::dispatch(app, req, shop::catalog::list_products).await,

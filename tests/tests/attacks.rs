@@ -7,10 +7,12 @@ use serde_json::{Value, json};
 use shop::users;
 use shop_tests::{TEST_SECRET, TestApp, request};
 
-fn claims(t: &TestApp, sub: &str, role: &str, exp_in: i64, nbf_in: i64) -> Value {
+/// Claims for `like`'s user and session (a real, live one), with this role and timing.
+fn claims(t: &TestApp, like: &str, role: &str, exp_in: i64, nbf_in: i64) -> Value {
     let now = shop::types::now_epoch_secs() as i64;
     json!({
-        "sub": sub, "role": role, "iss": t.app.config.jwt_issuer, "aud": t.app.config.jwt_audience,
+        "sub": claim_of(like, "sub"), "sid": claim_of(like, "sid"), "role": role,
+        "iss": t.app.config.jwt_issuer, "aud": t.app.config.jwt_audience,
         "iat": now, "nbf": now + nbf_in, "exp": now + exp_in, "jti": ulid(),
     })
 }
@@ -52,18 +54,17 @@ fn unsigned(header: &str, claims: &Value, sig: &str) -> String {
     )
 }
 
-fn sub_of(token: &str) -> String {
+fn claim_of(token: &str, claim: &str) -> String {
     let payload: Value =
         serde_json::from_slice(&B64.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
-    payload["sub"].as_str().unwrap().to_string()
+    payload[claim].as_str().unwrap().to_string()
 }
 
 #[tokio::test]
 async fn forged_and_stale_tokens_are_401() {
     let t = TestApp::new().await;
     let (admin, customer) = t.admin_and_customer().await;
-    let admin_id = sub_of(&admin);
-    let good = claims(&t, &admin_id, "admin", 600, 0);
+    let good = claims(&t, &admin, "admin", 600, 0);
     let hs256 = "HS256";
     let genuine = sign(hs256, TEST_SECRET.as_bytes(), &good);
     assert_eq!(
@@ -98,7 +99,7 @@ async fn forged_and_stale_tokens_are_401() {
             sign(
                 hs256,
                 TEST_SECRET.as_bytes(),
-                &claims(&t, &admin_id, "admin", -60, -600),
+                &claims(&t, &admin, "admin", -60, -600),
             ),
         ),
         (
@@ -106,7 +107,7 @@ async fn forged_and_stale_tokens_are_401() {
             sign(
                 hs256,
                 TEST_SECRET.as_bytes(),
-                &claims(&t, &admin_id, "admin", 600, 300),
+                &claims(&t, &admin, "admin", 600, 300),
             ),
         ),
         ("empty", String::new()),
@@ -218,7 +219,7 @@ async fn revoked_deleted_and_demoted_accounts_lose_access_at_once() {
         .dynamo
         .delete_item()
         .table_name(&t.app.config.tables.users)
-        .set_key(Some(shop::auth::account_key(&sub_of(&customer))))
+        .set_key(Some(shop::auth::account_key(&claim_of(&customer, "sub"))))
         .send()
         .await
         .unwrap();
@@ -242,7 +243,7 @@ async fn revoked_deleted_and_demoted_accounts_lose_access_at_once() {
         .dynamo
         .update_item()
         .table_name(&t.app.config.tables.users)
-        .set_key(Some(shop::auth::account_key(&sub_of(&admin))))
+        .set_key(Some(shop::auth::account_key(&claim_of(&admin, "sub"))))
         .update_expression("SET #r = :c")
         .expression_attribute_names("#r", "role")
         .expression_attribute_values(":c", shop::db::s("customer"))

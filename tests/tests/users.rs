@@ -173,7 +173,12 @@ async fn login_gives_a_bearer_token_and_same_401_for_unknown_email_or_wrong_pass
         .await;
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.body["token_type"], "Bearer");
-    assert_eq!(ok.body["expires_in"], 3600);
+    assert_eq!(ok.body["expires_in"], 900, "a short access token");
+    assert!(
+        ok.body["refresh_token"]
+            .as_str()
+            .is_some_and(|r| r.split('.').count() == 3)
+    );
     assert_eq!(ok.body["user"]["email"], "bob@example.com");
     assert_eq!(ok.body["token"].as_str().unwrap().split('.').count(), 3);
 
@@ -754,4 +759,124 @@ async fn emails_that_look_alike_are_one_account() {
         .login("jose\u{301}@EXAMPLE.com", "shopper-passphrase-42")
         .await;
     assert_eq!(r.status(), 200, "{:?}", r.body);
+}
+
+/// Signs in and returns (access token, refresh token).
+async fn session(t: &TestApp, email: &str) -> (String, String) {
+    let r = t.api().login(email, "shopper-passphrase-42").await;
+    assert_eq!(r.status(), 200, "{:?}", r.body);
+    (
+        r.body["token"].as_str().unwrap().to_string(),
+        r.body["refresh_token"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn refresh(t: &TestApp, token: &str) -> shop_tests::TestResponse {
+    t.api()
+        .send(request("POST", "/users/refresh").json(json!({ "refresh_token": token })))
+        .await
+}
+
+#[tokio::test]
+async fn a_refresh_token_rotates_and_its_reuse_ends_the_session() {
+    let t = TestApp::new().await;
+    t.api()
+        .register("ria@example.com", "shopper-passphrase-42", "Ria")
+        .await;
+    let (access, first) = session(&t, "ria@example.com").await;
+    let r = refresh(&t, &first).await;
+    assert_eq!(r.status(), 200, "{:?}", r.body);
+    let second = r.body["refresh_token"].as_str().unwrap().to_string();
+    let renewed = r.body["token"].as_str().unwrap().to_string();
+    assert_ne!(second, first, "rotated");
+    assert_eq!(t.api().me(&renewed).await.status(), 200);
+    assert_eq!(
+        t.api().me(&access).await.status(),
+        200,
+        "the earlier access token of the session still works"
+    );
+    // The rotated-away token comes back: someone else holds it. The whole session ends.
+    let r = refresh(&t, &first).await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        refresh(&t, &second).await.status(),
+        401,
+        "the family is revoked"
+    );
+    assert_eq!(
+        t.api().me(&renewed).await.status(),
+        401,
+        "on the very next request"
+    );
+    // A forged or garbled refresh token is the same 401.
+    for bad in ["", "x.y.z", &format!("{}x", &second[..second.len() - 1])] {
+        assert_eq!(refresh(&t, bad).await.status(), 401, "{bad:?}");
+    }
+}
+
+#[tokio::test]
+async fn one_refresh_token_used_twice_at_once_refreshes_once() {
+    let t = TestApp::new().await;
+    t.api()
+        .register("duo@example.com", "shopper-passphrase-42", "Duo")
+        .await;
+    let (_, token) = session(&t, "duo@example.com").await;
+    let (a, b) = tokio::join!(refresh(&t, &token), refresh(&t, &token));
+    let mut statuses = [a.status(), b.status()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 401]);
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_and_logout_all_ends_every_session() {
+    let t = TestApp::new().await;
+    t.api()
+        .register("lou@example.com", "shopper-passphrase-42", "Lou")
+        .await;
+    let (laptop, laptop_refresh) = session(&t, "lou@example.com").await;
+    let (phone, phone_refresh) = session(&t, "lou@example.com").await;
+    let r = t
+        .api()
+        .send(request("POST", "/users/logout").bearer(&laptop))
+        .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        refresh(&t, &laptop_refresh).await.status(),
+        401,
+        "logout ends the refresh family too"
+    );
+    assert_eq!(
+        t.api().me(&phone).await.status(),
+        200,
+        "other sessions go on"
+    );
+    let (tablet, _) = session(&t, "lou@example.com").await;
+    let r = t
+        .api()
+        .send(request("POST", "/users/logout-all").bearer(&tablet))
+        .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(t.api().me(&phone).await.status(), 401);
+    assert_eq!(t.api().me(&tablet).await.status(), 401);
+    assert_eq!(refresh(&t, &phone_refresh).await.status(), 401);
+}
+
+#[tokio::test]
+async fn a_password_change_ends_every_other_session() {
+    let t = TestApp::new().await;
+    t.api()
+        .register("pat@example.com", "shopper-passphrase-42", "Pat")
+        .await;
+    let (here, _) = session(&t, "pat@example.com").await;
+    let (elsewhere, elsewhere_refresh) = session(&t, "pat@example.com").await;
+    let r = t
+        .api()
+        .send(request("PUT", "/users/me").bearer(&here).json(
+            json!({"password": "a-brand-new-secret", "current_password": "shopper-passphrase-42"}),
+        ))
+        .await;
+    assert_eq!(r.status(), 200, "{:?}", r.body);
+    assert_eq!(t.api().me(&here).await.status(), 200, "this session stays");
+    assert_eq!(t.api().me(&elsewhere).await.status(), 401);
+    assert_eq!(refresh(&t, &elsewhere_refresh).await.status(), 401);
 }

@@ -3,6 +3,7 @@
 
 pub mod password;
 pub mod principal;
+pub mod session;
 pub mod token;
 
 pub use password::{hash_password, verify_password};
@@ -10,4 +11,5 @@ pub use principal::{
     Accounts, Principal, REVOKED_TOKENS, account_key, authenticate, authenticate_account,
     authenticate_batch, authenticate_with, revoke,
 };
+pub use session::TokenPair;
 pub use token::{Claims, JwtKeys};

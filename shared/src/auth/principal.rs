@@ -42,6 +42,8 @@ pub struct Principal {
     pub role: Role,
     pub jti: String,
     pub exp: u64,
+    /// The session the token belongs to.
+    pub sid: String,
 }
 
 impl Principal {
@@ -151,7 +153,9 @@ fn principal(claims: Claims, user: Option<&Item>) -> ApiResult<Principal> {
         .get(REVOKED_TOKENS)
         .and_then(|v| v.as_m().ok())
         .is_some_and(|m| m.contains_key(&claims.jti));
-    if revoked {
+    // A revoked token, or one whose session was ended (logout, logout-all, password change,
+    // refresh-token reuse) or has expired.
+    if revoked || !super::session::is_live(user, &claims.sid, now_epoch_secs()) {
         return Err(ApiError::Unauthenticated(INVALID_TOKEN));
     }
     let role: Role = db::str_attr(user, ROLE)
@@ -163,6 +167,7 @@ fn principal(claims: Claims, user: Option<&Item>) -> ApiResult<Principal> {
         role,
         jti: claims.jti,
         exp: claims.exp,
+        sid: claims.sid,
     })
 }
 

@@ -25,6 +25,8 @@ pub struct Claims {
     pub nbf: u64,
     pub exp: u64,
     pub jti: String,
+    /// The session (sign-in) this token belongs to; it must still be live on the account.
+    pub sid: String,
 }
 
 /// jsonwebtoken's crypto backend, limited to the one algorithm this API accepts, so no RSA or EC
@@ -124,7 +126,7 @@ impl JwtKeys {
         }
     }
 
-    pub fn issue(&self, user: &UserId, role: Role) -> ApiResult<String> {
+    pub fn issue(&self, user: &UserId, role: Role, sid: &str) -> ApiResult<String> {
         let now = now_epoch_secs();
         let claims = Claims {
             sub: user.to_string(),
@@ -135,6 +137,7 @@ impl JwtKeys {
             nbf: now,
             exp: now + self.ttl_secs,
             jti: ulid::Ulid::new().to_string(),
+            sid: sid.to_string(),
         };
         encode(
             &Header::new(jsonwebtoken::Algorithm::HS256),
@@ -154,7 +157,8 @@ impl JwtKeys {
             .map_err(|_| ApiError::Unauthenticated(INVALID_TOKEN))?;
         // Even a correctly signed token only ever names a user id (a ULID) and a short jti.
         let sub_ok = claims.sub.len() == 26 && crate::types::parse_ulid(&claims.sub).is_some();
-        if !sub_ok || claims.jti.len() > MAX_JTI_BYTES {
+        let sid_ok = claims.sid.len() == 26 && crate::types::parse_ulid(&claims.sid).is_some();
+        if !sub_ok || !sid_ok || claims.jti.len() > MAX_JTI_BYTES {
             return Err(ApiError::Unauthenticated(INVALID_TOKEN));
         }
         Ok(claims)
@@ -193,7 +197,8 @@ mod tests {
         let now = now_epoch_secs() as i64;
         serde_json::json!({
             "sub": "01JD0000000000000000000000", "role": "admin", "iss": k.issuer, "aud": k.audience,
-            "iat": now, "nbf": now + nbf_offset, "exp": now + exp_offset, "jti": "j1"
+            "iat": now, "nbf": now + nbf_offset, "exp": now + exp_offset, "jti": "j1",
+            "sid": "01JD0000000000000000000009"
         })
     }
 
@@ -240,12 +245,14 @@ mod tests {
             .issue(
                 &UserId::from_trusted("01JD0000000000000000000001"),
                 Role::Customer,
+                "01JD0000000000000000000009",
             )
             .unwrap();
         let c = k.verify(&t).unwrap();
         assert_eq!(c.sub, "01JD0000000000000000000001");
         assert_eq!(c.role, Role::Customer);
-        assert_eq!(c.exp - c.iat, 3600);
+        assert_eq!(c.exp - c.iat, 900);
+        assert_eq!(c.sid, "01JD0000000000000000000009");
         assert!(!c.jti.is_empty());
     }
 
@@ -314,6 +321,7 @@ mod tests {
             .issue(
                 &UserId::from_trusted("01JD0000000000000000000001"),
                 Role::Customer,
+                "01JD0000000000000000000009",
             )
             .unwrap();
         let parts: Vec<&str> = t.split('.').collect();

@@ -175,7 +175,8 @@ impl Config {
                         .into(),
             });
         }
-        let ttl_raw = or(env::TOKEN_TTL_SECONDS, "3600");
+        // Access tokens are short-lived (15 minutes); the refresh token keeps a shopper signed in.
+        let ttl_raw = or(env::TOKEN_TTL_SECONDS, "900");
         let ttl: u64 = ttl_raw
             .parse()
             .ok()
@@ -280,7 +281,7 @@ mod tests {
     fn defaults_fill_optional_settings() {
         let c = load(&base()).unwrap();
         assert_eq!(c.currency, "USD");
-        assert_eq!(c.token_ttl, Duration::from_secs(3600));
+        assert_eq!(c.token_ttl, Duration::from_secs(900));
         assert_eq!(c.cors_allow_origin, "*");
         assert_eq!(c.stripe.api_base, STRIPE_API);
         assert!(c.stripe.secret_key.is_none() && c.stripe.webhook_secret.is_none());

@@ -6,8 +6,8 @@ use lambda_http::Request;
 use super::{
     model::{
         ACCOUNT_ALERT_FAILURES, BAD_CREDENTIALS, Credentials, Email, LoginRequest, LoginResponse,
-        NewUser, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, ProfileUpdate, RegisterRequest,
-        UpdateMeRequest, UserView,
+        NewUser, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, ProfileUpdate, RefreshRequest,
+        RegisterRequest, UpdateMeRequest, UserView,
     },
     store::{self, Account, Scope},
 };
@@ -98,21 +98,35 @@ pub async fn login(app: &'static App, req: Request) -> ApiResult<Reply> {
         account.as_ref().map(|a| a.password_hash.clone()),
     )
     .await?;
-    let Some(Account { view: user, .. }) = account.filter(|_| ok) else {
+    let Some(Account {
+        view: user,
+        sessions,
+        ..
+    }) = account.filter(|_| ok)
+    else {
         failed_password(app, &creds.email, &addr).await?;
         return Err(ApiError::Unauthenticated(BAD_CREDENTIALS));
     };
     store::clear_failures(app, Scope::AccountAtAddress(&creds.email, &addr)).await?;
-    tracing::info!(security_event = "signed_in", client = %addr, "signed in");
     record_user(user.id.as_str());
-    let token = app.jwt.issue(&user.id, user.role)?;
+    let tokens = auth::session::open(app, &user.id, user.role, &sessions).await?;
+    tracing::info!(security_event = "signed_in", client = %addr, "signed in");
     // Like every personal answer, never stored by a cache (`Caching::Private`, the default).
-    Reply::ok(&LoginResponse {
-        token,
-        token_type: "Bearer".into(),
-        expires_in: app.jwt.ttl_secs,
-        user,
-    })
+    Reply::ok(&LoginResponse { tokens, user })
+}
+
+/// `POST /users/refresh` `{refresh_token}`: a new access token and a new refresh token; the
+/// presented one is rotated away (presenting it again ends the session).
+pub async fn refresh(app: &'static App, req: Request) -> ApiResult<Reply> {
+    let body: RefreshRequest = json_body(&req)?;
+    Reply::ok(&auth::session::refresh(app, &body.refresh_token).await?)
+}
+
+/// `POST /users/logout-all`: ends every session of the account, this one included.
+pub async fn logout_all(app: &'static App, req: Request) -> ApiResult<Reply> {
+    let (who, item) = auth::authenticate_account(app, &req).await?;
+    auth::session::end_all(app, &who.user_id, &item, None).await?;
+    Reply::no_content()
 }
 
 /// `GET /users/me`
@@ -124,7 +138,7 @@ pub async fn get_me(app: &'static App, req: Request) -> ApiResult<Reply> {
 /// `PUT /users/me`
 pub async fn update_me(app: &'static App, req: Request) -> ApiResult<Reply> {
     let mut update = ProfileUpdate::try_from(json_body::<UpdateMeRequest>(&req)?)?;
-    let (_, item) = auth::authenticate_account(app, &req).await?;
+    let (who, item) = auth::authenticate_account(app, &req).await?;
     let account = Account::from_item(item)?;
     let new_hash = match update.password.take() {
         None => None,
@@ -139,7 +153,13 @@ pub async fn update_me(app: &'static App, req: Request) -> ApiResult<Reply> {
             Some(auth::hash_password(new).await?)
         }
     };
+    let changed_password = new_hash.is_some();
     let user = store::update_profile(app, &account.view.id, &update, new_hash).await?;
+    if changed_password {
+        // Whoever else was signed in (perhaps with the old password) is signed out; this session stays.
+        auth::session::end_all(app, &who.user_id, &account.sessions, Some(&who.sid)).await?;
+        tracing::info!(security_event = "password_changed", user_id = %who.user_id, "password changed");
+    }
     Reply::ok(&user)
 }
 
@@ -151,5 +171,6 @@ pub async fn logout(app: &'static App, req: Request) -> ApiResult<Reply> {
         _ => Default::default(),
     };
     auth::revoke(app, &who, &revoked).await?;
+    auth::session::end(app, &who.user_id, &who.sid).await?;
     Reply::no_content()
 }

@@ -5,7 +5,7 @@ pub mod handlers;
 pub mod model;
 pub mod store;
 
-pub use handlers::{get_me, login, logout, register, update_me};
+pub use handlers::{get_me, login, logout, logout_all, refresh, register, update_me};
 pub use model::{
     ACCOUNT_ALERT_FAILURES, NewUser, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, RegisterRequest,
     Throttle, UserView,

@@ -239,10 +239,17 @@ impl TryFrom<LoginRequest> for Credentials {
 
 #[derive(Serialize, Deserialize)]
 pub struct LoginResponse {
-    pub token: String,
-    pub token_type: String,
-    pub expires_in: u64,
+    /// `token`, `token_type`, `expires_in` and `refresh_token`, beside `user`.
+    #[serde(flatten)]
+    pub tokens: crate::auth::TokenPair,
     pub user: UserView,
+}
+
+/// `POST /users/refresh` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
 }
 
 #[derive(Deserialize)]

@@ -47,16 +47,24 @@ struct UserRecord<'a> {
 pub struct Account {
     pub view: UserView,
     pub password_hash: String,
+    /// The account item's `sessions` attribute (alone), for opening or ending sessions.
+    pub sessions: Item,
 }
 
 impl Account {
-    pub fn from_item(item: Item) -> ApiResult<Self> {
+    pub fn from_item(mut item: Item) -> ApiResult<Self> {
         let password_hash = db::str_attr(&item, PASSWORD_HASH)
             .unwrap_or_default()
             .to_string();
+        let sessions: Item = item
+            .remove(auth::session::SESSIONS)
+            .map(|v| (auth::session::SESSIONS.to_string(), v))
+            .into_iter()
+            .collect();
         Ok(Account {
             view: from_item(item)?,
             password_hash,
+            sessions,
         })
     }
 }
@@ -88,8 +96,12 @@ pub async fn create_user(
         password_hash: &password_hash,
     })?;
     item.extend(account_key(view.id.as_str()));
-    // Created with an empty revocation map, so logout adds to it in place.
+    // Created with empty revocation and session maps, so logout and sign-in add to them in place.
     item.insert(REVOKED_TOKENS.into(), AttributeValue::M(Default::default()));
+    item.insert(
+        auth::session::SESSIONS.into(),
+        AttributeValue::M(Default::default()),
+    );
     let mut guard = email_key(&view.email);
     guard.insert(GUARD_USER_ID.into(), s(view.id.as_str()));
     let tx = Tx::new()

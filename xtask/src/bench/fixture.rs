@@ -55,8 +55,8 @@ pub(crate) async fn fixture(app: &'static App, warm: usize) -> Fixture {
             .unwrap();
         leavers.push(user.id);
     }
-    let admin_token = app.jwt.issue(&admin.id, Role::Admin).unwrap();
-    let customer_token = app.jwt.issue(&customer.id, Role::Customer).unwrap();
+    let admin_token = signed_in(app, &admin.id, Role::Admin).await;
+    let customer_token = signed_in(app, &customer.id, Role::Customer).await;
     // A cart of three products and some orders, through the same services the functions use.
     let cart = json!({"items": [{"product_id": created[0], "quantity": 1}, {"product_id": created[1], "quantity": 2}, {"product_id": created[2], "quantity": 1}]});
     call(
@@ -91,13 +91,13 @@ pub(crate) async fn fixture(app: &'static App, warm: usize) -> Fixture {
         order: orders[0].clone(),
         pending_orders: orders[1..].to_vec(),
         doomed_products: doomed,
-        logout_tokens: (0..warm + 2)
-            .map(|i| {
-                app.jwt
-                    .issue(&leavers[i % leavers.len()], Role::Customer)
-                    .unwrap()
-            })
-            .collect(),
+        logout_tokens: {
+            let mut tokens = Vec::new();
+            for i in 0..warm + 2 {
+                tokens.push(signed_in(app, &leavers[i % leavers.len()], Role::Customer).await);
+            }
+            tokens
+        },
     }
 }
 
@@ -286,4 +286,21 @@ pub(crate) fn event_for(function: &str, route: &str, f: &Fixture, i: usize) -> V
         ),
         other => panic!("no benchmark event for {other}"),
     }
+}
+
+/// An access token of a fresh session of `user`, as signing in opens one.
+async fn signed_in(app: &'static shop::App, user: &shop::types::UserId, role: Role) -> String {
+    let account = shop::db::get_item(
+        &app.dynamo,
+        &app.config.tables.users,
+        shop::auth::account_key(user.as_str()),
+        true,
+    )
+    .await
+    .unwrap()
+    .unwrap_or_default();
+    shop::auth::session::open(app, user, role, &account)
+        .await
+        .unwrap()
+        .token
 }
