@@ -58,6 +58,11 @@ fn body_for(function: &str, product: &str) -> Option<Value> {
             Some(json!({"items": [{"product_id": product, "quantity": 1}]}))
         }
         "update-order-status" => Some(json!({"status": "PAID"})),
+        // Well-formed, so the answer depends on the account read.
+        "refresh" => Some(json!({"refresh_token": format!(
+            "01JD0000000000000000000000.01JD0000000000000000000001.{}",
+            "a".repeat(43)
+        )})),
         _ => None,
     }
 }
@@ -136,7 +141,7 @@ async fn every_endpoint_answers_503_during_an_outage_and_recovers_without_a_rest
         }
     }
     let results = calls.join_all().await;
-    assert_eq!(results.len(), 21, "every route of the router was called");
+    assert_eq!(results.len(), 23, "every route of the router was called");
     for (function, status, body) in &results {
         assert_eq!(*status, 503, "{function}: {body}");
         assert_eq!(
