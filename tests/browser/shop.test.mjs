@@ -161,7 +161,7 @@ test('a shopper registers, searches, fills the cart, checks out and cancels', as
 
   // Signing out calls the API; the orders page then asks to sign in again.
   await page.locator('#nav-account').click();
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await page.getByRole('link', { name: 'Sign in' }).waitFor();
   await page.goto(`${site}#/orders`);
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
