@@ -134,12 +134,22 @@ async fn list(
     partition: String,
     page: &PageRequest,
 ) -> ApiResult<Page<Order>> {
+    list_ordered(app, index, partition, page, true).await
+}
+
+async fn list_ordered(
+    app: &App,
+    index: &Gsi,
+    partition: String,
+    page: &PageRequest,
+    descending: bool,
+) -> ApiResult<Page<Order>> {
     let q = PageQuery {
         table: table(app),
         index,
         partition,
         prefix: None,
-        descending: true,
+        descending,
     };
     db::query_page(&app.dynamo, &app.cursors, q, page).await
 }
@@ -304,22 +314,17 @@ pub async fn record_refund(app: &App, order: &Order, intent: &str) -> ApiResult<
     )
 }
 
-/// The oldest PENDING orders, up to `limit`, oldest first: the expiry job's worklist. Ids are
-/// ULIDs and every order gets the same payment window, so this is also deadline order.
-pub async fn oldest_pending(app: &App, limit: i32) -> ApiResult<Vec<Order>> {
-    let out = app
-        .dynamo
-        .query()
-        .table_name(table(app))
-        .index_name(BY_STATUS.name)
-        .key_condition_expression("#pk = :pk")
-        .expression_attribute_names("#pk", BY_STATUS.pk)
-        .expression_attribute_values(":pk", s(status_pk(OrderStatus::Pending)))
-        .scan_index_forward(true)
-        .limit(limit)
-        .send()
-        .await?;
-    Ok(serde_dynamo::from_items(out.items.unwrap_or_default())?)
+/// One page of PENDING orders, oldest first: the expiry job's worklist. Ids are ULIDs and every
+/// order gets the same payment window, so this is also deadline order.
+pub async fn oldest_pending(app: &App, page: &PageRequest) -> ApiResult<Page<Order>> {
+    list_ordered(
+        app,
+        &BY_STATUS,
+        status_pk(OrderStatus::Pending),
+        page,
+        false,
+    )
+    .await
 }
 
 /// Jittered exponential backoff for transaction conflicts.

@@ -21,6 +21,7 @@ use crate::{
         store as orders,
     },
     platform::{
+        db::PageRequest,
         http::{Reply, header_str, json_body},
         metrics,
         stripe::{PaymentIntent, StripeError},
@@ -237,14 +238,18 @@ const EXPIRY_PAGE: i32 = 25;
 pub async fn expire_orders(app: &'static App) -> ApiResult<serde_json::Value> {
     let now = now_rfc3339();
     let (mut expired, mut kept) = (0u32, 0u32);
+    let mut page = PageRequest {
+        limit: EXPIRY_PAGE,
+        cursor: None,
+    };
     loop {
-        let batch = orders::oldest_pending(app, EXPIRY_PAGE).await?;
-        let full = batch.len() == EXPIRY_PAGE as usize;
+        let batch = orders::oldest_pending(app, &page).await?;
         let due: Vec<&Order> = batch
+            .items
             .iter()
             .take_while(|o| deadline(app, o).as_str() <= now.as_str())
             .collect();
-        let more = full && due.len() == batch.len();
+        let reached_undue = due.len() < batch.items.len();
         for order in due {
             match expire(app, order).await {
                 Ok(true) => expired += 1,
@@ -256,8 +261,10 @@ pub async fn expire_orders(app: &'static App) -> ApiResult<serde_json::Value> {
                 }
             }
         }
-        if !more || kept > 0 {
-            break;
+        // Orders kept this run (a payment in flight) do not hold back the ones behind them.
+        match batch.next_cursor {
+            Some(next) if !reached_undue => page.cursor = Some(next),
+            _ => break,
         }
     }
     if expired > 0 {
