@@ -8,7 +8,7 @@ use sha2::Sha256;
 
 use crate::{
     error::{ApiError, ApiResult},
-    orders::model::{Order, OrderStatus},
+    orders::model::{Order, OrderStatus, PaymentStatus},
     platform::{metrics::Metric, stripe::PaymentIntent},
 };
 
@@ -161,12 +161,8 @@ pub fn settle(order: &Order, intent: &PaymentIntent) -> Settlement {
     let ours = order.payment_intent_id.as_deref() == Some(intent.id.as_str());
     match order.status {
         OrderStatus::Pending => Settlement::Pay,
-        _ if ours && order.payment_status == crate::orders::model::PaymentStatus::Paid => {
-            Settlement::AlreadySettled
-        }
-        _ if ours && order.payment_status == crate::orders::model::PaymentStatus::Refunded => {
-            Settlement::AlreadySettled
-        }
+        // This intent paid the order, or was refunded already.
+        _ if ours && order.payment_status != PaymentStatus::Unpaid => Settlement::AlreadySettled,
         _ => Settlement::Refund,
     }
 }

@@ -36,8 +36,9 @@ pub async fn register(app: &'static App, req: Request) -> ApiResult<Reply> {
 
 /// Before a password is checked: a 429 (with `Retry-After`) while this account from this
 /// address, or this address across accounts, is still waiting out its last failure. Nothing is
-/// locked for anyone else: the owner at another address is not slowed at all.
-async fn throttle(app: &App, email: &Email, addr: &str) -> ApiResult<()> {
+/// locked for anyone else: the owner at another address is not slowed at all. Returns this
+/// account's failures at this address (a success then clears them, if there are any).
+async fn throttle(app: &App, email: &Email, addr: &str) -> ApiResult<store::Failures> {
     let now = now_epoch_secs();
     // Boxed: SDK futures are large, and three side by side would grow every caller's state.
     let (pair, address) = tokio::try_join!(
@@ -55,7 +56,7 @@ async fn throttle(app: &App, email: &Email, addr: &str) -> ApiResult<()> {
         );
         metrics::emit(&[(THROTTLED_LOGINS, 1)]);
     }
-    checked
+    checked.map(|()| pair)
 }
 
 /// A wrong password: counted for this account at this address, this address, and the account
@@ -90,7 +91,7 @@ async fn failed_password(app: &App, email: &Email, addr: &str) -> ApiResult<()> 
 pub async fn login(app: &'static App, req: Request) -> ApiResult<Reply> {
     let creds = Credentials::try_from(json_body::<LoginRequest>(&req)?)?;
     let addr = client_address(&req);
-    throttle(app, &creds.email, &addr).await?;
+    let failures = throttle(app, &creds.email, &addr).await?;
     let account = store::find_by_email(app, &creds.email).await?;
     // An unknown email is checked against a dummy hash: it costs what a wrong password costs.
     let ok = auth::verify_password(
@@ -107,7 +108,10 @@ pub async fn login(app: &'static App, req: Request) -> ApiResult<Reply> {
         failed_password(app, &creds.email, &addr).await?;
         return Err(ApiError::Unauthenticated(BAD_CREDENTIALS));
     };
-    store::clear_failures(app, Scope::AccountAtAddress(&creds.email, &addr)).await?;
+    // Most sign-ins follow no failure: then there is nothing to clear.
+    if failures.count > 0 {
+        store::clear_failures(app, Scope::AccountAtAddress(&creds.email, &addr)).await?;
+    }
     record_user(user.id.as_str());
     let tokens = auth::session::open(app, &user.id, user.role, &sessions).await?;
     tracing::info!(security_event = "signed_in", client = %addr, "signed in");
