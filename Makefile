@@ -12,7 +12,7 @@ bench:
 	@scripts/bench.sh
 
 tools:
-	@scripts/tools.sh python node stripe
+	@scripts/tools.sh python node stripe moto
 
 fmt:
 	cargo fmt --all

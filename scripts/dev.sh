@@ -6,7 +6,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-"$root/scripts/tools.sh" python node stripe
+"$root/scripts/tools.sh" python node stripe moto
 export PATH="$root/.cache/venv/bin:$PATH"
 # shellcheck source=scripts/local-env.sh
 source "$root/scripts/local-env.sh"
@@ -25,8 +25,8 @@ wait_port() {
   for _ in $(seq 1 600); do port_busy "$1" && return 0; sleep 0.1; done
   echo "nothing is listening on port $1 after 60 s" >&2; return 1
 }
-for p in "$API_PORT" "$DYNAMODB_PORT" "$S3_PORT" "$STRIPE_PORT"; do
-  if port_busy "$p"; then echo "port $p is already in use: stop what uses it or set API_PORT / DYNAMODB_PORT / S3_PORT / STRIPE_PORT" >&2; exit 1; fi
+for p in "$API_PORT" "$DYNAMODB_PORT" "$S3_PORT" "$STRIPE_PORT" "$MOTO_PORT"; do
+  if port_busy "$p"; then echo "port $p is already in use: stop what uses it or set API_PORT / DYNAMODB_PORT / S3_PORT / STRIPE_PORT / MOTO_PORT" >&2; exit 1; fi
 done
 
 echo "==> building the functions (first run compiles the AWS SDK: a few minutes)"
@@ -57,6 +57,11 @@ setsid "$root/.cache/venv-stripe/bin/python" "$root/scripts/run_localstripe.py" 
 pids+=($!)
 wait_port "$STRIPE_PORT"
 
+echo "==> starting EventBridge and SES (moto) on 127.0.0.1:$MOTO_PORT"
+setsid "$root/.cache/venv-moto/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$data/moto.log" 2>&1 &
+pids+=($!)
+wait_port "$MOTO_PORT"
+
 "$root/target/debug/xtask" setup
 # The storefront goes to its bucket the way a deploy puts it there, pointed at this API.
 "$root/target/debug/xtask" publish-site "$SITE_BUCKET" "http://127.0.0.1:$API_PORT"
@@ -74,6 +79,9 @@ curl -fsS -o /dev/null "$STRIPE_API_BASE/_config/webhooks/local" \
 echo "==> running the scheduled functions every ${LOCAL_SCHEDULE_SECONDS:-10} s (expire-orders), as EventBridge does on AWS"
 setsid "$root/target/debug/xtask" schedules "http://127.0.0.1:$API_PORT" &
 pids+=($!)
+echo "==> polling the tables' streams into publish-events and delivering the bus's rules (send-email), as AWS does"
+setsid "$root/target/debug/xtask" streams "http://127.0.0.1:$API_PORT" &
+pids+=($!)
 
 cat <<MSG
 
@@ -84,6 +92,8 @@ cat <<MSG
     S3 emulator:     http://127.0.0.1:$S3_PORT   (bucket $IMAGES_BUCKET)
     Stripe:          $STRIPE_API_BASE   (localstripe; pay with 4242 4242 4242 4242)
     Admin login:     $ADMIN_EMAIL / $ADMIN_PASSWORD
+    Emails sent:     cargo xtask mail   (or http://127.0.0.1:$MOTO_PORT/moto-api/ ; moto is EventBridge and SES)
+    Dead letters:    $LOCAL_DIR/dead-letters/
 
   Press Ctrl-C to stop everything.
 MSG

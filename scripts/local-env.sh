@@ -25,3 +25,11 @@ export STRIPE_PUBLISHABLE_KEY="${STRIPE_PUBLISHABLE_KEY:-pk_test_localstripe}"
 export STRIPE_WEBHOOK_SECRET="${STRIPE_WEBHOOK_SECRET:-whsec_localstripe_dev_secret}"
 # localstripe serves a fake Stripe.js; the storefront's config.json points at it.
 export STRIPE_JS_URL="${STRIPE_JS_URL:-${STRIPE_API_BASE}/js.stripe.com/v3/}"
+# EventBridge and SES are moto locally: the bus the outbox publishes to and the shop's sender.
+export MOTO_PORT="${MOTO_PORT:-5005}"
+export EVENTS_ENDPOINT="${EVENTS_ENDPOINT:-http://127.0.0.1:${MOTO_PORT}}"
+export SES_ENDPOINT="${SES_ENDPOINT:-http://127.0.0.1:${MOTO_PORT}}"
+export EVENT_BUS_NAME="${EVENT_BUS_NAME:-shop-events}"
+export EMAIL_FROM="${EMAIL_FROM:-shop@shop.local}"
+export ALERT_EMAIL="${ALERT_EMAIL:-${ADMIN_EMAIL}}"
+export SITE_URL="${SITE_URL:-http://127.0.0.1:${S3_PORT}/${SITE_BUCKET}/index.html}"

@@ -3,7 +3,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-"$root/scripts/tools.sh" python node stripe iac fuzz browser
+"$root/scripts/tools.sh" python node stripe moto iac fuzz browser
 export PATH="$root/.cache/venv/bin:$PATH"
 
 echo "==> format and lints"

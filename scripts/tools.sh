@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every tool the dev stack and the tests need, idempotently, under .cache/ (git-ignored).
 # A stamp per group records what was installed, so a second run does nothing.
-# Usage: scripts/tools.sh [python] [node] [iac] [fuzz] [stripe] [browser]   (default: python node)
+# Usage: scripts/tools.sh [python] [node] [iac] [fuzz] [stripe] [moto] [browser]   (default: python node)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cache="$root/.cache"
@@ -56,6 +56,7 @@ for g in "${groups[@]}"; do
     iac) install_venv venv-checkov requirements-checkov.txt ;;
     fuzz) install_venv venv-fuzz requirements-fuzz.txt ;;
     stripe) install_venv venv-stripe requirements-stripe.txt ;;
+    moto) install_venv venv-moto requirements-moto.txt ;;
     node) install_java; install_node ;;
     browser) install_browser ;;
     *) echo "unknown tool group: $g" >&2; exit 2 ;;

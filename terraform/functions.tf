@@ -11,7 +11,10 @@ locals {
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
       ]
-      s3 = []
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
     }
     # measured: p50 43.3 ms on a full core, CPU 40.50 ms/request, peak RSS 25 MB -> 1769 MB (docs/benchmark.md)
     "register" = {
@@ -21,7 +24,10 @@ locals {
       dynamodb = [
         { table = "users", actions = ["PutItem"] },
       ]
-      s3 = []
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
     }
     # measured: p50 42.6 ms on a full core, CPU 38.98 ms/request, peak RSS 25 MB -> 1769 MB (docs/benchmark.md)
     "login" = {
@@ -31,7 +37,10 @@ locals {
       dynamodb = [
         { table = "users", actions = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"] },
       ]
-      s3 = []
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
     }
     # measured: p50 1.5 ms on a full core, CPU 0.50 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "logout" = {
@@ -41,7 +50,10 @@ locals {
       dynamodb = [
         { table = "users", actions = ["GetItem", "UpdateItem"] },
       ]
-      s3 = []
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
     }
     # one account read and one write -> 1024 MB, like logout (not yet benchmarked)
     "logout-all" = {
@@ -51,7 +63,10 @@ locals {
       dynamodb = [
         { table = "users", actions = ["GetItem", "UpdateItem"] },
       ]
-      s3 = []
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
     }
     # one account read and one conditional write -> 1024 MB, like logout (not yet benchmarked)
     "refresh" = {
@@ -61,7 +76,10 @@ locals {
       dynamodb = [
         { table = "users", actions = ["GetItem", "UpdateItem"] },
       ]
-      s3 = []
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
     }
     # measured: p50 0.7 ms on a full core, CPU 0.37 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "get-me" = {
@@ -71,7 +89,10 @@ locals {
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
       ]
-      s3 = []
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
     }
     # measured: p50 1.5 ms on a full core, CPU 0.53 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "update-me" = {
@@ -81,7 +102,10 @@ locals {
       dynamodb = [
         { table = "users", actions = ["GetItem", "PutItem", "UpdateItem"] },
       ]
-      s3 = []
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
     }
     # measured: p50 1.8 ms on a full core, CPU 0.84 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "list-products" = {
@@ -91,7 +115,10 @@ locals {
       dynamodb = [
         { table = "products:index", actions = ["Query"] },
       ]
-      s3 = []
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
     }
     # measured: p50 0.7 ms on a full core, CPU 0.36 ms/request, peak RSS 6 MB -> 512 MB (docs/benchmark.md)
     "get-product" = {
@@ -101,7 +128,10 @@ locals {
       dynamodb = [
         { table = "products", actions = ["GetItem"] },
       ]
-      s3 = []
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
     }
     # measured: p50 3.6 ms on a full core, CPU 0.67 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "create-product" = {
@@ -112,7 +142,10 @@ locals {
         { table = "users", actions = ["GetItem"] },
         { table = "products", actions = ["PutItem"] },
       ]
-      s3 = []
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
     }
     # measured: p50 4.1 ms on a full core, CPU 1.04 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "update-product" = {
@@ -123,7 +156,10 @@ locals {
         { table = "users", actions = ["GetItem"] },
         { table = "products", actions = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"] },
       ]
-      s3 = []
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
     }
     # measured: p50 4.0 ms on a full core, CPU 0.85 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "delete-product" = {
@@ -134,7 +170,10 @@ locals {
         { table = "users", actions = ["GetItem"] },
         { table = "products", actions = ["GetItem", "DeleteItem"] },
       ]
-      s3 = []
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
     }
     # measured: p50 2.0 ms on a full core, CPU 0.67 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "product-image" = {
@@ -145,7 +184,10 @@ locals {
         { table = "users", actions = ["GetItem"] },
         { table = "products", actions = ["UpdateItem"] },
       ]
-      s3 = ["PutObject"]
+      s3      = ["PutObject"]
+      events  = []
+      ses     = []
+      streams = []
     }
     # measured: p50 1.6 ms on a full core, CPU 0.51 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "get-inventory" = {
@@ -155,7 +197,10 @@ locals {
       dynamodb = [
         { table = "products", actions = ["BatchGetItem"] },
       ]
-      s3 = []
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
     }
     # measured: p50 2.3 ms on a full core, CPU 1.00 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "get-cart" = {
@@ -167,7 +212,10 @@ locals {
         { table = "orders", actions = ["GetItem"] },
         { table = "products", actions = ["BatchGetItem"] },
       ]
-      s3 = []
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
     }
     # measured: p50 3.1 ms on a full core, CPU 0.90 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "put-cart" = {
@@ -179,7 +227,10 @@ locals {
         { table = "orders", actions = ["PutItem", "DeleteItem"] },
         { table = "products", actions = ["BatchGetItem"] },
       ]
-      s3 = []
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
     }
     # measured: p50 6.2 ms on a full core, CPU 1.16 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "create-order" = {
@@ -191,7 +242,10 @@ locals {
         { table = "orders", actions = ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "DeleteItem"] },
         { table = "products", actions = ["BatchGetItem", "UpdateItem"] },
       ]
-      s3 = []
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
     }
     # measured: p50 2.4 ms on a full core, CPU 1.12 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "list-orders" = {
@@ -202,7 +256,10 @@ locals {
         { table = "users", actions = ["GetItem"] },
         { table = "orders:index", actions = ["Query"] },
       ]
-      s3 = []
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
     }
     # measured: p50 1.0 ms on a full core, CPU 0.52 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "get-order" = {
@@ -213,7 +270,10 @@ locals {
         { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["GetItem"] },
       ]
-      s3 = []
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
     }
     # measured: p50 3.4 ms on a full core, CPU 0.79 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "update-order-status" = {
@@ -225,7 +285,10 @@ locals {
         { table = "orders", actions = ["GetItem", "UpdateItem"] },
         { table = "products", actions = ["UpdateItem"] },
       ]
-      s3 = []
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
     }
     # one Stripe call (create + confirm) dominates; CPU like get-order -> 1024 MB (not yet benchmarked)
     "pay-order" = {
@@ -236,7 +299,10 @@ locals {
         { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["GetItem", "UpdateItem"] },
       ]
-      s3 = []
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
     }
     # every minute, one Query of the PENDING index and a transaction per lapsed order -> 512 MB (not yet benchmarked)
     "expire-orders" = {
@@ -248,7 +314,10 @@ locals {
         { table = "orders", actions = ["GetItem", "UpdateItem"] },
         { table = "products", actions = ["UpdateItem"] },
       ]
-      s3 = []
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
     }
     # signature check, one event marker, one conditional move -> 1024 MB (not yet benchmarked)
     "payment-webhook" = {
@@ -258,7 +327,47 @@ locals {
       dynamodb = [
         { table = "orders", actions = ["GetItem", "PutItem", "UpdateItem"] },
       ]
-      s3 = []
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
     }
+    # decodes a stream batch and makes one PutEvents call per ten events; no argon2, no big allocations -> 512 MB (not yet benchmarked)
+    "publish-events" = {
+      route    = null
+      schedule = null
+      memory   = 512
+      dynamodb = [
+      ]
+      s3      = []
+      events  = ["PutEvents"]
+      ses     = []
+      streams = ["orders", "products", "users"]
+    }
+    # one account read, one conditional marker write, one SES call -> 512 MB (not yet benchmarked)
+    "send-email" = {
+      route    = null
+      schedule = null
+      memory   = 512
+      dynamodb = [
+        { table = "users", actions = ["GetItem", "UpdateItem", "DeleteItem"] },
+      ]
+      s3      = []
+      events  = []
+      ses     = ["SendEmail"]
+      streams = []
+    }
+  }
+  outbox = {
+    batch_size = 25
+    retries    = 3
+    filters = {
+      orders   = "{\"dynamodb\":{\"Keys\":{\"pk\":{\"S\":[{\"prefix\":\"ORDER#\"}]}}},\"eventName\":[\"INSERT\",\"MODIFY\"]}"
+      products = "{\"dynamodb\":{\"Keys\":{\"pk\":{\"S\":[{\"prefix\":\"PRODUCT#\"}]}}},\"eventName\":[\"MODIFY\"]}"
+      users    = "{\"dynamodb\":{\"Keys\":{\"pk\":{\"S\":[{\"prefix\":\"USER#\"}]}}},\"eventName\":[\"INSERT\"]}"
+    }
+  }
+  rules = {
+    "transactional-email" = { target = "send-email", pattern = "{\"detail-type\":[\"OrderPlaced\",\"OrderPaid\",\"OrderShipped\",\"OrderDelivered\",\"OrderCancelled\",\"OrderRefunded\",\"ProductLowStock\",\"ProductOutOfStock\",\"UserRegistered\"],\"source\":[\"shop.orders\",\"shop.catalog\",\"shop.users\"]}" }
   }
 }

@@ -29,6 +29,13 @@ locals {
     STRIPE_WEBHOOK_SECRET        = var.stripe_webhook_secret
     STRIPE_API_BASE              = var.stripe_api_base
     ORDER_PAYMENT_WINDOW_SECONDS = tostring(var.order_payment_window_seconds)
+
+    EVENT_BUS_NAME      = aws_cloudwatch_event_bus.shop.name
+    LOW_STOCK_THRESHOLD = tostring(var.low_stock_threshold)
+    EMAIL_FROM          = var.email_from
+    STORE_NAME          = var.store_name
+    SITE_URL            = local.site_origin
+    ALERT_EMAIL         = var.alert_email
   }
 }
 
@@ -41,6 +48,9 @@ resource "aws_dynamodb_table" "users" {
   hash_key                    = "pk"
   range_key                   = "sk"
   deletion_protection_enabled = true
+  # The outbox: every change, before and after, to publish-events.
+  stream_enabled   = true
+  stream_view_type = "NEW_AND_OLD_IMAGES"
 
   attribute {
     name = "pk"
@@ -69,6 +79,9 @@ resource "aws_dynamodb_table" "products" {
   hash_key                    = "pk"
   range_key                   = "sk"
   deletion_protection_enabled = true
+  # The outbox: every change, before and after, to publish-events.
+  stream_enabled   = true
+  stream_view_type = "NEW_AND_OLD_IMAGES"
 
   dynamic "attribute" {
     for_each = ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"]
@@ -104,6 +117,9 @@ resource "aws_dynamodb_table" "orders" {
   hash_key                    = "pk"
   range_key                   = "sk"
   deletion_protection_enabled = true
+  # The outbox: every change, before and after, to publish-events.
+  stream_enabled   = true
+  stream_view_type = "NEW_AND_OLD_IMAGES"
 
   dynamic "attribute" {
     for_each = ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"]
@@ -170,6 +186,37 @@ resource "aws_iam_role_policy" "fn" {
         Effect   = "Allow"
         Action   = [for a in each.value.s3 : "s3:${a}"]
         Resource = "${aws_s3_bucket.images.arn}/products/*"
+      }],
+      [for t in each.value.streams : {
+        Effect   = "Allow"
+        Action   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+        Resource = local.tables[t].stream_arn
+      }],
+      length(each.value.streams) == 0 ? [] : [{
+        Effect   = "Allow"
+        Action   = ["dynamodb:ListStreams"]
+        Resource = "*"
+        }, {
+        # The mappings' on-failure destination is sent to with the function's role.
+        Effect   = "Allow"
+        Action   = ["sqs:SendMessage"]
+        Resource = aws_sqs_queue.outbox_dlq.arn
+      }],
+      length(each.value.events) == 0 ? [] : [{
+        Effect   = "Allow"
+        Action   = [for a in each.value.events : "events:${a}"]
+        Resource = aws_cloudwatch_event_bus.shop.arn
+      }],
+      length(each.value.ses) == 0 ? [] : [{
+        Effect    = "Allow"
+        Action    = [for a in each.value.ses : "ses:${a}"]
+        Resource  = "arn:${data.aws_partition.current.partition}:ses:${var.region}:${data.aws_caller_identity.current.account_id}:identity/*"
+        Condition = { StringEquals = { "ses:FromAddress" = var.email_from } }
+        }, {
+        # Lambda's asynchronous invocations park a failed event here.
+        Effect   = "Allow"
+        Action   = ["sqs:SendMessage"]
+        Resource = aws_sqs_queue.events_dlq.arn
       }],
       [{
         Effect   = "Allow"

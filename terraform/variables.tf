@@ -96,3 +96,27 @@ variable "order_payment_window_seconds" {
   type        = number
   default     = 1800
 }
+
+variable "email_from" {
+  description = "Sender of the shop's emails; created as an SES identity, which SES verifies by mail before it can send."
+  type        = string
+  default     = "shop@example.com"
+}
+
+variable "alert_email" {
+  description = "Optional address that receives the low- and out-of-stock alerts."
+  type        = string
+  default     = ""
+}
+
+variable "store_name" {
+  description = "The shop's name in its emails."
+  type        = string
+  default     = "Serverless Shop"
+}
+
+variable "low_stock_threshold" {
+  description = "Stock level below which a product is reported low (ProductLowStock)."
+  type        = number
+  default     = 5
+}

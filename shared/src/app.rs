@@ -1,7 +1,7 @@
 //! Everything a function builds once at init and reuses for every request: the composition root
 //! that holds the platform's clients and auth's keys, handed to every handler.
 
-use std::time::Duration;
+use std::{sync::OnceLock, time::Duration};
 
 use aws_config::{
     BehaviorVersion, Region, SdkConfig, environment::EnvironmentVariableCredentialsProvider,
@@ -22,6 +22,8 @@ pub struct App {
     /// Connects on first use: only the payment paths ever call it.
     pub stripe: Stripe,
     sdk: aws_config::SdkConfig,
+    events: OnceLock<aws_sdk_eventbridge::Client>,
+    ses: OnceLock<aws_sdk_sesv2::Client>,
 }
 
 /// Root CAs of the Amazon Trust Services, which every AWS endpoint chains to (see certs/README.md).
@@ -54,7 +56,11 @@ impl App {
             .operation_attempt_timeout(Duration::from_secs(2))
             .operation_timeout(Duration::from_secs(5))
             .build();
-        let credentials = if config.local.dynamodb.is_some() || config.local.s3.is_some() {
+        let local = &config.local;
+        let credentials = if [&local.dynamodb, &local.s3, &local.events, &local.ses]
+            .iter()
+            .any(|e| e.is_some())
+        {
             // The emulators ignore signatures; s3rver only accepts this fixed key pair.
             SharedCredentialsProvider::new(Credentials::new(
                 "S3RVER", "S3RVER", None, None, "local",
@@ -82,7 +88,31 @@ impl App {
             dynamo: aws_sdk_dynamodb::Client::from_conf(dynamo.build()),
             config,
             sdk,
+            events: OnceLock::new(),
+            ses: OnceLock::new(),
         }
+    }
+
+    /// EventBridge, built on first use: only the outbox publisher calls it.
+    pub fn events(&self) -> &aws_sdk_eventbridge::Client {
+        self.events.get_or_init(|| {
+            let mut c = aws_sdk_eventbridge::config::Builder::from(&self.sdk);
+            if let Some(ep) = &self.config.local.events {
+                c = c.endpoint_url(ep);
+            }
+            aws_sdk_eventbridge::Client::from_conf(c.build())
+        })
+    }
+
+    /// SES, built on first use: only the email function calls it.
+    pub fn ses(&self) -> &aws_sdk_sesv2::Client {
+        self.ses.get_or_init(|| {
+            let mut c = aws_sdk_sesv2::config::Builder::from(&self.sdk);
+            if let Some(ep) = &self.config.local.ses {
+                c = c.endpoint_url(ep);
+            }
+            aws_sdk_sesv2::Client::from_conf(c.build())
+        })
     }
 
     /// The function's AWS credentials (the execution role's, from the environment on Lambda).

@@ -9,6 +9,7 @@ pub mod app;
 pub mod auth;
 pub mod catalog;
 pub mod error;
+pub mod events;
 pub mod health;
 pub mod orders;
 pub mod payments;
@@ -100,6 +101,31 @@ where
         move |_: LambdaEvent<serde_json::Value>| async move {
             job(app).await.map_err(|e| {
                 tracing::error!(error = %e.chain(), "job failed");
+                lambda_http::Error::from(e.code())
+            })
+        },
+    ))
+    .await
+}
+
+/// The whole `main` of an event consumer (a stream, a rule): config and clients once, then
+/// `handler` per event, its answer returned to Lambda (a stream's partial batch failures). A
+/// failed event is logged once and reported as an error, so Lambda retries it.
+pub async fn run_events<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static App, serde_json::Value) -> Fut + Copy + Send,
+    Fut: Future<Output = ApiResult<serde_json::Value>> + Send,
+{
+    use lambda_http::lambda_runtime::{LambdaEvent, run, service_fn};
+    telemetry::init();
+    let config = config::Config::from_env().inspect_err(|e| {
+        tracing::error!(error = %e, "invalid configuration");
+    })?;
+    let app = App::leaked(config);
+    run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            handler(app, event.payload).await.map_err(|e| {
+                tracing::error!(error = %e.chain(), "event failed");
                 lambda_http::Error::from(e.code())
             })
         },

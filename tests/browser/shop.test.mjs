@@ -26,12 +26,12 @@ let stack, browser, site, api, stripe, dataDir;
 const log = [];
 
 before(async () => {
-  const [apiPort, dynamoPort, s3Port, stripePort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [apiPort, dynamoPort, s3Port, stripePort, motoPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'shop-browser-'));
   stack = spawn('bash', ['scripts/dev.sh'], {
     cwd: root,
     detached: true,
-    env: { ...process.env, API_PORT: String(apiPort), DYNAMODB_PORT: String(dynamoPort), S3_PORT: String(s3Port), STRIPE_PORT: String(stripePort), LOCAL_DIR: dataDir, LOCAL_SCHEDULE_SECONDS: '2', LOG_LEVEL: 'warn', WATCH_ARGS: '--ignore-changes' },
+    env: { ...process.env, API_PORT: String(apiPort), DYNAMODB_PORT: String(dynamoPort), S3_PORT: String(s3Port), STRIPE_PORT: String(stripePort), MOTO_PORT: String(motoPort), LOCAL_DIR: dataDir, LOCAL_SCHEDULE_SECONDS: '2', LOG_LEVEL: 'warn', WATCH_ARGS: '--ignore-changes' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   await new Promise((resolve, reject) => {

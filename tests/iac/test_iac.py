@@ -52,11 +52,50 @@ def schedules():
     return {f: spec["schedule"] for f, spec in access().items() if "schedule" in spec}
 
 
+def outbox():
+    return cargo()["workspace"]["metadata"]["shop"]["streams"]
+
+
+def rules():
+    """{rule: {target, pattern}} on the shop's bus."""
+    return cargo()["workspace"]["metadata"]["shop"].get("rules", {})
+
+
+def streamed():
+    """{function: [table]} of the functions a table stream invokes."""
+    return {f: spec["streams"] for f, spec in access().items() if "streams" in spec}
+
+
+def rule_targets():
+    out = {}
+    for name, r in rules().items():
+        out.setdefault(r["target"], []).append(name)
+    return out
+
+
+def unrouted():
+    return set(schedules()) | set(streamed()) | set(rule_targets())
+
+
 def triggers():
-    """{function: "METHOD /path" or "schedule <expr>"}: how each function of the manifest is run."""
+    """{function: "METHOD /path", "schedule <expr>", "stream <tables>" or "rule <names>"}: how
+    each function of the manifest is run."""
     out = {f: f"{m} {p}" for f, (m, p) in routes().items()}
     out.update({f: f"schedule {e}" for f, e in schedules().items()})
+    out.update({f: "stream " + ", ".join(t) for f, t in streamed().items()})
+    out.update({f: "rule " + ", ".join(r) for f, r in rule_targets().items()})
     return out
+
+
+def hcl_json(s):
+    """A JSON document written as an HCL string (python-hcl2 keeps its escapes)."""
+    return json.loads(s.replace('\\"', '"'))
+
+
+def stream_pattern(table):
+    """The event source mapping filter of `table`'s records (as `cargo xtask gen` writes it)."""
+    f = outbox()["filters"][table]
+    return {"eventName": f["changes"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": f["prefix"]}]}}}}
 
 
 @cache
@@ -95,9 +134,17 @@ def load_terraform(directory=ROOT / "terraform"):
 
 def expected_grants(spec):
     """{resource: sorted actions} for one function, from Cargo.toml."""
-    grants = {f"dynamodb:{t}": sorted(f"dynamodb:{a}" for a in acts) for t, acts in spec["dynamodb"].items()}
+    grants = {f"dynamodb:{t}": sorted(f"dynamodb:{a}" for a in acts) for t, acts in spec.get("dynamodb", {}).items()}
     if spec.get("s3"):
         grants["s3:images"] = sorted(f"s3:{a}" for a in spec["s3"])
+    for t in spec.get("streams", []):
+        grants[f"stream:{t}"] = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+    if spec.get("streams"):
+        grants["stream:*"] = ["dynamodb:ListStreams"]
+    if spec.get("events"):
+        grants["events:bus"] = sorted(f"events:{a}" for a in spec["events"])
+    if spec.get("ses"):
+        grants["ses:sender"] = sorted(f"ses:{a}" for a in spec["ses"])
     return grants
 
 
@@ -112,8 +159,8 @@ def check_binaries():
     bins = {p.stem for p in (ROOT / "functions/src/bin").glob("*.rs")}
     return (
         diff("function binaries vs manifest", set(access()), bins)
-        + diff("routed functions vs router", set(access()) - set(schedules()), set(routes()))
-        + diff("scheduled functions that are also routed", set(), set(schedules()) & set(routes()))
+        + diff("routed functions vs router", set(access()) - unrouted(), set(routes()))
+        + diff("triggered functions that are also routed", set(), unrouted() & set(routes()))
     )
 
 
@@ -139,6 +186,15 @@ def check_events():
             problems.append(f"events/{fn}.json is missing")
             continue
         problems += diff(f"{f.name} detail-type", "Scheduled Event", json.loads(f.read_text()).get("detail-type"))
+    for fn in streamed():
+        ev = json.loads((ROOT / "events" / f"{fn}.json").read_text())
+        sources = {r["eventSource"] for r in ev.get("Records", [])}
+        problems += diff(f"{fn}.json record sources", {"aws:dynamodb"}, sources)
+    for fn, names in rule_targets().items():
+        ev = json.loads((ROOT / "events" / f"{fn}.json").read_text())
+        r = rules()[names[0]]["pattern"]
+        if ev.get("detail-type") not in r["detail-type"] or ev.get("source") not in r["source"]:
+            problems.append(f"{fn}.json is no event its rule {names[0]} matches")
     extra = {p.stem for p in (ROOT / "events").glob("*.json")} - set(access())
     return problems + diff("events without a function", set(), extra)
 
@@ -153,10 +209,17 @@ def template_functions(t):
 
 def resource_of(res):
     """Maps a policy Resource back to "dynamodb:<table>[:index]" or "s3:images"."""
+    if res == "*":
+        return "stream:*"
     if isinstance(res, dict) and "Fn::GetAtt" in res:
-        logical = res["Fn::GetAtt"][0]
-        return "dynamodb:" + {v: k for k, v in TABLE_LOGICAL.items()}[logical]
+        logical, attr = res["Fn::GetAtt"][0], res["Fn::GetAtt"][1]
+        if logical == "EventBus":
+            return "events:bus"
+        table = {v: k for k, v in TABLE_LOGICAL.items()}[logical]
+        return f"stream:{table}" if attr == "StreamArn" else f"dynamodb:{table}"
     sub = res["Fn::Sub"] if isinstance(res, dict) else res
+    if sub.endswith(":identity/*"):
+        return "ses:sender"
     m = re.fullmatch(r"\$\{(\w+)\.Arn\}(/index/\*|/products/\*)", sub)
     assert m, f"unexpected policy resource {res!r}"
     if m.group(2) == "/index/*":
@@ -189,7 +252,21 @@ def check_template(t):
             continue
         name, r = fns[fn]
         props = r["Properties"]
-        scheduled = [f"schedule {e['Properties']['Schedule']}" for e in props.get("Events", {}).values() if e["Type"] == "Schedule"]
+        events = props.get("Events", {}).values()
+        scheduled = [f"schedule {e['Properties']['Schedule']}" for e in events if e["Type"] == "Schedule"]
+        by_logical = {v: k for k, v in TABLE_LOGICAL.items()}
+        streams = [e for e in events if e["Type"] == "DynamoDB"]
+        if streams:
+            tables = [by_logical[e["Properties"]["Stream"]["Fn::GetAtt"][0]] for e in streams]
+            scheduled.append("stream " + ", ".join(tables))
+            for table, e in zip(tables, streams):
+                p = e["Properties"]
+                problems += diff(f"{name} {table} filter", [stream_pattern(table)], [json.loads(f["Pattern"]) for f in p["FilterCriteria"]["Filters"]])
+                problems += diff(f"{name} {table} batch", (outbox()["batch_size"], outbox()["retries"]), (p["BatchSize"], p["MaximumRetryAttempts"]))
+                problems += diff(f"{name} {table} partial failures", ["ReportBatchItemFailures"], p.get("FunctionResponseTypes"))
+        matched = [n for e in events if e["Type"] == "EventBridgeRule" for n, r in rules().items() if r["pattern"] == e["Properties"]["Pattern"]]
+        if matched:
+            scheduled.append("rule " + ", ".join(matched))
         problems += diff(f"{name} routes", [trigger], routes_of(t, name) + scheduled)
         problems += diff(f"{name} memory", access()[fn]["memory"], props.get("MemorySize", globals_fn["MemorySize"]))
         grants = {}
@@ -208,6 +285,7 @@ def check_template(t):
         problems += diff(f"{logical} indexes", table["gsis"], gsis)
         ttl = props.get("TimeToLiveSpecification", {})
         problems += diff(f"{logical} TTL", table["ttl"], ttl.get("AttributeName") if ttl.get("Enabled") else None)
+        problems += diff(f"{logical} stream", table["stream"], props.get("StreamSpecification", {}).get("StreamViewType"))
     return problems
 
 
@@ -219,13 +297,36 @@ def check_terraform(tf, template_env):
         if fn not in fns:
             continue
         spec = fns[fn]
-        found = spec["route"] if spec.get("route") not in (None, "null") else f"schedule {spec.get('schedule')}"
+        if spec.get("route") not in (None, "null"):
+            found = spec["route"]
+        elif spec.get("schedule") not in (None, "null"):
+            found = f"schedule {spec['schedule']}"
+        elif spec.get("streams"):
+            found = "stream " + ", ".join(spec["streams"])
+        else:
+            found = "rule " + ", ".join(n for n, r in tf["locals"]["rules"].items() if r["target"] == fn)
         problems += diff(f"terraform {fn} route", trigger, found)
         problems += diff(f"terraform {fn} memory", access()[fn]["memory"], spec["memory"])
         grants = {f"dynamodb:{g['table']}": sorted(f"dynamodb:{a}" for a in g["actions"]) for g in spec["dynamodb"]}
         if spec["s3"]:
             grants["s3:images"] = sorted(f"s3:{a}" for a in spec["s3"])
+        for t in spec["streams"]:
+            grants[f"stream:{t}"] = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+        if spec["streams"]:
+            grants["stream:*"] = ["dynamodb:ListStreams"]
+        if spec["events"]:
+            grants["events:bus"] = sorted(f"events:{a}" for a in spec["events"])
+        if spec["ses"]:
+            grants["ses:sender"] = sorted(f"ses:{a}" for a in spec["ses"])
         problems += diff(f"terraform {fn} permissions", expected_grants(access()[fn]), grants)
+    ob = tf["locals"]["outbox"]
+    problems += diff("terraform outbox settings", (outbox()["batch_size"], outbox()["retries"]), (ob["batch_size"], ob["retries"]))
+    problems += diff("terraform stream filters", {t: stream_pattern(t) for t in outbox()["filters"]}, {t: hcl_json(p) for t, p in ob["filters"].items()})
+    problems += diff(
+        "terraform rules",
+        {n: (r["target"], r["pattern"]) for n, r in rules().items()},
+        {n: (r["target"], hcl_json(r["pattern"])) for n, r in tf["locals"]["rules"].items()},
+    )
     env = tf["locals"]["env"]
     problems += diff("terraform env vs template env", set(template_env), set(env))
     tables = tf["resource"]["aws_dynamodb_table"]
@@ -240,6 +341,7 @@ def check_terraform(tf, template_env):
         problems += diff(f"terraform {table['id']} indexes", table["gsis"], gsis)
         ttl = (r.get("ttl") or [{}])[0]
         problems += diff(f"terraform {table['id']} TTL", table["ttl"], ttl.get("attribute_name") if ttl.get("enabled") else None)
+        problems += diff(f"terraform {table['id']} stream", table["stream"], r.get("stream_view_type") if r.get("stream_enabled") else None)
     return problems
 
 
@@ -252,6 +354,11 @@ def test_every_route_has_a_binary_and_access_entry():
 
 def test_every_function_has_a_matching_sample_event():
     assert check_events() == []
+
+
+def test_stream_filters_name_the_stores_key_prefixes():
+    """The outbox filters select exactly the entity items the publisher reads (shop's key prefixes)."""
+    assert {t: f["prefix"] for t, f in outbox()["filters"].items()} == manifest()["key_prefixes"]
 
 
 def test_template_matches_router_access_and_tables():

@@ -23,6 +23,7 @@ use shop::{App, config::Config};
 
 pub mod client;
 pub mod dynamodb;
+pub mod events;
 mod handlers;
 pub mod s3;
 pub mod stripe;

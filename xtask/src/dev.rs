@@ -23,6 +23,13 @@ pub async fn backfill_search() -> Result<(), Box<dyn std::error::Error>> {
 pub async fn setup() -> Result<(), Box<dyn std::error::Error>> {
     let app = App::leaked(Config::from_env()?);
     shop::create_tables(&app.dynamo, &app.config.tables).await?;
+    // The bus and the sender exist before anything can publish or mail.
+    if app.config.local.events.is_some() {
+        shop::platform::bus::create_bus(app.events(), &app.config.events.bus).await?;
+    }
+    if let (Some(_), Some(from)) = (&app.config.local.ses, &app.config.events.email_from) {
+        shop::platform::mail::create_sender(app.ses(), from).await?;
+    }
     let email = std::env::var("ADMIN_EMAIL").unwrap_or_else(|_| "admin@shop.local".into());
     let password = std::env::var("ADMIN_PASSWORD").unwrap_or_else(|_| "admin-password".into());
     let created = shop::users::ensure_admin(app, &email, &password, "Admin").await?;
@@ -35,6 +42,34 @@ pub async fn setup() -> Result<(), Box<dyn std::error::Error>> {
     // Products from an earlier `make dev` may predate the word index.
     let indexed = catalog::backfill_index(app).await.map_err(|e| e.chain())?;
     println!("search index: {indexed} products indexed");
+    Ok(())
+}
+
+/// `mail`: every email the local SES (moto) accepted, oldest first: sender, recipients, subject
+/// and body (moto keeps the HTML part when there is one).
+pub async fn mail() -> Result<(), Box<dyn std::error::Error>> {
+    let endpoint = std::env::var(shop::config::env::SES_ENDPOINT)?;
+    let data: serde_json::Value = reqwest::get(format!(
+        "{}/moto-api/data.json",
+        endpoint.trim_end_matches('/')
+    ))
+    .await?
+    .json()
+    .await?;
+    let messages = data["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for m in &messages {
+        println!(
+            "--- {} -> {}\nSubject: {}\n\n{}\n",
+            m["source"].as_str().unwrap_or_default(),
+            m["destinations"]["ToAddresses"],
+            m["subject"].as_str().unwrap_or_default(),
+            m["body"].as_str().unwrap_or_default()
+        );
+    }
+    println!("{} email(s)", messages.len());
     Ok(())
 }
 
@@ -67,11 +102,22 @@ pub fn manifest() -> serde_json::Value {
                 "pk": db::PK,
                 "sk": db::SK,
                 "ttl": t.ttl.then_some(db::TTL_ATTR),
+                "stream": t.stream.then_some("NEW_AND_OLD_IMAGES"),
                 "gsis": t.gsis.iter().map(|g| serde_json::json!({"name": g.name, "pk": g.pk, "sk": g.sk})).collect::<Vec<_>>(),
             })
         })
         .collect();
-    serde_json::json!({ "tables": tables, "env": env::DEPLOYED })
+    // The prefixes the outbox's stream filters must name (tests/iac compares them with Cargo.toml).
+    let prefixes = serde_json::json!({
+        "orders": shop::orders::store::ORDER_PREFIX,
+        "products": shop::catalog::store::PRODUCT_PREFIX,
+        "users": shop::auth::principal::ACCOUNT_PREFIX,
+    });
+    let events: Vec<&str> = shop::events::EventType::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .collect();
+    serde_json::json!({ "tables": tables, "env": env::DEPLOYED, "key_prefixes": prefixes, "event_types": events })
 }
 
 /// Uploads the storefront exactly as a deploy does: every file of static-site/ with its content
@@ -180,7 +226,7 @@ pub async fn schedules(api_url: &str) -> Result<(), Box<dyn std::error::Error>> 
     let jobs: Vec<String> =
         crate::generate::manifest(&std::fs::read_to_string(root.join("Cargo.toml"))?)?
             .into_iter()
-            .filter(|f| !f.is_http())
+            .filter(|f| f.schedule.is_some())
             .map(|f| f.name)
             .collect();
     let every: u64 = std::env::var("LOCAL_SCHEDULE_SECONDS")

@@ -37,19 +37,69 @@ pub struct Function {
     /// `(table, actions)`; a table named `<table>:index` means its indexes.
     pub dynamodb: Vec<(String, Vec<String>)>,
     pub s3: Vec<String>,
+    /// EventBridge actions on the shop's bus; SES actions from the configured sender.
+    pub events: Vec<String>,
+    pub ses: Vec<String>,
+    /// The table streams this function consumes, with the mapping's settings.
+    pub stream: Option<Outbox>,
+    /// The rules on the shop's bus that target this function: `(name, event pattern)`.
+    pub rules: Vec<(String, serde_json::Value)>,
+}
+
+/// `[workspace.metadata.shop.streams]`: how table streams reach their consumer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outbox {
+    pub batch_size: u64,
+    pub retries: u64,
+    pub sources: Vec<StreamSource>,
+}
+
+/// One table's stream and the filter of the records its consumer gets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamSource {
+    pub table: String,
+    pub prefix: String,
+    pub changes: Vec<String>,
+}
+
+impl StreamSource {
+    /// The event source mapping's filter pattern (Lambda event filtering syntax).
+    pub fn pattern(&self) -> serde_json::Value {
+        json!({
+            "eventName": self.changes,
+            "dynamodb": { "Keys": { "pk": { "S": [{ "prefix": self.prefix }] } } }
+        })
+    }
+
+    /// What the pattern selects, for the local poller (same meaning, evaluated in Rust).
+    pub fn selects(&self, record: &serde_json::Value) -> bool {
+        let name = record["eventName"].as_str().unwrap_or_default();
+        let pk = record["dynamodb"]["Keys"]["pk"]["S"]
+            .as_str()
+            .unwrap_or_default();
+        self.changes.iter().any(|c| c == name) && pk.starts_with(&self.prefix)
+    }
 }
 
 impl Function {
     /// `GET /health`, or `schedule rate(1 minute)` for a scheduled function.
     pub fn route(&self) -> String {
-        match &self.schedule {
-            Some(expr) => format!("schedule {expr}"),
-            None => format!("{} {}", self.method, self.path),
+        if let Some(expr) = &self.schedule {
+            return format!("schedule {expr}");
         }
+        if let Some(o) = &self.stream {
+            let tables: Vec<&str> = o.sources.iter().map(|s| s.table.as_str()).collect();
+            return format!("stream {}", tables.join(", "));
+        }
+        if !self.rules.is_empty() {
+            let names: Vec<&str> = self.rules.iter().map(|(n, _)| n.as_str()).collect();
+            return format!("rule {}", names.join(", "));
+        }
+        format!("{} {}", self.method, self.path)
     }
 
     pub fn is_http(&self) -> bool {
-        self.schedule.is_none()
+        self.schedule.is_none() && self.stream.is_none() && self.rules.is_empty()
     }
 
     /// `update-order-status` -> `UpdateOrderStatus`
@@ -92,6 +142,26 @@ pub fn manifest(cargo_toml: &str) -> Result<Vec<Function>, String> {
             })
             .unwrap_or_default()
     };
+    let outbox_spec = meta["shop"].get("streams");
+    let setting = |k: &str| -> Result<u64, String> {
+        outbox_spec
+            .and_then(|o| o.get(k))
+            .and_then(|v| v.as_integer())
+            .map(|v| v as u64)
+            .ok_or_else(|| format!("[workspace.metadata.shop.streams] has no {k}"))
+    };
+    let mut rules: Vec<(String, String, serde_json::Value)> = Vec::new();
+    if let Some(t) = meta["shop"].get("rules").and_then(|r| r.as_table()) {
+        for (rule, spec) in t {
+            let target = spec
+                .get("target")
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| format!("rule {rule} has no target"))?;
+            let pattern = serde_json::to_value(spec.get("pattern").ok_or("rule without pattern")?)
+                .map_err(|e| e.to_string())?;
+            rules.push((rule.clone(), target.to_string(), pattern));
+        }
+    }
     let mut out = Vec::new();
     for (name, spec) in meta["shop"]["functions"]
         .as_table()
@@ -101,11 +171,47 @@ pub fn manifest(cargo_toml: &str) -> Result<Vec<Function>, String> {
             .get("schedule")
             .and_then(|v| v.as_str())
             .map(str::to_string);
-        let (method, path) = match (&schedule, routes.remove(name)) {
-            (None, Some(route)) => route,
-            (Some(_), None) => (String::new(), String::new()),
-            (None, None) => return Err(format!("{name} has no route in the router")),
-            (Some(_), Some(_)) => return Err(format!("{name} is both routed and scheduled")),
+        let stream = match spec.get("streams") {
+            None => None,
+            Some(tables) => {
+                let mut sources = Vec::new();
+                for table in strings(tables) {
+                    let f = outbox_spec
+                        .and_then(|o| o.get("filters"))
+                        .and_then(|f| f.get(&table))
+                        .ok_or_else(|| format!("{name} streams {table}, which has no filter"))?;
+                    sources.push(StreamSource {
+                        prefix: f
+                            .get("prefix")
+                            .and_then(|p| p.as_str())
+                            .ok_or_else(|| format!("the {table} filter has no prefix"))?
+                            .to_string(),
+                        changes: f.get("changes").map(strings).unwrap_or_default(),
+                        table,
+                    });
+                }
+                Some(Outbox {
+                    batch_size: setting("batch_size")?,
+                    retries: setting("retries")?,
+                    sources,
+                })
+            }
+        };
+        let own_rules: Vec<(String, serde_json::Value)> = rules
+            .iter()
+            .filter(|(_, target, _)| target == name)
+            .map(|(r, _, p)| (r.clone(), p.clone()))
+            .collect();
+        let triggered = schedule.is_some() || stream.is_some() || !own_rules.is_empty();
+        let (method, path) = match (triggered, routes.remove(name)) {
+            (false, Some(route)) => route,
+            (true, None) => (String::new(), String::new()),
+            (false, None) => return Err(format!("{name} has no route in the router")),
+            (true, Some(_)) => {
+                return Err(format!(
+                    "{name} is both routed and scheduled (or triggered by a stream or rule)"
+                ));
+            }
         };
         let note_prefix = format!("# {name}: ");
         out.push(Function {
@@ -132,7 +238,19 @@ pub fn manifest(cargo_toml: &str) -> Result<Vec<Function>, String> {
                 .map(|t| t.iter().map(|(k, v)| (k.clone(), strings(v))).collect())
                 .unwrap_or_default(),
             s3: spec.get("s3").map(strings).unwrap_or_default(),
+            events: spec.get("events").map(strings).unwrap_or_default(),
+            ses: spec.get("ses").map(strings).unwrap_or_default(),
+            stream,
+            rules: own_rules,
         });
+    }
+    if let Some((rule, target, _)) = rules
+        .iter()
+        .find(|(_, t, _)| !out.iter().any(|f: &Function| &f.name == t))
+    {
+        return Err(format!(
+            "rule {rule} targets {target}, which is not in the function manifest"
+        ));
     }
     if let Some(f) = routes.keys().next() {
         return Err(format!("{f} is routed but not in the function manifest"));
@@ -141,21 +259,18 @@ pub fn manifest(cargo_toml: &str) -> Result<Vec<Function>, String> {
 }
 
 pub fn binary(f: &Function) -> String {
-    if !f.is_http() {
-        return format!(
-            "//! `{}` (generated by `cargo xtask gen` from Cargo.toml)\n\
-             #[tokio::main(flavor = \"current_thread\")]\n\
-             async fn main() -> Result<(), lambda_http::Error> {{\n    \
-             shop::run_job(shop::{}).await\n}}\n",
-            f.route(),
-            f.handler
-        );
-    }
+    let runner = if f.schedule.is_some() {
+        "run_job"
+    } else if f.is_http() {
+        "run"
+    } else {
+        "run_events"
+    };
     format!(
         "//! `{}` (generated by `cargo xtask gen` from Cargo.toml)\n\
          #[tokio::main(flavor = \"current_thread\")]\n\
          async fn main() -> Result<(), lambda_http::Error> {{\n    \
-         shop::run(shop::{}).await\n}}\n",
+         shop::{runner}(shop::{}).await\n}}\n",
         f.route(),
         f.handler
     )
@@ -194,9 +309,13 @@ pub fn sam_block(f: &Function) -> String {
         .map(|n| format!("  # {n}"))
         .unwrap_or_default();
     let dlq = if f.is_http() {
-        "Invoked synchronously by API Gateway; a DLQ only applies to asynchronous invocations."
+        "          - { id: CKV_AWS_116, comment: \"Invoked synchronously by API Gateway; a DLQ only applies to asynchronous invocations.\" }\n"
+    } else if f.schedule.is_some() {
+        "          - { id: CKV_AWS_116, comment: \"A scheduled job: a failed run is simply run again by the next tick, so nothing waits in a DLQ.\" }\n"
+    } else if f.stream.is_some() {
+        "          - { id: CKV_AWS_116, comment: \"Invoked synchronously by its event source mapping, whose on-failure destination is the outbox DLQ.\" }\n"
     } else {
-        "A scheduled job: a failed run is simply run again by the next tick, so nothing waits in a DLQ."
+        ""
     };
     let _ = write!(
         s,
@@ -208,24 +327,24 @@ pub fn sam_block(f: &Function) -> String {
         Binary: {name}
       checkov:
         skip:
-          - {{ id: CKV_AWS_116, comment: \"{dlq}\" }}
-{SKIPS}    Properties:
+{dlq}{SKIPS}    Properties:
       Description: {route}
       MemorySize: {memory}{note}
       LoggingConfig:
-        LogGroup: !Ref {l}Logs{events}
+        LogGroup: !Ref {l}Logs{async_config}{events}
       Policies:
         - Statement:
 ",
         name = f.name,
         route = f.route(),
         memory = f.memory,
-        events = match &f.schedule {
-            Some(expr) => format!(
-                "\n      Events:\n        Schedule:\n          Type: Schedule\n          Properties:\n            Schedule: {expr}\n            RetryPolicy: {{ MaximumRetryAttempts: 0 }}"
-            ),
-            None => String::new(),
+        async_config = if f.rules.is_empty() {
+            ""
+        } else {
+            // EventBridge invokes asynchronously: Lambda retries a failed event twice, then parks it.
+            "\n      EventInvokeConfig:\n        MaximumRetryAttempts: 2\n      DeadLetterQueue:\n        Type: SQS\n        TargetArn: !GetAtt EventsDeadLetterQueue.Arn"
         },
+        events = sam_events(f),
     );
     let statement = |s: &mut String, actions: String, resource: String| {
         let _ = write!(
@@ -257,6 +376,41 @@ pub fn sam_block(f: &Function) -> String {
             "!Sub \"${ImagesBucket.Arn}/products/*\"".into(),
         );
     }
+    for source in f.stream.iter().flat_map(|o| &o.sources) {
+        statement(
+            &mut s,
+            "dynamodb:DescribeStream, dynamodb:GetRecords, dynamodb:GetShardIterator".into(),
+            format!("!GetAtt {}.StreamArn", table_logical(&source.table)),
+        );
+    }
+    if f.stream.is_some() {
+        // Not restrictable to a resource.
+        statement(&mut s, "dynamodb:ListStreams".into(), "\"*\"".into());
+    }
+    if !f.events.is_empty() {
+        let actions = f
+            .events
+            .iter()
+            .map(|a| format!("events:{a}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        statement(&mut s, actions, "!GetAtt EventBus.Arn".into());
+    }
+    if !f.ses.is_empty() {
+        let actions = f
+            .ses
+            .iter()
+            .map(|a| format!("ses:{a}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        statement(
+            &mut s,
+            actions,
+            "!Sub \"arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*\"".into(),
+        );
+        // Only as the configured sender.
+        s.push_str("              Condition:\n                StringEquals:\n                  ses:FromAddress: !Ref EmailFrom\n");
+    }
     if f.is_http() {
         http_route(&mut s, f, &l);
     }
@@ -275,6 +429,74 @@ pub fn sam_block(f: &Function) -> String {
         name = f.name
     );
     s
+}
+
+/// A function's `Events`: its schedule, its table streams (one mapping each) or its rules.
+fn sam_events(f: &Function) -> String {
+    let mut s = String::new();
+    if let Some(expr) = &f.schedule {
+        let _ = write!(
+            s,
+            "\n        Schedule:\n          Type: Schedule\n          Properties:\n            Schedule: {expr}\n            RetryPolicy: {{ MaximumRetryAttempts: 0 }}"
+        );
+    }
+    if let Some(o) = &f.stream {
+        for src in &o.sources {
+            let t = table_logical(&src.table);
+            let _ = write!(
+                s,
+                "\n        {t}Stream:
+          Type: DynamoDB
+          Properties:
+            Stream: !GetAtt {t}.StreamArn
+            StartingPosition: TRIM_HORIZON
+            BatchSize: {batch}
+            MaximumBatchingWindowInSeconds: 1
+            BisectBatchOnFunctionError: true
+            MaximumRetryAttempts: {retries}
+            FunctionResponseTypes: [ReportBatchItemFailures]
+            DestinationConfig:
+              OnFailure:
+                Type: SQS
+                Destination: !GetAtt OutboxDeadLetterQueue.Arn
+            FilterCriteria:
+              Filters:
+                - Pattern: '{pattern}'",
+                batch = o.batch_size,
+                retries = o.retries,
+                pattern = src.pattern(),
+            );
+        }
+    }
+    for (rule, pattern) in &f.rules {
+        let logical: String = rule
+            .split('-')
+            .map(|w| {
+                let mut c = w.chars();
+                c.next()
+                    .map(|h| h.to_ascii_uppercase().to_string() + c.as_str())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let _ = write!(
+            s,
+            "\n        {logical}:
+          Type: EventBridgeRule
+          Properties:
+            EventBusName: !Ref EventBus
+            Pattern: {pattern}
+            RetryPolicy:
+              MaximumRetryAttempts: 8
+              MaximumEventAgeInSeconds: 3600
+            DeadLetterConfig:
+              Arn: !GetAtt EventsDeadLetterQueue.Arn"
+        );
+    }
+    if s.is_empty() {
+        s
+    } else {
+        format!("\n      Events:{s}")
+    }
 }
 
 /// The integration, route and invoke permission of an HTTP function.
@@ -376,7 +598,50 @@ pub fn terraform(fns: &[Function]) -> String {
                 quoted(actions)
             );
         }
-        let _ = write!(s, "      ]\n      s3 = [{}]\n    }}\n", quoted(&f.s3));
+        let streams: Vec<String> = f
+            .stream
+            .iter()
+            .flat_map(|o| o.sources.iter().map(|src| src.table.clone()))
+            .collect();
+        let _ = write!(
+            s,
+            "      ]\n      s3      = [{}]\n      events  = [{}]\n      ses     = [{}]\n      streams = [{}]\n    }}\n",
+            quoted(&f.s3),
+            quoted(&f.events),
+            quoted(&f.ses),
+            quoted(&streams),
+        );
+    }
+    s.push_str("  }\n");
+    // The mappings' settings and filters, and the bus's rules (the same definitions SAM and the
+    // local delivery use).
+    if let Some(o) = fns.iter().find_map(|f| f.stream.as_ref()) {
+        let _ = write!(
+            s,
+            "  outbox = {{\n    batch_size = {}\n    retries    = {}\n    filters = {{\n",
+            o.batch_size, o.retries
+        );
+        let width = o.sources.iter().map(|x| x.table.len()).max().unwrap_or(0);
+        for src in &o.sources {
+            let _ = writeln!(
+                s,
+                "      {:width$} = {}",
+                src.table,
+                serde_json::to_string(&src.pattern().to_string()).expect("a string serialises")
+            );
+        }
+        s.push_str("    }\n  }\n");
+    }
+    s.push_str("  rules = {\n");
+    for f in fns {
+        for (rule, pattern) in &f.rules {
+            let _ = writeln!(
+                s,
+                "    \"{rule}\" = {{ target = \"{}\", pattern = {} }}",
+                f.name,
+                serde_json::to_string(&pattern.to_string()).expect("a string serialises")
+            );
+        }
     }
     s.push_str("  }\n}\n");
     s
@@ -407,6 +672,69 @@ pub fn test_handlers(fns: &[Function]) -> String {
 /// A sample event for a function that has none yet: API Gateway's (HTTP API, payload 2.0), or
 /// EventBridge's scheduled event.
 pub fn event(f: &Function) -> String {
+    let pretty = |ev: serde_json::Value| {
+        serde_json::to_string_pretty(&ev).expect("JSON always serialises") + "\n"
+    };
+    if let Some(o) = &f.stream {
+        // A new order, as the orders table's stream delivers it.
+        let table = o
+            .sources
+            .first()
+            .map(|s| s.table.as_str())
+            .unwrap_or("orders");
+        let id = "01JBXAMPLE0000000000000000";
+        return pretty(json!({"Records": [{
+            "eventID": "sample-1",
+            "eventName": "INSERT",
+            "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb",
+            "awsRegion": "us-east-1",
+            "eventSourceARN": format!("arn:aws:dynamodb:us-east-1:123456789012:table/shop-{table}/stream/2026-12-01T00:00:00.000"),
+            "dynamodb": {
+                "ApproximateCreationDateTime": 1_795_996_800u64,
+                "Keys": {"pk": {"S": format!("ORDER#{id}")}, "sk": {"S": "ORDER"}},
+                "NewImage": {
+                    "pk": {"S": format!("ORDER#{id}")}, "sk": {"S": "ORDER"},
+                    "id": {"S": id}, "user_id": {"S": "01JBUSER000000000000000000"},
+                    "status": {"S": "PENDING"}, "payment_status": {"S": "unpaid"},
+                    "payment_attempts": {"N": "0"},
+                    "items": {"L": [{"M": {
+                        "product_id": {"S": "01JBPRODUCT000000000000000"}, "name": {"S": "Earl Grey"},
+                        "unit_price_cents": {"N": "1250"}, "quantity": {"N": "2"}
+                    }}]},
+                    "total_cents": {"N": "2500"}, "currency": {"S": "USD"},
+                    "created_at": {"S": "2026-12-01T00:00:00.000Z"}, "updated_at": {"S": "2026-12-01T00:00:00.000Z"}
+                },
+                "SequenceNumber": "100000000000000000001",
+                "SizeBytes": 420,
+                "StreamViewType": "NEW_AND_OLD_IMAGES"
+            }
+        }]}));
+    }
+    if let Some((_, pattern)) = f.rules.first() {
+        // The first event type the rule matches, as EventBridge hands it to the target.
+        let kind = pattern["detail-type"][0].as_str().unwrap_or("OrderPlaced");
+        let source = pattern["source"][0].as_str().unwrap_or("shop.orders");
+        return pretty(json!({
+            "version": "0",
+            "id": format!("sample-{}", f.name),
+            "detail-type": kind,
+            "source": source,
+            "account": "123456789012",
+            "time": "2026-12-01T00:00:00Z",
+            "region": "us-east-1",
+            "resources": [],
+            "detail": {
+                "metadata": {"id": "5f1c0d9e8b7a6f5e4d3c2b1a09f8e7d6", "type": kind, "version": 1, "occurred_at": "2026-12-01T00:00:00.000Z"},
+                "data": {
+                    "order_id": "01JBXAMPLE0000000000000000", "user_id": "01JBUSER000000000000000000",
+                    "status": "PENDING", "payment_status": "unpaid",
+                    "items": [{"product_id": "01JBPRODUCT000000000000000", "name": "Earl Grey", "unit_price_cents": 1250, "quantity": 2}],
+                    "total_cents": 2500, "currency": "USD", "created_at": "2026-12-01T00:00:00.000Z"
+                }
+            },
+        }));
+    }
     if !f.is_http() {
         let ev = json!({
             "version": "0",

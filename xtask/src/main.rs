@@ -4,6 +4,9 @@
 //! - `backfill-search`: write the word index of products that predate it (idempotent).
 //! - `publish-site BUCKET API_URL`: upload the storefront with a config.json pointing at the API.
 //! - `schedules API_URL`: run the manifest's scheduled functions locally, through the invoke endpoint.
+//! - `streams API_URL`: the event functions' triggers locally: table stream pollers and the bus's
+//!   rule delivery, through the invoke endpoint.
+//! - `mail`: the emails the shop sent (from the local SES), newest last.
 //! - `manifest`: print the tables and environment variables the infrastructure must describe.
 //! - `gen [--check]`: write (or check) what Cargo.toml's function manifest determines: the binaries,
 //!   template.yaml's function blocks, terraform/functions.json, missing sample events.
@@ -12,8 +15,9 @@
 mod bench;
 mod dev;
 mod generate;
+mod triggers;
 
-const USAGE: &str = "usage: cargo xtask setup | backfill-search | publish-site BUCKET API_URL | schedules API_URL | manifest | gen [--check] | bench";
+const USAGE: &str = "usage: cargo xtask setup | backfill-search | publish-site BUCKET API_URL | schedules API_URL | streams API_URL | mail | manifest | gen [--check] | bench";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The benchmark re-runs this binary as its bare twin Lambdas.
@@ -41,6 +45,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok(())
         }
         ["schedules", api_url] => runtime()?.block_on(dev::schedules(api_url)),
+        ["streams", api_url] => runtime()?.block_on(triggers::run(api_url)),
+        ["mail"] => runtime()?.block_on(dev::mail()),
         ["manifest"] => {
             println!("{}", serde_json::to_string_pretty(&dev::manifest())?);
             Ok(())

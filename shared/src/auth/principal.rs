@@ -25,8 +25,10 @@ pub trait Accounts {
 
 /// The key of a user's account item. Auth reads it on every request, so it is defined here and the
 /// users store builds its items with it.
+/// An account item's partition key prefix (the outbox's stream filter matches it).
+pub const ACCOUNT_PREFIX: &str = "USER#";
 pub fn account_pk(id: &str) -> String {
-    format!("USER#{id}")
+    format!("{ACCOUNT_PREFIX}{id}")
 }
 pub const ACCOUNT_SK: &str = "PROFILE";
 pub fn account_key(id: &str) -> Item {

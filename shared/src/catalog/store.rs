@@ -30,6 +30,7 @@ pub const TABLE: TableDef = TableDef {
     env: env::PRODUCTS_TABLE,
     gsis: &[BY_NAME, BY_CATEGORY],
     ttl: false,
+    stream: true,
 };
 pub const BY_NAME: Gsi = Gsi::first("by_name");
 pub const BY_CATEGORY: Gsi = Gsi::second("by_category");
@@ -41,8 +42,12 @@ const SLUG: &str = "slug";
 pub const STOCK: &str = "stock";
 pub const PRICE_CENTS: &str = "price_cents";
 
+/// A product item's key: `PRODUCT#<id>` / `PRODUCT` (the outbox's stream filter matches the prefix).
+pub const PRODUCT_PREFIX: &str = "PRODUCT#";
+pub const PRODUCT_SK: &str = "PRODUCT";
+
 pub fn product_key(id: &ProductId) -> Item {
-    db::key(format!("PRODUCT#{id}"), "PRODUCT")
+    db::key(format!("{PRODUCT_PREFIX}{id}"), PRODUCT_SK)
 }
 
 fn slug_key(slug: &Slug) -> Item {

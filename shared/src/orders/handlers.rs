@@ -8,9 +8,9 @@ use lambda_http::{
 use super::{
     checkout::{self, Outcome},
     model::{
-        CartView, CheckoutRequest, CheckoutSource, Line, Order, OrderStatus, PaymentStatus,
-        PutCartRequest, StatusRequest, check_move, idempotency_key, order_id_in_path, parse_lines,
-        price_cart, product_ids, unknown_products,
+        CancelReason, CartView, CheckoutRequest, CheckoutSource, Line, Order, OrderStatus,
+        PaymentStatus, PutCartRequest, StatusRequest, check_move, idempotency_key,
+        order_id_in_path, parse_lines, price_cart, product_ids, unknown_products,
     },
     store,
 };
@@ -128,7 +128,12 @@ pub async fn update_order_status(app: &'static App, req: Request) -> ApiResult<R
         app.stripe.refund(intent).await?;
         tracing::info!(order_id = %order.id, payment_intent = %intent, "paid order refunded");
     }
-    Reply::ok(&store::transition(app, &order, to).await?)
+    let reason = (to == OrderStatus::Cancelled).then_some(if who.is_admin() {
+        CancelReason::Admin
+    } else {
+        CancelReason::Shopper
+    });
+    Reply::ok(&store::transition(app, &order, to, reason).await?)
 }
 
 /// The cart's lines priced from the catalog now.

@@ -88,6 +88,25 @@ impl PaymentStatus {
     }
 }
 
+/// Who cancelled an order: its shopper, an admin, or the expiry of its payment window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CancelReason {
+    Shopper,
+    Admin,
+    Expired,
+}
+
+impl CancelReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CancelReason::Shopper => "shopper",
+            CancelReason::Admin => "admin",
+            CancelReason::Expired => "expired",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderLine {
     pub product_id: ProductId,
@@ -117,6 +136,9 @@ pub struct Order {
     /// Attempts that ended without a payment; part of the next attempt's Stripe idempotency key.
     #[serde(default)]
     pub payment_attempts: u32,
+    /// Set when the order is cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_reason: Option<CancelReason>,
     pub items: Vec<OrderLine>,
     pub total_cents: Cents,
     pub currency: String,
@@ -162,6 +184,7 @@ pub fn build_order(
         payment_intent_id: None,
         payment_error: None,
         payment_attempts: 0,
+        cancel_reason: None,
         total_cents: Cents::sum(items.iter().map(|l| l.unit_price_cents.times(l.quantity))),
         items,
         currency: currency.to_string(),

@@ -7,7 +7,9 @@ use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
 use serde_dynamo::to_item;
 
-use super::model::{Line, Order, OrderLine, OrderStatus, PaymentStatus, busy, invalid_move};
+use super::model::{
+    CancelReason, Line, Order, OrderLine, OrderStatus, PaymentStatus, busy, invalid_move,
+};
 use crate::{
     app::App,
     auth::principal::account_pk,
@@ -32,6 +34,7 @@ pub const TABLE: TableDef = TableDef {
     env: env::ORDERS_TABLE,
     gsis: &[BY_USER, BY_STATUS],
     ttl: true,
+    stream: true,
 };
 /// A customer's orders, newest first (order ids are ULIDs, so they sort by time).
 pub const BY_USER: Gsi = Gsi::first("by_user");
@@ -46,12 +49,17 @@ const PAYMENT_STATUS: &str = "payment_status";
 const PAYMENT_INTENT: &str = "payment_intent_id";
 const PAYMENT_ERROR: &str = "payment_error";
 const PAYMENT_ATTEMPTS: &str = "payment_attempts";
+const CANCEL_REASON: &str = "cancel_reason";
 /// The order's RFC 3339 deadline (not the table's numeric TTL attribute of the same name, which
 /// only idempotency records carry).
 const EXPIRES_AT: &str = "expires_at";
 
+/// An order item's key: `ORDER#<id>` / `ORDER` (the outbox's stream filter matches the prefix).
+pub const ORDER_PREFIX: &str = "ORDER#";
+pub const ORDER_SK: &str = "ORDER";
+
 pub fn order_key(id: &str) -> Item {
-    db::key(format!("ORDER#{id}"), "ORDER")
+    db::key(format!("{ORDER_PREFIX}{id}"), ORDER_SK)
 }
 
 pub fn cart_key(user: &UserId) -> Item {
@@ -338,8 +346,14 @@ pub async fn backoff(attempt: u32) {
 /// (so two concurrent moves cannot both succeed). Cancelling restores the stock in the same
 /// transaction; lines whose product has since been deleted are not restocked, and no product is
 /// restocked past the most it may hold ([`Stock::MAX`]).
-pub async fn transition(app: &App, order: &Order, to: OrderStatus) -> ApiResult<Order> {
-    move_order(app, order, to, None).await
+/// A cancellation records `reason` on the order (the event it becomes says who cancelled).
+pub async fn transition(
+    app: &App,
+    order: &Order,
+    to: OrderStatus,
+    reason: Option<CancelReason>,
+) -> ApiResult<Order> {
+    move_order(app, order, to, None, reason).await
 }
 
 /// [`transition`], recording `paid_by` as the order's PaymentIntent. The payment fields follow
@@ -349,9 +363,13 @@ pub async fn move_order(
     order: &Order,
     to: OrderStatus,
     paid_by: Option<&str>,
+    reason: Option<CancelReason>,
 ) -> ApiResult<Order> {
     let now = now_rfc3339();
     let mut moved = order.clone();
+    if to == OrderStatus::Cancelled {
+        moved.cancel_reason = reason;
+    }
     moved.status = to;
     moved.updated_at = now.clone();
     moved.payment_status = match (order.payment_status, to) {
@@ -384,6 +402,9 @@ pub async fn move_order(
         }
         if let Some(intent) = paid_by {
             u.set(PAYMENT_INTENT, s(intent));
+        }
+        if let Some(reason) = moved.cancel_reason.filter(|_| to == OrderStatus::Cancelled) {
+            u.set(CANCEL_REASON, s(reason.as_str()));
         }
         let (st, from) = (u.name(STATUS), u.value(s(order.status.as_str())));
         u.condition(format!("{st} = {from}"));
@@ -480,6 +501,7 @@ mod tests {
             payment_intent_id: None,
             payment_error: None,
             payment_attempts: 0,
+            cancel_reason: None,
             items: vec![],
             total_cents: Cents::sum([]),
             currency: "USD".into(),

@@ -17,7 +17,7 @@ use crate::{
     error::{ApiError, ApiResult},
     orders::{
         handlers::{order_id, visible},
-        model::{Order, OrderStatus},
+        model::{CancelReason, Order, OrderStatus},
         store as orders,
     },
     platform::{
@@ -150,7 +150,7 @@ async fn on_payment(app: &App, intent: &PaymentIntent) -> ApiResult<()> {
     };
     match settle(&order, intent) {
         Settlement::Pay => {
-            match orders::move_order(app, &order, OrderStatus::Paid, Some(&intent.id)).await {
+            match orders::move_order(app, &order, OrderStatus::Paid, Some(&intent.id), None).await {
                 Ok(_) => {
                     metrics::emit(&[(PAYMENTS_RECEIVED, 1)]);
                     Ok(())
@@ -298,7 +298,14 @@ async fn expire(app: &App, order: &Order) -> ApiResult<bool> {
             Err(e) => return Err(e.into()),
         }
     }
-    match orders::transition(app, order, OrderStatus::Cancelled).await {
+    match orders::transition(
+        app,
+        order,
+        OrderStatus::Cancelled,
+        Some(CancelReason::Expired),
+    )
+    .await
+    {
         Ok(_) => {
             tracing::info!(order_id = %order.id, "unpaid order expired; stock restored");
             Ok(true)

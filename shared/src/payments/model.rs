@@ -354,6 +354,7 @@ mod tests {
             payment_intent_id: intent.map(str::to_string),
             payment_error: None,
             payment_attempts: 0,
+            cancel_reason: None,
             items: vec![],
             total_cents: Cents::price("p", 2980).unwrap(),
             currency: "USD".into(),

@@ -33,9 +33,21 @@ pub mod env {
     pub const ORDER_PAYMENT_WINDOW_SECONDS: &str = "ORDER_PAYMENT_WINDOW_SECONDS";
     /// How many unpaid (PENDING) orders one customer may hold at once.
     pub const MAX_UNPAID_ORDERS: &str = "MAX_UNPAID_ORDERS";
-    /// Local development only: point the SDK clients at DynamoDB Local / an S3 emulator.
+    /// Events and email: the custom bus the outbox publishes to, the stock level below which a
+    /// product is reported low, the verified SES sender, the shop's name and storefront address in
+    /// emails, and where operator alerts (low stock) go.
+    pub const EVENT_BUS_NAME: &str = "EVENT_BUS_NAME";
+    pub const LOW_STOCK_THRESHOLD: &str = "LOW_STOCK_THRESHOLD";
+    pub const EMAIL_FROM: &str = "EMAIL_FROM";
+    pub const STORE_NAME: &str = "STORE_NAME";
+    pub const SITE_URL: &str = "SITE_URL";
+    pub const ALERT_EMAIL: &str = "ALERT_EMAIL";
+    /// Local development only: point the SDK clients at DynamoDB Local / an S3 emulator / moto
+    /// (EventBridge, SES).
     pub const DYNAMODB_ENDPOINT: &str = "DYNAMODB_ENDPOINT";
     pub const S3_ENDPOINT: &str = "S3_ENDPOINT";
+    pub const EVENTS_ENDPOINT: &str = "EVENTS_ENDPOINT";
+    pub const SES_ENDPOINT: &str = "SES_ENDPOINT";
     pub const AWS_REGION: &str = "AWS_REGION";
 
     /// Every variable a deployed function may be given (the IaC consistency test checks against this).
@@ -57,6 +69,12 @@ pub mod env {
         STRIPE_API_BASE,
         ORDER_PAYMENT_WINDOW_SECONDS,
         MAX_UNPAID_ORDERS,
+        EVENT_BUS_NAME,
+        LOW_STOCK_THRESHOLD,
+        EMAIL_FROM,
+        STORE_NAME,
+        SITE_URL,
+        ALERT_EMAIL,
     ];
 }
 
@@ -83,6 +101,20 @@ pub struct Tables {
 pub struct LocalEndpoints {
     pub dynamodb: Option<String>,
     pub s3: Option<String>,
+    pub events: Option<String>,
+    pub ses: Option<String>,
+}
+
+/// Events and email settings. The sender is optional so that only the email function needs one
+/// (it refuses to run without).
+#[derive(Clone, Debug)]
+pub struct EventsConfig {
+    pub bus: String,
+    pub low_stock_threshold: i64,
+    pub email_from: Option<String>,
+    pub store_name: String,
+    pub site_url: Option<String>,
+    pub alert_email: Option<String>,
 }
 
 /// Stripe settings. The keys are optional so that functions that never pay or refund need none;
@@ -115,6 +147,7 @@ pub struct Config {
     pub stripe: StripeConfig,
     pub payment_window: Duration,
     pub max_unpaid_orders: u32,
+    pub events: EventsConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -132,6 +165,7 @@ impl std::fmt::Debug for Config {
             .field("stripe_api_base", &self.stripe.api_base)
             .field("payment_window", &self.payment_window)
             .field("max_unpaid_orders", &self.max_unpaid_orders)
+            .field("events", &self.events)
             .finish_non_exhaustive()
     }
 }
@@ -224,10 +258,30 @@ impl Config {
                 .trim_end_matches('/')
                 .to_string(),
         };
+        let threshold_raw = or(env::LOW_STOCK_THRESHOLD, "5");
+        let low_stock_threshold: i64 = threshold_raw
+            .parse()
+            .ok()
+            .filter(|n| (1..=1_000_000).contains(n))
+            .ok_or_else(|| ConfigError::Invalid {
+                var: env::LOW_STOCK_THRESHOLD,
+                reason: format!("must be a whole number in 1..=1000000, got {threshold_raw:?}"),
+            })?;
+        let events = EventsConfig {
+            bus: or(env::EVENT_BUS_NAME, "shop-events"),
+            low_stock_threshold,
+            email_from: secret(env::EMAIL_FROM),
+            store_name: or(env::STORE_NAME, "Serverless Shop"),
+            site_url: secret(env::SITE_URL).map(|u| u.trim_end_matches('/').to_string()),
+            alert_email: secret(env::ALERT_EMAIL),
+        };
         let images_bucket = or(env::IMAGES_BUCKET, "shop-images");
+        let endpoint = |k: &str| get(k).filter(|v| !v.is_empty());
         let local = LocalEndpoints {
-            dynamodb: get(env::DYNAMODB_ENDPOINT).filter(|v| !v.is_empty()),
-            s3: get(env::S3_ENDPOINT).filter(|v| !v.is_empty()),
+            dynamodb: endpoint(env::DYNAMODB_ENDPOINT),
+            s3: endpoint(env::S3_ENDPOINT),
+            events: endpoint(env::EVENTS_ENDPOINT),
+            ses: endpoint(env::SES_ENDPOINT),
         };
         let default_images_url = match &local.s3 {
             Some(s3) => format!("{}/{images_bucket}", s3.trim_end_matches('/')),
@@ -255,6 +309,7 @@ impl Config {
             stripe,
             payment_window: Duration::from_secs(window),
             max_unpaid_orders,
+            events,
         })
     }
 }

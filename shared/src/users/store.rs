@@ -23,6 +23,7 @@ pub const TABLE: TableDef = TableDef {
     env: env::USERS_TABLE,
     gsis: &[],
     ttl: true,
+    stream: true,
 };
 
 pub const PASSWORD_HASH: &str = "password_hash";

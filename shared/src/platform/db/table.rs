@@ -6,7 +6,8 @@ use aws_sdk_dynamodb::{
     error::ProvideErrorMetadata,
     types::{
         AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-        Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+        Projection, ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+        TimeToLiveSpecification,
     },
 };
 
@@ -48,6 +49,8 @@ pub struct TableDef {
     pub env: &'static str,
     pub gsis: &'static [Gsi],
     pub ttl: bool,
+    /// Streams its changes (new and old images) to the outbox publisher.
+    pub stream: bool,
 }
 
 /// Creates a table as defined (on-demand, TTL on when it has one). Succeeds when it already exists.
@@ -91,6 +94,15 @@ pub async fn create_table(client: &Client, name: &str, def: &TableDef) -> Result
                     .build()
                     .map_err(|e| e.to_string())?,
             );
+    }
+    if def.stream {
+        req = req.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .map_err(|e| e.to_string())?,
+        );
     }
     match req.send().await {
         Ok(_) => {}

@@ -1,0 +1,346 @@
+//! The transactional emails: who gets one for which event, and what it says (plain text and
+//! HTML, the store's name, money in the order's currency). Pure: no AWS.
+
+use serde_json::Value;
+
+use super::model::{Event, EventType};
+
+/// Who an event's email goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipient {
+    /// The customer the event is about (their address is read from their account).
+    Customer,
+    /// The operator's alert address (from the configuration).
+    Operator,
+    /// The address the event itself carries (a new account's).
+    Address(String),
+}
+
+/// Who `event` is mailed to; `None` for a type that sends no email.
+pub fn recipient(event: &Event) -> Option<Recipient> {
+    use EventType::*;
+    match event.metadata.kind {
+        OrderPlaced | OrderPaid | OrderShipped | OrderDelivered | OrderCancelled
+        | OrderRefunded => Some(Recipient::Customer),
+        ProductLowStock | ProductOutOfStock => Some(Recipient::Operator),
+        UserRegistered => event.data["email"]
+            .as_str()
+            .map(|e| Recipient::Address(e.to_string())),
+    }
+}
+
+/// The shop as its emails name it.
+#[derive(Debug, Clone)]
+pub struct Shop<'a> {
+    pub name: &'a str,
+    /// The storefront's address, for links; no links without it.
+    pub site_url: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// `1250, "EUR"` -> `€12.50`; a currency without a common symbol keeps its code (`12.50 CHF`).
+pub fn money(cents: i64, currency: &str) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let (whole, frac) = (cents.abs() / 100, cents.abs() % 100);
+    let symbol = match currency.to_ascii_uppercase().as_str() {
+        "EUR" => Some("€"),
+        "USD" => Some("$"),
+        "GBP" => Some("£"),
+        _ => None,
+    };
+    match symbol {
+        Some(s) => format!("{sign}{s}{whole}.{frac:02}"),
+        None => format!("{sign}{whole}.{frac:02} {}", currency.to_ascii_uppercase()),
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// A body as paragraphs, each line of `lines` one row of a plain table in the HTML part.
+struct Body {
+    intro: String,
+    lines: Vec<(String, String)>,
+    outro: Vec<String>,
+    link: Option<(String, String)>,
+}
+
+fn render(shop: &Shop, to: &str, subject: String, body: Body) -> Mail {
+    let mut text = format!("{}\n\n", body.intro);
+    for (l, r) in &body.lines {
+        text.push_str(&format!("  {l}  {r}\n"));
+    }
+    if !body.lines.is_empty() {
+        text.push('\n');
+    }
+    for p in &body.outro {
+        text.push_str(&format!("{p}\n\n"));
+    }
+    if let Some((label, url)) = &body.link {
+        text.push_str(&format!("{label}: {url}\n\n"));
+    }
+    text.push_str(&format!("-- \n{}\n", shop.name));
+
+    let mut html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif\"><h2>{}</h2><p>{}</p>",
+        escape(shop.name),
+        escape(&body.intro)
+    );
+    if !body.lines.is_empty() {
+        html.push_str("<table>");
+        for (l, r) in &body.lines {
+            html.push_str(&format!(
+                "<tr><td>{}</td><td style=\"text-align:right\">{}</td></tr>",
+                escape(l),
+                escape(r)
+            ));
+        }
+        html.push_str("</table>");
+    }
+    for p in &body.outro {
+        html.push_str(&format!("<p>{}</p>", escape(p)));
+    }
+    if let Some((label, url)) = &body.link {
+        html.push_str(&format!(
+            "<p><a href=\"{}\">{}</a></p>",
+            escape(url),
+            escape(label)
+        ));
+    }
+    html.push_str("</body></html>");
+    Mail {
+        to: to.to_string(),
+        subject: format!("{}: {subject}", shop.name),
+        text,
+        html,
+    }
+}
+
+/// The order's lines and total, as rows.
+fn order_lines(data: &Value) -> Vec<(String, String)> {
+    let currency = data["currency"].as_str().unwrap_or("");
+    let mut rows: Vec<(String, String)> = data["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|l| {
+            let qty = l["quantity"].as_i64().unwrap_or(0);
+            let price = l["unit_price_cents"].as_i64().unwrap_or(0);
+            (
+                format!("{qty} x {}", l["name"].as_str().unwrap_or("item")),
+                money(qty * price, currency),
+            )
+        })
+        .collect();
+    rows.push((
+        "Total".into(),
+        money(data["total_cents"].as_i64().unwrap_or(0), currency),
+    ));
+    rows
+}
+
+/// The email `event` sends to `to`; `None` for a type that sends none.
+pub fn compose(event: &Event, to: &str, shop: &Shop) -> Option<Mail> {
+    use EventType::*;
+    let d = &event.data;
+    let order_ref = d["order_id"].as_str().unwrap_or_default();
+    let order_link = shop.site_url.map(|site| {
+        (
+            "Your order".to_string(),
+            format!("{}/#/orders/{order_ref}", site.trim_end_matches('/')),
+        )
+    });
+    let product = d["name"].as_str().unwrap_or("a product");
+    let (subject, body) = match event.metadata.kind {
+        OrderPlaced => (
+            format!("order {order_ref} received"),
+            Body {
+                intro: "Thank you for your order. We are holding these items for you:".into(),
+                lines: order_lines(d),
+                outro: vec!["Pay for it from the order page to have it shipped.".into()],
+                link: order_link,
+            },
+        ),
+        OrderPaid => (
+            format!("payment received for order {order_ref}"),
+            Body {
+                intro: "We have your payment. Your order is being prepared:".into(),
+                lines: order_lines(d),
+                outro: vec![],
+                link: order_link,
+            },
+        ),
+        OrderShipped => (
+            format!("order {order_ref} shipped"),
+            Body {
+                intro: "Your order is on its way.".into(),
+                lines: order_lines(d),
+                outro: vec![],
+                link: order_link,
+            },
+        ),
+        OrderDelivered => (
+            format!("order {order_ref} delivered"),
+            Body {
+                intro: "Your order has been delivered. Enjoy!".into(),
+                lines: vec![],
+                outro: vec![],
+                link: order_link,
+            },
+        ),
+        OrderCancelled => {
+            let why = match d["reason"].as_str() {
+                Some("expired") => "It was not paid in time, so the items went back on the shelf.",
+                Some("shopper") => "You cancelled it.",
+                _ => "It was cancelled by the shop.",
+            };
+            (
+                format!("order {order_ref} cancelled"),
+                Body {
+                    intro: format!("Your order has been cancelled. {why}"),
+                    lines: order_lines(d),
+                    outro: vec![],
+                    link: order_link,
+                },
+            )
+        }
+        OrderRefunded => (
+            format!("refund for order {order_ref}"),
+            Body {
+                intro: "We have refunded your payment:".into(),
+                lines: order_lines(d)
+                    .into_iter()
+                    .filter(|(l, _)| l == "Total")
+                    .collect(),
+                outro: vec!["It reaches your card within a few days.".into()],
+                link: order_link,
+            },
+        ),
+        ProductLowStock => (
+            format!("low stock: {product}"),
+            Body {
+                intro: format!(
+                    "{product} is running low: {} left (alert below {}).",
+                    d["stock"], d["threshold"]
+                ),
+                lines: vec![],
+                outro: vec![],
+                link: None,
+            },
+        ),
+        ProductOutOfStock => (
+            format!("out of stock: {product}"),
+            Body {
+                intro: format!("{product} is out of stock; shoppers can no longer order it."),
+                lines: vec![],
+                outro: vec![],
+                link: None,
+            },
+        ),
+        UserRegistered => (
+            "welcome".to_string(),
+            Body {
+                intro: format!(
+                    "Welcome, {}! Your account is ready.",
+                    d["name"].as_str().unwrap_or("new shopper")
+                ),
+                lines: vec![],
+                outro: vec![],
+                link: shop
+                    .site_url
+                    .map(|s| ("Start shopping".to_string(), s.to_string())),
+            },
+        ),
+    };
+    Some(render(shop, to, subject, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const SHOP: Shop = Shop {
+        name: "Tea & Co",
+        site_url: Some("https://shop.example/"),
+    };
+
+    fn placed() -> Event {
+        Event::new(
+            "r1",
+            EventType::OrderPlaced,
+            "t",
+            json!({
+                "order_id": "01ORDER", "user_id": "u", "currency": "EUR", "total_cents": 2750,
+                "items": [
+                    {"name": "Earl <Grey>", "quantity": 2, "unit_price_cents": 1250},
+                    {"name": "Mug", "quantity": 1, "unit_price_cents": 250}
+                ]
+            }),
+        )
+    }
+
+    #[test]
+    fn money_uses_the_symbol_or_the_code() {
+        assert_eq!(money(1250, "EUR"), "€12.50");
+        assert_eq!(money(5, "usd"), "$0.05");
+        assert_eq!(money(100000, "CHF"), "1000.00 CHF");
+        assert_eq!(money(-250, "GBP"), "-£2.50");
+    }
+
+    #[test]
+    fn the_confirmation_lists_items_total_and_link_in_both_parts() {
+        let m = compose(&placed(), "a@b.test", &SHOP).unwrap();
+        assert_eq!(m.subject, "Tea & Co: order 01ORDER received");
+        assert!(m.text.contains("2 x Earl <Grey>  €25.00"), "{}", m.text);
+        assert!(m.text.contains("Total  €27.50"), "{}", m.text);
+        assert!(m.text.contains("https://shop.example/#/orders/01ORDER"));
+        assert!(m.html.contains("Earl &lt;Grey&gt;") && !m.html.contains("<Grey>"));
+        assert!(m.html.contains("Tea &amp; Co") && m.html.contains("€27.50"));
+        assert_eq!(recipient(&placed()), Some(Recipient::Customer));
+    }
+
+    #[test]
+    fn every_type_has_an_email_and_a_recipient() {
+        for kind in EventType::ALL {
+            let ev = Event::new(
+                "r",
+                kind,
+                "t",
+                json!({"email": "n@b.test", "name": "N", "order_id": "o", "items": [], "total_cents": 1, "currency": "EUR", "stock": 1, "threshold": 5}),
+            );
+            assert!(recipient(&ev).is_some(), "{kind:?}");
+            let m = compose(&ev, "x@y.test", &SHOP).unwrap();
+            assert!(m.subject.starts_with("Tea & Co: ") && !m.text.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_cancellation_says_why() {
+        let ev = |reason: &str| {
+            compose(
+                &Event::new("r", EventType::OrderCancelled, "t", json!({"order_id": "o", "reason": reason, "items": [], "currency": "EUR", "total_cents": 0})),
+                "x@y.test",
+                &SHOP,
+            )
+            .unwrap()
+            .text
+        };
+        assert!(ev("expired").contains("not paid in time"));
+        assert!(ev("shopper").contains("You cancelled it"));
+        assert!(ev("admin").contains("by the shop"));
+    }
+}

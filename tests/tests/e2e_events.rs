@@ -1,0 +1,189 @@
+//! Events and email end to end: changes committed to DynamoDB Local reach `publish-events`
+//! through the stream poller (as an event source mapping would deliver them), the events land on
+//! the bus in moto, the rule's delivery invokes `send-email`, and the mail is in moto's SES.
+//! Every function runs under `cargo lambda watch`.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use shop_tests::{
+    TestApp, Watch,
+    events::{self, Triggers, wait_for_mail},
+};
+
+async fn stack(provision: bool) -> (TestApp, Watch, Triggers) {
+    let t = TestApp::with_env(events::configure).await;
+    if provision {
+        events::provision(t.app).await;
+    }
+    let watch = Watch::start(&t.env);
+    let triggers = Triggers::start(&t.env, &watch.base_url);
+    (t, watch, triggers)
+}
+
+async fn invoke(watch: &Watch, function: &str, payload: &Value) -> Value {
+    reqwest::Client::new()
+        .post(format!(
+            "{}/2015-03-31/functions/{function}/invocations",
+            watch.base_url
+        ))
+        .json(payload)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_checkout_mails_one_confirmation_a_redelivery_none_and_shipping_its_own() {
+    let (t, watch, _triggers) = stack(true).await;
+    let (admin, _) = t.admin_and_customer().await;
+    let api = watch.api();
+    let shopper = "mailme@e2e.local";
+    let token = api.customer(shopper).await;
+    let tea = t.product("Earl Grey", 1250, 50).await;
+    let r = api
+        .checkout(
+            &token,
+            "e2e-mail",
+            json!({"items": [{"product_id": tea, "quantity": 2}]}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{:?}", r.body);
+    let order = r.body["id"].as_str().unwrap().to_string();
+
+    let placed = wait_for_mail(shopper, "received", Duration::from_secs(30)).await;
+    assert_eq!(placed.len(), 1, "{placed:?}");
+    let m = &placed[0];
+    assert!(m.subject.contains(&order), "{}", m.subject);
+    assert!(m.body.contains("2 x Earl Grey"), "{}", m.body);
+    // 2 x 12.50 in the shop's currency (USD by default), and a link to the order.
+    assert!(m.body.contains("$25.00"), "{}", m.body);
+    assert!(
+        m.body
+            .contains(&format!("{}/#/orders/{order}", events::SITE))
+    );
+    // The shopper was welcomed when the account was made.
+    assert_eq!(
+        wait_for_mail(shopper, "welcome", Duration::from_secs(10))
+            .await
+            .len(),
+        1
+    );
+
+    // The same stream batch delivered again: the publisher republishes the same event id, and
+    // the consumer sends nothing more.
+    let records: Vec<Value> =
+        events::stream_records(&t.env["DYNAMODB_ENDPOINT"], &t.env["ORDERS_TABLE"])
+            .await
+            .into_iter()
+            .filter(|r| {
+                r["eventName"] == "INSERT"
+                    && r["dynamodb"]["Keys"]["pk"]["S"] == format!("ORDER#{order}").as_str()
+            })
+            .collect();
+    assert_eq!(records.len(), 1);
+    for _ in 0..2 {
+        let answer = invoke(&watch, "publish-events", &json!({"Records": records})).await;
+        assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    }
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        wait_for_mail(shopper, "received", Duration::ZERO)
+            .await
+            .len(),
+        1
+    );
+
+    // Shipping (after the admin records the payment) mails the shopper again.
+    for status in ["PAID", "SHIPPED"] {
+        let r = api.set_status(&admin, &order, status).await;
+        assert_eq!(r.status(), 200, "{:?}", r.body);
+    }
+    let shipped = wait_for_mail(shopper, "shipped", Duration::from_secs(30)).await;
+    assert_eq!(shipped.len(), 1, "{shipped:?}");
+    assert_eq!(
+        wait_for_mail(shopper, "payment received", Duration::from_secs(5))
+            .await
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_record_the_publisher_cannot_read_goes_to_the_dlq_and_the_next_one_still_mails() {
+    let (t, watch, triggers) = stack(true).await;
+    let api = watch.api();
+    // An order item no code wrote: its status is no status, so it never decodes.
+    t.app
+        .dynamo
+        .put_item()
+        .table_name(&t.env["ORDERS_TABLE"])
+        .item("pk", shop::db::s("ORDER#01JBROKEN0000000000000000"))
+        .item("sk", shop::db::s("ORDER"))
+        .item("status", shop::db::s("MISLAID"))
+        .send()
+        .await
+        .unwrap();
+    let shopper = "after-poison@e2e.local";
+    let token = api.customer(shopper).await;
+    let tea = t.product("Assam", 900, 10).await;
+    let r = api
+        .checkout(
+            &token,
+            "e2e-poison",
+            json!({"items": [{"product_id": tea, "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{:?}", r.body);
+
+    // Retries (about 8 s of backoff) then the dead letter, then the order behind it.
+    let mail = wait_for_mail(shopper, "received", Duration::from_secs(60)).await;
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    let dead = triggers.dead("outbox.jsonl");
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(
+        dead[0]["record"]["dynamodb"]["Keys"]["pk"]["S"],
+        "ORDER#01JBROKEN0000000000000000"
+    );
+    assert_eq!(
+        dead[0]["requestContext"]["condition"],
+        "RetryAttemptsExhausted"
+    );
+}
+
+#[tokio::test]
+async fn while_the_bus_is_missing_the_batch_is_retried_and_nothing_is_lost() {
+    // No bus yet: every PutEvents fails, as when EventBridge is down.
+    let (t, watch, triggers) = stack(false).await;
+    shop::platform::mail::create_sender(t.app.ses(), events::SENDER)
+        .await
+        .unwrap();
+    let api = watch.api();
+    let shopper = "patient@e2e.local";
+    let token = api.customer(shopper).await;
+    let tea = t.product("Oolong", 1100, 10).await;
+    let r = api
+        .checkout(
+            &token,
+            "e2e-outage",
+            json!({"items": [{"product_id": tea, "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{:?}", r.body);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        wait_for_mail(shopper, "received", Duration::ZERO)
+            .await
+            .is_empty()
+    );
+
+    shop::platform::bus::create_bus(t.app.events(), &t.app.config.events.bus)
+        .await
+        .unwrap();
+    let mail = wait_for_mail(shopper, "received", Duration::from_secs(60)).await;
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert!(triggers.dead("outbox.jsonl").is_empty());
+}

@@ -1,0 +1,485 @@
+//! `streams API_URL`: the dev stack's event source mappings and event bus delivery, driven
+//! through `cargo lambda watch`'s invoke endpoint (the path AWS's triggers take):
+//!
+//! - per table of the manifest's outbox, a poller of DynamoDB Local's stream that behaves like
+//!   an event source mapping: the manifest's filter, batches of `batch_size` in shard order, the
+//!   function's partial batch failures honoured (records before the reported one are done, the
+//!   batch is retried from it), `retries` retries with backoff, then the failing record goes to
+//!   the on-failure destination (`$LOCAL_DLQ_DIR/outbox.jsonl`) and the records after it follow;
+//! - per rule of the manifest, an archive on the bus in moto with the rule's event pattern (so
+//!   moto matches events exactly as EventBridge would), polled; each new event is invoked on the
+//!   rule's target as an asynchronous invocation (two retries, then `$LOCAL_DLQ_DIR/events.jsonl`).
+
+use std::{collections::HashMap, path::PathBuf, time::Duration};
+
+use serde_json::{Value, json};
+
+use crate::generate::{self, Function, Outbox, StreamSource};
+
+type Res<T> = Result<T, String>;
+
+struct Ctx {
+    http: reqwest::Client,
+    api: String,
+    dynamodb: String,
+    dlq: PathBuf,
+}
+
+fn env(k: &str) -> Res<String> {
+    std::env::var(k).map_err(|_| format!("{k} is not set"))
+}
+
+pub async fn run(api_url: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let root = shop_tests::repo_root();
+    let fns = generate::manifest(&std::fs::read_to_string(root.join("Cargo.toml"))?)?;
+    let dlq = std::env::var("LOCAL_DLQ_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("LOCAL_DIR").unwrap_or_else(|_| ".local".into()))
+                .join("dead-letters")
+        });
+    std::fs::create_dir_all(&dlq)?;
+    let ctx: &'static Ctx = Box::leak(Box::new(Ctx {
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()?,
+        api: api_url.trim_end_matches('/').to_string(),
+        dynamodb: env(shop::config::env::DYNAMODB_ENDPOINT)?,
+        dlq,
+    }));
+    let mut tasks = Vec::new();
+    for f in fns.iter().filter(|f| f.stream.is_some()) {
+        let outbox = f.stream.clone().expect("filtered");
+        for source in outbox.sources.clone() {
+            let table = env(&format!("{}_TABLE", source.table.to_uppercase()))?;
+            println!("streams: {table} -> {}", f.name);
+            let (function, outbox) = (f.name.clone(), outbox.clone());
+            tasks.push(tokio::spawn(async move {
+                poll_table(ctx, &table, &source, &outbox, &function).await
+            }));
+        }
+    }
+    let rules: Vec<(String, Value, String)> = fns
+        .iter()
+        .flat_map(|f: &Function| {
+            f.rules
+                .iter()
+                .map(|(r, p)| (r.clone(), p.clone(), f.name.clone()))
+        })
+        .collect();
+    if !rules.is_empty() {
+        let events = env(shop::config::env::EVENTS_ENDPOINT)?;
+        let bus = std::env::var(shop::config::env::EVENT_BUS_NAME)
+            .unwrap_or_else(|_| "shop-events".into());
+        for (r, _, target) in &rules {
+            println!("rules: {r} on {bus} -> {target}");
+        }
+        tasks.push(tokio::spawn(async move {
+            deliver_rules(ctx, &events, &bus, &rules).await
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(())
+}
+
+/// One call to DynamoDB Local's JSON API (tables and streams share its endpoint). The records it
+/// returns are already in the shape Lambda hands a function.
+async fn dynamodb(ctx: &Ctx, target: &str, body: Value) -> Res<Value> {
+    let r = ctx
+        .http
+        .post(&ctx.dynamodb)
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amz-target", target)
+        // DynamoDB Local reads the key id from the signature and checks nothing else.
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=local/20261201/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .body(body.to_string())
+        .send()
+        .await
+        .map_err(|e| format!("{target}: {e}"))?;
+    let ok = r.status().is_success();
+    let v: Value = r.json().await.map_err(|e| format!("{target}: {e}"))?;
+    if ok {
+        Ok(v)
+    } else {
+        Err(format!("{target}: {v}"))
+    }
+}
+
+/// Invokes `function` with `payload`; its answer, or why it failed (a function error included).
+async fn invoke(ctx: &Ctx, function: &str, payload: &Value) -> Res<Value> {
+    let r = ctx
+        .http
+        .post(format!(
+            "{}/2015-03-31/functions/{function}/invocations",
+            ctx.api
+        ))
+        .json(payload)
+        .send()
+        .await
+        .map_err(|e| format!("invoke {function}: {e}"))?;
+    let ok = r.status().is_success();
+    let text = r.text().await.unwrap_or_default();
+    let v: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    if !ok || v.get("errorType").is_some() || v.get("errorMessage").is_some() {
+        return Err(format!("{function} failed: {v}"));
+    }
+    Ok(v)
+}
+
+fn dead_letter(ctx: &Ctx, file: &str, entry: Value) {
+    use std::io::Write;
+    let path = ctx.dlq.join(file);
+    let line = entry.to_string() + "\n";
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(line.as_bytes()));
+    match written {
+        Ok(()) => eprintln!("dead letter -> {}", path.display()),
+        Err(e) => eprintln!("dead letter lost ({}): {e}: {line}", path.display()),
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(500 << attempt.min(4))
+}
+
+/// Polls one table's stream for ever, shard by shard in the order DynamoDB lists them (a child
+/// shard after its parent), delivering the records the filter selects.
+async fn poll_table(
+    ctx: &Ctx,
+    table: &str,
+    source: &StreamSource,
+    outbox: &Outbox,
+    function: &str,
+) -> Res<()> {
+    let arn = loop {
+        match dynamodb(
+            ctx,
+            "DynamoDB_20120810.DescribeTable",
+            json!({"TableName": table}),
+        )
+        .await
+        {
+            Ok(v) => match v["Table"]["LatestStreamArn"].as_str() {
+                Some(a) => break a.to_string(),
+                None => {
+                    return Err(format!(
+                        "{table} has no stream (was it created by `xtask setup`?)"
+                    ));
+                }
+            },
+            // The table may not exist yet, or DynamoDB Local may be restarting.
+            Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
+        }
+    };
+    // Per shard: the iterator to read next (`None` once the shard is closed and drained).
+    let mut iterators: HashMap<String, Option<String>> = HashMap::new();
+    let mut order: Vec<String> = Vec::new();
+    // Per shard: the last record handed on, to resume after it with a fresh iterator.
+    let mut last: HashMap<String, String> = HashMap::new();
+    loop {
+        if let Ok(d) = dynamodb(
+            ctx,
+            "DynamoDBStreams_20120810.DescribeStream",
+            json!({"StreamArn": arn}),
+        )
+        .await
+        {
+            for shard in d["StreamDescription"]["Shards"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let id = shard["ShardId"].as_str().unwrap_or_default().to_string();
+                if iterators.contains_key(&id) {
+                    continue;
+                }
+                let it = dynamodb(
+                    ctx,
+                    "DynamoDBStreams_20120810.GetShardIterator",
+                    json!({"StreamArn": arn, "ShardId": id, "ShardIteratorType": "TRIM_HORIZON"}),
+                )
+                .await?;
+                iterators.insert(id.clone(), it["ShardIterator"].as_str().map(str::to_string));
+                order.push(id);
+            }
+        }
+        let mut idle = true;
+        for id in &order {
+            let Some(Some(it)) = iterators.get(id).cloned() else {
+                continue;
+            };
+            let page = match dynamodb(
+                ctx,
+                "DynamoDBStreams_20120810.GetRecords",
+                json!({"ShardIterator": it, "Limit": 1000}),
+            )
+            .await
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    // DynamoDB Local down, or an iterator it no longer honours (taken while the
+                    // shard was empty, or expired): resume after the last record handed on.
+                    if e.contains("TrimmedDataAccess") || e.contains("ExpiredIterator") {
+                        let at = match last.get(id) {
+                            Some(seq) => {
+                                json!({"StreamArn": arn, "ShardId": id, "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": seq})
+                            }
+                            None => {
+                                json!({"StreamArn": arn, "ShardId": id, "ShardIteratorType": "TRIM_HORIZON"})
+                            }
+                        };
+                        if let Ok(it) =
+                            dynamodb(ctx, "DynamoDBStreams_20120810.GetShardIterator", at).await
+                        {
+                            iterators.insert(
+                                id.clone(),
+                                it["ShardIterator"].as_str().map(str::to_string),
+                            );
+                        }
+                    } else {
+                        eprintln!("streams: {table}: {e}");
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+            };
+            if let Some(seq) = page["Records"]
+                .as_array()
+                .and_then(|r| r.last())
+                .map(|r| seq(r).to_string())
+            {
+                last.insert(id.clone(), seq);
+            }
+            let mut records: Vec<Value> = page["Records"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|r| source.selects(r))
+                .map(|mut r| {
+                    r["eventSourceARN"] = json!(arn);
+                    r
+                })
+                .collect();
+            idle &= records.is_empty();
+            while !records.is_empty() {
+                let n = records.len().min(outbox.batch_size as usize);
+                let done =
+                    deliver_batch(ctx, function, &arn, id, &records[..n], outbox.retries).await;
+                records.drain(..done);
+            }
+            iterators.insert(
+                id.clone(),
+                page["NextShardIterator"].as_str().map(str::to_string),
+            );
+        }
+        if idle {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+fn seq(r: &Value) -> &str {
+    r["dynamodb"]["SequenceNumber"].as_str().unwrap_or_default()
+}
+
+/// Delivers one batch; how many of its leading records are done (published or dead-lettered).
+async fn deliver_batch(
+    ctx: &Ctx,
+    function: &str,
+    arn: &str,
+    shard: &str,
+    batch: &[Value],
+    retries: u64,
+) -> usize {
+    let mut attempt: u32 = 0;
+    loop {
+        let failed_at = match invoke(ctx, function, &json!({"Records": batch})).await {
+            Ok(answer) => {
+                let failed = answer["batchItemFailures"].as_array().and_then(|f| {
+                    f.iter()
+                        .filter_map(|x| x["itemIdentifier"].as_str())
+                        .map(|s| batch.iter().position(|r| seq(r) == s).unwrap_or(0))
+                        .min()
+                });
+                match failed {
+                    None => return batch.len(),
+                    // Checkpoint up to the failure; the rest is the next batch.
+                    Some(i) if i > 0 => return i,
+                    Some(_) => 0,
+                }
+            }
+            Err(e) => {
+                eprintln!("streams: {e}");
+                0
+            }
+        };
+        attempt += 1;
+        if u64::from(attempt) > retries {
+            // What the on-failure destination of a stream mapping receives: where the record is.
+            dead_letter(
+                ctx,
+                "outbox.jsonl",
+                json!({
+                    "requestContext": {"condition": "RetryAttemptsExhausted", "functionArn": function, "approximateInvokeCount": attempt},
+                    "DDBStreamBatchInfo": {
+                        "shardId": shard, "streamArn": arn, "batchSize": 1,
+                        "startSequenceNumber": seq(&batch[failed_at]), "endSequenceNumber": seq(&batch[failed_at])
+                    },
+                    "record": batch[failed_at],
+                }),
+            );
+            return failed_at + 1;
+        }
+        tokio::time::sleep(backoff(attempt)).await;
+    }
+}
+
+/// An archive name (at most 48 characters) for rule `i` on `bus`.
+fn archive_name(bus: &str, i: usize) -> String {
+    let tail: String = bus
+        .chars()
+        .rev()
+        .take(40)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("{tail}-r{i}")
+}
+
+/// Makes sure each rule has its archive on the bus (a bus created later is picked up).
+async fn ensure_archives(
+    ctx: &Ctx,
+    events: &str,
+    bus: &str,
+    rules: &[(String, Value, String)],
+    made: &mut [bool],
+) {
+    for (i, (_, pattern, _)) in rules.iter().enumerate() {
+        if made[i] {
+            continue;
+        }
+        let call = |target: &str, body: Value| {
+            ctx.http
+                .post(events)
+                .header("content-type", "application/x-amz-json-1.1")
+                .header("x-amz-target", format!("AWSEvents.{target}"))
+                // moto tells services apart by the signature's credential scope.
+                .header(
+                    "authorization",
+                    "AWS4-HMAC-SHA256 Credential=local/20261201/us-east-1/events/aws4_request, SignedHeaders=host, Signature=0",
+                )
+                .body(body.to_string())
+                .send()
+        };
+        let Ok(r) = call("DescribeEventBus", json!({"Name": bus})).await else {
+            return;
+        };
+        let Ok(desc) = r.json::<Value>().await else {
+            return;
+        };
+        let Some(arn) = desc["Arn"].as_str() else {
+            return; // no bus yet
+        };
+        let body = json!({
+            "ArchiveName": archive_name(bus, i),
+            "EventSourceArn": arn,
+            "EventPattern": pattern.to_string(),
+        });
+        if let Ok(r) = call("CreateArchive", body).await {
+            let ok = r.status().is_success();
+            let text = r.text().await.unwrap_or_default();
+            made[i] = ok || text.contains("already exists");
+        }
+    }
+}
+
+/// Delivers the events that reach each rule's archive to the rule's target, for ever.
+async fn deliver_rules(
+    ctx: &'static Ctx,
+    events: &str,
+    bus: &str,
+    rules: &[(String, Value, String)],
+) -> Res<()> {
+    let mut made = vec![false; rules.len()];
+    let mut seen: Vec<usize> = vec![0; rules.len()];
+    loop {
+        ensure_archives(ctx, events, bus, rules, &mut made).await;
+        let data: Option<Value> = match ctx
+            .http
+            .get(format!(
+                "{}/moto-api/data.json",
+                events.trim_end_matches('/')
+            ))
+            .send()
+            .await
+        {
+            Ok(r) => r.json().await.ok(),
+            Err(_) => None,
+        };
+        let archives = data
+            .as_ref()
+            .and_then(|d| d["events"]["Archive"].as_array().cloned())
+            .unwrap_or_default();
+        for (i, (rule, _, target)) in rules.iter().enumerate() {
+            let name = archive_name(bus, i);
+            let Some(a) = archives.iter().find(|a| a["name"] == name.as_str()) else {
+                continue;
+            };
+            let list = a["events"].as_array().cloned().unwrap_or_default();
+            for event in list.into_iter().skip(seen[i]) {
+                seen[i] += 1;
+                let (rule, target) = (rule.clone(), target.clone());
+                tokio::spawn(async move { invoke_async(ctx, &rule, &target, event).await });
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Lambda's asynchronous invocation: the event, then two retries (1 s and 2 s later), then the
+/// dead-letter queue.
+async fn invoke_async(ctx: &Ctx, rule: &str, target: &str, mut event: Value) {
+    // moto keeps its own bookkeeping beside the envelope; EventBridge sends the envelope alone.
+    if let Some(o) = event.as_object_mut() {
+        o.remove("ingestion-time");
+        if let Some(t) = o.get("time").and_then(Value::as_f64) {
+            let at = std::time::UNIX_EPOCH + Duration::from_secs_f64(t.max(0.0));
+            o.insert(
+                "time".into(),
+                json!(humantime::format_rfc3339_seconds(at).to_string()),
+            );
+        }
+    }
+    let mut last = String::new();
+    for attempt in 0..3u32 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
+        }
+        match invoke(ctx, target, &event).await {
+            Ok(_) => return,
+            Err(e) => {
+                eprintln!("rules: {rule}: {e}");
+                last = e;
+            }
+        }
+    }
+    dead_letter(
+        ctx,
+        "events.jsonl",
+        json!({
+            "requestContext": {"condition": "RetriesExhausted", "functionArn": target, "approximateInvokeCount": 3},
+            "responsePayload": last,
+            "requestPayload": event,
+        }),
+    );
+}
