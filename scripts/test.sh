@@ -19,6 +19,9 @@ cargo test --workspace --quiet
 echo "==> infrastructure: route/table/env consistency, cfn-lint, sam validate, terraform fmt, checkov"
 "$root/.cache/venv/bin/python" -m pytest -q -p no:cacheprovider tests/iac
 
+echo "==> event catalogue: every event the publisher produces against docs/events/asyncapi.json"
+"$root/.cache/venv/bin/python" -m pytest -q -p no:cacheprovider tests/contract
+
 echo "==> API fuzzing: schemathesis against the OpenAPI document, through cargo lambda watch"
 "$root/.cache/venv/bin/python" -m pytest -q -s -p no:cacheprovider tests/fuzz
 

@@ -216,3 +216,42 @@ pub async fn stream_records(dynamodb: &str, table: &str) -> Vec<Value> {
     }
     out
 }
+
+/// An archive on the app's bus keeping every event whose source starts with `shop.` (moto
+/// matches the pattern), so a test can read what reached the bus; its name.
+pub async fn archive_everything(app: &shop::App) -> String {
+    let bus = app
+        .events()
+        .describe_event_bus()
+        .name(&app.config.events.bus)
+        .send()
+        .await
+        .unwrap();
+    let name = format!("all-{}", &ulid::Ulid::new().to_string()[..20]);
+    app.events()
+        .create_archive()
+        .archive_name(&name)
+        .event_source_arn(bus.arn().unwrap())
+        .event_pattern(r#"{"source": [{"prefix": "shop."}]}"#)
+        .send()
+        .await
+        .unwrap();
+    name
+}
+
+/// The events archive `name` holds, oldest first (each as EventBridge delivers it).
+pub async fn archived(name: &str) -> Vec<Value> {
+    let data: Value = reqwest::get(format!("{}/moto-api/data.json", endpoint()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    data["events"]["Archive"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["name"] == name)
+        .and_then(|a| a["events"].as_array().cloned())
+        .unwrap_or_default()
+}

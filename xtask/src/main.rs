@@ -7,17 +7,19 @@
 //! - `streams API_URL`: the event functions' triggers locally: table stream pollers and the bus's
 //!   rule delivery, through the invoke endpoint.
 //! - `mail`: the emails the shop sent (from the local SES), newest last.
+//! - `sample-events`: one event of each type, through the publisher's decoding (tests/contract).
 //! - `manifest`: print the tables and environment variables the infrastructure must describe.
 //! - `gen [--check]`: write (or check) what Cargo.toml's function manifest determines: the binaries,
 //!   template.yaml's function blocks, terraform/functions.json, missing sample events.
 //! - `bench`: the benchmark behind `make bench` (release builds; writes docs/benchmark.*).
 
 mod bench;
+mod catalogue;
 mod dev;
 mod generate;
 mod triggers;
 
-const USAGE: &str = "usage: cargo xtask setup | backfill-search | publish-site BUCKET API_URL | schedules API_URL | streams API_URL | mail | manifest | gen [--check] | bench";
+const USAGE: &str = "usage: cargo xtask setup | backfill-search | publish-site BUCKET API_URL | schedules API_URL | streams API_URL | mail | sample-events | manifest | gen [--check] | bench";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The benchmark re-runs this binary as its bare twin Lambdas.
@@ -47,6 +49,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ["schedules", api_url] => runtime()?.block_on(dev::schedules(api_url)),
         ["streams", api_url] => runtime()?.block_on(triggers::run(api_url)),
         ["mail"] => runtime()?.block_on(dev::mail()),
+        ["sample-events"] => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&catalogue::sample_events()?)?
+            );
+            Ok(())
+        }
         ["manifest"] => {
             println!("{}", serde_json::to_string_pretty(&dev::manifest())?);
             Ok(())

@@ -225,9 +225,10 @@ async fn poll_table(
             {
                 Ok(p) => p,
                 Err(e) => {
-                    // DynamoDB Local down, or an iterator it no longer honours (taken while the
-                    // shard was empty, or expired): resume after the last record handed on.
-                    if e.contains("TrimmedDataAccess") || e.contains("ExpiredIterator") {
+                    // DynamoDB Local down (try the same iterator again), or an iterator it no
+                    // longer honours (taken while the shard was empty, expired, or from before a
+                    // restart): resume after the last record handed on.
+                    if !e.contains("error sending request") {
                         let at = match last.get(id) {
                             Some(seq) => {
                                 json!({"StreamArn": arn, "ShardId": id, "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": seq})
@@ -244,7 +245,8 @@ async fn poll_table(
                                 it["ShardIterator"].as_str().map(str::to_string),
                             );
                         }
-                    } else {
+                    }
+                    if !e.contains("TrimmedDataAccess") {
                         eprintln!("streams: {table}: {e}");
                     }
                     tokio::time::sleep(Duration::from_millis(500)).await;

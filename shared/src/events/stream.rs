@@ -139,3 +139,147 @@ pub fn events_of(raw: &Value, low_stock: i64) -> Result<Vec<Event>, String> {
         .map(|(kind, data)| Event::new(&record.id, kind, &at, data))
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::events::EventType;
+
+    fn order_image(status: &str, payment: &str) -> Value {
+        json!({
+            "pk": {"S": "ORDER#01JBXAMPLE0000000000000000"}, "sk": {"S": "ORDER"},
+            "gsi1pk": {"S": "USER#01JBUSER000000000000000000"},
+            "id": {"S": "01JBXAMPLE0000000000000000"}, "user_id": {"S": "01JBUSER000000000000000000"},
+            "status": {"S": status}, "payment_status": {"S": payment}, "payment_attempts": {"N": "0"},
+            "items": {"L": [{"M": {"product_id": {"S": "01JBPRODUCT000000000000000"}, "name": {"S": "Tea"},
+                "unit_price_cents": {"N": "1250"}, "quantity": {"N": "2"}}}]},
+            "total_cents": {"N": "2500"}, "currency": {"S": "USD"},
+            "created_at": {"S": "2026-12-01T00:00:00.000Z"}, "updated_at": {"S": "2026-12-01T00:00:00.000Z"}
+        })
+    }
+
+    fn record(id: &str, name: &str, keys: Value, old: Option<Value>, new: Option<Value>) -> Value {
+        let mut d = json!({"Keys": keys, "SequenceNumber": "100", "ApproximateCreationDateTime": 1_795_996_800});
+        if let Some(o) = old {
+            d["OldImage"] = o;
+        }
+        if let Some(n) = new {
+            d["NewImage"] = n;
+        }
+        json!({"eventID": id, "eventName": name, "eventSource": "aws:dynamodb", "dynamodb": d})
+    }
+
+    fn order_keys() -> Value {
+        json!({"pk": {"S": "ORDER#01JBXAMPLE0000000000000000"}, "sk": {"S": "ORDER"}})
+    }
+
+    fn kinds(r: &Value) -> Vec<EventType> {
+        events_of(r, 5)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.metadata.kind)
+            .collect()
+    }
+
+    #[test]
+    fn an_order_insert_is_placed_and_a_status_modify_moves_it() {
+        let placed = record(
+            "a",
+            "INSERT",
+            order_keys(),
+            None,
+            Some(order_image("PENDING", "unpaid")),
+        );
+        let ev = events_of(&placed, 5).unwrap();
+        assert_eq!(ev[0].metadata.kind, EventType::OrderPlaced);
+        assert_eq!(ev[0].metadata.occurred_at, "2026-11-30T00:00:00.000Z");
+        assert_eq!(ev[0].data["items"][0]["name"], "Tea");
+        let paid = record(
+            "b",
+            "MODIFY",
+            order_keys(),
+            Some(order_image("PENDING", "unpaid")),
+            Some(order_image("PAID", "paid")),
+        );
+        assert_eq!(kinds(&paid), [EventType::OrderPaid]);
+    }
+
+    #[test]
+    fn the_same_record_gives_the_same_event_ids() {
+        let r = record(
+            "same",
+            "INSERT",
+            order_keys(),
+            None,
+            Some(order_image("PENDING", "unpaid")),
+        );
+        assert_eq!(
+            events_of(&r, 5).unwrap()[0].metadata.id,
+            events_of(&r, 5).unwrap()[0].metadata.id
+        );
+    }
+
+    #[test]
+    fn carts_idempotency_records_counters_and_guards_are_no_event() {
+        for (pk, sk) in [
+            ("CART#01JBUSER000000000000000000", "CART"),
+            ("IDEMPOTENCY#01JBUSER000000000000000000#k", "IDEMPOTENCY"),
+            ("UNPAID#01JBUSER000000000000000000", "UNPAID"),
+            ("STRIPE_EVENT#evt_1", "STRIPE_EVENT"),
+            ("EMAIL#a@b.test", "EMAIL"),
+            ("SLUG#tea", "SLUG"),
+        ] {
+            let keys = json!({"pk": {"S": pk}, "sk": {"S": sk}});
+            let r = record(
+                "c",
+                "INSERT",
+                keys.clone(),
+                None,
+                Some(json!({"pk": {"S": pk}, "sk": {"S": sk}, "x": {"M": {}}})),
+            );
+            assert!(kinds(&r).is_empty(), "{pk}");
+        }
+    }
+
+    #[test]
+    fn stock_records_cross_the_threshold_and_accounts_register() {
+        let keys =
+            json!({"pk": {"S": "PRODUCT#01JBPRODUCT000000000000000"}, "sk": {"S": "PRODUCT"}});
+        let img = |stock: i64| json!({"id": {"S": "01JBPRODUCT000000000000000"}, "name": {"S": "Tea"}, "stock": {"N": stock.to_string()}, "price_cents": {"N": "100"}});
+        assert_eq!(
+            kinds(&record(
+                "p",
+                "MODIFY",
+                keys.clone(),
+                Some(img(6)),
+                Some(img(3))
+            )),
+            [EventType::ProductLowStock]
+        );
+        assert_eq!(
+            kinds(&record("p", "MODIFY", keys, Some(img(1)), Some(img(0)))),
+            [EventType::ProductOutOfStock]
+        );
+        let keys = json!({"pk": {"S": "USER#01JBUSER000000000000000000"}, "sk": {"S": "PROFILE"}});
+        // DynamoDB Local writes an empty map attribute (no sessions yet) as `{}`.
+        let user = json!({"id": {"S": "01JBUSER000000000000000000"}, "email": {"S": "a@b.test"}, "name": {"S": "Ada"},
+            "role": {"S": "customer"}, "sessions": {}, "password_hash": {"S": "x"},
+            "created_at": {"S": "t"}, "updated_at": {"S": "t"}});
+        let ev = events_of(&record("u", "INSERT", keys, None, Some(user)), 5).unwrap();
+        assert_eq!(ev[0].metadata.kind, EventType::UserRegistered);
+        assert_eq!(ev[0].data["email"], "a@b.test");
+        assert!(ev[0].data.get("password_hash").is_none());
+    }
+
+    #[test]
+    fn an_entity_that_does_not_decode_is_an_error_not_silence() {
+        let mut broken = order_image("PENDING", "unpaid");
+        broken["status"] = json!({"S": "MISLAID"});
+        let r = record("x", "INSERT", order_keys(), None, Some(broken));
+        assert!(events_of(&r, 5).unwrap_err().contains("does not decode"));
+        assert!(events_of(&json!({"eventID": 1}), 5).is_err());
+        assert_eq!(sequence_number(&r), Some("100"));
+    }
+}
