@@ -272,7 +272,34 @@ async function loginPage(params, _id, show) {
     afterLogin(params);
   });
   show(h('h1', {}, 'Sign in'), note ? h('p', { class: 'muted' }, note) : '', form,
-    h('p', {}, 'New here? ', h('a', { href: `#/register${params.toString() ? `?${params}` : ''}` }, 'Create an account')));
+    h('p', {}, 'New here? ', h('a', { href: `#/register${params.toString() ? `?${params}` : ''}` }, 'Create an account')),
+    h('p', {}, h('a', { href: '#/forgot', id: 'forgot-link' }, 'Forgot your password?')));
+}
+
+// The answer is the same whether or not an account has the address (the API says so too).
+async function forgotPage(_params, _id, show) {
+  const form = formHandler(h('form', { class: 'form panel', id: 'forgot-form' },
+    field('Email', { name: 'email', type: 'email', required: true, autocomplete: 'email' }),
+    h('button', { type: 'submit' }, 'Email me a link')), async ({ email }) => {
+    const r = await api('POST', '/users/password-reset', { body: { email } });
+    show(h('h1', {}, 'Check your email'), h('p', { id: 'forgot-sent' }, r.message),
+      h('p', {}, h('a', { href: '#/login' }, 'Back to sign in')));
+  });
+  show(h('h1', {}, 'Forgot your password?'), h('p', { class: 'muted' }, 'We will email you a link to choose a new one.'), form);
+}
+
+async function resetPage(params, _id, show) {
+  const token = params.get('token') || '';
+  const form = formHandler(h('form', { class: 'form panel', id: 'reset-form' },
+    field('New password (8 to 128 characters)', { name: 'password', type: 'password', required: true, minlength: '8', maxlength: '128', autocomplete: 'new-password' }),
+    h('button', { type: 'submit' }, 'Set password')), async ({ password }) => {
+    await api('POST', '/users/password-reset/confirm', { body: { token, password } });
+    // Every session ended with the reset, this browser's too.
+    session.clear();
+    sessionStorage.setItem('login-message', 'Your password is set. Sign in with it.');
+    go('#/login');
+  });
+  show(h('h1', {}, 'Choose a new password'), form);
 }
 
 async function registerPage(params, _id, show) {
@@ -337,5 +364,7 @@ export const shopRoutes = [
   [/^\/orders\/([\w-]+)$/, orderPage, 'orders', 'user'],
   [/^\/login$/, loginPage, 'login'],
   [/^\/register$/, registerPage, 'login'],
+  [/^\/forgot$/, forgotPage, 'login'],
+  [/^\/reset$/, resetPage, 'login'],
   [/^\/account$/, accountPage, 'account', 'user'],
 ];

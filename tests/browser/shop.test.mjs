@@ -22,7 +22,7 @@ const freePort = () => new Promise((resolve) => {
   const srv = net.createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
 });
 
-let stack, browser, site, api, stripe, dataDir;
+let stack, browser, site, api, stripe, moto, dataDir;
 const log = [];
 
 before(async () => {
@@ -47,6 +47,7 @@ before(async () => {
   site = `http://127.0.0.1:${s3Port}/shop-site/`;
   api = `http://127.0.0.1:${apiPort}`;
   stripe = `http://127.0.0.1:${stripePort}`;
+  moto = `http://127.0.0.1:${motoPort}`;
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -244,6 +245,46 @@ test('a shopper stays signed in past the access token, and signs out everywhere'
   await page.getByRole('link', { name: 'Sign in' }).waitFor();
   assert.equal((await call('GET', '/users/me', { token: other.body.token })).status, 401);
   assert.equal((await call('POST', '/users/refresh', { body: { refresh_token: after } })).status, 401);
+  assert.deepEqual(page.errors, []);
+});
+
+/** The emails the local SES (moto) accepted for `to` whose subject contains `subject`, waiting for one. */
+async function mailFor(to, subject, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const data = await (await fetch(`${moto}/moto-api/data.json`)).json();
+    const found = (data.ses?.Message || []).filter((m) => m.destinations?.ToAddresses?.includes(to) && m.subject.includes(subject));
+    if (found.length || Date.now() > deadline) return found;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+test('a shopper who forgot the password gets a link by email and signs in with the new one', async () => {
+  const page = await newPage();
+  const email = `ola+${Date.now()}@example.com`;
+  assert.equal((await call('POST', '/users/register', { body: { email, password: 'first-river-song', name: 'Ola' } })).status, 201);
+  await page.goto(`${site}#/login`);
+  await page.getByRole('link', { name: 'Forgot your password?' }).click();
+  await page.getByLabel('Email').fill(email);
+  await page.getByRole('button', { name: 'Email me a link' }).click();
+  await page.locator('#forgot-sent').waitFor();
+
+  // The email (through the tables' stream, the bus and send-email) links to the storefront.
+  const [mail] = await mailFor(email, 'choose a new password');
+  assert.ok(mail, 'the reset email arrived');
+  const link = mail.body.match(/href="([^"]*#\/reset\?token=[^"]+)"/)[1];
+  assert.ok(link.startsWith(site), `${link} is on the storefront`);
+  await page.goto(link);
+  await page.getByLabel(/^New password/).fill('second-river-song');
+  await page.getByRole('button', { name: 'Set password' }).click();
+  await page.getByText('Your password is set. Sign in with it.').waitFor();
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('second-river-song');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#nav-account', { hasText: 'Hi, Ola' }).waitFor();
+  // The link worked once.
+  const token = new URL(link.replace('#/reset', '')).searchParams.get('token');
+  assert.equal((await call('POST', '/users/password-reset/confirm', { body: { token, password: 'third-river-song' } })).status, 400);
   assert.deepEqual(page.errors, []);
 });
 

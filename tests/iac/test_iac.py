@@ -95,7 +95,7 @@ def hcl_json(s):
 def stream_pattern(table):
     """The event source mapping filter of `table`'s records (as `cargo xtask gen` writes it)."""
     f = outbox()["filters"][table]
-    return {"eventName": f["changes"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": f["prefix"]}]}}}}
+    return {"eventName": f["changes"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": p} for p in f["prefixes"]]}}}}
 
 
 @cache
@@ -358,7 +358,7 @@ def test_every_function_has_a_matching_sample_event():
 
 def test_stream_filters_name_the_stores_key_prefixes():
     """The outbox filters select exactly the entity items the publisher reads (shop's key prefixes)."""
-    assert {t: f["prefix"] for t, f in outbox()["filters"].items()} == manifest()["key_prefixes"]
+    assert {t: f["prefixes"] for t, f in outbox()["filters"].items()} == manifest()["key_prefixes"]
 
 
 def test_template_matches_router_access_and_tables():
@@ -555,7 +555,7 @@ def test_both_descriptions_put_a_waf_in_front_of_the_distribution():
     """A CloudFront-scoped web ACL: a tight per-address rate on the sign-in routes of the manifest,
     a general per-address ceiling, AWS's common and known-bad-inputs rule sets, logs to an
     aws-waf-logs-* group with the Authorization header redacted; in us-east-1 in both."""
-    assert sign_in_paths() == ["/api/users/login", "/api/users/register"]
+    assert sign_in_paths() == ["/api/users/login", "/api/users/password-reset", "/api/users/password-reset/confirm", "/api/users/register"]
     t = load_template()
     res = t["Resources"]
     acl = res["WebAcl"]

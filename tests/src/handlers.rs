@@ -13,6 +13,10 @@ pub async fn dispatch(function: &str, app: &'static App, req: Request) -> Option
         "logout" => shop::dispatch(app, req, shop::users::logout).await,
         "logout-all" => shop::dispatch(app, req, shop::users::logout_all).await,
         "refresh" => shop::dispatch(app, req, shop::users::refresh).await,
+        "password-reset" => shop::dispatch(app, req, shop::users::password_reset).await,
+        "confirm-password-reset" => {
+            shop::dispatch(app, req, shop::users::confirm_password_reset).await
+        }
         "get-me" => shop::dispatch(app, req, shop::users::get_me).await,
         "update-me" => shop::dispatch(app, req, shop::users::update_me).await,
         "list-products" => shop::dispatch(app, req, shop::catalog::list_products).await,

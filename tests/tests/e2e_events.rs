@@ -187,3 +187,40 @@ async fn while_the_bus_is_missing_the_batch_is_retried_and_nothing_is_lost() {
     assert_eq!(mail.len(), 1, "{mail:?}");
     assert!(triggers.dead("outbox.jsonl").is_empty());
 }
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_through_the_emailed_link() {
+    let (_t, watch, _triggers) = stack(true).await;
+    let api = watch.api();
+    let shopper = "forgetful@e2e.local";
+    let old = api.customer(shopper).await;
+    let r = api
+        .send(shop_tests::request("POST", "/users/password-reset").json(json!({"email": shopper})))
+        .await;
+    assert_eq!(r.status(), 202, "{:?}", r.body);
+
+    let mail = wait_for_mail(shopper, "choose a new password", Duration::from_secs(30)).await;
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    let link = format!("{}/#/reset?token=", events::SITE);
+    let at = mail[0]
+        .body
+        .find(&link)
+        .expect("the email links to the reset page")
+        + link.len();
+    let token: String = mail[0].body[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "._-".contains(*c))
+        .collect();
+    let r = api
+        .send(
+            shop_tests::request("POST", "/users/password-reset/confirm")
+                .json(json!({"token": token, "password": "remembered-at-last-9"})),
+        )
+        .await;
+    assert_eq!(r.status(), 204, "{:?}", r.body);
+    assert_eq!(api.me(&old).await.status(), 401);
+    assert_eq!(
+        api.login(shopper, "remembered-at-last-9").await.status(),
+        200
+    );
+}

@@ -63,6 +63,11 @@ fn body_for(function: &str, product: &str) -> Option<Value> {
             "01JD0000000000000000000000.01JD0000000000000000000001.{}",
             "a".repeat(43)
         )})),
+        "password-reset" => Some(json!({"email": "late@example.com"})),
+        "confirm-password-reset" => Some(json!({
+            "token": format!("01JD0000000000000000000000.{}", "a".repeat(43)),
+            "password": "a-new-passphrase-77"
+        })),
         _ => None,
     }
 }
@@ -141,7 +146,7 @@ async fn every_endpoint_answers_503_during_an_outage_and_recovers_without_a_rest
         }
     }
     let results = calls.join_all().await;
-    assert_eq!(results.len(), 23, "every route of the router was called");
+    assert_eq!(results.len(), 25, "every route of the router was called");
     for (function, status, body) in &results {
         assert_eq!(*status, 503, "{function}: {body}");
         assert_eq!(

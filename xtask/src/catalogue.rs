@@ -97,6 +97,15 @@ fn changes() -> Vec<Value> {
         ),
         record(8, "MODIFY", Some(product(6)), Some(product(4))),
         record(9, "MODIFY", Some(product(4)), Some(product(0))),
+        record(
+            10,
+            "INSERT",
+            None,
+            Some(image(json!({
+                "pk": "RESET#01JBRESET00000000000000000", "sk": "RESET",
+                "id": "01JBRESET00000000000000000", "user_id": USER, "expires_at": 1_796_085_000
+            }))),
+        ),
     ]
 }
 

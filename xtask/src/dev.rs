@@ -109,9 +109,9 @@ pub fn manifest() -> serde_json::Value {
         .collect();
     // The prefixes the outbox's stream filters must name (tests/iac compares them with Cargo.toml).
     let prefixes = serde_json::json!({
-        "orders": shop::orders::store::ORDER_PREFIX,
-        "products": shop::catalog::store::PRODUCT_PREFIX,
-        "users": shop::auth::principal::ACCOUNT_PREFIX,
+        "orders": [shop::orders::store::ORDER_PREFIX],
+        "products": [shop::catalog::store::PRODUCT_PREFIX],
+        "users": [shop::auth::principal::ACCOUNT_PREFIX, shop::users::store::RESET_PREFIX],
     });
     let events: Vec<&str> = shop::events::EventType::ALL
         .iter()

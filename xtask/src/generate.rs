@@ -58,7 +58,8 @@ pub struct Outbox {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamSource {
     pub table: String,
-    pub prefix: String,
+    /// Partition key prefixes of the items that reach the consumer (any of them).
+    pub prefixes: Vec<String>,
     pub changes: Vec<String>,
 }
 
@@ -67,7 +68,7 @@ impl StreamSource {
     pub fn pattern(&self) -> serde_json::Value {
         json!({
             "eventName": self.changes,
-            "dynamodb": { "Keys": { "pk": { "S": [{ "prefix": self.prefix }] } } }
+            "dynamodb": { "Keys": { "pk": { "S": self.prefixes.iter().map(|p| json!({ "prefix": p })).collect::<Vec<_>>() } } }
         })
     }
 
@@ -77,7 +78,7 @@ impl StreamSource {
         let pk = record["dynamodb"]["Keys"]["pk"]["S"]
             .as_str()
             .unwrap_or_default();
-        self.changes.iter().any(|c| c == name) && pk.starts_with(&self.prefix)
+        self.changes.iter().any(|c| c == name) && self.prefixes.iter().any(|p| pk.starts_with(p))
     }
 }
 
@@ -180,12 +181,12 @@ pub fn manifest(cargo_toml: &str) -> Result<Vec<Function>, String> {
                         .and_then(|o| o.get("filters"))
                         .and_then(|f| f.get(&table))
                         .ok_or_else(|| format!("{name} streams {table}, which has no filter"))?;
+                    let prefixes = f.get("prefixes").map(strings).unwrap_or_default();
+                    if prefixes.is_empty() {
+                        return Err(format!("the {table} filter has no prefixes"));
+                    }
                     sources.push(StreamSource {
-                        prefix: f
-                            .get("prefix")
-                            .and_then(|p| p.as_str())
-                            .ok_or_else(|| format!("the {table} filter has no prefix"))?
-                            .to_string(),
+                        prefixes,
                         changes: f.get("changes").map(strings).unwrap_or_default(),
                         table,
                     });
@@ -659,11 +660,20 @@ pub fn test_handlers(fns: &[Function]) -> String {
          Some(match function {\n",
     );
     for f in fns.iter().filter(|f| f.is_http()) {
-        let _ = writeln!(
-            s,
+        let arm = format!(
             "        \"{}\" => shop::dispatch(app, req, shop::{}).await,",
             f.name, f.handler
         );
+        // Written as rustfmt writes it, so `cargo fmt` leaves the file alone.
+        if arm.len() <= 100 {
+            let _ = writeln!(s, "{arm}");
+        } else {
+            let _ = writeln!(
+                s,
+                "        \"{}\" => {{\n            shop::dispatch(app, req, shop::{}).await\n        }}",
+                f.name, f.handler
+            );
+        }
     }
     s.push_str("        _ => return None,\n    })\n}\n");
     s

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::model::{Event, EventType};
+use crate::{types::UserId, users::reset::reset_token};
 
 /// Who an event's email goes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,8 +21,13 @@ pub enum Recipient {
 pub fn recipient(event: &Event) -> Option<Recipient> {
     use EventType::*;
     match event.metadata.kind {
-        OrderPlaced | OrderPaid | OrderShipped | OrderDelivered | OrderCancelled
-        | OrderRefunded => Some(Recipient::Customer),
+        OrderPlaced
+        | OrderPaid
+        | OrderShipped
+        | OrderDelivered
+        | OrderCancelled
+        | OrderRefunded
+        | PasswordResetRequested => Some(Recipient::Customer),
         ProductLowStock | ProductOutOfStock => Some(Recipient::Operator),
         UserRegistered => event.data["email"]
             .as_str()
@@ -35,6 +41,8 @@ pub struct Shop<'a> {
     pub name: &'a str,
     /// The storefront's address, for links; no links without it.
     pub site_url: Option<&'a str>,
+    /// The key reset links are made with (`users::reset::reset_key`).
+    pub reset_key: &'a [u8],
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,6 +257,33 @@ pub fn compose(event: &Event, to: &str, shop: &Shop) -> Option<Mail> {
                 link: None,
             },
         ),
+        PasswordResetRequested => {
+            let token = match (d["reset_id"].as_str(), d["user_id"].as_str()) {
+                (Some(id), Some(user)) => {
+                    reset_token(shop.reset_key, id, &UserId::from_trusted(user))
+                }
+                _ => return None,
+            };
+            let (link, outro) = match shop.site_url {
+                Some(site) => (
+                    Some((
+                        "Choose a new password".to_string(),
+                        format!("{}/#/reset?token={token}", site.trim_end_matches('/')),
+                    )),
+                    vec![],
+                ),
+                None => (None, vec![format!("Your reset code: {token}")]),
+            };
+            (
+                "choose a new password".to_string(),
+                Body {
+                    intro: "Someone (we hope you) asked to reset the password of your account. The link works once, for 30 minutes; signing in with it ends every other session.".into(),
+                    lines: vec![],
+                    outro: [outro, vec!["If it was not you, ignore this email: your password stays as it is.".into()]].concat(),
+                    link,
+                },
+            )
+        }
         UserRegistered => (
             "welcome".to_string(),
             Body {
@@ -276,6 +311,7 @@ mod tests {
     const SHOP: Shop = Shop {
         name: "Tea & Co",
         site_url: Some("https://shop.example/"),
+        reset_key: b"k",
     };
 
     fn placed() -> Event {
@@ -320,7 +356,7 @@ mod tests {
                 "r",
                 kind,
                 "t",
-                json!({"email": "n@b.test", "name": "N", "order_id": "o", "items": [], "total_cents": 1, "currency": "EUR", "stock": 1, "threshold": 5}),
+                json!({"email": "n@b.test", "name": "N", "order_id": "o", "reset_id": "01JBRESET00000000000000000", "user_id": "01JBUSER000000000000000000", "items": [], "total_cents": 1, "currency": "EUR", "stock": 1, "threshold": 5}),
             );
             assert!(recipient(&ev).is_some(), "{kind:?}");
             let m = compose(&ev, "x@y.test", &SHOP).unwrap();

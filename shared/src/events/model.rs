@@ -10,7 +10,7 @@ use crate::{
     orders::model::{CancelReason, Order, OrderStatus, PaymentStatus},
     platform::metrics::Metric,
     types::{ProductId, UserId},
-    users::model::UserView,
+    users::{model::UserView, reset::ResetRecord},
 };
 
 pub const EVENTS_PUBLISHED: Metric = Metric("EventsPublished");
@@ -28,10 +28,11 @@ pub enum EventType {
     ProductLowStock,
     ProductOutOfStock,
     UserRegistered,
+    PasswordResetRequested,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 9] = [
+    pub const ALL: [EventType; 10] = [
         EventType::OrderPlaced,
         EventType::OrderPaid,
         EventType::OrderShipped,
@@ -41,6 +42,7 @@ impl EventType {
         EventType::ProductLowStock,
         EventType::ProductOutOfStock,
         EventType::UserRegistered,
+        EventType::PasswordResetRequested,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -54,6 +56,7 @@ impl EventType {
             EventType::ProductLowStock => "ProductLowStock",
             EventType::ProductOutOfStock => "ProductOutOfStock",
             EventType::UserRegistered => "UserRegistered",
+            EventType::PasswordResetRequested => "PasswordResetRequested",
         }
     }
 
@@ -65,7 +68,7 @@ impl EventType {
     pub fn source(self) -> &'static str {
         match self {
             EventType::ProductLowStock | EventType::ProductOutOfStock => "shop.catalog",
-            EventType::UserRegistered => "shop.users",
+            EventType::UserRegistered | EventType::PasswordResetRequested => "shop.users",
             _ => "shop.orders",
         }
     }
@@ -196,6 +199,29 @@ pub fn user_events(old: Option<&UserView>, new: Option<&UserView>) -> Vec<(Event
         (None, Some(u)) => vec![(
             EventType::UserRegistered,
             json!({"user_id": u.id, "email": u.email, "name": u.name}),
+        )],
+        _ => Vec::new(),
+    }
+}
+
+/// The events of one change to a reset record: a new request for an account (a request for an
+/// address no account has is stored too, so both cost the same, but is no event).
+pub fn reset_events(
+    old: Option<&ResetRecord>,
+    new: Option<&ResetRecord>,
+) -> Vec<(EventType, Value)> {
+    match (old, new) {
+        (
+            None,
+            Some(ResetRecord {
+                id,
+                user_id: Some(user),
+                expires_at,
+                ..
+            }),
+        ) => vec![(
+            EventType::PasswordResetRequested,
+            json!({"user_id": user, "reset_id": id, "expires_at": expires_at}),
         )],
         _ => Vec::new(),
     }

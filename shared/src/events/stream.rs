@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_dynamo::Item;
 use serde_json::Value;
 
-use super::model::{Event, StockLevel, order_events, product_events, user_events};
+use super::model::{Event, StockLevel, order_events, product_events, reset_events, user_events};
 use crate::{
     auth::principal::{ACCOUNT_PREFIX, ACCOUNT_SK},
     catalog::store::{PRODUCT_PREFIX, PRODUCT_SK},
@@ -14,7 +14,11 @@ use crate::{
         store::{ORDER_PREFIX, ORDER_SK},
     },
     platform::db::{PK, SK},
-    users::model::UserView,
+    users::{
+        model::UserView,
+        reset::ResetRecord,
+        store::{RESET_PREFIX, RESET_SK},
+    },
 };
 
 /// A stream batch: records are decoded one by one, so one bad record fails alone.
@@ -75,6 +79,7 @@ enum Entity {
     Order,
     Product,
     Account,
+    Reset,
 }
 
 fn entity(keys: &Item) -> Option<Entity> {
@@ -85,6 +90,8 @@ fn entity(keys: &Item) -> Option<Entity> {
         Some(Entity::Product)
     } else if pk.starts_with(ACCOUNT_PREFIX) && sk == ACCOUNT_SK {
         Some(Entity::Account)
+    } else if pk.starts_with(RESET_PREFIX) && sk == RESET_SK {
+        Some(Entity::Reset)
     } else {
         None
     }
@@ -126,6 +133,10 @@ pub fn events_of(raw: &Value, low_stock: i64) -> Result<Vec<Event>, String> {
         Entity::Account => user_events(
             decode::<UserView>(&c.old_image)?.as_ref(),
             decode::<UserView>(&c.new_image)?.as_ref(),
+        ),
+        Entity::Reset => reset_events(
+            decode::<ResetRecord>(&c.old_image)?.as_ref(),
+            decode::<ResetRecord>(&c.new_image)?.as_ref(),
         ),
     };
     let at = c

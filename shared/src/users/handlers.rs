@@ -9,6 +9,10 @@ use super::{
         NewUser, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, ProfileUpdate, RefreshRequest,
         RegisterRequest, UpdateMeRequest, UserView,
     },
+    reset::{
+        INVALID_RESET, RESET_REQUESTED, RESET_TTL_SECS, ResetConfirmRequest, ResetRecord,
+        ResetRequest, ResetToken, reset_key,
+    },
     store::{self, Account, Scope},
 };
 use crate::{
@@ -176,5 +180,96 @@ pub async fn logout(app: &'static App, req: Request) -> ApiResult<Reply> {
     };
     auth::revoke(app, &who, &revoked).await?;
     auth::session::end(app, &who.user_id, &who.sid).await?;
+    Reply::no_content()
+}
+
+/// Holds back an address that has failed (or asked) too often lately, like a password guesser.
+async fn address_throttle(app: &App, addr: &str) -> ApiResult<()> {
+    let f = store::failures(app, Scope::Address(addr)).await?;
+    PER_ADDRESS
+        .check(f.count, f.last, now_epoch_secs())
+        .inspect_err(|_| {
+            tracing::warn!(
+                security_event = "password_reset_throttled",
+                client = addr,
+                "reset held back"
+            );
+            metrics::emit(&[(THROTTLED_LOGINS, 1)]);
+        })
+}
+
+/// `POST /users/password-reset` `{email}`: 202 with the same answer whether or not an account has
+/// the address. Both cases read the email guard and write one reset record (without an account
+/// when there is none), so they also take the same time; only a record with an account becomes
+/// an event, and so an email with a link (30 minutes, single use).
+pub async fn password_reset(app: &'static App, req: Request) -> ApiResult<Reply> {
+    let body: ResetRequest = json_body(&req)?;
+    let email = Email::parse(&body.email)?;
+    let addr = client_address(&req);
+    address_throttle(app, &addr).await?;
+    // Every request counts against the address: a flood of reset emails is held back too.
+    store::count_failure(app, Scope::Address(&addr)).await?;
+    let account = store::find_by_email(app, &email).await?;
+    let record = ResetRecord {
+        id: ulid::Ulid::new().to_string(),
+        user_id: account.map(|a| a.view.id),
+        expires_at: now_epoch_secs() + RESET_TTL_SECS,
+        used_at: None,
+    };
+    store::put_reset(app, &record).await?;
+    if let Some(user) = &record.user_id {
+        tracing::info!(security_event = "password_reset_requested", user_id = %user, client = %addr, "password reset requested");
+    }
+    Reply::json(
+        lambda_http::http::StatusCode::ACCEPTED,
+        &serde_json::json!({ "message": RESET_REQUESTED }),
+    )
+}
+
+/// `POST /users/password-reset/confirm` `{token, password}`: sets the password and ends every
+/// session (204). A used, expired, forged or malformed token is one 400, counted against the
+/// address like a wrong password.
+pub async fn confirm_password_reset(app: &'static App, req: Request) -> ApiResult<Reply> {
+    let body: ResetConfirmRequest = json_body(&req)?;
+    let addr = client_address(&req);
+    address_throttle(app, &addr).await?;
+    let refused = || async {
+        store::count_failure(app, Scope::Address(&addr)).await?;
+        tracing::warn!(security_event = "password_reset_refused", client = %addr, "invalid reset token");
+        Err::<Reply, _>(ApiError::bad_request("invalid_reset_token", INVALID_RESET))
+    };
+    let Some(token) = ResetToken::parse(&body.token) else {
+        return refused().await;
+    };
+    let key = reset_key(&app.config.jwt_secret);
+    let record = store::load_reset(app, &token.id).await?;
+    let Some((record, user)) = record
+        .filter(|r| token.opens(&key, r, now_epoch_secs()))
+        .and_then(|r| r.user_id.clone().map(|u| (r, u)))
+    else {
+        return refused().await;
+    };
+    let view: Option<UserView> = crate::platform::db::get(
+        &app.dynamo,
+        &app.config.tables.users,
+        auth::account_key(user.as_str()),
+        true,
+    )
+    .await?;
+    let Some(view) = view else {
+        return refused().await;
+    };
+    let local = view.email.as_str().split('@').next().unwrap_or_default();
+    let password = crate::auth::password::Password::parse_new(
+        "password",
+        body.password,
+        &[view.email.as_str(), local, view.name.as_str()],
+    )?;
+    let hash = auth::hash_password(password).await?;
+    if !store::complete_reset(app, &record.id, &user, &hash).await? {
+        return refused().await;
+    }
+    record_user(user.as_str());
+    tracing::info!(security_event = "password_reset", user_id = %user, client = %addr, "password reset; every session ended");
     Reply::no_content()
 }

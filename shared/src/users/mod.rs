@@ -3,9 +3,13 @@
 
 pub mod handlers;
 pub mod model;
+pub mod reset;
 pub mod store;
 
-pub use handlers::{get_me, login, logout, logout_all, refresh, register, update_me};
+pub use handlers::{
+    confirm_password_reset, get_me, login, logout, logout_all, password_reset, refresh, register,
+    update_me,
+};
 pub use model::{
     ACCOUNT_ALERT_FAILURES, NewUser, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, RegisterRequest,
     Throttle, UserView,

@@ -255,3 +255,50 @@ pub async fn register(app: &App, new: super::model::NewUser, role: Role) -> ApiR
     let hash = auth::hash_password(new.password).await?;
     create_user(app, new.email, new.name, hash, role).await
 }
+
+/// A reset request's key: `RESET#<id>` / `RESET` (the outbox's stream filter matches the prefix).
+pub const RESET_PREFIX: &str = "RESET#";
+pub const RESET_SK: &str = "RESET";
+
+fn reset_item_key(id: &str) -> Item {
+    db::key(format!("{RESET_PREFIX}{id}"), RESET_SK)
+}
+
+/// Stores a reset request (its `expires_at` is the table's TTL: DynamoDB forgets it).
+pub async fn put_reset(app: &App, record: &super::reset::ResetRecord) -> ApiResult<()> {
+    let mut item: Item = to_item(record)?;
+    item.extend(reset_item_key(&record.id));
+    db::put(&app.dynamo, table(app), item).await
+}
+
+pub async fn load_reset(app: &App, id: &str) -> ApiResult<Option<super::reset::ResetRecord>> {
+    db::get(&app.dynamo, table(app), reset_item_key(id), true).await
+}
+
+/// Uses the reset: the new password hash and the end of every session, in one transaction with
+/// the record's single use (of two confirmations of one link, one wins). `false` when the record
+/// was used (or is gone) meanwhile.
+pub async fn complete_reset(app: &App, id: &str, user: &UserId, hash: &str) -> ApiResult<bool> {
+    let now = now_epoch_secs();
+    let mut used = UpdateExpr::new();
+    used.set("used_at", n(now));
+    let at = used.name("used_at");
+    used.condition(format!("{} AND attribute_not_exists({at})", db::exists()));
+    let mut account = UpdateExpr::new();
+    account
+        .set(PASSWORD_HASH, s(hash))
+        .set("updated_at", s(now_rfc3339()))
+        .remove(auth::session::SESSIONS)
+        .condition(db::exists());
+    let tx = Tx::new()
+        .update("reset", used.tx_item(table(app), reset_item_key(id))?)
+        .update(
+            "account",
+            account.tx_item(table(app), account_key(user.as_str()))?,
+        );
+    match tx.send(&app.dynamo).await {
+        Ok(()) => Ok(true),
+        Err(TxError::Cancelled(r)) if r.failed("reset") || r.failed("account") => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
