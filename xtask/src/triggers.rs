@@ -246,9 +246,7 @@ async fn poll_table(
                             );
                         }
                     }
-                    if !e.contains("TrimmedDataAccess") {
-                        eprintln!("streams: {table}: {e}");
-                    }
+                    eprintln!("streams: {table}: {e}");
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     continue;
                 }
