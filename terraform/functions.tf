@@ -107,6 +107,32 @@ locals {
       ses     = []
       streams = []
     }
+    # a counter read, the record read, one transaction -> 1024 MB, like logout (not yet benchmarked)
+    "verify-email" = {
+      route    = "POST /users/verify-email"
+      schedule = null
+      memory   = 1024
+      dynamodb = [
+        { table = "users", actions = ["GetItem", "UpdateItem"] },
+      ]
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
+    }
+    # the account read, two counter operations and one record write -> 1024 MB, like logout (not yet benchmarked)
+    "resend-verification" = {
+      route    = "POST /users/verify-email/resend"
+      schedule = null
+      memory   = 1024
+      dynamodb = [
+        { table = "users", actions = ["GetItem", "PutItem", "UpdateItem"] },
+      ]
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
+    }
     # measured: p50 0.7 ms on a full core, CPU 0.37 ms/request, peak RSS 6 MB -> 1024 MB (docs/benchmark.md)
     "get-me" = {
       route    = "GET /users/me"
@@ -390,10 +416,10 @@ locals {
     filters = {
       orders   = "{\"dynamodb\":{\"Keys\":{\"pk\":{\"S\":[{\"prefix\":\"ORDER#\"}]}}},\"eventName\":[\"INSERT\",\"MODIFY\"]}"
       products = "{\"dynamodb\":{\"Keys\":{\"pk\":{\"S\":[{\"prefix\":\"PRODUCT#\"}]}}},\"eventName\":[\"MODIFY\"]}"
-      users    = "{\"dynamodb\":{\"Keys\":{\"pk\":{\"S\":[{\"prefix\":\"USER#\"},{\"prefix\":\"RESET#\"}]}}},\"eventName\":[\"INSERT\"]}"
+      users    = "{\"dynamodb\":{\"Keys\":{\"pk\":{\"S\":[{\"prefix\":\"USER#\"},{\"prefix\":\"RESET#\"},{\"prefix\":\"VERIFY#\"}]}}},\"eventName\":[\"INSERT\"]}"
     }
   }
   rules = {
-    "transactional-email" = { target = "send-email", pattern = "{\"detail-type\":[\"OrderPlaced\",\"OrderPaid\",\"OrderShipped\",\"OrderDelivered\",\"OrderCancelled\",\"OrderRefunded\",\"ProductLowStock\",\"ProductOutOfStock\",\"UserRegistered\",\"PasswordResetRequested\"],\"source\":[\"shop.orders\",\"shop.catalog\",\"shop.users\"]}" }
+    "transactional-email" = { target = "send-email", pattern = "{\"detail-type\":[\"OrderPlaced\",\"OrderPaid\",\"OrderShipped\",\"OrderDelivered\",\"OrderCancelled\",\"OrderRefunded\",\"ProductLowStock\",\"ProductOutOfStock\",\"PasswordResetRequested\",\"EmailVerificationRequested\"],\"source\":[\"shop.orders\",\"shop.catalog\",\"shop.users\"]}" }
   }
 }

@@ -316,6 +316,19 @@ async function registerPage(params, _id, show) {
   show(h('h1', {}, 'Create your account'), form, h('p', {}, 'Already have one? ', h('a', { href: '#/login' }, 'Sign in')));
 }
 
+// Opened from the email mailed at registration.
+async function verifyPage(params, _id, show) {
+  try {
+    await api('POST', '/users/verify-email', { body: { token: params.get('token') || '' } });
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    return show(h('h1', {}, 'Confirm your email'), h('p', { id: 'verify-failed' }, err.message),
+      h('p', {}, 'Signed in? Your account page sends a new link.'), h('a', { href: '#/account' }, 'Your account'));
+  }
+  show(h('h1', {}, 'Thank you'), h('p', { id: 'verified' }, 'Your email address is confirmed: you can pay by card.'),
+    h('a', { href: '#/' }, 'Back to the shop'));
+}
+
 async function accountPage(_params, _id, show) {
   const me = await api('GET', '/users/me', { auth: true });
   const a = me.address || {};
@@ -351,7 +364,14 @@ async function accountPage(_params, _id, show) {
   const sessions = h('div', { class: 'actions' },
     signOut('/users/logout', 'Sign out', 'Signed out'),
     signOut('/users/logout-all', 'Sign out everywhere', 'Signed out on every device'));
-  show(h('h1', {}, 'Your account'), h('p', { class: 'muted' }, `Signed in as ${me.email}`), h('h2', {}, 'Profile'), profile, h('h2', {}, 'Password'), password, h('h2', {}, 'Session'), sessions);
+  const resend = h('button', { class: 'secondary', id: 'resend-verification', onclick: async () => {
+    const r = await api('POST', '/users/verify-email/resend', { auth: true });
+    toast(r.message);
+  } }, 'Send the link again');
+  const verified = me.email_verified
+    ? h('p', { class: 'muted', id: 'email-verified' }, `Signed in as ${me.email} (confirmed)`)
+    : h('p', { class: 'muted', id: 'email-unverified' }, `Signed in as ${me.email}. Confirm it with the link we emailed you to pay by card. `, resend);
+  show(h('h1', {}, 'Your account'), verified, h('h2', {}, 'Profile'), profile, h('h2', {}, 'Password'), password, h('h2', {}, 'Session'), sessions);
 }
 
 // ------------------------------------------------------------------ routes
@@ -366,5 +386,6 @@ export const shopRoutes = [
   [/^\/register$/, registerPage, 'login'],
   [/^\/forgot$/, forgotPage, 'login'],
   [/^\/reset$/, resetPage, 'login'],
+  [/^\/verify$/, verifyPage, 'login'],
   [/^\/account$/, accountPage, 'account', 'user'],
 ];

@@ -183,6 +183,11 @@ test('a shopper pays by card: a declined card says so, another card pays, and 3-
   const page = await newPage();
   const email = `ada+${Date.now()}@example.com`;
   assert.equal((await call('POST', '/users/register', { body: { email, password: 'analytical-engine', name: 'Ada' } })).status, 201);
+  // Paying by card needs a confirmed address: the link in the welcome email.
+  const [welcome] = await mailFor(email, 'confirm your email address');
+  assert.ok(welcome, 'the welcome email with the verification link arrived');
+  await page.goto(welcome.body.match(/href="([^"]*#\/verify\?token=[^"]+)"/)[1]);
+  await page.locator('#verified').waitFor();
   const login = await call('POST', '/users/login', { body: { email, password: 'analytical-engine' } });
   const token = login.body.token;
   const products = await call('GET', '/products?limit=50');

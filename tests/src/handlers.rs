@@ -17,6 +17,8 @@ pub async fn dispatch(function: &str, app: &'static App, req: Request) -> Option
         "confirm-password-reset" => {
             shop::dispatch(app, req, shop::users::confirm_password_reset).await
         }
+        "verify-email" => shop::dispatch(app, req, shop::users::verify_email).await,
+        "resend-verification" => shop::dispatch(app, req, shop::users::resend_verification).await,
         "get-me" => shop::dispatch(app, req, shop::users::get_me).await,
         "update-me" => shop::dispatch(app, req, shop::users::update_me).await,
         "list-products" => shop::dispatch(app, req, shop::catalog::list_products).await,

@@ -148,7 +148,49 @@ impl TestApp {
             .unwrap();
         (
             self.api.token("admin@test.local", "admin-password").await,
-            self.api.customer("shopper@test.local").await,
+            self.verified_customer("shopper@test.local").await,
+        )
+    }
+
+    /// A registered customer who opened the verification link mailed to them (as `send-email`
+    /// writes it: from the record in the users table's stream); their token.
+    pub async fn verified_customer(&self, email: &str) -> String {
+        let token = self.api.customer(email).await;
+        let link = self.verification_token(&token).await;
+        let r = self
+            .api
+            .send(request("POST", "/users/verify-email").json(serde_json::json!({"token": link})))
+            .await;
+        assert_eq!(r.status(), 204, "verify {email}: {:?}", r.body);
+        token
+    }
+
+    /// The token of the newest verification link of the account signed in with `token`.
+    pub async fn verification_token(&self, token: &str) -> String {
+        use shop::users::links::{Purpose, link_key, link_token};
+        let user = self.api.me(token).await.body["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let record =
+            events::stream_records(&self.env["DYNAMODB_ENDPOINT"], &self.env["USERS_TABLE"])
+                .await
+                .into_iter()
+                .filter(|r| r["eventName"] == "INSERT")
+                .map(|r| r["dynamodb"]["NewImage"].clone())
+                .filter(|i| {
+                    i["pk"]["S"]
+                        .as_str()
+                        .is_some_and(|pk| pk.starts_with("VERIFY#"))
+                        && i["user_id"]["S"] == user.as_str()
+                })
+                .last()
+                .expect("registration wrote a verification record");
+        let secret = self.env["JWT_SECRET"].as_bytes();
+        link_token(
+            &link_key(secret, Purpose::Verify),
+            record["id"]["S"].as_str().unwrap(),
+            &shop::types::UserId::from_trusted(user),
         )
     }
 

@@ -23,7 +23,7 @@ async fn a_shopper_pays_by_card_and_an_unpaid_order_lapses_with_its_stock_return
     )
     .await;
     let api = watch.api();
-    let token = api.customer("payer@e2e.local").await;
+    let token = t.verified_customer("payer@e2e.local").await;
     let tea = t.product("Earl Grey", 1250, 5).await;
     let checkout = |key: &'static str| {
         let token = token.clone();

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use shop::{
     types::UserId,
-    users::reset::{reset_key, reset_token},
+    users::links::{Purpose, link_key, link_token},
 };
 use shop_tests::{CUSTOMER_PASSWORD, TEST_SECRET, TestApp, events, request};
 
@@ -43,8 +43,8 @@ async fn resets(t: &TestApp) -> Vec<Value> {
 /// The token the email for the newest reset record carries (as send-email makes it).
 async fn emailed_token(t: &TestApp) -> String {
     let r = resets(t).await.pop().expect("a reset record");
-    reset_token(
-        &reset_key(TEST_SECRET.as_bytes()),
+    link_token(
+        &link_key(TEST_SECRET.as_bytes(), Purpose::Reset),
         r["id"]["S"].as_str().unwrap(),
         &UserId::from_trusted(r["user_id"]["S"].as_str().unwrap()),
     )
@@ -111,13 +111,13 @@ async fn forged_malformed_and_foreign_tokens_get_one_answer() {
     ask(&t, "a@reset.test").await;
     let real = emailed_token(&t).await;
     let (id, _) = real.split_once('.').unwrap();
-    let forged = reset_token(
+    let forged = link_token(
         b"some other key",
         id,
         &UserId::from_trusted("01JBUSER000000000000000000"),
     );
-    let wrong_secret = reset_token(
-        &reset_key(b"not-the-deployed-secret-at-all!!"),
+    let wrong_secret = link_token(
+        &link_key(b"not-the-deployed-secret-at-all!!", Purpose::Reset),
         id,
         &UserId::from_trusted("x"),
     );
@@ -133,7 +133,7 @@ async fn forged_malformed_and_foreign_tokens_get_one_answer() {
         assert_eq!(r.error_code(), "invalid_reset_token");
         assert_eq!(
             r.body["error"]["message"],
-            shop::users::reset::INVALID_RESET
+            shop::users::links::INVALID_RESET
         );
     }
     // Still the real link works.

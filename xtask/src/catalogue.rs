@@ -106,6 +106,15 @@ fn changes() -> Vec<Value> {
                 "id": "01JBRESET00000000000000000", "user_id": USER, "expires_at": 1_796_085_000
             }))),
         ),
+        record(
+            11,
+            "INSERT",
+            None,
+            Some(image(json!({
+                "pk": "VERIFY#01JBVERFY00000000000000000", "sk": "VERIFY",
+                "id": "01JBVERFY00000000000000000", "user_id": USER, "expires_at": 1_796_688_000
+            }))),
+        ),
     ]
 }
 

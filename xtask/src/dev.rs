@@ -111,7 +111,11 @@ pub fn manifest() -> serde_json::Value {
     let prefixes = serde_json::json!({
         "orders": [shop::orders::store::ORDER_PREFIX],
         "products": [shop::catalog::store::PRODUCT_PREFIX],
-        "users": [shop::auth::principal::ACCOUNT_PREFIX, shop::users::store::RESET_PREFIX],
+        "users": [
+            shop::auth::principal::ACCOUNT_PREFIX,
+            shop::users::store::RESET_PREFIX,
+            shop::users::store::VERIFY_PREFIX,
+        ],
     });
     let events: Vec<&str> = shop::events::EventType::ALL
         .iter()

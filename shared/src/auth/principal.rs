@@ -36,6 +36,8 @@ pub fn account_key(id: &str) -> Item {
 }
 /// The account's current role attribute.
 pub const ROLE: &str = "role";
+/// Whether the account's owner has shown the email is theirs (a link opened).
+pub const EMAIL_VERIFIED: &str = "email_verified";
 
 /// The caller of a protected endpoint, established from a valid, unrevoked token.
 #[derive(Debug, Clone)]
@@ -46,6 +48,8 @@ pub struct Principal {
     pub exp: u64,
     /// The session the token belongs to.
     pub sid: String,
+    /// From the same account read: the owner has verified the email (card payments need it).
+    pub email_verified: bool,
 }
 
 impl Principal {
@@ -170,6 +174,7 @@ fn principal(claims: Claims, user: Option<&Item>) -> ApiResult<Principal> {
         jti: claims.jti,
         exp: claims.exp,
         sid: claims.sid,
+        email_verified: matches!(user.get(EMAIL_VERIFIED), Some(AttributeValue::Bool(true))),
     })
 }
 

@@ -93,7 +93,6 @@ pub async fn send_email(app: &'static App, envelope: Value) -> ApiResult<Value> 
         return Ok(json!({ "sent": false }));
     };
     let to = match recipient {
-        Recipient::Address(a) => a,
         Recipient::Operator => match &app.config.events.alert_email {
             Some(a) => a.clone(),
             None => {
@@ -129,11 +128,10 @@ pub async fn send_email(app: &'static App, envelope: Value) -> ApiResult<Value> 
             dependency: "email (EMAIL_FROM is not configured)",
             source: None,
         })?;
-    let reset_key = crate::users::reset::reset_key(&app.config.jwt_secret);
     let shop = Shop {
         name: &app.config.events.store_name,
         site_url: app.config.events.site_url.as_deref(),
-        reset_key: &reset_key,
+        link_secret: &app.config.jwt_secret,
     };
     let Some(m) = mail::compose(&event, &to, &shop) else {
         return Ok(json!({ "sent": false }));

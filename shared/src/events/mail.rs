@@ -4,7 +4,10 @@
 use serde_json::Value;
 
 use super::model::{Event, EventType};
-use crate::{types::UserId, users::reset::reset_token};
+use crate::{
+    types::UserId,
+    users::links::{Purpose, link_key, link_token},
+};
 
 /// Who an event's email goes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,8 +16,6 @@ pub enum Recipient {
     Customer,
     /// The operator's alert address (from the configuration).
     Operator,
-    /// The address the event itself carries (a new account's).
-    Address(String),
 }
 
 /// Who `event` is mailed to; `None` for a type that sends no email.
@@ -27,11 +28,11 @@ pub fn recipient(event: &Event) -> Option<Recipient> {
         | OrderDelivered
         | OrderCancelled
         | OrderRefunded
-        | PasswordResetRequested => Some(Recipient::Customer),
+        | PasswordResetRequested
+        | EmailVerificationRequested => Some(Recipient::Customer),
         ProductLowStock | ProductOutOfStock => Some(Recipient::Operator),
-        UserRegistered => event.data["email"]
-            .as_str()
-            .map(|e| Recipient::Address(e.to_string())),
+        // The verification email (EmailVerificationRequested) is the welcome.
+        UserRegistered => None,
     }
 }
 
@@ -41,8 +42,8 @@ pub struct Shop<'a> {
     pub name: &'a str,
     /// The storefront's address, for links; no links without it.
     pub site_url: Option<&'a str>,
-    /// The key reset links are made with (`users::reset::reset_key`).
-    pub reset_key: &'a [u8],
+    /// The secret emailed links' keys derive from (`users::links::link_key`).
+    pub link_secret: &'a [u8],
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +77,9 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
 }
+
+/// A link: its label and address.
+type Link = (String, String);
 
 /// A body as paragraphs, each line of `lines` one row of a plain table in the HTML part.
 struct Body {
@@ -157,6 +161,34 @@ fn order_lines(data: &Value) -> Vec<(String, String)> {
         money(data["total_cents"].as_i64().unwrap_or(0), currency),
     ));
     rows
+}
+
+/// The link (or, without a storefront address, the code) of an emailed-link event: its token is
+/// made here, from the request id the event carries, and exists nowhere else but in the email.
+fn emailed_link(
+    shop: &Shop,
+    purpose: Purpose,
+    d: &Value,
+    id_field: &str,
+    page: &str,
+    label: &str,
+) -> Option<(Option<Link>, Vec<String>)> {
+    let (id, user) = (d[id_field].as_str()?, d["user_id"].as_str()?);
+    let token = link_token(
+        &link_key(shop.link_secret, purpose),
+        id,
+        &UserId::from_trusted(user),
+    );
+    Some(match shop.site_url {
+        Some(site) => (
+            Some((
+                label.to_string(),
+                format!("{}/#/{page}?token={token}", site.trim_end_matches('/')),
+            )),
+            vec![],
+        ),
+        None => (None, vec![format!("Your code: {token}")]),
+    })
 }
 
 /// The email `event` sends to `to`; `None` for a type that sends none.
@@ -258,22 +290,14 @@ pub fn compose(event: &Event, to: &str, shop: &Shop) -> Option<Mail> {
             },
         ),
         PasswordResetRequested => {
-            let token = match (d["reset_id"].as_str(), d["user_id"].as_str()) {
-                (Some(id), Some(user)) => {
-                    reset_token(shop.reset_key, id, &UserId::from_trusted(user))
-                }
-                _ => return None,
-            };
-            let (link, outro) = match shop.site_url {
-                Some(site) => (
-                    Some((
-                        "Choose a new password".to_string(),
-                        format!("{}/#/reset?token={token}", site.trim_end_matches('/')),
-                    )),
-                    vec![],
-                ),
-                None => (None, vec![format!("Your reset code: {token}")]),
-            };
+            let (link, outro) = emailed_link(
+                shop,
+                Purpose::Reset,
+                d,
+                "reset_id",
+                "reset",
+                "Choose a new password",
+            )?;
             (
                 "choose a new password".to_string(),
                 Body {
@@ -284,20 +308,27 @@ pub fn compose(event: &Event, to: &str, shop: &Shop) -> Option<Mail> {
                 },
             )
         }
-        UserRegistered => (
-            "welcome".to_string(),
-            Body {
-                intro: format!(
-                    "Welcome, {}! Your account is ready.",
-                    d["name"].as_str().unwrap_or("new shopper")
-                ),
-                lines: vec![],
-                outro: vec![],
-                link: shop
-                    .site_url
-                    .map(|s| ("Start shopping".to_string(), s.to_string())),
-            },
-        ),
+        EmailVerificationRequested => {
+            let (link, outro) = emailed_link(
+                shop,
+                Purpose::Verify,
+                d,
+                "verification_id",
+                "verify",
+                "Confirm your email address",
+            )?;
+            (
+                "welcome: confirm your email address".to_string(),
+                Body {
+                    intro: "Welcome! Your account is ready. Confirm that this address is yours to pay by card (the link works once, for 7 days).".into(),
+                    lines: vec![],
+                    outro: [outro, vec!["If you did not make an account, ignore this email.".into()]].concat(),
+                    link,
+                },
+            )
+        }
+        // The verification email (EmailVerificationRequested) is the welcome.
+        UserRegistered => return None,
     };
     Some(render(shop, to, subject, body))
 }
@@ -311,7 +342,7 @@ mod tests {
     const SHOP: Shop = Shop {
         name: "Tea & Co",
         site_url: Some("https://shop.example/"),
-        reset_key: b"k",
+        link_secret: b"k",
     };
 
     fn placed() -> Event {
@@ -350,13 +381,16 @@ mod tests {
     }
 
     #[test]
-    fn every_type_has_an_email_and_a_recipient() {
-        for kind in EventType::ALL {
+    fn every_type_but_the_registration_has_an_email_and_a_recipient() {
+        for kind in EventType::ALL
+            .into_iter()
+            .filter(|k| *k != EventType::UserRegistered)
+        {
             let ev = Event::new(
                 "r",
                 kind,
                 "t",
-                json!({"email": "n@b.test", "name": "N", "order_id": "o", "reset_id": "01JBRESET00000000000000000", "user_id": "01JBUSER000000000000000000", "items": [], "total_cents": 1, "currency": "EUR", "stock": 1, "threshold": 5}),
+                json!({"email": "n@b.test", "name": "N", "order_id": "o", "reset_id": "01JBRESET00000000000000000", "verification_id": "01JBRESET00000000000000000", "user_id": "01JBUSER000000000000000000", "items": [], "total_cents": 1, "currency": "EUR", "stock": 1, "threshold": 5}),
             );
             assert!(recipient(&ev).is_some(), "{kind:?}");
             let m = compose(&ev, "x@y.test", &SHOP).unwrap();

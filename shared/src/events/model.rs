@@ -10,7 +10,10 @@ use crate::{
     orders::model::{CancelReason, Order, OrderStatus, PaymentStatus},
     platform::metrics::Metric,
     types::{ProductId, UserId},
-    users::{model::UserView, reset::ResetRecord},
+    users::{
+        links::{LinkRecord, Purpose},
+        model::UserView,
+    },
 };
 
 pub const EVENTS_PUBLISHED: Metric = Metric("EventsPublished");
@@ -29,10 +32,11 @@ pub enum EventType {
     ProductOutOfStock,
     UserRegistered,
     PasswordResetRequested,
+    EmailVerificationRequested,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 10] = [
+    pub const ALL: [EventType; 11] = [
         EventType::OrderPlaced,
         EventType::OrderPaid,
         EventType::OrderShipped,
@@ -43,6 +47,7 @@ impl EventType {
         EventType::ProductOutOfStock,
         EventType::UserRegistered,
         EventType::PasswordResetRequested,
+        EventType::EmailVerificationRequested,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +62,7 @@ impl EventType {
             EventType::ProductOutOfStock => "ProductOutOfStock",
             EventType::UserRegistered => "UserRegistered",
             EventType::PasswordResetRequested => "PasswordResetRequested",
+            EventType::EmailVerificationRequested => "EmailVerificationRequested",
         }
     }
 
@@ -68,7 +74,9 @@ impl EventType {
     pub fn source(self) -> &'static str {
         match self {
             EventType::ProductLowStock | EventType::ProductOutOfStock => "shop.catalog",
-            EventType::UserRegistered | EventType::PasswordResetRequested => "shop.users",
+            EventType::UserRegistered
+            | EventType::PasswordResetRequested
+            | EventType::EmailVerificationRequested => "shop.users",
             _ => "shop.orders",
         }
     }
@@ -204,27 +212,35 @@ pub fn user_events(old: Option<&UserView>, new: Option<&UserView>) -> Vec<(Event
     }
 }
 
-/// The events of one change to a reset record: a new request for an account (a request for an
-/// address no account has is stored too, so both cost the same, but is no event).
-pub fn reset_events(
-    old: Option<&ResetRecord>,
-    new: Option<&ResetRecord>,
+/// The events of one change to an emailed-link request: a new one for an account (a reset
+/// asked for an address no account has is stored too, so both cost the same, but is no event).
+pub fn link_events(
+    purpose: Purpose,
+    old: Option<&LinkRecord>,
+    new: Option<&LinkRecord>,
 ) -> Vec<(EventType, Value)> {
-    match (old, new) {
-        (
-            None,
-            Some(ResetRecord {
-                id,
-                user_id: Some(user),
-                expires_at,
-                ..
-            }),
-        ) => vec![(
+    let (
+        None,
+        Some(LinkRecord {
+            id,
+            user_id: Some(user),
+            expires_at,
+            ..
+        }),
+    ) = (old, new)
+    else {
+        return Vec::new();
+    };
+    vec![match purpose {
+        Purpose::Reset => (
             EventType::PasswordResetRequested,
             json!({"user_id": user, "reset_id": id, "expires_at": expires_at}),
-        )],
-        _ => Vec::new(),
-    }
+        ),
+        Purpose::Verify => (
+            EventType::EmailVerificationRequested,
+            json!({"user_id": user, "verification_id": id, "expires_at": expires_at}),
+        ),
+    }]
 }
 
 /// The customer an order event is about (its `data.user_id`).

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_dynamo::Item;
 use serde_json::Value;
 
-use super::model::{Event, StockLevel, order_events, product_events, reset_events, user_events};
+use super::model::{Event, StockLevel, link_events, order_events, product_events, user_events};
 use crate::{
     auth::principal::{ACCOUNT_PREFIX, ACCOUNT_SK},
     catalog::store::{PRODUCT_PREFIX, PRODUCT_SK},
@@ -15,9 +15,9 @@ use crate::{
     },
     platform::db::{PK, SK},
     users::{
+        links::{LinkRecord, Purpose},
         model::UserView,
-        reset::ResetRecord,
-        store::{RESET_PREFIX, RESET_SK},
+        store::{RESET_PREFIX, RESET_SK, VERIFY_PREFIX, VERIFY_SK},
     },
 };
 
@@ -79,7 +79,7 @@ enum Entity {
     Order,
     Product,
     Account,
-    Reset,
+    Link(Purpose),
 }
 
 fn entity(keys: &Item) -> Option<Entity> {
@@ -91,7 +91,9 @@ fn entity(keys: &Item) -> Option<Entity> {
     } else if pk.starts_with(ACCOUNT_PREFIX) && sk == ACCOUNT_SK {
         Some(Entity::Account)
     } else if pk.starts_with(RESET_PREFIX) && sk == RESET_SK {
-        Some(Entity::Reset)
+        Some(Entity::Link(Purpose::Reset))
+    } else if pk.starts_with(VERIFY_PREFIX) && sk == VERIFY_SK {
+        Some(Entity::Link(Purpose::Verify))
     } else {
         None
     }
@@ -134,9 +136,10 @@ pub fn events_of(raw: &Value, low_stock: i64) -> Result<Vec<Event>, String> {
             decode::<UserView>(&c.old_image)?.as_ref(),
             decode::<UserView>(&c.new_image)?.as_ref(),
         ),
-        Entity::Reset => reset_events(
-            decode::<ResetRecord>(&c.old_image)?.as_ref(),
-            decode::<ResetRecord>(&c.new_image)?.as_ref(),
+        Entity::Link(purpose) => link_events(
+            purpose,
+            decode::<LinkRecord>(&c.old_image)?.as_ref(),
+            decode::<LinkRecord>(&c.new_image)?.as_ref(),
         ),
     };
     let at = c

@@ -40,6 +40,12 @@ pub async fn pay_order(app: &'static App, req: Request) -> ApiResult<Reply> {
             "only the customer who placed an order pays for it",
         ));
     }
+    // Throwaway accounts cannot test stolen cards: paying needs an address its owner proved.
+    if !who.email_verified {
+        return Err(ApiError::NotAllowed(
+            "confirm your email address (the link we emailed you) to pay by card",
+        ));
+    }
     let method = PaymentMethodId::try_from(json_body::<PayRequest>(&req)?)?;
     if order.status != OrderStatus::Pending {
         return Err(ApiError::conflict(

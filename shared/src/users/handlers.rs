@@ -4,26 +4,28 @@
 use lambda_http::Request;
 
 use super::{
+    links::{
+        INVALID_RESET, INVALID_VERIFICATION, LinkRecord, LinkToken, Purpose, RESET_REQUESTED,
+        ResetConfirmRequest, ResetRequest, VerifyRequest, link_key,
+    },
     model::{
         ACCOUNT_ALERT_FAILURES, BAD_CREDENTIALS, Credentials, Email, LoginRequest, LoginResponse,
         NewUser, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, ProfileUpdate, RefreshRequest,
         RegisterRequest, UpdateMeRequest, UserView,
-    },
-    reset::{
-        INVALID_RESET, RESET_REQUESTED, RESET_TTL_SECS, ResetConfirmRequest, ResetRecord,
-        ResetRequest, ResetToken, reset_key,
     },
     store::{self, Account, Scope},
 };
 use crate::{
     app::App,
     auth,
+    auth::password::Password,
     error::{ApiError, ApiResult},
+    platform::db,
     platform::{
         http::{Reply, client_address, json_body, record_user},
         metrics,
     },
-    types::{Role, now_epoch_secs},
+    types::{Role, UserId, now_epoch_secs},
 };
 
 /// Failed password checks (login, and `current_password` of `PUT /users/me`).
@@ -190,12 +192,37 @@ async fn address_throttle(app: &App, addr: &str) -> ApiResult<()> {
         .check(f.count, f.last, now_epoch_secs())
         .inspect_err(|_| {
             tracing::warn!(
-                security_event = "password_reset_throttled",
+                security_event = "link_attempt_throttled",
                 client = addr,
-                "reset held back"
+                "held back"
             );
             metrics::emit(&[(THROTTLED_LOGINS, 1)]);
         })
+}
+
+/// The link request `raw` opens for `purpose`, with its account. A malformed, forged, foreign,
+/// used or expired token is `None`, counted against the address like a wrong password.
+async fn open_link(
+    app: &App,
+    purpose: Purpose,
+    raw: &str,
+    addr: &str,
+) -> ApiResult<Option<(LinkRecord, UserId)>> {
+    let opened = match LinkToken::parse(raw) {
+        None => None,
+        Some(token) => store::load_link(app, purpose, &token.id)
+            .await?
+            .and_then(|r| {
+                let key = link_key(&app.config.jwt_secret, purpose);
+                let user = token.opens(&key, &r, now_epoch_secs())?.clone();
+                Some((r, user))
+            }),
+    };
+    if opened.is_none() {
+        store::count_failure(app, Scope::Address(addr)).await?;
+        tracing::warn!(security_event = "link_refused", purpose = ?purpose, client = %addr, "invalid emailed-link token");
+    }
+    Ok(opened)
 }
 
 /// `POST /users/password-reset` `{email}`: 202 with the same answer whether or not an account has
@@ -210,13 +237,8 @@ pub async fn password_reset(app: &'static App, req: Request) -> ApiResult<Reply>
     // Every request counts against the address: a flood of reset emails is held back too.
     store::count_failure(app, Scope::Address(&addr)).await?;
     let account = store::find_by_email(app, &email).await?;
-    let record = ResetRecord {
-        id: ulid::Ulid::new().to_string(),
-        user_id: account.map(|a| a.view.id),
-        expires_at: now_epoch_secs() + RESET_TTL_SECS,
-        used_at: None,
-    };
-    store::put_reset(app, &record).await?;
+    let record = LinkRecord::new(Purpose::Reset, account.map(|a| a.view.id), now_epoch_secs());
+    store::put_link(app, Purpose::Reset, &record).await?;
     if let Some(user) = &record.user_id {
         tracing::info!(security_event = "password_reset_requested", user_id = %user, client = %addr, "password reset requested");
     }
@@ -227,49 +249,74 @@ pub async fn password_reset(app: &'static App, req: Request) -> ApiResult<Reply>
 }
 
 /// `POST /users/password-reset/confirm` `{token, password}`: sets the password and ends every
-/// session (204). A used, expired, forged or malformed token is one 400, counted against the
-/// address like a wrong password.
+/// session (204). A used, expired, forged or malformed token is one 400.
 pub async fn confirm_password_reset(app: &'static App, req: Request) -> ApiResult<Reply> {
     let body: ResetConfirmRequest = json_body(&req)?;
     let addr = client_address(&req);
     address_throttle(app, &addr).await?;
-    let refused = || async {
-        store::count_failure(app, Scope::Address(&addr)).await?;
-        tracing::warn!(security_event = "password_reset_refused", client = %addr, "invalid reset token");
-        Err::<Reply, _>(ApiError::bad_request("invalid_reset_token", INVALID_RESET))
-    };
-    let Some(token) = ResetToken::parse(&body.token) else {
-        return refused().await;
-    };
-    let key = reset_key(&app.config.jwt_secret);
-    let record = store::load_reset(app, &token.id).await?;
-    let Some((record, user)) = record
-        .filter(|r| token.opens(&key, r, now_epoch_secs()))
-        .and_then(|r| r.user_id.clone().map(|u| (r, u)))
-    else {
-        return refused().await;
-    };
-    let view: Option<UserView> = crate::platform::db::get(
+    let refused = || ApiError::bad_request("invalid_reset_token", INVALID_RESET);
+    let (record, user) = open_link(app, Purpose::Reset, &body.token, &addr)
+        .await?
+        .ok_or_else(refused)?;
+    let view: UserView = db::get(
         &app.dynamo,
         &app.config.tables.users,
         auth::account_key(user.as_str()),
         true,
     )
-    .await?;
-    let Some(view) = view else {
-        return refused().await;
-    };
+    .await?
+    .ok_or_else(refused)?;
     let local = view.email.as_str().split('@').next().unwrap_or_default();
-    let password = crate::auth::password::Password::parse_new(
+    let password = Password::parse_new(
         "password",
         body.password,
         &[view.email.as_str(), local, view.name.as_str()],
     )?;
     let hash = auth::hash_password(password).await?;
     if !store::complete_reset(app, &record.id, &user, &hash).await? {
-        return refused().await;
+        return Err(refused());
     }
     record_user(user.as_str());
     tracing::info!(security_event = "password_reset", user_id = %user, client = %addr, "password reset; every session ended");
     Reply::no_content()
+}
+
+/// `POST /users/verify-email` `{token}`: the link mailed at registration (or resent) marks the
+/// account's email verified (204). A used, expired, forged or malformed token is one 400.
+pub async fn verify_email(app: &'static App, req: Request) -> ApiResult<Reply> {
+    let body: VerifyRequest = json_body(&req)?;
+    let addr = client_address(&req);
+    address_throttle(app, &addr).await?;
+    let refused = || ApiError::bad_request("invalid_verification_token", INVALID_VERIFICATION);
+    let (record, user) = open_link(app, Purpose::Verify, &body.token, &addr)
+        .await?
+        .ok_or_else(refused)?;
+    if !store::complete_verification(app, &record.id, &user).await? {
+        return Err(refused());
+    }
+    record_user(user.as_str());
+    tracing::info!(security_event = "email_verified", user_id = %user, "email verified");
+    Reply::no_content()
+}
+
+/// `POST /users/verify-email/resend`: mails a new verification link to the signed-in account
+/// (202); an account already verified is a 409. Counted against the address, like a reset.
+pub async fn resend_verification(app: &'static App, req: Request) -> ApiResult<Reply> {
+    let (who, item) = auth::authenticate_account(app, &req).await?;
+    let view: UserView = serde_dynamo::from_item(item)?;
+    if view.email_verified {
+        return Err(ApiError::conflict(
+            "already_verified",
+            "this account's email is already verified",
+        ));
+    }
+    let addr = client_address(&req);
+    address_throttle(app, &addr).await?;
+    store::count_failure(app, Scope::Address(&addr)).await?;
+    let record = LinkRecord::new(Purpose::Verify, Some(who.user_id), now_epoch_secs());
+    store::put_link(app, Purpose::Verify, &record).await?;
+    Reply::json(
+        lambda_http::http::StatusCode::ACCEPTED,
+        &serde_json::json!({ "message": "We have sent you a new link to confirm your email address." }),
+    )
 }

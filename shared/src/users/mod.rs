@@ -2,13 +2,13 @@
 //! `model` (pure) <- `store` (DynamoDB) <- `handlers` (one function per endpoint).
 
 pub mod handlers;
+pub mod links;
 pub mod model;
-pub mod reset;
 pub mod store;
 
 pub use handlers::{
     confirm_password_reset, get_me, login, logout, logout_all, password_reset, refresh, register,
-    update_me,
+    resend_verification, update_me, verify_email,
 };
 pub use model::{
     ACCOUNT_ALERT_FAILURES, NewUser, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, RegisterRequest,

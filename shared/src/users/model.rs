@@ -160,7 +160,7 @@ impl Throttle {
 }
 pub const BAD_CREDENTIALS: &str = "email or password is incorrect";
 
-/// The public shape of a user: `{id, email, name, role, address?, created_at, updated_at}`.
+/// The public shape of a user: `{id, email, name, role, address?, email_verified, created_at, updated_at}`.
 /// Decoded straight from the stored item, which also holds the hash: it is simply not a field here.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct UserView {
@@ -170,6 +170,9 @@ pub struct UserView {
     pub role: Role,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<Address>,
+    /// The owner opened the verification link mailed at registration (card payments need it).
+    #[serde(default)]
+    pub email_verified: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -446,6 +449,7 @@ mod tests {
             name: Name::parse("A").unwrap(),
             role: Role::Customer,
             address: None,
+            email_verified: false,
             created_at: "t".into(),
             updated_at: "t".into(),
         };

@@ -5,7 +5,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde::Serialize;
 use serde_dynamo::{from_item, to_attribute_value, to_item};
 
-use super::model::{Email, FAILURE_WINDOW_SECS, Name, ProfileUpdate, UserView};
+use super::{
+    links::{LinkRecord, Purpose},
+    model::{Email, FAILURE_WINDOW_SECS, Name, ProfileUpdate, UserView},
+};
 use crate::{
     app::App,
     auth::{self, REVOKED_TOKENS, account_key},
@@ -89,6 +92,8 @@ pub async fn create_user(
         name,
         role,
         address: None,
+        // An operator creates admins: their address needs no proof.
+        email_verified: role == Role::Admin,
         created_at: now.clone(),
         updated_at: now,
     };
@@ -105,9 +110,17 @@ pub async fn create_user(
     );
     let mut guard = email_key(&view.email);
     guard.insert(GUARD_USER_ID.into(), s(view.id.as_str()));
-    let tx = Tx::new()
+    let mut tx = Tx::new()
         .put("user", db::put_new(table(app), item)?)
         .put("email_guard", db::put_new(table(app), guard)?);
+    if !view.email_verified {
+        // Its stream record becomes the email with the verification link.
+        let link = LinkRecord::new(Purpose::Verify, Some(view.id.clone()), now_epoch_secs());
+        tx = tx.put(
+            "verification",
+            db::put_new(table(app), link_item(Purpose::Verify, &link)?)?,
+        );
+    }
     match tx.send(&app.dynamo).await {
         Ok(()) => Ok(view),
         Err(TxError::Cancelled(r)) if r.failed("email_guard") => Err(ApiError::conflict(
@@ -256,49 +269,80 @@ pub async fn register(app: &App, new: super::model::NewUser, role: Role) -> ApiR
     create_user(app, new.email, new.name, hash, role).await
 }
 
-/// A reset request's key: `RESET#<id>` / `RESET` (the outbox's stream filter matches the prefix).
+/// The keys of emailed-link requests: `RESET#<id>` / `RESET` and `VERIFY#<id>` / `VERIFY` (the
+/// outbox's stream filter matches the prefixes).
 pub const RESET_PREFIX: &str = "RESET#";
 pub const RESET_SK: &str = "RESET";
+pub const VERIFY_PREFIX: &str = "VERIFY#";
+pub const VERIFY_SK: &str = "VERIFY";
 
-fn reset_item_key(id: &str) -> Item {
-    db::key(format!("{RESET_PREFIX}{id}"), RESET_SK)
+fn link_item_key(purpose: Purpose, id: &str) -> Item {
+    match purpose {
+        Purpose::Reset => db::key(format!("{RESET_PREFIX}{id}"), RESET_SK),
+        Purpose::Verify => db::key(format!("{VERIFY_PREFIX}{id}"), VERIFY_SK),
+    }
 }
 
-/// Stores a reset request (its `expires_at` is the table's TTL: DynamoDB forgets it).
-pub async fn put_reset(app: &App, record: &super::reset::ResetRecord) -> ApiResult<()> {
+fn link_item(purpose: Purpose, record: &LinkRecord) -> ApiResult<Item> {
     let mut item: Item = to_item(record)?;
-    item.extend(reset_item_key(&record.id));
-    db::put(&app.dynamo, table(app), item).await
+    item.extend(link_item_key(purpose, &record.id));
+    Ok(item)
 }
 
-pub async fn load_reset(app: &App, id: &str) -> ApiResult<Option<super::reset::ResetRecord>> {
-    db::get(&app.dynamo, table(app), reset_item_key(id), true).await
+/// Stores a link request (its `expires_at` is the table's TTL: DynamoDB forgets it).
+pub async fn put_link(app: &App, purpose: Purpose, record: &LinkRecord) -> ApiResult<()> {
+    db::put(&app.dynamo, table(app), link_item(purpose, record)?).await
 }
 
-/// Uses the reset: the new password hash and the end of every session, in one transaction with
-/// the record's single use (of two confirmations of one link, one wins). `false` when the record
-/// was used (or is gone) meanwhile.
-pub async fn complete_reset(app: &App, id: &str, user: &UserId, hash: &str) -> ApiResult<bool> {
-    let now = now_epoch_secs();
+pub async fn load_link(app: &App, purpose: Purpose, id: &str) -> ApiResult<Option<LinkRecord>> {
+    db::get(&app.dynamo, table(app), link_item_key(purpose, id), true).await
+}
+
+/// The record's single use, in a transaction with what it does to the account: of two uses of
+/// one link, one wins. `false` when the record was used (or is gone) meanwhile.
+async fn use_link(
+    app: &App,
+    purpose: Purpose,
+    id: &str,
+    user: &UserId,
+    account: UpdateExpr,
+) -> ApiResult<bool> {
     let mut used = UpdateExpr::new();
-    used.set("used_at", n(now));
+    used.set("used_at", n(now_epoch_secs()));
     let at = used.name("used_at");
     used.condition(format!("{} AND attribute_not_exists({at})", db::exists()));
-    let mut account = UpdateExpr::new();
-    account
-        .set(PASSWORD_HASH, s(hash))
-        .set("updated_at", s(now_rfc3339()))
-        .remove(auth::session::SESSIONS)
-        .condition(db::exists());
     let tx = Tx::new()
-        .update("reset", used.tx_item(table(app), reset_item_key(id))?)
+        .update(
+            "link",
+            used.tx_item(table(app), link_item_key(purpose, id))?,
+        )
         .update(
             "account",
             account.tx_item(table(app), account_key(user.as_str()))?,
         );
     match tx.send(&app.dynamo).await {
         Ok(()) => Ok(true),
-        Err(TxError::Cancelled(r)) if r.failed("reset") || r.failed("account") => Ok(false),
+        Err(TxError::Cancelled(r)) if r.failed("link") || r.failed("account") => Ok(false),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Uses a reset: the new password hash, and every session ended.
+pub async fn complete_reset(app: &App, id: &str, user: &UserId, hash: &str) -> ApiResult<bool> {
+    let mut account = UpdateExpr::new();
+    account
+        .set(PASSWORD_HASH, s(hash))
+        .set("updated_at", s(now_rfc3339()))
+        .remove(auth::session::SESSIONS)
+        .condition(db::exists());
+    use_link(app, Purpose::Reset, id, user, account).await
+}
+
+/// Uses a verification: the account's email is verified.
+pub async fn complete_verification(app: &App, id: &str, user: &UserId) -> ApiResult<bool> {
+    let mut account = UpdateExpr::new();
+    account
+        .set(auth::principal::EMAIL_VERIFIED, AttributeValue::Bool(true))
+        .condition(db::exists());
+    use_link(app, Purpose::Verify, id, user, account).await
 }
