@@ -176,15 +176,15 @@ impl TestApp {
             events::stream_records(&self.env["DYNAMODB_ENDPOINT"], &self.env["USERS_TABLE"])
                 .await
                 .into_iter()
+                .rev()
                 .filter(|r| r["eventName"] == "INSERT")
                 .map(|r| r["dynamodb"]["NewImage"].clone())
-                .filter(|i| {
+                .find(|i| {
                     i["pk"]["S"]
                         .as_str()
                         .is_some_and(|pk| pk.starts_with("VERIFY#"))
                         && i["user_id"]["S"] == user.as_str()
                 })
-                .last()
                 .expect("registration wrote a verification record");
         let secret = self.env["JWT_SECRET"].as_bytes();
         link_token(
