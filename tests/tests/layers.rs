@@ -173,7 +173,7 @@ fn models_use_neither_http_nor_aws() {
         .filter(|(m, _)| {
             m.first().is_some_and(|d| d != "platform")
                 && m.last()
-                    .is_some_and(|l| ["model", "search", "mail", "reset"].contains(&l.as_str()))
+                    .is_some_and(|l| ["model", "search", "mail", "links"].contains(&l.as_str()))
         })
         .collect();
     assert!(
@@ -214,9 +214,9 @@ fn platform_knows_no_domain_and_domains_lean_one_way() {
         }
         // Inside a domain: handlers -> store -> model, never back.
         let rank = |part: &str| match part {
-            // `mail` (who gets which email) and `reset` (reset links) are pure like a model;
+            // `mail` (who gets which email) and `links` (emailed links) are pure like a model;
             // `stream` decodes stored records.
-            "model" | "search" | "mail" | "reset" => 0,
+            "model" | "search" | "mail" | "links" => 0,
             "store" | "images" | "stream" => 1,
             "checkout" => 2,
             "handlers" => 3,
