@@ -416,10 +416,10 @@ locals {
     filters = {
       orders   = "{\"dynamodb\":{\"Keys\":{\"pk\":{\"S\":[{\"prefix\":\"ORDER#\"}]}}},\"eventName\":[\"INSERT\",\"MODIFY\"]}"
       products = "{\"dynamodb\":{\"Keys\":{\"pk\":{\"S\":[{\"prefix\":\"PRODUCT#\"}]}}},\"eventName\":[\"MODIFY\"]}"
-      users    = "{\"dynamodb\":{\"Keys\":{\"pk\":{\"S\":[{\"prefix\":\"USER#\"},{\"prefix\":\"RESET#\"},{\"prefix\":\"VERIFY#\"}]}}},\"eventName\":[\"INSERT\"]}"
+      users    = "{\"dynamodb\":{\"Keys\":{\"pk\":{\"S\":[{\"prefix\":\"USER#\"},{\"prefix\":\"RESET#\"},{\"prefix\":\"VERIFY#\"},{\"prefix\":\"ALERT#\"}]}}},\"eventName\":[\"INSERT\"]}"
     }
   }
   rules = {
-    "transactional-email" = { target = "send-email", pattern = "{\"detail-type\":[\"OrderPlaced\",\"OrderPaid\",\"OrderShipped\",\"OrderDelivered\",\"OrderCancelled\",\"OrderRefunded\",\"ProductLowStock\",\"ProductOutOfStock\",\"PasswordResetRequested\",\"EmailVerificationRequested\"],\"source\":[\"shop.orders\",\"shop.catalog\",\"shop.users\"]}" }
+    "transactional-email" = { target = "send-email", pattern = "{\"detail-type\":[\"OrderPlaced\",\"OrderPaid\",\"OrderShipped\",\"OrderDelivered\",\"OrderCancelled\",\"OrderRefunded\",\"ProductLowStock\",\"ProductOutOfStock\",\"PasswordResetRequested\",\"EmailVerificationRequested\",\"AccountUnderAttack\"],\"source\":[\"shop.orders\",\"shop.catalog\",\"shop.users\"]}" }
   }
 }

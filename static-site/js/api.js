@@ -74,9 +74,25 @@ function renew() {
   return renewing;
 }
 
-/** Calls the API. `auth: true` sends the bearer token; a 401 renews it silently once (the access
- *  token lasts 15 minutes, the session 30 days) and only then ends the session. */
+/** Seconds the access token has left, from its payload (the API checks the signature); a token
+ *  that cannot be read counts as fresh, and a 401 then renews it. */
+function secondsLeft(token) {
+  try {
+    const payload = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+    return payload.exp - Date.now() / 1000;
+  } catch { return Infinity; }
+}
+
+/** Renew this long before the access token expires, so a request is not sent to fail. */
+const RENEW_AHEAD_SECONDS = 60;
+
+/** Calls the API. `auth: true` sends the bearer token, renewed silently shortly before it expires
+ *  (the access token lasts 15 minutes, the session 30 days); a 401 still renews it once and only
+ *  then ends the session. */
 export async function api(method, path, opts = {}) {
+  if (opts.auth && session.token && session.refreshToken && secondsLeft(session.token) < RENEW_AHEAD_SECONDS) {
+    await renew();
+  }
   try {
     return await call(method, path, opts, false);
   } catch (err) {

@@ -242,8 +242,22 @@ test('a shopper stays signed in past the access token, and signs out everywhere'
   await page.evaluate(() => sessionStorage.setItem('token', 'expired.access.token'));
   await page.goto(`${site}#/account`);
   await page.getByRole('heading', { name: 'Your account' }).waitFor();
+  const rotated = await page.evaluate(() => sessionStorage.getItem('refresh'));
+  assert.notEqual(rotated, before, 'rotated on use');
+  // A token about to expire is renewed before it is sent: one request to the API, not a 401 first.
+  const soon = Math.floor(Date.now() / 1000) + 30;
+  await page.evaluate((exp) => {
+    const b64 = (o) => btoa(JSON.stringify(o)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+    sessionStorage.setItem('token', `${b64({ alg: 'HS256' })}.${b64({ exp })}.unsigned`);
+  }, soon);
+  const meCalls = [];
+  page.on('request', (r) => { if (r.url().endsWith('/users/me')) meCalls.push(r.method()); });
+  await page.goto(`${site}#/orders`);
+  await page.goto(`${site}#/account`);
+  await page.getByRole('heading', { name: 'Your account' }).waitFor();
+  assert.deepEqual(meCalls.filter((m) => m === 'GET'), ['GET'], 'renewed ahead, so the first call succeeded');
   const after = await page.evaluate(() => sessionStorage.getItem('refresh'));
-  assert.notEqual(after, before, 'rotated on use');
+  assert.notEqual(after, rotated, 'renewed ahead of expiry');
   // Sign out everywhere: this tab's session ends, and so does any other.
   const other = await call('POST', '/users/login', { body: { email, password: 'a-long-river-song' } });
   await page.getByRole('button', { name: 'Sign out everywhere' }).click();

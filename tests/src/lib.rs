@@ -148,15 +148,16 @@ impl TestApp {
             .unwrap();
         (
             self.api.token("admin@test.local", "admin-password").await,
-            self.verified_customer("shopper@test.local").await,
+            // Boxed: the sign-up, stream read and verification futures are large.
+            Box::pin(self.verified_customer("shopper@test.local")).await,
         )
     }
 
     /// A registered customer who opened the verification link mailed to them (as `send-email`
     /// writes it: from the record in the users table's stream); their token.
     pub async fn verified_customer(&self, email: &str) -> String {
-        let token = self.api.customer(email).await;
-        let link = self.verification_token(&token).await;
+        let token = Box::pin(self.api.customer(email)).await;
+        let link = Box::pin(self.verification_token(&token)).await;
         let r = self
             .api
             .send(request("POST", "/users/verify-email").json(serde_json::json!({"token": link})))

@@ -115,6 +115,15 @@ fn changes() -> Vec<Value> {
                 "id": "01JBVERFY00000000000000000", "user_id": USER, "expires_at": 1_796_688_000
             }))),
         ),
+        record(
+            12,
+            "INSERT",
+            None,
+            Some(image(json!({
+                "pk": format!("ALERT#{USER}#498912"), "sk": "ALERT",
+                "user_id": USER, "failures": 100, "expires_at": 1_796_086_800
+            }))),
+        ),
     ]
 }
 

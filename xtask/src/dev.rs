@@ -115,6 +115,7 @@ pub fn manifest() -> serde_json::Value {
             shop::auth::principal::ACCOUNT_PREFIX,
             shop::users::store::RESET_PREFIX,
             shop::users::store::VERIFY_PREFIX,
+            shop::users::store::ALERT_PREFIX,
         ],
     });
     let events: Vec<&str> = shop::events::EventType::ALL

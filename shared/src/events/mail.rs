@@ -29,7 +29,8 @@ pub fn recipient(event: &Event) -> Option<Recipient> {
         | OrderCancelled
         | OrderRefunded
         | PasswordResetRequested
-        | EmailVerificationRequested => Some(Recipient::Customer),
+        | EmailVerificationRequested
+        | AccountUnderAttack => Some(Recipient::Customer),
         ProductLowStock | ProductOutOfStock => Some(Recipient::Operator),
         // The verification email (EmailVerificationRequested) is the welcome.
         UserRegistered => None,
@@ -327,6 +328,18 @@ pub fn compose(event: &Event, to: &str, shop: &Shop) -> Option<Mail> {
                 },
             )
         }
+        AccountUnderAttack => (
+            "unusual sign-in attempts on your account".to_string(),
+            Body {
+                intro: format!(
+                    "In the last hour there were {} failed attempts to sign in to your account, more than anyone mistyping. We have not locked it: you can still sign in as usual, and each address trying is slowed down.",
+                    d["failures"]
+                ),
+                lines: vec![],
+                outro: vec!["If these were not you, your password is what stands in the way: if it is short or used elsewhere, choose a new one (\"Forgot your password?\" on the sign-in page ends every session too).".into()],
+                link: shop.site_url.map(|s| ("Sign in".to_string(), format!("{}/#/login", s.trim_end_matches('/')))),
+            },
+        ),
         // The verification email (EmailVerificationRequested) is the welcome.
         UserRegistered => return None,
     };

@@ -33,10 +33,11 @@ pub enum EventType {
     UserRegistered,
     PasswordResetRequested,
     EmailVerificationRequested,
+    AccountUnderAttack,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 11] = [
+    pub const ALL: [EventType; 12] = [
         EventType::OrderPlaced,
         EventType::OrderPaid,
         EventType::OrderShipped,
@@ -48,6 +49,7 @@ impl EventType {
         EventType::UserRegistered,
         EventType::PasswordResetRequested,
         EventType::EmailVerificationRequested,
+        EventType::AccountUnderAttack,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +65,7 @@ impl EventType {
             EventType::UserRegistered => "UserRegistered",
             EventType::PasswordResetRequested => "PasswordResetRequested",
             EventType::EmailVerificationRequested => "EmailVerificationRequested",
+            EventType::AccountUnderAttack => "AccountUnderAttack",
         }
     }
 
@@ -76,7 +79,8 @@ impl EventType {
             EventType::ProductLowStock | EventType::ProductOutOfStock => "shop.catalog",
             EventType::UserRegistered
             | EventType::PasswordResetRequested
-            | EventType::EmailVerificationRequested => "shop.users",
+            | EventType::EmailVerificationRequested
+            | EventType::AccountUnderAttack => "shop.users",
             _ => "shop.orders",
         }
     }
@@ -241,6 +245,24 @@ pub fn link_events(
             json!({"user_id": user, "verification_id": id, "expires_at": expires_at}),
         ),
     }]
+}
+
+/// The part of an alert record an event carries.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Alert {
+    pub user_id: UserId,
+    pub failures: u64,
+}
+
+/// The events of one change to an alert record: a new one.
+pub fn alert_events(old: Option<&Alert>, new: Option<&Alert>) -> Vec<(EventType, Value)> {
+    match (old, new) {
+        (None, Some(a)) => vec![(
+            EventType::AccountUnderAttack,
+            json!({"user_id": a.user_id, "failures": a.failures}),
+        )],
+        _ => Vec::new(),
+    }
 }
 
 /// The customer an order event is about (its `data.user_id`).

@@ -5,7 +5,9 @@ use serde::Deserialize;
 use serde_dynamo::Item;
 use serde_json::Value;
 
-use super::model::{Event, StockLevel, link_events, order_events, product_events, user_events};
+use super::model::{
+    Alert, Event, StockLevel, alert_events, link_events, order_events, product_events, user_events,
+};
 use crate::{
     auth::principal::{ACCOUNT_PREFIX, ACCOUNT_SK},
     catalog::store::{PRODUCT_PREFIX, PRODUCT_SK},
@@ -17,7 +19,7 @@ use crate::{
     users::{
         links::{LinkRecord, Purpose},
         model::UserView,
-        store::{RESET_PREFIX, RESET_SK, VERIFY_PREFIX, VERIFY_SK},
+        store::{ALERT_PREFIX, ALERT_SK, RESET_PREFIX, RESET_SK, VERIFY_PREFIX, VERIFY_SK},
     },
 };
 
@@ -80,6 +82,7 @@ enum Entity {
     Product,
     Account,
     Link(Purpose),
+    Alert,
 }
 
 fn entity(keys: &Item) -> Option<Entity> {
@@ -94,6 +97,8 @@ fn entity(keys: &Item) -> Option<Entity> {
         Some(Entity::Link(Purpose::Reset))
     } else if pk.starts_with(VERIFY_PREFIX) && sk == VERIFY_SK {
         Some(Entity::Link(Purpose::Verify))
+    } else if pk.starts_with(ALERT_PREFIX) && sk == ALERT_SK {
+        Some(Entity::Alert)
     } else {
         None
     }
@@ -140,6 +145,10 @@ pub fn events_of(raw: &Value, low_stock: i64) -> Result<Vec<Event>, String> {
             purpose,
             decode::<LinkRecord>(&c.old_image)?.as_ref(),
             decode::<LinkRecord>(&c.new_image)?.as_ref(),
+        ),
+        Entity::Alert => alert_events(
+            decode::<Alert>(&c.old_image)?.as_ref(),
+            decode::<Alert>(&c.new_image)?.as_ref(),
         ),
     };
     let at = c

@@ -67,7 +67,12 @@ async fn throttle(app: &App, email: &Email, addr: &str) -> ApiResult<store::Fail
 
 /// A wrong password: counted for this account at this address, this address, and the account
 /// (whose owner hears of an attack far above anyone's typos; the account is never locked).
-async fn failed_password(app: &App, email: &Email, addr: &str) -> ApiResult<()> {
+async fn failed_password(
+    app: &App,
+    email: &Email,
+    owner: Option<&UserId>,
+    addr: &str,
+) -> ApiResult<()> {
     let (pair, _, account) = tokio::try_join!(
         Box::pin(store::count_failure(
             app,
@@ -82,11 +87,16 @@ async fn failed_password(app: &App, email: &Email, addr: &str) -> ApiResult<()> 
         client = addr,
         "failed password check"
     );
-    if account == ACCOUNT_ALERT_FAILURES {
+    // Counted from here on, so every later failure in the window also tries; one alert wins.
+    if account >= ACCOUNT_ALERT_FAILURES
+        && let Some(user) = owner
+        && store::raise_alert(app, user, account).await?
+    {
         tracing::warn!(
             security_event = "account_under_attack",
             failures = account,
-            "many failed password checks on one account"
+            user_id = %user,
+            "many failed password checks on one account; its owner is emailed"
         );
     }
     metrics::emit(&[(FAILED_LOGINS, 1)]);
@@ -105,13 +115,14 @@ pub async fn login(app: &'static App, req: Request) -> ApiResult<Reply> {
         account.as_ref().map(|a| a.password_hash.clone()),
     )
     .await?;
+    let owner = account.as_ref().map(|a| a.view.id.clone());
     let Some(Account {
         view: user,
         sessions,
         ..
     }) = account.filter(|_| ok)
     else {
-        failed_password(app, &creds.email, &addr).await?;
+        failed_password(app, &creds.email, owner.as_ref(), &addr).await?;
         return Err(ApiError::Unauthenticated(BAD_CREDENTIALS));
     };
     // Most sign-ins follow no failure: then there is nothing to clear.
@@ -157,7 +168,7 @@ pub async fn update_me(app: &'static App, req: Request) -> ApiResult<Reply> {
             let addr = client_address(&req);
             throttle(app, &account.view.email, &addr).await?;
             if !auth::verify_password(current, Some(account.password_hash)).await? {
-                failed_password(app, &account.view.email, &addr).await?;
+                failed_password(app, &account.view.email, Some(&account.view.id), &addr).await?;
                 return Err(ApiError::NotAllowed("current_password is incorrect"));
             }
             Some(auth::hash_password(new).await?)

@@ -136,7 +136,7 @@ pub const PER_ADDRESS: Throttle = Throttle {
 /// A counter forgets failures older than this (its TTL runs from the first).
 pub const FAILURE_WINDOW_SECS: u64 = 60 * 60;
 /// Failures on one account within the window, from all addresses, that tell its owner (a security
-/// event now; an email once accounts send them). Far above any person's typos; never a lock.
+/// event and an email, once per window). Far above any person's typos; never a lock.
 pub const ACCOUNT_ALERT_FAILURES: u64 = 100;
 
 impl Throttle {

@@ -269,6 +269,31 @@ pub async fn register(app: &App, new: super::model::NewUser, role: Role) -> ApiR
     create_user(app, new.email, new.name, hash, role).await
 }
 
+/// An alert to an account's owner (`ALERT#<user>#<window>` / `ALERT`): at most one per failure
+/// window, as its key names the window; the outbox mails it. Expires with the window.
+pub const ALERT_PREFIX: &str = "ALERT#";
+pub const ALERT_SK: &str = "ALERT";
+
+/// Records that `user`'s account passed the failure ceiling in this window; `false` when this
+/// window's alert exists already (one conditional put: concurrent instances raise one).
+pub async fn raise_alert(app: &App, user: &UserId, failures: u64) -> ApiResult<bool> {
+    let now = now_epoch_secs();
+    let window = now / FAILURE_WINDOW_SECS;
+    let mut item = db::key(format!("{ALERT_PREFIX}{user}#{window}"), ALERT_SK);
+    item.insert("user_id".into(), s(user.as_str()));
+    item.insert("failures".into(), n(failures));
+    item.insert(TTL_ATTR.into(), n((window + 1) * FAILURE_WINDOW_SECS));
+    let put = app
+        .dynamo
+        .put_item()
+        .table_name(table(app))
+        .set_item(Some(item))
+        .condition_expression(db::not_exists())
+        .send()
+        .await;
+    db::applied(put)
+}
+
 /// The keys of emailed-link requests: `RESET#<id>` / `RESET` and `VERIFY#<id>` / `VERIFY` (the
 /// outbox's stream filter matches the prefixes).
 pub const RESET_PREFIX: &str = "RESET#";
