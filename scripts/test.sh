@@ -14,6 +14,8 @@ echo "==> build (the e2e tests serve these binaries through cargo lambda watch)"
 cargo build --workspace --quiet
 
 echo "==> unit, integration and end-to-end tests (DynamoDB Local started by the harness)"
+# Test threads get the 8 MiB a function's main thread has on Lambda (the default is 2 MiB).
+export RUST_MIN_STACK="${RUST_MIN_STACK:-8388608}"
 cargo test --workspace --quiet
 
 echo "==> infrastructure: route/table/env consistency, cfn-lint, sam validate, terraform fmt, checkov"

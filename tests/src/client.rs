@@ -108,7 +108,9 @@ impl Api {
                 let (function, params) = route(&req.method, &req.path)
                     .unwrap_or_else(|| panic!("no route serves {} {}", req.method, req.path));
                 let request = req.build().with_path_parameters(params);
-                let resp = handlers::dispatch(function, app, request)
+                // Boxed: the dispatch future is as large as the largest handler's, and a test that
+                // awaits many of them would otherwise carry that on its thread's stack.
+                let resp = Box::pin(handlers::dispatch(function, app, request))
                     .await
                     .unwrap_or_else(|| panic!("{function} has no handler"));
                 TestResponse::from(resp)
@@ -148,9 +150,13 @@ impl Api {
         };
         let (function, params) = route(req.method().as_str(), req.uri().path())
             .unwrap_or_else(|| panic!("no route serves {} {}", req.method(), req.uri().path()));
-        let resp = handlers::dispatch(function, app, req.with_path_parameters(params))
-            .await
-            .unwrap_or_else(|| panic!("{function} has no handler"));
+        let resp = Box::pin(handlers::dispatch(
+            function,
+            app,
+            req.with_path_parameters(params),
+        ))
+        .await
+        .unwrap_or_else(|| panic!("{function} has no handler"));
         TestResponse::from(resp)
     }
 

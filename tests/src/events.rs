@@ -114,15 +114,19 @@ pub struct Mail {
     pub body: String,
 }
 
-/// Every email the local SES accepted for `to`.
-pub async fn mailbox(to: &str) -> Vec<Mail> {
-    let data: Value = reqwest::get(format!("{}/moto-api/data.json", endpoint()))
+/// Everything moto holds (its `/moto-api/data.json`): sent mail, archived events.
+async fn moto_data() -> Value {
+    reqwest::get(format!("{}/moto-api/data.json", endpoint()))
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
-    data["ses"]["Message"]
+        .unwrap()
+}
+
+/// Every email the local SES accepted for `to`.
+pub async fn mailbox(to: &str) -> Vec<Mail> {
+    moto_data().await["ses"]["Message"]
         .as_array()
         .into_iter()
         .flatten()
@@ -156,27 +160,43 @@ pub async fn wait_for_mail(to: &str, subject: &str, within: Duration) -> Vec<Mai
     }
 }
 
+/// One call to DynamoDB Local's JSON API (tables and streams share its endpoint): the answer, or
+/// why not. Stream records come back in the shape Lambda hands a function. The dev tools' stream
+/// poller calls DynamoDB Local through this too.
+pub async fn dynamodb_api(
+    http: &reqwest::Client,
+    endpoint: &str,
+    target: &str,
+    body: Value,
+) -> Result<Value, String> {
+    let r = http
+        .post(endpoint)
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amz-target", target)
+        // DynamoDB Local reads the key id from the signature and checks nothing else.
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=local/20261201/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .body(body.to_string())
+        .send()
+        .await
+        .map_err(|e| format!("{target}: {e}"))?;
+    let ok = r.status().is_success();
+    let v: Value = r.json().await.map_err(|e| format!("{target}: {e}"))?;
+    if ok {
+        Ok(v)
+    } else {
+        Err(format!("{target}: {v}"))
+    }
+}
+
 /// The records of `table`'s stream so far (DynamoDB Local's Streams API), as Lambda gets them.
 pub async fn stream_records(dynamodb: &str, table: &str) -> Vec<Value> {
     let http = reqwest::Client::new();
     let call = |target: &'static str, body: Value| {
         let http = http.clone();
-        async move {
-            http.post(dynamodb)
-                .header("content-type", "application/x-amz-json-1.0")
-                .header("x-amz-target", target)
-                .header(
-                    "authorization",
-                    "AWS4-HMAC-SHA256 Credential=local/20261201/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
-                )
-                .body(body.to_string())
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
+        async move { dynamodb_api(&http, dynamodb, target, body).await.unwrap() }
     };
     let arn = call(
         "DynamoDB_20120810.DescribeTable",
@@ -217,6 +237,20 @@ pub async fn stream_records(dynamodb: &str, table: &str) -> Vec<Value> {
     out
 }
 
+/// The stream records of the items inserted into `table` so far whose key starts with `prefix`.
+pub async fn inserted(dynamodb: &str, table: &str, prefix: &str) -> Vec<Value> {
+    stream_records(dynamodb, table)
+        .await
+        .into_iter()
+        .filter(|r| {
+            r["eventName"] == "INSERT"
+                && r["dynamodb"]["Keys"]["pk"]["S"]
+                    .as_str()
+                    .is_some_and(|pk| pk.starts_with(prefix))
+        })
+        .collect()
+}
+
 /// An archive on the app's bus keeping every event whose source starts with `shop.` (moto
 /// matches the pattern), so a test can read what reached the bus; its name.
 pub async fn archive_everything(app: &shop::App) -> String {
@@ -241,13 +275,7 @@ pub async fn archive_everything(app: &shop::App) -> String {
 
 /// The events archive `name` holds, oldest first (each as EventBridge delivers it).
 pub async fn archived(name: &str) -> Vec<Value> {
-    let data: Value = reqwest::get(format!("{}/moto-api/data.json", endpoint()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    data["events"]["Archive"]
+    moto_data().await["events"]["Archive"]
         .as_array()
         .into_iter()
         .flatten()

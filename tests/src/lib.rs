@@ -173,20 +173,17 @@ impl TestApp {
             .as_str()
             .unwrap()
             .to_string();
-        let record =
-            events::stream_records(&self.env["DYNAMODB_ENDPOINT"], &self.env["USERS_TABLE"])
-                .await
-                .into_iter()
-                .rev()
-                .filter(|r| r["eventName"] == "INSERT")
-                .map(|r| r["dynamodb"]["NewImage"].clone())
-                .find(|i| {
-                    i["pk"]["S"]
-                        .as_str()
-                        .is_some_and(|pk| pk.starts_with("VERIFY#"))
-                        && i["user_id"]["S"] == user.as_str()
-                })
-                .expect("registration wrote a verification record");
+        let record = events::inserted(
+            &self.env["DYNAMODB_ENDPOINT"],
+            &self.env["USERS_TABLE"],
+            "VERIFY#",
+        )
+        .await
+        .into_iter()
+        .rev()
+        .map(|r| r["dynamodb"]["NewImage"].clone())
+        .find(|i| i["user_id"]["S"] == user.as_str())
+        .expect("registration wrote a verification record");
         let secret = self.env["JWT_SECRET"].as_bytes();
         link_token(
             &link_key(secret, Purpose::Verify),

@@ -42,16 +42,8 @@ async fn past_the_ceiling_the_owner_is_alerted_once_and_can_still_sign_in() {
     }
     assert!(failed > ACCOUNT_ALERT_FAILURES, "{failed} failures");
 
-    let alerts: Vec<_> = events::stream_records(&t.env["DYNAMODB_ENDPOINT"], &t.env["USERS_TABLE"])
-        .await
-        .into_iter()
-        .filter(|r| {
-            r["eventName"] == "INSERT"
-                && r["dynamodb"]["Keys"]["pk"]["S"]
-                    .as_str()
-                    .is_some_and(|pk| pk.starts_with("ALERT#"))
-        })
-        .collect();
+    let alerts =
+        events::inserted(&t.env["DYNAMODB_ENDPOINT"], &t.env["USERS_TABLE"], "ALERT#").await;
     assert_eq!(alerts.len(), 1, "one alert however many failures follow");
     let ev = shop::events::stream::events_of(&alerts[0], 5).unwrap();
     assert_eq!(

@@ -91,15 +91,12 @@ async fn a_checkout_mails_one_confirmation_a_redelivery_none_and_shipping_its_ow
 
     // The same stream batch delivered again: the publisher republishes the same event id, and
     // the consumer sends nothing more.
-    let records: Vec<Value> =
-        events::stream_records(&t.env["DYNAMODB_ENDPOINT"], &t.env["ORDERS_TABLE"])
-            .await
-            .into_iter()
-            .filter(|r| {
-                r["eventName"] == "INSERT"
-                    && r["dynamodb"]["Keys"]["pk"]["S"] == format!("ORDER#{order}").as_str()
-            })
-            .collect();
+    let records = events::inserted(
+        &t.env["DYNAMODB_ENDPOINT"],
+        &t.env["ORDERS_TABLE"],
+        &format!("ORDER#{order}"),
+    )
+    .await;
     assert_eq!(records.len(), 1);
     for _ in 0..2 {
         let answer = invoke(&watch, "publish-events", &json!({"Records": records})).await;

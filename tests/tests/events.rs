@@ -15,16 +15,12 @@ async fn app() -> TestApp {
 
 /// The order INSERT records of the app's orders stream so far.
 async fn placed_records(t: &TestApp) -> Vec<Value> {
-    events::stream_records(&t.env["DYNAMODB_ENDPOINT"], &t.env["ORDERS_TABLE"])
-        .await
-        .into_iter()
-        .filter(|r| {
-            r["eventName"] == "INSERT"
-                && r["dynamodb"]["Keys"]["pk"]["S"]
-                    .as_str()
-                    .is_some_and(|pk| pk.starts_with("ORDER#"))
-        })
-        .collect()
+    events::inserted(
+        &t.env["DYNAMODB_ENDPOINT"],
+        &t.env["ORDERS_TABLE"],
+        "ORDER#",
+    )
+    .await
 }
 
 #[tokio::test]

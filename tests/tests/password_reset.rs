@@ -27,15 +27,9 @@ async fn confirm(t: &TestApp, token: &str, password: &str) -> shop_tests::TestRe
 
 /// The reset records written so far (from the users table's stream), newest last.
 async fn resets(t: &TestApp) -> Vec<Value> {
-    events::stream_records(&t.env["DYNAMODB_ENDPOINT"], &t.env["USERS_TABLE"])
+    events::inserted(&t.env["DYNAMODB_ENDPOINT"], &t.env["USERS_TABLE"], "RESET#")
         .await
         .into_iter()
-        .filter(|r| {
-            r["eventName"] == "INSERT"
-                && r["dynamodb"]["Keys"]["pk"]["S"]
-                    .as_str()
-                    .is_some_and(|pk| pk.starts_with("RESET#"))
-        })
         .map(|r| r["dynamodb"]["NewImage"].clone())
         .collect()
 }

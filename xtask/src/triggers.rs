@@ -84,30 +84,8 @@ pub async fn run(api_url: &str) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// One call to DynamoDB Local's JSON API (tables and streams share its endpoint). The records it
-/// returns are already in the shape Lambda hands a function.
 async fn dynamodb(ctx: &Ctx, target: &str, body: Value) -> Res<Value> {
-    let r = ctx
-        .http
-        .post(&ctx.dynamodb)
-        .header("content-type", "application/x-amz-json-1.0")
-        .header("x-amz-target", target)
-        // DynamoDB Local reads the key id from the signature and checks nothing else.
-        .header(
-            "authorization",
-            "AWS4-HMAC-SHA256 Credential=local/20261201/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
-        )
-        .body(body.to_string())
-        .send()
-        .await
-        .map_err(|e| format!("{target}: {e}"))?;
-    let ok = r.status().is_success();
-    let v: Value = r.json().await.map_err(|e| format!("{target}: {e}"))?;
-    if ok {
-        Ok(v)
-    } else {
-        Err(format!("{target}: {v}"))
-    }
+    shop_tests::events::dynamodb_api(&ctx.http, &ctx.dynamodb, target, body).await
 }
 
 /// Invokes `function` with `payload`; its answer, or why it failed (a function error included).
