@@ -91,7 +91,23 @@ where
     F: Fn(&'static App) -> Fut + Copy + Send,
     Fut: Future<Output = ApiResult<serde_json::Value>> + Send,
 {
-    run_events(move |app, _tick| job(app)).await
+    use lambda_http::lambda_runtime::{LambdaEvent, run, service_fn};
+    // Written out rather than as `run_events` with a closure: that nesting overflows the
+    // compiler's layout query depth for the binaries' `main`.
+    telemetry::init();
+    let config = config::Config::from_env().inspect_err(|e| {
+        tracing::error!(error = %e, "invalid configuration");
+    })?;
+    let app = App::leaked(config);
+    run(service_fn(
+        move |_: LambdaEvent<serde_json::Value>| async move {
+            job(app).await.map_err(|e| {
+                tracing::error!(error = %e.chain(), "job failed");
+                lambda_http::Error::from(e.code())
+            })
+        },
+    ))
+    .await
 }
 
 /// The whole `main` of an event consumer (a stream, a rule): config and clients once, then
