@@ -36,6 +36,7 @@ locals {
     STORE_NAME          = var.store_name
     SITE_URL            = local.site_origin
     ALERT_EMAIL         = var.alert_email
+    ORIGIN_SECRET       = var.origin_secret
   }
 }
 

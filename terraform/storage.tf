@@ -199,6 +199,11 @@ resource "aws_cloudfront_distribution" "cdn" {
   origin {
     origin_id   = "api"
     domain_name = replace(aws_apigatewayv2_api.http.api_endpoint, "https://", "")
+    # Only requests carrying this may name their client by CloudFront-Viewer-Address.
+    custom_header {
+      name  = "X-Origin-Verify"
+      value = var.origin_secret
+    }
     custom_origin_config {
       http_port              = 80
       https_port             = 443

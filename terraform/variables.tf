@@ -120,3 +120,14 @@ variable "low_stock_threshold" {
   type        = number
   default     = 5
 }
+
+variable "origin_secret" {
+  description = "A random secret (at least 32 bytes) CloudFront sends the API in X-Origin-Verify; only requests carrying it may name their client by CloudFront-Viewer-Address."
+  type        = string
+  sensitive   = true
+
+  validation {
+    condition     = length(var.origin_secret) >= 32
+    error_message = "origin_secret must be at least 32 bytes."
+  }
+}

@@ -177,6 +177,7 @@ mod tests {
             ("PRODUCTS_TABLE", "p".into()),
             ("ORDERS_TABLE", "o".into()),
             ("JWT_SECRET", secret.into()),
+            ("ORIGIN_SECRET", "o".repeat(32)),
         ]);
         Config::from_lookup(|k| m.get(k).cloned()).unwrap()
     }

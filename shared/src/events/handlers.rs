@@ -50,11 +50,11 @@ pub async fn publish_events(app: &'static App, batch: Value) -> ApiResult<Value>
             }
         }
     }
-    let list: Vec<Entry> = entries.iter().map(|(_, e)| e.clone()).collect();
+    let (records, list): (Vec<usize>, Vec<Entry>) = entries.into_iter().unzip();
     let published = match bus::put_events(app.events(), &app.config.events.bus, &list).await {
         Ok(()) => list.len(),
         Err(undelivered) => {
-            let record = entries[undelivered.delivered].0;
+            let record = records[undelivered.delivered];
             tracing::error!(
                 error = %undelivered.error.chain(),
                 sequence_number = stream::sequence_number(&batch.records[record]).unwrap_or_default(),

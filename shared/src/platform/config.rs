@@ -48,6 +48,9 @@ pub mod env {
     pub const S3_ENDPOINT: &str = "S3_ENDPOINT";
     pub const EVENTS_ENDPOINT: &str = "EVENTS_ENDPOINT";
     pub const SES_ENDPOINT: &str = "SES_ENDPOINT";
+    /// The secret the CDN sends the API in `x-origin-verify` (deploy-time; required outside local
+    /// mode): only requests carrying it may name their client by `CloudFront-Viewer-Address`.
+    pub const ORIGIN_SECRET: &str = "ORIGIN_SECRET";
     pub const AWS_REGION: &str = "AWS_REGION";
 
     /// Every variable a deployed function may be given (the IaC consistency test checks against this).
@@ -75,6 +78,7 @@ pub mod env {
         STORE_NAME,
         SITE_URL,
         ALERT_EMAIL,
+        ORIGIN_SECRET,
     ];
 }
 
@@ -148,6 +152,8 @@ pub struct Config {
     pub payment_window: Duration,
     pub max_unpaid_orders: u32,
     pub events: EventsConfig,
+    /// See [`env::ORIGIN_SECRET`]; `None` only in local mode.
+    pub origin_secret: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Config {
@@ -275,6 +281,20 @@ impl Config {
             site_url: secret(env::SITE_URL).map(|u| u.trim_end_matches('/').to_string()),
             alert_email: secret(env::ALERT_EMAIL),
         };
+        let origin_secret = secret(env::ORIGIN_SECRET).map(String::into_bytes);
+        match &origin_secret {
+            None if !local_mode => return Err(ConfigError::Missing(env::ORIGIN_SECRET)),
+            Some(s) if s.len() < MIN_JWT_SECRET_BYTES => {
+                return Err(ConfigError::Invalid {
+                    var: env::ORIGIN_SECRET,
+                    reason: format!(
+                        "must be at least {MIN_JWT_SECRET_BYTES} bytes, got {}",
+                        s.len()
+                    ),
+                });
+            }
+            _ => {}
+        }
         let images_bucket = or(env::IMAGES_BUCKET, "shop-images");
         let endpoint = |k: &str| get(k).filter(|v| !v.is_empty());
         let local = LocalEndpoints {
@@ -310,6 +330,7 @@ impl Config {
             payment_window: Duration::from_secs(window),
             max_unpaid_orders,
             events,
+            origin_secret,
         })
     }
 }
@@ -325,7 +346,26 @@ mod tests {
             (env::PRODUCTS_TABLE, "p".to_string()),
             (env::ORDERS_TABLE, "o".to_string()),
             (env::JWT_SECRET, "x".repeat(32)),
+            (env::ORIGIN_SECRET, "o".repeat(32)),
         ])
+    }
+
+    #[test]
+    fn outside_local_mode_the_origin_secret_is_required() {
+        let mut m = base();
+        m.remove(env::ORIGIN_SECRET);
+        assert!(matches!(
+            load(&m),
+            Err(ConfigError::Missing(env::ORIGIN_SECRET))
+        ));
+        m.insert(env::ORIGIN_SECRET, "short".into());
+        assert!(load(&m).is_err());
+        m.remove(env::ORIGIN_SECRET);
+        m.insert(env::DYNAMODB_ENDPOINT, "http://127.0.0.1:8000".into());
+        assert!(
+            load(&m).unwrap().origin_secret.is_none(),
+            "local mode needs none"
+        );
     }
 
     fn load(m: &HashMap<&'static str, String>) -> Result<Config, ConfigError> {

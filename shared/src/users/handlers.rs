@@ -106,7 +106,7 @@ async fn failed_password(
 /// `POST /users/login`
 pub async fn login(app: &'static App, req: Request) -> ApiResult<Reply> {
     let creds = Credentials::try_from(json_body::<LoginRequest>(&req)?)?;
-    let addr = client_address(&req);
+    let addr = client_address(&req, app.config.origin_secret.as_deref());
     let failures = throttle(app, &creds.email, &addr).await?;
     let account = store::find_by_email(app, &creds.email).await?;
     // An unknown email is checked against a dummy hash: it costs what a wrong password costs.
@@ -165,7 +165,7 @@ pub async fn update_me(app: &'static App, req: Request) -> ApiResult<Reply> {
         None => None,
         Some((new, current)) => {
             // Guessing the current password with a stolen token is throttled like a login.
-            let addr = client_address(&req);
+            let addr = client_address(&req, app.config.origin_secret.as_deref());
             throttle(app, &account.view.email, &addr).await?;
             if !auth::verify_password(current, Some(account.password_hash)).await? {
                 failed_password(app, &account.view.email, Some(&account.view.id), &addr).await?;
@@ -243,7 +243,7 @@ async fn open_link(
 pub async fn password_reset(app: &'static App, req: Request) -> ApiResult<Reply> {
     let body: ResetRequest = json_body(&req)?;
     let email = Email::parse(&body.email)?;
-    let addr = client_address(&req);
+    let addr = client_address(&req, app.config.origin_secret.as_deref());
     address_throttle(app, &addr).await?;
     // Every request counts against the address: a flood of reset emails is held back too.
     store::count_failure(app, Scope::Address(&addr)).await?;
@@ -263,7 +263,7 @@ pub async fn password_reset(app: &'static App, req: Request) -> ApiResult<Reply>
 /// session (204). A used, expired, forged or malformed token is one 400.
 pub async fn confirm_password_reset(app: &'static App, req: Request) -> ApiResult<Reply> {
     let body: ResetConfirmRequest = json_body(&req)?;
-    let addr = client_address(&req);
+    let addr = client_address(&req, app.config.origin_secret.as_deref());
     address_throttle(app, &addr).await?;
     let refused = || ApiError::bad_request("invalid_reset_token", INVALID_RESET);
     let (record, user) = open_link(app, Purpose::Reset, &body.token, &addr)
@@ -296,7 +296,7 @@ pub async fn confirm_password_reset(app: &'static App, req: Request) -> ApiResul
 /// account's email verified (204). A used, expired, forged or malformed token is one 400.
 pub async fn verify_email(app: &'static App, req: Request) -> ApiResult<Reply> {
     let body: VerifyRequest = json_body(&req)?;
-    let addr = client_address(&req);
+    let addr = client_address(&req, app.config.origin_secret.as_deref());
     address_throttle(app, &addr).await?;
     let refused = || ApiError::bad_request("invalid_verification_token", INVALID_VERIFICATION);
     let (record, user) = open_link(app, Purpose::Verify, &body.token, &addr)
@@ -321,7 +321,7 @@ pub async fn resend_verification(app: &'static App, req: Request) -> ApiResult<R
             "this account's email is already verified",
         ));
     }
-    let addr = client_address(&req);
+    let addr = client_address(&req, app.config.origin_secret.as_deref());
     address_throttle(app, &addr).await?;
     store::count_failure(app, Scope::Address(&addr)).await?;
     let record = LinkRecord::new(Purpose::Verify, Some(who.user_id), now_epoch_secs());

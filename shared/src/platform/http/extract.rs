@@ -93,11 +93,27 @@ pub fn bearer_token(req: &Request) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// The header the distribution adds to every request it forwards to the API, carrying the
+/// deploy-time origin secret: only such a request may name its client by CloudFront's header.
+pub const ORIGIN_VERIFY: &str = "x-origin-verify";
+
 /// The client's address, for throttling: `CloudFront-Viewer-Address` (`ip:port`, set by the
-/// distribution, which is how the API is reached) or else API Gateway's source IP; `unknown`
-/// when neither says. Only address characters are kept, at most 45, so it is safe in a key.
-pub fn client_address(req: &Request) -> String {
+/// distribution, which is how the API is reached) when the request came through it, else API
+/// Gateway's source IP; `unknown` when neither says. "Came through it" means it carries
+/// `origin_secret` in [`ORIGIN_VERIFY`] (compared in constant time): anyone may set the viewer
+/// header on a request sent straight to the execute-api URL, and would otherwise pick a fresh
+/// address for every guess. Without a secret (local mode only) the header is taken as it is. Only
+/// address characters are kept, at most 45, so it is safe in a key.
+pub fn client_address(req: &Request, origin_secret: Option<&[u8]>) -> String {
+    let via_cdn = match origin_secret {
+        None => true,
+        Some(secret) => header_str(req, ORIGIN_VERIFY).is_some_and(|v| {
+            use subtle::ConstantTimeEq;
+            v.as_bytes().ct_eq(secret).into()
+        }),
+    };
     let viewer = header_str(req, "cloudfront-viewer-address")
+        .filter(|_| via_cdn)
         .and_then(|v| v.rsplit_once(':').map(|(ip, _port)| ip.to_string()));
     let source = || match req.request_context_ref() {
         Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
@@ -163,12 +179,45 @@ mod tests {
                 .body(lambda_http::Body::Empty)
                 .unwrap()
         };
-        assert_eq!(client_address(&with("198.51.100.7:46532")), "198.51.100.7");
-        assert_eq!(client_address(&with("2001:db8::1:443")), "2001:db8::1");
-        assert_eq!(client_address(&with("evil#key:1")), "unknown");
+        assert_eq!(
+            client_address(&with("198.51.100.7:46532"), None),
+            "198.51.100.7"
+        );
+        assert_eq!(
+            client_address(&with("2001:db8::1:443"), None),
+            "2001:db8::1"
+        );
+        assert_eq!(client_address(&with("evil#key:1"), None), "unknown");
         let none = lambda_http::http::Request::builder()
             .body(lambda_http::Body::Empty)
             .unwrap();
-        assert_eq!(client_address(&none), "unknown");
+        assert_eq!(client_address(&none, None), "unknown");
+    }
+
+    #[test]
+    fn the_viewer_header_counts_only_on_requests_the_distribution_forwarded() {
+        let secret = b"origin-secret-origin-secret-0123".as_slice();
+        let req = |verify: Option<&str>| {
+            let mut b = lambda_http::http::Request::builder()
+                .header("cloudfront-viewer-address", "198.51.100.7:46532");
+            if let Some(v) = verify {
+                b = b.header(ORIGIN_VERIFY, v);
+            }
+            b.body(lambda_http::Body::Empty).unwrap()
+        };
+        let forwarded = req(Some("origin-secret-origin-secret-0123"));
+        assert_eq!(client_address(&forwarded, Some(secret)), "198.51.100.7");
+        // Straight to execute-api with a made-up viewer header: the header is ignored.
+        for forged in [
+            None,
+            Some("guess"),
+            Some("origin-secret-origin-secret-0124"),
+        ] {
+            assert_eq!(
+                client_address(&req(forged), Some(secret)),
+                "unknown",
+                "{forged:?}"
+            );
+        }
     }
 }
