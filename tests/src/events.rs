@@ -17,6 +17,15 @@ use crate::{free_port, process_lifetime_service, repo_root, spawn_tied, wait_for
 pub const SENDER: &str = "orders@shop.test";
 pub const SITE: &str = "http://shop.test";
 
+static MOTO_PID: OnceLock<u32> = OnceLock::new();
+
+/// moto's process (a test that stops it for a while, as an outage, lives in a test binary of its
+/// own: every test of a binary shares one moto).
+pub fn pid() -> u32 {
+    endpoint();
+    *MOTO_PID.get().expect("moto started")
+}
+
 /// moto's base URL.
 pub fn endpoint() -> String {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
@@ -35,6 +44,7 @@ pub fn endpoint() -> String {
                     wait_for_port(port, Duration::from_secs(60)),
                     "moto did not start"
                 );
+                let _ = MOTO_PID.set(child.id());
                 (port, child)
             });
             format!("http://127.0.0.1:{port}")
@@ -122,6 +132,22 @@ async fn moto_data() -> Value {
         .json()
         .await
         .unwrap()
+}
+
+impl Mail {
+    /// The token of the link to the storefront's `#/<page>` this email carries.
+    pub fn link_token(&self, page: &str) -> String {
+        let link = format!("{SITE}/#/{page}?token=");
+        let at = self
+            .body
+            .find(&link)
+            .unwrap_or_else(|| panic!("no link to #/{page} in {}", self.body))
+            + link.len();
+        self.body[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || "._-".contains(*c))
+            .collect()
+    }
 }
 
 /// Every email the local SES accepted for `to`.
