@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # `make bench`: release builds of every function, their Lambda zips, then the benchmark, which writes
 # docs/benchmark.{md,json} and docs/benchmark-latency.svg and exits non-zero when a budget is missed.
-# Not part of `make test`: release builds of the AWS SDK take a while on a small machine.
+# Not part of `make test`: release builds of the AWS SDK take a while on a small machine, and the
+# CPU shares need root (a cgroup per function).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-"$root/scripts/tools.sh" python node
+"$root/scripts/tools.sh" python node stripe moto
 export PATH="$root/.cache/venv/bin:$PATH"
 
-echo "==> release build of the functions and the benchmark (native, for timing)"
-cargo build --release --workspace --bins --quiet
+echo "==> release build of the functions, the floor and the benchmark (native, for timing)"
+# `bench-tls`: these binaries also trust the run's throwaway CA (the TLS terminator in front of
+# DynamoDB Local). The zips below are built without it, as deployed.
+cargo build --release --workspace --bins --features shop/bench-tls --quiet
 
 # Lambda runs arm64; the zips are built for it when the target is installed, else for x86_64.
 # rustup fetches the target's standard library when it can reach its server; offline it stays x86_64.

@@ -65,6 +65,20 @@ where
     http::dispatch(&app.config, req, |req| handler(app, req)).await
 }
 
+/// What every function does once at init: telemetry, configuration, the clients, and (when
+/// configured) the DynamoDB connection.
+async fn start() -> Result<&'static App, lambda_http::Error> {
+    telemetry::init();
+    let config = config::Config::from_env().inspect_err(|e| {
+        tracing::error!(error = %e, "invalid configuration");
+    })?;
+    let app = App::leaked(config);
+    if app.config.connect_at_init {
+        app.connect().await;
+    }
+    Ok(app)
+}
+
 /// The whole `main` of a function: read config and build clients once, then serve requests with
 /// `handler`. A bad config stops the process at init with a clear message.
 pub async fn run<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
@@ -72,11 +86,7 @@ where
     F: Fn(&'static App, Request) -> Fut + Copy + Send,
     Fut: Future<Output = ApiResult<Reply>> + Send,
 {
-    telemetry::init();
-    let config = config::Config::from_env().inspect_err(|e| {
-        tracing::error!(error = %e, "invalid configuration");
-    })?;
-    let app = App::leaked(config);
+    let app = start().await?;
     lambda_http::run(lambda_http::service_fn(move |req| async move {
         Ok::<_, std::convert::Infallible>(dispatch(app, req, handler).await)
     }))
@@ -94,11 +104,7 @@ where
     use lambda_http::lambda_runtime::{LambdaEvent, run, service_fn};
     // Written out rather than as `run_events` with a closure: that nesting overflows the
     // compiler's layout query depth for the binaries' `main`.
-    telemetry::init();
-    let config = config::Config::from_env().inspect_err(|e| {
-        tracing::error!(error = %e, "invalid configuration");
-    })?;
-    let app = App::leaked(config);
+    let app = start().await?;
     run(service_fn(
         move |_: LambdaEvent<serde_json::Value>| async move {
             job(app).await.map_err(|e| {
@@ -119,11 +125,7 @@ where
     Fut: Future<Output = ApiResult<serde_json::Value>> + Send,
 {
     use lambda_http::lambda_runtime::{LambdaEvent, run, service_fn};
-    telemetry::init();
-    let config = config::Config::from_env().inspect_err(|e| {
-        tracing::error!(error = %e, "invalid configuration");
-    })?;
-    let app = App::leaked(config);
+    let app = start().await?;
     run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
             handler(app, event.payload).await.map_err(|e| {

@@ -56,6 +56,14 @@ fn record(n: usize, name: &str, old: Option<Value>, new: Option<Value>) -> Value
     json!({"eventID": format!("sample-{n}"), "eventName": name, "eventSource": "aws:dynamodb", "dynamodb": d})
 }
 
+/// An order `user` placed, as the orders table's stream carries it (the benchmark's load for the
+/// publisher and the email function); `n` makes the record's id.
+pub(crate) fn order_placed(n: usize, user: &str) -> Value {
+    let mut o = order("PENDING", "unpaid", None);
+    o["user_id"] = json!({ "S": user });
+    record(n, "INSERT", None, Some(o))
+}
+
 /// The changes behind every event type, in the order a shop would see them.
 fn changes() -> Vec<Value> {
     let user = image(json!({

@@ -52,6 +52,9 @@ pub mod env {
     /// mode): only requests carrying it may name their client by `CloudFront-Viewer-Address`.
     pub const ORIGIN_SECRET: &str = "ORIGIN_SECRET";
     pub const AWS_REGION: &str = "AWS_REGION";
+    /// `true`: open the DynamoDB connection during init instead of on the first request. Off by
+    /// default; see [`super::CONNECT_AT_INIT_DEFAULT`] for the measurement behind that.
+    pub const CONNECT_AT_INIT: &str = "CONNECT_AT_INIT";
 
     /// Every variable a deployed function may be given (the IaC consistency test checks against this).
     pub const DEPLOYED: &[&str] = &[
@@ -130,6 +133,10 @@ pub struct StripeConfig {
     pub api_base: String,
 }
 
+/// Whether a function opens its DynamoDB connection during init. Decided by `make bench`, which
+/// measures both at every function's memory size (docs/benchmark.md, "Connecting at init").
+pub const CONNECT_AT_INIT_DEFAULT: bool = false;
+
 pub const STRIPE_API: &str = "https://api.stripe.com";
 
 #[derive(Clone)]
@@ -154,6 +161,8 @@ pub struct Config {
     pub events: EventsConfig,
     /// See [`env::ORIGIN_SECRET`]; `None` only in local mode.
     pub origin_secret: Option<Vec<u8>>,
+    /// See [`env::CONNECT_AT_INIT`].
+    pub connect_at_init: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -331,6 +340,17 @@ impl Config {
             max_unpaid_orders,
             events,
             origin_secret,
+            connect_at_init: match get(env::CONNECT_AT_INIT).as_deref().map(str::trim) {
+                None | Some("") => CONNECT_AT_INIT_DEFAULT,
+                Some("true") => true,
+                Some("false") => false,
+                Some(other) => {
+                    return Err(ConfigError::Invalid {
+                        var: env::CONNECT_AT_INIT,
+                        reason: format!("must be true or false, got {other:?}"),
+                    });
+                }
+            },
         })
     }
 }

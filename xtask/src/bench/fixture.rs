@@ -15,10 +15,33 @@ pub(crate) struct Fixture {
     pub(crate) pending_orders: Vec<String>,
     pub(crate) doomed_products: Vec<String>,
     pub(crate) logout_tokens: Vec<String>,
+    /// One refresh token per request (sessions spread so no account holds more than it may).
+    pub(crate) refresh_tokens: Vec<String>,
+    /// One account per request: logging out everywhere ends all of its sessions.
+    pub(crate) logout_all_tokens: Vec<String>,
+    /// Password-reset and verification links, one per request (each opens once).
+    pub(crate) reset_tokens: Vec<String>,
+    pub(crate) verify_tokens: Vec<String>,
+    /// A signed-in account that stays unverified (resend-verification's caller).
+    pub(crate) unverified: String,
+    /// PENDING orders of verified buyers: for pay-order with the buyer's token, for the webhook
+    /// with their totals.
+    pub(crate) payable_orders: Vec<(String, String)>,
+    pub(crate) webhook_orders: Vec<(String, i64)>,
+    /// Checkout callers, each placing at most [`ORDERS_PER_BUYER`] orders (the unpaid-order cap):
+    /// create-order's, and one per throughput run.
+    pub(crate) order_buyers: Vec<String>,
+    pub(crate) throughput_buyers: Vec<String>,
+    /// A localstripe PaymentMethod of the test card that pays.
+    pub(crate) card: String,
 }
 
-pub(crate) async fn fixture(app: &'static App, warm: usize) -> Fixture {
+/// Below the unpaid-order cap (MAX_UNPAID_ORDERS, at most 100 per shopper).
+const ORDERS_PER_BUYER: usize = 90;
+
+pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) -> Fixture {
     use shop::{catalog as products, users};
+    let warm = pool;
     let admin = users::store::register(app, new_user("admin@bench.local"), Role::Admin)
         .await
         .unwrap();
@@ -55,6 +78,51 @@ pub(crate) async fn fixture(app: &'static App, warm: usize) -> Fixture {
             .unwrap();
         leavers.push(user.id);
     }
+    // Accounts made with one precomputed hash: argon2 per account would take minutes.
+    let hash = shop::auth::hash_password(new_user("hash@bench.local").password)
+        .await
+        .unwrap();
+    let account = |email: String| {
+        let hash = hash.clone();
+        async move {
+            let u = new_user(&email);
+            users::store::create_user(app, u.email, u.name, hash, Role::Customer)
+                .await
+                .unwrap()
+                .id
+        }
+    };
+    let per_account = shop::auth::session::MAX_SESSIONS;
+    let mut refresh_tokens = Vec::new();
+    for k in 0..pool.div_ceil(per_account) {
+        let user = account(format!("refresher-{k}@bench.local")).await;
+        for _ in 0..per_account {
+            refresh_tokens.push(session(app, &user, Role::Customer).await.refresh_token);
+        }
+    }
+    let mut logout_all_tokens = Vec::new();
+    for k in 0..pool {
+        let user = account(format!("everywhere-{k}@bench.local")).await;
+        logout_all_tokens.push(signed_in(app, &user, Role::Customer).await);
+    }
+    let links = |purpose: shop::users::links::Purpose, user: shop::types::UserId| async move {
+        use shop::users::links::{LinkRecord, link_key, link_token};
+        let key = link_key(&app.config.jwt_secret, purpose);
+        let mut tokens = Vec::new();
+        for _ in 0..pool {
+            let record =
+                LinkRecord::new(purpose, Some(user.clone()), shop::types::now_epoch_secs());
+            users::store::put_link(app, purpose, &record).await.unwrap();
+            tokens.push(link_token(&key, &record.id, &user));
+        }
+        tokens
+    };
+    let resetter = account("resetter@bench.local".into()).await;
+    let reset_tokens = links(shop::users::links::Purpose::Reset, resetter).await;
+    let verifier = account("verifier@bench.local".into()).await;
+    let verify_tokens = links(shop::users::links::Purpose::Verify, verifier).await;
+    let unverified = account("unverified@bench.local".into()).await;
+    let unverified = signed_in(app, &unverified, Role::Customer).await;
     let admin_token = signed_in(app, &admin.id, Role::Admin).await;
     let customer_token = signed_in(app, &customer.id, Role::Customer).await;
     // A cart of three products and some orders, through the same services the functions use.
@@ -68,19 +136,64 @@ pub(crate) async fn fixture(app: &'static App, warm: usize) -> Fixture {
         &[],
     )
     .await;
-    let mut orders = Vec::new();
-    for i in 0..warm + 3 {
+    // A shopper may hold only so many unpaid orders (MAX_UNPAID_ORDERS, at most 100): the
+    // pools of PENDING orders are spread over buyers of their own, verified so they may pay.
+    let mut placed = 0usize;
+    let mut buyer: Option<String> = None;
+    let mut place = async |own: Option<&str>| {
+        placed += 1;
+        let token = match own {
+            Some(t) => t.to_string(),
+            None => {
+                if placed % ORDERS_PER_BUYER == 1 || buyer.is_none() {
+                    let user = account(format!("buyer-{placed}@bench.local")).await;
+                    verify(app, &user).await;
+                    buyer = Some(signed_in(app, &user, Role::Customer).await);
+                }
+                buyer.clone().unwrap()
+            }
+        };
         let body = json!({"items": [{"product_id": created[3], "quantity": 1}]});
         let o = call(
             app,
             shop::orders::create_order,
             "POST",
-            &customer_token,
+            &token,
             Some(body),
-            &[("idempotency-key", &format!("fixture-{i}"))],
+            &[("idempotency-key", &format!("fixture-{placed}"))],
         )
         .await;
-        orders.push(o["id"].as_str().unwrap().to_string());
+        let id = o["id"].as_str().unwrap().to_string();
+        (id, o["total_cents"].as_i64().unwrap(), token)
+    };
+    let mut order_buyers = Vec::new();
+    for k in 0..pool.div_ceil(ORDERS_PER_BUYER) {
+        let user = account(format!("checkout-{k}@bench.local")).await;
+        order_buyers.push(signed_in(app, &user, Role::Customer).await);
+    }
+    let mut throughput_buyers = Vec::new();
+    for k in 0..3 {
+        let user = account(format!("crowd-{k}@bench.local")).await;
+        throughput_buyers.push(signed_in(app, &user, Role::Customer).await);
+    }
+    // The customer's own orders: what get-order and list-orders read.
+    let mut orders = Vec::new();
+    for _ in 0..3 {
+        orders.push(place(Some(&customer_token)).await.0);
+    }
+    let mut pending_orders = Vec::new();
+    for _ in 0..warm {
+        pending_orders.push(place(None).await.0);
+    }
+    let mut payable_orders = Vec::new();
+    for _ in 0..stripe_pool {
+        let (id, _, token) = place(None).await;
+        payable_orders.push((id, token));
+    }
+    let mut webhook_orders = Vec::new();
+    for _ in 0..pool {
+        let (id, total, _) = place(None).await;
+        webhook_orders.push((id, total));
     }
     Fixture {
         admin: admin_token,
@@ -89,7 +202,7 @@ pub(crate) async fn fixture(app: &'static App, warm: usize) -> Fixture {
         stocked: created[4].clone(),
         products: created,
         order: orders[0].clone(),
-        pending_orders: orders[1..].to_vec(),
+        pending_orders,
         doomed_products: doomed,
         logout_tokens: {
             let mut tokens = Vec::new();
@@ -98,7 +211,35 @@ pub(crate) async fn fixture(app: &'static App, warm: usize) -> Fixture {
             }
             tokens
         },
+        refresh_tokens,
+        logout_all_tokens,
+        order_buyers,
+        throughput_buyers,
+        reset_tokens,
+        verify_tokens,
+        unverified,
+        payable_orders,
+        webhook_orders,
+        card: shop_tests::stripe::card(shop_tests::stripe::CARD_OK).await,
     }
+}
+
+/// Marks `user`'s email verified the way its link does (pay-order needs a verified payer).
+async fn verify(app: &'static App, user: &shop::types::UserId) {
+    use shop::users::links::{LinkRecord, Purpose};
+    let record = LinkRecord::new(
+        Purpose::Verify,
+        Some(user.clone()),
+        shop::types::now_epoch_secs(),
+    );
+    shop::users::store::put_link(app, Purpose::Verify, &record)
+        .await
+        .unwrap();
+    assert!(
+        shop::users::store::complete_verification(app, &record.id, user)
+            .await
+            .unwrap()
+    );
 }
 
 pub(crate) fn new_user(email: &str) -> shop::users::NewUser {
@@ -149,12 +290,6 @@ where
     );
     serde_json::from_slice(resp.body().as_ref()).unwrap_or(Value::Null)
 }
-
-/// The event for invocation `i` of `function`.
-/// Functions the benchmark has no load for yet (each needs its own fixture: a Stripe double, or a
-/// fresh session per request); the run lists them instead of measuring them.
-pub(crate) const WITHOUT_FIXTURE: &[&str] =
-    &["pay-order", "payment-webhook", "refresh", "logout-all"];
 
 pub(crate) fn event_for(function: &str, route: &str, f: &Fixture, i: usize) -> Value {
     let p = |k: usize| f.products[k % f.products.len()].as_str();
@@ -261,7 +396,7 @@ pub(crate) fn event_for(function: &str, route: &str, f: &Fixture, i: usize) -> V
             "POST",
             route,
             route,
-            Some(&f.customer),
+            Some(&f.order_buyers[i / ORDERS_PER_BUYER]),
             Some(json!({"items": [{"product_id": f.stocked, "quantity": 1}]})),
             &[("idempotency-key", &format!("bench-{}", ulid::Ulid::new()))],
         ),
@@ -289,12 +424,134 @@ pub(crate) fn event_for(function: &str, route: &str, f: &Fixture, i: usize) -> V
             Some(json!({"status": "PAID"})),
             &[],
         ),
+        "refresh" => event(
+            "POST",
+            route,
+            route,
+            None,
+            Some(json!({"refresh_token": f.refresh_tokens[i]})),
+            &[],
+        ),
+        "logout-all" => event(
+            "POST",
+            route,
+            route,
+            Some(&f.logout_all_tokens[i]),
+            None,
+            &[],
+        ),
+        // The link endpoints count every request against the client's address: each request
+        // comes from an address of its own, as a crowd of shoppers would.
+        "password-reset" => from_address(
+            i,
+            event(
+                "POST",
+                route,
+                route,
+                None,
+                Some(json!({"email": "customer@bench.local"})),
+                &[],
+            ),
+        ),
+        "confirm-password-reset" => from_address(
+            i,
+            event(
+                "POST",
+                route,
+                route,
+                None,
+                Some(
+                    json!({"token": f.reset_tokens[i], "password": format!("a renewed bench secret {i}")}),
+                ),
+                &[],
+            ),
+        ),
+        "verify-email" => from_address(
+            i,
+            event(
+                "POST",
+                route,
+                route,
+                None,
+                Some(json!({"token": f.verify_tokens[i]})),
+                &[],
+            ),
+        ),
+        "resend-verification" => from_address(
+            i,
+            event("POST", route, route, Some(&f.unverified), None, &[]),
+        ),
+        "pay-order" => event(
+            "POST",
+            route,
+            &format!("/orders/{}/payment", f.payable_orders[i].0),
+            Some(&f.payable_orders[i].1),
+            Some(json!({"payment_method": f.card})),
+            &[],
+        ),
+        "payment-webhook" => {
+            let (order, total) = &f.webhook_orders[i];
+            let body = json!({
+                "id": format!("evt_bench_{}", ulid::Ulid::new()),
+                "object": "event",
+                "type": "payment_intent.succeeded",
+                "data": {"object": {
+                    "id": format!("pi_bench_{i}"), "object": "payment_intent", "status": "succeeded",
+                    "amount": total, "currency": "usd", "metadata": {"order_id": order}
+                }}
+            })
+            .to_string();
+            let signature = stripe_signature(&body);
+            let mut ev = event(
+                "POST",
+                route,
+                route,
+                None,
+                None,
+                &[("stripe-signature", &signature)],
+            );
+            ev["body"] = json!(body);
+            ev
+        }
+        // Scheduled: the event says only that it is time.
+        "expire-orders" => json!({
+            "version": "0", "id": ulid::Ulid::new().to_string(), "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": "123456789012", "time": "2026-12-01T00:00:00Z",
+            "region": "us-east-1", "resources": [], "detail": {}
+        }),
+        // One order placed, as the orders table's stream hands it to the publisher.
+        "publish-events" => json!({"Records": [crate::catalogue::order_placed(i, &f.customer_id)]}),
+        // Its email: a fresh event id each time, or the marker would make it a duplicate.
+        "send-email" => {
+            let record = crate::catalogue::order_placed(i, &f.customer_id);
+            let mut detail = serde_json::to_value(
+                shop::events::stream::events_of(&record, 5)
+                    .unwrap()
+                    .remove(0),
+            )
+            .unwrap();
+            detail["metadata"]["id"] = json!(format!("{:016x}{i:016x}", run_id()));
+            json!({
+                "version": "0", "id": ulid::Ulid::new().to_string(), "detail-type": detail["metadata"]["type"],
+                "source": "shop.orders", "account": "123456789012", "time": "2026-12-01T00:00:00Z",
+                "region": "us-east-1", "resources": [], "detail": detail
+            })
+        }
         other => panic!("no benchmark event for {other}"),
     }
 }
 
 /// An access token of a fresh session of `user`, as signing in opens one.
 async fn signed_in(app: &'static shop::App, user: &shop::types::UserId, role: Role) -> String {
+    session(app, user, role).await.token
+}
+
+/// A fresh session of `user` (access and refresh token), as signing in opens one.
+async fn session(
+    app: &'static shop::App,
+    user: &shop::types::UserId,
+    role: Role,
+) -> shop::auth::TokenPair {
     let account = shop::db::get_item(
         &app.dynamo,
         &app.config.tables.users,
@@ -307,5 +564,38 @@ async fn signed_in(app: &'static shop::App, user: &shop::types::UserId, role: Ro
     shop::auth::session::open(app, user, role, &account)
         .await
         .unwrap()
-        .token
+}
+
+/// `ev` as sent from an address of its own (the `i`th of 10.0.0.0/8).
+fn from_address(i: usize, mut ev: Value) -> Value {
+    ev["requestContext"]["http"]["sourceIp"] = json!(format!(
+        "10.{}.{}.{}",
+        (i >> 16) & 255,
+        (i >> 8) & 255,
+        i & 255
+    ));
+    ev
+}
+
+/// `Stripe-Signature` for `body` now, as Stripe signs a delivery (HMAC-SHA256 of "t.body").
+fn stripe_signature(body: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let t = shop::types::now_epoch_secs();
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(shop_tests::stripe::WEBHOOK_SECRET.as_bytes())
+            .expect("HMAC takes any key length");
+    mac.update(format!("{t}.{body}").as_bytes());
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("t={t},v1={hex}")
+}
+
+/// Differs between runs, so a run's email event ids never meet an earlier run's markers.
+fn run_id() -> u64 {
+    static RUN: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *RUN.get_or_init(|| ulid::Ulid::new().random() as u64)
 }

@@ -13,68 +13,113 @@ pub(crate) const FULL_VCPU_MB: f64 = 1769.0;
 /// Memory sizes considered, up to one full vCPU (the functions are single-threaded, more buys nothing).
 pub(crate) const MEMORY_SIZES: [u64; 5] = [128, 256, 512, 1024, 1769];
 
-/// Lambda's CPU share at `memory_mb` is proportional, one vCPU at 1769 MB. Stretching all CPU time
-/// by it is the worst case (short bursts may run at full speed); the waiting part is unaffected.
-pub(crate) fn p50_at(memory_mb: u64, wall_p50: f64, cpu: f64) -> f64 {
-    let cpu = cpu.min(wall_p50);
-    wall_p50 - cpu + cpu * (FULL_VCPU_MB / memory_mb as f64).max(1.0)
-}
-
-/// The smallest size at which the CPU share adds at most 10% (or 1 ms, if more) to the p50 measured
-/// on a full core, with room for twice the peak RSS. Compute is billed at ~$0.017 per GB-hour
-/// while every request also pays $1.20 per million to Lambda and the HTTP API, so buying latency
-/// is cheap; beyond what the CPU needs it buys nothing.
+/// The size whose measured figures (`sizes`, each run under its own CPU share) are good enough
+/// for the least money: the smallest whose warm p50 is within 10% (or 1 ms, if more) of the full
+/// core's, whose cold total p50 meets the cold budget (`hashing` functions are exempt: argon2 at
+/// OWASP cost cannot), and that holds twice the peak RSS. Compute is billed at ~$0.017 per
+/// GB-hour while every request also pays $1.20 per million to Lambda and the HTTP API, so buying
+/// latency is cheap; beyond what the CPU needs it buys nothing.
 ///
-/// The size already `configured` stays unless the measurement clears that line by a quarter of the
-/// slack: functions whose stretch sits near it (get-me, get-product, logout) flipped between 512
-/// and 1024 MB from one run to the next on this noisy machine, which churned the deploy config.
-pub(crate) fn recommend_memory(wall_p50: f64, cpu: f64, peak_rss_mb: f64, configured: u64) -> u64 {
-    let slack = (wall_p50 * 0.10).max(1.0);
-    let fits = |m: u64, slack: f64| {
-        p50_at(m, wall_p50, cpu) - wall_p50 <= slack && peak_rss_mb * 2.0 <= m as f64
+/// The size already `configured` stays unless the run clears that line by a quarter of the slack
+/// either way: sizes near it would otherwise flip from one run to the next on a noisy machine and
+/// churn the deploy configuration.
+pub(crate) fn recommend_memory(
+    sizes: &[super::AtSize],
+    peak_rss_mb: f64,
+    configured: u64,
+    hashing: bool,
+) -> u64 {
+    let full = sizes
+        .iter()
+        .find(|s| s.memory_mb == FULL_VCPU_MB as u64)
+        .map_or(f64::MAX, |s| s.warm_p50_ms);
+    let slack = (full * 0.10).max(1.0);
+    // `margin` scales the line: 1.25 keeps a size that is nearly good enough, 0.75 asks a
+    // smaller size to be clearly good enough (for the cold budget, never looser than itself).
+    let fits = |s: &super::AtSize, margin: f64| {
+        s.warm_p50_ms - full <= slack * margin
+            && (hashing || s.cold_total_p50_ms <= super::COLD_BUDGET_MS * margin.min(1.0))
+            && peak_rss_mb * 2.0 <= s.memory_mb as f64
     };
-    let smallest = |slack: f64| MEMORY_SIZES.into_iter().find(|m| fits(*m, slack));
-    if MEMORY_SIZES.contains(&configured) && fits(configured, slack * 1.25) {
+    let smallest = |margin: f64| {
+        sizes
+            .iter()
+            .filter(|s| fits(s, margin))
+            .map(|s| s.memory_mb)
+            .min()
+    };
+    match sizes.iter().find(|s| s.memory_mb == configured) {
         // Still good enough: move down only to a size that is clearly good enough too.
-        smallest(slack * 0.75).map_or(configured, |m| m.min(configured))
-    } else {
-        smallest(slack).unwrap_or(FULL_VCPU_MB as u64)
+        Some(s) if fits(s, 1.25) => smallest(0.75).map_or(configured, |m| m.min(configured)),
+        _ => smallest(1.0).unwrap_or(FULL_VCPU_MB as u64),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::recommend_memory;
+    use super::{super::AtSize, recommend_memory};
+
+    /// Sizes 128..1769 MB with these warm p50s and cold totals (ms).
+    fn sizes(p50: [f64; 5], cold: [f64; 5]) -> Vec<AtSize> {
+        super::MEMORY_SIZES
+            .iter()
+            .zip(p50.iter().zip(cold))
+            .map(|(m, (p, c))| AtSize {
+                memory_mb: *m,
+                warm_p50_ms: *p,
+                cold_total_p50_ms: c,
+                ..AtSize::default()
+            })
+            .collect()
+    }
+
+    const QUICK_COLD: [f64; 5] = [20.0, 12.0, 8.0, 7.0, 6.0];
 
     #[test]
-    fn memory_is_the_smallest_size_whose_cpu_share_stays_within_the_slack() {
-        // 0.5 ms of CPU in a 1 ms request: 512 MB adds 1.23 ms (over the 1 ms slack), 1024 MB 0.36 ms.
-        assert_eq!(recommend_memory(1.0, 0.5, 6.0, 128), 1024);
-        // Waiting-bound: 0.05 ms of CPU is fine even at 128 MB's share (0.64 ms more).
-        assert_eq!(recommend_memory(5.0, 0.05, 6.0, 1024), 128);
-        // Argon2: CPU is the whole request; even 1024 MB adds 22 ms, far over 10% of 30 ms.
-        assert_eq!(recommend_memory(30.0, 30.0, 25.0, 512), 1769);
+    fn memory_is_the_smallest_size_within_the_slack_of_a_full_core() {
+        // Waiting-bound: 128 MB is as fast as a full core (within 1 ms).
+        let s = sizes([5.6, 5.2, 5.1, 5.0, 5.0], QUICK_COLD);
+        assert_eq!(recommend_memory(&s, 6.0, 1024, false), 128);
+        // CPU-bound: only 1024 MB stays within 1 ms of the full core's 1.0 ms.
+        let s = sizes([9.0, 4.5, 2.3, 1.4, 1.0], QUICK_COLD);
+        assert_eq!(recommend_memory(&s, 6.0, 128, false), 1024);
+        // Argon2: only a full core is within 10% of itself.
+        let s = sizes(
+            [560.0, 280.0, 140.0, 70.0, 40.0],
+            [600.0, 300.0, 150.0, 80.0, 45.0],
+        );
+        assert_eq!(recommend_memory(&s, 25.0, 512, true), 1769);
         // Peak RSS needs twice its size.
-        assert_eq!(recommend_memory(5.0, 0.05, 100.0, 128), 256);
+        let s = sizes([5.0; 5], QUICK_COLD);
+        assert_eq!(recommend_memory(&s, 100.0, 128, false), 256);
+    }
+
+    #[test]
+    fn the_cold_budget_rules_out_sizes_whose_cold_start_is_too_slow() {
+        // Warm p50 is fine everywhere, but the handshake at 128 and 256 MB's share is not.
+        let s = sizes([5.0; 5], [90.0, 45.0, 20.0, 10.0, 6.0]);
+        assert_eq!(recommend_memory(&s, 6.0, 1024, false), 512);
+        // A password-hashing function is exempt from it.
+        assert_eq!(recommend_memory(&s, 6.0, 1024, true), 128);
     }
 
     #[test]
     fn a_measurement_near_the_line_keeps_the_configured_size() {
-        // 0.45 ms of CPU at 0.87 ms p50: 512 MB adds 1.10 ms, just over the 1 ms slack.
-        assert_eq!(recommend_memory(0.87, 0.45, 6.0, 512), 512);
-        assert_eq!(recommend_memory(0.87, 0.45, 6.0, 1024), 1024);
-        // 0.40 ms: 512 MB adds 0.98 ms, just within it; neither configuration moves.
-        assert_eq!(recommend_memory(0.87, 0.40, 6.0, 512), 512);
-        assert_eq!(recommend_memory(0.87, 0.40, 6.0, 1024), 1024);
+        // 512 MB is 1.05 ms over the full core's 1 ms p50: just over the slack, within 1.25x.
+        let s = sizes([4.0, 3.0, 2.05, 1.5, 1.0], QUICK_COLD);
+        assert_eq!(recommend_memory(&s, 6.0, 512, false), 512);
+        assert_eq!(recommend_memory(&s, 6.0, 1024, false), 1024);
     }
 
     #[test]
     fn a_clear_measurement_moves_the_configured_size() {
-        // 0.7 ms of CPU: 512 MB adds 1.72 ms, far over; move up.
-        assert_eq!(recommend_memory(1.0, 0.7, 6.0, 512), 1024);
-        // 0.2 ms of CPU: 512 MB adds 0.49 ms, well within; move down.
-        assert_eq!(recommend_memory(1.0, 0.2, 6.0, 1024), 512);
+        // 512 MB is 2 ms over: far out; move up.
+        let s = sizes([6.0, 4.0, 3.0, 1.2, 1.0], QUICK_COLD);
+        assert_eq!(recommend_memory(&s, 6.0, 512, false), 1024);
+        // 512 MB is 0.2 ms over: well within; move down.
+        let s = sizes([6.0, 4.0, 1.2, 1.1, 1.0], QUICK_COLD);
+        assert_eq!(recommend_memory(&s, 6.0, 1024, false), 512);
         // A size outside the list is replaced by the rule's own pick.
-        assert_eq!(recommend_memory(1.0, 0.2, 6.0, 700), 512);
+        assert_eq!(recommend_memory(&s, 6.0, 700, false), 512);
     }
 }

@@ -7,7 +7,7 @@ use super::*;
 /// stock is smaller than the attempts: every run must sell exactly the stock, never more.
 pub(crate) async fn checkout_throughput(app: &'static App, fx: &Fixture) -> Vec<Value> {
     let mut out = Vec::new();
-    for concurrency in [1usize, 8, 32] {
+    for (run, concurrency) in [1usize, 8, 32].into_iter().enumerate() {
         let stock = 64i64;
         let attempts = 96usize;
         let product = shop::catalog::create(
@@ -22,7 +22,11 @@ pub(crate) async fn checkout_throughput(app: &'static App, fx: &Fixture) -> Vec<
         let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
         let mut set = tokio::task::JoinSet::new();
         for i in 0..attempts {
-            let (sem, token, product) = (sem.clone(), fx.customer.clone(), product.clone());
+            let (sem, token, product) = (
+                sem.clone(),
+                fx.throughput_buyers[run].clone(),
+                product.clone(),
+            );
             set.spawn(async move {
                 let _permit = sem.acquire().await.unwrap();
                 let req = lambda_http::http::Request::builder()

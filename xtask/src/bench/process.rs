@@ -77,23 +77,51 @@ pub(crate) fn event(
     ev
 }
 
-pub(crate) fn spawn_function(
+/// Starts `bin` as a Lambda under `runtime` and `share`; returns the process and the instant its
+/// exec was released (where init starts).
+///
+/// A shell joins the cgroup first and waits; once it is blocked and a full quota period has
+/// passed (a fresh sandbox starts with its whole share, not what the previous process left), it
+/// is told to exec the binary in place. So init is timed from the exec: neither the cgroup
+/// migration (a kernel RCU sync of about a millisecond) nor the shell's own start is in it.
+pub(crate) async fn spawn_function(
     bin: &std::path::Path,
     env: &BTreeMap<String, String>,
     runtime: &RuntimeApi,
     memory: u64,
-) -> Child {
-    Command::new(bin)
+    share: &CpuShare,
+) -> (Child, Instant) {
+    use std::io::Write;
+    let mut cmd = Command::new("/bin/sh");
+    cmd.args(["-c", "read go && exec \"$0\""]).arg(bin);
+    share.apply(&mut cmd);
+    let mut child = cmd
         .envs(env)
         .env("AWS_LAMBDA_RUNTIME_API", runtime.addr.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", bin.file_name().unwrap())
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory.to_string())
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("LOG_LEVEL", "error")
-        .stdout(Stdio::null())
+        // BENCH_LOG_LEVEL=debug: the functions' own logs, to see where a request's time goes.
+        .env(
+            "LOG_LEVEL",
+            std::env::var("BENCH_LOG_LEVEL").unwrap_or_else(|_| "error".into()),
+        )
+        .stdin(Stdio::piped())
+        .stdout(if std::env::var_os("BENCH_LOG_LEVEL").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("the release binary exists (run `make bench`)")
+        .expect("/bin/sh starts");
+    assert!(bin.exists(), "{} exists (run `make bench`)", bin.display());
+    tokio::time::sleep(cgroup::PERIOD + Duration::from_millis(5)).await;
+    let mut go = child.stdin.take().unwrap();
+    let released = Instant::now();
+    go.write_all(b"go\n")
+        .expect("the launcher waits for its go");
+    (child, released)
 }
 
 pub(crate) fn peak_rss_mb(pid: u32) -> f64 {

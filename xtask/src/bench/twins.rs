@@ -112,7 +112,7 @@ pub(crate) fn baseline<'a>(
 }
 
 /// The minimal Lambdas an endpoint is compared with, each answering every event with an empty 200.
-#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Debug)]
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 pub(crate) enum Twin {
     /// The endpoint's bare SDK call(s): the yardstick of the overhead budget.
     Bare,
