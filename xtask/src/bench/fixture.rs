@@ -68,16 +68,6 @@ pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) 
                 .to_string(),
         );
     }
-    // Logout's tokens belong to users of their own, a few each: a thousand revocations on the
-    // customer's item would slow every later endpoint that reads it, as no real account would.
-    let mut leavers = Vec::new();
-    for k in 0..50 {
-        let email = format!("leaver-{k}@bench.local");
-        let user = users::store::register(app, new_user(&email), Role::Customer)
-            .await
-            .unwrap();
-        leavers.push(user.id);
-    }
     // Accounts made with one precomputed hash: argon2 per account would take minutes.
     let hash = shop::auth::hash_password(new_user("hash@bench.local").password)
         .await
@@ -92,7 +82,16 @@ pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) 
                 .id
         }
     };
+    // Sessions per account are capped (the oldest ends): token pools spread over accounts, which
+    // also keeps any one account item as small as a real one.
     let per_account = shop::auth::session::MAX_SESSIONS;
+    let mut logout_tokens = Vec::new();
+    for k in 0..pool.div_ceil(per_account) {
+        let user = account(format!("leaver-{k}@bench.local")).await;
+        for _ in 0..per_account {
+            logout_tokens.push(signed_in(app, &user, Role::Customer).await);
+        }
+    }
     let mut refresh_tokens = Vec::new();
     for k in 0..pool.div_ceil(per_account) {
         let user = account(format!("refresher-{k}@bench.local")).await;
@@ -176,9 +175,10 @@ pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) 
         let user = account(format!("crowd-{k}@bench.local")).await;
         throughput_buyers.push(signed_in(app, &user, Role::Customer).await);
     }
-    // The customer's own orders: what get-order and list-orders read.
+    // The customer's own orders: what get-order and list-orders read (a full page of 20, and
+    // more behind it).
     let mut orders = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..25 {
         orders.push(place(Some(&customer_token)).await.0);
     }
     let mut pending_orders = Vec::new();
@@ -204,13 +204,7 @@ pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) 
         order: orders[0].clone(),
         pending_orders,
         doomed_products: doomed,
-        logout_tokens: {
-            let mut tokens = Vec::new();
-            for i in 0..warm + 2 {
-                tokens.push(signed_in(app, &leavers[i % leavers.len()], Role::Customer).await);
-            }
-            tokens
-        },
+        logout_tokens,
         refresh_tokens,
         logout_all_tokens,
         order_buyers,

@@ -16,7 +16,7 @@ pub(crate) const MEMORY_SIZES: [u64; 5] = [128, 256, 512, 1024, 1769];
 /// The size whose measured figures (`sizes`, each run under its own CPU share) are good enough
 /// for the least money: the smallest whose warm p50 is within 10% (or 1 ms, if more) of the full
 /// core's, whose cold total p50 meets the cold budget (`hashing` functions are exempt: argon2 at
-/// OWASP cost cannot), and that holds twice the peak RSS. Compute is billed at ~$0.017 per
+/// OWASP cost cannot), where the overhead and init budgets hold, and that holds twice the peak RSS. Compute is billed at ~$0.017 per
 /// GB-hour while every request also pays $1.20 per million to Lambda and the HTTP API, so buying
 /// latency is cheap; beyond what the CPU needs it buys nothing.
 ///
@@ -40,6 +40,11 @@ pub(crate) fn recommend_memory(
         s.warm_p50_ms - full <= slack * margin
             && (hashing || s.cold_total_p50_ms <= super::COLD_BUDGET_MS * margin.min(1.0))
             && peak_rss_mb * 2.0 <= s.memory_mb as f64
+            // The other budgets hold at the size chosen, measured there.
+            && s
+                .overhead_p50
+                .is_none_or(|o| o <= super::OVERHEAD_BUDGET * margin.min(1.0))
+            && s.init_p50_ms <= s.floor_init_p50_ms + super::INIT_OVER_FLOOR_BUDGET_MS
     };
     let smallest = |margin: f64| {
         sizes

@@ -39,7 +39,7 @@ pub(crate) struct Warm {
     /// CPU time per request (all threads), from the kernel's scheduler statistics.
     pub(crate) cpu_ms: f64,
     pub(crate) rss: f64,
-    /// The twins (only in the run at the configured size) and the same calls from this process.
+    /// The twins and the same calls from this process.
     pub(crate) bare_p50: Option<f64>,
     pub(crate) account_twin_p50: Option<f64>,
     pub(crate) sdk_p50: Option<f64>,
@@ -58,11 +58,27 @@ pub(crate) struct AtSize {
     pub(crate) cold_total_p50_ms: f64,
     pub(crate) peak_rss_mb: f64,
     pub(crate) cost_per_million_usd: f64,
+    pub(crate) cold_total_p99_ms: f64,
+    /// Both connection modes.
+    pub(crate) lazy: Cold,
+    pub(crate) at_init: Cold,
+    /// The twins at this size, and warm p50 over the one making the required calls, minus one.
+    pub(crate) bare_p50_ms: Option<f64>,
+    pub(crate) account_twin_p50_ms: Option<f64>,
+    pub(crate) overhead_p50: Option<f64>,
+    pub(crate) sdk_p50_ms: Option<f64>,
 }
 
 impl AtSize {
-    pub(crate) fn of(memory_mb: u64, w: &Warm, c: &Cold) -> AtSize {
+    pub(crate) fn of(memory_mb: u64, w: &Warm, c: &Cold, lazy: Cold, at_init: Cold) -> AtSize {
         AtSize {
+            cold_total_p99_ms: c.total_p99,
+            lazy,
+            at_init,
+            bare_p50_ms: w.bare_p50,
+            account_twin_p50_ms: w.account_twin_p50,
+            overhead_p50: w.account_twin_p50.or(w.bare_p50).map(|b| w.p50 / b - 1.0),
+            sdk_p50_ms: w.sdk_p50,
             memory_mb,
             warm_p50_ms: w.p50,
             warm_p99_ms: w.p99,
@@ -89,15 +105,18 @@ pub(crate) struct FunctionReport {
     pub(crate) function: String,
     /// Its route, or what else invokes it.
     pub(crate) trigger: String,
+    /// The size chosen from this run (`recommend_memory`); every figure below is at it.
     pub(crate) memory_mb: u64,
+    /// The size configured before this run.
+    pub(crate) configured_memory_mb: u64,
     /// The do-nothing Lambda's init at the same CPU share.
     pub(crate) floor_init_ms: f64,
-    /// Cold starts at the configured memory, in the connection mode the code keeps.
+    /// Cold starts in the connection mode the code keeps.
     pub(crate) init_ms_median: f64,
     pub(crate) first_request_ms: f64,
     pub(crate) cold_total_ms: f64,
     pub(crate) cold_total_p99_ms: f64,
-    /// Both connection modes at the configured memory.
+    /// Both connection modes.
     pub(crate) lazy: Cold,
     pub(crate) at_init: Cold,
     pub(crate) warm_p50_ms: f64,
@@ -195,13 +214,14 @@ pub(crate) fn markdown(r: &Report) -> String {
         r.generated_at, r.machine
     ));
     s.push_str("**Cold total** = init (process start to its first poll of the Runtime API) + first request, summed per start, p50 of 20 fresh processes. **Floor** = the same init of `bench-floor`, a Lambda that does nothing but poll (the exec floor of this machine at that share), started alternately with each of the function's cold starts. **Twin** = a minimal Lambda making only the DynamoDB call(s) the endpoint needs, the account lookup included where the endpoint must check the caller (revocation, role), invoked alternately with the function under the same share; overhead = warm p50 over the twin's. \"full core\" is the 1769 MB run.\n\n");
-    s.push_str("| function | trigger | memory | floor | init p50 | first request | **cold total p50** | cold total, full core | warm p50 / p99 | warm p50, full core | twin p50 | overhead | CPU / request | peak RSS | zip | $ / 1M |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    s.push_str("| function | trigger | memory (was) | floor | init p50 | first request | **cold total p50** | cold total, full core | warm p50 / p99 | warm p50, full core | twin p50 | overhead | CPU / request | peak RSS | zip | $ / 1M |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for f in &r.functions {
         s.push_str(&format!(
-            "| `{}` | {} | {} MB | {:.2} ms | {:.2} ms | {:.2} ms | **{:.2} ms** | {:.2} ms | {:.2} / {:.2} ms | {:.2} ms | {} | {} | {:.3} ms | {:.1} MB | {} | {:.4} |\n",
+            "| `{}` | {} | {} MB ({}) | {:.2} ms | {:.2} ms | {:.2} ms | **{:.2} ms** | {:.2} ms | {:.2} / {:.2} ms | {:.2} ms | {} | {} | {:.3} ms | {:.1} MB | {} | {:.4} |\n",
             f.function,
             f.trigger,
             f.memory_mb,
+            f.configured_memory_mb,
             f.floor_init_ms,
             f.init_ms_median,
             f.first_request_ms,
@@ -227,7 +247,7 @@ pub(crate) fn markdown(r: &Report) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    s.push_str("## Connecting at init or on the first request\n\nAt each function's configured memory: the DynamoDB connection (TCP + TLS) opened lazily by the first request, or during init by one cheap read (`CONNECT_AT_INIT=true`). The code keeps the mode with the lower cold totals (`shop::config::CONNECT_AT_INIT_DEFAULT`, a budget below).\n\n| function | lazy: init / first / **total** | at init: init / first / **total** |\n|---|---:|---:|\n");
+    s.push_str("## Connecting at init or on the first request\n\nAt each function's chosen memory: the DynamoDB connection (TCP + TLS) opened lazily by the first request, or during init by one cheap read (`CONNECT_AT_INIT=true`). The code keeps the mode with the lower cold totals (`shop::config::CONNECT_AT_INIT_DEFAULT`, a budget below).\n\n| function | lazy: init / first / **total** | at init: init / first / **total** |\n|---|---:|---:|\n");
     for f in &r.functions {
         s.push_str(&format!(
             "| `{}` | {:.2} / {:.2} / **{:.2} ms** | {:.2} / {:.2} / **{:.2} ms** |\n",
@@ -240,7 +260,7 @@ pub(crate) fn markdown(r: &Report) -> String {
             f.at_init.total_p50
         ));
     }
-    s.push_str("\n## Memory sizes\n\nEvery size measured under its own CPU share: warm p50, cold total p50, and the cost of a million warm requests (Lambda arm64 $0.0000133334 per GB-second at 1 ms granularity + $0.20 per million requests, plus the HTTP API's $1.00 per million; DynamoDB request units are extra and the same at any size). The chosen size (**bold**) is the smallest whose warm p50 stays within 10% (or 1 ms) of the full core's, whose cold total meets the budget (password-hashing functions excepted) and that holds twice the peak RSS; the configured size stays unless a run clears that line by a quarter of the slack either way, so noise near it does not churn the configuration. `scripts/sync-memory.py` writes the choice, with these figures, into the manifest.\n\n| function |");
+    s.push_str("\n## Memory sizes\n\nEvery size measured under its own CPU share: warm p50, cold total p50, and the cost of a million warm requests (Lambda arm64 $0.0000133334 per GB-second at 1 ms granularity + $0.20 per million requests, plus the HTTP API's $1.00 per million; DynamoDB request units are extra and the same at any size). The chosen size (**bold**; every figure in the first table is at it, and the budgets are checked there) is the smallest whose warm p50 stays within 10% (or 1 ms) of the full core's, whose cold total meets the budget (password-hashing functions excepted), where the overhead and init budgets hold, and that holds twice the peak RSS; the configured size stays unless a run clears that line by a quarter of the slack either way, so noise near it does not churn the configuration. `scripts/sync-memory.py` writes the choice, with these figures, into the manifest.\n\n| function |");
     for m in MEMORY_SIZES {
         s.push_str(&format!(" {m} MB: p50 / cold / $ per 1M |"));
     }
@@ -299,7 +319,7 @@ pub(crate) fn markdown(r: &Report) -> String {
     s
 }
 
-/// Two panels per function at its configured memory: warm p50 / p99, and cold total (init +
+/// Two panels per function at its chosen memory: warm p50 / p99, and cold total (init +
 /// first request) beside the 30 ms budget line.
 pub(crate) fn svg(fns: &[FunctionReport]) -> String {
     let (row, left, width, gap) = (22.0, 190.0, 330.0, 70.0);

@@ -84,3 +84,64 @@ pub(crate) async fn serve(config: Arc<rustls::ServerConfig>, upstream: SocketAdd
     });
     format!("https://127.0.0.1:{port}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deployed build (no `bench-tls`) refuses the benchmark's CA even when the environment
+    /// names it, while a client that does trust it completes the handshake (so the refusal is
+    /// the trust store's, not a broken terminator).
+    #[tokio::test]
+    async fn only_a_benchmark_build_trusts_the_throwaway_ca() {
+        let dir = std::env::temp_dir().join(format!("shop-tls-{}", ulid::Ulid::new()));
+        let ca_file = dir.join("ca.pem");
+        let config = authority(&ca_file);
+        // Nothing listens upstream: only the handshake matters.
+        let endpoint = serve(config, ([127, 0, 0, 1], 9).into()).await;
+        // SAFETY: no other test of this crate reads the environment.
+        unsafe { std::env::set_var(shop::app::BENCH_CA_FILE, &ca_file) };
+
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .http_client(shop::app::https_client())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+                aws_sdk_dynamodb::config::Credentials::new("k", "s", None, None, "test"),
+            ))
+            .build();
+        let client = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk)
+                .endpoint_url(&endpoint)
+                .retry_config(aws_config::retry::RetryConfig::disabled())
+                .build(),
+        );
+        let refused = client.list_tables().send().await.unwrap_err();
+        let why = format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(&refused));
+        assert!(
+            why.contains("UnknownIssuer") || why.contains("invalid peer certificate"),
+            "{why}"
+        );
+
+        use rustls::pki_types::{CertificateDer, pem::PemObject};
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_file(&ca_file).unwrap())
+            .unwrap();
+        let trusting = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let tcp = TcpStream::connect(endpoint.trim_start_matches("https://"))
+            .await
+            .unwrap();
+        tokio_rustls::TlsConnector::from(Arc::new(trusting))
+            .connect("127.0.0.1".try_into().unwrap(), tcp)
+            .await
+            .expect("a client trusting the CA completes the handshake");
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

@@ -171,8 +171,9 @@ pub(crate) fn with_account<'a>(
 }
 
 /// The checkout's one transaction as the endpoint writes it: a real order item (copied from a
-/// fixture order, so the same size and the same index keys), its idempotency record and the
-/// conditional stock decrement, with the endpoint's conditions. Only the account check is left out.
+/// fixture order, so the same size and the same index keys), its idempotency record, the
+/// conditional stock decrement and the shopper's capped count of unpaid orders, with the
+/// endpoint's conditions. Only the account check is left out.
 pub(crate) async fn checkout_transaction(app: &App, f: &Fixture) {
     static TEMPLATE: tokio::sync::OnceCell<shop::db::Item> = tokio::sync::OnceCell::const_new();
     let (t, d) = (&app.config.tables, &app.dynamo);
@@ -226,6 +227,14 @@ pub(crate) async fn checkout_transaction(app: &App, f: &Fixture) {
         )
         .transact_items(TransactWriteItem::builder().put(idem).build())
         .transact_items(TransactWriteItem::builder().update(upd).build())
+        // A shopper of its own each time: the twin is not held to the cap it only pays for.
+        .transact_items(
+            TransactWriteItem::builder()
+                .update(
+                    shop::orders::store::count_unpaid(app, &shop::types::UserId::new()).unwrap(),
+                )
+                .build(),
+        )
         .send()
         .await
         .unwrap();
