@@ -215,8 +215,7 @@ async fn cold(
 ) -> Cold {
     let runtime = RuntimeApi::start().await;
     let floor_bin = bin.with_file_name("bench-floor");
-    let (mut inits, mut firsts, mut totals, mut floors) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut inits, mut firsts, mut floors) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..COLD_STARTS {
         let event = events.next().1;
         let (init, first) = cold_start(
@@ -230,18 +229,17 @@ async fn cold(
         .await;
         inits.push(init);
         firsts.push(first);
-        totals.push(init + first);
         floors.push(
             cold_start(&floor_bin, env, share, memory, &runtime, None)
                 .await
                 .0,
         );
     }
-    Cold::of(inits, firsts, totals, floors)
+    Cold::of(inits, firsts, floors)
 }
 
 /// A warm run: one process under `share`, its first request left out, then `n` requests; the
-/// twins (if any) and the in-process SDK calls alternate with it.
+/// function's twins (where it has them) and the in-process SDK calls alternate with it.
 #[allow(clippy::too_many_arguments)]
 async fn warm(
     target: &Target,
@@ -251,7 +249,6 @@ async fn warm(
     memory: u64,
     n: usize,
     events: &mut Events<'_>,
-    twins: bool,
     app: &'static App,
 ) -> Warm {
     let function = target.function.as_str();
@@ -267,7 +264,7 @@ async fn warm(
     let mut twin_runs = Vec::new();
     let self_exe = std::env::current_exe().unwrap();
     for twin in [Twin::Bare, Twin::WithAccount] {
-        if !twins || twin.calls(function, app, fx, 0).is_none() {
+        if twin.calls(function, app, fx, 0).is_none() {
             continue;
         }
         let twin_runtime = RuntimeApi::start().await;
@@ -287,7 +284,7 @@ async fn warm(
         );
         twin_runs.push((twin, twin_runtime, process, Vec::new()));
     }
-    let sdk_twin = twins && baseline(function, app, fx, 0).is_some();
+    let sdk_twin = baseline(function, app, fx, 0).is_some();
     if sdk_twin {
         baseline(function, app, fx, 0).unwrap().await;
     }
@@ -444,7 +441,6 @@ async fn bench(tls_config: std::sync::Arc<rustls::ServerConfig>, ca_file: std::p
                 memory,
                 runs,
                 &mut events,
-                true,
                 app,
             )
             .await;

@@ -14,13 +14,9 @@ pub(crate) struct Cold {
 }
 
 impl Cold {
-    pub(crate) fn of(
-        inits: Vec<f64>,
-        firsts: Vec<f64>,
-        totals: Vec<f64>,
-        floors: Vec<f64>,
-    ) -> Cold {
-        let totals = sorted(totals);
+    /// From each start's init and first request (their per-start sum is its cold total).
+    pub(crate) fn of(inits: Vec<f64>, firsts: Vec<f64>, floors: Vec<f64>) -> Cold {
+        let totals = sorted(inits.iter().zip(&firsts).map(|(i, f)| i + f).collect());
         Cold {
             floor_p50: percentile(&sorted(floors), 0.5),
             init_p50: percentile(&sorted(inits), 0.5),
