@@ -15,6 +15,9 @@ pub(crate) struct Fixture {
     pub(crate) pending_orders: Vec<String>,
     pub(crate) doomed_products: Vec<String>,
     pub(crate) logout_tokens: Vec<String>,
+    /// Who logs in: each login opens a session, so logins are spread over accounts of their own
+    /// (the customer's would lose its oldest session, the token other functions use).
+    pub(crate) login_emails: Vec<String>,
     /// One refresh token per request (sessions spread so no account holds more than it may).
     pub(crate) refresh_tokens: Vec<String>,
     /// One account per request: logging out everywhere ends all of its sessions.
@@ -91,6 +94,12 @@ pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) 
         for _ in 0..per_account {
             logout_tokens.push(signed_in(app, &user, Role::Customer).await);
         }
+    }
+    let login_emails: Vec<String> = (0..pool.div_ceil(per_account))
+        .map(|k| format!("signer-{k}@bench.local"))
+        .collect();
+    for email in &login_emails {
+        account(email.clone()).await;
     }
     let mut refresh_tokens = Vec::new();
     for k in 0..pool.div_ceil(per_account) {
@@ -205,6 +214,7 @@ pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) 
         pending_orders,
         doomed_products: doomed,
         logout_tokens,
+        login_emails,
         refresh_tokens,
         logout_all_tokens,
         order_buyers,
@@ -304,7 +314,9 @@ pub(crate) fn event_for(function: &str, route: &str, f: &Fixture, i: usize) -> V
             route,
             route,
             None,
-            Some(json!({"email": "customer@bench.local", "password": "bench-password"})),
+            Some(
+                json!({"email": f.login_emails[i / shop::auth::session::MAX_SESSIONS], "password": "bench-password"}),
+            ),
             &[],
         ),
         "logout" => event("POST", route, route, Some(&f.logout_tokens[i]), None, &[]),

@@ -13,6 +13,12 @@ use aws_sdk_dynamodb::{
 
 use super::{PK, SK, TTL_ATTR};
 
+/// The two index slots' key attributes: tables overload the same two slots.
+const SLOTS: [(&str, &str); 2] = [("gsi1pk", "gsi1sk"), ("gsi2pk", "gsi2sk")];
+
+/// Every attribute that only places an item in its table or an index (no model reads one).
+pub const KEY_ATTRIBUTES: [&str; 6] = [PK, SK, SLOTS[0].0, SLOTS[0].1, SLOTS[1].0, SLOTS[1].1];
+
 #[derive(Debug)]
 pub struct Gsi {
     pub name: &'static str,
@@ -21,13 +27,12 @@ pub struct Gsi {
 }
 
 impl Gsi {
-    /// A table's first index. Tables overload the same two index slots, so their attribute names
-    /// are written here once.
+    /// A table's first index.
     pub const fn first(name: &'static str) -> Gsi {
         Gsi {
             name,
-            pk: "gsi1pk",
-            sk: "gsi1sk",
+            pk: SLOTS[0].0,
+            sk: SLOTS[0].1,
         }
     }
 
@@ -35,8 +40,8 @@ impl Gsi {
     pub const fn second(name: &'static str) -> Gsi {
         Gsi {
             name,
-            pk: "gsi2pk",
-            sk: "gsi2sk",
+            pk: SLOTS[1].0,
+            sk: SLOTS[1].1,
         }
     }
 }
