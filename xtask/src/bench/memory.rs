@@ -13,12 +13,18 @@ pub(crate) const FULL_VCPU_MB: f64 = 1769.0;
 /// Memory sizes considered, up to one full vCPU (the functions are single-threaded, more buys nothing).
 pub(crate) const MEMORY_SIZES: [u64; 5] = [128, 256, 512, 1024, 1769];
 
+/// The figures of the full-core size (1769 MB), if it was measured.
+pub(crate) fn full_core(sizes: &[super::AtSize]) -> Option<&super::AtSize> {
+    sizes.iter().find(|s| s.memory_mb == FULL_VCPU_MB as u64)
+}
+
 /// The size whose measured figures (`sizes`, each run under its own CPU share) are good enough
 /// for the least money: the smallest whose warm p50 is within 10% (or 1 ms, if more) of the full
 /// core's, whose cold total p50 meets the cold budget (`hashing` functions are exempt: argon2 at
-/// OWASP cost cannot), where the overhead and init budgets hold, and that holds twice the peak RSS. Compute is billed at ~$0.017 per
-/// GB-hour while every request also pays $1.20 per million to Lambda and the HTTP API, so buying
-/// latency is cheap; beyond what the CPU needs it buys nothing.
+/// OWASP cost cannot), where the overhead and init budgets hold, and that holds twice the peak
+/// RSS. Compute is billed at ~$0.017 per GB-hour while every request also pays $1.20 per million
+/// to Lambda and the HTTP API, so buying latency is cheap; beyond what the CPU needs it buys
+/// nothing.
 ///
 /// The size already `configured` stays unless the run clears that line by a quarter of the slack
 /// either way: sizes near it would otherwise flip from one run to the next on a noisy machine and
@@ -29,17 +35,12 @@ pub(crate) fn recommend_memory(
     configured: u64,
     hashing: bool,
 ) -> u64 {
-    let full = sizes
-        .iter()
-        .find(|s| s.memory_mb == FULL_VCPU_MB as u64)
-        .map_or(f64::MAX, |s| s.warm_p50_ms);
+    let full_core = full_core(sizes);
+    let full = full_core.map_or(f64::MAX, |s| s.warm_p50_ms);
     let slack = (full * 0.10).max(1.0);
     // A small share throttles the tail before the median: at 256 MB get-me kept its p50 within
     // 0.4 ms of a full core's while its p99 went from 1.3 to 15.7 ms.
-    let full_p99 = sizes
-        .iter()
-        .find(|s| s.memory_mb == FULL_VCPU_MB as u64)
-        .map_or(f64::MAX, |s| s.warm_p99_ms);
+    let full_p99 = full_core.map_or(f64::MAX, |s| s.warm_p99_ms);
     // `margin` scales the line: 1.25 keeps a size that is nearly good enough, 0.75 asks a
     // smaller size to be clearly good enough (for the cold budget, never looser than itself).
     let fits = |s: &super::AtSize, margin: f64| {

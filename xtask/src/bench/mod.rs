@@ -446,12 +446,12 @@ async fn bench(tls_config: std::sync::Arc<rustls::ServerConfig>, ca_file: std::p
             .await;
             let other = cold(target, &bin, &other_env, &share, memory, &mut events).await;
             let (lazy, at_init) = if shop::config::CONNECT_AT_INIT_DEFAULT {
-                (other, cold_fig.clone())
+                (other, cold_fig)
             } else {
-                (cold_fig.clone(), other)
+                (cold_fig, other)
             };
             runs_at.insert(memory, runs);
-            sizes.push(AtSize::of(memory, &w, &cold_fig, lazy, at_init));
+            sizes.push(AtSize::of(memory, &w, lazy, at_init));
         }
         let rss = sizes.iter().map(|s| s.peak_rss_mb).fold(0.0, f64::max);
         let recommended = recommend_memory(&sizes, rss, target.memory, HASHING.contains(&function));
@@ -484,11 +484,7 @@ async fn bench(tls_config: std::sync::Arc<rustls::ServerConfig>, ca_file: std::p
             zip_bytes: zips.1.get(function).copied(),
             recommended_memory_mb: recommended,
             cost_per_million_usd: at.cost_per_million_usd,
-            full_core: sizes
-                .iter()
-                .find(|s| s.memory_mb == FULL_VCPU_MB as u64)
-                .cloned()
-                .unwrap_or_default(),
+            full_core: full_core(&sizes).cloned().unwrap_or_default(),
             sizes,
         };
         let required_twin = r.account_twin_p50_ms.or(r.bare_p50_ms);
