@@ -3,7 +3,7 @@
 # `dynamodb` grants exactly these actions; a table named "<table>:index" means its indexes.
 locals {
   functions = {
-    # measured at 1024 MB's CPU share: warm p50 0.7 ms (full core 0.8), cold total 5.6 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 1024 MB's CPU share: warm p50 0.9 ms (full core 1.0), cold total 5.8 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "health" = {
       route    = "GET /health"
       schedule = null
@@ -16,7 +16,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1769 MB's CPU share: warm p50 41.2 ms (full core 41.2), cold total 77.9 ms, $2.167 per 1M; peak RSS 26 MB (docs/benchmark.md)
+    # measured at 1769 MB's CPU share: warm p50 57.9 ms (full core 57.9), cold total 72.3 ms, $2.536 per 1M; peak RSS 25 MB (docs/benchmark.md)
     "register" = {
       route    = "POST /users/register"
       schedule = null
@@ -29,7 +29,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1769 MB's CPU share: warm p50 58.6 ms (full core 58.6), cold total 77.2 ms, $2.559 per 1M; peak RSS 26 MB (docs/benchmark.md)
+    # measured at 1769 MB's CPU share: warm p50 40.5 ms (full core 40.5), cold total 60.4 ms, $2.144 per 1M; peak RSS 26 MB (docs/benchmark.md)
     "login" = {
       route    = "POST /users/login"
       schedule = null
@@ -42,7 +42,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 3.7 ms (full core 3.6), cold total 9.6 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 3.8 ms (full core 3.6), cold total 10.7 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "logout" = {
       route    = "POST /users/logout"
       schedule = null
@@ -55,11 +55,11 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 2.0 ms (full core 2.1), cold total 9.1 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 256 MB's CPU share: warm p50 2.1 ms (full core 2.5), cold total 11.6 ms, $1.210 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "logout-all" = {
       route    = "POST /users/logout-all"
       schedule = null
-      memory   = 512
+      memory   = 256
       dynamodb = [
         { table = "users", actions = ["GetItem", "UpdateItem"] },
       ]
@@ -68,7 +68,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1024 MB's CPU share: warm p50 2.2 ms (full core 2.1), cold total 8.6 ms, $1.240 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 1024 MB's CPU share: warm p50 2.3 ms (full core 2.2), cold total 7.8 ms, $1.240 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "refresh" = {
       route    = "POST /users/refresh"
       schedule = null
@@ -81,11 +81,11 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1024 MB's CPU share: warm p50 4.6 ms (full core 4.3), cold total 12.2 ms, $1.267 per 1M; peak RSS 7 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 5.4 ms (full core 4.6), cold total 11.7 ms, $1.240 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "password-reset" = {
       route    = "POST /users/password-reset"
       schedule = null
-      memory   = 1024
+      memory   = 512
       dynamodb = [
         { table = "users", actions = ["GetItem", "PutItem", "UpdateItem"] },
       ]
@@ -94,7 +94,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1769 MB's CPU share: warm p50 73.6 ms (full core 73.6), cold total 96.7 ms, $2.905 per 1M; peak RSS 26 MB (docs/benchmark.md)
+    # measured at 1769 MB's CPU share: warm p50 63.0 ms (full core 63.0), cold total 77.8 ms, $2.674 per 1M; peak RSS 26 MB (docs/benchmark.md)
     "confirm-password-reset" = {
       route    = "POST /users/password-reset/confirm"
       schedule = null
@@ -107,7 +107,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 4.5 ms (full core 4.1), cold total 10.6 ms, $1.233 per 1M; peak RSS 7 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 4.2 ms (full core 4.7), cold total 10.6 ms, $1.233 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "verify-email" = {
       route    = "POST /users/verify-email"
       schedule = null
@@ -120,7 +120,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1024 MB's CPU share: warm p50 3.3 ms (full core 3.8), cold total 10.0 ms, $1.253 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 1024 MB's CPU share: warm p50 3.7 ms (full core 3.5), cold total 9.9 ms, $1.253 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "resend-verification" = {
       route    = "POST /users/verify-email/resend"
       schedule = null
@@ -133,11 +133,11 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1024 MB's CPU share: warm p50 1.1 ms (full core 1.1), cold total 7.2 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 1.1 ms (full core 1.3), cold total 7.3 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "get-me" = {
       route    = "GET /users/me"
       schedule = null
-      memory   = 1024
+      memory   = 512
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
       ]
@@ -146,7 +146,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1024 MB's CPU share: warm p50 1.6 ms (full core 2.1), cold total 6.9 ms, $1.227 per 1M; peak RSS 7 MB (docs/benchmark.md)
+    # measured at 1024 MB's CPU share: warm p50 1.7 ms (full core 2.5), cold total 7.5 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "update-me" = {
       route    = "PUT /users/me"
       schedule = null
@@ -159,7 +159,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 2.1 ms (full core 2.3), cold total 6.6 ms, $1.220 per 1M; peak RSS 7 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 2.9 ms (full core 2.9), cold total 9.4 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "list-products" = {
       route    = "GET /products"
       schedule = null
@@ -172,7 +172,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 1.2 ms (full core 1.0), cold total 6.9 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 1.3 ms (full core 1.1), cold total 6.6 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "get-product" = {
       route    = "GET /products/{id}"
       schedule = null
@@ -185,7 +185,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 256 MB's CPU share: warm p50 9.5 ms (full core 10.0), cold total 29.7 ms, $1.233 per 1M; peak RSS 7 MB (docs/benchmark.md)
+    # measured at 256 MB's CPU share: warm p50 8.5 ms (full core 7.7), cold total 20.1 ms, $1.230 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "create-product" = {
       route    = "POST /products"
       schedule = null
@@ -199,11 +199,11 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1024 MB's CPU share: warm p50 4.9 ms (full core 4.5), cold total 10.4 ms, $1.267 per 1M; peak RSS 7 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 5.2 ms (full core 5.4), cold total 11.1 ms, $1.240 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "update-product" = {
       route    = "PUT /products/{id}"
       schedule = null
-      memory   = 1024
+      memory   = 512
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
         { table = "products", actions = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"] },
@@ -213,11 +213,11 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1769 MB's CPU share: warm p50 9.1 ms (full core 9.1), cold total 15.4 ms, $1.430 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 256 MB's CPU share: warm p50 8.2 ms (full core 7.9), cold total 19.3 ms, $1.230 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "delete-product" = {
       route    = "DELETE /products/{id}"
       schedule = null
-      memory   = 1769
+      memory   = 256
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
         { table = "products", actions = ["GetItem", "DeleteItem"] },
@@ -227,7 +227,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1024 MB's CPU share: warm p50 2.3 ms (full core 2.2), cold total 7.7 ms, $1.240 per 1M; peak RSS 7 MB (docs/benchmark.md)
+    # measured at 1024 MB's CPU share: warm p50 2.7 ms (full core 2.8), cold total 10.2 ms, $1.240 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "product-image" = {
       route    = "POST /products/{id}/image"
       schedule = null
@@ -241,11 +241,11 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1024 MB's CPU share: warm p50 1.8 ms (full core 2.0), cold total 9.4 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 2.0 ms (full core 1.5), cold total 7.3 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "get-inventory" = {
       route    = "GET /inventory"
       schedule = null
-      memory   = 1024
+      memory   = 512
       dynamodb = [
         { table = "products", actions = ["BatchGetItem"] },
       ]
@@ -254,11 +254,11 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1769 MB's CPU share: warm p50 4.0 ms (full core 4.0), cold total 10.2 ms, $1.315 per 1M; peak RSS 7 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 3.3 ms (full core 3.0), cold total 10.0 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "get-cart" = {
       route    = "GET /cart"
       schedule = null
-      memory   = 1769
+      memory   = 512
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["GetItem"] },
@@ -269,11 +269,11 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1024 MB's CPU share: warm p50 3.9 ms (full core 3.6), cold total 11.6 ms, $1.253 per 1M; peak RSS 7 MB (docs/benchmark.md)
+    # measured at 1769 MB's CPU share: warm p50 4.1 ms (full core 4.1), cold total 11.8 ms, $1.315 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "put-cart" = {
       route    = "PUT /cart"
       schedule = null
-      memory   = 1024
+      memory   = 1769
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["PutItem", "DeleteItem"] },
@@ -284,11 +284,11 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1769 MB's CPU share: warm p50 10.5 ms (full core 10.5), cold total 30.2 ms, $1.453 per 1M; peak RSS 7 MB (docs/benchmark.md)
+    # measured at 256 MB's CPU share: warm p50 6.5 ms (full core 7.9), cold total 18.6 ms, $1.223 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "create-order" = {
       route    = "POST /orders"
       schedule = null
-      memory   = 1769
+      memory   = 256
       dynamodb = [
         { table = "users", actions = ["BatchGetItem"] },
         { table = "orders", actions = ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "DeleteItem"] },
@@ -299,11 +299,11 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1769 MB's CPU share: warm p50 2.7 ms (full core 2.7), cold total 8.9 ms, $1.269 per 1M; peak RSS 7 MB (docs/benchmark.md)
+    # measured at 1024 MB's CPU share: warm p50 3.2 ms (full core 3.4), cold total 8.6 ms, $1.253 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "list-orders" = {
       route    = "GET /orders"
       schedule = null
-      memory   = 1769
+      memory   = 1024
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
         { table = "orders:index", actions = ["Query"] },
@@ -313,7 +313,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1024 MB's CPU share: warm p50 1.6 ms (full core 1.7), cold total 7.6 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 1024 MB's CPU share: warm p50 1.8 ms (full core 1.6), cold total 8.9 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "get-order" = {
       route    = "GET /orders/{id}"
       schedule = null
@@ -327,11 +327,11 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1024 MB's CPU share: warm p50 5.1 ms (full core 4.6), cold total 11.4 ms, $1.280 per 1M; peak RSS 7 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 6.3 ms (full core 5.9), cold total 12.5 ms, $1.247 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "update-order-status" = {
       route    = "PUT /orders/{id}/status"
       schedule = null
-      memory   = 1024
+      memory   = 512
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["GetItem", "UpdateItem"] },
@@ -342,11 +342,11 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 8.9 ms (full core 13.4), cold total 20.6 ms, $1.260 per 1M; peak RSS 7 MB (docs/benchmark.md)
+    # measured at 1024 MB's CPU share: warm p50 14.5 ms (full core 17.9), cold total 25.4 ms, $1.400 per 1M; peak RSS 7 MB (docs/benchmark.md)
     "pay-order" = {
       route    = "POST /orders/{id}/payment"
       schedule = null
-      memory   = 512
+      memory   = 1024
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["GetItem", "UpdateItem"] },
@@ -356,11 +356,11 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 256 MB's CPU share: warm p50 4.8 ms (full core 4.1), cold total 14.9 ms, $1.217 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 2.5 ms (full core 2.9), cold total 8.1 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "expire-orders" = {
       route    = null
       schedule = "rate(1 minute)"
-      memory   = 256
+      memory   = 512
       dynamodb = [
         { table = "orders:index", actions = ["Query"] },
         { table = "orders", actions = ["GetItem", "UpdateItem"] },
@@ -371,11 +371,11 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 7.3 ms (full core 7.0), cold total 14.6 ms, $1.253 per 1M; peak RSS 7 MB (docs/benchmark.md)
+    # measured at 1024 MB's CPU share: warm p50 6.7 ms (full core 7.5), cold total 14.2 ms, $1.293 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "payment-webhook" = {
       route    = "POST /payments/webhook"
       schedule = null
-      memory   = 512
+      memory   = 1024
       dynamodb = [
         { table = "orders", actions = ["GetItem", "PutItem", "UpdateItem"] },
       ]
@@ -384,7 +384,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 3.3 ms (full core 4.1), cold total 7.2 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 4.0 ms (full core 4.3), cold total 7.8 ms, $1.233 per 1M; peak RSS 5 MB (docs/benchmark.md)
     "publish-events" = {
       route    = null
       schedule = null
@@ -396,7 +396,7 @@ locals {
       ses     = []
       streams = ["orders", "products", "users"]
     }
-    # measured at 512 MB's CPU share: warm p50 6.2 ms (full core 6.4), cold total 14.7 ms, $1.247 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 8.8 ms (full core 7.9), cold total 15.2 ms, $1.260 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "send-email" = {
       route    = null
       schedule = null
