@@ -6,6 +6,9 @@
 //! at a fixed address; the stack, heap, mmaps and shared libraries stay randomised.
 //! The benchmark's floor (`xtask/build.rs`) is linked the same way.
 fn main() {
+    // Only this file decides the link mode: without this line cargo reruns the script, and relinks
+    // every binary, whenever any file of the package changes (as `cargo lambda watch` then finds).
+    println!("cargo:rerun-if-changed=build.rs");
     // Lambda runs Linux; other hosts (a developer's Mac under `cargo lambda watch`) keep their default.
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
         println!("cargo:rustc-link-arg-bins=-no-pie");
