@@ -72,6 +72,8 @@ echo "==> starting the API (cargo lambda watch) on 127.0.0.1:$API_PORT"
 setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" ${WATCH_ARGS:-} &
 pids+=($!)
 wait_port "$API_PORT"
+echo "==> starting every function once, one at a time (cargo lambda watch starts each on its first request)"
+"$root/target/debug/xtask" start-functions "http://127.0.0.1:$API_PORT"
 # localstripe signs and sends its events to the local webhook route, as Stripe would.
 curl -fsS -o /dev/null "$STRIPE_API_BASE/_config/webhooks/local" \
   --data-urlencode "url=http://127.0.0.1:$API_PORT/payments/webhook" \

@@ -51,7 +51,7 @@ impl Api {
 }
 
 /// `(method, path template, function)` of every route in the watch router.
-fn routes() -> &'static [(String, String, String)] {
+pub fn routes() -> &'static [(String, String, String)] {
     static ROUTES: OnceLock<Vec<(String, String, String)>> = OnceLock::new();
     ROUTES.get_or_init(|| {
         let cargo: toml::Value =
@@ -140,6 +140,31 @@ impl Api {
                 TestResponse::from(converted)
             }
         }
+    }
+
+    /// Starts the function behind every route, one at a time, and returns how many routes were
+    /// called. `cargo lambda watch` starts a function on its first request, and started many at
+    /// once (a page's first load, a test's burst), its concurrent `cargo run`s can lose an
+    /// instance and its request. The body is too large to read, so the edge refuses it (413)
+    /// before any handler: nothing is read or written. A route answering otherwise is an error.
+    pub async fn start_every_function(&self) -> Result<usize, String> {
+        let too_large = "x".repeat(shop::http::MAX_BODY_BYTES + 1);
+        // Any well-formed id: the edge refuses the body before the path is read.
+        let id = ulid::Ulid::nil().to_string();
+        for (method, template, function) in routes() {
+            let path = template.replace("{id}", &id);
+            let r = self
+                .send(crate::request(method, &path).raw(&too_large))
+                .await;
+            if r.status() != 413 {
+                return Err(format!(
+                    "{function} ({method} {path}) answered {}: {}",
+                    r.status(),
+                    r.body
+                ));
+            }
+        }
+        Ok(routes().len())
     }
 
     /// Sends a request built by hand (bytes no [`TestRequest`] carries), in process only: what

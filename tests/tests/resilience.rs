@@ -4,7 +4,7 @@ use std::{net::TcpListener, time::Duration};
 
 use serde_json::{Value, json};
 use shop::{App, config::Config};
-use shop_tests::{Api, TestApp, Watch, dynamodb, env_for, free_port, repo_root, request, s3};
+use shop_tests::{Api, TestApp, Watch, dynamodb, env_for, free_port, request, s3};
 
 /// A TCP server that accepts connections and never answers: every call to it can only time out.
 fn black_hole() -> String {
@@ -113,38 +113,24 @@ async fn every_endpoint_answers_503_during_an_outage_and_recovers_without_a_rest
     let api = watch.api();
     assert_eq!(api.json("GET", "/health", None, None).await.0, 200);
 
-    let manifest: toml::Value =
-        toml::from_str(&std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap()).unwrap();
-    let router = manifest["workspace"]["metadata"]["lambda"]["watch"]["router"]
-        .as_table()
-        .unwrap();
     // Every route of the router once: its function, method and URL with real ids.
-    let routes: Vec<(String, String, String)> = router
+    let routes: Vec<(String, String, String)> = shop_tests::client::routes()
         .iter()
-        .flat_map(|(path, routes)| {
-            routes.as_array().unwrap().iter().map(|route| {
-                let function = route["function"].as_str().unwrap().to_string();
-                let id = if path.starts_with("/orders") {
-                    &order
-                } else {
-                    &product
-                };
-                let mut url = path.replace("{id}", id);
-                if function == "get-inventory" {
-                    url.push_str(&format!("?ids={product}"));
-                }
-                (function, route["method"].as_str().unwrap().to_string(), url)
-            })
+        .map(|(method, path, function)| {
+            let id = if path.starts_with("/orders") {
+                &order
+            } else {
+                &product
+            };
+            let mut url = path.replace("{id}", id);
+            if function == "get-inventory" {
+                url.push_str(&format!("?ids={product}"));
+            }
+            (function.clone(), method.clone(), url)
         })
         .collect();
-    // Every function running before the outage, started one at a time: a body too large to read
-    // is refused at the edge before any handler, so nothing is read or written. (Started all at
-    // once, cargo lambda watch's concurrent `cargo run`s once lost one instance and its request.)
-    let too_large = "x".repeat(shop::http::MAX_BODY_BYTES + 1);
-    for (_, method, url) in &routes {
-        let r = api.send(request(method, url).raw(&too_large)).await;
-        assert_eq!(r.status(), 413, "{method} {url}: {}", r.body);
-    }
+    // Every function running before the outage, so the outage meets running functions.
+    api.start_every_function().await.unwrap();
 
     db.kill().unwrap();
     db.wait().unwrap();

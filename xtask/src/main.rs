@@ -3,6 +3,7 @@
 //! - `setup`: create the tables, the admin account and the sample catalog (idempotent; `make dev`).
 //! - `backfill-search`: write the word index of products that predate it (idempotent).
 //! - `publish-site BUCKET API_URL`: upload the storefront with a config.json pointing at the API.
+//! - `start-functions API_URL`: start every routed function once, one at a time (`make dev`).
 //! - `schedules API_URL`: run the manifest's scheduled functions locally, through the invoke endpoint.
 //! - `streams API_URL`: the event functions' triggers locally: table stream pollers and the bus's
 //!   rule delivery, through the invoke endpoint.
@@ -19,7 +20,7 @@ mod dev;
 mod generate;
 mod triggers;
 
-const USAGE: &str = "usage: cargo xtask setup | backfill-search | publish-site BUCKET API_URL | schedules API_URL | streams API_URL | mail | sample-events | manifest | gen [--check] | bench";
+const USAGE: &str = "usage: cargo xtask setup | backfill-search | publish-site BUCKET API_URL | start-functions API_URL | schedules API_URL | streams API_URL | mail | sample-events | manifest | gen [--check] | bench";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The benchmark re-runs this binary as its bare twin Lambdas.
@@ -44,6 +45,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ["publish-site", bucket, api_url] => {
             let n = runtime()?.block_on(dev::publish_site(bucket, api_url))?;
             println!("storefront published: {n} files to {bucket}");
+            Ok(())
+        }
+        ["start-functions", api_url] => {
+            let api = shop_tests::Api::http(api_url.trim_end_matches('/'));
+            let n = runtime()?.block_on(api.start_every_function())?;
+            println!("started the functions of all {n} routes");
             Ok(())
         }
         ["schedules", api_url] => runtime()?.block_on(dev::schedules(api_url)),

@@ -65,11 +65,13 @@ pub async fn query_page<T: DeserializeOwned>(
     // key attributes are a third of a stored order's).
     let fields = fields_of::<T>();
     if let Some(fields) = fields {
-        let names = (0..fields.len()).map(|i| format!("#f{i}"));
-        query = query.projection_expression(names.clone().collect::<Vec<_>>().join(","));
-        for (name, field) in names.zip(fields) {
-            query = query.expression_attribute_names(name, *field);
+        let mut projection = Vec::with_capacity(fields.len());
+        for (i, field) in fields.iter().enumerate() {
+            let name = format!("#f{i}");
+            query = query.expression_attribute_names(&name, *field);
+            projection.push(name);
         }
+        query = query.projection_expression(projection.join(","));
     }
     let out = query.send().await?;
     let items = out
