@@ -142,16 +142,23 @@ impl Api {
         }
     }
 
-    /// Starts the function behind every route, one at a time, and returns how many routes were
-    /// called. `cargo lambda watch` starts a function on its first request, and started many at
-    /// once (a page's first load, a test's burst), its concurrent `cargo run`s can lose an
-    /// instance and its request. The body is too large to read, so the edge refuses it (413)
-    /// before any handler: nothing is read or written. A route answering otherwise is an error.
+    /// Starts the function behind every route, one at a time; see [`Api::start_functions`].
     pub async fn start_every_function(&self) -> Result<usize, String> {
+        self.start_functions(|_| true).await
+    }
+
+    /// Starts the functions named by `wanted`, one at a time, and returns how many routes were
+    /// called. `cargo lambda watch` starts a function on its first request (a second or more:
+    /// `cargo run` first), and started many at once (a page's first load, a test's burst), its
+    /// concurrent `cargo run`s can lose an instance and its request. The body is too large to
+    /// read, so the edge refuses it (413) before any handler: nothing is read or written. A route
+    /// answering otherwise is an error.
+    pub async fn start_functions(&self, wanted: impl Fn(&str) -> bool) -> Result<usize, String> {
         let too_large = "x".repeat(shop::http::MAX_BODY_BYTES + 1);
         // Any well-formed id: the edge refuses the body before the path is read.
         let id = ulid::Ulid::nil().to_string();
-        for (method, template, function) in routes() {
+        let mut called = 0;
+        for (method, template, function) in routes().iter().filter(|r| wanted(&r.2)) {
             let path = template.replace("{id}", &id);
             let r = self
                 .send(crate::request(method, &path).raw(&too_large))
@@ -163,8 +170,9 @@ impl Api {
                     r.body
                 ));
             }
+            called += 1;
         }
-        Ok(routes().len())
+        Ok(called)
     }
 
     /// Sends a request built by hand (bytes no [`TestRequest`] carries), in process only: what
