@@ -330,6 +330,23 @@ impl TestResponse {
     }
 }
 
+/// An environment variable cargo sets for the crate it builds or runs (its manifest, package,
+/// crate and output directories), as opposed to the user's cargo settings (`CARGO_HOME`,
+/// `CARGO_TARGET_DIR`, `CARGO_BUILD_*`, ...).
+fn set_by_cargo_for_this_crate(name: &str) -> bool {
+    ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_"]
+        .iter()
+        .any(|p| name.starts_with(p))
+        || matches!(
+            name,
+            "CARGO_CRATE_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+                | "CARGO_RUSTC_CURRENT_DIR"
+                | "OUT_DIR"
+        )
+}
+
 /// `cargo lambda watch` on a free port with the workspace router, stopped (whole process group)
 /// on drop.
 pub struct Watch {
@@ -360,6 +377,15 @@ impl Watch {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+        // What cargo set for this test process is not for the `cargo run`s watch makes: ring's
+        // build script reruns when CARGO_PKG_NAME or CARGO_MANIFEST_DIR differ, and the functions
+        // were rebuilt (~25 s) and each relinked at its first start, then rebuilt again by the
+        // next plain `cargo build`.
+        for (name, _) in std::env::vars_os() {
+            if name.to_str().is_some_and(set_by_cargo_for_this_crate) {
+                cmd.env_remove(&name);
+            }
+        }
         let mut child = cmd
             .spawn()
             .expect("cargo lambda is installed (run `make test`)");
