@@ -115,7 +115,8 @@ impl Address {
 
 /// How failed password checks slow the next attempt. Nothing is ever locked: each counter makes
 /// its caller wait `2^(failures - free)` seconds after its last failure (at most `max_delay_secs`),
-/// so an attacker at one address is held back while the owner elsewhere signs in at once.
+/// so an attacker at one address is held back while the owner elsewhere signs in at once. Times
+/// are whole seconds, so the wait is at least that and at most a second more.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Throttle {
     /// Failures that cost nothing (typos).
@@ -147,12 +148,15 @@ impl Throttle {
         (1u64 << (failures - self.free).min(20)).min(self.max_delay_secs)
     }
 
-    /// A 429 with `Retry-After` while the delay after the last failure has not passed.
+    /// A 429 with `Retry-After` while the delay after the last failure has not passed. Both
+    /// times are whole seconds: a failure at 10.9 s is stored as 10, so "1 s later" is not 11
+    /// (0.1 s on) but 12; until then the caller waits.
     pub fn check(&self, failures: u64, last_failure: u64, now: u64) -> ApiResult<()> {
-        let until = last_failure + self.delay_secs(failures);
-        if until > now {
+        let delay = self.delay_secs(failures);
+        let free_from = last_failure + delay + 1;
+        if delay > 0 && now < free_from {
             return Err(ApiError::Throttled {
-                retry_after_secs: until - now,
+                retry_after_secs: free_from - now,
             });
         }
         Ok(())
@@ -467,11 +471,26 @@ mod tests {
             (1, 2, 8)
         );
         assert_eq!(t.delay_secs(40), 15 * 60, "capped");
-        assert!(t.check(4, 100, 102).is_ok(), "2 s after the 4th failure");
+        assert!(t.check(2, 100, 100).is_ok(), "no wait after a typo");
+        assert!(
+            t.check(4, 100, 103).is_ok(),
+            "the whole 2 s after the 4th failure"
+        );
         match t.check(6, 100, 103) {
-            Err(ApiError::Throttled { retry_after_secs }) => assert_eq!(retry_after_secs, 5),
+            Err(ApiError::Throttled { retry_after_secs }) => assert_eq!(retry_after_secs, 6),
             other => panic!("{other:?}"),
         }
+        // In the same second as the failure or the next one, a 1 s wait is not over yet: the
+        // failure may have come at the end of its second.
+        for now in [100, 101] {
+            match t.check(3, 100, now) {
+                Err(ApiError::Throttled { retry_after_secs }) => {
+                    assert_eq!(retry_after_secs, 102 - now)
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(t.check(3, 100, 102).is_ok());
         assert!(PER_ADDRESS.delay_secs(19) == 0 && PER_ADDRESS.delay_secs(21) == 2);
     }
 
