@@ -148,11 +148,11 @@ impl Api {
     }
 
     /// Starts the functions named by `wanted`, one at a time, and returns how many routes were
-    /// called. `cargo lambda watch` starts a function on its first request (a second or more:
-    /// `cargo run` first), and started many at once (a page's first load, a test's burst), its
-    /// concurrent `cargo run`s can lose an instance and its request. The body is too large to
-    /// read, so the edge refuses it (413) before any handler: nothing is read or written. A route
-    /// answering otherwise is an error.
+    /// called. `cargo lambda watch` starts a function on its first request (`cargo run` first),
+    /// so what comes next (a page's first load, a timed test step, an outage) meets running
+    /// functions instead of several starting at once. The body is too large to read, so the edge
+    /// refuses it (413) before any handler: nothing is read or written. A route answering
+    /// otherwise is an error.
     pub async fn start_functions(&self, wanted: impl Fn(&str) -> bool) -> Result<usize, String> {
         let too_large = "x".repeat(shop::http::MAX_BODY_BYTES + 1);
         // Any well-formed id: the edge refuses the body before the path is read.
