@@ -34,6 +34,11 @@ locals {
       namespace   = "AWS/DynamoDB", metric = "ThrottledRequests", statistic = "Sum", period = 60, threshold = 1
       dimensions  = { TableName = aws_dynamodb_table.orders.name }
     }
+    refunds-failed = {
+      description = "A late or duplicate payment could not be refunded automatically; refund it in Stripe's dashboard."
+      namespace   = "Shop", metric = "RefundsFailed", statistic = "Sum", period = 300, threshold = 1
+      dimensions  = {}
+    }
     webhook-signatures = {
       description = "Payment webhooks with a missing, wrong or stale Stripe signature (forgery, replay or a wrong secret)."
       namespace   = "Shop", metric = "WebhookSignatureFailures", statistic = "Sum", period = 300, threshold = 5

@@ -57,6 +57,16 @@ pub fn configure(env: &mut std::collections::HashMap<String, String>) {
     env.insert("STRIPE_WEBHOOK_SECRET".into(), WEBHOOK_SECRET.into());
 }
 
+/// `Stripe-Signature` for `body` now under [`WEBHOOK_SECRET`], as Stripe signs a delivery: for
+/// events a test makes up (localstripe signs the ones it sends).
+pub fn sign(body: &str) -> String {
+    shop::payments::model::signature_header(
+        WEBHOOK_SECRET.as_bytes(),
+        shop::types::now_epoch_secs(),
+        body.as_bytes(),
+    )
+}
+
 /// Points localstripe's webhook `name` at `url`, signed with [`WEBHOOK_SECRET`].
 pub async fn register_webhook(name: &str, url: &str) {
     let res = reqwest::Client::new()
@@ -92,6 +102,40 @@ pub async fn card(number: &str) -> String {
         .await
         .unwrap();
     token["card"]["id"].as_str().expect("a card id").to_string()
+}
+
+/// Every PaymentIntent localstripe holds whose metadata names `order_id`.
+pub async fn intents_of(order_id: &str) -> Vec<Value> {
+    let http = reqwest::Client::new();
+    let (mut found, mut after) = (Vec::new(), None::<String>);
+    loop {
+        let mut query = vec![("limit", "100".to_string())];
+        if let Some(a) = &after {
+            query.push(("starting_after", a.clone()));
+        }
+        let page: Value = http
+            .get(format!("{}/v1/payment_intents", endpoint()))
+            .bearer_auth(SECRET_KEY)
+            .query(&query)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let data = page["data"].as_array().cloned().unwrap_or_default();
+        after = data
+            .last()
+            .and_then(|i| i["id"].as_str())
+            .map(str::to_string);
+        found.extend(
+            data.into_iter()
+                .filter(|i| i["metadata"]["order_id"] == order_id),
+        );
+        if page["has_more"] != true || after.is_none() {
+            return found;
+        }
+    }
 }
 
 /// One webhook delivery as localstripe sent it.

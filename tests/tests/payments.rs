@@ -503,3 +503,215 @@ fn the_sample_webhook_event_is_signed_as_stripe_signs_with_the_local_secret() {
         Err(SignatureError::Stale)
     );
 }
+
+/// Sets attributes of an order item directly, as data from elsewhere (another Stripe account, a
+/// restarted test Stripe) would have left it.
+async fn set_order(
+    t: &TestApp,
+    order: &str,
+    attrs: &[(&str, aws_sdk_dynamodb::types::AttributeValue)],
+) {
+    let mut u = t
+        .app
+        .dynamo
+        .update_item()
+        .table_name(&t.app.config.tables.orders)
+        .set_key(Some(shop::orders::store::order_key(order)));
+    let mut sets = Vec::new();
+    for (i, (attr, v)) in attrs.iter().enumerate() {
+        sets.push(format!("#a{i} = :v{i}"));
+        u = u
+            .expression_attribute_names(format!("#a{i}"), *attr)
+            .expression_attribute_values(format!(":v{i}"), v.clone());
+    }
+    u.update_expression(format!("SET {}", sets.join(", ")))
+        .send()
+        .await
+        .unwrap();
+}
+
+fn av(s: &str) -> aws_sdk_dynamodb::types::AttributeValue {
+    aws_sdk_dynamodb::types::AttributeValue::S(s.into())
+}
+
+/// A made-up `payment_intent.succeeded` for `intent` naming `order`, signed as Stripe signs.
+fn succeeded_event(event_id: &str, intent: &str, order: &str, amount: i64) -> stripe::Delivery {
+    let body = json!({
+        "id": event_id, "object": "event", "type": "payment_intent.succeeded",
+        "data": {"object": {
+            "id": intent, "object": "payment_intent", "status": "succeeded",
+            "amount": amount, "currency": "usd", "metadata": {"order_id": order}
+        }}
+    })
+    .to_string();
+    stripe::Delivery {
+        signature: stripe::sign(&body),
+        body,
+    }
+}
+
+#[tokio::test]
+async fn a_card_stripe_does_not_know_is_a_400_naming_payment_method_never_a_500() {
+    let t = app().await;
+    let (token, _, order, _) = pending_order(&t, 1).await;
+    let before = t.api().order(&token, &order).await.body;
+    let r = t.api().pay(&token, &order, "card_doesnotexist123").await;
+    assert_eq!(r.status(), 400, "{:?}", r.body);
+    assert_eq!(r.body["error"]["field"], "payment_method");
+    assert_eq!(t.api().order(&token, &order).await.body, before);
+    // The order is free for a real card at once (the failed attempt gave its claim back).
+    let r = t
+        .api()
+        .pay(&token, &order, &stripe::card(CARD_OK).await)
+        .await;
+    assert_eq!(r.status(), 200, "{:?}", r.body);
+}
+
+#[tokio::test]
+async fn ten_payments_of_one_order_at_once_create_one_payment_intent() {
+    let t = app().await;
+    let (token, _, order, _) = pending_order(&t, 1).await;
+    let mut cards = Vec::new();
+    for _ in 0..10 {
+        cards.push(stripe::card(CARD_OK).await);
+    }
+    let api = t.api();
+    let mut calls = tokio::task::JoinSet::new();
+    for card in cards.clone() {
+        let (api, token, order) = (api.clone(), token.clone(), order.clone());
+        calls.spawn(async move { api.pay(&token, &order, &card).await });
+    }
+    let answers = calls.join_all().await;
+    let mut intents = std::collections::BTreeSet::new();
+    for r in &answers {
+        match r.status() {
+            200 => {
+                intents.insert(r.body["payment_intent_id"].as_str().unwrap().to_string());
+            }
+            409 => assert_eq!(r.error_code(), "payment_in_progress", "{:?}", r.body),
+            s => panic!("{s}: {:?}", r.body),
+        }
+    }
+    assert_eq!(intents.len(), 1, "{answers:?}");
+    assert_eq!(
+        stripe::intents_of(&order).await.len(),
+        1,
+        "one intent at localstripe"
+    );
+    // Asked again later, the open attempt is answered, not repeated.
+    let r = api.pay(&token, &order, &cards[0]).await;
+    assert_eq!(r.status(), 200, "{:?}", r.body);
+    assert!(intents.contains(r.body["payment_intent_id"].as_str().unwrap()));
+    assert_eq!(stripe::intents_of(&order).await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_intent_pays_only_the_order_it_was_created_for() {
+    let t = app().await;
+    let relay = stripe::relay().await;
+    let (token, _, a, _) = pending_order(&t, 1).await;
+    let mug = t.product("Cup", 1490, 10).await;
+    let r = t
+        .api()
+        .checkout(
+            &token,
+            "order-b",
+            json!({"items": [{"product_id": mug, "quantity": 1}]}),
+        )
+        .await;
+    let b = r.body["id"].as_str().unwrap().to_string();
+    let paid = t.api().pay(&token, &a, &stripe::card(CARD_OK).await).await;
+    let intent = paid.body["payment_intent_id"].as_str().unwrap().to_string();
+    // A's own intent (same amount), with metadata naming B: B stays unpaid, nothing is refunded.
+    let forged = succeeded_event(&format!("evt_{}", ulid::Ulid::new()), &intent, &b, 1490);
+    let r = deliver(&t, &forged).await;
+    assert_eq!(r.status(), 200, "{:?}", r.body);
+    let ob = t.api().order(&token, &b).await.body;
+    assert_eq!(
+        (ob["status"].as_str(), ob["payment_status"].as_str()),
+        (Some("PENDING"), Some("unpaid"))
+    );
+    // A's real event still pays A.
+    assert_eq!(
+        deliver(&t, &relay.wait_for(&a, "payment_intent.succeeded"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(t.api().order(&token, &a).await.body["status"], "PAID");
+}
+
+#[tokio::test]
+async fn signed_webhooks_that_cannot_be_acted_on_are_never_a_500() {
+    let t = app().await;
+    let (token, _, order, mug) = pending_order(&t, 1).await;
+    // An event id of 5,000 characters.
+    let long = succeeded_event(&format!("evt_{}", "x".repeat(5000)), "pi_x", &order, 1490);
+    let r = deliver(&t, &long).await;
+    assert_eq!(
+        (r.status(), r.error_code()),
+        (400, "invalid_event"),
+        "{:?}",
+        r.body
+    );
+    // A payment for a cancelled order, by an intent Stripe no longer knows: the refund cannot
+    // happen, so the event is acknowledged (logged and counted for the alarm), once.
+    set_order(&t, &order, &[("payment_intent_id", av("pi_gone"))]).await;
+    set_order(
+        &t,
+        &order,
+        &[(
+            "payment_intents",
+            aws_sdk_dynamodb::types::AttributeValue::L(vec![av("pi_gone")]),
+        )],
+    )
+    .await;
+    assert_eq!(
+        t.api()
+            .set_status(&token, &order, "CANCELLED")
+            .await
+            .status(),
+        200
+    );
+    let late = succeeded_event(
+        &format!("evt_{}", ulid::Ulid::new()),
+        "pi_gone",
+        &order,
+        1490,
+    );
+    let r = deliver(&t, &late).await;
+    assert_eq!(r.status(), 200, "{:?}", r.body);
+    assert_eq!(deliver(&t, &late).await.body["duplicate"], true);
+    assert_eq!(
+        t.api().order(&token, &order).await.body["status"],
+        "CANCELLED"
+    );
+    assert_eq!(t.stock_of(&mug).await, 10);
+}
+
+#[tokio::test]
+async fn an_order_whose_intent_stripe_no_longer_knows_still_lapses_once() {
+    let t = TestApp::with_env(|env| {
+        stripe::configure(env);
+        env.insert("ORDER_PAYMENT_WINDOW_SECONDS".into(), "2".into());
+    })
+    .await;
+    let (token, _, order, mug) = pending_order(&t, 2).await;
+    set_order(
+        &t,
+        &order,
+        &[("payment_intent_id", av("pi_forgotten_by_stripe"))],
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let run = shop::payments::expire_orders(t.app).await.unwrap();
+    assert_eq!(run["expired"], 1, "{run}");
+    assert_eq!(
+        t.api().order(&token, &order).await.body["status"],
+        "CANCELLED"
+    );
+    assert_eq!(t.stock_of(&mug).await, 10);
+    let again = shop::payments::expire_orders(t.app).await.unwrap();
+    assert_eq!(again["expired"], 0, "{again}");
+    assert_eq!(t.stock_of(&mug).await, 10, "restocked once");
+}

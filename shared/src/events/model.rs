@@ -289,6 +289,8 @@ mod tests {
             payment_intent_id: None,
             payment_error: None,
             payment_attempts: 0,
+            payment_intents: Vec::new(),
+            payment_open: false,
             cancel_reason: None,
             items: vec![OrderLine {
                 product_id: ProductId::from_trusted("p1"),

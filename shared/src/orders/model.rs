@@ -136,6 +136,13 @@ pub struct Order {
     /// Attempts that ended without a payment; part of the next attempt's Stripe idempotency key.
     #[serde(default)]
     pub payment_attempts: u32,
+    /// Every PaymentIntent created for this order, oldest first: no other intent can pay it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payment_intents: Vec<String>,
+    /// The current attempt's intent was created and has not failed: paying again resumes it
+    /// instead of creating another.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub payment_open: bool,
     /// Set when the order is cancelled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<CancelReason>,
@@ -184,6 +191,8 @@ pub fn build_order(
         payment_intent_id: None,
         payment_error: None,
         payment_attempts: 0,
+        payment_intents: Vec::new(),
+        payment_open: false,
         cancel_reason: None,
         total_cents: Cents::sum(items.iter().map(|l| l.unit_price_cents.times(l.quantity))),
         items,

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
 use serde_dynamo::to_item;
 
@@ -270,36 +270,91 @@ pub async fn replay(
     load_order(app, &record.order_id).await
 }
 
-/// What a payment attempt on a PENDING order left behind: its PaymentIntent, the reason it failed
-/// (shown to the shopper), and whether the attempt is spent (the next one then uses a new Stripe
-/// idempotency key). Conditional on the order still being PENDING at the attempt it was read
-/// with, so a concurrent attempt or a status move wins; `false` when it did.
-pub async fn record_payment_attempt(
-    app: &App,
-    order: &Order,
-    intent: Option<&str>,
-    error: Option<&str>,
-    spent: bool,
-) -> ApiResult<bool> {
+/// The attribute holding a payment attempt's claim on the order: until when (epoch seconds) one
+/// request may talk to Stripe for it. At most one attempt per order is in flight.
+const PAYMENT_CLAIM: &str = "payment_claim";
+const PAYMENT_INTENTS: &str = "payment_intents";
+const PAYMENT_OPEN: &str = "payment_open";
+
+/// Claims the order's payment for one request until `until` (epoch seconds): only while it is
+/// PENDING at the attempt it was read with and no other request holds an unexpired claim. `false`
+/// when another attempt holds it (or the order moved meanwhile).
+pub async fn claim_payment(app: &App, order: &Order, now: u64, until: u64) -> ApiResult<bool> {
     let mut u = UpdateExpr::new();
-    u.set(UPDATED_AT, s(now_rfc3339()));
-    if let Some(i) = intent {
-        u.set(PAYMENT_INTENT, s(i));
-    }
-    match error {
-        Some(e) => u.set(PAYMENT_ERROR, s(e)),
-        None => u.remove(PAYMENT_ERROR),
-    };
+    u.set(PAYMENT_CLAIM, n(until));
+    let (claim, free) = (u.name(PAYMENT_CLAIM), u.value(n(now)));
+    u.condition(format!(
+        "attribute_not_exists({claim}) OR {claim} <= {free}"
+    ));
+    still_at_attempt(&mut u, order);
+    db::applied(
+        u.update_item(&app.dynamo, table(app), order_key(&order.id))
+            .send()
+            .await,
+    )
+}
+
+/// Gives the claim back without recording anything (Stripe could not be reached).
+pub async fn release_payment(app: &App, order: &Order) -> ApiResult<()> {
+    let mut u = UpdateExpr::new();
+    u.remove(PAYMENT_CLAIM).condition(db::exists());
+    db::applied(
+        u.update_item(&app.dynamo, table(app), order_key(&order.id))
+            .send()
+            .await,
+    )?;
+    Ok(())
+}
+
+/// Conditions: PENDING, and still at the attempt `order` was read with.
+fn still_at_attempt(u: &mut UpdateExpr, order: &Order) {
     let attempts = u.name(PAYMENT_ATTEMPTS);
     let read = u.value(n(order.payment_attempts));
-    if spent {
-        u.set(PAYMENT_ATTEMPTS, n(order.payment_attempts + 1));
-    }
     let (st, pending) = (u.name(STATUS), u.value(s(OrderStatus::Pending.as_str())));
     u.condition(format!("{st} = {pending}"));
     u.condition(format!(
         "attribute_not_exists({attempts}) OR {attempts} = {read}"
     ));
+}
+
+/// What a payment attempt on a PENDING order left behind.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt<'a> {
+    /// The PaymentIntent it created (none when Stripe refused before making one).
+    pub intent: Option<&'a str>,
+    /// Why it failed, in words for the shopper.
+    pub error: Option<&'a str>,
+    /// Whether it is over without a payment (the next attempt then uses a new Stripe
+    /// idempotency key); an attempt not spent is the order's open attempt.
+    pub spent: bool,
+    /// The intent was created by this attempt (not resumed): it joins the order's intents.
+    pub created: bool,
+}
+
+/// Records an attempt and gives its claim back. Conditional on the order still being PENDING at
+/// the attempt it was read with, so a concurrent status move wins; `false` when it did.
+pub async fn record_payment_attempt(app: &App, order: &Order, a: Attempt<'_>) -> ApiResult<bool> {
+    let mut u = UpdateExpr::new();
+    u.set(UPDATED_AT, s(now_rfc3339())).remove(PAYMENT_CLAIM);
+    if let Some(i) = a.intent {
+        u.set(PAYMENT_INTENT, s(i));
+        if a.created {
+            u.push(PAYMENT_INTENTS, s(i));
+        }
+    }
+    match a.error {
+        Some(e) => u.set(PAYMENT_ERROR, s(e)),
+        None => u.remove(PAYMENT_ERROR),
+    };
+    if a.intent.is_some() && !a.spent {
+        u.set(PAYMENT_OPEN, AttributeValue::Bool(true));
+    } else {
+        u.remove(PAYMENT_OPEN);
+    }
+    if a.spent {
+        u.set(PAYMENT_ATTEMPTS, n(order.payment_attempts + 1));
+    }
+    still_at_attempt(&mut u, order);
     db::applied(
         u.update_item(&app.dynamo, table(app), order_key(&order.id))
             .send()
@@ -378,6 +433,7 @@ pub async fn move_order(
         (p, _) => p,
     };
     moved.expires_at = None;
+    moved.payment_open = false;
     if to == OrderStatus::Paid {
         moved.payment_error = None;
     }
@@ -396,7 +452,8 @@ pub async fn move_order(
             .set(BY_STATUS.pk, keys(&moved)[BY_STATUS.pk].clone())
             .set(UPDATED_AT, s(&now))
             .set(PAYMENT_STATUS, s(moved.payment_status.as_str()))
-            .remove(EXPIRES_AT);
+            .remove(EXPIRES_AT)
+            .remove(PAYMENT_OPEN);
         if to == OrderStatus::Paid {
             u.remove(PAYMENT_ERROR);
         }
@@ -501,6 +558,8 @@ mod tests {
             payment_intent_id: None,
             payment_error: None,
             payment_attempts: 0,
+            payment_intents: Vec::new(),
+            payment_open: false,
             cancel_reason: None,
             items: vec![],
             total_cents: Cents::sum([]),

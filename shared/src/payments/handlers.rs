@@ -5,9 +5,10 @@ use serde_json::json;
 
 use super::{
     model::{
-        ORDERS_EXPIRED, PAYMENTS_RECEIVED, PAYMENTS_REFUNDED, PayRequest, PaymentEvent,
-        PaymentMethodId, PaymentView, Settlement, WEBHOOK_SIGNATURE_FAILURES, WebhookEvent,
-        order_of, payment_key, settle, verify_signature, view_status,
+        ORDERS_EXPIRED, PAYMENT_CLAIM_SECS, PAYMENTS_RECEIVED, PAYMENTS_REFUNDED, PayPlan,
+        PayRequest, PaymentEvent, PaymentMethodId, PaymentView, REFUNDS_FAILED, Settlement,
+        WEBHOOK_SIGNATURE_FAILURES, WebhookEvent, order_of, payment_key, plan_payment, settle,
+        verify_signature, view_status,
     },
     store,
 };
@@ -18,7 +19,7 @@ use crate::{
     orders::{
         handlers::{order_id, visible},
         model::{CancelReason, Order, OrderStatus},
-        store as orders,
+        store::{self as orders, Attempt},
     },
     platform::{
         db::PageRequest,
@@ -30,7 +31,9 @@ use crate::{
 };
 
 /// `POST /orders/{id}/payment`: the owner pays a PENDING order with what Stripe.js made of the
-/// card. The answer never makes the order PAID; the signed webhook does.
+/// card. The answer never makes the order PAID; the signed webhook does. One attempt per order is
+/// in flight at a time (a conditional claim on the order), and an attempt creates at most one
+/// PaymentIntent whatever Stripe does with its idempotency key.
 pub async fn pay_order(app: &'static App, req: Request) -> ApiResult<Reply> {
     let id = order_id(&req)?;
     let (who, order) = auth::authenticate_with(app, &req, |_| orders::load_order(app, &id)).await?;
@@ -47,64 +50,57 @@ pub async fn pay_order(app: &'static App, req: Request) -> ApiResult<Reply> {
         ));
     }
     let method = PaymentMethodId::try_from(json_body::<PayRequest>(&req)?)?;
-    if order.status != OrderStatus::Pending {
+    let plan = plan_payment(&order, &now_rfc3339())?;
+    let now = now_epoch_secs();
+    if !orders::claim_payment(app, &order, now, now + PAYMENT_CLAIM_SECS).await? {
         return Err(ApiError::conflict(
-            "order_not_payable",
-            format!(
-                "the order is {}; only a PENDING order can be paid",
-                order.status.as_str()
-            ),
+            "payment_in_progress",
+            "another payment attempt for this order is in progress; wait for its answer",
         ));
     }
-    if lapsed(&order) {
-        return Err(ApiError::conflict(
-            "payment_window_closed",
-            "the time to pay for this order has passed; its items were released",
-        ));
-    }
-    let attempt = order.payment_attempts.to_string();
-    let metadata = [
-        ("order_id", order.id.as_str()),
-        ("user_id", order.user_id.as_str()),
-        ("attempt", attempt.as_str()),
-    ];
-    let created = app
-        .stripe
-        .create_payment_intent(
-            order.total_cents.get(),
-            &order.currency,
-            method.as_str(),
-            &metadata,
-            &payment_key(&order.id, order.payment_attempts),
-        )
-        .await;
-    let intent = match created {
+    let (intent, created) = match plan {
+        PayPlan::Create { attempt } => (create_intent(app, &order, &method, attempt).await, true),
+        PayPlan::Resume { intent } => (app.stripe.payment_intent(&intent).await, false),
+    };
+    let intent = match intent {
         Ok(intent) => intent,
         Err(StripeError::Declined(e)) => {
-            orders::record_payment_attempt(app, &order, None, Some(&e.shopper_message()), true)
-                .await?;
+            let attempt = Attempt {
+                intent: None,
+                error: Some(&e.shopper_message()),
+                spent: true,
+                created: false,
+            };
+            orders::record_payment_attempt(app, &order, attempt).await?;
             return Err(StripeError::Declined(e).into());
         }
-        // Unreachable or slow: a 503, and the order is untouched.
-        Err(e) => return Err(e.into()),
+        // Unreachable, slow, or the card is unusable: the order is as it was.
+        Err(e) => {
+            orders::release_payment(app, &order).await?;
+            return Err(e.into());
+        }
     };
     let Some(status) = view_status(&intent.status) else {
         let e = intent.last_payment_error.clone().unwrap_or_default();
-        orders::record_payment_attempt(
-            app,
-            &order,
-            Some(&intent.id),
-            Some(&e.shopper_message()),
-            true,
-        )
-        .await?;
+        let attempt = Attempt {
+            intent: Some(&intent.id),
+            error: Some(&e.shopper_message()),
+            spent: true,
+            created,
+        };
+        orders::record_payment_attempt(app, &order, attempt).await?;
         return Err(StripeError::Declined(e).into());
     };
     // An attempt waiting for 3-D Secure is spent: paying again starts a new one (should both
     // complete, the webhook refunds the second).
-    let spent = status == "requires_action";
-    orders::record_payment_attempt(app, &order, Some(&intent.id), None, spent).await?;
-    tracing::info!(order_id = %order.id, payment_intent = %intent.id, status, "payment attempted");
+    let attempt = Attempt {
+        intent: Some(&intent.id),
+        error: None,
+        spent: status == "requires_action",
+        created,
+    };
+    orders::record_payment_attempt(app, &order, attempt).await?;
+    tracing::info!(order_id = %order.id, payment_intent = %intent.id, status, created, "payment attempted");
     Reply::ok(&PaymentView {
         payment_intent_id: intent.id,
         status,
@@ -112,12 +108,28 @@ pub async fn pay_order(app: &'static App, req: Request) -> ApiResult<Reply> {
     })
 }
 
-/// Past its deadline (the expiry job may not have run yet).
-fn lapsed(order: &Order) -> bool {
-    order
-        .expires_at
-        .as_deref()
-        .is_some_and(|deadline| deadline <= now_rfc3339().as_str())
+/// Attempt `attempt`'s PaymentIntent for the order's total, created and confirmed.
+async fn create_intent(
+    app: &App,
+    order: &Order,
+    method: &PaymentMethodId,
+    attempt: u32,
+) -> Result<PaymentIntent, StripeError> {
+    let n = attempt.to_string();
+    let metadata = [
+        ("order_id", order.id.as_str()),
+        ("user_id", order.user_id.as_str()),
+        ("attempt", n.as_str()),
+    ];
+    app.stripe
+        .create_payment_intent(
+            order.total_cents.get(),
+            &order.currency,
+            method.as_str(),
+            &metadata,
+            &payment_key(&order.id, attempt),
+        )
+        .await
 }
 
 /// `POST /payments/webhook`: Stripe's signed events. Anything unsigned, stale or forged is a 400
@@ -176,6 +188,15 @@ async fn on_payment(app: &App, intent: &PaymentIntent) -> ApiResult<()> {
         }
         Settlement::AlreadySettled => Ok(()),
         Settlement::Refund => refund_late(app, &order, intent).await,
+        Settlement::Foreign => {
+            tracing::warn!(
+                security_event = "payment_intent_foreign",
+                order_id = %order.id,
+                payment_intent = %intent.id,
+                "a payment names an order that did not create it; it settles nothing"
+            );
+            Ok(())
+        }
         Settlement::Mismatch => {
             tracing::error!(
                 security_event = "payment_mismatch",
@@ -191,9 +212,25 @@ async fn on_payment(app: &App, intent: &PaymentIntent) -> ApiResult<()> {
 }
 
 /// A payment for an order that can no longer take it (expired, cancelled, or paid already) is
-/// refunded, once: the refund's idempotency key is the intent's.
+/// refunded, once: the refund's idempotency key is the intent's. A refund Stripe refuses (it does
+/// not know the intent, or the charge cannot be refunded) will not succeed on a retry: it is
+/// logged and counted for the alarm, and the event acknowledged. Stripe being unreachable is a
+/// 503, so Stripe delivers the event again.
 async fn refund_late(app: &App, order: &Order, intent: &PaymentIntent) -> ApiResult<()> {
-    app.stripe.refund(&intent.id).await?;
+    match app.stripe.refund(&intent.id).await {
+        Ok(()) => {}
+        Err(e @ StripeError::Refused { .. }) => {
+            metrics::emit(&[(REFUNDS_FAILED, 1)]);
+            tracing::error!(
+                order_id = %order.id,
+                payment_intent = %intent.id,
+                error = %e,
+                "a payment the shop cannot keep could not be refunded; refund it by hand"
+            );
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    }
     metrics::emit(&[(PAYMENTS_REFUNDED, 1)]);
     tracing::info!(order_id = %order.id, payment_intent = %intent.id, status = order.status.as_str(), "late payment refunded");
     if order.status == OrderStatus::Cancelled {
@@ -202,23 +239,27 @@ async fn refund_late(app: &App, order: &Order, intent: &PaymentIntent) -> ApiRes
     Ok(())
 }
 
-/// A payment failed (declined, or 3-D Secure failed): the order stays PENDING and shows why.
+/// A payment failed after the shop answered (3-D Secure or a processing card failed): the order
+/// stays PENDING, shows why, and the attempt is spent. Only the order's open attempt counts: a
+/// late failure of an older one changes nothing.
 async fn on_failure(app: &App, intent: &PaymentIntent) -> ApiResult<()> {
     let Some(order) = intent_order(app, intent).await? else {
         return Ok(());
     };
-    if order.status != OrderStatus::Pending {
+    let open = order.status == OrderStatus::Pending
+        && order.payment_open
+        && order.payment_intent_id.as_deref() == Some(intent.id.as_str());
+    if !open {
         return Ok(());
     }
     let reason = intent.last_payment_error.clone().unwrap_or_default();
-    orders::record_payment_attempt(
-        app,
-        &order,
-        Some(&intent.id),
-        Some(&reason.shopper_message()),
-        false,
-    )
-    .await?;
+    let attempt = Attempt {
+        intent: Some(&intent.id),
+        error: Some(&reason.shopper_message()),
+        spent: true,
+        created: false,
+    };
+    orders::record_payment_attempt(app, &order, attempt).await?;
     Ok(())
 }
 
@@ -295,12 +336,16 @@ async fn expire(app: &App, order: &Order) -> ApiResult<bool> {
     if let Some(intent) = &order.payment_intent_id {
         match app.stripe.cancel_payment_intent(intent).await {
             Ok(_) => {}
-            Err(StripeError::Refused { .. }) => {
-                let current = app.stripe.payment_intent(intent).await?;
-                if matches!(current.status.as_str(), "succeeded" | "processing") {
+            // Stripe does not know it (another account or mode, or a test Stripe restarted):
+            // nothing can be paid through it, so nothing is left to cancel.
+            Err(StripeError::Refused { status: 404, .. }) => {}
+            Err(StripeError::Refused { .. }) => match app.stripe.payment_intent(intent).await {
+                Ok(current) if matches!(current.status.as_str(), "succeeded" | "processing") => {
                     return Ok(false);
                 }
-            }
+                Ok(_) | Err(StripeError::Refused { status: 404, .. }) => {}
+                Err(e) => return Err(e.into()),
+            },
             Err(e) => return Err(e.into()),
         }
     }

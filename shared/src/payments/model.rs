@@ -21,6 +21,8 @@ pub const EVENT_MEMORY_SECS: u64 = 7 * 24 * 60 * 60;
 pub const WEBHOOK_SIGNATURE_FAILURES: Metric = Metric("WebhookSignatureFailures");
 pub const PAYMENTS_RECEIVED: Metric = Metric("PaymentsReceived");
 pub const PAYMENTS_REFUNDED: Metric = Metric("PaymentsRefunded");
+/// A payment the shop could not keep and Stripe would not refund: an operator refunds it.
+pub const REFUNDS_FAILED: Metric = Metric("RefundsFailed");
 pub const ORDERS_EXPIRED: Metric = Metric("OrdersExpired");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -90,6 +92,25 @@ pub fn verify_signature(
     }
 }
 
+/// The `Stripe-Signature` header Stripe sends with `body` at time `t` under `secret`: what
+/// [`verify_signature`] checks, for the tests and the benchmark that play Stripe.
+pub fn signature_header(secret: &[u8], t: u64, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(t.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("t={t},v1={hex}")
+}
+
+/// The longest event id accepted (Stripe's are `evt_` and about 30 characters).
+pub const MAX_EVENT_ID_LEN: usize = 255;
+
 /// A Stripe event, as much of it as the shop reads.
 #[derive(Debug, Deserialize)]
 pub struct WebhookEvent {
@@ -115,8 +136,24 @@ pub enum PaymentEvent {
 
 impl WebhookEvent {
     pub fn parse(body: &[u8]) -> ApiResult<Self> {
-        serde_json::from_slice(body)
-            .map_err(|_| ApiError::bad_request("invalid_event", "the body is not a Stripe event"))
+        let event: WebhookEvent = serde_json::from_slice(body).map_err(|_| {
+            ApiError::bad_request("invalid_event", "the body is not a Stripe event")
+        })?;
+        let id_ok = event.id.len() <= MAX_EVENT_ID_LEN
+            && event.id.starts_with("evt_")
+            && event
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !id_ok {
+            return Err(ApiError::bad_request(
+                "invalid_event",
+                format!(
+                    "the event id must be evt_ and at most {MAX_EVENT_ID_LEN} letters, digits or _"
+                ),
+            ));
+        }
+        Ok(event)
     }
 
     pub fn payment_event(&self) -> ApiResult<PaymentEvent> {
@@ -141,6 +178,9 @@ pub fn order_of(intent: &PaymentIntent) -> Option<&str> {
 /// What a succeeded payment does to its order.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Settlement {
+    /// Not an intent this order created (its metadata names an order that did not make it):
+    /// it settles nothing here, and is not refunded either (it may have paid its own order).
+    Foreign,
     /// PENDING, and the intent is for exactly this order's total: PENDING -> PAID.
     Pay,
     /// This intent already settled the order (paid it, or was refunded): nothing to do.
@@ -153,6 +193,11 @@ pub enum Settlement {
 }
 
 pub fn settle(order: &Order, intent: &PaymentIntent) -> Settlement {
+    let made_here =
+        order.payment_intents.contains(&intent.id) && order_of(intent) == Some(order.id.as_str());
+    if !made_here {
+        return Settlement::Foreign;
+    }
     let same_money = intent.amount == order.total_cents.get()
         && intent.currency.eq_ignore_ascii_case(&order.currency);
     if !same_money {
@@ -165,6 +210,60 @@ pub fn settle(order: &Order, intent: &PaymentIntent) -> Settlement {
         _ if ours && order.payment_status != PaymentStatus::Unpaid => Settlement::AlreadySettled,
         _ => Settlement::Refund,
     }
+}
+
+/// Most payment attempts one order takes (each can create one PaymentIntent, which the order
+/// records).
+pub const MAX_PAYMENT_ATTEMPTS: u32 = 20;
+/// How long one payment request holds the order's claim (epoch seconds): longer than a handler
+/// may run, so a crashed request frees the order soon after.
+pub const PAYMENT_CLAIM_SECS: u64 = 30;
+
+/// What paying an order does now.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PayPlan {
+    /// A new attempt: one PaymentIntent under this attempt's idempotency key.
+    Create { attempt: u32 },
+    /// The open attempt's intent exists and has not failed: answer it again, create nothing.
+    Resume { intent: String },
+}
+
+/// Whether `order` can be paid at `now` (RFC 3339), and how.
+pub fn plan_payment(order: &Order, now: &str) -> ApiResult<PayPlan> {
+    if order.status != OrderStatus::Pending {
+        return Err(ApiError::conflict(
+            "order_not_payable",
+            format!(
+                "the order is {}; only a PENDING order can be paid",
+                order.status.as_str()
+            ),
+        ));
+    }
+    // Past its deadline (the expiry job may not have run yet).
+    if order.expires_at.as_deref().is_some_and(|d| d <= now) {
+        return Err(ApiError::conflict(
+            "payment_window_closed",
+            "the time to pay for this order has passed; its items were released",
+        ));
+    }
+    if let Some(intent) = order
+        .payment_intent_id
+        .as_ref()
+        .filter(|_| order.payment_open)
+    {
+        return Ok(PayPlan::Resume {
+            intent: intent.clone(),
+        });
+    }
+    if order.payment_attempts >= MAX_PAYMENT_ATTEMPTS {
+        return Err(ApiError::conflict(
+            "too_many_payment_attempts",
+            format!("this order was tried {MAX_PAYMENT_ATTEMPTS} times; place a new order"),
+        ));
+    }
+    Ok(PayPlan::Create {
+        attempt: order.payment_attempts,
+    })
 }
 
 /// The Stripe idempotency key of an order's payment attempt: a retried request reuses it, so it
@@ -237,15 +336,10 @@ mod tests {
     const BODY: &[u8] = br#"{"id":"evt_1","type":"payment_intent.succeeded"}"#;
     const NOW: u64 = 1_800_000_000;
 
+    /// The hex signature alone (a header may carry several).
     fn sign(secret: &[u8], t: u64, body: &[u8]) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
-        mac.update(format!("{t}.").as_bytes());
-        mac.update(body);
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        let h = signature_header(secret, t, body);
+        h.split_once(",v1=").unwrap().1.to_string()
     }
 
     fn header(t: u64, sigs: &[String]) -> String {
@@ -260,6 +354,7 @@ mod tests {
     fn a_valid_signature_is_accepted() {
         let h = header(NOW, &[sign(SECRET, NOW, BODY)]);
         assert_eq!(verify_signature(Some(&h), BODY, SECRET, NOW), Ok(()));
+
         // A little clock skew either way is tolerated.
         assert_eq!(verify_signature(Some(&h), BODY, SECRET, NOW + 299), Ok(()));
         assert_eq!(verify_signature(Some(&h), BODY, SECRET, NOW - 299), Ok(()));
@@ -354,6 +449,8 @@ mod tests {
             payment_intent_id: intent.map(str::to_string),
             payment_error: None,
             payment_attempts: 0,
+            payment_intents: vec!["pi_1".into(), "pi_2".into()],
+            payment_open: false,
             cancel_reason: None,
             items: vec![],
             total_cents: Cents::price("p", 2980).unwrap(),
@@ -401,6 +498,85 @@ mod tests {
             settle(&expired, &intent("pi_1", 2980, "usd")),
             Settlement::Refund
         );
+    }
+
+    #[test]
+    fn an_intent_settles_only_the_order_that_created_it() {
+        let pending = order(OrderStatus::Pending, Some("pi_1"));
+        // Made for another order (pi_9 is not one of this order's), metadata naming this one.
+        assert_eq!(
+            settle(&pending, &intent("pi_9", 2980, "usd")),
+            Settlement::Foreign
+        );
+        // One of this order's intents, but its metadata names another order.
+        let mut other = intent("pi_1", 2980, "usd");
+        other.metadata.insert("order_id".into(), "01OTHER".into());
+        assert_eq!(settle(&pending, &other), Settlement::Foreign);
+        // Never refunded as "late" either, whatever the order's state.
+        let paid = order(OrderStatus::Paid, Some("pi_1"));
+        assert_eq!(
+            settle(&paid, &intent("pi_9", 2980, "usd")),
+            Settlement::Foreign
+        );
+    }
+
+    #[test]
+    fn one_attempt_at_a_time_resumed_never_duplicated() {
+        let now = "2026-12-04T10:00:00.000Z";
+        let mut o = order(OrderStatus::Pending, None);
+        assert_eq!(
+            plan_payment(&o, now).unwrap(),
+            PayPlan::Create { attempt: 0 }
+        );
+        // An open attempt (its intent succeeded or is processing) is answered again.
+        o.payment_intent_id = Some("pi_1".into());
+        o.payment_open = true;
+        assert_eq!(
+            plan_payment(&o, now).unwrap(),
+            PayPlan::Resume {
+                intent: "pi_1".into()
+            }
+        );
+        // A spent one (declined, or waiting for 3-D Secure) makes room for the next.
+        o.payment_open = false;
+        o.payment_attempts = 3;
+        assert_eq!(
+            plan_payment(&o, now).unwrap(),
+            PayPlan::Create { attempt: 3 }
+        );
+        o.payment_attempts = MAX_PAYMENT_ATTEMPTS;
+        assert_eq!(
+            plan_payment(&o, now).unwrap_err().code(),
+            "too_many_payment_attempts"
+        );
+        o.payment_attempts = 0;
+        o.expires_at = Some("2026-12-04T09:59:59.999Z".into());
+        assert_eq!(
+            plan_payment(&o, now).unwrap_err().code(),
+            "payment_window_closed"
+        );
+        let paid = order(OrderStatus::Paid, Some("pi_1"));
+        assert_eq!(
+            plan_payment(&paid, now).unwrap_err().code(),
+            "order_not_payable"
+        );
+    }
+
+    #[test]
+    fn event_ids_are_bounded() {
+        let event = |id: &str| {
+            serde_json::json!({"id": id, "type": "x", "data": {"object": {}}}).to_string()
+        };
+        assert!(WebhookEvent::parse(event("evt_1AbC").as_bytes()).is_ok());
+        for bad in [
+            "x".repeat(5000),
+            format!("evt_{}", "a".repeat(MAX_EVENT_ID_LEN)),
+            "evt_1#2".into(),
+            String::new(),
+        ] {
+            let e = WebhookEvent::parse(event(&bad).as_bytes()).unwrap_err();
+            assert_eq!(e.code(), "invalid_event", "{bad:?}");
+        }
     }
 
     #[test]

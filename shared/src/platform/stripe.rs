@@ -57,6 +57,12 @@ pub struct StripeApiError {
     pub decline_code: Option<String>,
     #[serde(default)]
     pub message: Option<String>,
+    /// The request parameter the error is about (`payment_method` for an unknown card).
+    #[serde(default)]
+    pub param: Option<String>,
+    /// `card_error`, `invalid_request_error`, `idempotency_error`, ...
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
 }
 
 impl StripeApiError {
@@ -105,6 +111,28 @@ impl StripeError {
     }
 }
 
+impl StripeError {
+    /// A refusal about the card the shopper gave (unknown, someone else's, unusable): Stripe
+    /// names `payment_method`, calls it a card error, or (localstripe) answers 404 for it. The
+    /// shop sends no other parameter a shopper chose.
+    fn about_payment_method(status: u16, error: &StripeApiError) -> bool {
+        status == 404
+            || error.param.as_deref() == Some("payment_method")
+            || error.kind.as_deref() == Some("card_error")
+            || error.code.as_deref() == Some("resource_missing")
+    }
+
+    /// Two requests with one idempotency key at once, or one key reused with other parameters.
+    fn is_conflict(status: u16, error: &StripeApiError) -> bool {
+        status == 409
+            || error.kind.as_deref() == Some("idempotency_error")
+            || error.code.as_deref() == Some("idempotency_key_in_use")
+    }
+}
+
+/// What a shopper sees of a Stripe failure: a declined or unusable card is theirs to fix (4xx), a
+/// second attempt racing the first is a 409, and everything else (Stripe down, or refusing a
+/// request of ours) is a 503: never a 500 a shopper could cause at will.
 impl From<StripeError> for ApiError {
     fn from(e: StripeError) -> Self {
         match e {
@@ -112,8 +140,25 @@ impl From<StripeError> for ApiError {
                 code: error.reason(),
                 message: error.shopper_message(),
             },
-            StripeError::Refused { .. } => ApiError::internal(e),
-            StripeError::Unavailable(_) | StripeError::NotConfigured => ApiError::Unavailable {
+            StripeError::Refused { status, ref error }
+                if StripeError::about_payment_method(status, error) =>
+            {
+                ApiError::invalid_field(
+                    "payment_method",
+                    "is not a card Stripe can charge; enter the card again",
+                )
+            }
+            StripeError::Refused { status, ref error }
+                if StripeError::is_conflict(status, error) =>
+            {
+                ApiError::conflict(
+                    "payment_in_progress",
+                    "another payment attempt for this order is in progress; wait for it",
+                )
+            }
+            StripeError::Refused { .. }
+            | StripeError::Unavailable(_)
+            | StripeError::NotConfigured => ApiError::Unavailable {
                 dependency: "the payment service",
                 source: Some(Box::new(e)),
             },
@@ -278,5 +323,48 @@ impl Stripe {
     pub async fn cancel_payment_intent(&self, intent: &str) -> Result<PaymentIntent, StripeError> {
         self.post(&format!("/v1/payment_intents/{intent}/cancel"), &[], None)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(status: u16, error: serde_json::Value) -> ApiError {
+        let error: StripeApiError = serde_json::from_value(error).unwrap();
+        StripeError::Refused { status, error }.into()
+    }
+
+    #[test]
+    fn no_stripe_refusal_becomes_a_500() {
+        // Stripe's answer to a pm_ that does not exist or belongs to another account.
+        let e = refused(
+            400,
+            serde_json::json!({"type": "invalid_request_error", "code": "resource_missing", "param": "payment_method"}),
+        );
+        assert_eq!(
+            (e.code(), e.body()["error"]["field"].as_str()),
+            ("invalid_field", Some("payment_method"))
+        );
+        // localstripe's answer to the same.
+        let e = refused(404, serde_json::json!({"message": "Not Found"}));
+        assert_eq!(e.body()["error"]["field"], "payment_method");
+        for conflict in [
+            refused(409, serde_json::json!({"type": "idempotency_error"})),
+            refused(
+                400,
+                serde_json::json!({"type": "idempotency_error", "message": "Keys for idempotent requests can only be used with the same parameters"}),
+            ),
+        ] {
+            assert_eq!(conflict.code(), "payment_in_progress");
+        }
+        // A refusal of a request of ours (a bug, or an account setting): a 503, logged.
+        let e = refused(
+            400,
+            serde_json::json!({"type": "invalid_request_error", "param": "currency"}),
+        );
+        assert_eq!(e.code(), "service_unavailable");
+        let e: ApiError = StripeError::Declined(StripeApiError::default()).into();
+        assert_eq!(e.code(), "card_declined");
     }
 }

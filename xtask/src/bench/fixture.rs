@@ -583,21 +583,9 @@ fn from_address(i: usize, mut ev: Value) -> Value {
     ev
 }
 
-/// `Stripe-Signature` for `body` now, as Stripe signs a delivery (HMAC-SHA256 of "t.body").
+/// `Stripe-Signature` for `body` now, as Stripe signs a delivery.
 fn stripe_signature(body: &str) -> String {
-    use hmac::{Hmac, Mac};
-    let t = shop::types::now_epoch_secs();
-    let mut mac =
-        Hmac::<sha2::Sha256>::new_from_slice(shop_tests::stripe::WEBHOOK_SECRET.as_bytes())
-            .expect("HMAC takes any key length");
-    mac.update(format!("{t}.{body}").as_bytes());
-    let hex: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("t={t},v1={hex}")
+    shop_tests::stripe::sign(body)
 }
 
 /// Differs between runs, so a run's email event ids never meet an earlier run's markers.

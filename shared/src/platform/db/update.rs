@@ -72,6 +72,19 @@ impl UpdateExpr {
         self
     }
 
+    /// `SET attr = list_append(if_not_exists(attr, []), [v])`: one more entry at the end of a list.
+    pub fn push(&mut self, attr: &str, v: AttributeValue) -> &mut Self {
+        let p = self.name(attr);
+        let (empty, one) = (
+            self.value(AttributeValue::L(Vec::new())),
+            self.value(AttributeValue::L(vec![v])),
+        );
+        self.set.push(format!(
+            "{p} = list_append(if_not_exists({p}, {empty}), {one})"
+        ));
+        self
+    }
+
     /// `SET attr = attr + by` (a number; `by` may be negative).
     pub fn increment(&mut self, attr: &str, by: i64) -> &mut Self {
         let (p, v) = (self.name(attr), self.value(super::n(by)));
