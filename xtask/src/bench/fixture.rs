@@ -200,8 +200,22 @@ pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) 
         payable_orders.push((id, token));
     }
     let mut webhook_orders = Vec::new();
-    for _ in 0..pool {
+    for i in 0..pool {
         let (id, total, _) = place(None).await;
+        // The order made the intent its webhook names (only such an intent can pay it).
+        let order = shop::orders::store::load_order(app, &id)
+            .await
+            .expect("DynamoDB Local answers")
+            .expect("a placed order");
+        let attempt = shop::orders::store::Attempt {
+            intent: Some(&bench_intent(i)),
+            error: None,
+            spent: false,
+            created: true,
+        };
+        shop::orders::store::record_payment_attempt(app, &order, attempt)
+            .await
+            .expect("DynamoDB Local answers");
         webhook_orders.push((id, total));
     }
     Fixture {
@@ -502,7 +516,7 @@ pub(crate) fn event_for(function: &str, route: &str, f: &Fixture, i: usize) -> V
                 "object": "event",
                 "type": "payment_intent.succeeded",
                 "data": {"object": {
-                    "id": format!("pi_bench_{i}"), "object": "payment_intent", "status": "succeeded",
+                    "id": bench_intent(i), "object": "payment_intent", "status": "succeeded",
                     "amount": total, "currency": "usd", "metadata": {"order_id": order}
                 }}
             })
@@ -581,6 +595,11 @@ fn from_address(i: usize, mut ev: Value) -> Value {
         i & 255
     ));
     ev
+}
+
+/// The PaymentIntent that pays webhook order `i`.
+fn bench_intent(i: usize) -> String {
+    format!("pi_bench_{i}")
 }
 
 /// `Stripe-Signature` for `body` now, as Stripe signs a delivery.
