@@ -84,13 +84,11 @@ async fn the_link_sets_the_password_once_and_ends_every_session() {
         "the old session ended"
     );
     assert_eq!(t.api().login(email, CUSTOMER_PASSWORD).await.status(), 401);
-    assert_eq!(
-        t.api()
-            .login(email, "a-brand-new-passphrase")
-            .await
-            .status(),
-        200
-    );
+    let signed_in = t.api().login(email, "a-brand-new-passphrase").await;
+    assert_eq!(signed_in.status(), 200);
+    // The link came to the address, so the address is proven: card payments open up.
+    let me = t.api().me(signed_in.body["token"].as_str().unwrap()).await;
+    assert_eq!(me.body["email_verified"], true, "{:?}", me.body);
 
     let again = confirm(&t, &token, "yet-another-passphrase").await;
     assert_eq!(again.status(), 400);

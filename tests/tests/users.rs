@@ -177,7 +177,8 @@ async fn login_gives_a_bearer_token_and_same_401_for_unknown_email_or_wrong_pass
     assert!(
         ok.body["refresh_token"]
             .as_str()
-            .is_some_and(|r| r.split('.').count() == 3)
+            .is_some_and(|r| r.split('.').count() == 5),
+        "user, session, generation, secret, MAC"
     );
     assert_eq!(ok.body["user"]["email"], "bob@example.com");
     assert_eq!(ok.body["token"].as_str().unwrap().split('.').count(), 3);
@@ -815,6 +816,39 @@ async fn a_refresh_token_rotates_and_its_reuse_ends_the_session() {
     for bad in ["", "x.y.z", &format!("{}x", &second[..second.len() - 1])] {
         assert_eq!(refresh(&t, bad).await.status(), 401, "{bad:?}");
     }
+}
+
+#[tokio::test]
+async fn a_token_rotated_away_any_number_of_times_ago_still_ends_the_session() {
+    let t = TestApp::new().await;
+    t.api()
+        .register("sev@example.com", "shopper-passphrase-42", "Sev")
+        .await;
+    let (_, first) = session(&t, "sev@example.com").await;
+    let mut current = first.clone();
+    for _ in 0..7 {
+        let r = refresh(&t, &current).await;
+        assert_eq!(r.status(), 200, "{:?}", r.body);
+        current = r.body["refresh_token"].as_str().unwrap().to_string();
+    }
+    let access = {
+        let r = refresh(&t, &current).await;
+        current = r.body["refresh_token"].as_str().unwrap().to_string();
+        r.body["token"].as_str().unwrap().to_string()
+    };
+    // Someone with the session's id but not the key cannot end it with a made-up old token.
+    let parts: Vec<&str> = current.split('.').collect();
+    let forged = format!("{}.{}.0.{}.{}", parts[0], parts[1], parts[3], parts[4]);
+    assert_eq!(refresh(&t, &forged).await.status(), 401);
+    assert_eq!(
+        t.api().me(&access).await.status(),
+        200,
+        "a forgery ends nothing"
+    );
+    // The very first token, eight rotations ago: reuse, and the session ends.
+    assert_eq!(refresh(&t, &first).await.status(), 401);
+    assert_eq!(t.api().me(&access).await.status(), 401);
+    assert_eq!(refresh(&t, &current).await.status(), 401);
 }
 
 #[tokio::test]

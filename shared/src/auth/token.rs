@@ -104,6 +104,17 @@ pub struct JwtKeys {
     issuer: String,
     audience: String,
     pub ttl_secs: u64,
+    /// The key refresh tokens are MACed with: derived from the signing secret for that purpose
+    /// alone, so no new secret is deployed and a MAC never passes for a token's signature.
+    pub refresh_key: Vec<u8>,
+}
+
+/// Derives the refresh-token key from the signing secret.
+fn refresh_key(secret: &[u8]) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    let mut m = Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    m.update(b"shop/refresh-token/v2");
+    m.finalize().into_bytes().to_vec()
 }
 
 impl JwtKeys {
@@ -123,6 +134,7 @@ impl JwtKeys {
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
             ttl_secs: config.token_ttl.as_secs(),
+            refresh_key: refresh_key(&config.jwt_secret),
         }
     }
 

@@ -80,7 +80,8 @@ pub struct SearchQuery {
 }
 
 impl SearchQuery {
-    /// `None` for a blank `q` (list everything).
+    /// `None` for a blank `q` (list everything). A `q` with characters but no word (only
+    /// punctuation or emoji) is refused: it would otherwise list everything too.
     pub fn parse(raw: &str) -> ApiResult<Option<Self>> {
         let mut found: Vec<String> = Vec::new();
         for w in words(raw) {
@@ -88,8 +89,14 @@ impl SearchQuery {
                 found.push(w);
             }
         }
-        if found.is_empty() {
+        if found.is_empty() && raw.trim().is_empty() {
             return Ok(None);
+        }
+        if found.is_empty() {
+            return Err(ApiError::invalid_field(
+                "q",
+                "must contain a word (letters or digits); leave it out to list everything",
+            ));
         }
         if found.len() > MAX_QUERY_WORDS {
             return Err(ApiError::invalid_field(
@@ -186,6 +193,10 @@ mod tests {
     #[test]
     fn queries_are_bounded_and_blank_lists_everything() {
         assert_eq!(SearchQuery::parse("   ").unwrap(), None);
+        for wordless in ["...", "?!", "\u{1F375}\u{1F375}", " - / "] {
+            let e = SearchQuery::parse(wordless).unwrap_err();
+            assert_eq!(e.body()["error"]["field"], "q", "{wordless:?}");
+        }
         let e = SearchQuery::parse("a b c d e f").unwrap_err().to_string();
         assert!(e.starts_with("q") && e.contains("5 words"), "{e}");
         let e = SearchQuery::parse("earl g").unwrap_err().to_string();

@@ -302,7 +302,7 @@ pub fn compose(event: &Event, to: &str, shop: &Shop) -> Option<Mail> {
             (
                 "choose a new password".to_string(),
                 Body {
-                    intro: "Someone (we hope you) asked to reset the password of your account. The link works once, for 30 minutes; signing in with it ends every other session.".into(),
+                    intro: "Someone (we hope you) asked to reset the password of your account. The link works once, for 30 minutes; choosing a new password with it signs you out everywhere, on every device.".into(),
                     lines: vec![],
                     outro: [outro, vec!["If it was not you, ignore this email: your password stays as it is.".into()]].concat(),
                     link,

@@ -247,8 +247,8 @@ pub async fn password_reset(app: &'static App, req: Request) -> ApiResult<Reply>
     address_throttle(app, &addr).await?;
     // Every request counts against the address: a flood of reset emails is held back too.
     store::count_failure(app, Scope::Address(&addr)).await?;
-    let account = store::find_by_email(app, &email).await?;
-    let record = LinkRecord::new(Purpose::Reset, account.map(|a| a.view.id), now_epoch_secs());
+    let account = store::account_id_by_email(app, &email).await?;
+    let record = LinkRecord::new(Purpose::Reset, account, now_epoch_secs());
     store::put_link(app, Purpose::Reset, &record).await?;
     if let Some(user) = &record.user_id {
         tracing::info!(security_event = "password_reset_requested", user_id = %user, client = %addr, "password reset requested");

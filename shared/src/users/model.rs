@@ -43,12 +43,23 @@ impl Email {
             return Err(bad());
         }
         let (local, domain) = s.split_once('@').ok_or_else(bad)?;
-        let domain_ok = !domain.contains('@')
-            && domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !domain.contains("..");
-        if local.is_empty() || local.len() > 64 || !domain_ok {
+        // The local part: letters, digits and RFC 5322's other unquoted characters, in dot-separated
+        // runs (no quoted forms, so no `<`, `>`, quotes, brackets or spaces ever reach a page or a
+        // header). The domain: dot-separated labels of letters, digits and inner hyphens.
+        let atext = |c: char| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
+        let label = |l: &str| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+        };
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && local
+                .split('.')
+                .all(|run| !run.is_empty() && run.chars().all(atext));
+        let domain_ok = domain.contains('.') && domain.split('.').all(label);
+        if !local_ok || !domain_ok {
             return Err(bad());
         }
         Ok(Email(s))
@@ -368,8 +379,25 @@ mod tests {
             "a@b@c.com",
             "ada@.com",
             "ada@example..com",
+            "<script>x@example.com",
+            "\"ada\"@example.com",
+            "ada.@example.com",
+            ".ada@example.com",
+            "a..da@example.com",
+            "ada@-example.com",
+            "ada@exa_mple.com",
+            "ada@example.com>",
+            "ada(comment)@example.com",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in [
+            "ada.lovelace+shop@example.co.uk",
+            "o'brien@example.ie",
+            "zoë@exämple.de",
+            "x_y-z@sub-domain.example.com",
+        ] {
+            assert!(Email::parse(good).is_ok(), "{good:?} refused");
         }
         assert!(Email::parse(&format!("{}@example.com", "a".repeat(65))).is_err());
     }

@@ -133,14 +133,23 @@ pub async fn create_user(
 
 /// The account registered under `email`, if any (guard read, then the account).
 pub async fn find_by_email(app: &App, email: &Email) -> ApiResult<Option<Account>> {
-    let guard = db::get_item(&app.dynamo, table(app), email_key(email), false).await?;
-    let Some(id) = guard.as_ref().and_then(|g| db::str_attr(g, GUARD_USER_ID)) else {
+    let Some(id) = account_id_by_email(app, email).await? else {
         return Ok(None);
     };
-    db::get_item(&app.dynamo, table(app), account_key(id), false)
+    db::get_item(&app.dynamo, table(app), account_key(id.as_str()), false)
         .await?
         .map(Account::from_item)
         .transpose()
+}
+
+/// The id of the account that holds `email`, from its guard item alone (one read, whether or not
+/// an account holds it).
+pub async fn account_id_by_email(app: &App, email: &Email) -> ApiResult<Option<UserId>> {
+    let guard = db::get_item(&app.dynamo, table(app), email_key(email), false).await?;
+    Ok(guard
+        .as_ref()
+        .and_then(|g| db::str_attr(g, GUARD_USER_ID))
+        .map(UserId::from_trusted))
 }
 
 /// What a failure counter says: how many failures in its window, and when the last one was.
@@ -352,11 +361,13 @@ async fn use_link(
     }
 }
 
-/// Uses a reset: the new password hash, and every session ended.
+/// Uses a reset: the new password hash, and every session ended. Opening the emailed link proves
+/// the address, so it is verified too.
 pub async fn complete_reset(app: &App, id: &str, user: &UserId, hash: &str) -> ApiResult<bool> {
     let mut account = UpdateExpr::new();
     account
         .set(PASSWORD_HASH, s(hash))
+        .set(auth::principal::EMAIL_VERIFIED, AttributeValue::Bool(true))
         .set("updated_at", s(now_rfc3339()))
         .remove(auth::session::SESSIONS)
         .condition(db::exists());

@@ -13,7 +13,8 @@ use crate::{
 /// all become a 400 whose message says what was wrong.
 pub fn json_body<T: DeserializeOwned>(req: &Request) -> ApiResult<T> {
     let bytes = req.body().as_ref();
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    // Every request body is an object: serde would also fill a struct from an array.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(ApiError::bad_request(
             "invalid_json",
             "request body must be a JSON object",
@@ -148,6 +149,32 @@ mod tests {
             .body(lambda_http::Body::Empty)
             .unwrap();
         assert_eq!(bearer_token(&req), None);
+    }
+
+    #[test]
+    fn only_a_json_object_fills_a_request() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Login {
+            email: String,
+            password: String,
+        }
+        let body = |b: &str| {
+            lambda_http::http::Request::builder()
+                .body(lambda_http::Body::Text(b.into()))
+                .unwrap()
+        };
+        assert!(json_body::<Login>(&body(r#" {"email": "a", "password": "b"}"#)).is_ok());
+        for bad in [
+            r#"["admin@shop.local", "admin-password"]"#,
+            "",
+            "  ",
+            "\"x\"",
+            "7",
+        ] {
+            let e = json_body::<Login>(&body(bad)).unwrap_err();
+            assert_eq!(e.code(), "invalid_json", "{bad:?}");
+        }
     }
 
     #[test]
