@@ -12,10 +12,20 @@ export PATH="$root/.cache/venv/bin:$PATH"
 source "$root/scripts/local-env.sh"
 
 pids=()
+# Each service runs in its own process group (setsid), its children with it (cargo lambda watch's
+# functions, the drivers' requests): the whole group is asked to stop, and killed if it has not
+# within 10 s, whatever state it is in, so nothing outlives `make dev`.
 cleanup() {
   trap - EXIT INT TERM
   echo; echo "==> stopping the local stack"
   for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 100); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM

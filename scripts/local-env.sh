@@ -14,7 +14,9 @@ export SITE_BUCKET="${SITE_BUCKET:-shop-site}"
 # Where DynamoDB Local and s3rver keep their data between runs.
 export LOCAL_DIR="${LOCAL_DIR:-.local}"
 export AWS_REGION="${AWS_REGION:-us-east-1}"
-export CORS_ALLOW_ORIGIN="${CORS_ALLOW_ORIGIN:-*}"
+# The storefront's own origin (the S3 emulator): cargo lambda watch adds Allow-Credentials, which a
+# browser refuses beside `*`.
+export CORS_ALLOW_ORIGIN="${CORS_ALLOW_ORIGIN:-http://127.0.0.1:${S3_PORT}}"
 export ADMIN_EMAIL="${ADMIN_EMAIL:-admin@shop.local}"
 export ADMIN_PASSWORD="${ADMIN_PASSWORD:-admin-password}"
 # Stripe is localstripe locally: these keys are fake and only it accepts them.

@@ -89,6 +89,13 @@ impl Triggers {
                 .args(["streams", api])
                 .envs(env)
                 .env("LOCAL_DLQ_DIR", &dead_letters)
+                .env("LOCAL_CHECKPOINT_DIR", dead_letters.join("checkpoints"))
+                // Lambda's spacing (a minute, then two) scaled down, unless a test sets its own.
+                .env(
+                    "LOCAL_ASYNC_RETRY_SECONDS",
+                    env.get("LOCAL_ASYNC_RETRY_SECONDS")
+                        .map_or("1,2", String::as_str),
+                )
                 .stdin(Stdio::null()),
         )
         .expect("xtask is built (`cargo build --workspace`)");
@@ -126,7 +133,12 @@ pub struct Mail {
 
 /// Everything moto holds (its `/moto-api/data.json`): sent mail, archived events.
 async fn moto_data() -> Value {
-    reqwest::get(format!("{}/moto-api/data.json", endpoint()))
+    moto_data_at(&endpoint()).await
+}
+
+/// [`moto_data`] of the moto at `base` (a dev stack's own).
+pub async fn moto_data_at(base: &str) -> Value {
+    reqwest::get(format!("{base}/moto-api/data.json"))
         .await
         .unwrap()
         .json()
@@ -137,11 +149,15 @@ async fn moto_data() -> Value {
 impl Mail {
     /// The token of the link to the storefront's `#/<page>` this email carries.
     pub fn link_token(&self, page: &str) -> String {
-        let link = format!("{SITE}/#/{page}?token=");
+        self.token_after(&format!("{SITE}/#/{page}?token="))
+    }
+
+    /// The token that follows `link` in the body.
+    pub fn token_after(&self, link: &str) -> String {
         let at = self
             .body
-            .find(&link)
-            .unwrap_or_else(|| panic!("no link to #/{page} in {}", self.body))
+            .find(link)
+            .unwrap_or_else(|| panic!("no {link} in {}", self.body))
             + link.len();
         self.body[at..]
             .chars()
@@ -152,7 +168,15 @@ impl Mail {
 
 /// Every email the local SES accepted for `to`.
 pub async fn mailbox(to: &str) -> Vec<Mail> {
-    moto_data().await["ses"]["Message"]
+    mails(&moto_data().await)
+        .into_iter()
+        .filter(|m| m.to.iter().any(|a| a == to))
+        .collect()
+}
+
+/// Every email in moto's `data`.
+pub fn mails(data: &Value) -> Vec<Mail> {
+    data["ses"]["Message"]
         .as_array()
         .into_iter()
         .flatten()
@@ -166,7 +190,6 @@ pub async fn mailbox(to: &str) -> Vec<Mail> {
             subject: m["subject"].as_str().unwrap_or_default().to_string(),
             body: m["body"].as_str().unwrap_or_default().to_string(),
         })
-        .filter(|m| m.to.iter().any(|a| a == to))
         .collect()
 }
 

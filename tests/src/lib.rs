@@ -333,7 +333,7 @@ impl TestResponse {
 /// An environment variable cargo sets for the crate it builds or runs (its manifest, package,
 /// crate and output directories), as opposed to the user's cargo settings (`CARGO_HOME`,
 /// `CARGO_TARGET_DIR`, `CARGO_BUILD_*`, ...).
-fn set_by_cargo_for_this_crate(name: &str) -> bool {
+pub fn set_by_cargo_for_this_crate(name: &str) -> bool {
     ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_"]
         .iter()
         .any(|p| name.starts_with(p))

@@ -85,8 +85,13 @@ pub async fn register_webhook(name: &str, url: &str) {
 /// What Stripe.js makes of a card field: localstripe's Stripe.js creates a token and pays with
 /// its card (`card_...`).
 pub async fn card(number: &str) -> String {
+    card_at(&endpoint(), number).await
+}
+
+/// [`card`] from the localstripe at `base` (a dev stack's own).
+pub async fn card_at(base: &str, number: &str) -> String {
     let token: Value = reqwest::Client::new()
-        .post(format!("{}/v1/tokens", endpoint()))
+        .post(format!("{base}/v1/tokens"))
         // Stripe.js sends the publishable key as a form field.
         .form(&[
             ("key", PUBLISHABLE_KEY),

@@ -7,6 +7,7 @@
 //! - `schedules API_URL`: run the manifest's scheduled functions locally, through the invoke endpoint.
 //! - `streams API_URL`: the event functions' triggers locally: table stream pollers and the bus's
 //!   rule delivery, through the invoke endpoint.
+//! - `replay-dead-letters API_URL`: invoke what the local dead-letter files hold once more.
 //! - `mail`: the emails the shop sent (from the local SES), newest last.
 //! - `sample-events`: one event of each type, through the publisher's decoding (tests/contract).
 //! - `manifest`: print the tables and environment variables the infrastructure must describe.
@@ -14,13 +15,14 @@
 //!   template.yaml's function blocks, terraform/functions.json, missing sample events.
 //! - `bench`: the benchmark behind `make bench` (release builds; writes docs/benchmark.*).
 
+mod async_queue;
 mod bench;
 mod catalogue;
 mod dev;
 mod generate;
 mod triggers;
 
-const USAGE: &str = "usage: cargo xtask setup | backfill-search | publish-site BUCKET API_URL | start-functions API_URL | schedules API_URL | streams API_URL | mail | sample-events | manifest | gen [--check] | bench";
+const USAGE: &str = "usage: cargo xtask setup | backfill-search | publish-site BUCKET API_URL | start-functions API_URL | schedules API_URL | streams API_URL | replay-dead-letters API_URL | mail | sample-events | manifest | gen [--check] | bench";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The benchmark re-runs this binary as its bare twin Lambdas.
@@ -55,6 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         ["schedules", api_url] => runtime()?.block_on(dev::schedules(api_url)),
         ["streams", api_url] => runtime()?.block_on(triggers::run(api_url)),
+        ["replay-dead-letters", api_url] => runtime()?.block_on(triggers::replay(api_url)),
         ["mail"] => runtime()?.block_on(dev::mail()),
         ["sample-events"] => {
             println!(

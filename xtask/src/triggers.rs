@@ -8,13 +8,27 @@
 //!   the on-failure destination (`$LOCAL_DLQ_DIR/outbox.jsonl`) and the records after it follow;
 //! - per rule of the manifest, an archive on the bus in moto with the rule's event pattern (so
 //!   moto matches events exactly as EventBridge would), polled; each new event is invoked on the
-//!   rule's target as an asynchronous invocation (two retries, then `$LOCAL_DLQ_DIR/events.jsonl`).
+//!   rule's target as an asynchronous invocation through [`AsyncQueue`] (a few at a time, two
+//!   retries a minute and two minutes later, then `$LOCAL_DLQ_DIR/events.jsonl`).
+//!
+//! A poller checkpoints the last record it handed on per shard in `$LOCAL_CHECKPOINT_DIR`
+//! (default `$LOCAL_DIR/checkpoints`), so a second start on the same data resumes after it
+//! instead of publishing every event ever made again. `replay-dead-letters API_URL` sends what the
+//! dead-letter files hold through the same invoke path, and keeps what fails again.
 
-use std::{collections::HashMap, path::PathBuf, time::Duration};
+use std::{
+    collections::{BTreeMap, HashMap},
+    path::PathBuf,
+    sync::Arc,
+    time::Duration,
+};
 
 use serde_json::{Value, json};
 
-use crate::generate::{self, Function, Outbox, StreamSource};
+use crate::{
+    async_queue::{self, AsyncQueue, Invoke, Job},
+    generate::{self, Function, Outbox, StreamSource},
+};
 
 type Res<T> = Result<T, String>;
 
@@ -23,6 +37,18 @@ struct Ctx {
     api: String,
     dynamodb: String,
     dlq: PathBuf,
+    checkpoints: PathBuf,
+}
+
+/// `$LOCAL_DLQ_DIR`, else `$LOCAL_DIR/dead-letters`.
+fn dead_letter_dir() -> PathBuf {
+    std::env::var("LOCAL_DLQ_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| local_dir().join("dead-letters"))
+}
+
+fn local_dir() -> PathBuf {
+    PathBuf::from(std::env::var("LOCAL_DIR").unwrap_or_else(|_| ".local".into()))
 }
 
 fn env(k: &str) -> Res<String> {
@@ -32,13 +58,12 @@ fn env(k: &str) -> Res<String> {
 pub async fn run(api_url: &str) -> Result<(), Box<dyn std::error::Error>> {
     let root = shop_tests::repo_root();
     let fns = generate::manifest(&std::fs::read_to_string(root.join("Cargo.toml"))?)?;
-    let dlq = std::env::var("LOCAL_DLQ_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("LOCAL_DIR").unwrap_or_else(|_| ".local".into()))
-                .join("dead-letters")
-        });
+    let dlq = dead_letter_dir();
     std::fs::create_dir_all(&dlq)?;
+    let checkpoints = std::env::var("LOCAL_CHECKPOINT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| local_dir().join("checkpoints"));
+    std::fs::create_dir_all(&checkpoints)?;
     let ctx: &'static Ctx = Box::leak(Box::new(Ctx {
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(120))
@@ -46,6 +71,7 @@ pub async fn run(api_url: &str) -> Result<(), Box<dyn std::error::Error>> {
         api: api_url.trim_end_matches('/').to_string(),
         dynamodb: env(shop::config::env::DYNAMODB_ENDPOINT)?,
         dlq,
+        checkpoints,
     }));
     let mut tasks = Vec::new();
     for f in fns.iter().filter(|f| f.stream.is_some()) {
@@ -157,12 +183,24 @@ async fn poll_table(
             Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
         }
     };
+    let checkpoint_file = ctx.checkpoints.join(format!("{table}.json"));
+    // Per shard: the last record handed on (from the checkpoint of an earlier run, then this
+    // one's), to start or resume after it with a fresh iterator.
+    let mut last: BTreeMap<String, String> = read_checkpoint(&checkpoint_file);
+    // A shard the checkpoint does not name (DynamoDB Local may list new ids after a restart) is
+    // read from its oldest record, skipping what is not newer than the checkpoint's newest.
+    let high_water = last.values().filter_map(|s| s.parse::<u128>().ok()).max();
+    let known: std::collections::HashSet<String> = last.keys().cloned().collect();
     // Per shard: the iterator to read next (`None` once the shard is closed and drained).
     let mut iterators: HashMap<String, Option<String>> = HashMap::new();
     let mut order: Vec<String> = Vec::new();
-    // Per shard: the last record handed on, to resume after it with a fresh iterator.
-    let mut last: HashMap<String, String> = HashMap::new();
     let mut quiet: std::collections::HashSet<String> = Default::default();
+    let at = |id: &str, last: &BTreeMap<String, String>| match last.get(id) {
+        Some(seq) => {
+            json!({"StreamArn": arn, "ShardId": id, "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": seq})
+        }
+        None => json!({"StreamArn": arn, "ShardId": id, "ShardIteratorType": "TRIM_HORIZON"}),
+    };
     loop {
         if let Ok(d) = dynamodb(
             ctx,
@@ -180,12 +218,21 @@ async fn poll_table(
                 if iterators.contains_key(&id) {
                     continue;
                 }
-                let it = dynamodb(
+                let it = match dynamodb(
                     ctx,
                     "DynamoDBStreams_20120810.GetShardIterator",
-                    json!({"StreamArn": arn, "ShardId": id, "ShardIteratorType": "TRIM_HORIZON"}),
+                    at(&id, &last),
                 )
-                .await?;
+                .await
+                {
+                    Ok(it) => it,
+                    // A checkpoint older than the stream keeps (24 h): from the oldest record.
+                    Err(_) if last.remove(&id).is_some() => continue,
+                    Err(e) => {
+                        eprintln!("streams: {table}: {e}");
+                        continue;
+                    }
+                };
                 iterators.insert(id.clone(), it["ShardIterator"].as_str().map(str::to_string));
                 order.push(id);
             }
@@ -207,23 +254,16 @@ async fn poll_table(
                     // DynamoDB Local down (try the same iterator again), or an iterator it no
                     // longer honours (taken while the shard was empty, expired, or from before a
                     // restart): resume after the last record handed on.
-                    if !e.contains("error sending request") {
-                        let at = match last.get(id) {
-                            Some(seq) => {
-                                json!({"StreamArn": arn, "ShardId": id, "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": seq})
-                            }
-                            None => {
-                                json!({"StreamArn": arn, "ShardId": id, "ShardIteratorType": "TRIM_HORIZON"})
-                            }
-                        };
-                        if let Ok(it) =
-                            dynamodb(ctx, "DynamoDBStreams_20120810.GetShardIterator", at).await
-                        {
-                            iterators.insert(
-                                id.clone(),
-                                it["ShardIterator"].as_str().map(str::to_string),
-                            );
-                        }
+                    if !e.contains("error sending request")
+                        && let Ok(it) = dynamodb(
+                            ctx,
+                            "DynamoDBStreams_20120810.GetShardIterator",
+                            at(id, &last),
+                        )
+                        .await
+                    {
+                        iterators
+                            .insert(id.clone(), it["ShardIterator"].as_str().map(str::to_string));
                     }
                     // DynamoDB Local answers this for an iterator taken on an empty shard, over and
                     // over until records come: said once per shard.
@@ -234,19 +274,20 @@ async fn poll_table(
                     continue;
                 }
             };
-            if let Some(seq) = page["Records"]
+            let newest = page["Records"]
                 .as_array()
                 .and_then(|r| r.last())
-                .map(|r| seq(r).to_string())
-            {
-                last.insert(id.clone(), seq);
-            }
+                .map(|r| seq(r).to_string());
+            let handed_on = |r: &Value| {
+                let n = seq(r).parse::<u128>().ok();
+                !known.contains(id) && n.is_some() && n <= high_water
+            };
             let mut records: Vec<Value> = page["Records"]
                 .as_array()
                 .cloned()
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|r| source.selects(r))
+                .filter(|r| source.selects(r) && !handed_on(r))
                 .map(|mut r| {
                     r["eventSourceARN"] = json!(arn);
                     r
@@ -259,6 +300,11 @@ async fn poll_table(
                     deliver_batch(ctx, function, &arn, id, &records[..n], outbox.retries).await;
                 records.drain(..done);
             }
+            // Checkpointed once the page's records are done, so a stop loses none of them.
+            if let Some(seq) = newest {
+                last.insert(id.clone(), seq);
+                write_checkpoint(&checkpoint_file, &last);
+            }
             iterators.insert(
                 id.clone(),
                 page["NextShardIterator"].as_str().map(str::to_string),
@@ -267,6 +313,26 @@ async fn poll_table(
         if idle {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+}
+
+fn read_checkpoint(path: &std::path::Path) -> BTreeMap<String, String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+/// Written to a temporary file and renamed over the checkpoint: a stop mid-write leaves the
+/// previous one whole.
+fn write_checkpoint(path: &std::path::Path, last: &BTreeMap<String, String>) {
+    let tmp = path.with_extension("json.tmp");
+    let written = serde_json::to_vec(last)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| std::fs::write(&tmp, bytes))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        eprintln!("streams: checkpoint {}: {e}", path.display());
     }
 }
 
@@ -310,7 +376,7 @@ async fn deliver_batch(
             // What the on-failure destination of a stream mapping receives: where the record is.
             dead_letter(
                 ctx,
-                "outbox.jsonl",
+                OUTBOX_DLQ,
                 json!({
                     "requestContext": {"condition": "RetryAttemptsExhausted", "functionArn": function, "approximateInvokeCount": attempt},
                     "DDBStreamBatchInfo": {
@@ -386,13 +452,34 @@ async fn ensure_archives(
     }
 }
 
-/// Delivers the events that reach each rule's archive to the rule's target, for ever.
+/// Delivers the events that reach each rule's archive to the rule's target, for ever, through
+/// the asynchronous-invocation queue.
 async fn deliver_rules(
     ctx: &'static Ctx,
     events: &str,
     bus: &str,
     rules: &[(String, Value, String)],
 ) -> Res<()> {
+    let invoke: Invoke = Arc::new(move |target, event| {
+        Box::pin(async move { invoke(ctx, &target, &event).await.map(|_| ()) })
+    });
+    let queue = AsyncQueue::start(
+        async_queue::concurrency(),
+        async_queue::retry_delays(),
+        invoke,
+        Arc::new(move |job: Job, last: String| {
+            // What Lambda's on-failure destination receives for an asynchronous invocation.
+            dead_letter(
+                ctx,
+                EVENTS_DLQ,
+                json!({
+                    "requestContext": {"condition": "RetriesExhausted", "functionArn": job.target, "approximateInvokeCount": job.attempt + 1},
+                    "responsePayload": last,
+                    "requestPayload": job.event,
+                }),
+            )
+        }),
+    );
     let mut made = vec![false; rules.len()];
     let mut seen: Vec<usize> = vec![0; rules.len()];
     loop {
@@ -421,18 +508,15 @@ async fn deliver_rules(
             let list = a["events"].as_array().cloned().unwrap_or_default();
             for event in list.into_iter().skip(seen[i]) {
                 seen[i] += 1;
-                let (rule, target) = (rule.clone(), target.clone());
-                tokio::spawn(async move { invoke_async(ctx, &rule, &target, event).await });
+                queue.push(rule, target, envelope(event));
             }
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
-/// Lambda's asynchronous invocation: the event, then two retries (1 s and 2 s later), then the
-/// dead-letter queue.
-async fn invoke_async(ctx: &Ctx, rule: &str, target: &str, mut event: Value) {
-    // moto keeps its own bookkeeping beside the envelope; EventBridge sends the envelope alone.
+/// The envelope EventBridge sends: moto keeps its own bookkeeping beside it.
+fn envelope(mut event: Value) -> Value {
     if let Some(o) = event.as_object_mut() {
         o.remove("ingestion-time");
         if let Some(t) = o.get("time").and_then(Value::as_f64) {
@@ -443,26 +527,52 @@ async fn invoke_async(ctx: &Ctx, rule: &str, target: &str, mut event: Value) {
             );
         }
     }
-    let mut last = String::new();
-    for attempt in 0..3u32 {
-        if attempt > 0 {
-            tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
-        }
-        match invoke(ctx, target, &event).await {
-            Ok(_) => return,
-            Err(e) => {
-                eprintln!("rules: {rule}: {e}");
-                last = e;
+    event
+}
+
+const EVENTS_DLQ: &str = "events.jsonl";
+const OUTBOX_DLQ: &str = "outbox.jsonl";
+
+/// `replay-dead-letters API_URL`: every entry of the dead-letter files invoked once more on its
+/// function (an event as it was sent; a stream record as a batch of one). What succeeds leaves the
+/// file; what fails again stays, for the next replay.
+pub async fn replay(api_url: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let ctx = Ctx {
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()?,
+        api: api_url.trim_end_matches('/').to_string(),
+        dynamodb: String::new(),
+        dlq: dead_letter_dir(),
+        checkpoints: PathBuf::new(),
+    };
+    for file in [EVENTS_DLQ, OUTBOX_DLQ] {
+        let path = ctx.dlq.join(file);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let (mut kept, mut sent) = (Vec::new(), 0);
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let entry: Value = serde_json::from_str(line)?;
+            let function = entry["requestContext"]["functionArn"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let payload = match file {
+                EVENTS_DLQ => entry["requestPayload"].clone(),
+                _ => json!({"Records": [entry["record"]]}),
+            };
+            match invoke(&ctx, &function, &payload).await {
+                Ok(_) => sent += 1,
+                Err(e) => {
+                    eprintln!("{file}: still failing: {e}");
+                    kept.push(line.to_string());
+                }
             }
         }
+        let rest: String = kept.iter().map(|l| format!("{l}\n")).collect();
+        std::fs::write(&path, rest)?;
+        println!("{}: {sent} replayed, {} kept", path.display(), kept.len());
     }
-    dead_letter(
-        ctx,
-        "events.jsonl",
-        json!({
-            "requestContext": {"condition": "RetriesExhausted", "functionArn": target, "approximateInvokeCount": 3},
-            "responsePayload": last,
-            "requestPayload": event,
-        }),
-    );
+    Ok(())
 }
