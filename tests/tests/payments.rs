@@ -32,6 +32,15 @@ async fn pending_order(t: &TestApp, quantity: i64) -> (String, String, String, S
     (token, admin, id, mug)
 }
 
+/// An app whose orders must be paid within 2 seconds.
+async fn two_second_window() -> TestApp {
+    TestApp::with_env(|env| {
+        stripe::configure(env);
+        env.insert("ORDER_PAYMENT_WINDOW_SECONDS".into(), "2".into());
+    })
+    .await
+}
+
 async fn deliver(t: &TestApp, d: &stripe::Delivery) -> shop_tests::TestResponse {
     t.api().webhook(Some(&d.signature), &d.body).await
 }
@@ -305,11 +314,7 @@ async fn only_the_owner_pays_and_only_with_a_stripe_payment_method() {
 
 #[tokio::test]
 async fn unpaid_orders_lapse_and_their_stock_returns_exactly_once() {
-    let t = TestApp::with_env(|env| {
-        stripe::configure(env);
-        env.insert("ORDER_PAYMENT_WINDOW_SECONDS".into(), "2".into());
-    })
-    .await;
+    let t = two_second_window().await;
     let (token, _, order, mug) = pending_order(&t, 4).await;
     // An attempt that waits for 3-D Secure: expiry cancels its PaymentIntent too.
     let r = t
@@ -342,11 +347,7 @@ async fn unpaid_orders_lapse_and_their_stock_returns_exactly_once() {
 
 #[tokio::test]
 async fn expiry_keeps_an_order_whose_payment_already_succeeded() {
-    let t = TestApp::with_env(|env| {
-        stripe::configure(env);
-        env.insert("ORDER_PAYMENT_WINDOW_SECONDS".into(), "2".into());
-    })
-    .await;
+    let t = two_second_window().await;
     let relay = stripe::relay().await;
     let (token, _, order, mug) = pending_order(&t, 1).await;
     assert_eq!(
@@ -691,11 +692,7 @@ async fn signed_webhooks_that_cannot_be_acted_on_are_never_a_500() {
 
 #[tokio::test]
 async fn an_order_whose_intent_stripe_no_longer_knows_still_lapses_once() {
-    let t = TestApp::with_env(|env| {
-        stripe::configure(env);
-        env.insert("ORDER_PAYMENT_WINDOW_SECONDS".into(), "2".into());
-    })
-    .await;
+    let t = two_second_window().await;
     let (token, _, order, mug) = pending_order(&t, 2).await;
     set_order(
         &t,

@@ -42,7 +42,7 @@ async fn a_hanging_dependency_is_a_503_not_a_lambda_timeout() {
 }
 
 /// A valid request for each function, so that only the outage can make it fail.
-fn body_for(function: &str, product: &str) -> Option<Value> {
+fn body_for(function: &str, product: &str, refresh: &str) -> Option<Value> {
     match function {
         "register" => Some(
             json!({"email": "late@example.com", "password": "shopper-passphrase-42", "name": "Late"}),
@@ -58,11 +58,8 @@ fn body_for(function: &str, product: &str) -> Option<Value> {
             Some(json!({"items": [{"product_id": product, "quantity": 1}]}))
         }
         "update-order-status" => Some(json!({"status": "PAID"})),
-        // Well-formed, so the answer depends on the account read.
-        "refresh" => Some(json!({"refresh_token": format!(
-            "01JD0000000000000000000000.01JD0000000000000000000001.{}",
-            "a".repeat(43)
-        )})),
+        // A genuine token: a made-up one is refused by its MAC before any read.
+        "refresh" => Some(json!({ "refresh_token": refresh })),
         "password-reset" => Some(json!({"email": "late@example.com"})),
         "confirm-password-reset" => Some(json!({
             "token": format!("01JD0000000000000000000000.{}", "a".repeat(43)),
@@ -88,7 +85,12 @@ async fn every_endpoint_answers_503_during_an_outage_and_recovers_without_a_rest
     shop::users::ensure_admin(t.app, "admin@outage.local", "admin-password", "Admin")
         .await
         .unwrap();
-    let admin = t.api().token("admin@outage.local", "admin-password").await;
+    let signed_in = t.api().login("admin@outage.local", "admin-password").await;
+    let admin = signed_in.body["token"].as_str().unwrap().to_string();
+    let refresh = signed_in.body["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let p = t
         .api()
         .send(
@@ -140,7 +142,7 @@ async fn every_endpoint_answers_503_during_an_outage_and_recovers_without_a_rest
         let mut req = request(&method, &url)
             .bearer(&admin)
             .header("idempotency-key", "during");
-        if let Some(b) = body_for(&function, &product) {
+        if let Some(b) = body_for(&function, &product, &refresh) {
             req = req.json(b);
         }
         let api = api.clone();
