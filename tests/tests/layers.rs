@@ -253,29 +253,80 @@ fn no_module_imports_another_in_a_circle() {
         "the scan found the domains: {graph:?}"
     );
     assert!(graph["orders"].contains("catalog"), "{graph:?}");
-    fn visit(
-        n: &str,
-        graph: &BTreeMap<String, BTreeSet<String>>,
-        path: &mut Vec<String>,
-        done: &mut BTreeSet<String>,
-    ) {
+    if let Some(found) = circle(&graph) {
+        panic!("import circle: {}", found.join(" -> "));
+    }
+}
+
+/// The first circle in `graph`, as the path that closes it.
+fn circle<N: Ord + Clone + std::fmt::Debug>(graph: &BTreeMap<N, BTreeSet<N>>) -> Option<Vec<N>> {
+    fn visit<N: Ord + Clone>(
+        n: &N,
+        graph: &BTreeMap<N, BTreeSet<N>>,
+        path: &mut Vec<N>,
+        done: &mut BTreeSet<N>,
+    ) -> Option<Vec<N>> {
         if let Some(i) = path.iter().position(|p| p == n) {
-            panic!("import circle: {} -> {n}", path[i..].join(" -> "));
+            let mut found = path[i..].to_vec();
+            found.push(n.clone());
+            return Some(found);
         }
         if done.contains(n) {
-            return;
+            return None;
         }
-        path.push(n.to_string());
+        path.push(n.clone());
         for d in graph.get(n).into_iter().flatten() {
-            visit(d, graph, path, done);
+            if let Some(found) = visit(d, graph, path, done) {
+                return Some(found);
+            }
         }
         path.pop();
-        done.insert(n.to_string());
+        done.insert(n.clone());
+        None
     }
     let mut done = BTreeSet::new();
-    for n in graph.keys() {
-        visit(n, &graph, &mut Vec::new(), &mut done);
+    graph
+        .keys()
+        .find_map(|n| visit(n, graph, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn no_file_imports_another_in_a_circle() {
+    let c = shop_crate();
+    // Between files, a parent module (`mod.rs`, which declares and re-exports its files) excepted.
+    let mut graph: BTreeMap<Vec<String>, BTreeSet<Vec<String>>> = BTreeMap::new();
+    for (m, code) in c.files.iter().filter(|(m, _)| m.len() >= 2) {
+        for d in imports(m, code, &c.modules) {
+            if c.files.contains_key(&d) && d.len() >= 2 {
+                graph.entry(m.clone()).or_default().insert(d);
+            }
+        }
     }
+    assert!(
+        graph[&vec!["orders".to_string(), "store".to_string()]]
+            .contains(&vec!["orders".to_string(), "model".to_string()]),
+        "the scan found file imports: {graph:?}"
+    );
+    if let Some(found) = circle(&graph) {
+        let names: Vec<String> = found.iter().map(|m| m.join("::")).collect();
+        panic!("import circle between files: {}", names.join(" -> "));
+    }
+}
+
+#[test]
+fn the_circle_finder_finds_a_circle_of_two_files() {
+    let edge = |a: &str, b: &str| (a.to_string(), BTreeSet::from([b.to_string()]));
+    let two = BTreeMap::from([edge("principal", "session"), edge("session", "principal")]);
+    assert_eq!(
+        circle(&two),
+        Some(vec![
+            "principal".into(),
+            "session".into(),
+            "principal".into()
+        ])
+    );
+    let line = BTreeMap::from([edge("principal", "session"), edge("session", "account")]);
+    assert_eq!(circle(&line), None);
 }
 
 #[test]

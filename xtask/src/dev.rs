@@ -112,7 +112,7 @@ pub fn manifest() -> serde_json::Value {
         "orders": [shop::orders::store::ORDER_PREFIX],
         "products": [shop::catalog::store::PRODUCT_PREFIX],
         "users": [
-            shop::auth::principal::ACCOUNT_PREFIX,
+            shop::auth::account::ACCOUNT_PREFIX,
             shop::users::store::RESET_PREFIX,
             shop::users::store::VERIFY_PREFIX,
             shop::users::store::ALERT_PREFIX,

@@ -546,6 +546,10 @@ pub async fn replay(api_url: &str) -> Result<(), Box<dyn std::error::Error>> {
         dlq: dead_letter_dir(),
         checkpoints: PathBuf::new(),
     };
+    replay_from(&ctx).await
+}
+
+async fn replay_from(ctx: &Ctx) -> Result<(), Box<dyn std::error::Error>> {
     for file in [EVENTS_DLQ, OUTBOX_DLQ] {
         let path = ctx.dlq.join(file);
         let Ok(text) = std::fs::read_to_string(&path) else {
@@ -562,7 +566,7 @@ pub async fn replay(api_url: &str) -> Result<(), Box<dyn std::error::Error>> {
                 EVENTS_DLQ => entry["requestPayload"].clone(),
                 _ => json!({"Records": [entry["record"]]}),
             };
-            match invoke(&ctx, &function, &payload).await {
+            match invoke(ctx, &function, &payload).await {
                 Ok(_) => sent += 1,
                 Err(e) => {
                     eprintln!("{file}: still failing: {e}");
@@ -575,4 +579,97 @@ pub async fn replay(api_url: &str) -> Result<(), Box<dyn std::error::Error>> {
         println!("{}: {sent} replayed, {} kept", path.display(), kept.len());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::{BodyExt, Full};
+    use hyper::{Request, Response, body::Bytes, server::conn::http1, service::service_fn};
+    use hyper_util::rt::TokioIo;
+    use std::sync::{Arc, Mutex};
+
+    type Seen = Arc<Mutex<Vec<(String, Value)>>>;
+
+    /// `cargo lambda watch`'s invoke endpoint: records each invocation; `broken` answers an error.
+    async fn invoke_endpoint() -> (String, Seen) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen: Seen = Arc::default();
+        let log = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req: Request<hyper::body::Incoming>| {
+                        let log = log.clone();
+                        async move {
+                            let path = req.uri().path().to_string();
+                            let body = req.into_body().collect().await?.to_bytes();
+                            let payload: Value = serde_json::from_slice(&body).unwrap();
+                            log.lock().unwrap().push((path.clone(), payload));
+                            let answer = if path.contains("/functions/broken/") {
+                                json!({"errorType": "Unavailable", "errorMessage": "still down"})
+                            } else {
+                                json!(null)
+                            };
+                            Ok::<_, hyper::Error>(Response::new(Full::new(Bytes::from(
+                                answer.to_string(),
+                            ))))
+                        }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(conn), service)
+                        .await;
+                });
+            }
+        });
+        (url, seen)
+    }
+
+    #[tokio::test]
+    async fn replay_invokes_each_dead_letter_once_and_keeps_only_what_fails_again() {
+        let (api, seen) = invoke_endpoint().await;
+        let dlq = std::env::temp_dir().join(format!("replay-{}", std::process::id()));
+        std::fs::create_dir_all(&dlq).unwrap();
+        let event = |function: &str, n: u32| json!({"requestContext": {"functionArn": function}, "requestPayload": {"id": n}});
+        let lines = [event("send-email", 1), event("broken", 2)];
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        std::fs::write(dlq.join(EVENTS_DLQ), text).unwrap();
+        let record = json!({"eventID": "r1", "dynamodb": {}});
+        std::fs::write(
+            dlq.join(OUTBOX_DLQ),
+            json!({"requestContext": {"functionArn": "publish-events"}, "record": record})
+                .to_string(),
+        )
+        .unwrap();
+        let ctx = Ctx {
+            http: reqwest::Client::new(),
+            api,
+            dynamodb: String::new(),
+            dlq: dlq.clone(),
+            checkpoints: PathBuf::new(),
+        };
+
+        replay_from(&ctx).await.unwrap();
+
+        let calls = seen.lock().unwrap().clone();
+        let path = |f: &str| format!("/2015-03-31/functions/{f}/invocations");
+        assert_eq!(
+            calls,
+            vec![
+                (path("send-email"), json!({"id": 1})),
+                (path("broken"), json!({"id": 2})),
+                (path("publish-events"), json!({"Records": [record]})),
+            ]
+        );
+        let kept = std::fs::read_to_string(dlq.join(EVENTS_DLQ)).unwrap();
+        assert_eq!(
+            kept,
+            format!("{}\n", lines[1]),
+            "only the failing one stays"
+        );
+        assert_eq!(std::fs::read_to_string(dlq.join(OUTBOX_DLQ)).unwrap(), "");
+        std::fs::remove_dir_all(&dlq).ok();
+    }
 }

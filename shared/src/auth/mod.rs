@@ -1,15 +1,16 @@
 //! Authentication: passwords (argon2id), access tokens (HS256) and the principal every protected
 //! endpoint establishes. Used by the domains; knows none of them.
 
+pub mod account;
 pub mod password;
 pub mod principal;
 pub mod session;
 pub mod token;
 
+pub use account::{Accounts, REVOKED_TOKENS, account_key};
 pub use password::{hash_password, verify_password};
 pub use principal::{
-    Accounts, Principal, REVOKED_TOKENS, account_key, authenticate, authenticate_account,
-    authenticate_batch, authenticate_with, revoke,
+    Principal, authenticate, authenticate_account, authenticate_batch, authenticate_with, revoke,
 };
 pub use session::TokenPair;
 pub use token::{Claims, JwtKeys};

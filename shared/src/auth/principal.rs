@@ -2,10 +2,13 @@
 //! check that it still exists, that this token was not revoked, and what the account's role is now.
 //! Also revocation (logout), which writes to that same account item.
 
-use aws_sdk_dynamodb::{Client, types::AttributeValue};
+use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::Request;
 
-use super::token::{Claims, INVALID_TOKEN, JwtKeys};
+use super::{
+    account::{AccountView, Accounts, REVOKED_TOKENS, account_key},
+    token::{Claims, INVALID_TOKEN},
+};
 use crate::{
     error::{ApiError, ApiResult},
     platform::{
@@ -14,30 +17,6 @@ use crate::{
     },
     types::{Role, UserId, now_epoch_secs},
 };
-
-/// What authentication needs of the application: the token keys and the accounts table.
-/// `App` provides it; auth never depends on the application that uses it.
-pub trait Accounts {
-    fn jwt(&self) -> &JwtKeys;
-    fn dynamo(&self) -> &Client;
-    fn users_table(&self) -> &str;
-}
-
-/// The key of a user's account item. Auth reads it on every request, so it is defined here and the
-/// users store builds its items with it.
-/// An account item's partition key prefix (the outbox's stream filter matches it).
-pub const ACCOUNT_PREFIX: &str = "USER#";
-pub fn account_pk(id: &str) -> String {
-    format!("{ACCOUNT_PREFIX}{id}")
-}
-pub const ACCOUNT_SK: &str = "PROFILE";
-pub fn account_key(id: &str) -> Item {
-    db::key(account_pk(id), ACCOUNT_SK)
-}
-/// The account's current role attribute.
-pub const ROLE: &str = "role";
-/// Whether the account's owner has shown the email is theirs (a link opened).
-pub const EMAIL_VERIFIED: &str = "email_verified";
 
 /// The caller of a protected endpoint, established from a valid, unrevoked token.
 #[derive(Debug, Clone)]
@@ -65,10 +44,6 @@ impl Principal {
         }
     }
 }
-
-/// Tokens revoked by logout are kept on their user's item as `jti -> exp`, so checking a token is
-/// part of the one read that also proves the account exists and gives its current role.
-pub const REVOKED_TOKENS: &str = "revoked_tokens";
 
 // Authentication reads the whole user item, not a projection of the role and this token's entry:
 // it costs the same read capacity (the item is far below 4 KB), and DynamoDB Local spends more on
@@ -154,18 +129,16 @@ async fn read_user(app: &impl Accounts, claims: &Claims) -> ApiResult<Option<Ite
 }
 
 fn principal(claims: Claims, user: Option<&Item>) -> ApiResult<Principal> {
-    let user = user.ok_or(ApiError::Unauthenticated(INVALID_TOKEN))?;
-    let revoked = user
-        .get(REVOKED_TOKENS)
-        .and_then(|v| v.as_m().ok())
-        .is_some_and(|m| m.contains_key(&claims.jti));
+    let account = AccountView(user.ok_or(ApiError::Unauthenticated(INVALID_TOKEN))?);
     // A revoked token, or one whose session was ended (logout, logout-all, password change,
     // refresh-token reuse) or has expired.
-    if revoked || !super::session::is_live(user, &claims.sid, now_epoch_secs()) {
+    if account.revoked(&claims.jti)
+        || !super::session::is_live(account.0, &claims.sid, now_epoch_secs())
+    {
         return Err(ApiError::Unauthenticated(INVALID_TOKEN));
     }
-    let role: Role = db::str_attr(user, ROLE)
-        .and_then(|r| serde_json::from_value(serde_json::Value::String(r.to_string())).ok())
+    let role = account
+        .role()
         .ok_or(ApiError::Unauthenticated(INVALID_TOKEN))?;
     record_user(&claims.sub);
     Ok(Principal {
@@ -174,7 +147,7 @@ fn principal(claims: Claims, user: Option<&Item>) -> ApiResult<Principal> {
         jti: claims.jti,
         exp: claims.exp,
         sid: claims.sid,
-        email_verified: matches!(user.get(EMAIL_VERIFIED), Some(AttributeValue::Bool(true))),
+        email_verified: account.email_verified(),
     })
 }
 

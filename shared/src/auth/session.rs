@@ -17,7 +17,7 @@ use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::principal::{Accounts, ROLE, account_key};
+use super::account::{AccountView, Accounts, account_key};
 use crate::{
     error::{ApiError, ApiResult},
     platform::db::{self, Item, UpdateExpr, n, s},
@@ -243,9 +243,7 @@ pub async fn refresh(app: &impl Accounts, raw: &str) -> ApiResult<TokenPair> {
     if p.generation > generation || hash(&p.secret) != *current {
         return Err(invalid());
     }
-    let role: Role = db::str_attr(&item, ROLE)
-        .and_then(|r| serde_json::from_value(serde_json::Value::String(r.into())).ok())
-        .ok_or_else(invalid)?;
+    let role = AccountView(&item).role().ok_or_else(invalid)?;
     let next = new_secret();
     let mut u = UpdateExpr::new();
     u.set_path(

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     app::App,
-    auth::principal::account_key,
+    auth::account::account_key,
     error::{ApiError, ApiResult},
     platform::{
         bus::{self, Entry},

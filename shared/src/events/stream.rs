@@ -9,7 +9,7 @@ use super::model::{
     Alert, Event, StockLevel, alert_events, link_events, order_events, product_events, user_events,
 };
 use crate::{
-    auth::principal::{ACCOUNT_PREFIX, ACCOUNT_SK},
+    auth::account::{ACCOUNT_PREFIX, ACCOUNT_SK},
     catalog::store::{PRODUCT_PREFIX, PRODUCT_SK},
     orders::{
         model::Order,

@@ -12,7 +12,7 @@ use super::model::{
 };
 use crate::{
     app::App,
-    auth::principal::account_pk,
+    auth::account::account_pk,
     catalog::{
         model::Stock,
         store::{STOCK, product_key},

@@ -367,7 +367,7 @@ pub async fn complete_reset(app: &App, id: &str, user: &UserId, hash: &str) -> A
     let mut account = UpdateExpr::new();
     account
         .set(PASSWORD_HASH, s(hash))
-        .set(auth::principal::EMAIL_VERIFIED, AttributeValue::Bool(true))
+        .set(auth::account::EMAIL_VERIFIED, AttributeValue::Bool(true))
         .set("updated_at", s(now_rfc3339()))
         .remove(auth::session::SESSIONS)
         .condition(db::exists());
@@ -378,7 +378,7 @@ pub async fn complete_reset(app: &App, id: &str, user: &UserId, hash: &str) -> A
 pub async fn complete_verification(app: &App, id: &str, user: &UserId) -> ApiResult<bool> {
     let mut account = UpdateExpr::new();
     account
-        .set(auth::principal::EMAIL_VERIFIED, AttributeValue::Bool(true))
+        .set(auth::account::EMAIL_VERIFIED, AttributeValue::Bool(true))
         .condition(db::exists());
     use_link(app, Purpose::Verify, id, user, account).await
 }

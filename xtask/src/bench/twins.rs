@@ -10,7 +10,7 @@ pub(crate) mod keys {
         types::{ProductId, UserId},
     };
 
-    pub use shop::{auth::principal::account_pk as user_pk, catalog::store::CATALOG, db::key};
+    pub use shop::{auth::account::account_pk as user_pk, catalog::store::CATALOG, db::key};
 
     pub fn user(id: &str) -> Item {
         shop::auth::account_key(id)

@@ -1,0 +1,97 @@
+//! The account item as authentication sees it: its key, the attributes every request reads, and one
+//! typed view of them. The principal (who is calling) and the sessions (sign-in, refresh) both use
+//! it; the users store builds its items with the same key.
+
+use aws_sdk_dynamodb::{Client, types::AttributeValue};
+
+use super::token::JwtKeys;
+use crate::{
+    platform::db::{self, Item},
+    types::Role,
+};
+
+/// What authentication needs of the application: the token keys and the accounts table.
+/// `App` provides it; auth never depends on the application that uses it.
+pub trait Accounts {
+    fn jwt(&self) -> &JwtKeys;
+    fn dynamo(&self) -> &Client;
+    fn users_table(&self) -> &str;
+}
+
+/// An account item's partition key prefix (the outbox's stream filter matches it).
+pub const ACCOUNT_PREFIX: &str = "USER#";
+pub fn account_pk(id: &str) -> String {
+    format!("{ACCOUNT_PREFIX}{id}")
+}
+pub const ACCOUNT_SK: &str = "PROFILE";
+pub fn account_key(id: &str) -> Item {
+    db::key(account_pk(id), ACCOUNT_SK)
+}
+/// The account's current role attribute.
+pub const ROLE: &str = "role";
+/// Whether the account's owner has shown the email is theirs (a link opened).
+pub const EMAIL_VERIFIED: &str = "email_verified";
+/// Tokens revoked by logout, kept on the account item as `jti -> exp`, so checking a token is part
+/// of the one read that also proves the account exists and gives its current role.
+pub const REVOKED_TOKENS: &str = "revoked_tokens";
+
+/// The attributes of an account item that authentication reads, typed.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountView<'a>(pub &'a Item);
+
+impl AccountView<'_> {
+    /// The current role; `None` for an item without a known one (never granted anything).
+    pub fn role(&self) -> Option<Role> {
+        let role = db::str_attr(self.0, ROLE)?;
+        serde_json::from_value(serde_json::Value::String(role.to_string())).ok()
+    }
+
+    pub fn email_verified(&self) -> bool {
+        matches!(self.0.get(EMAIL_VERIFIED), Some(AttributeValue::Bool(true)))
+    }
+
+    /// Whether the access token `jti` was revoked by a logout.
+    pub fn revoked(&self, jti: &str) -> bool {
+        self.0
+            .get(REVOKED_TOKENS)
+            .and_then(|v| v.as_m().ok())
+            .is_some_and(|m| m.contains_key(jti))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_view_reads_role_verification_and_revocations() {
+        let mut item = account_key("01JD0000000000000000000000");
+        let view = AccountView(&item);
+        assert_eq!(
+            (view.role(), view.email_verified(), view.revoked("j1")),
+            (None, false, false)
+        );
+        item.insert(ROLE.into(), db::s("admin"));
+        item.insert(EMAIL_VERIFIED.into(), AttributeValue::Bool(true));
+        item.insert(
+            REVOKED_TOKENS.into(),
+            AttributeValue::M([("j1".to_string(), db::n(1u64))].into()),
+        );
+        let view = AccountView(&item);
+        assert_eq!(
+            (
+                view.role(),
+                view.email_verified(),
+                view.revoked("j1"),
+                view.revoked("j2")
+            ),
+            (Some(Role::Admin), true, true, false)
+        );
+        item.insert(ROLE.into(), db::s("root"));
+        assert_eq!(
+            AccountView(&item).role(),
+            None,
+            "an unknown role grants nothing"
+        );
+    }
+}
