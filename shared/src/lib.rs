@@ -33,11 +33,7 @@ pub const TABLES: &[&db::TableDef] = &[
 
 /// The deployed name of `def` under `tables`.
 pub fn table_name<'a>(tables: &'a config::Tables, def: &db::TableDef) -> &'a str {
-    match def.id {
-        "users" => &tables.users,
-        "products" => &tables.products,
-        _ => &tables.orders,
-    }
+    tables.name(def.id)
 }
 
 /// Creates every table under the names in `tables` (idempotent).

@@ -485,6 +485,20 @@ async fn update_me_changes_name_address_and_password() {
         .await;
     assert_eq!(r.status(), 403);
 
+    // The rule registration applies: never the account's own email (nor its local part).
+    for own in ["up@example.com", "UP"] {
+        let r = t
+            .api()
+            .send(
+                request("PUT", "/users/me")
+                    .bearer(&token)
+                    .json(json!({"password": own, "current_password": "shopper-passphrase-42"})),
+            )
+            .await;
+        let field = r.body["error"]["field"].as_str();
+        assert_eq!((r.status(), field), (400, Some("password")), "{own}");
+    }
+
     let r = t
         .api()
         .send(request("PUT", "/users/me").bearer(&token).json(

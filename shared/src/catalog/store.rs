@@ -3,30 +3,34 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, Update,
+};
 use serde_dynamo::to_item;
 
 use super::{
-    model::{Category, NewProduct, ProductPatch, ProductQuery, ProductView, Slug, slug_taken},
+    model::{
+        Category, NewProduct, ProductPatch, ProductQuery, ProductView, Slug, Stock, slug_taken,
+    },
     search::{self, SearchQuery},
 };
 use crate::{
     app::App,
     error::{ApiError, ApiResult},
     platform::{
-        config::env,
+        config::{TableId, env},
         db::{
-            self, BatchGet, Gsi, Item, PK, Page, PageQuery, PageRequest, TableDef, Tx, TxError,
-            UpdateExpr, built, n, s,
+            self, BatchGet, Cancellation, Gsi, Item, PK, Page, PageQuery, PageRequest, TableDef,
+            Tx, TxError, UpdateExpr, built, n, s,
         },
     },
-    types::{ProductId, now_rfc3339},
+    types::{Cents, ProductId, Quantity, now_rfc3339},
 };
 
 /// Products, slug guards and the word index (see `search`). Both indexes sort by lower-cased name:
 /// the whole catalog (`by_name`) or one category (`by_category`).
 pub const TABLE: TableDef = TableDef {
-    id: "products",
+    id: TableId::Products,
     env: env::PRODUCTS_TABLE,
     gsis: &[BY_NAME, BY_CATEGORY],
     ttl: false,
@@ -48,6 +52,76 @@ pub const PRODUCT_SK: &str = "PRODUCT";
 
 pub fn product_key(id: &ProductId) -> Item {
     db::key(format!("{PRODUCT_PREFIX}{id}"), PRODUCT_SK)
+}
+
+/// A checkout's hold on one line, as an item of the caller's transaction: the product's stock goes
+/// down by `quantity` if that much is left and its price is still the `price` being charged.
+pub fn reserve(
+    app: &App,
+    product: &ProductId,
+    quantity: Quantity,
+    price: Cents,
+) -> ApiResult<Update> {
+    let mut u = UpdateExpr::new();
+    let quantity = i64::from(quantity.get());
+    u.increment(STOCK, -quantity);
+    let (stock, price_name) = (u.name(STOCK), u.name(PRICE_CENTS));
+    let (q, p) = (u.value(n(quantity)), u.value(n(price.get())));
+    u.condition(db::exists())
+        .condition(format!("{stock} >= {q} AND {price_name} = {p}"));
+    stock_update(app, &u, product)
+}
+
+/// How units go back into a product's stock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restock {
+    /// Added, if that stays within the most a product may hold ([`Stock::MAX`]).
+    Add(Quantity),
+    /// Adding them would pass the most it may hold: the stock is filled to it instead.
+    FillUp(Quantity),
+}
+
+/// Units going back (a cancelled order's line), as an item of the caller's transaction. Either
+/// form fails on a product deleted since, or whose stock moved across the maximum meanwhile.
+pub fn restock(app: &App, product: &ProductId, how: Restock) -> ApiResult<Update> {
+    let mut u = UpdateExpr::new();
+    let q = match how {
+        Restock::Add(q) | Restock::FillUp(q) => i64::from(q.get()),
+    };
+    let stock = u.name(STOCK);
+    let limit = u.value(n(Stock::MAX - q));
+    match how {
+        Restock::Add(_) => u
+            .increment(STOCK, q)
+            .condition(format!("{stock} <= {limit}")),
+        Restock::FillUp(_) => u
+            .set(STOCK, n(Stock::MAX))
+            .condition(format!("{stock} > {limit}")),
+    };
+    u.condition(db::exists());
+    stock_update(app, &u, product)
+}
+
+fn stock_update(app: &App, u: &UpdateExpr, product: &ProductId) -> ApiResult<Update> {
+    built(
+        u.tx_builder(&app.config.tables.products, product_key(product))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build(),
+    )
+}
+
+/// What a refused [`reserve`] or [`restock`] found: the product gone, or its stock now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StockFound {
+    Gone,
+    Units(i64),
+}
+
+pub fn stock_found(refused: &Cancellation) -> StockFound {
+    match refused.item.as_ref() {
+        None => StockFound::Gone,
+        Some(item) => db::num::<i64>(item, STOCK).map_or(StockFound::Gone, StockFound::Units),
+    }
 }
 
 fn slug_key(slug: &Slug) -> Item {

@@ -11,13 +11,12 @@ use super::{
 };
 use crate::{
     app::App,
-    auth::account::account_key,
     error::{ApiError, ApiResult},
     platform::{
         bus::{self, Entry},
-        db, mail as ses, metrics,
+        mail as ses, metrics,
     },
-    users::model::UserView,
+    users,
 };
 
 /// `publish-events` (DynamoDB Streams of the orders, products and users tables): publishes the
@@ -103,14 +102,7 @@ pub async fn send_email(app: &'static App, envelope: Value) -> ApiResult<Value> 
         Recipient::Customer => {
             let user = customer_of(&event)
                 .ok_or_else(|| ApiError::internal(format!("{kind} {id} names no customer")))?;
-            let view: Option<UserView> = db::get(
-                &app.dynamo,
-                &app.config.tables.users,
-                account_key(user.as_str()),
-                false,
-            )
-            .await?;
-            match view {
+            match users::store::load_user(app, &user).await? {
                 Some(v) => v.email.to_string(),
                 None => {
                     tracing::info!(event_id = %id, r#type = kind, "the customer's account is gone; nothing mailed");

@@ -16,11 +16,11 @@ use crate::{
     auth::Principal,
     catalog::{
         model::ProductView,
-        store::{PRICE_CENTS, STOCK, load_products, product_key},
+        store::{self as catalog, StockFound, load_products, product_key},
     },
     error::{ApiError, ApiResult},
     platform::{
-        db::{self, Fetched, Reasons, Tx, TxError, UpdateExpr, n},
+        db::{self, Fetched, Reasons, Tx, TxError},
         metrics,
     },
     types::{Cents, ProductId},
@@ -177,25 +177,8 @@ async fn place(
         )?,
     );
     for line in &order.items {
-        let mut u = UpdateExpr::new();
-        let quantity = i64::from(line.quantity.get());
-        u.increment(STOCK, -quantity);
-        let (stock, price) = (u.name(STOCK), u.name(PRICE_CENTS));
-        let (q, p) = (
-            u.value(n(quantity)),
-            u.value(n(line.unit_price_cents.get())),
-        );
-        // Enough stock, and the price we charge is still the catalog price.
-        u.condition(db::exists())
-            .condition(format!("{stock} >= {q} AND {price} = {p}"));
-        let update = db::built(
-            u.tx_builder(&app.config.tables.products, product_key(&line.product_id))
-                .return_values_on_condition_check_failure(
-                    aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .build(),
-        )?;
-        tx = tx.update("line", update);
+        let hold = catalog::reserve(app, &line.product_id, line.quantity, line.unit_price_cents)?;
+        tx = tx.update("line", hold);
     }
     tx = tx.update("unpaid", store::count_unpaid(app, &who.user_id)?);
     if let Some(version) = cart_version {
@@ -246,10 +229,9 @@ fn line_failure(order: &Order, reasons: &Reasons) -> Option<ApiError> {
         if !reason.condition_failed() {
             continue;
         }
-        let stock = reason.item.as_ref().and_then(|i| db::num::<i64>(i, STOCK));
-        match stock {
-            None => gone.push(line.product_id.clone()),
-            Some(stock) if stock < i64::from(line.quantity.get()) => {
+        match catalog::stock_found(reason) {
+            StockFound::Gone => gone.push(line.product_id.clone()),
+            StockFound::Units(stock) if stock < i64::from(line.quantity.get()) => {
                 short.push(line.product_id.clone());
                 available.insert(line.product_id.to_string(), stock.into());
             }

@@ -8,9 +8,9 @@ use lambda_http::{
 use super::{
     checkout::{self, Outcome},
     model::{
-        CancelReason, CartView, CheckoutRequest, CheckoutSource, Line, Order, OrderStatus,
-        PaymentStatus, PutCartRequest, StatusRequest, check_move, idempotency_key,
-        order_id_in_path, parse_lines, price_cart, product_ids, unknown_products,
+        CartView, CheckoutRequest, CheckoutSource, Line, Mover, Order, OrderStatus, PutCartRequest,
+        StatusRequest, idempotency_key, order_id_in_path, parse_lines, plan_transition, price_cart,
+        product_ids, unknown_products, visible_to,
     },
     store,
 };
@@ -18,12 +18,12 @@ use crate::{
     app::App,
     auth::{self, Principal},
     catalog::store::load_products,
-    error::{ApiError, ApiResult},
+    error::ApiResult,
     platform::http::{
         IDEMPOTENCY_KEY, Reply, header_str, json_body, page_request, path_param, query_param,
         record_order,
     },
-    types::UserId,
+    types::{UserId, now_rfc3339},
 };
 
 /// What to check out: the body's `items`, or the cart when the body is empty or `{}`.
@@ -89,19 +89,14 @@ pub async fn list_orders(app: &'static App, req: Request) -> ApiResult<Reply> {
 }
 
 /// The order id from the path (recorded on the request's log line).
-pub(crate) fn order_id(req: &Request) -> ApiResult<String> {
+fn order_id(req: &Request) -> ApiResult<String> {
     let id = order_id_in_path(&path_param(req, "id")?)?;
     record_order(&id);
     Ok(id)
 }
 
-/// The order if the caller may see it: its owner or an admin. Anyone else gets the same 404 as for
-/// an order that does not exist.
-pub(crate) fn visible(who: &Principal, order: Option<Order>) -> ApiResult<Order> {
-    match order {
-        Some(o) if o.user_id == who.user_id || who.is_admin() => Ok(o),
-        _ => Err(ApiError::NotFound("order")),
-    }
+fn visible(who: &Principal, order: Option<Order>) -> ApiResult<Order> {
+    visible_to(order, &who.user_id, who.is_admin())
 }
 
 /// `GET /orders/{id}`: the order is read while the token is checked.
@@ -118,22 +113,19 @@ pub async fn update_order_status(app: &'static App, req: Request) -> ApiResult<R
     let body: StatusRequest = json_body(&req)?;
     let to = OrderStatus::parse("status", &body.status)?;
     let order = visible(&who, store::load_order(app, &order_id(&req)?).await?)?;
-    check_move(order.status, to, who.is_admin())?;
+    let by = if who.is_admin() {
+        Mover::Admin
+    } else {
+        Mover::Owner
+    };
+    let plan = plan_transition(&order, to, by, &now_rfc3339())?;
     // A card payment goes back before the order says so; if Stripe cannot refund now, the order
     // stays PAID (503) and the admin tries again (the refund's idempotency key makes that safe).
-    if (order.status, to) == (OrderStatus::Paid, OrderStatus::Cancelled)
-        && order.payment_status == PaymentStatus::Paid
-        && let Some(intent) = &order.payment_intent_id
-    {
+    if let Some(intent) = &plan.refund {
         app.stripe.refund(intent).await?;
         tracing::info!(order_id = %order.id, payment_intent = %intent, "paid order refunded");
     }
-    let reason = (to == OrderStatus::Cancelled).then_some(if who.is_admin() {
-        CancelReason::Admin
-    } else {
-        CancelReason::Shopper
-    });
-    Reply::ok(&store::transition(app, &order, to, reason).await?)
+    Reply::ok(&store::apply(app, &plan).await?)
 }
 
 /// The cart's lines priced from the catalog now.

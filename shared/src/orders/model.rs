@@ -280,6 +280,15 @@ pub fn order_id_in_path(raw: &str) -> ApiResult<String> {
     Ok(raw.to_string())
 }
 
+/// The order if `user` may see it: its owner, or an admin. Anyone else gets the same 404 as for an
+/// order that does not exist.
+pub fn visible_to(order: Option<Order>, user: &UserId, admin: bool) -> ApiResult<Order> {
+    match order {
+        Some(o) if o.user_id == *user || admin => Ok(o),
+        _ => Err(ApiError::NotFound("order")),
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatusRequest {
@@ -314,6 +323,100 @@ pub fn check_move(order: OrderStatus, to: OrderStatus, admin: bool) -> ApiResult
         return Err(invalid_move(order, to));
     }
     Ok(())
+}
+
+/// Who moves an order, and so what the move may be and what it records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mover<'a> {
+    /// An admin through the API: any move the state machine allows.
+    Admin,
+    /// The order's owner through the API: only cancelling it while PENDING.
+    Owner,
+    /// The expiry job: the payment window closed on a PENDING order.
+    Expiry,
+    /// A verified payment of the order by this PaymentIntent.
+    Payment(&'a str),
+}
+
+/// What moving an order means, decided before anything is written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    /// The status the order was read in: the move happens only if it still is.
+    pub from: OrderStatus,
+    /// The order once moved.
+    pub order: Order,
+    /// A card payment to give back before the move (a paid order cancelled).
+    pub refund: Option<String>,
+    /// The lines whose units go back into stock.
+    pub restock: Vec<OrderLine>,
+    /// The move ends an order counted against its owner's cap of unpaid orders.
+    pub releases_unpaid: bool,
+}
+
+/// The one answer to "what happens when this order moves to `to`": the refusal, or the new status
+/// and payment status, who cancelled, what is refunded and restocked.
+pub fn plan_transition(
+    order: &Order,
+    to: OrderStatus,
+    by: Mover<'_>,
+    now: &str,
+) -> ApiResult<Transition> {
+    let from = order.status;
+    let allowed = match by {
+        Mover::Admin => {
+            check_move(from, to, true)?;
+            true
+        }
+        Mover::Owner => {
+            check_move(from, to, false)?;
+            true
+        }
+        Mover::Expiry => (from, to) == (OrderStatus::Pending, OrderStatus::Cancelled),
+        Mover::Payment(_) => (from, to) == (OrderStatus::Pending, OrderStatus::Paid),
+    };
+    if !allowed {
+        return Err(invalid_move(from, to));
+    }
+    let mut moved = order.clone();
+    moved.status = to;
+    moved.updated_at = now.to_string();
+    moved.expires_at = None;
+    moved.payment_open = false;
+    moved.payment_status = match (order.payment_status, to) {
+        (_, OrderStatus::Paid) => PaymentStatus::Paid,
+        (PaymentStatus::Paid, OrderStatus::Cancelled) => PaymentStatus::Refunded,
+        (p, _) => p,
+    };
+    if to == OrderStatus::Paid {
+        moved.payment_error = None;
+    }
+    if let Mover::Payment(intent) = by {
+        moved.payment_intent_id = Some(intent.to_string());
+    }
+    let cancelled = to == OrderStatus::Cancelled;
+    if cancelled {
+        moved.cancel_reason = Some(match by {
+            Mover::Owner => CancelReason::Shopper,
+            Mover::Expiry => CancelReason::Expired,
+            Mover::Admin | Mover::Payment(_) => CancelReason::Admin,
+        });
+    }
+    let refund = order
+        .payment_intent_id
+        .clone()
+        .filter(|_| cancelled && order.payment_status == PaymentStatus::Paid);
+    Ok(Transition {
+        from,
+        refund,
+        restock: if cancelled {
+            order.items.clone()
+        } else {
+            Vec::new()
+        },
+        // Orders placed since the count exists carry a deadline; only those were counted.
+        releases_unpaid: from == OrderStatus::Pending && order.expires_at.is_some(),
+        order: moved,
+    })
 }
 
 pub fn busy() -> ApiError {
@@ -606,6 +709,155 @@ mod tests {
             check_move(Delivered, Cancelled, true).unwrap_err().code(),
             "invalid_status_transition"
         );
+    }
+
+    fn pending(lines: usize) -> Order {
+        let catalog: HashMap<ProductId, (String, Cents)> = (0..lines)
+            .map(|i| {
+                let price = Cents::price("p", 100 * (i as i64 + 1)).unwrap();
+                (ProductId::new(), (format!("P{i}"), price))
+            })
+            .collect();
+        let lines: Vec<Line> = catalog.keys().map(|id| line(id, 2)).collect();
+        build_order(
+            &UserId::from_trusted("01USER"),
+            &lines,
+            &catalog,
+            "USD",
+            WINDOW,
+        )
+        .unwrap()
+    }
+
+    const NOW: &str = "2026-12-04T12:00:00.000Z";
+
+    #[test]
+    fn a_payment_marks_a_pending_order_paid_by_its_intent() {
+        let mut order = pending(2);
+        order.payment_error = Some("declined".into());
+        order.payment_open = true;
+        let plan = plan_transition(&order, OrderStatus::Paid, Mover::Payment("pi_1"), NOW).unwrap();
+        assert_eq!(plan.from, OrderStatus::Pending);
+        assert_eq!(
+            (plan.order.status, plan.order.payment_status),
+            (OrderStatus::Paid, PaymentStatus::Paid)
+        );
+        assert_eq!(plan.order.payment_intent_id.as_deref(), Some("pi_1"));
+        assert_eq!(
+            (plan.order.payment_error.clone(), plan.order.payment_open),
+            (None, false)
+        );
+        assert_eq!(
+            (
+                plan.order.expires_at.clone(),
+                plan.order.updated_at.as_str()
+            ),
+            (None, NOW)
+        );
+        assert!(plan.restock.is_empty() && plan.refund.is_none());
+        assert!(
+            plan.releases_unpaid,
+            "a paid order no longer counts as unpaid"
+        );
+        let paid = plan.order;
+        let again = plan_transition(&paid, OrderStatus::Paid, Mover::Payment("pi_2"), NOW);
+        assert_eq!(again.unwrap_err().code(), "invalid_status_transition");
+    }
+
+    #[test]
+    fn a_cancel_restocks_every_line_and_says_who_cancelled() {
+        let order = pending(3);
+        for (by, reason) in [
+            (Mover::Owner, CancelReason::Shopper),
+            (Mover::Admin, CancelReason::Admin),
+            (Mover::Expiry, CancelReason::Expired),
+        ] {
+            let plan = plan_transition(&order, OrderStatus::Cancelled, by, NOW).unwrap();
+            assert_eq!(plan.order.cancel_reason, Some(reason));
+            assert_eq!(plan.restock, order.items);
+            assert_eq!(plan.order.payment_status, PaymentStatus::Unpaid);
+            assert!(plan.refund.is_none() && plan.releases_unpaid);
+        }
+    }
+
+    #[test]
+    fn cancelling_a_paid_order_refunds_its_payment_first() {
+        let order = pending(1);
+        let paid = plan_transition(&order, OrderStatus::Paid, Mover::Payment("pi_9"), NOW)
+            .unwrap()
+            .order;
+        let plan = plan_transition(&paid, OrderStatus::Cancelled, Mover::Admin, NOW).unwrap();
+        assert_eq!(plan.refund.as_deref(), Some("pi_9"));
+        assert_eq!(plan.order.payment_status, PaymentStatus::Refunded);
+        assert!(!plan.releases_unpaid, "only a PENDING order was counted");
+        assert_eq!(plan.restock, paid.items);
+        // Paid by bank transfer (an admin's move): nothing to refund through Stripe.
+        let by_hand = plan_transition(&order, OrderStatus::Paid, Mover::Admin, NOW)
+            .unwrap()
+            .order;
+        let plan = plan_transition(&by_hand, OrderStatus::Cancelled, Mover::Admin, NOW).unwrap();
+        assert_eq!(plan.refund, None);
+    }
+
+    #[test]
+    fn each_mover_may_make_only_its_own_moves() {
+        let order = pending(1);
+        let shipped = |o: &Order| {
+            let paid = plan_transition(o, OrderStatus::Paid, Mover::Admin, NOW).unwrap();
+            plan_transition(&paid.order, OrderStatus::Shipped, Mover::Admin, NOW)
+                .unwrap()
+                .order
+        };
+        let code = |r: ApiResult<Transition>| r.unwrap_err().code();
+        assert_eq!(
+            code(plan_transition(
+                &order,
+                OrderStatus::Paid,
+                Mover::Owner,
+                NOW
+            )),
+            "forbidden"
+        );
+        assert_eq!(
+            code(plan_transition(
+                &order,
+                OrderStatus::Paid,
+                Mover::Expiry,
+                NOW
+            )),
+            "invalid_status_transition"
+        );
+        assert_eq!(
+            code(plan_transition(
+                &order,
+                OrderStatus::Cancelled,
+                Mover::Payment("pi"),
+                NOW
+            )),
+            "invalid_status_transition"
+        );
+        let shipped = shipped(&order);
+        assert_eq!(
+            code(plan_transition(
+                &shipped,
+                OrderStatus::Cancelled,
+                Mover::Admin,
+                NOW
+            )),
+            "invalid_status_transition"
+        );
+        assert_eq!(
+            code(plan_transition(
+                &shipped,
+                OrderStatus::Cancelled,
+                Mover::Expiry,
+                NOW
+            )),
+            "invalid_status_transition"
+        );
+        let delivered =
+            plan_transition(&shipped, OrderStatus::Delivered, Mover::Admin, NOW).unwrap();
+        assert!(delivered.restock.is_empty() && !delivered.releases_unpaid);
     }
 
     #[test]

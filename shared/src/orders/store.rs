@@ -3,23 +3,20 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, Put};
 use serde::{Deserialize, Serialize};
 use serde_dynamo::to_item;
 
 use super::model::{
-    CancelReason, Line, Order, OrderLine, OrderStatus, PaymentStatus, busy, invalid_move,
+    Line, Order, OrderLine, OrderStatus, PaymentStatus, Transition, busy, invalid_move,
 };
 use crate::{
     app::App,
     auth::account::account_pk,
-    catalog::{
-        model::Stock,
-        store::{STOCK, product_key},
-    },
+    catalog::store::{self as catalog, Restock, StockFound},
     error::{ApiError, ApiResult},
     platform::{
-        config::env,
+        config::{TableId, env},
         db::{
             self, Gsi, Item, Page, PageQuery, PageRequest, TTL_ATTR, TableDef, Tx, TxError,
             UpdateExpr, built, n, s,
@@ -30,7 +27,7 @@ use crate::{
 
 /// Orders, carts and idempotency records (the last expire by TTL after 24 h).
 pub const TABLE: TableDef = TableDef {
-    id: "orders",
+    id: TableId::Orders,
     env: env::ORDERS_TABLE,
     gsis: &[BY_USER, BY_STATUS],
     ttl: true,
@@ -397,130 +394,55 @@ pub async fn backoff(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(base + jitter)).await;
 }
 
-/// Moves the order from its current status to `to`, guarded by a condition on the current status
-/// (so two concurrent moves cannot both succeed). Cancelling restores the stock in the same
-/// transaction; lines whose product has since been deleted are not restocked, and no product is
-/// restocked past the most it may hold ([`Stock::MAX`]).
-/// A cancellation records `reason` on the order (the event it becomes says who cancelled).
-pub async fn transition(
-    app: &App,
-    order: &Order,
-    to: OrderStatus,
-    reason: Option<CancelReason>,
-) -> ApiResult<Order> {
-    move_order(app, order, to, None, reason).await
-}
-
-/// [`transition`], recording `paid_by` as the order's PaymentIntent. The payment fields follow
-/// the status: PAID is paid; a cancelled paid order was refunded first; only PENDING expires.
-pub async fn move_order(
-    app: &App,
-    order: &Order,
-    to: OrderStatus,
-    paid_by: Option<&str>,
-    reason: Option<CancelReason>,
-) -> ApiResult<Order> {
-    let now = now_rfc3339();
-    let mut moved = order.clone();
-    if to == OrderStatus::Cancelled {
-        moved.cancel_reason = reason;
-    }
-    moved.status = to;
-    moved.updated_at = now.clone();
-    moved.payment_status = match (order.payment_status, to) {
-        (_, OrderStatus::Paid) => PaymentStatus::Paid,
-        (PaymentStatus::Paid, OrderStatus::Cancelled) => PaymentStatus::Refunded,
-        (p, _) => p,
-    };
-    moved.expires_at = None;
-    moved.payment_open = false;
-    if to == OrderStatus::Paid {
-        moved.payment_error = None;
-    }
-    if let Some(intent) = paid_by {
-        moved.payment_intent_id = Some(intent.to_string());
-    }
+/// Carries out a [`Transition`] in one transaction, conditional on the order still being in the
+/// status it was planned from (of two concurrent moves one wins; the other is refused against the
+/// status the order has now). A cancellation restores its lines' stock in the same transaction;
+/// a product deleted since is not restocked, and none is restocked past the most it may hold.
+pub async fn apply(app: &App, plan: &Transition) -> ApiResult<Order> {
+    let moved = &plan.order;
     // Lines whose product is gone (not restocked), and lines restocked to the maximum instead.
-    let mut skip: Vec<ProductId> = Vec::new();
+    let mut gone: Vec<ProductId> = Vec::new();
     let mut capped: Vec<ProductId> = Vec::new();
     for attempt in 0..CONFLICT_ATTEMPTS {
         if attempt > 0 {
             backoff(attempt).await;
         }
-        let mut u = UpdateExpr::new();
-        u.set(STATUS, s(to.as_str()))
-            .set(BY_STATUS.pk, keys(&moved)[BY_STATUS.pk].clone())
-            .set(UPDATED_AT, s(&now))
-            .set(PAYMENT_STATUS, s(moved.payment_status.as_str()))
-            .remove(EXPIRES_AT)
-            .remove(PAYMENT_OPEN);
-        if to == OrderStatus::Paid {
-            u.remove(PAYMENT_ERROR);
-        }
-        if let Some(intent) = paid_by {
-            u.set(PAYMENT_INTENT, s(intent));
-        }
-        if let Some(reason) = moved.cancel_reason.filter(|_| to == OrderStatus::Cancelled) {
-            u.set(CANCEL_REASON, s(reason.as_str()));
-        }
-        let (st, from) = (u.name(STATUS), u.value(s(order.status.as_str())));
-        u.condition(format!("{st} = {from}"));
-        let mut tx = Tx::new().update("order", u.tx_item(table(app), order_key(&order.id))?);
-        // Orders placed since the count exists carry a deadline; only those were counted.
-        if order.status == OrderStatus::Pending && order.expires_at.is_some() {
+        let mut tx = Tx::new().update("order", move_item(app, plan)?);
+        if plan.releases_unpaid {
             let mut c = UpdateExpr::new();
             c.add(UNPAID, n(-1));
-            tx = tx.update("unpaid", c.tx_item(table(app), unpaid_key(&order.user_id))?);
+            tx = tx.update("unpaid", c.tx_item(table(app), unpaid_key(&moved.user_id))?);
         }
-        let restock: Vec<&OrderLine> = if to == OrderStatus::Cancelled {
-            order
-                .items
-                .iter()
-                .filter(|l| !skip.contains(&l.product_id))
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let restock: Vec<&OrderLine> = plan
+            .restock
+            .iter()
+            .filter(|l| !gone.contains(&l.product_id))
+            .collect();
         for line in &restock {
-            let q = i64::from(line.quantity.get());
-            let mut r = UpdateExpr::new();
-            let stock = r.name(STOCK);
-            let limit = r.value(n(Stock::MAX - q));
-            if capped.contains(&line.product_id) {
-                // Restocking would pass the maximum a product may hold: fill it to the maximum.
-                r.set(STOCK, n(Stock::MAX))
-                    .condition(format!("{stock} > {limit}"));
+            let how = if capped.contains(&line.product_id) {
+                Restock::FillUp(line.quantity)
             } else {
-                r.increment(STOCK, q)
-                    .condition(format!("{stock} <= {limit}"));
-            }
-            r.condition(db::exists());
-            let update = db::built(
-                r.tx_builder(&app.config.tables.products, product_key(&line.product_id))
-                    .return_values_on_condition_check_failure(
-                        ReturnValuesOnConditionCheckFailure::AllOld,
-                    )
-                    .build(),
-            )?;
-            tx = tx.update("restock", update);
+                Restock::Add(line.quantity)
+            };
+            tx = tx.update("restock", catalog::restock(app, &line.product_id, how)?);
         }
         let reasons = match tx.send(&app.dynamo).await {
             Ok(()) => {
-                tracing::info!(order_id = %order.id, from = order.status.as_str(), to = to.as_str(), "order status changed");
-                return Ok(moved);
+                tracing::info!(order_id = %moved.id, from = plan.from.as_str(), to = moved.status.as_str(), "order status changed");
+                return Ok(moved.clone());
             }
             Err(TxError::Cancelled(r)) => r,
             Err(e) => return Err(e.into()),
         };
         if reasons.failed("order") {
             // Someone else moved it first; report against its real current status.
-            let current = load_order(app, &order.id)
+            let current = load_order(app, &moved.id)
                 .await?
                 .map(|o| o.status)
-                .unwrap_or(order.status);
-            return Err(invalid_move(current, to));
+                .unwrap_or(plan.from);
+            return Err(invalid_move(current, moved.status));
         }
-        // A failed restock is a product deleted since (not restocked), or one whose stock moved
+        // A refused restock is a product deleted since (not restocked), or one whose stock moved
         // across the maximum since we chose how to restock it (choose again).
         let mut changed = false;
         for (line, reason) in restock.iter().zip(reasons.named("restock")) {
@@ -529,10 +451,10 @@ pub async fn move_order(
             }
             changed = true;
             let id = line.product_id.clone();
-            match reason.item.as_ref() {
-                None => skip.push(id),
-                Some(_) if capped.contains(&id) => capped.retain(|c| *c != id),
-                Some(_) => capped.push(id),
+            match catalog::stock_found(reason) {
+                StockFound::Gone => gone.push(id),
+                StockFound::Units(_) if capped.contains(&id) => capped.retain(|c| *c != id),
+                StockFound::Units(_) => capped.push(id),
             }
         }
         if !changed && !reasons.conflict() {
@@ -540,6 +462,31 @@ pub async fn move_order(
         }
     }
     Err(busy())
+}
+
+/// The order's half of a move: the new status and payment fields, if its status is still `from`.
+fn move_item(app: &App, plan: &Transition) -> ApiResult<aws_sdk_dynamodb::types::Update> {
+    let moved = &plan.order;
+    let mut u = UpdateExpr::new();
+    u.set(STATUS, s(moved.status.as_str()))
+        .set(BY_STATUS.pk, keys(moved)[BY_STATUS.pk].clone())
+        .set(UPDATED_AT, s(&moved.updated_at))
+        .set(PAYMENT_STATUS, s(moved.payment_status.as_str()))
+        .remove(EXPIRES_AT)
+        .remove(PAYMENT_OPEN);
+    match &moved.payment_error {
+        Some(e) => u.set(PAYMENT_ERROR, s(e)),
+        None => u.remove(PAYMENT_ERROR),
+    };
+    if let Some(intent) = &moved.payment_intent_id {
+        u.set(PAYMENT_INTENT, s(intent));
+    }
+    if let Some(reason) = moved.cancel_reason {
+        u.set(CANCEL_REASON, s(reason.as_str()));
+    }
+    let (st, from) = (u.name(STATUS), u.value(s(plan.from.as_str())));
+    u.condition(format!("{st} = {from}"));
+    u.tx_item(table(app), order_key(&moved.id))
 }
 
 #[cfg(test)]

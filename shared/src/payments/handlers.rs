@@ -5,10 +5,10 @@ use serde_json::json;
 
 use super::{
     model::{
-        ORDERS_EXPIRED, PAYMENT_CLAIM_SECS, PAYMENTS_RECEIVED, PAYMENTS_REFUNDED, PayPlan,
-        PayRequest, PaymentEvent, PaymentMethodId, PaymentView, REFUNDS_FAILED, Settlement,
-        WEBHOOK_SIGNATURE_FAILURES, WebhookEvent, order_of, payment_key, plan_payment, settle,
-        verify_signature, view_status,
+        AttemptStatus, ORDERS_EXPIRED, PAYMENT_CLAIM_SECS, PAYMENTS_RECEIVED, PAYMENTS_REFUNDED,
+        PayPlan, Payer, PaymentEvent, PaymentMethodId, PaymentView, REFUNDS_FAILED, Settlement,
+        WEBHOOK_SIGNATURE_FAILURES, WebhookEvent, money_moving, order_of, payment_key,
+        plan_payment, settle, verify_signature, view_status,
     },
     store,
 };
@@ -17,13 +17,12 @@ use crate::{
     auth,
     error::{ApiError, ApiResult},
     orders::{
-        handlers::{order_id, visible},
-        model::{CancelReason, Order, OrderStatus},
+        model::{Mover, Order, OrderStatus, order_id_in_path, plan_transition, visible_to},
         store::{self as orders, Attempt},
     },
     platform::{
         db::PageRequest,
-        http::{Reply, header_str, json_body},
+        http::{Reply, header_str, json_body, path_param, record_order},
         metrics,
         stripe::{PaymentIntent, StripeError},
     },
@@ -35,22 +34,15 @@ use crate::{
 /// in flight at a time (a conditional claim on the order), and an attempt creates at most one
 /// PaymentIntent whatever Stripe does with its idempotency key.
 pub async fn pay_order(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let id = order_id(&req)?;
+    let id = order_id_in_path(&path_param(&req, "id")?)?;
+    record_order(&id);
     let (who, order) = auth::authenticate_with(app, &req, |_| orders::load_order(app, &id)).await?;
-    let order = visible(&who, order)?;
-    if order.user_id != who.user_id {
-        return Err(ApiError::NotAllowed(
-            "only the customer who placed an order pays for it",
-        ));
-    }
-    // Throwaway accounts cannot test stolen cards: paying needs an address its owner proved.
-    if !who.email_verified {
-        return Err(ApiError::NotAllowed(
-            "confirm your email address (the link we emailed you) to pay by card",
-        ));
-    }
-    let method = PaymentMethodId::try_from(json_body::<PayRequest>(&req)?)?;
-    let plan = plan_payment(&order, &now_rfc3339())?;
+    let order = visible_to(order, &who.user_id, who.is_admin())?;
+    let payer = Payer {
+        user: &who.user_id,
+        email_verified: who.email_verified,
+    };
+    let plan = plan_payment(&order, payer, json_body(&req)?, &now_rfc3339())?;
     let now = now_epoch_secs();
     if !orders::claim_payment(app, &order, now, now + PAYMENT_CLAIM_SECS).await? {
         return Err(ApiError::conflict(
@@ -59,7 +51,9 @@ pub async fn pay_order(app: &'static App, req: Request) -> ApiResult<Reply> {
         ));
     }
     let (intent, created) = match plan {
-        PayPlan::Create { attempt } => (create_intent(app, &order, &method, attempt).await, true),
+        PayPlan::Create { attempt, method } => {
+            (create_intent(app, &order, &method, attempt).await, true)
+        }
         PayPlan::Resume { intent } => (app.stripe.payment_intent(&intent).await, false),
     };
     let intent = match intent {
@@ -80,7 +74,7 @@ pub async fn pay_order(app: &'static App, req: Request) -> ApiResult<Reply> {
             return Err(e.into());
         }
     };
-    let Some(status) = view_status(&intent.status) else {
+    let Some(status) = view_status(intent.status) else {
         let e = intent.last_payment_error.clone().unwrap_or_default();
         let attempt = Attempt {
             intent: Some(&intent.id),
@@ -96,11 +90,11 @@ pub async fn pay_order(app: &'static App, req: Request) -> ApiResult<Reply> {
     let attempt = Attempt {
         intent: Some(&intent.id),
         error: None,
-        spent: status == "requires_action",
+        spent: status == AttemptStatus::RequiresAction,
         created,
     };
     orders::record_payment_attempt(app, &order, attempt).await?;
-    tracing::info!(order_id = %order.id, payment_intent = %intent.id, status, created, "payment attempted");
+    tracing::info!(order_id = %order.id, payment_intent = %intent.id, status = ?status, created, "payment attempted");
     Reply::ok(&PaymentView {
         payment_intent_id: intent.id,
         status,
@@ -168,7 +162,13 @@ async fn on_payment(app: &App, intent: &PaymentIntent) -> ApiResult<()> {
     };
     match settle(&order, intent) {
         Settlement::Pay => {
-            match orders::move_order(app, &order, OrderStatus::Paid, Some(&intent.id), None).await {
+            let paid = plan_transition(
+                &order,
+                OrderStatus::Paid,
+                Mover::Payment(&intent.id),
+                &now_rfc3339(),
+            )?;
+            match orders::apply(app, &paid).await {
                 Ok(_) => {
                     metrics::emit(&[(PAYMENTS_RECEIVED, 1)]);
                     Ok(())
@@ -340,23 +340,15 @@ async fn expire(app: &App, order: &Order) -> ApiResult<bool> {
             // nothing can be paid through it, so nothing is left to cancel.
             Err(StripeError::Refused { status: 404, .. }) => {}
             Err(StripeError::Refused { .. }) => match app.stripe.payment_intent(intent).await {
-                Ok(current) if matches!(current.status.as_str(), "succeeded" | "processing") => {
-                    return Ok(false);
-                }
+                Ok(current) if money_moving(current.status) => return Ok(false),
                 Ok(_) | Err(StripeError::Refused { status: 404, .. }) => {}
                 Err(e) => return Err(e.into()),
             },
             Err(e) => return Err(e.into()),
         }
     }
-    match orders::transition(
-        app,
-        order,
-        OrderStatus::Cancelled,
-        Some(CancelReason::Expired),
-    )
-    .await
-    {
+    let lapse = plan_transition(order, OrderStatus::Cancelled, Mover::Expiry, &now_rfc3339())?;
+    match orders::apply(app, &lapse).await {
         Ok(_) => {
             tracing::info!(order_id = %order.id, "unpaid order expired; stock restored");
             Ok(true)

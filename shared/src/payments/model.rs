@@ -9,7 +9,11 @@ use sha2::Sha256;
 use crate::{
     error::{ApiError, ApiResult},
     orders::model::{Order, OrderStatus, PaymentStatus},
-    platform::{metrics::Metric, stripe::PaymentIntent},
+    platform::{
+        metrics::Metric,
+        stripe::{IntentStatus, PaymentIntent},
+    },
+    types::UserId,
 };
 
 /// A signature older (or further in the future) than this is refused: a captured webhook cannot be
@@ -222,14 +226,42 @@ pub const PAYMENT_CLAIM_SECS: u64 = 30;
 /// What paying an order does now.
 #[derive(Debug, PartialEq, Eq)]
 pub enum PayPlan {
-    /// A new attempt: one PaymentIntent under this attempt's idempotency key.
-    Create { attempt: u32 },
+    /// A new attempt: one PaymentIntent for `method` under this attempt's idempotency key.
+    Create {
+        attempt: u32,
+        method: PaymentMethodId,
+    },
     /// The open attempt's intent exists and has not failed: answer it again, create nothing.
     Resume { intent: String },
 }
 
-/// Whether `order` can be paid at `now` (RFC 3339), and how.
-pub fn plan_payment(order: &Order, now: &str) -> ApiResult<PayPlan> {
+/// Who asks to pay: the caller's account and whether its owner proved the email address.
+#[derive(Debug, Clone, Copy)]
+pub struct Payer<'a> {
+    pub user: &'a UserId,
+    pub email_verified: bool,
+}
+
+/// The payability rule: whether `payer` may pay `order` with what they sent at `now` (RFC 3339),
+/// and how.
+pub fn plan_payment(
+    order: &Order,
+    payer: Payer<'_>,
+    body: PayRequest,
+    now: &str,
+) -> ApiResult<PayPlan> {
+    if order.user_id != *payer.user {
+        return Err(ApiError::NotAllowed(
+            "only the customer who placed an order pays for it",
+        ));
+    }
+    // Throwaway accounts cannot test stolen cards: paying needs an address its owner proved.
+    if !payer.email_verified {
+        return Err(ApiError::NotAllowed(
+            "confirm your email address (the link we emailed you) to pay by card",
+        ));
+    }
+    let method = PaymentMethodId::try_from(body)?;
     if order.status != OrderStatus::Pending {
         return Err(ApiError::conflict(
             "order_not_payable",
@@ -263,6 +295,7 @@ pub fn plan_payment(order: &Order, now: &str) -> ApiResult<PayPlan> {
     }
     Ok(PayPlan::Create {
         attempt: order.payment_attempts,
+        method,
     })
 }
 
@@ -308,23 +341,40 @@ impl TryFrom<PayRequest> for PaymentMethodId {
     }
 }
 
+/// How a payment attempt stands for the shopper, once it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptStatus {
+    Succeeded,
+    Processing,
+    /// 3-D Secure: finish it with Stripe.js.
+    RequiresAction,
+}
+
 /// `200` of `POST /orders/{id}/payment`. The order is not PAID yet: the signed webhook does that.
 #[derive(Debug, Serialize)]
 pub struct PaymentView {
     pub payment_intent_id: String,
-    /// `succeeded`, `processing` or `requires_action` (3-D Secure: finish it with Stripe.js).
-    pub status: &'static str,
+    pub status: AttemptStatus,
     pub client_secret: Option<String>,
 }
 
-/// The shopper-facing status of an intent that did not fail.
-pub fn view_status(intent_status: &str) -> Option<&'static str> {
-    match intent_status {
-        "succeeded" => Some("succeeded"),
-        "processing" | "requires_capture" => Some("processing"),
-        "requires_action" | "requires_confirmation" => Some("requires_action"),
-        _ => None,
+/// The shopper-facing status of an intent that did not fail; `None` when it failed.
+pub fn view_status(intent: IntentStatus) -> Option<AttemptStatus> {
+    match intent {
+        IntentStatus::Succeeded => Some(AttemptStatus::Succeeded),
+        IntentStatus::Processing | IntentStatus::RequiresCapture => Some(AttemptStatus::Processing),
+        IntentStatus::RequiresAction | IntentStatus::RequiresConfirmation => {
+            Some(AttemptStatus::RequiresAction)
+        }
+        IntentStatus::RequiresPaymentMethod | IntentStatus::Canceled | IntentStatus::Other => None,
     }
+}
+
+/// Whether an intent has taken the money or is taking it: such an intent cannot be cancelled,
+/// and its order is settled by the webhook instead.
+pub fn money_moving(intent: IntentStatus) -> bool {
+    matches!(intent, IntentStatus::Succeeded | IntentStatus::Processing)
 }
 
 #[cfg(test)]
@@ -520,14 +570,64 @@ mod tests {
         );
     }
 
+    fn card() -> PayRequest {
+        PayRequest {
+            payment_method: "pm_card_visa".into(),
+        }
+    }
+
+    /// The order's owner, verified, paying by card.
+    fn plan_payment(o: &Order, now: &str) -> ApiResult<PayPlan> {
+        let payer = Payer {
+            user: &o.user_id,
+            email_verified: true,
+        };
+        super::plan_payment(o, payer, card(), now)
+    }
+
+    fn create(attempt: u32) -> PayPlan {
+        PayPlan::Create {
+            attempt,
+            method: PaymentMethodId::try_from(card()).unwrap(),
+        }
+    }
+
+    #[test]
+    fn only_the_orders_verified_owner_pays_and_with_a_payment_method() {
+        let now = "2026-12-04T10:00:00.000Z";
+        let o = order(OrderStatus::Pending, None);
+        let stranger = UserId::from_trusted("01STRANGER");
+        let as_payer = |user, email_verified, body| {
+            super::plan_payment(
+                &o,
+                Payer {
+                    user,
+                    email_verified,
+                },
+                body,
+                now,
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        assert!(as_payer(&stranger, true, card()).contains("only the customer"));
+        assert!(as_payer(&o.user_id, false, card()).contains("confirm your email"));
+        let junk = PayRequest {
+            payment_method: "card_doesnot exist".into(),
+        };
+        assert!(as_payer(&o.user_id, true, junk).starts_with("payment_method"));
+        // Who may pay is decided before what is wrong with the body.
+        let junk = PayRequest {
+            payment_method: String::new(),
+        };
+        assert!(as_payer(&o.user_id, false, junk).contains("confirm your email"));
+    }
+
     #[test]
     fn one_attempt_at_a_time_resumed_never_duplicated() {
         let now = "2026-12-04T10:00:00.000Z";
         let mut o = order(OrderStatus::Pending, None);
-        assert_eq!(
-            plan_payment(&o, now).unwrap(),
-            PayPlan::Create { attempt: 0 }
-        );
+        assert_eq!(plan_payment(&o, now).unwrap(), create(0));
         // An open attempt (its intent succeeded or is processing) is answered again.
         o.payment_intent_id = Some("pi_1".into());
         o.payment_open = true;
@@ -540,10 +640,7 @@ mod tests {
         // A spent one (declined, or waiting for 3-D Secure) makes room for the next.
         o.payment_open = false;
         o.payment_attempts = 3;
-        assert_eq!(
-            plan_payment(&o, now).unwrap(),
-            PayPlan::Create { attempt: 3 }
-        );
+        assert_eq!(plan_payment(&o, now).unwrap(), create(3));
         o.payment_attempts = MAX_PAYMENT_ATTEMPTS;
         assert_eq!(
             plan_payment(&o, now).unwrap_err().code(),
@@ -559,6 +656,33 @@ mod tests {
         assert_eq!(
             plan_payment(&paid, now).unwrap_err().code(),
             "order_not_payable"
+        );
+    }
+
+    #[test]
+    fn intent_statuses_map_to_what_the_shopper_sees_and_unknown_ones_fail_safe() {
+        let status = |raw: &str| -> IntentStatus {
+            serde_json::from_value(serde_json::Value::String(raw.into())).unwrap()
+        };
+        assert_eq!(
+            view_status(status("succeeded")),
+            Some(AttemptStatus::Succeeded)
+        );
+        assert_eq!(
+            view_status(status("requires_capture")),
+            Some(AttemptStatus::Processing)
+        );
+        assert_eq!(
+            view_status(status("requires_action")),
+            Some(AttemptStatus::RequiresAction)
+        );
+        assert_eq!(view_status(status("requires_payment_method")), None);
+        assert_eq!(status("a_status_stripe_adds_later"), IntentStatus::Other);
+        assert_eq!(view_status(IntentStatus::Other), None);
+        assert!(money_moving(status("processing")) && !money_moving(status("canceled")));
+        assert_eq!(
+            serde_json::to_value(AttemptStatus::RequiresAction).unwrap(),
+            "requires_action"
         );
     }
 

@@ -103,6 +103,26 @@ pub struct Tables {
     pub orders: String,
 }
 
+/// The shop's tables, one per domain that stores items.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TableId {
+    Users,
+    Products,
+    Orders,
+}
+
+impl Tables {
+    /// The deployed name of table `id`.
+    pub fn name(&self, id: TableId) -> &str {
+        match id {
+            TableId::Users => &self.users,
+            TableId::Products => &self.products,
+            TableId::Orders => &self.orders,
+        }
+    }
+}
+
 /// Endpoints of the local emulators; `None` on AWS.
 #[derive(Clone, Debug, Default)]
 pub struct LocalEndpoints {

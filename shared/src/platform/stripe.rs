@@ -37,7 +37,7 @@ pub struct Stripe {
 #[derive(Debug, Clone, Deserialize)]
 pub struct PaymentIntent {
     pub id: String,
-    pub status: String,
+    pub status: IntentStatus,
     pub amount: i64,
     pub currency: String,
     #[serde(default)]
@@ -46,6 +46,21 @@ pub struct PaymentIntent {
     pub metadata: HashMap<String, String>,
     #[serde(default)]
     pub last_payment_error: Option<StripeApiError>,
+}
+
+/// A PaymentIntent's `status`, as Stripe documents it; a status Stripe adds later is `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntentStatus {
+    RequiresPaymentMethod,
+    RequiresConfirmation,
+    RequiresAction,
+    Processing,
+    RequiresCapture,
+    Canceled,
+    Succeeded,
+    #[serde(other)]
+    Other,
 }
 
 /// Stripe's `error` object.

@@ -10,17 +10,15 @@ use super::{
     },
     model::{
         ACCOUNT_ALERT_FAILURES, BAD_CREDENTIALS, Credentials, Email, LoginRequest, LoginResponse,
-        NewUser, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, ProfileUpdate, RefreshRequest,
-        RegisterRequest, UpdateMeRequest, UserView,
+        Name, NewUser, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, ProfileUpdate, RefreshRequest,
+        RegisterRequest, UpdateMeRequest, UserView, new_password,
     },
     store::{self, Account, Scope},
 };
 use crate::{
     app::App,
     auth,
-    auth::password::Password,
     error::{ApiError, ApiResult},
-    platform::db,
     platform::{
         http::{Reply, client_address, json_body, record_user},
         metrics,
@@ -163,11 +161,16 @@ pub async fn update_me(app: &'static App, req: Request) -> ApiResult<Reply> {
     let account = Account::from_item(item)?;
     let new_hash = match update.password.take() {
         None => None,
-        Some((new, current)) => {
+        Some(change) => {
+            let names: Vec<&Name> = [Some(&account.view.name), update.name.as_ref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            let new = new_password(change.new, &account.view.email, &names)?;
             // Guessing the current password with a stolen token is throttled like a login.
             let addr = client_address(&req, app.config.origin_secret.as_deref());
             throttle(app, &account.view.email, &addr).await?;
-            if !auth::verify_password(current, Some(account.password_hash)).await? {
+            if !auth::verify_password(change.current, Some(account.password_hash)).await? {
                 failed_password(app, &account.view.email, Some(&account.view.id), &addr).await?;
                 return Err(ApiError::NotAllowed("current_password is incorrect"));
             }
@@ -269,20 +272,8 @@ pub async fn confirm_password_reset(app: &'static App, req: Request) -> ApiResul
     let (record, user) = open_link(app, Purpose::Reset, &body.token, &addr)
         .await?
         .ok_or_else(refused)?;
-    let view: UserView = db::get(
-        &app.dynamo,
-        &app.config.tables.users,
-        auth::account_key(user.as_str()),
-        true,
-    )
-    .await?
-    .ok_or_else(refused)?;
-    let local = view.email.as_str().split('@').next().unwrap_or_default();
-    let password = Password::parse_new(
-        "password",
-        body.password,
-        &[view.email.as_str(), local, view.name.as_str()],
-    )?;
+    let view = store::load_user(app, &user).await?.ok_or_else(refused)?;
+    let password = new_password(body.password, &view.email, &[&view.name])?;
     let hash = auth::hash_password(password).await?;
     if !store::complete_reset(app, &record.id, &user, &hash).await? {
         return Err(refused());

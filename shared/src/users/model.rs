@@ -206,16 +206,21 @@ pub struct NewUser {
     pub name: Name,
 }
 
+/// The one rule for a password being set, on every path that sets one (registration, a change, a
+/// reset): [`Password::parse_new`], never the account's email, the email's local part, or any of
+/// its `names` (the current name, and the new one when it changes in the same request).
+pub fn new_password(raw: String, email: &Email, names: &[&Name]) -> ApiResult<Password> {
+    let local_part = email.as_str().split('@').next().unwrap_or_default();
+    let mut personal = vec![email.as_str(), local_part];
+    personal.extend(names.iter().map(|n| n.as_str()));
+    Password::parse_new("password", raw, &personal)
+}
+
 impl TryFrom<RegisterRequest> for NewUser {
     type Error = ApiError;
     fn try_from(r: RegisterRequest) -> ApiResult<Self> {
         let (email, name) = (Email::parse(&r.email)?, Name::parse(&r.name)?);
-        let local_part = email.as_str().split('@').next().unwrap_or_default();
-        let password = Password::parse_new(
-            "password",
-            r.password,
-            &[email.as_str(), local_part, name.as_str()],
-        )?;
+        let password = new_password(r.password, &email, &[&name])?;
         Ok(NewUser {
             email,
             name,
@@ -287,8 +292,15 @@ pub struct ProfileUpdate {
     pub name: Option<Name>,
     /// `Some(None)` removes the address.
     pub address: Option<Option<Address>>,
-    /// New password plus the current one that authorises the change.
-    pub password: Option<(Password, String)>,
+    /// The change of password, checked against the account by [`new_password`].
+    pub password: Option<PasswordChange>,
+}
+
+/// A new password (not yet checked: the rule needs the account) and the current one that
+/// authorises the change.
+pub struct PasswordChange {
+    pub new: String,
+    pub current: String,
 }
 
 impl TryFrom<UpdateMeRequest> for ProfileUpdate {
@@ -302,10 +314,7 @@ impl TryFrom<UpdateMeRequest> for ProfileUpdate {
                     "is required to change the password",
                 ));
             }
-            (Some(new), Some(current)) => {
-                let name = r.name.as_deref().unwrap_or_default();
-                Some((Password::parse_new("password", new, &[name])?, current))
-            }
+            (Some(new), Some(current)) => Some(PasswordChange { new, current }),
         };
         let update = ProfileUpdate {
             name: r.name.as_deref().map(Name::parse).transpose()?,
@@ -443,6 +452,27 @@ mod tests {
         };
         let u = NewUser::try_from(r).unwrap();
         assert_eq!(u.email.as_str(), "ada@example.com");
+    }
+
+    #[test]
+    fn a_new_password_is_never_the_accounts_email_its_local_part_or_a_name() {
+        let email = Email::parse("grace.hopper@example.com").unwrap();
+        let (old, new) = (
+            Name::parse("Grace Hopper Navy").unwrap(),
+            Name::parse("Amazing Grace 1906").unwrap(),
+        );
+        for personal in [
+            "grace.hopper@example.com",
+            "GRACE.HOPPER",
+            "grace hopper navy",
+            "amazing grace 1906",
+        ] {
+            let e = new_password(personal.into(), &email, &[&old, &new])
+                .err()
+                .unwrap();
+            assert!(e.to_string().starts_with("password"), "{personal}: {e}");
+        }
+        assert!(new_password("a long unrelated phrase".into(), &email, &[&old]).is_ok());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::{
     auth::{self, REVOKED_TOKENS, account_key},
     error::{ApiError, ApiResult},
     platform::{
-        config::env,
+        config::{TableId, env},
         db::{self, Item, PK, TTL_ATTR, TableDef, Tx, TxError, UpdateExpr, n, s},
     },
     types::{Role, UserId, now_epoch_secs, now_rfc3339},
@@ -22,7 +22,7 @@ use crate::{
 
 /// Accounts (with their revoked tokens), email guards and login-attempt counters (expire by TTL).
 pub const TABLE: TableDef = TableDef {
-    id: "users",
+    id: TableId::Users,
     env: env::USERS_TABLE,
     gsis: &[],
     ttl: true,
@@ -132,6 +132,17 @@ pub async fn create_user(
 }
 
 /// The account registered under `email`, if any (guard read, then the account).
+/// An account's profile, strongly consistent; `None` when the account is gone.
+pub async fn load_user(app: &App, id: &UserId) -> ApiResult<Option<UserView>> {
+    db::get(
+        &app.dynamo,
+        &app.config.tables.users,
+        account_key(id.as_str()),
+        true,
+    )
+    .await
+}
+
 pub async fn find_by_email(app: &App, email: &Email) -> ApiResult<Option<Account>> {
     let Some(id) = account_id_by_email(app, email).await? else {
         return Ok(None);

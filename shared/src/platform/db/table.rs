@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::{
 };
 
 use super::{PK, SK, TTL_ATTR};
+use crate::platform::config::TableId;
 
 /// The two index slots' key attributes: tables overload the same two slots.
 const SLOTS: [(&str, &str); 2] = [("gsi1pk", "gsi1sk"), ("gsi2pk", "gsi2sk")];
@@ -48,8 +49,8 @@ impl Gsi {
 
 #[derive(Debug)]
 pub struct TableDef {
-    /// Short name: the domain it serves.
-    pub id: &'static str,
+    /// Which table: the domain it serves.
+    pub id: TableId,
     /// Environment variable that carries the deployed table name.
     pub env: &'static str,
     pub gsis: &'static [Gsi],
