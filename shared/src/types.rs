@@ -134,6 +134,33 @@ impl Default for ProductId {
     }
 }
 
+string_newtype!(
+    /// An order id (ULID, so a customer's orders sort by time).
+    OrderId
+);
+impl OrderId {
+    pub fn new() -> Self {
+        OrderId(ulid::Ulid::new().to_string())
+    }
+
+    /// Parses an id from outside (a path, a payment's metadata); `None` for anything that is not
+    /// a ULID, which cannot name an order.
+    pub fn parse(raw: &str) -> Option<Self> {
+        parse_ulid(raw).map(|_| OrderId(raw.to_string()))
+    }
+
+    /// Ids that reach us from our own table.
+    pub fn from_trusted(s: impl Into<String>) -> Self {
+        OrderId(s.into())
+    }
+}
+
+impl Default for OrderId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// An amount of money in integer minor units (cents). Never a float.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]

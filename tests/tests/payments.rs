@@ -517,7 +517,9 @@ async fn set_order(
         .dynamo
         .update_item()
         .table_name(&t.app.config.tables.orders)
-        .set_key(Some(shop::orders::store::order_key(order)));
+        .set_key(Some(shop::orders::store::order_key(
+            &shop::types::OrderId::from_trusted(order),
+        )));
     let mut sets = Vec::new();
     for (i, (attr, v)) in attrs.iter().enumerate() {
         sets.push(format!("#a{i} = :v{i}"));

@@ -274,6 +274,7 @@ pub fn customer_of(event: &Event) -> Option<UserId> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::OrderId;
     use crate::{
         orders::model::OrderLine,
         types::{Cents, Quantity},
@@ -281,7 +282,7 @@ mod tests {
 
     fn order(status: OrderStatus, payment: PaymentStatus) -> Order {
         Order {
-            id: "01JBXAMPLE0000000000000000".into(),
+            id: OrderId::from_trusted("01JBXAMPLE0000000000000000"),
             user_id: UserId::from_trusted("01JBUSER000000000000000000"),
             status,
             payment_status: payment,

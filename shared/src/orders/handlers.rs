@@ -23,7 +23,7 @@ use crate::{
         IDEMPOTENCY_KEY, Reply, header_str, json_body, page_request, path_param, query_param,
         record_order,
     },
-    types::{UserId, now_rfc3339},
+    types::{OrderId, UserId, now_rfc3339},
 };
 
 /// What to check out: the body's `items`, or the cart when the body is empty or `{}`.
@@ -51,11 +51,11 @@ pub async fn create_order(app: &'static App, req: Request) -> ApiResult<Reply> {
     let (key, source) = (key?, source?);
     match checkout::checkout(app, &who, &key, &source, fetched).await? {
         Outcome::Placed(order) => {
-            record_order(&order.id);
+            record_order(order.id.as_str());
             Reply::created(&order)
         }
         Outcome::Replayed(order) => {
-            record_order(&order.id);
+            record_order(order.id.as_str());
             Ok(Reply::json(StatusCode::CREATED, &order)?
                 .with_header(HeaderName::from_static("idempotent-replayed"), "true"))
         }
@@ -89,9 +89,9 @@ pub async fn list_orders(app: &'static App, req: Request) -> ApiResult<Reply> {
 }
 
 /// The order id from the path (recorded on the request's log line).
-fn order_id(req: &Request) -> ApiResult<String> {
+fn order_id(req: &Request) -> ApiResult<OrderId> {
     let id = order_id_in_path(&path_param(req, "id")?)?;
-    record_order(&id);
+    record_order(id.as_str());
     Ok(id)
 }
 

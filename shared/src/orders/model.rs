@@ -12,7 +12,7 @@ use crate::{
     catalog::model::ProductView,
     error::{ApiError, ApiResult},
     platform::metrics::Metric,
-    types::{Cents, ProductId, Quantity, UserId, now_rfc3339, rfc3339_in},
+    types::{Cents, OrderId, ProductId, Quantity, UserId, now_rfc3339, rfc3339_in},
 };
 
 /// How long an idempotency key is remembered.
@@ -118,7 +118,7 @@ pub struct OrderLine {
 /// `{id, user_id, status, payment_status, expires_at?, items, total_cents, currency, ...}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Order {
-    pub id: String,
+    pub id: OrderId,
     pub user_id: UserId,
     pub status: OrderStatus,
     #[serde(default)]
@@ -183,7 +183,7 @@ pub fn build_order(
         .collect();
     let now = now_rfc3339();
     Ok(Order {
-        id: ulid::Ulid::new().to_string(),
+        id: OrderId::new(),
         user_id: user.clone(),
         status: OrderStatus::Pending,
         payment_status: PaymentStatus::Unpaid,
@@ -273,11 +273,8 @@ pub fn idempotency_key(raw: Option<&str>) -> ApiResult<String> {
 }
 
 /// An order id from a path; a malformed one cannot name an order (404).
-pub fn order_id_in_path(raw: &str) -> ApiResult<String> {
-    if crate::types::parse_ulid(raw).is_none() {
-        return Err(ApiError::NotFound("order"));
-    }
-    Ok(raw.to_string())
+pub fn order_id_in_path(raw: &str) -> ApiResult<OrderId> {
+    OrderId::parse(raw).ok_or(ApiError::NotFound("order"))
 }
 
 /// The order if `user` may see it: its owner, or an admin. Anyone else gets the same 404 as for an

@@ -22,7 +22,7 @@ use crate::{
             UpdateExpr, built, n, s,
         },
     },
-    types::{ProductId, UserId, now_epoch_secs, now_rfc3339},
+    types::{OrderId, ProductId, UserId, now_epoch_secs, now_rfc3339},
 };
 
 /// Orders, carts and idempotency records (the last expire by TTL after 24 h).
@@ -55,7 +55,7 @@ const EXPIRES_AT: &str = "expires_at";
 pub const ORDER_PREFIX: &str = "ORDER#";
 pub const ORDER_SK: &str = "ORDER";
 
-pub fn order_key(id: &str) -> Item {
+pub fn order_key(id: &OrderId) -> Item {
     db::key(format!("{ORDER_PREFIX}{id}"), ORDER_SK)
 }
 
@@ -95,9 +95,9 @@ fn keys(order: &Order) -> Item {
     let mut k = order_key(&order.id);
     for (attr, v) in [
         (BY_USER.pk, account_pk(order.user_id.as_str())),
-        (BY_USER.sk, order.id.clone()),
+        (BY_USER.sk, order.id.to_string()),
         (BY_STATUS.pk, status_pk(order.status)),
-        (BY_STATUS.sk, order.id.clone()),
+        (BY_STATUS.sk, order.id.to_string()),
     ] {
         k.insert(attr.to_string(), s(v));
     }
@@ -115,7 +115,7 @@ pub fn put_order(app: &App, order: &Order) -> ApiResult<Put> {
     db::put_new(table(app), item)
 }
 
-pub async fn load_order(app: &App, id: &str) -> ApiResult<Option<Order>> {
+pub async fn load_order(app: &App, id: &OrderId) -> ApiResult<Option<Order>> {
     db::get(&app.dynamo, table(app), order_key(id), true).await
 }
 
@@ -204,7 +204,7 @@ pub fn delete_cart_version(
 
 #[derive(Debug, Serialize, Deserialize)]
 struct IdempotencyRecord {
-    order_id: String,
+    order_id: OrderId,
     fingerprint: String,
 }
 
@@ -214,13 +214,13 @@ pub fn put_idempotency(
     app: &App,
     user: &UserId,
     key: &str,
-    order_id: &str,
+    order_id: &OrderId,
     fingerprint: &str,
     ttl_secs: u64,
 ) -> ApiResult<Put> {
     let now = now_epoch_secs();
     let mut item: Item = to_item(IdempotencyRecord {
-        order_id: order_id.to_string(),
+        order_id: order_id.clone(),
         fingerprint: fingerprint.to_string(),
     })?;
     item.insert(TTL_ATTR.into(), n(now + ttl_secs));
@@ -497,7 +497,7 @@ mod tests {
     #[test]
     fn index_keys_follow_owner_and_status() {
         let order = Order {
-            id: "01ORDER".into(),
+            id: OrderId::from_trusted("01ORDER"),
             user_id: UserId::from_trusted("01USER"),
             status: OrderStatus::Paid,
             payment_status: Default::default(),

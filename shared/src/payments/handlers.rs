@@ -35,7 +35,7 @@ use crate::{
 /// PaymentIntent whatever Stripe does with its idempotency key.
 pub async fn pay_order(app: &'static App, req: Request) -> ApiResult<Reply> {
     let id = order_id_in_path(&path_param(&req, "id")?)?;
-    record_order(&id);
+    record_order(id.as_str());
     let (who, order) = auth::authenticate_with(app, &req, |_| orders::load_order(app, &id)).await?;
     let order = visible_to(order, &who.user_id, who.is_admin())?;
     let payer = Payer {
@@ -266,7 +266,7 @@ async fn on_failure(app: &App, intent: &PaymentIntent) -> ApiResult<()> {
 /// The order an intent's metadata names; `None` (logged) for an intent the shop did not make.
 async fn intent_order(app: &App, intent: &PaymentIntent) -> ApiResult<Option<Order>> {
     let order = match order_of(intent) {
-        Some(id) => orders::load_order(app, id).await?,
+        Some(id) => orders::load_order(app, &id).await?,
         None => None,
     };
     if order.is_none() {

@@ -13,7 +13,7 @@ use crate::{
         metrics::Metric,
         stripe::{IntentStatus, PaymentIntent},
     },
-    types::UserId,
+    types::{OrderId, UserId},
 };
 
 /// A signature older (or further in the future) than this is refused: a captured webhook cannot be
@@ -175,8 +175,11 @@ impl WebhookEvent {
 }
 
 /// The order a PaymentIntent was created for (the shop sets this metadata on every intent).
-pub fn order_of(intent: &PaymentIntent) -> Option<&str> {
-    intent.metadata.get("order_id").map(String::as_str)
+pub fn order_of(intent: &PaymentIntent) -> Option<OrderId> {
+    intent
+        .metadata
+        .get("order_id")
+        .and_then(|id| OrderId::parse(id))
 }
 
 /// What a succeeded payment does to its order.
@@ -198,7 +201,7 @@ pub enum Settlement {
 
 pub fn settle(order: &Order, intent: &PaymentIntent) -> Settlement {
     let made_here =
-        order.payment_intents.contains(&intent.id) && order_of(intent) == Some(order.id.as_str());
+        order.payment_intents.contains(&intent.id) && order_of(intent).as_ref() == Some(&order.id);
     if !made_here {
         return Settlement::Foreign;
     }
@@ -301,7 +304,7 @@ pub fn plan_payment(
 
 /// The Stripe idempotency key of an order's payment attempt: a retried request reuses it, so it
 /// can never create a second charge; a new attempt (after a decline) gets the next one.
-pub fn payment_key(order_id: &str, attempt: u32) -> String {
+pub fn payment_key(order_id: &OrderId, attempt: u32) -> String {
     format!("order-{order_id}-payment-{attempt}")
 }
 
@@ -380,6 +383,8 @@ pub fn money_moving(intent: IntentStatus) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const ORDER: &str = "01JD0000000000000000000001";
     use crate::types::{Cents, UserId};
 
     const SECRET: &[u8] = b"whsec_test_secret";
@@ -487,7 +492,7 @@ mod tests {
 
     fn order(status: OrderStatus, intent: Option<&str>) -> Order {
         Order {
-            id: "01ORDER".into(),
+            id: OrderId::from_trusted(ORDER),
             user_id: UserId::from_trusted("01USER"),
             status,
             payment_status: if status == OrderStatus::Paid {
@@ -513,7 +518,7 @@ mod tests {
     fn intent(id: &str, amount: i64, currency: &str) -> PaymentIntent {
         serde_json::from_value(serde_json::json!({
             "id": id, "status": "succeeded", "amount": amount, "currency": currency,
-            "metadata": {"order_id": "01ORDER"}
+            "metadata": {"order_id": ORDER}
         }))
         .unwrap()
     }
@@ -560,7 +565,9 @@ mod tests {
         );
         // One of this order's intents, but its metadata names another order.
         let mut other = intent("pi_1", 2980, "usd");
-        other.metadata.insert("order_id".into(), "01OTHER".into());
+        other
+            .metadata
+            .insert("order_id".into(), "01JD0000000000000000000002".into());
         assert_eq!(settle(&pending, &other), Settlement::Foreign);
         // Never refunded as "late" either, whatever the order's state.
         let paid = order(OrderStatus::Paid, Some("pi_1"));
@@ -725,8 +732,9 @@ mod tests {
 
     #[test]
     fn idempotency_keys_change_per_attempt_and_never_per_retry() {
-        assert_eq!(payment_key("01O", 0), payment_key("01O", 0));
-        assert_ne!(payment_key("01O", 0), payment_key("01O", 1));
-        assert_ne!(payment_key("01O", 0), payment_key("01P", 0));
+        let (o, p) = (OrderId::from_trusted("01O"), OrderId::from_trusted("01P"));
+        assert_eq!(payment_key(&o, 0), payment_key(&o, 0));
+        assert_ne!(payment_key(&o, 0), payment_key(&o, 1));
+        assert_ne!(payment_key(&o, 0), payment_key(&p, 0));
     }
 }

@@ -203,10 +203,11 @@ pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) 
     for i in 0..pool {
         let (id, total, _) = place(None).await;
         // The order made the intent its webhook names (only such an intent can pay it).
-        let order = shop::orders::store::load_order(app, &id)
-            .await
-            .expect("DynamoDB Local answers")
-            .expect("a placed order");
+        let order =
+            shop::orders::store::load_order(app, &shop::types::OrderId::from_trusted(id.clone()))
+                .await
+                .expect("DynamoDB Local answers")
+                .expect("a placed order");
         let attempt = shop::orders::store::Attempt {
             intent: Some(&bench_intent(i)),
             error: None,

@@ -19,7 +19,7 @@ pub(crate) mod keys {
         shop::catalog::store::product_key(&ProductId::from_trusted(id))
     }
     pub fn order(id: &str) -> Item {
-        shop::orders::store::order_key(id)
+        shop::orders::store::order_key(&shop::types::OrderId::from_trusted(id))
     }
     pub fn cart(user: &str) -> Item {
         shop::orders::store::cart_key(&UserId::from_trusted(user))
