@@ -3,7 +3,10 @@
 //! came from. Pure: no HTTP, no AWS.
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
+use std::{
+    fmt,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use crate::error::ApiError;
 
@@ -89,15 +92,59 @@ pub fn double_option<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
     <Option<T> as Deserialize>::deserialize(d).map(Some)
 }
 
-/// RFC 3339 UTC timestamp with millisecond precision, the format of every `*_at` field.
-pub fn now_rfc3339() -> String {
-    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+/// A point in time to the millisecond: every `*_at` field. Stored and sent as RFC 3339 UTC text
+/// (`2026-12-04T12:00:00.000Z`); compared as a time, never as text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(SystemTime);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        Self::from(SystemTime::now())
+    }
+
+    /// `after` later.
+    pub fn plus(self, after: Duration) -> Self {
+        Self::from(self.0 + after)
+    }
+
+    /// RFC 3339 UTC text (`Z`, any fraction of a second); `None` for anything else, an offset
+    /// included (the shop writes UTC only).
+    pub fn parse(raw: &str) -> Option<Self> {
+        let raw = raw.trim();
+        if !raw.ends_with(['Z', 'z']) {
+            return None;
+        }
+        humantime::parse_rfc3339_weak(raw).ok().map(Self::from)
+    }
 }
 
-/// The RFC 3339 timestamp `after` from now (same format as [`now_rfc3339`], so the two compare as
-/// strings in time order).
-pub fn rfc3339_in(after: std::time::Duration) -> String {
-    humantime::format_rfc3339_millis(std::time::SystemTime::now() + after).to_string()
+impl From<SystemTime> for Timestamp {
+    /// Truncated to the millisecond, so a time survives its text unchanged.
+    fn from(t: SystemTime) -> Self {
+        let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let millis = Duration::from_millis(u64::try_from(since.as_millis()).unwrap_or(u64::MAX));
+        Timestamp(UNIX_EPOCH + millis)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", humantime::format_rfc3339_millis(self.0))
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Timestamp::parse(&raw)
+            .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 time: {raw:?}")))
+    }
 }
 
 pub fn now_epoch_secs() -> u64 {
@@ -255,6 +302,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_timestamp_is_rfc3339_millis_text_and_orders_as_time() {
+        let t = Timestamp::parse("2026-12-04T12:00:00.123Z").unwrap();
+        assert_eq!(t.to_string(), "2026-12-04T12:00:00.123Z");
+        assert_eq!(
+            serde_json::to_value(t).unwrap(),
+            serde_json::json!("2026-12-04T12:00:00.123Z")
+        );
+        // Another precision is the same instant; an offset is refused; order is by time, not text.
+        assert_eq!(Timestamp::parse("2026-12-04T12:00:00.123000Z"), Some(t));
+        assert_eq!(Timestamp::parse("2026-12-04T13:00:00.123+01:00"), None);
+        let later = Timestamp::parse("2026-12-04T12:00:01Z").unwrap();
+        assert!(later > t);
+        let whole_second = Timestamp::parse("2026-12-04T12:00:00Z").unwrap();
+        assert!(whole_second < t && "2026-12-04T12:00:00Z" > "2026-12-04T12:00:00.123Z");
+        assert_eq!(t.plus(Duration::from_millis(877)), later);
+        let now = Timestamp::now();
+        let back: Timestamp = serde_json::from_value(serde_json::to_value(now).unwrap()).unwrap();
+        assert_eq!(back, now, "a time survives its text");
+        assert!(serde_json::from_value::<Timestamp>(serde_json::json!("yesterday")).is_err());
+    }
+
+    #[test]
     fn money_and_quantities_have_bounds() {
         assert!(Cents::price("price_cents", 0).is_err());
         assert!(Cents::price("price_cents", -5).is_err());
@@ -301,11 +370,5 @@ mod tests {
         ] {
             assert!(parse_url("image_url", bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn timestamps_are_rfc3339_utc() {
-        let t = now_rfc3339();
-        assert!(t.ends_with('Z') && t.contains('T'), "{t}");
     }
 }

@@ -35,7 +35,7 @@ fn product(stock: i64) -> Value {
     image(json!({
         "pk": format!("PRODUCT#{PRODUCT}"), "sk": "PRODUCT", "id": PRODUCT, "name": "Earl Grey",
         "slug": "earl-grey", "description": "", "price_cents": 1250, "currency": "USD",
-        "category": "tea", "stock": stock, "created_at": "t", "updated_at": "t"
+        "category": "tea", "stock": stock, "created_at": "2026-12-01T00:00:00.000Z", "updated_at": "2026-12-01T00:00:00.000Z"
     }))
 }
 
@@ -68,7 +68,7 @@ pub(crate) fn order_placed(n: usize, user: &str) -> Value {
 fn changes() -> Vec<Value> {
     let user = image(json!({
         "pk": format!("USER#{USER}"), "sk": "PROFILE", "id": USER, "email": "ada@example.com",
-        "name": "Ada", "role": "customer", "password_hash": "$argon2id$...", "created_at": "t", "updated_at": "t"
+        "name": "Ada", "role": "customer", "password_hash": "$argon2id$...", "created_at": "2026-12-01T00:00:00.000Z", "updated_at": "2026-12-01T00:00:00.000Z"
     }));
     vec![
         record(1, "INSERT", None, Some(user)),

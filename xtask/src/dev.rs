@@ -248,7 +248,7 @@ pub async fn schedules(api_url: &str) -> Result<(), Box<dyn std::error::Error>> 
             let mut event: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
                 root.join(format!("events/{job}.json")),
             )?)?;
-            event["time"] = shop::types::now_rfc3339().into();
+            event["time"] = shop::types::Timestamp::now().to_string().into();
             event["id"] = ulid::Ulid::new().to_string().into();
             let req = client
                 .post(format!("{api_url}/2015-03-31/functions/{job}/invocations"))

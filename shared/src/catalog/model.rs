@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::search::{SearchQuery, check_indexable};
 use crate::{
     error::{ApiError, ApiResult},
-    types::{Cents, ProductId, bounded_text, parse_url, string_newtype},
+    types::{Cents, ProductId, Timestamp, bounded_text, parse_url, string_newtype},
 };
 
 string_newtype!(
@@ -126,8 +126,8 @@ pub struct ProductView {
     pub stock: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 fn product_name(raw: &str) -> ApiResult<String> {

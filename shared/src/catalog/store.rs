@@ -24,7 +24,7 @@ use crate::{
             Tx, TxError, UpdateExpr, built, n, s,
         },
     },
-    types::{Cents, ProductId, Quantity, now_rfc3339},
+    types::{Cents, ProductId, Quantity, Timestamp},
 };
 
 /// Products, slug guards and the word index (see `search`). Both indexes sort by lower-cased name:
@@ -362,7 +362,7 @@ fn slug_guard(slug: &Slug, id: &ProductId) -> Item {
 
 /// Creates a product and its slug guard in one transaction (409 when the slug is taken).
 pub async fn create(app: &App, new: NewProduct) -> ApiResult<ProductView> {
-    let now = now_rfc3339();
+    let now = Timestamp::now();
     let id = ProductId::new();
     let product = ProductView {
         id: id.clone(),
@@ -374,7 +374,7 @@ pub async fn create(app: &App, new: NewProduct) -> ApiResult<ProductView> {
         category: new.category,
         stock: new.stock.get(),
         image_url: new.image_url,
-        created_at: now.clone(),
+        created_at: now,
         updated_at: now,
     };
     let mut item: Item = to_item(&product)?;
@@ -406,7 +406,7 @@ pub async fn update(
 ) -> ApiResult<ProductView> {
     let id = &current.id;
     let mut u = UpdateExpr::new();
-    u.set("updated_at", s(now_rfc3339()));
+    u.set("updated_at", s(Timestamp::now().to_string()));
     if patch.name.is_some() || patch.category.is_some() {
         let name = patch.name.as_deref().unwrap_or(&current.name);
         let category = patch.category.as_ref().unwrap_or(&current.category);
@@ -541,7 +541,7 @@ pub async fn delete(app: &App, current: &ProductView) -> ApiResult<()> {
 pub async fn set_image(app: &App, id: &ProductId, url: &str) -> ApiResult<()> {
     let mut u = UpdateExpr::new();
     u.set("image_url", s(url))
-        .set("updated_at", s(now_rfc3339()))
+        .set("updated_at", s(Timestamp::now().to_string()))
         .condition(db::exists());
     u.update_item(&app.dynamo, table(app), product_key(id))
         .return_values(ReturnValue::None)

@@ -351,6 +351,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::types::Timestamp;
 
     const SHOP: Shop = Shop {
         name: "Tea & Co",
@@ -362,7 +363,7 @@ mod tests {
         Event::new(
             "r1",
             EventType::OrderPlaced,
-            "t",
+            Timestamp::now(),
             json!({
                 "order_id": "01ORDER", "user_id": "u", "currency": "EUR", "total_cents": 2750,
                 "items": [
@@ -402,7 +403,7 @@ mod tests {
             let ev = Event::new(
                 "r",
                 kind,
-                "t",
+                Timestamp::now(),
                 json!({"email": "n@b.test", "name": "N", "order_id": "o", "reset_id": "01JBRESET00000000000000000", "verification_id": "01JBRESET00000000000000000", "user_id": "01JBUSER000000000000000000", "items": [], "total_cents": 1, "currency": "EUR", "stock": 1, "threshold": 5}),
             );
             assert!(recipient(&ev).is_some(), "{kind:?}");
@@ -415,7 +416,7 @@ mod tests {
     fn a_cancellation_says_why() {
         let ev = |reason: &str| {
             compose(
-                &Event::new("r", EventType::OrderCancelled, "t", json!({"order_id": "o", "reason": reason, "items": [], "currency": "EUR", "total_cents": 0})),
+                &Event::new("r", EventType::OrderCancelled, Timestamp::now(), json!({"order_id": "o", "reason": reason, "items": [], "currency": "EUR", "total_cents": 0})),
                 "x@y.test",
                 &SHOP,
             )

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::{
     orders::model::{CancelReason, Order, OrderStatus, PaymentStatus},
     platform::metrics::Metric,
-    types::{ProductId, UserId},
+    types::{ProductId, Timestamp, UserId},
     users::{
         links::{LinkRecord, Purpose},
         model::UserView,
@@ -105,14 +105,14 @@ pub struct Metadata {
     #[serde(rename = "type")]
     pub kind: EventType,
     pub version: u32,
-    /// When the change committed (the stream record's time), RFC 3339.
-    pub occurred_at: String,
+    /// When the change committed (the stream record's time).
+    pub occurred_at: Timestamp,
 }
 
 impl Event {
     /// The event of kind `kind` from the change `change_id` (a stream record's id, the same on
     /// every redelivery). One change can yield several kinds, so the kind is part of the id.
-    pub fn new(change_id: &str, kind: EventType, occurred_at: &str, data: Value) -> Event {
+    pub fn new(change_id: &str, kind: EventType, occurred_at: Timestamp, data: Value) -> Event {
         let digest = Sha256::digest(format!("{change_id}/{}", kind.as_str()));
         let id: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         Event {
@@ -120,7 +120,7 @@ impl Event {
                 id,
                 kind,
                 version: kind.version(),
-                occurred_at: occurred_at.to_string(),
+                occurred_at,
             },
             data,
         }
@@ -301,8 +301,8 @@ mod tests {
             }],
             total_cents: Cents::price("p", 2500).unwrap(),
             currency: "EUR".into(),
-            created_at: "2026-12-01T00:00:00Z".into(),
-            updated_at: "2026-12-01T00:00:00Z".into(),
+            created_at: Timestamp::parse("2026-12-01T00:00:00Z").unwrap(),
+            updated_at: Timestamp::parse("2026-12-01T00:00:00Z").unwrap(),
         }
     }
 
@@ -390,10 +390,15 @@ mod tests {
 
     #[test]
     fn ids_are_stable_per_change_and_kind() {
-        let a = Event::new("rec-1", EventType::OrderPaid, "t", json!({}));
-        let b = Event::new("rec-1", EventType::OrderPaid, "t", json!({}));
-        let c = Event::new("rec-1", EventType::OrderRefunded, "t", json!({}));
-        let d = Event::new("rec-2", EventType::OrderPaid, "t", json!({}));
+        let a = Event::new("rec-1", EventType::OrderPaid, Timestamp::now(), json!({}));
+        let b = Event::new("rec-1", EventType::OrderPaid, Timestamp::now(), json!({}));
+        let c = Event::new(
+            "rec-1",
+            EventType::OrderRefunded,
+            Timestamp::now(),
+            json!({}),
+        );
+        let d = Event::new("rec-2", EventType::OrderPaid, Timestamp::now(), json!({}));
         assert_eq!(a.metadata.id, b.metadata.id);
         assert_ne!(a.metadata.id, c.metadata.id);
         assert_ne!(a.metadata.id, d.metadata.id);

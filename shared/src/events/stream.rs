@@ -16,6 +16,7 @@ use crate::{
         store::{ORDER_PREFIX, ORDER_SK},
     },
     platform::db::{PK, SK},
+    types::Timestamp,
     users::{
         links::{LinkRecord, Purpose},
         model::UserView,
@@ -156,10 +157,10 @@ pub fn events_of(raw: &Value, low_stock: i64) -> Result<Vec<Event>, String> {
         .filter(|t| t.is_finite() && *t >= 0.0)
         .map(|t| std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(t))
         .unwrap_or_else(std::time::SystemTime::now);
-    let at = humantime::format_rfc3339_millis(at).to_string();
+    let at = Timestamp::from(at);
     Ok(drafts
         .into_iter()
-        .map(|(kind, data)| Event::new(&record.id, kind, &at, data))
+        .map(|(kind, data)| Event::new(&record.id, kind, at, data))
         .collect())
 }
 
@@ -217,7 +218,10 @@ mod tests {
         );
         let ev = events_of(&placed, 5).unwrap();
         assert_eq!(ev[0].metadata.kind, EventType::OrderPlaced);
-        assert_eq!(ev[0].metadata.occurred_at, "2026-11-30T00:00:00.000Z");
+        assert_eq!(
+            ev[0].metadata.occurred_at.to_string(),
+            "2026-11-30T00:00:00.000Z"
+        );
         assert_eq!(ev[0].data["items"][0]["name"], "Tea");
         let paid = record(
             "b",
@@ -289,7 +293,7 @@ mod tests {
         // DynamoDB Local writes an empty map attribute (no sessions yet) as `{}`.
         let user = json!({"id": {"S": "01JBUSER000000000000000000"}, "email": {"S": "a@b.test"}, "name": {"S": "Ada"},
             "role": {"S": "customer"}, "sessions": {}, "password_hash": {"S": "x"},
-            "created_at": {"S": "t"}, "updated_at": {"S": "t"}});
+            "created_at": {"S": "2026-11-30T00:00:00.000Z"}, "updated_at": {"S": "2026-11-30T00:00:00.000Z"}});
         let ev = events_of(&record("u", "INSERT", keys, None, Some(user)), 5).unwrap();
         assert_eq!(ev[0].metadata.kind, EventType::UserRegistered);
         assert_eq!(ev[0].data["email"], "a@b.test");

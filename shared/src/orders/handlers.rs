@@ -23,7 +23,7 @@ use crate::{
         IDEMPOTENCY_KEY, Reply, header_str, json_body, page_request, path_param, query_param,
         record_order,
     },
-    types::{OrderId, UserId, now_rfc3339},
+    types::{OrderId, Timestamp, UserId},
 };
 
 /// What to check out: the body's `items`, or the cart when the body is empty or `{}`.
@@ -118,7 +118,7 @@ pub async fn update_order_status(app: &'static App, req: Request) -> ApiResult<R
     } else {
         Mover::Owner
     };
-    let plan = plan_transition(&order, to, by, &now_rfc3339())?;
+    let plan = plan_transition(&order, to, by, Timestamp::now())?;
     // A card payment goes back before the order says so; if Stripe cannot refund now, the order
     // stays PAID (503) and the admin tries again (the refund's idempotency key makes that safe).
     if let Some(intent) = &plan.refund {

@@ -12,7 +12,7 @@ use crate::{
     catalog::model::ProductView,
     error::{ApiError, ApiResult},
     platform::metrics::Metric,
-    types::{Cents, OrderId, ProductId, Quantity, UserId, now_rfc3339, rfc3339_in},
+    types::{Cents, OrderId, ProductId, Quantity, Timestamp, UserId},
 };
 
 /// How long an idempotency key is remembered.
@@ -123,10 +123,10 @@ pub struct Order {
     pub status: OrderStatus,
     #[serde(default)]
     pub payment_status: PaymentStatus,
-    /// While PENDING: when the reservation lapses (RFC 3339, UTC). A string, so the table's TTL
-    /// (a number attribute of the same name on idempotency records) never deletes an order.
+    /// While PENDING: when the reservation lapses. Stored as text, so the table's TTL (a number
+    /// attribute of the same name on idempotency records) never deletes an order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<String>,
+    pub expires_at: Option<Timestamp>,
     /// The PaymentIntent of the last attempt (and of the payment, once paid).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_intent_id: Option<String>,
@@ -149,8 +149,8 @@ pub struct Order {
     pub items: Vec<OrderLine>,
     pub total_cents: Cents,
     pub currency: String,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 /// Prices the lines from the catalog (never from the client) and totals them.
@@ -181,13 +181,13 @@ pub fn build_order(
             }
         })
         .collect();
-    let now = now_rfc3339();
+    let now = Timestamp::now();
     Ok(Order {
         id: OrderId::new(),
         user_id: user.clone(),
         status: OrderStatus::Pending,
         payment_status: PaymentStatus::Unpaid,
-        expires_at: Some(rfc3339_in(payment_window)),
+        expires_at: Some(now.plus(payment_window)),
         payment_intent_id: None,
         payment_error: None,
         payment_attempts: 0,
@@ -197,7 +197,7 @@ pub fn build_order(
         total_cents: Cents::sum(items.iter().map(|l| l.unit_price_cents.times(l.quantity))),
         items,
         currency: currency.to_string(),
-        created_at: now.clone(),
+        created_at: now,
         updated_at: now,
     })
 }
@@ -356,7 +356,7 @@ pub fn plan_transition(
     order: &Order,
     to: OrderStatus,
     by: Mover<'_>,
-    now: &str,
+    now: Timestamp,
 ) -> ApiResult<Transition> {
     let from = order.status;
     let allowed = match by {
@@ -376,7 +376,7 @@ pub fn plan_transition(
     }
     let mut moved = order.clone();
     moved.status = to;
-    moved.updated_at = now.to_string();
+    moved.updated_at = now;
     moved.expires_at = None;
     moved.payment_open = false;
     moved.payment_status = match (order.payment_status, to) {
@@ -410,8 +410,8 @@ pub fn plan_transition(
         } else {
             Vec::new()
         },
-        // Orders placed since the count exists carry a deadline; only those were counted.
-        releases_unpaid: from == OrderStatus::Pending && order.expires_at.is_some(),
+        // Every checkout counted its order while PENDING.
+        releases_unpaid: from == OrderStatus::Pending,
         order: moved,
     })
 }
@@ -596,11 +596,11 @@ mod tests {
             ("Mug".to_string(), Cents::price("p", 100).unwrap()),
         )]);
         let user = UserId::from_trusted("01USER");
-        let before = rfc3339_in(WINDOW);
+        let before = Timestamp::now().plus(WINDOW);
         let o = build_order(&user, &[line(&id, 1)], &catalog, "USD", WINDOW).unwrap();
-        let after = rfc3339_in(WINDOW);
+        let after = Timestamp::now().plus(WINDOW);
         assert_eq!(o.payment_status, PaymentStatus::Unpaid);
-        let expires = o.expires_at.clone().unwrap();
+        let expires = o.expires_at.unwrap();
         assert!(
             before <= expires && expires <= after,
             "{before} <= {expires} <= {after}"
@@ -726,14 +726,17 @@ mod tests {
         .unwrap()
     }
 
-    const NOW: &str = "2026-12-04T12:00:00.000Z";
+    fn now() -> Timestamp {
+        Timestamp::parse("2026-12-04T12:00:00.000Z").unwrap()
+    }
 
     #[test]
     fn a_payment_marks_a_pending_order_paid_by_its_intent() {
         let mut order = pending(2);
         order.payment_error = Some("declined".into());
         order.payment_open = true;
-        let plan = plan_transition(&order, OrderStatus::Paid, Mover::Payment("pi_1"), NOW).unwrap();
+        let plan =
+            plan_transition(&order, OrderStatus::Paid, Mover::Payment("pi_1"), now()).unwrap();
         assert_eq!(plan.from, OrderStatus::Pending);
         assert_eq!(
             (plan.order.status, plan.order.payment_status),
@@ -745,11 +748,8 @@ mod tests {
             (None, false)
         );
         assert_eq!(
-            (
-                plan.order.expires_at.clone(),
-                plan.order.updated_at.as_str()
-            ),
-            (None, NOW)
+            (plan.order.expires_at, plan.order.updated_at),
+            (None, now())
         );
         assert!(plan.restock.is_empty() && plan.refund.is_none());
         assert!(
@@ -757,7 +757,7 @@ mod tests {
             "a paid order no longer counts as unpaid"
         );
         let paid = plan.order;
-        let again = plan_transition(&paid, OrderStatus::Paid, Mover::Payment("pi_2"), NOW);
+        let again = plan_transition(&paid, OrderStatus::Paid, Mover::Payment("pi_2"), now());
         assert_eq!(again.unwrap_err().code(), "invalid_status_transition");
     }
 
@@ -769,7 +769,7 @@ mod tests {
             (Mover::Admin, CancelReason::Admin),
             (Mover::Expiry, CancelReason::Expired),
         ] {
-            let plan = plan_transition(&order, OrderStatus::Cancelled, by, NOW).unwrap();
+            let plan = plan_transition(&order, OrderStatus::Cancelled, by, now()).unwrap();
             assert_eq!(plan.order.cancel_reason, Some(reason));
             assert_eq!(plan.restock, order.items);
             assert_eq!(plan.order.payment_status, PaymentStatus::Unpaid);
@@ -780,19 +780,19 @@ mod tests {
     #[test]
     fn cancelling_a_paid_order_refunds_its_payment_first() {
         let order = pending(1);
-        let paid = plan_transition(&order, OrderStatus::Paid, Mover::Payment("pi_9"), NOW)
+        let paid = plan_transition(&order, OrderStatus::Paid, Mover::Payment("pi_9"), now())
             .unwrap()
             .order;
-        let plan = plan_transition(&paid, OrderStatus::Cancelled, Mover::Admin, NOW).unwrap();
+        let plan = plan_transition(&paid, OrderStatus::Cancelled, Mover::Admin, now()).unwrap();
         assert_eq!(plan.refund.as_deref(), Some("pi_9"));
         assert_eq!(plan.order.payment_status, PaymentStatus::Refunded);
         assert!(!plan.releases_unpaid, "only a PENDING order was counted");
         assert_eq!(plan.restock, paid.items);
         // Paid by bank transfer (an admin's move): nothing to refund through Stripe.
-        let by_hand = plan_transition(&order, OrderStatus::Paid, Mover::Admin, NOW)
+        let by_hand = plan_transition(&order, OrderStatus::Paid, Mover::Admin, now())
             .unwrap()
             .order;
-        let plan = plan_transition(&by_hand, OrderStatus::Cancelled, Mover::Admin, NOW).unwrap();
+        let plan = plan_transition(&by_hand, OrderStatus::Cancelled, Mover::Admin, now()).unwrap();
         assert_eq!(plan.refund, None);
     }
 
@@ -800,8 +800,8 @@ mod tests {
     fn each_mover_may_make_only_its_own_moves() {
         let order = pending(1);
         let shipped = |o: &Order| {
-            let paid = plan_transition(o, OrderStatus::Paid, Mover::Admin, NOW).unwrap();
-            plan_transition(&paid.order, OrderStatus::Shipped, Mover::Admin, NOW)
+            let paid = plan_transition(o, OrderStatus::Paid, Mover::Admin, now()).unwrap();
+            plan_transition(&paid.order, OrderStatus::Shipped, Mover::Admin, now())
                 .unwrap()
                 .order
         };
@@ -811,7 +811,7 @@ mod tests {
                 &order,
                 OrderStatus::Paid,
                 Mover::Owner,
-                NOW
+                now()
             )),
             "forbidden"
         );
@@ -820,7 +820,7 @@ mod tests {
                 &order,
                 OrderStatus::Paid,
                 Mover::Expiry,
-                NOW
+                now()
             )),
             "invalid_status_transition"
         );
@@ -829,7 +829,7 @@ mod tests {
                 &order,
                 OrderStatus::Cancelled,
                 Mover::Payment("pi"),
-                NOW
+                now()
             )),
             "invalid_status_transition"
         );
@@ -839,7 +839,7 @@ mod tests {
                 &shipped,
                 OrderStatus::Cancelled,
                 Mover::Admin,
-                NOW
+                now()
             )),
             "invalid_status_transition"
         );
@@ -848,12 +848,12 @@ mod tests {
                 &shipped,
                 OrderStatus::Cancelled,
                 Mover::Expiry,
-                NOW
+                now()
             )),
             "invalid_status_transition"
         );
         let delivered =
-            plan_transition(&shipped, OrderStatus::Delivered, Mover::Admin, NOW).unwrap();
+            plan_transition(&shipped, OrderStatus::Delivered, Mover::Admin, now()).unwrap();
         assert!(delivered.restock.is_empty() && !delivered.releases_unpaid);
     }
 

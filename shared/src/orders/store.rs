@@ -22,7 +22,7 @@ use crate::{
             UpdateExpr, built, n, s,
         },
     },
-    types::{OrderId, ProductId, UserId, now_epoch_secs, now_rfc3339},
+    types::{OrderId, ProductId, Timestamp, UserId, now_epoch_secs},
 };
 
 /// Orders, carts and idempotency records (the last expire by TTL after 24 h).
@@ -179,7 +179,7 @@ pub async fn save_cart(app: &App, user: &UserId, lines: Vec<Line>) -> ApiResult<
     }
     let mut item: Item = to_item(CartRecord {
         items: lines,
-        updated_at: now_rfc3339(),
+        updated_at: Timestamp::now().to_string(),
     })?;
     item.extend(cart_key(user));
     db::put(&app.dynamo, table(app), item).await
@@ -332,7 +332,8 @@ pub struct Attempt<'a> {
 /// the attempt it was read with, so a concurrent status move wins; `false` when it did.
 pub async fn record_payment_attempt(app: &App, order: &Order, a: Attempt<'_>) -> ApiResult<bool> {
     let mut u = UpdateExpr::new();
-    u.set(UPDATED_AT, s(now_rfc3339())).remove(PAYMENT_CLAIM);
+    u.set(UPDATED_AT, s(Timestamp::now().to_string()))
+        .remove(PAYMENT_CLAIM);
     if let Some(i) = a.intent {
         u.set(PAYMENT_INTENT, s(i));
         if a.created {
@@ -364,7 +365,7 @@ pub async fn record_refund(app: &App, order: &Order, intent: &str) -> ApiResult<
     let mut u = UpdateExpr::new();
     u.set(PAYMENT_STATUS, s(PaymentStatus::Refunded.as_str()))
         .set(PAYMENT_INTENT, s(intent))
-        .set(UPDATED_AT, s(now_rfc3339()));
+        .set(UPDATED_AT, s(Timestamp::now().to_string()));
     let (st, cancelled) = (u.name(STATUS), u.value(s(OrderStatus::Cancelled.as_str())));
     u.condition(format!("{st} = {cancelled}"));
     db::applied(
@@ -470,7 +471,7 @@ fn move_item(app: &App, plan: &Transition) -> ApiResult<aws_sdk_dynamodb::types:
     let mut u = UpdateExpr::new();
     u.set(STATUS, s(moved.status.as_str()))
         .set(BY_STATUS.pk, keys(moved)[BY_STATUS.pk].clone())
-        .set(UPDATED_AT, s(&moved.updated_at))
+        .set(UPDATED_AT, s(moved.updated_at.to_string()))
         .set(PAYMENT_STATUS, s(moved.payment_status.as_str()))
         .remove(EXPIRES_AT)
         .remove(PAYMENT_OPEN);
@@ -511,8 +512,8 @@ mod tests {
             items: vec![],
             total_cents: Cents::sum([]),
             currency: "USD".into(),
-            created_at: "t".into(),
-            updated_at: "t".into(),
+            created_at: Timestamp::now(),
+            updated_at: Timestamp::now(),
         };
         let k = keys(&order);
         assert_eq!(k[BY_USER.pk], s("USER#01USER"));

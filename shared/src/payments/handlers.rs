@@ -26,7 +26,7 @@ use crate::{
         metrics,
         stripe::{PaymentIntent, StripeError},
     },
-    types::{now_epoch_secs, now_rfc3339},
+    types::{Timestamp, now_epoch_secs},
 };
 
 /// `POST /orders/{id}/payment`: the owner pays a PENDING order with what Stripe.js made of the
@@ -42,7 +42,7 @@ pub async fn pay_order(app: &'static App, req: Request) -> ApiResult<Reply> {
         user: &who.user_id,
         email_verified: who.email_verified,
     };
-    let plan = plan_payment(&order, payer, json_body(&req)?, &now_rfc3339())?;
+    let plan = plan_payment(&order, payer, json_body(&req)?, Timestamp::now())?;
     let now = now_epoch_secs();
     if !orders::claim_payment(app, &order, now, now + PAYMENT_CLAIM_SECS).await? {
         return Err(ApiError::conflict(
@@ -166,7 +166,7 @@ async fn on_payment(app: &App, intent: &PaymentIntent) -> ApiResult<()> {
                 &order,
                 OrderStatus::Paid,
                 Mover::Payment(&intent.id),
-                &now_rfc3339(),
+                Timestamp::now(),
             )?;
             match orders::apply(app, &paid).await {
                 Ok(_) => {
@@ -283,7 +283,7 @@ const EXPIRY_PAGE: i32 = 25;
 /// transaction that restores the stock, so two runs at once, or a run racing a payment, leave
 /// every order in exactly one state with its stock restored exactly once.
 pub async fn expire_orders(app: &'static App) -> ApiResult<serde_json::Value> {
-    let now = now_rfc3339();
+    let now = Timestamp::now();
     let (mut expired, mut kept) = (0u32, 0u32);
     let mut page = PageRequest {
         limit: EXPIRY_PAGE,
@@ -294,7 +294,8 @@ pub async fn expire_orders(app: &'static App) -> ApiResult<serde_json::Value> {
         let due: Vec<&Order> = batch
             .items
             .iter()
-            .take_while(|o| deadline(app, o).as_str() <= now.as_str())
+            // Every PENDING order has a deadline; one without could only hold stock for ever.
+            .take_while(|o| o.expires_at.is_none_or(|d| d <= now))
             .collect();
         let reached_undue = due.len() < batch.items.len();
         for order in due {
@@ -321,15 +322,6 @@ pub async fn expire_orders(app: &'static App) -> ApiResult<serde_json::Value> {
     Ok(json!({ "expired": expired, "kept": kept }))
 }
 
-/// An order's deadline; orders placed before deadlines existed get one from their creation time.
-fn deadline(app: &App, order: &Order) -> String {
-    order.expires_at.clone().unwrap_or_else(|| {
-        humantime::parse_rfc3339(&order.created_at)
-            .map(|t| humantime::format_rfc3339_millis(t + app.config.payment_window).to_string())
-            .unwrap_or_default()
-    })
-}
-
 /// Expires one order: its PaymentIntent is cancelled first (so no payment can land after), unless
 /// it already succeeded or is processing, in which case the webhook settles the order instead.
 async fn expire(app: &App, order: &Order) -> ApiResult<bool> {
@@ -347,7 +339,12 @@ async fn expire(app: &App, order: &Order) -> ApiResult<bool> {
             Err(e) => return Err(e.into()),
         }
     }
-    let lapse = plan_transition(order, OrderStatus::Cancelled, Mover::Expiry, &now_rfc3339())?;
+    let lapse = plan_transition(
+        order,
+        OrderStatus::Cancelled,
+        Mover::Expiry,
+        Timestamp::now(),
+    )?;
     match orders::apply(app, &lapse).await {
         Ok(_) => {
             tracing::info!(order_id = %order.id, "unpaid order expired; stock restored");

@@ -13,7 +13,7 @@ use crate::{
         metrics::Metric,
         stripe::{IntentStatus, PaymentIntent},
     },
-    types::{OrderId, UserId},
+    types::{OrderId, Timestamp, UserId},
 };
 
 /// A signature older (or further in the future) than this is refused: a captured webhook cannot be
@@ -245,13 +245,13 @@ pub struct Payer<'a> {
     pub email_verified: bool,
 }
 
-/// The payability rule: whether `payer` may pay `order` with what they sent at `now` (RFC 3339),
+/// The payability rule: whether `payer` may pay `order` with what they sent at `now`,
 /// and how.
 pub fn plan_payment(
     order: &Order,
     payer: Payer<'_>,
     body: PayRequest,
-    now: &str,
+    now: Timestamp,
 ) -> ApiResult<PayPlan> {
     if order.user_id != *payer.user {
         return Err(ApiError::NotAllowed(
@@ -275,7 +275,7 @@ pub fn plan_payment(
         ));
     }
     // Past its deadline (the expiry job may not have run yet).
-    if order.expires_at.as_deref().is_some_and(|d| d <= now) {
+    if order.expires_at.is_some_and(|d| d <= now) {
         return Err(ApiError::conflict(
             "payment_window_closed",
             "the time to pay for this order has passed; its items were released",
@@ -510,8 +510,8 @@ mod tests {
             items: vec![],
             total_cents: Cents::price("p", 2980).unwrap(),
             currency: "USD".into(),
-            created_at: "t".into(),
-            updated_at: "t".into(),
+            created_at: Timestamp::now(),
+            updated_at: Timestamp::now(),
         }
     }
 
@@ -584,7 +584,7 @@ mod tests {
     }
 
     /// The order's owner, verified, paying by card.
-    fn plan_payment(o: &Order, now: &str) -> ApiResult<PayPlan> {
+    fn plan_payment(o: &Order, now: Timestamp) -> ApiResult<PayPlan> {
         let payer = Payer {
             user: &o.user_id,
             email_verified: true,
@@ -601,7 +601,7 @@ mod tests {
 
     #[test]
     fn only_the_orders_verified_owner_pays_and_with_a_payment_method() {
-        let now = "2026-12-04T10:00:00.000Z";
+        let now = Timestamp::parse("2026-12-04T10:00:00.000Z").unwrap();
         let o = order(OrderStatus::Pending, None);
         let stranger = UserId::from_trusted("01STRANGER");
         let as_payer = |user, email_verified, body| {
@@ -632,7 +632,7 @@ mod tests {
 
     #[test]
     fn one_attempt_at_a_time_resumed_never_duplicated() {
-        let now = "2026-12-04T10:00:00.000Z";
+        let now = Timestamp::parse("2026-12-04T10:00:00.000Z").unwrap();
         let mut o = order(OrderStatus::Pending, None);
         assert_eq!(plan_payment(&o, now).unwrap(), create(0));
         // An open attempt (its intent succeeded or is processing) is answered again.
@@ -654,7 +654,7 @@ mod tests {
             "too_many_payment_attempts"
         );
         o.payment_attempts = 0;
-        o.expires_at = Some("2026-12-04T09:59:59.999Z".into());
+        o.expires_at = Timestamp::parse("2026-12-04T09:59:59.999Z");
         assert_eq!(
             plan_payment(&o, now).unwrap_err().code(),
             "payment_window_closed"

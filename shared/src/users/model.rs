@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     auth::password::Password,
     error::{ApiError, ApiResult},
-    types::{Role, UserId, bounded_text, char_len, string_newtype},
+    types::{Role, Timestamp, UserId, bounded_text, char_len, string_newtype},
 };
 
 string_newtype!(
@@ -188,8 +188,8 @@ pub struct UserView {
     /// The owner opened the verification link mailed at registration (card payments need it).
     #[serde(default)]
     pub email_verified: bool,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 #[derive(Deserialize)]
@@ -512,8 +512,8 @@ mod tests {
             role: Role::Customer,
             address: None,
             email_verified: false,
-            created_at: "t".into(),
-            updated_at: "t".into(),
+            created_at: Timestamp::now(),
+            updated_at: Timestamp::now(),
         };
         let j = serde_json::to_value(&v).unwrap();
         assert!(j.get("password_hash").is_none());

@@ -17,7 +17,7 @@ use crate::{
         config::{TableId, env},
         db::{self, Item, PK, TTL_ATTR, TableDef, Tx, TxError, UpdateExpr, n, s},
     },
-    types::{Role, UserId, now_epoch_secs, now_rfc3339},
+    types::{Role, Timestamp, UserId, now_epoch_secs},
 };
 
 /// Accounts (with their revoked tokens), email guards and login-attempt counters (expire by TTL).
@@ -85,7 +85,7 @@ pub async fn create_user(
     password_hash: String,
     role: Role,
 ) -> ApiResult<UserView> {
-    let now = now_rfc3339();
+    let now = Timestamp::now();
     let view = UserView {
         id: UserId::new(),
         email,
@@ -94,7 +94,7 @@ pub async fn create_user(
         address: None,
         // An operator creates admins: their address needs no proof.
         email_verified: role == Role::Admin,
-        created_at: now.clone(),
+        created_at: now,
         updated_at: now,
     };
     let mut item: Item = to_item(UserRecord {
@@ -251,7 +251,7 @@ pub async fn update_profile(
     new_hash: Option<String>,
 ) -> ApiResult<UserView> {
     let mut u = UpdateExpr::new();
-    u.set("updated_at", s(now_rfc3339()));
+    u.set("updated_at", s(Timestamp::now().to_string()));
     if let Some(name) = &update.name {
         u.set("name", s(name.as_str()));
     }
@@ -379,7 +379,7 @@ pub async fn complete_reset(app: &App, id: &str, user: &UserId, hash: &str) -> A
     account
         .set(PASSWORD_HASH, s(hash))
         .set(auth::account::EMAIL_VERIFIED, AttributeValue::Bool(true))
-        .set("updated_at", s(now_rfc3339()))
+        .set("updated_at", s(Timestamp::now().to_string()))
         .remove(auth::session::SESSIONS)
         .condition(db::exists());
     use_link(app, Purpose::Reset, id, user, account).await

@@ -549,7 +549,7 @@ async fn bench(tls_config: std::sync::Arc<rustls::ServerConfig>, ca_file: std::p
         budgets.push(json!({"budget": format!("no oversell at concurrency {}", t["concurrency"]), "value": t["oversold"], "ok": t["oversold"] == 0}));
     }
     let report = Report {
-        generated_at: shop::types::now_rfc3339(),
+        generated_at: shop::types::Timestamp::now().to_string(),
         machine: machine(),
         zip_target: zips.0,
         floor_init_ms: MEMORY_SIZES
