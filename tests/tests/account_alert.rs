@@ -50,7 +50,10 @@ async fn past_the_ceiling_the_owner_is_alerted_once_and_can_still_sign_in() {
         ev[0].metadata.kind,
         shop::events::EventType::AccountUnderAttack
     );
-    assert_eq!(ev[0].data["user_id"], user.as_str());
+    assert_eq!(
+        ev[0].data.customer().map(|u| u.as_str()),
+        Some(user.as_str())
+    );
     // Never a lock: the owner, from an address of their own, signs in.
     let r = t
         .api()

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::{
     mail::{self, Recipient, Shop},
-    model::{EMAILS_SENT, EVENTS_PUBLISHED, Event, customer_of},
+    model::{EMAILS_SENT, EVENTS_PUBLISHED, Event},
     store::{self, Claim},
     stream::{self, StreamBatch},
 };
@@ -100,9 +100,11 @@ pub async fn send_email(app: &'static App, envelope: Value) -> ApiResult<Value> 
             }
         },
         Recipient::Customer => {
-            let user = customer_of(&event)
+            let user = event
+                .data
+                .customer()
                 .ok_or_else(|| ApiError::internal(format!("{kind} {id} names no customer")))?;
-            match users::store::load_user(app, &user).await? {
+            match users::store::load_user(app, user).await? {
                 Some(v) => v.email.to_string(),
                 None => {
                     tracing::info!(event_id = %id, r#type = kind, "the customer's account is gone; nothing mailed");

@@ -1,10 +1,9 @@
 //! The transactional emails: who gets one for which event, and what it says (plain text and
 //! HTML, the store's name, money in the order's currency). Pure: no AWS.
 
-use serde_json::Value;
-
-use super::model::{Event, EventType};
+use super::model::{Event, EventType, OrderData, Payload, StockData};
 use crate::{
+    orders::model::CancelReason,
     types::UserId,
     users::links::{Purpose, link_key, link_token},
 };
@@ -142,25 +141,19 @@ fn render(shop: &Shop, to: &str, subject: String, body: Body) -> Mail {
 }
 
 /// The order's lines and total, as rows.
-fn order_lines(data: &Value) -> Vec<(String, String)> {
-    let currency = data["currency"].as_str().unwrap_or("");
-    let mut rows: Vec<(String, String)> = data["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
+fn order_lines(order: &OrderData) -> Vec<(String, String)> {
+    let currency = order.currency.as_str();
+    let mut rows: Vec<(String, String)> = order
+        .items
+        .iter()
         .map(|l| {
-            let qty = l["quantity"].as_i64().unwrap_or(0);
-            let price = l["unit_price_cents"].as_i64().unwrap_or(0);
             (
-                format!("{qty} x {}", l["name"].as_str().unwrap_or("item")),
-                money(qty * price, currency),
+                format!("{} x {}", l.quantity.get(), l.name),
+                money(l.unit_price_cents.times(l.quantity).get(), currency),
             )
         })
         .collect();
-    rows.push((
-        "Total".into(),
-        money(data["total_cents"].as_i64().unwrap_or(0), currency),
-    ));
+    rows.push(("Total".into(), money(order.total_cents.get(), currency)));
     rows
 }
 
@@ -169,18 +162,12 @@ fn order_lines(data: &Value) -> Vec<(String, String)> {
 fn emailed_link(
     shop: &Shop,
     purpose: Purpose,
-    d: &Value,
-    id_field: &str,
+    (id, user): (&str, &UserId),
     page: &str,
     label: &str,
-) -> Option<(Option<Link>, Vec<String>)> {
-    let (id, user) = (d[id_field].as_str()?, d["user_id"].as_str()?);
-    let token = link_token(
-        &link_key(shop.link_secret, purpose),
-        id,
-        &UserId::from_trusted(user),
-    );
-    Some(match shop.site_url {
+) -> (Option<Link>, Vec<String>) {
+    let token = link_token(&link_key(shop.link_secret, purpose), id, user);
+    match shop.site_url {
         Some(site) => (
             Some((
                 label.to_string(),
@@ -189,116 +176,123 @@ fn emailed_link(
             vec![],
         ),
         None => (None, vec![format!("Your code: {token}")]),
-    })
+    }
 }
 
-/// The email `event` sends to `to`; `None` for a type that sends none.
-pub fn compose(event: &Event, to: &str, shop: &Shop) -> Option<Mail> {
+/// An order email: its subject and body from the order's data.
+fn order_mail(kind: EventType, d: &OrderData, shop: &Shop) -> Option<(String, Body)> {
     use EventType::*;
-    let d = &event.data;
-    let order_ref = d["order_id"].as_str().unwrap_or_default();
-    let order_link = shop.site_url.map(|site| {
+    let order_ref = d.order_id.as_str();
+    let link = shop.site_url.map(|site| {
         (
             "Your order".to_string(),
             format!("{}/#/orders/{order_ref}", site.trim_end_matches('/')),
         )
     });
-    let product = d["name"].as_str().unwrap_or("a product");
-    let (subject, body) = match event.metadata.kind {
+    let body = |intro: &str, lines: Vec<(String, String)>, outro: Vec<String>| Body {
+        intro: intro.to_string(),
+        lines,
+        outro,
+        link: link.clone(),
+    };
+    Some(match kind {
         OrderPlaced => (
             format!("order {order_ref} received"),
-            Body {
-                intro: "Thank you for your order. We are holding these items for you:".into(),
-                lines: order_lines(d),
-                outro: vec!["Pay for it from the order page to have it shipped.".into()],
-                link: order_link,
-            },
+            body(
+                "Thank you for your order. We are holding these items for you:",
+                order_lines(d),
+                vec!["Pay for it from the order page to have it shipped.".into()],
+            ),
         ),
         OrderPaid => (
             format!("payment received for order {order_ref}"),
-            Body {
-                intro: "We have your payment. Your order is being prepared:".into(),
-                lines: order_lines(d),
-                outro: vec![],
-                link: order_link,
-            },
+            body(
+                "We have your payment. Your order is being prepared:",
+                order_lines(d),
+                vec![],
+            ),
         ),
         OrderShipped => (
             format!("order {order_ref} shipped"),
-            Body {
-                intro: "Your order is on its way.".into(),
-                lines: order_lines(d),
-                outro: vec![],
-                link: order_link,
-            },
+            body("Your order is on its way.", order_lines(d), vec![]),
         ),
         OrderDelivered => (
             format!("order {order_ref} delivered"),
-            Body {
-                intro: "Your order has been delivered. Enjoy!".into(),
-                lines: vec![],
-                outro: vec![],
-                link: order_link,
-            },
+            body("Your order has been delivered. Enjoy!", vec![], vec![]),
         ),
         OrderCancelled => {
-            let why = match d["reason"].as_str() {
-                Some("expired") => "It was not paid in time, so the items went back on the shelf.",
-                Some("shopper") => "You cancelled it.",
-                _ => "It was cancelled by the shop.",
+            let why = match d.reason {
+                Some(CancelReason::Expired) => {
+                    "It was not paid in time, so the items went back on the shelf."
+                }
+                Some(CancelReason::Shopper) => "You cancelled it.",
+                Some(CancelReason::Admin) | None => "It was cancelled by the shop.",
             };
             (
                 format!("order {order_ref} cancelled"),
-                Body {
-                    intro: format!("Your order has been cancelled. {why}"),
-                    lines: order_lines(d),
-                    outro: vec![],
-                    link: order_link,
-                },
+                body(
+                    &format!("Your order has been cancelled. {why}"),
+                    order_lines(d),
+                    vec![],
+                ),
             )
         }
         OrderRefunded => (
             format!("refund for order {order_ref}"),
-            Body {
-                intro: "We have refunded your payment:".into(),
-                lines: order_lines(d)
+            body(
+                "We have refunded your payment:",
+                order_lines(d)
                     .into_iter()
                     .filter(|(l, _)| l == "Total")
                     .collect(),
-                outro: vec!["It reaches your card within a few days.".into()],
-                link: order_link,
-            },
+                vec!["It reaches your card within a few days.".into()],
+            ),
         ),
-        ProductLowStock => (
+        _ => return None,
+    })
+}
+
+fn stock_mail(kind: EventType, d: &StockData) -> Option<(String, Body)> {
+    let product = d.name.as_str();
+    let (subject, intro) = match kind {
+        EventType::ProductLowStock => (
             format!("low stock: {product}"),
-            Body {
-                intro: format!(
-                    "{product} is running low: {} left (alert below {}).",
-                    d["stock"], d["threshold"]
-                ),
-                lines: vec![],
-                outro: vec![],
-                link: None,
-            },
+            format!(
+                "{product} is running low: {} left (alert below {}).",
+                d.stock, d.threshold
+            ),
         ),
-        ProductOutOfStock => (
+        EventType::ProductOutOfStock => (
             format!("out of stock: {product}"),
-            Body {
-                intro: format!("{product} is out of stock; shoppers can no longer order it."),
-                lines: vec![],
-                outro: vec![],
-                link: None,
-            },
+            format!("{product} is out of stock; shoppers can no longer order it."),
         ),
-        PasswordResetRequested => {
+        _ => return None,
+    };
+    Some((
+        subject,
+        Body {
+            intro,
+            lines: vec![],
+            outro: vec![],
+            link: None,
+        },
+    ))
+}
+
+/// The email `event` sends to `to`; `None` for a type that sends none.
+pub fn compose(event: &Event, to: &str, shop: &Shop) -> Option<Mail> {
+    let kind = event.metadata.kind;
+    let (subject, body) = match &event.data {
+        Payload::Order(d) => order_mail(kind, d, shop)?,
+        Payload::Stock(d) => stock_mail(kind, d)?,
+        Payload::Reset(d) => {
             let (link, outro) = emailed_link(
                 shop,
                 Purpose::Reset,
-                d,
-                "reset_id",
+                (&d.reset_id, &d.user_id),
                 "reset",
                 "Choose a new password",
-            )?;
+            );
             (
                 "choose a new password".to_string(),
                 Body {
@@ -309,15 +303,14 @@ pub fn compose(event: &Event, to: &str, shop: &Shop) -> Option<Mail> {
                 },
             )
         }
-        EmailVerificationRequested => {
+        Payload::Verification(d) => {
             let (link, outro) = emailed_link(
                 shop,
                 Purpose::Verify,
-                d,
-                "verification_id",
+                (&d.verification_id, &d.user_id),
                 "verify",
                 "Confirm your email address",
-            )?;
+            );
             (
                 "welcome: confirm your email address".to_string(),
                 Body {
@@ -328,12 +321,12 @@ pub fn compose(event: &Event, to: &str, shop: &Shop) -> Option<Mail> {
                 },
             )
         }
-        AccountUnderAttack => (
+        Payload::Attack(d) => (
             "unusual sign-in attempts on your account".to_string(),
             Body {
                 intro: format!(
                     "In the last hour there were {} failed attempts to sign in to your account, more than anyone mistyping. We have not locked it: you can still sign in as usual, and each address trying is slowed down.",
-                    d["failures"]
+                    d.failures
                 ),
                 lines: vec![],
                 outro: vec!["If these were not you, your password is what stands in the way: if it is short or used elsewhere, choose a new one (\"Forgot your password?\" on the sign-in page ends every session too).".into()],
@@ -341,7 +334,7 @@ pub fn compose(event: &Event, to: &str, shop: &Shop) -> Option<Mail> {
             },
         ),
         // The verification email (EmailVerificationRequested) is the welcome.
-        UserRegistered => return None,
+        Payload::Account(_) => return None,
     };
     Some(render(shop, to, subject, body))
 }
@@ -359,19 +352,30 @@ mod tests {
         link_secret: b"k",
     };
 
-    fn placed() -> Event {
+    /// An event of `kind` whose data is `data`, as the consumer reads it.
+    fn event(kind: EventType, data: serde_json::Value) -> Event {
         Event::new(
-            "r1",
-            EventType::OrderPlaced,
+            "r",
+            kind,
             Timestamp::now(),
-            json!({
-                "order_id": "01ORDER", "user_id": "u", "currency": "EUR", "total_cents": 2750,
-                "items": [
-                    {"name": "Earl <Grey>", "quantity": 2, "unit_price_cents": 1250},
-                    {"name": "Mug", "quantity": 1, "unit_price_cents": 250}
-                ]
-            }),
+            Payload::parse(kind, data).unwrap(),
         )
+    }
+
+    fn order(reason: Option<&str>) -> serde_json::Value {
+        json!({
+            "order_id": "01ORDER", "user_id": "01JBUSER000000000000000000", "status": "PENDING",
+            "payment_status": "unpaid", "currency": "EUR", "total_cents": 2750,
+            "created_at": "2026-12-01T00:00:00.000Z", "reason": reason,
+            "items": [
+                {"product_id": "01JBP1", "name": "Earl <Grey>", "quantity": 2, "unit_price_cents": 1250},
+                {"product_id": "01JBP2", "name": "Mug", "quantity": 1, "unit_price_cents": 250}
+            ]
+        })
+    }
+
+    fn placed() -> Event {
+        event(EventType::OrderPlaced, order(None))
     }
 
     #[test]
@@ -396,27 +400,36 @@ mod tests {
 
     #[test]
     fn every_type_but_the_registration_has_an_email_and_a_recipient() {
+        let user = "01JBUSER000000000000000000";
         for kind in EventType::ALL
             .into_iter()
             .filter(|k| *k != EventType::UserRegistered)
         {
-            let ev = Event::new(
-                "r",
-                kind,
-                Timestamp::now(),
-                json!({"email": "n@b.test", "name": "N", "order_id": "o", "reset_id": "01JBRESET00000000000000000", "verification_id": "01JBRESET00000000000000000", "user_id": "01JBUSER000000000000000000", "items": [], "total_cents": 1, "currency": "EUR", "stock": 1, "threshold": 5}),
-            );
+            let data = match Payload::parse(kind, order(None)) {
+                Ok(_) => order(None),
+                Err(_) => json!({
+                    "product_id": "01JBP1", "name": "N", "stock": 1, "threshold": 5,
+                    "reset_id": "01JBRESET00000000000000000", "verification_id": "01JBRESET00000000000000000",
+                    "user_id": user, "expires_at": 1, "failures": 100
+                }),
+            };
+            let ev = event(kind, data);
             assert!(recipient(&ev).is_some(), "{kind:?}");
             let m = compose(&ev, "x@y.test", &SHOP).unwrap();
             assert!(m.subject.starts_with("Tea & Co: ") && !m.text.is_empty());
         }
+        let registered = event(
+            EventType::UserRegistered,
+            json!({"user_id": user, "email": "n@b.test", "name": "N"}),
+        );
+        assert_eq!(compose(&registered, "n@b.test", &SHOP), None);
     }
 
     #[test]
     fn a_cancellation_says_why() {
         let ev = |reason: &str| {
             compose(
-                &Event::new("r", EventType::OrderCancelled, Timestamp::now(), json!({"order_id": "o", "reason": reason, "items": [], "currency": "EUR", "total_cents": 0})),
+                &event(EventType::OrderCancelled, order(Some(reason))),
                 "x@y.test",
                 &SHOP,
             )

@@ -3,16 +3,16 @@
 //! no AWS. The contract each type follows is `events/catalogue.json`.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::{
-    orders::model::{CancelReason, Order, OrderStatus, PaymentStatus},
+    orders::model::{CancelReason, Order, OrderLine, OrderStatus, PaymentStatus},
     platform::metrics::Metric,
-    types::{ProductId, Timestamp, UserId},
+    types::{Cents, OrderId, ProductId, Timestamp, UserId},
     users::{
         links::{LinkRecord, Purpose},
-        model::UserView,
+        model::{Email, Name, UserView},
     },
 };
 
@@ -92,11 +92,13 @@ impl EventType {
 }
 
 /// One published event: EventBridge's `detail`. `metadata.id` is the same on every redelivery of
-/// the change it comes from, so consumers deduplicate on it.
+/// the change it comes from, so consumers deduplicate on it. Read back, `data` is typed by
+/// `metadata.type`: an event whose data does not fit its type does not parse.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "WireEvent")]
 pub struct Event {
     pub metadata: Metadata,
-    pub data: Value,
+    pub data: Payload,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,10 +111,28 @@ pub struct Metadata {
     pub occurred_at: Timestamp,
 }
 
+/// An event as text carries it, before its data is read by its type.
+#[derive(Deserialize)]
+struct WireEvent {
+    metadata: Metadata,
+    data: Value,
+}
+
+impl TryFrom<WireEvent> for Event {
+    type Error = serde_json::Error;
+    fn try_from(w: WireEvent) -> Result<Self, Self::Error> {
+        let data = Payload::parse(w.metadata.kind, w.data)?;
+        Ok(Event {
+            metadata: w.metadata,
+            data,
+        })
+    }
+}
+
 impl Event {
     /// The event of kind `kind` from the change `change_id` (a stream record's id, the same on
     /// every redelivery). One change can yield several kinds, so the kind is part of the id.
-    pub fn new(change_id: &str, kind: EventType, occurred_at: Timestamp, data: Value) -> Event {
+    pub fn new(change_id: &str, kind: EventType, occurred_at: Timestamp, data: Payload) -> Event {
         let digest = Sha256::digest(format!("{change_id}/{}", kind.as_str()));
         let id: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         Event {
@@ -127,29 +147,130 @@ impl Event {
     }
 }
 
+/// An event's data, by the family of its type (`events/catalogue.json` has each one's fields).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Payload {
+    Order(OrderData),
+    Stock(StockData),
+    Account(AccountData),
+    Reset(ResetData),
+    Verification(VerificationData),
+    Attack(AttackData),
+}
+
+impl Payload {
+    /// `data` read as the payload of `kind`.
+    pub fn parse(kind: EventType, data: Value) -> Result<Payload, serde_json::Error> {
+        use EventType::*;
+        Ok(match kind {
+            OrderPlaced | OrderPaid | OrderShipped | OrderDelivered | OrderCancelled
+            | OrderRefunded => Payload::Order(serde_json::from_value(data)?),
+            ProductLowStock | ProductOutOfStock => Payload::Stock(serde_json::from_value(data)?),
+            UserRegistered => Payload::Account(serde_json::from_value(data)?),
+            PasswordResetRequested => Payload::Reset(serde_json::from_value(data)?),
+            EmailVerificationRequested => Payload::Verification(serde_json::from_value(data)?),
+            AccountUnderAttack => Payload::Attack(serde_json::from_value(data)?),
+        })
+    }
+
+    /// The customer the event is about; `None` for the shop's own (stock) events.
+    pub fn customer(&self) -> Option<&UserId> {
+        match self {
+            Payload::Order(d) => Some(&d.user_id),
+            Payload::Account(d) => Some(&d.user_id),
+            Payload::Reset(d) => Some(&d.user_id),
+            Payload::Verification(d) => Some(&d.user_id),
+            Payload::Attack(d) => Some(&d.user_id),
+            Payload::Stock(_) => None,
+        }
+    }
+}
+
 /// What an order event carries: enough for an email or a projection without reading the order.
-fn order_data(o: &Order) -> Value {
-    json!({
-        "order_id": o.id,
-        "user_id": o.user_id,
-        "status": o.status,
-        "payment_status": o.payment_status,
-        "items": o.items,
-        "total_cents": o.total_cents,
-        "currency": o.currency,
-        "created_at": o.created_at,
-    })
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderData {
+    pub order_id: OrderId,
+    pub user_id: UserId,
+    pub status: OrderStatus,
+    pub payment_status: PaymentStatus,
+    pub items: Vec<OrderLine>,
+    pub total_cents: Cents,
+    pub currency: String,
+    pub created_at: Timestamp,
+    /// `OrderCancelled`: who cancelled it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<CancelReason>,
+}
+
+impl From<&Order> for OrderData {
+    fn from(o: &Order) -> Self {
+        OrderData {
+            order_id: o.id.clone(),
+            user_id: o.user_id.clone(),
+            status: o.status,
+            payment_status: o.payment_status,
+            items: o.items.clone(),
+            total_cents: o.total_cents,
+            currency: o.currency.clone(),
+            created_at: o.created_at,
+            reason: None,
+        }
+    }
+}
+
+/// `ProductLowStock`, `ProductOutOfStock`: the product, its stock now and the alert line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StockData {
+    pub product_id: ProductId,
+    pub name: String,
+    pub stock: i64,
+    pub threshold: i64,
+}
+
+/// `UserRegistered`: the new account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountData {
+    pub user_id: UserId,
+    pub email: Email,
+    pub name: Name,
+}
+
+/// `PasswordResetRequested`: the request whose link the email carries (the token is made from it
+/// when the email is written, and exists nowhere else).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResetData {
+    pub user_id: UserId,
+    pub reset_id: String,
+    /// Epoch seconds.
+    pub expires_at: u64,
+}
+
+/// `EmailVerificationRequested`: as [`ResetData`], for the verification link.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerificationData {
+    pub user_id: UserId,
+    pub verification_id: String,
+    /// Epoch seconds.
+    pub expires_at: u64,
+}
+
+/// `AccountUnderAttack`: failed sign-ins on the account within the window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttackData {
+    pub user_id: UserId,
+    pub failures: u64,
 }
 
 /// The events of one change to an order item. A write that moves nothing a customer would notice
 /// (a payment attempt recorded, the same status rewritten) is no event.
-pub fn order_events(old: Option<&Order>, new: Option<&Order>) -> Vec<(EventType, Value)> {
+pub fn order_events(old: Option<&Order>, new: Option<&Order>) -> Vec<(EventType, Payload)> {
     let Some(new) = new else {
         return Vec::new();
     };
     let mut out = Vec::new();
     match old {
-        None => out.push((EventType::OrderPlaced, order_data(new))),
+        None => out.push((EventType::OrderPlaced, Payload::Order(new.into()))),
         Some(old) if old.status != new.status => {
             let kind = match new.status {
                 OrderStatus::Pending => None,
@@ -159,20 +280,18 @@ pub fn order_events(old: Option<&Order>, new: Option<&Order>) -> Vec<(EventType,
                 OrderStatus::Cancelled => Some(EventType::OrderCancelled),
             };
             if let Some(kind) = kind {
-                let mut data = order_data(new);
+                let mut data = OrderData::from(new);
                 if kind == EventType::OrderCancelled {
-                    // Orders cancelled before reasons were recorded could only be cancelled by
-                    // an admin or their shopper; `null` says "not recorded".
-                    data["reason"] = json!(new.cancel_reason.map(CancelReason::as_str));
+                    data.reason = new.cancel_reason;
                 }
-                out.push((kind, data));
+                out.push((kind, Payload::Order(data)));
             }
         }
         Some(_) => {}
     }
     let was_refunded = old.is_some_and(|o| o.payment_status == PaymentStatus::Refunded);
     if new.payment_status == PaymentStatus::Refunded && !was_refunded {
-        out.push((EventType::OrderRefunded, order_data(new)));
+        out.push((EventType::OrderRefunded, Payload::Order(new.into())));
     }
     out
 }
@@ -191,11 +310,18 @@ pub fn product_events(
     old: Option<&StockLevel>,
     new: Option<&StockLevel>,
     threshold: i64,
-) -> Vec<(EventType, Value)> {
+) -> Vec<(EventType, Payload)> {
     let (Some(old), Some(new)) = (old, new) else {
         return Vec::new();
     };
-    let data = || json!({"product_id": new.id, "name": new.name, "stock": new.stock, "threshold": threshold});
+    let data = || {
+        Payload::Stock(StockData {
+            product_id: new.id.clone(),
+            name: new.name.clone(),
+            stock: new.stock,
+            threshold,
+        })
+    };
     let mut out = Vec::new();
     if old.stock > 0 && new.stock <= 0 {
         out.push((EventType::ProductOutOfStock, data()));
@@ -206,11 +332,15 @@ pub fn product_events(
 }
 
 /// The events of one change to an account item: a new account.
-pub fn user_events(old: Option<&UserView>, new: Option<&UserView>) -> Vec<(EventType, Value)> {
+pub fn user_events(old: Option<&UserView>, new: Option<&UserView>) -> Vec<(EventType, Payload)> {
     match (old, new) {
         (None, Some(u)) => vec![(
             EventType::UserRegistered,
-            json!({"user_id": u.id, "email": u.email, "name": u.name}),
+            Payload::Account(AccountData {
+                user_id: u.id.clone(),
+                email: u.email.clone(),
+                name: u.name.clone(),
+            }),
         )],
         _ => Vec::new(),
     }
@@ -222,7 +352,7 @@ pub fn link_events(
     purpose: Purpose,
     old: Option<&LinkRecord>,
     new: Option<&LinkRecord>,
-) -> Vec<(EventType, Value)> {
+) -> Vec<(EventType, Payload)> {
     let (
         None,
         Some(LinkRecord {
@@ -235,14 +365,23 @@ pub fn link_events(
     else {
         return Vec::new();
     };
+    let (user_id, expires_at) = (user.clone(), *expires_at);
     vec![match purpose {
         Purpose::Reset => (
             EventType::PasswordResetRequested,
-            json!({"user_id": user, "reset_id": id, "expires_at": expires_at}),
+            Payload::Reset(ResetData {
+                user_id,
+                reset_id: id.clone(),
+                expires_at,
+            }),
         ),
         Purpose::Verify => (
             EventType::EmailVerificationRequested,
-            json!({"user_id": user, "verification_id": id, "expires_at": expires_at}),
+            Payload::Verification(VerificationData {
+                user_id,
+                verification_id: id.clone(),
+                expires_at,
+            }),
         ),
     }]
 }
@@ -255,30 +394,23 @@ pub struct Alert {
 }
 
 /// The events of one change to an alert record: a new one.
-pub fn alert_events(old: Option<&Alert>, new: Option<&Alert>) -> Vec<(EventType, Value)> {
+pub fn alert_events(old: Option<&Alert>, new: Option<&Alert>) -> Vec<(EventType, Payload)> {
     match (old, new) {
         (None, Some(a)) => vec![(
             EventType::AccountUnderAttack,
-            json!({"user_id": a.user_id, "failures": a.failures}),
+            Payload::Attack(AttackData {
+                user_id: a.user_id.clone(),
+                failures: a.failures,
+            }),
         )],
         _ => Vec::new(),
     }
 }
 
-/// The customer an event is about (its `data.user_id`; events are the shop's own).
-pub fn customer_of(event: &Event) -> Option<UserId> {
-    let raw = event.data.get("user_id")?.as_str()?;
-    Some(UserId::from_trusted(raw))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::OrderId;
-    use crate::{
-        orders::model::OrderLine,
-        types::{Cents, Quantity},
-    };
+    use crate::types::Quantity;
 
     fn order(status: OrderStatus, payment: PaymentStatus) -> Order {
         Order {
@@ -306,7 +438,7 @@ mod tests {
         }
     }
 
-    fn kinds(v: Vec<(EventType, Value)>) -> Vec<EventType> {
+    fn kinds(v: Vec<(EventType, Payload)>) -> Vec<EventType> {
         v.into_iter().map(|(k, _)| k).collect()
     }
 
@@ -315,8 +447,11 @@ mod tests {
         let o = order(OrderStatus::Pending, PaymentStatus::Unpaid);
         let ev = order_events(None, Some(&o));
         assert_eq!(kinds(ev.clone()), [EventType::OrderPlaced]);
-        assert_eq!(ev[0].1["total_cents"], 2500);
-        assert_eq!(ev[0].1["items"][0]["quantity"], 2);
+        let Payload::Order(d) = &ev[0].1 else {
+            panic!("{ev:?}")
+        };
+        assert_eq!((d.total_cents.get(), d.items[0].quantity.get()), (2500, 2));
+        assert_eq!(d.reason, None);
     }
 
     #[test]
@@ -342,7 +477,8 @@ mod tests {
             Some(&c),
         );
         assert_eq!(kinds(ev.clone()), [EventType::OrderCancelled]);
-        assert_eq!(ev[0].1["reason"], "expired");
+        let data = serde_json::to_value(&ev[0].1).unwrap();
+        assert_eq!(data["reason"], "expired");
         c.payment_status = PaymentStatus::Refunded;
         c.cancel_reason = Some(CancelReason::Admin);
         let ev = order_events(
@@ -388,17 +524,30 @@ mod tests {
         assert!(product_events(None, Some(&level(1)), 5).is_empty());
     }
 
+    fn paid() -> Payload {
+        Payload::Order((&order(OrderStatus::Paid, PaymentStatus::Paid)).into())
+    }
+
+    #[test]
+    fn an_event_reads_back_with_its_data_typed_by_its_type() {
+        let ev = Event::new("rec-1", EventType::OrderPaid, Timestamp::now(), paid());
+        let text = serde_json::to_string(&ev).unwrap();
+        assert_eq!(serde_json::from_str::<Event>(&text).unwrap(), ev);
+        // Order data under a stock type does not fit it: not an event of the shop's.
+        let wrong = text.replace("\"OrderPaid\"", "\"ProductLowStock\"");
+        assert!(serde_json::from_str::<Event>(&wrong).is_err());
+        assert_eq!(
+            ev.data.customer().map(UserId::as_str),
+            Some("01JBUSER000000000000000000")
+        );
+    }
+
     #[test]
     fn ids_are_stable_per_change_and_kind() {
-        let a = Event::new("rec-1", EventType::OrderPaid, Timestamp::now(), json!({}));
-        let b = Event::new("rec-1", EventType::OrderPaid, Timestamp::now(), json!({}));
-        let c = Event::new(
-            "rec-1",
-            EventType::OrderRefunded,
-            Timestamp::now(),
-            json!({}),
-        );
-        let d = Event::new("rec-2", EventType::OrderPaid, Timestamp::now(), json!({}));
+        let a = Event::new("rec-1", EventType::OrderPaid, Timestamp::now(), paid());
+        let b = Event::new("rec-1", EventType::OrderPaid, Timestamp::now(), paid());
+        let c = Event::new("rec-1", EventType::OrderRefunded, Timestamp::now(), paid());
+        let d = Event::new("rec-2", EventType::OrderPaid, Timestamp::now(), paid());
         assert_eq!(a.metadata.id, b.metadata.id);
         assert_ne!(a.metadata.id, c.metadata.id);
         assert_ne!(a.metadata.id, d.metadata.id);

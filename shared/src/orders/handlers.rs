@@ -8,9 +8,9 @@ use lambda_http::{
 use super::{
     checkout::{self, Outcome},
     model::{
-        CartView, CheckoutRequest, CheckoutSource, Line, Mover, Order, OrderStatus, PutCartRequest,
-        StatusRequest, idempotency_key, order_id_in_path, parse_lines, plan_transition, price_cart,
-        product_ids, unknown_products, visible_to,
+        CartView, CheckoutRequest, CheckoutSource, Line, Mover, Order, OrderStatus, OrderView,
+        PutCartRequest, StatusRequest, idempotency_key, order_id_in_path, parse_lines,
+        plan_transition, price_cart, product_ids, unknown_products, visible_to,
     },
     store,
 };
@@ -52,11 +52,11 @@ pub async fn create_order(app: &'static App, req: Request) -> ApiResult<Reply> {
     match checkout::checkout(app, &who, &key, &source, fetched).await? {
         Outcome::Placed(order) => {
             record_order(order.id.as_str());
-            Reply::created(&order)
+            Reply::created(&OrderView::from(order))
         }
         Outcome::Replayed(order) => {
             record_order(order.id.as_str());
-            Ok(Reply::json(StatusCode::CREATED, &order)?
+            Ok(Reply::json(StatusCode::CREATED, &OrderView::from(order))?
                 .with_header(HeaderName::from_static("idempotent-replayed"), "true"))
         }
     }
@@ -103,7 +103,7 @@ fn visible(who: &Principal, order: Option<Order>) -> ApiResult<Order> {
 pub async fn get_order(app: &'static App, req: Request) -> ApiResult<Reply> {
     let id = order_id(&req)?;
     let (who, order) = auth::authenticate_with(app, &req, |_| store::load_order(app, &id)).await?;
-    Reply::ok(&visible(&who, order)?)
+    Reply::ok(&OrderView::from(visible(&who, order)?))
 }
 
 /// `PUT /orders/{id}/status`: admins move orders along the state machine; an owner may cancel
@@ -125,7 +125,7 @@ pub async fn update_order_status(app: &'static App, req: Request) -> ApiResult<R
         app.stripe.refund(intent).await?;
         tracing::info!(order_id = %order.id, payment_intent = %intent, "paid order refunded");
     }
-    Reply::ok(&store::apply(app, &plan).await?)
+    Reply::ok(&OrderView::from(store::apply(app, &plan).await?))
 }
 
 /// The cart's lines priced from the catalog now.

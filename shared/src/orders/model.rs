@@ -153,6 +153,51 @@ pub struct Order {
     pub updated_at: Timestamp,
 }
 
+/// An order as the API answers it: the stored order without the payment bookkeeping (the intents
+/// it created, whether an attempt is open) that only the shop acts on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderView {
+    pub id: OrderId,
+    pub user_id: UserId,
+    pub status: OrderStatus,
+    pub payment_status: PaymentStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_intent_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_error: Option<String>,
+    pub payment_attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_reason: Option<CancelReason>,
+    pub items: Vec<OrderLine>,
+    pub total_cents: Cents,
+    pub currency: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<Order> for OrderView {
+    fn from(o: Order) -> Self {
+        OrderView {
+            id: o.id,
+            user_id: o.user_id,
+            status: o.status,
+            payment_status: o.payment_status,
+            expires_at: o.expires_at,
+            payment_intent_id: o.payment_intent_id,
+            payment_error: o.payment_error,
+            payment_attempts: o.payment_attempts,
+            cancel_reason: o.cancel_reason,
+            items: o.items,
+            total_cents: o.total_cents,
+            currency: o.currency,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
 /// Prices the lines from the catalog (never from the client) and totals them.
 pub fn build_order(
     user: &UserId,
@@ -639,6 +684,26 @@ mod tests {
         assert_eq!(
             build_order(&user, &[line(&ghost, 1)], &catalog, "USD", WINDOW).unwrap_err(),
             vec![ghost]
+        );
+    }
+
+    #[test]
+    fn the_api_view_keeps_what_a_shopper_reads_and_drops_the_payment_bookkeeping() {
+        let mut order = pending(1);
+        order.payment_intents = vec!["pi_1".into(), "pi_2".into()];
+        order.payment_open = true;
+        order.payment_intent_id = Some("pi_2".into());
+        order.payment_attempts = 1;
+        let view = serde_json::to_value(OrderView::from(order.clone())).unwrap();
+        let stored = serde_json::to_value(&order).unwrap();
+        assert!(stored.get("payment_intents").is_some() && stored.get("payment_open").is_some());
+        assert!(view.get("payment_intents").is_none() && view.get("payment_open").is_none());
+        let mut kept = stored.as_object().unwrap().clone();
+        kept.retain(|k, _| k != "payment_intents" && k != "payment_open");
+        assert_eq!(
+            view,
+            serde_json::Value::Object(kept),
+            "every other field as stored"
         );
     }
 

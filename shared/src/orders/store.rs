@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_dynamo::to_item;
 
 use super::model::{
-    Line, Order, OrderLine, OrderStatus, PaymentStatus, Transition, busy, invalid_move,
+    Line, Order, OrderLine, OrderStatus, OrderView, PaymentStatus, Transition, busy, invalid_move,
 };
 use crate::{
     app::App,
@@ -120,8 +120,9 @@ pub async fn load_order(app: &App, id: &OrderId) -> ApiResult<Option<Order>> {
 }
 
 /// One page of `user`'s orders, newest first.
-pub async fn list_own(app: &App, user: &UserId, page: &PageRequest) -> ApiResult<Page<Order>> {
-    list(app, &BY_USER, account_pk(user.as_str()), page).await
+/// A customer's orders, newest first, as the API shows them (the query reads only those fields).
+pub async fn list_own(app: &App, user: &UserId, page: &PageRequest) -> ApiResult<Page<OrderView>> {
+    list_ordered(app, &BY_USER, account_pk(user.as_str()), page, true).await
 }
 
 /// One page of every customer's orders in `status`, newest first.
@@ -129,26 +130,17 @@ pub async fn list_by_status(
     app: &App,
     status: OrderStatus,
     page: &PageRequest,
-) -> ApiResult<Page<Order>> {
-    list(app, &BY_STATUS, status_pk(status), page).await
+) -> ApiResult<Page<OrderView>> {
+    list_ordered(app, &BY_STATUS, status_pk(status), page, true).await
 }
 
-async fn list(
-    app: &App,
-    index: &Gsi,
-    partition: String,
-    page: &PageRequest,
-) -> ApiResult<Page<Order>> {
-    list_ordered(app, index, partition, page, true).await
-}
-
-async fn list_ordered(
+async fn list_ordered<T: serde::de::DeserializeOwned>(
     app: &App,
     index: &Gsi,
     partition: String,
     page: &PageRequest,
     descending: bool,
-) -> ApiResult<Page<Order>> {
+) -> ApiResult<Page<T>> {
     let q = PageQuery {
         table: table(app),
         index,

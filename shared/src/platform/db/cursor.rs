@@ -37,6 +37,16 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// The same page with each item turned into another shape.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
+    }
+}
+
 impl CursorKey {
     pub fn new(secret: &[u8]) -> Self {
         // A key of its own, derived from the secret, so a cursor signature is never a token signature.
