@@ -109,25 +109,29 @@ pub async fn card_at(base: &str, number: &str) -> String {
     token["card"]["id"].as_str().expect("a card id").to_string()
 }
 
+/// `GET /v1/<path>` of localstripe with the secret key, as JSON.
+pub async fn get(path: &str, query: &[(&str, String)]) -> Value {
+    reqwest::Client::new()
+        .get(format!("{}/v1/{path}", endpoint()))
+        .bearer_auth(SECRET_KEY)
+        .query(query)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// Every PaymentIntent localstripe holds whose metadata names `order_id`.
 pub async fn intents_of(order_id: &str) -> Vec<Value> {
-    let http = reqwest::Client::new();
     let (mut found, mut after) = (Vec::new(), None::<String>);
     loop {
         let mut query = vec![("limit", "100".to_string())];
         if let Some(a) = &after {
             query.push(("starting_after", a.clone()));
         }
-        let page: Value = http
-            .get(format!("{}/v1/payment_intents", endpoint()))
-            .bearer_auth(SECRET_KEY)
-            .query(&query)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = get("payment_intents", &query).await;
         let data = page["data"].as_array().cloned().unwrap_or_default();
         after = data
             .last()

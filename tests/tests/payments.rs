@@ -211,29 +211,10 @@ async fn admin_cancel_of_a_paid_order_refunds_it() {
     let intent = r.body["payment_intent_id"]
         .as_str()
         .unwrap_or_else(|| panic!("{:?}", r.body));
-    let pi: serde_json::Value = reqwest::Client::new()
-        .get(format!(
-            "{}/v1/payment_intents/{intent}",
-            stripe::endpoint()
-        ))
-        .bearer_auth(stripe::SECRET_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let pi = stripe::get(&format!("payment_intents/{intent}"), &[]).await;
     // localstripe expands the charge in place; Stripe gives its id.
     let ch = match &pi["latest_charge"] {
-        serde_json::Value::String(id) => reqwest::Client::new()
-            .get(format!("{}/v1/charges/{id}", stripe::endpoint()))
-            .bearer_auth(stripe::SECRET_KEY)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap(),
+        serde_json::Value::String(id) => stripe::get(&format!("charges/{id}"), &[]).await,
         expanded => expanded.clone(),
     };
     assert_eq!(ch["refunded"], true, "{ch}");

@@ -759,47 +759,38 @@ pub fn event(f: &Function) -> String {
         });
         return serde_json::to_string_pretty(&ev).expect("JSON always serialises") + "\n";
     }
-    let params: Vec<String> = f
+    // The route with every `{name}` filled with an example id.
+    let path: String = f
         .path
         .split('/')
-        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-        .map(str::to_string)
-        .collect();
-    let mut raw = f.path.clone();
-    let mut path_parameters = serde_json::Map::new();
-    for p in &params {
-        let v = "01JBXAMPLE0000000000000000";
-        raw = raw.replace(&format!("{{{p}}}"), v);
-        path_parameters.insert(p.clone(), json!(v));
-    }
-    let mut ev = json!({
-        "version": "2.0",
-        "routeKey": f.route(),
-        "rawPath": raw,
-        "rawQueryString": "",
-        "headers": {
-            "content-type": "application/json",
-            "host": "api.example.com",
-            "authorization": "Bearer REPLACE_WITH_TOKEN_FROM_POST_/users/login"
-        },
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "shopapi",
-            "domainName": "api.example.com",
-            "domainPrefix": "api",
-            "http": { "method": f.method, "path": raw, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.10", "userAgent": "curl/8.5.0" },
-            "requestId": format!("sample-{}", f.name),
-            "routeKey": f.route(),
-            "stage": "$default",
-            "time": "01/Dec/2026:00:00:00 +0000",
-            "timeEpoch": 1_795_996_800_000u64
-        },
-        "isBase64Encoded": false
-    });
-    if !path_parameters.is_empty() {
-        ev["pathParameters"] = serde_json::Value::Object(path_parameters);
-    }
-    serde_json::to_string_pretty(&ev).expect("JSON always serialises") + "\n"
+        .map(|seg| {
+            if seg.starts_with('{') {
+                "01JBXAMPLE0000000000000000"
+            } else {
+                seg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    let origin = crate::api_event::Origin {
+        host: "api.example.com",
+        api_id: "shopapi",
+        source_ip: "203.0.113.10",
+        user_agent: "curl/8.5.0",
+        time: ("01/Dec/2026:00:00:00 +0000", 1_795_996_800_000),
+    };
+    let call = crate::api_event::Call {
+        method: &f.method,
+        route: &f.path,
+        path: &path,
+        headers: &[(
+            "authorization",
+            "Bearer REPLACE_WITH_TOKEN_FROM_POST_/users/login",
+        )],
+        body: None,
+        request_id: &format!("sample-{}", f.name),
+    };
+    pretty(crate::api_event::api_event(&origin, &call))
 }
 
 /// Every file the manifest determines: `(path, contents, only_if_missing)`.

@@ -15,6 +15,7 @@
 //!   template.yaml's function blocks, terraform/functions.json, missing sample events.
 //! - `bench`: the benchmark behind `make bench` (release builds; writes docs/benchmark.*).
 
+mod api_event;
 mod async_queue;
 mod bench;
 mod catalogue;

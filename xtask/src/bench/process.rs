@@ -23,58 +23,29 @@ pub(crate) fn event(
     body: Option<Value>,
     extra: &[(&str, &str)],
 ) -> Value {
-    let mut headers = json!({"content-type": "application/json", "host": "api.bench"});
-    if let Some(t) = token {
-        headers["authorization"] = json!(format!("Bearer {t}"));
-    }
-    for (k, v) in extra {
-        headers[*k] = json!(v);
-    }
-    let (raw_path, query) = path.split_once('?').unwrap_or((path, ""));
-    let mut ev = json!({
-        "version": "2.0",
-        "routeKey": format!("{method} {route}"),
-        "rawPath": raw_path,
-        "rawQueryString": query,
-        "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "bench", "domainName": "api.bench", "domainPrefix": "api",
-            "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bench"},
-            "requestId": ulid::Ulid::new().to_string(), "routeKey": format!("{method} {route}"), "stage": "$default",
-            "time": "22/Nov/2026:10:00:00 +0000", "timeEpoch": 1795341600000u64
-        },
-        "isBase64Encoded": false,
-    });
-    if !query.is_empty() {
-        let q: serde_json::Map<String, Value> = query
-            .split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .map(|(k, v)| (k.to_string(), json!(v)))
-            .collect();
-        ev["queryStringParameters"] = Value::Object(q);
-    }
-    let params: Vec<(&str, &str)> = route
-        .split('/')
-        .zip(raw_path.split('/'))
-        .filter(|(r, _)| r.starts_with('{'))
+    let bearer = token.map(|t| format!("Bearer {t}"));
+    let mut headers: Vec<(&str, &str)> = bearer
+        .as_deref()
+        .map(|b| ("authorization", b))
+        .into_iter()
         .collect();
-    if !params.is_empty() {
-        ev["pathParameters"] = Value::Object(
-            params
-                .iter()
-                .map(|(r, v)| {
-                    (
-                        r.trim_matches(|c| c == '{' || c == '}').to_string(),
-                        json!(v),
-                    )
-                })
-                .collect(),
-        );
-    }
-    if let Some(b) = body {
-        ev["body"] = json!(b.to_string());
-    }
-    ev
+    headers.extend_from_slice(extra);
+    let origin = crate::api_event::Origin {
+        host: "api.bench",
+        api_id: "bench",
+        source_ip: "127.0.0.1",
+        user_agent: "bench",
+        time: ("22/Nov/2026:10:00:00 +0000", 1_795_341_600_000),
+    };
+    let call = crate::api_event::Call {
+        method,
+        route,
+        path,
+        headers: &headers,
+        body: body.as_ref(),
+        request_id: &ulid::Ulid::new().to_string(),
+    };
+    crate::api_event::api_event(&origin, &call)
 }
 
 /// Starts `bin` as a Lambda under `runtime` and `share`; returns the process and the instant its
