@@ -205,6 +205,162 @@ impl std::fmt::Debug for Config {
     }
 }
 
+/// The settings as given: each read trimmed of nothing but checked against its rule, and every
+/// refusal naming its variable.
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    /// A non-empty value, as given.
+    fn get(&self, k: &str) -> Option<String> {
+        (self.0)(k).filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, k: &'static str) -> Result<String, ConfigError> {
+        (self.0)(k)
+            .filter(|v| !v.trim().is_empty())
+            .ok_or(ConfigError::Missing(k))
+    }
+
+    fn or(&self, k: &str, default: &str) -> String {
+        self.get(k).unwrap_or_else(|| default.into())
+    }
+
+    /// A secret or an address: trimmed, `None` when empty.
+    fn secret(&self, k: &str) -> Option<String> {
+        (self.0)(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A whole number within `range`, `default` when unset.
+    fn number<T>(
+        &self,
+        k: &'static str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        let Some(raw) = self.get(k) else {
+            return Ok(default);
+        };
+        raw.parse()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| ConfigError::Invalid {
+                var: k,
+                reason: format!(
+                    "must be a whole number in {}..={}, got {raw:?}",
+                    range.start(),
+                    range.end()
+                ),
+            })
+    }
+
+    /// Local mode: an emulator endpoint is configured (never on AWS).
+    fn local_mode(&self) -> bool {
+        [env::DYNAMODB_ENDPOINT, env::S3_ENDPOINT]
+            .iter()
+            .any(|k| self.get(k).is_some())
+    }
+}
+
+/// The signing secret: long enough, and outside local mode not one published in this repository.
+fn jwt_secret(e: &Env) -> Result<Vec<u8>, ConfigError> {
+    let secret = e.required(env::JWT_SECRET)?.into_bytes();
+    if secret.len() < MIN_JWT_SECRET_BYTES {
+        return Err(ConfigError::Invalid {
+            var: env::JWT_SECRET,
+            reason: format!(
+                "must be at least {MIN_JWT_SECRET_BYTES} bytes, got {}",
+                secret.len()
+            ),
+        });
+    }
+    if !e.local_mode() && PUBLIC_JWT_SECRETS.iter().any(|p| p.as_bytes() == secret) {
+        return Err(ConfigError::Invalid {
+            var: env::JWT_SECRET,
+            reason:
+                "is a development secret published in the repository; pass a secret of your own"
+                    .into(),
+        });
+    }
+    Ok(secret)
+}
+
+/// The CDN's origin secret: required outside local mode, and long enough when given.
+fn origin_secret(e: &Env) -> Result<Option<Vec<u8>>, ConfigError> {
+    let secret = e.secret(env::ORIGIN_SECRET).map(String::into_bytes);
+    match &secret {
+        None if !e.local_mode() => Err(ConfigError::Missing(env::ORIGIN_SECRET)),
+        Some(s) if s.len() < MIN_JWT_SECRET_BYTES => Err(ConfigError::Invalid {
+            var: env::ORIGIN_SECRET,
+            reason: format!(
+                "must be at least {MIN_JWT_SECRET_BYTES} bytes, got {}",
+                s.len()
+            ),
+        }),
+        _ => Ok(secret),
+    }
+}
+
+fn currency(e: &Env) -> Result<String, ConfigError> {
+    let currency = e.or(env::CURRENCY, "USD").to_ascii_uppercase();
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err(ConfigError::Invalid {
+            var: env::CURRENCY,
+            reason: format!("must be an ISO 4217 code such as USD, got {currency:?}"),
+        });
+    }
+    Ok(currency)
+}
+
+fn stripe(e: &Env) -> StripeConfig {
+    StripeConfig {
+        secret_key: e.secret(env::STRIPE_SECRET_KEY),
+        webhook_secret: e.secret(env::STRIPE_WEBHOOK_SECRET).map(String::into_bytes),
+        api_base: e
+            .or(env::STRIPE_API_BASE, STRIPE_API)
+            .trim_end_matches('/')
+            .to_string(),
+    }
+}
+
+fn events(e: &Env) -> Result<EventsConfig, ConfigError> {
+    Ok(EventsConfig {
+        bus: e.or(env::EVENT_BUS_NAME, "shop-events"),
+        low_stock_threshold: e.number(env::LOW_STOCK_THRESHOLD, 5, 1..=1_000_000)?,
+        email_from: e.secret(env::EMAIL_FROM),
+        store_name: e.or(env::STORE_NAME, "Serverless Shop"),
+        site_url: e
+            .secret(env::SITE_URL)
+            .map(|u| u.trim_end_matches('/').to_string()),
+        alert_email: e.secret(env::ALERT_EMAIL),
+    })
+}
+
+fn local_endpoints(e: &Env) -> LocalEndpoints {
+    LocalEndpoints {
+        dynamodb: e.get(env::DYNAMODB_ENDPOINT),
+        s3: e.get(env::S3_ENDPOINT),
+        events: e.get(env::EVENTS_ENDPOINT),
+        ses: e.get(env::SES_ENDPOINT),
+    }
+}
+
+fn connect_at_init(e: &Env) -> Result<bool, ConfigError> {
+    match (e.0)(env::CONNECT_AT_INIT).as_deref().map(str::trim) {
+        None | Some("") => Ok(CONNECT_AT_INIT_DEFAULT),
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(other) => Err(ConfigError::Invalid {
+            var: env::CONNECT_AT_INIT,
+            reason: format!("must be true or false, got {other:?}"),
+        }),
+    }
+}
+
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok())
@@ -212,165 +368,44 @@ impl Config {
 
     /// Reads settings through `get`, so tests can supply a map instead of the process environment.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |k: &'static str| {
-            get(k)
-                .filter(|v| !v.trim().is_empty())
-                .ok_or(ConfigError::Missing(k))
-        };
-        let or = |k: &str, d: &str| get(k).filter(|v| !v.is_empty()).unwrap_or_else(|| d.into());
-
-        let jwt_secret = required(env::JWT_SECRET)?.into_bytes();
-        if jwt_secret.len() < MIN_JWT_SECRET_BYTES {
-            return Err(ConfigError::Invalid {
-                var: env::JWT_SECRET,
-                reason: format!(
-                    "must be at least {MIN_JWT_SECRET_BYTES} bytes, got {}",
-                    jwt_secret.len()
-                ),
-            });
-        }
-        let local_mode = [env::DYNAMODB_ENDPOINT, env::S3_ENDPOINT]
-            .iter()
-            .any(|k| get(k).is_some_and(|v| !v.is_empty()));
-        if !local_mode
-            && PUBLIC_JWT_SECRETS
-                .iter()
-                .any(|p| p.as_bytes() == jwt_secret)
-        {
-            return Err(ConfigError::Invalid {
-                var: env::JWT_SECRET,
-                reason:
-                    "is a development secret published in the repository; pass a secret of your own"
-                        .into(),
-            });
-        }
-        // Access tokens are short-lived (15 minutes); the refresh token keeps a shopper signed in.
-        let ttl_raw = or(env::TOKEN_TTL_SECONDS, "900");
-        let ttl: u64 = ttl_raw
-            .parse()
-            .ok()
-            .filter(|s| (60..=86_400).contains(s))
-            .ok_or_else(|| ConfigError::Invalid {
-                var: env::TOKEN_TTL_SECONDS,
-                reason: format!("must be a whole number of seconds in 60..=86400, got {ttl_raw:?}"),
-            })?;
-        let currency = or(env::CURRENCY, "USD").to_ascii_uppercase();
-        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_alphabetic()) {
-            return Err(ConfigError::Invalid {
-                var: env::CURRENCY,
-                reason: format!("must be an ISO 4217 code such as USD, got {currency:?}"),
-            });
-        }
-        let window_raw = or(env::ORDER_PAYMENT_WINDOW_SECONDS, "1800");
-        let window: u64 = window_raw
-            .parse()
-            .ok()
-            .filter(|s| (1..=7 * 86_400).contains(s))
-            .ok_or_else(|| ConfigError::Invalid {
-                var: env::ORDER_PAYMENT_WINDOW_SECONDS,
-                reason: format!(
-                    "must be a whole number of seconds in 1..=604800, got {window_raw:?}"
-                ),
-            })?;
-        let unpaid_raw = or(env::MAX_UNPAID_ORDERS, "3");
-        let max_unpaid_orders: u32 = unpaid_raw
-            .parse()
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| ConfigError::Invalid {
-                var: env::MAX_UNPAID_ORDERS,
-                reason: format!("must be a whole number in 1..=100, got {unpaid_raw:?}"),
-            })?;
-        let secret = |k: &str| {
-            get(k)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let stripe = StripeConfig {
-            secret_key: secret(env::STRIPE_SECRET_KEY),
-            webhook_secret: secret(env::STRIPE_WEBHOOK_SECRET).map(String::into_bytes),
-            api_base: or(env::STRIPE_API_BASE, STRIPE_API)
-                .trim_end_matches('/')
-                .to_string(),
-        };
-        let threshold_raw = or(env::LOW_STOCK_THRESHOLD, "5");
-        let low_stock_threshold: i64 = threshold_raw
-            .parse()
-            .ok()
-            .filter(|n| (1..=1_000_000).contains(n))
-            .ok_or_else(|| ConfigError::Invalid {
-                var: env::LOW_STOCK_THRESHOLD,
-                reason: format!("must be a whole number in 1..=1000000, got {threshold_raw:?}"),
-            })?;
-        let events = EventsConfig {
-            bus: or(env::EVENT_BUS_NAME, "shop-events"),
-            low_stock_threshold,
-            email_from: secret(env::EMAIL_FROM),
-            store_name: or(env::STORE_NAME, "Serverless Shop"),
-            site_url: secret(env::SITE_URL).map(|u| u.trim_end_matches('/').to_string()),
-            alert_email: secret(env::ALERT_EMAIL),
-        };
-        let origin_secret = secret(env::ORIGIN_SECRET).map(String::into_bytes);
-        match &origin_secret {
-            None if !local_mode => return Err(ConfigError::Missing(env::ORIGIN_SECRET)),
-            Some(s) if s.len() < MIN_JWT_SECRET_BYTES => {
-                return Err(ConfigError::Invalid {
-                    var: env::ORIGIN_SECRET,
-                    reason: format!(
-                        "must be at least {MIN_JWT_SECRET_BYTES} bytes, got {}",
-                        s.len()
-                    ),
-                });
-            }
-            _ => {}
-        }
-        let images_bucket = or(env::IMAGES_BUCKET, "shop-images");
-        let endpoint = |k: &str| get(k).filter(|v| !v.is_empty());
-        let local = LocalEndpoints {
-            dynamodb: endpoint(env::DYNAMODB_ENDPOINT),
-            s3: endpoint(env::S3_ENDPOINT),
-            events: endpoint(env::EVENTS_ENDPOINT),
-            ses: endpoint(env::SES_ENDPOINT),
-        };
+        let e = Env(&get);
+        let local = local_endpoints(&e);
+        let images_bucket = e.or(env::IMAGES_BUCKET, "shop-images");
         let default_images_url = match &local.s3 {
             Some(s3) => format!("{}/{images_bucket}", s3.trim_end_matches('/')),
             None => format!("https://{images_bucket}.s3.amazonaws.com"),
         };
         Ok(Config {
             tables: Tables {
-                users: required(env::USERS_TABLE)?,
-                products: required(env::PRODUCTS_TABLE)?,
-                orders: required(env::ORDERS_TABLE)?,
+                users: e.required(env::USERS_TABLE)?,
+                products: e.required(env::PRODUCTS_TABLE)?,
+                orders: e.required(env::ORDERS_TABLE)?,
             },
-            images_base_url: or(env::IMAGES_BASE_URL, &default_images_url)
+            images_base_url: e
+                .or(env::IMAGES_BASE_URL, &default_images_url)
                 .trim_end_matches('/')
                 .to_string(),
             images_bucket,
-            jwt_secret,
-            jwt_issuer: or(env::JWT_ISSUER, "shop"),
-            jwt_audience: or(env::JWT_AUDIENCE, "shop-api"),
-            token_ttl: Duration::from_secs(ttl),
-            cors_allow_origin: or(env::CORS_ALLOW_ORIGIN, "*"),
-            currency,
-            region: or(env::AWS_REGION, "us-east-1"),
+            jwt_secret: jwt_secret(&e)?,
+            jwt_issuer: e.or(env::JWT_ISSUER, "shop"),
+            jwt_audience: e.or(env::JWT_AUDIENCE, "shop-api"),
+            // Access tokens are short-lived (15 minutes); the refresh token keeps a shopper signed in.
+            token_ttl: Duration::from_secs(e.number(env::TOKEN_TTL_SECONDS, 900, 60..=86_400)?),
+            cors_allow_origin: e.or(env::CORS_ALLOW_ORIGIN, "*"),
+            currency: currency(&e)?,
+            region: e.or(env::AWS_REGION, "us-east-1"),
             local,
             handler_timeout: Duration::from_secs(8),
-            stripe,
-            payment_window: Duration::from_secs(window),
-            max_unpaid_orders,
-            events,
-            origin_secret,
-            connect_at_init: match get(env::CONNECT_AT_INIT).as_deref().map(str::trim) {
-                None | Some("") => CONNECT_AT_INIT_DEFAULT,
-                Some("true") => true,
-                Some("false") => false,
-                Some(other) => {
-                    return Err(ConfigError::Invalid {
-                        var: env::CONNECT_AT_INIT,
-                        reason: format!("must be true or false, got {other:?}"),
-                    });
-                }
-            },
+            stripe: stripe(&e),
+            payment_window: Duration::from_secs(e.number(
+                env::ORDER_PAYMENT_WINDOW_SECONDS,
+                1800,
+                1..=7 * 86_400,
+            )?),
+            max_unpaid_orders: e.number(env::MAX_UNPAID_ORDERS, 3, 1..=100)?,
+            events: events(&e)?,
+            origin_secret: origin_secret(&e)?,
+            connect_at_init: connect_at_init(&e)?,
         })
     }
 }
