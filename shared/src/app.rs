@@ -11,7 +11,12 @@ use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 
 use crate::{
     auth::{Accounts, JwtKeys},
-    platform::{config::Config, db::CursorKey, stripe::Stripe},
+    platform::{
+        config::{Config, ConfigError},
+        db::CursorKey,
+        stripe::Stripe,
+    },
+    settings::Settings,
 };
 
 /// A client built on first use, like a `OnceLock` that knows how to build it.
@@ -19,6 +24,7 @@ pub type Lazy<T> = std::sync::LazyLock<T, Box<dyn FnOnce() -> T + Send>>;
 
 pub struct App {
     pub config: Config,
+    pub settings: Settings,
     /// Built on first use (derefs to the client): constructing it costs ~0.4 ms on a cold process,
     /// most of it the SDK compiling its partition table's region patterns, and init is where a
     /// cold start waits for nothing else. The first request pays it instead, which is where the
@@ -69,7 +75,7 @@ impl App {
     /// resolve on first use. On Lambda they are always in the environment (the execution role), so
     /// the environment provider replaces the default chain, whose STS, SSO and instance-metadata
     /// clients would otherwise be linked into every function.
-    pub fn new(config: Config) -> Self {
+    pub fn new(config: Config, settings: Settings) -> Self {
         // Fail fast on a dead dependency instead of holding a Lambda for its whole timeout.
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(Duration::from_millis(1500))
@@ -111,6 +117,7 @@ impl App {
             stripe: Stripe::new(&config.stripe),
             dynamo,
             config,
+            settings,
             sdk,
             events: OnceLock::new(),
             ses: OnceLock::new(),
@@ -177,9 +184,12 @@ impl App {
         }
     }
 
-    /// Tests and the dev tools hold one `App` for the life of the process, like a Lambda does.
-    pub fn leaked(config: Config) -> &'static App {
-        Box::leak(Box::new(App::new(config)))
+    /// Reads the platform's config and the shop's settings through `get` (the process environment
+    /// in a function; a map in tests) and builds the one `App` a process holds for its life, as a
+    /// Lambda does.
+    pub fn load(get: impl Fn(&str) -> Option<String>) -> Result<&'static App, ConfigError> {
+        let app = App::new(Config::from_lookup(&get)?, Settings::from_lookup(&get)?);
+        Ok(Box::leak(Box::new(app)))
     }
 }
 

@@ -14,6 +14,7 @@ pub mod health;
 pub mod orders;
 pub mod payments;
 pub mod platform;
+pub mod settings;
 pub mod types;
 pub mod users;
 
@@ -65,10 +66,9 @@ where
 /// configured) the DynamoDB connection.
 async fn start() -> Result<&'static App, lambda_http::Error> {
     telemetry::init();
-    let config = config::Config::from_env().inspect_err(|e| {
+    let app = App::load(|k| std::env::var(k).ok()).inspect_err(|e| {
         tracing::error!(error = %e, "invalid configuration");
     })?;
-    let app = App::leaked(config);
     if app.config.connect_at_init {
         app.connect().await;
     }

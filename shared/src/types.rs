@@ -85,6 +85,41 @@ pub enum Role {
     Admin,
 }
 
+/// An ISO 4217 currency code, upper case (`USD`): the shop prices in one, an order records it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency(String);
+
+impl Currency {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        let code = raw.trim().to_ascii_uppercase();
+        (code.len() == 3 && code.bytes().all(|b| b.is_ascii_alphabetic())).then_some(Currency(code))
+    }
+}
+
+impl From<Currency> for String {
+    fn from(c: Currency) -> String {
+        c.0
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        Currency::parse(&raw).ok_or_else(|| format!("not an ISO 4217 currency code: {raw:?}"))
+    }
+}
+
 /// For optional fields where `null` and absent differ: absent = `None`, `null` = `Some(None)`.
 pub fn double_option<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
     d: D,

@@ -19,7 +19,7 @@ use std::{
 
 use lambda_http::{Body, Request, RequestExt, http::StatusCode};
 use serde_json::Value;
-use shop::{App, config::Config};
+use shop::App;
 
 pub mod client;
 pub mod dynamodb;
@@ -124,8 +124,7 @@ impl TestApp {
 
     /// An `App` (and its tables) for exactly these settings.
     pub async fn from_env(env: HashMap<String, String>) -> TestApp {
-        let config = Config::from_lookup(|k| env.get(k).cloned()).expect("test config");
-        let app = App::leaked(config);
+        let app = App::load(|k| env.get(k).cloned()).expect("test config");
         shop::create_tables(&app.dynamo, &app.config.tables)
             .await
             .expect("create tables");

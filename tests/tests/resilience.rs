@@ -3,7 +3,7 @@
 use std::{net::TcpListener, time::Duration};
 
 use serde_json::{Value, json};
-use shop::{App, config::Config};
+use shop::App;
 use shop_tests::{Api, TestApp, Watch, dynamodb, env_for, free_port, request, s3};
 
 /// A TCP server that accepts connections and never answers: every call to it can only time out.
@@ -23,7 +23,7 @@ fn black_hole() -> String {
 async fn a_hanging_dependency_is_a_503_not_a_lambda_timeout() {
     let mut env = env_for("hang", &black_hole());
     env.insert("S3_ENDPOINT".into(), s3::endpoint());
-    let app = App::leaked(Config::from_lookup(|k| env.get(k).cloned()).unwrap());
+    let app = App::load(|k| env.get(k).cloned()).unwrap();
     let started = std::time::Instant::now();
     let api = Api::dispatch(app);
     let r = api.get_product("01ARZ3NDEKTSV4RRFFQ69G5FAV").await;

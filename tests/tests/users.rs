@@ -707,8 +707,7 @@ async fn health_reports_dynamodb() {
         "DYNAMODB_ENDPOINT".into(),
         format!("http://127.0.0.1:{}", shop_tests::free_port()),
     );
-    let config = shop::config::Config::from_lookup(|k| env.get(k).cloned()).unwrap();
-    let app = shop::App::leaked(config);
+    let app = shop::App::load(|k| env.get(k).cloned()).unwrap();
     let dead = Api::dispatch(app);
     let r = dead.send(request("GET", "/health")).await;
     assert_eq!(r.status(), 503);

@@ -7,13 +7,12 @@
 use shop::{
     ApiError, App,
     catalog::{self, CreateProductRequest, NewProduct},
-    config::Config,
 };
 
 /// `backfill-search`: writes the word index of every product (idempotent), for catalogs that
 /// predate it.
 pub async fn backfill_search() -> Result<(), Box<dyn std::error::Error>> {
-    let app = App::leaked(Config::from_env()?);
+    let app = App::load(|k| std::env::var(k).ok())?;
     let indexed = catalog::backfill_index(app).await.map_err(|e| e.chain())?;
     println!("search index: {indexed} products indexed");
     Ok(())
@@ -21,7 +20,7 @@ pub async fn backfill_search() -> Result<(), Box<dyn std::error::Error>> {
 
 /// `setup`: the tables, the admin account and the sample catalog (idempotent).
 pub async fn setup() -> Result<(), Box<dyn std::error::Error>> {
-    let app = App::leaked(Config::from_env()?);
+    let app = App::load(|k| std::env::var(k).ok())?;
     shop::create_tables(&app.dynamo, &app.config.tables).await?;
     // The bus and the sender exist before anything can publish or mail.
     if app.config.local.events.is_some() {

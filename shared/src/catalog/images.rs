@@ -209,9 +209,8 @@ mod tests {
             ("IMAGES_BUCKET", "shop-images".into()),
             ("S3_ENDPOINT", "http://127.0.0.1:9".into()),
         ]);
-        let config = crate::platform::config::Config::from_lookup(|k| m.get(k).cloned()).unwrap();
-        let app = App::new(config);
-        let up = presign_upload(&app, "products/X/1.png", "image/png")
+        let app = App::load(|k| m.get(k).cloned()).unwrap();
+        let up = presign_upload(app, "products/X/1.png", "image/png")
             .await
             .unwrap();
         assert_eq!(up.url, "http://127.0.0.1:9/shop-images");

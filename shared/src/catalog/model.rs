@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::search::{SearchQuery, check_indexable};
 use crate::{
     error::{ApiError, ApiResult},
-    types::{Cents, ProductId, Timestamp, bounded_text, parse_url, string_newtype},
+    types::{Cents, Currency, ProductId, Timestamp, bounded_text, parse_url, string_newtype},
 };
 
 string_newtype!(
@@ -121,7 +121,7 @@ pub struct ProductView {
     pub slug: Slug,
     pub description: String,
     pub price_cents: Cents,
-    pub currency: String,
+    pub currency: Currency,
     pub category: Category,
     pub stock: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -370,7 +370,7 @@ pub async fn create(app: &App, new: NewProduct) -> ApiResult<ProductView> {
         slug: new.slug,
         description: new.description,
         price_cents: new.price,
-        currency: app.config.currency.clone(),
+        currency: app.settings.catalog.currency.clone(),
         category: new.category,
         stock: new.stock.get(),
         image_url: new.image_url,

@@ -14,7 +14,7 @@ use crate::{
     error::{ApiError, ApiResult},
     platform::{
         bus::{self, Entry},
-        mail as ses, metrics,
+        db, mail as ses, metrics,
     },
     users,
 };
@@ -27,7 +27,7 @@ use crate::{
 pub async fn publish_events(app: &'static App, batch: Value) -> ApiResult<Value> {
     let batch: StreamBatch = serde_json::from_value(batch)
         .map_err(|e| ApiError::internal(format!("not a DynamoDB stream batch: {e}")))?;
-    let threshold = app.config.events.low_stock_threshold;
+    let threshold = app.settings.catalog.low_stock_threshold;
     // Each entry with the index of the record it comes from.
     let mut entries: Vec<(usize, Entry)> = Vec::new();
     let mut failed_at: Option<usize> = None;
@@ -92,7 +92,7 @@ pub async fn send_email(app: &'static App, envelope: Value) -> ApiResult<Value> 
         return Ok(json!({ "sent": false }));
     };
     let to = match recipient {
-        Recipient::Operator => match &app.config.events.alert_email {
+        Recipient::Operator => match &app.settings.mail.alert_email {
             Some(a) => a.clone(),
             None => {
                 tracing::info!(event_id = %id, r#type = kind, "no ALERT_EMAIL configured; alert not mailed");
@@ -104,7 +104,8 @@ pub async fn send_email(app: &'static App, envelope: Value) -> ApiResult<Value> 
                 .data
                 .customer()
                 .ok_or_else(|| ApiError::internal(format!("{kind} {id} names no customer")))?;
-            match users::store::load_user(app, user).await? {
+            // Eventual suffices: the event came through the stream, after the write it reports.
+            match users::store::load_user(app, user, db::Consistency::Eventual).await? {
                 Some(v) => v.email.to_string(),
                 None => {
                     tracing::info!(event_id = %id, r#type = kind, "the customer's account is gone; nothing mailed");
@@ -123,8 +124,8 @@ pub async fn send_email(app: &'static App, envelope: Value) -> ApiResult<Value> 
             source: None,
         })?;
     let shop = Shop {
-        name: &app.config.events.store_name,
-        site_url: app.config.events.site_url.as_deref(),
+        name: &app.settings.mail.store_name,
+        site_url: app.settings.mail.site_url.as_deref(),
         link_secret: &app.config.jwt_secret,
     };
     let Some(m) = mail::compose(&event, &to, &shop) else {

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::{
     orders::model::{CancelReason, Order, OrderLine, OrderStatus, PaymentStatus},
     platform::metrics::Metric,
-    types::{Cents, OrderId, ProductId, Timestamp, UserId},
+    types::{Cents, Currency, OrderId, ProductId, Timestamp, UserId},
     users::{
         links::{LinkRecord, Purpose},
         model::{Email, Name, UserView},
@@ -196,7 +196,7 @@ pub struct OrderData {
     pub payment_status: PaymentStatus,
     pub items: Vec<OrderLine>,
     pub total_cents: Cents,
-    pub currency: String,
+    pub currency: Currency,
     pub created_at: Timestamp,
     /// `OrderCancelled`: who cancelled it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -432,7 +432,7 @@ mod tests {
                 quantity: Quantity::parse("q", 2).unwrap(),
             }],
             total_cents: Cents::price("p", 2500).unwrap(),
-            currency: "EUR".into(),
+            currency: Currency::parse("EUR").unwrap(),
             created_at: Timestamp::parse("2026-12-01T00:00:00Z").unwrap(),
             updated_at: Timestamp::parse("2026-12-01T00:00:00Z").unwrap(),
         }

@@ -120,8 +120,8 @@ pub async fn checkout(
             &who.user_id,
             &buying,
             &catalog,
-            &app.config.currency,
-            app.config.payment_window,
+            &app.settings.catalog.currency,
+            app.settings.orders.payment_window,
         ) {
             Ok(order) => order,
             Err(missing) => return refuse(unknown_products(&missing)).await,
@@ -196,7 +196,7 @@ async fn place(
         return Ok(Placed::KeyTaken);
     }
     if reasons.failed("unpaid") {
-        let max = app.config.max_unpaid_orders;
+        let max = app.settings.orders.max_unpaid_orders;
         return Ok(Placed::Failed(ApiError::conflict(
             "too_many_unpaid_orders",
             format!("you already have {max} unpaid orders: pay for or cancel one first"),

@@ -131,7 +131,7 @@ pub async fn update_order_status(app: &'static App, req: Request) -> ApiResult<R
 /// The cart's lines priced from the catalog now.
 async fn cart_view(app: &App, lines: &[Line]) -> ApiResult<CartView> {
     let catalog = load_products(app, &product_ids(lines)).await?;
-    Ok(price_cart(lines, &catalog, &app.config.currency))
+    Ok(price_cart(lines, &catalog, &app.settings.catalog.currency))
 }
 
 /// `GET /cart`

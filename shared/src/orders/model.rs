@@ -12,7 +12,7 @@ use crate::{
     catalog::model::ProductView,
     error::{ApiError, ApiResult},
     platform::metrics::Metric,
-    types::{Cents, OrderId, ProductId, Quantity, Timestamp, UserId},
+    types::{Cents, Currency, OrderId, ProductId, Quantity, Timestamp, UserId},
 };
 
 /// How long an idempotency key is remembered.
@@ -148,7 +148,7 @@ pub struct Order {
     pub cancel_reason: Option<CancelReason>,
     pub items: Vec<OrderLine>,
     pub total_cents: Cents,
-    pub currency: String,
+    pub currency: Currency,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -172,7 +172,7 @@ pub struct OrderView {
     pub cancel_reason: Option<CancelReason>,
     pub items: Vec<OrderLine>,
     pub total_cents: Cents,
-    pub currency: String,
+    pub currency: Currency,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -203,7 +203,7 @@ pub fn build_order(
     user: &UserId,
     lines: &[Line],
     catalog: &HashMap<ProductId, (String, Cents)>,
-    currency: &str,
+    currency: &Currency,
     payment_window: std::time::Duration,
 ) -> Result<Order, Vec<ProductId>> {
     let missing: Vec<ProductId> = lines
@@ -241,7 +241,7 @@ pub fn build_order(
         cancel_reason: None,
         total_cents: Cents::sum(items.iter().map(|l| l.unit_price_cents.times(l.quantity))),
         items,
-        currency: currency.to_string(),
+        currency: currency.clone(),
         created_at: now,
         updated_at: now,
     })
@@ -536,14 +536,14 @@ pub struct CartLine {
 pub struct CartView {
     pub items: Vec<CartLine>,
     pub total_cents: Cents,
-    pub currency: String,
+    pub currency: Currency,
     pub unavailable: Vec<ProductId>,
 }
 
 pub fn price_cart(
     lines: &[Line],
     catalog: &HashMap<ProductId, ProductView>,
-    currency: &str,
+    currency: &Currency,
 ) -> CartView {
     let mut items = Vec::new();
     let mut unavailable = Vec::new();
@@ -563,7 +563,7 @@ pub fn price_cart(
     CartView {
         total_cents: Cents::sum(items.iter().map(|l| l.line_total_cents)),
         items,
-        currency: currency.to_string(),
+        currency: currency.clone(),
         unavailable,
     }
 }
@@ -596,6 +596,10 @@ pub fn unknown_products(ids: &[ProductId]) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn usd() -> Currency {
+        Currency::parse("USD").unwrap()
+    }
 
     #[test]
     fn state_machine_allows_only_forward_steps_and_early_cancels() {
@@ -642,7 +646,7 @@ mod tests {
         )]);
         let user = UserId::from_trusted("01USER");
         let before = Timestamp::now().plus(WINDOW);
-        let o = build_order(&user, &[line(&id, 1)], &catalog, "USD", WINDOW).unwrap();
+        let o = build_order(&user, &[line(&id, 1)], &catalog, &usd(), WINDOW).unwrap();
         let after = Timestamp::now().plus(WINDOW);
         assert_eq!(o.payment_status, PaymentStatus::Unpaid);
         let expires = o.expires_at.unwrap();
@@ -675,14 +679,14 @@ mod tests {
             ),
         ]);
         let user = UserId::from_trusted("U1");
-        let o = build_order(&user, &[line(&a, 2), line(&b, 3)], &catalog, "USD", WINDOW).unwrap();
+        let o = build_order(&user, &[line(&a, 2), line(&b, 3)], &catalog, &usd(), WINDOW).unwrap();
         assert_eq!(o.total_cents.get(), 2 * 1490 + 3 * 890);
         assert_eq!(o.status, OrderStatus::Pending);
         assert_eq!(o.items[0].name, "Mug");
         assert_eq!(o.items[1].unit_price_cents.get(), 890);
         let ghost = ProductId::new();
         assert_eq!(
-            build_order(&user, &[line(&ghost, 1)], &catalog, "USD", WINDOW).unwrap_err(),
+            build_order(&user, &[line(&ghost, 1)], &catalog, &usd(), WINDOW).unwrap_err(),
             vec![ghost]
         );
     }
@@ -785,7 +789,7 @@ mod tests {
             &UserId::from_trusted("01USER"),
             &lines,
             &catalog,
-            "USD",
+            &usd(),
             WINDOW,
         )
         .unwrap()

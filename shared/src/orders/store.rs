@@ -75,7 +75,10 @@ pub fn count_unpaid(app: &App, user: &UserId) -> ApiResult<aws_sdk_dynamodb::typ
     let mut u = UpdateExpr::new();
     // ADD creates the counter at 1 for a customer's first order.
     u.add(UNPAID, n(1));
-    let (count, max) = (u.name(UNPAID), u.value(n(app.config.max_unpaid_orders)));
+    let (count, max) = (
+        u.name(UNPAID),
+        u.value(n(app.settings.orders.max_unpaid_orders)),
+    );
     u.condition(format!("attribute_not_exists({count}) OR {count} < {max}"));
     u.tx_item(table(app), unpaid_key(user))
 }
@@ -486,6 +489,7 @@ fn move_item(app: &App, plan: &Transition) -> ApiResult<aws_sdk_dynamodb::types:
 mod tests {
     use super::*;
     use crate::types::Cents;
+    use crate::types::Currency;
 
     #[test]
     fn index_keys_follow_owner_and_status() {
@@ -503,7 +507,7 @@ mod tests {
             cancel_reason: None,
             items: vec![],
             total_cents: Cents::sum([]),
-            currency: "USD".into(),
+            currency: Currency::parse("USD").unwrap(),
             created_at: Timestamp::now(),
             updated_at: Timestamp::now(),
         };

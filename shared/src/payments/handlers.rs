@@ -118,7 +118,7 @@ async fn create_intent(
     app.stripe
         .create_payment_intent(
             order.total_cents.get(),
-            &order.currency,
+            order.currency.as_str(),
             method.as_str(),
             &metadata,
             &payment_key(&order.id, attempt),

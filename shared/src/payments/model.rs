@@ -206,7 +206,9 @@ pub fn settle(order: &Order, intent: &PaymentIntent) -> Settlement {
         return Settlement::Foreign;
     }
     let same_money = intent.amount == order.total_cents.get()
-        && intent.currency.eq_ignore_ascii_case(&order.currency);
+        && intent
+            .currency
+            .eq_ignore_ascii_case(order.currency.as_str());
     if !same_money {
         return Settlement::Mismatch;
     }
@@ -383,6 +385,7 @@ pub fn money_moving(intent: IntentStatus) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::Currency;
 
     const ORDER: &str = "01JD0000000000000000000001";
     use crate::types::{Cents, UserId};
@@ -509,7 +512,7 @@ mod tests {
             cancel_reason: None,
             items: vec![],
             total_cents: Cents::price("p", 2980).unwrap(),
-            currency: "USD".into(),
+            currency: Currency::parse("USD").unwrap(),
             created_at: Timestamp::now(),
             updated_at: Timestamp::now(),
         }

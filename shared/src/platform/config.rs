@@ -1,4 +1,6 @@
-//! Typed configuration, read once at init. Every environment variable the functions read is named here.
+//! The platform's configuration (tables, endpoints, secrets, timeouts), read once at init. Every
+//! environment variable the functions read is named here; each domain parses its own settings
+//! (the shop's rules) from them through [`Env`].
 
 use std::time::Duration;
 
@@ -132,16 +134,12 @@ pub struct LocalEndpoints {
     pub ses: Option<String>,
 }
 
-/// Events and email settings. The sender is optional so that only the email function needs one
-/// (it refuses to run without).
+/// The event bus and the SES sender. The sender is optional so that only the email function needs
+/// one (it refuses to run without).
 #[derive(Clone, Debug)]
 pub struct EventsConfig {
     pub bus: String,
-    pub low_stock_threshold: i64,
     pub email_from: Option<String>,
-    pub store_name: String,
-    pub site_url: Option<String>,
-    pub alert_email: Option<String>,
 }
 
 /// Stripe settings. The keys are optional so that functions that never pay or refund need none;
@@ -170,14 +168,11 @@ pub struct Config {
     pub jwt_audience: String,
     pub token_ttl: Duration,
     pub cors_allow_origin: String,
-    pub currency: String,
     pub region: String,
     pub local: LocalEndpoints,
     /// Below the Lambda timeout so a slow dependency becomes a 503, not a Lambda timeout.
     pub handler_timeout: Duration,
     pub stripe: StripeConfig,
-    pub payment_window: Duration,
-    pub max_unpaid_orders: u32,
     pub events: EventsConfig,
     /// See [`env::ORIGIN_SECRET`]; `None` only in local mode.
     pub origin_secret: Option<Vec<u8>>,
@@ -194,24 +189,25 @@ impl std::fmt::Debug for Config {
             .field("jwt_issuer", &self.jwt_issuer)
             .field("jwt_audience", &self.jwt_audience)
             .field("token_ttl", &self.token_ttl)
-            .field("currency", &self.currency)
             .field("region", &self.region)
             .field("local", &self.local)
             .field("stripe_api_base", &self.stripe.api_base)
-            .field("payment_window", &self.payment_window)
-            .field("max_unpaid_orders", &self.max_unpaid_orders)
             .field("events", &self.events)
             .finish_non_exhaustive()
     }
 }
 
 /// The settings as given: each read trimmed of nothing but checked against its rule, and every
-/// refusal naming its variable.
-struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+/// refusal naming its variable. Each domain reads its own settings through it.
+pub struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
 
-impl Env<'_> {
+impl<'a> Env<'a> {
+    pub fn new(lookup: &'a dyn Fn(&str) -> Option<String>) -> Self {
+        Env(lookup)
+    }
+
     /// A non-empty value, as given.
-    fn get(&self, k: &str) -> Option<String> {
+    pub fn get(&self, k: &str) -> Option<String> {
         (self.0)(k).filter(|v| !v.is_empty())
     }
 
@@ -221,19 +217,19 @@ impl Env<'_> {
             .ok_or(ConfigError::Missing(k))
     }
 
-    fn or(&self, k: &str, default: &str) -> String {
+    pub fn or(&self, k: &str, default: &str) -> String {
         self.get(k).unwrap_or_else(|| default.into())
     }
 
     /// A secret or an address: trimmed, `None` when empty.
-    fn secret(&self, k: &str) -> Option<String> {
+    pub fn secret(&self, k: &str) -> Option<String> {
         (self.0)(k)
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     }
 
     /// A whole number within `range`, `default` when unset.
-    fn number<T>(
+    pub fn number<T>(
         &self,
         k: &'static str,
         default: T,
@@ -305,17 +301,6 @@ fn origin_secret(e: &Env) -> Result<Option<Vec<u8>>, ConfigError> {
     }
 }
 
-fn currency(e: &Env) -> Result<String, ConfigError> {
-    let currency = e.or(env::CURRENCY, "USD").to_ascii_uppercase();
-    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_alphabetic()) {
-        return Err(ConfigError::Invalid {
-            var: env::CURRENCY,
-            reason: format!("must be an ISO 4217 code such as USD, got {currency:?}"),
-        });
-    }
-    Ok(currency)
-}
-
 fn stripe(e: &Env) -> StripeConfig {
     StripeConfig {
         secret_key: e.secret(env::STRIPE_SECRET_KEY),
@@ -327,17 +312,11 @@ fn stripe(e: &Env) -> StripeConfig {
     }
 }
 
-fn events(e: &Env) -> Result<EventsConfig, ConfigError> {
-    Ok(EventsConfig {
+fn events(e: &Env) -> EventsConfig {
+    EventsConfig {
         bus: e.or(env::EVENT_BUS_NAME, "shop-events"),
-        low_stock_threshold: e.number(env::LOW_STOCK_THRESHOLD, 5, 1..=1_000_000)?,
         email_from: e.secret(env::EMAIL_FROM),
-        store_name: e.or(env::STORE_NAME, "Serverless Shop"),
-        site_url: e
-            .secret(env::SITE_URL)
-            .map(|u| u.trim_end_matches('/').to_string()),
-        alert_email: e.secret(env::ALERT_EMAIL),
-    })
+    }
 }
 
 fn local_endpoints(e: &Env) -> LocalEndpoints {
@@ -392,18 +371,11 @@ impl Config {
             // Access tokens are short-lived (15 minutes); the refresh token keeps a shopper signed in.
             token_ttl: Duration::from_secs(e.number(env::TOKEN_TTL_SECONDS, 900, 60..=86_400)?),
             cors_allow_origin: e.or(env::CORS_ALLOW_ORIGIN, "*"),
-            currency: currency(&e)?,
             region: e.or(env::AWS_REGION, "us-east-1"),
             local,
             handler_timeout: Duration::from_secs(8),
             stripe: stripe(&e),
-            payment_window: Duration::from_secs(e.number(
-                env::ORDER_PAYMENT_WINDOW_SECONDS,
-                1800,
-                1..=7 * 86_400,
-            )?),
-            max_unpaid_orders: e.number(env::MAX_UNPAID_ORDERS, 3, 1..=100)?,
-            events: events(&e)?,
+            events: events(&e),
             origin_secret: origin_secret(&e)?,
             connect_at_init: connect_at_init(&e)?,
         })
@@ -450,13 +422,10 @@ mod tests {
     #[test]
     fn defaults_fill_optional_settings() {
         let c = load(&base()).unwrap();
-        assert_eq!(c.currency, "USD");
         assert_eq!(c.token_ttl, Duration::from_secs(900));
         assert_eq!(c.cors_allow_origin, "*");
         assert_eq!(c.stripe.api_base, STRIPE_API);
         assert!(c.stripe.secret_key.is_none() && c.stripe.webhook_secret.is_none());
-        assert_eq!(c.payment_window, Duration::from_secs(1800));
-        assert_eq!(c.max_unpaid_orders, 3);
     }
 
     #[test]
@@ -484,15 +453,6 @@ mod tests {
     }
 
     #[test]
-    fn a_payment_window_out_of_range_is_refused() {
-        let mut m = base();
-        m.insert(env::ORDER_PAYMENT_WINDOW_SECONDS, "0".into());
-        assert!(
-            matches!(load(&m), Err(ConfigError::Invalid { var, .. }) if var == env::ORDER_PAYMENT_WINDOW_SECONDS)
-        );
-    }
-
-    #[test]
     fn weak_secret_is_refused_with_its_name() {
         let mut m = base();
         m.insert(env::JWT_SECRET, "short".into());
@@ -514,10 +474,7 @@ mod tests {
     }
 
     #[test]
-    fn bad_currency_and_ttl_are_refused() {
-        let mut m = base();
-        m.insert(env::CURRENCY, "dollars".into());
-        assert!(load(&m).is_err());
+    fn a_bad_ttl_is_refused() {
         let mut m = base();
         m.insert(env::TOKEN_TTL_SECONDS, "0".into());
         assert!(load(&m).is_err());

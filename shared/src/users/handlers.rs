@@ -20,6 +20,7 @@ use crate::{
     auth,
     error::{ApiError, ApiResult},
     platform::{
+        db,
         http::{Reply, client_address, json_body, record_user},
         metrics,
     },
@@ -272,7 +273,9 @@ pub async fn confirm_password_reset(app: &'static App, req: Request) -> ApiResul
     let (record, user) = open_link(app, Purpose::Reset, &body.token, &addr)
         .await?
         .ok_or_else(refused)?;
-    let view = store::load_user(app, &user).await?.ok_or_else(refused)?;
+    let view = store::load_user(app, &user, db::Consistency::Strong)
+        .await?
+        .ok_or_else(refused)?;
     let password = new_password(body.password, &view.email, &[&view.name])?;
     let hash = auth::hash_password(password).await?;
     if !store::complete_reset(app, &record.id, &user, &hash).await? {

@@ -131,18 +131,22 @@ pub async fn create_user(
     }
 }
 
-/// The account registered under `email`, if any (guard read, then the account).
-/// An account's profile, strongly consistent; `None` when the account is gone.
-pub async fn load_user(app: &App, id: &UserId) -> ApiResult<Option<UserView>> {
+/// An account's profile; `None` when the account is gone.
+pub async fn load_user(
+    app: &App,
+    id: &UserId,
+    read: db::Consistency,
+) -> ApiResult<Option<UserView>> {
     db::get(
         &app.dynamo,
         &app.config.tables.users,
         account_key(id.as_str()),
-        true,
+        read.is_strong(),
     )
     .await
 }
 
+/// The account registered under `email`, if any (guard read, then the account).
 pub async fn find_by_email(app: &App, email: &Email) -> ApiResult<Option<Account>> {
     let Some(id) = account_id_by_email(app, email).await? else {
         return Ok(None);

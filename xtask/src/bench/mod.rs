@@ -40,7 +40,7 @@ use report::*;
 use runtime::RuntimeApi;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use shop::{App, config::Config, types::Role};
+use shop::{App, types::Role};
 use shop_tests::{dynamodb, env_for, free_port, repo_root, s3};
 use twins::*;
 pub use twins::{bare_lambda_requested, run_bare_lambda};
@@ -362,7 +362,7 @@ async fn bench(tls_config: std::sync::Arc<rustls::ServerConfig>, ca_file: std::p
         shop::app::BENCH_CA_FILE.into(),
         ca_file.display().to_string(),
     );
-    let app = App::leaked(Config::from_lookup(|k| env.get(k).cloned()).unwrap());
+    let app = App::load(|k| env.get(k).cloned()).unwrap();
     // The tables as deployed, but without streams: DynamoDB Local writes stream records in the
     // request (every write to a streamed table took 3-4x longer here: a checkout 23.6 ms instead
     // of 7.8), while DynamoDB's streams are asynchronous and leave write latency alone. The

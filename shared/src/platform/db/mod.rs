@@ -80,6 +80,20 @@ pub fn str_attr<'a>(item: &'a Item, attr: &str) -> Option<&'a str> {
     item.get(attr)?.as_s().ok().map(String::as_str)
 }
 
+/// How fresh a read must be: `Strong` sees every write acknowledged before it (read-your-writes)
+/// at twice the read cost; `Eventual` may lag by a second.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Consistency {
+    Strong,
+    Eventual,
+}
+
+impl Consistency {
+    pub fn is_strong(self) -> bool {
+        self == Consistency::Strong
+    }
+}
+
 /// One item by key, decoded; `None` when there is none. `consistent` asks for a strongly
 /// consistent read (read-your-writes), at twice the read cost.
 pub async fn get<T: serde::de::DeserializeOwned>(

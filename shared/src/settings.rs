@@ -1,0 +1,138 @@
+//! The shop's rules as the owner sets them, one typed struct per domain, read at init from the same
+//! environment as the platform's config (through its [`Env`] reader). A leaf: it imports only the
+//! platform and the shared types, so every domain and the composition root can use it.
+
+use std::time::Duration;
+
+use crate::platform::config::{ConfigError, Env, env};
+use crate::types::Currency;
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub catalog: CatalogSettings,
+    pub orders: OrderSettings,
+    pub mail: MailSettings,
+}
+
+impl Settings {
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let e = Env::new(&get);
+        Ok(Settings {
+            catalog: CatalogSettings::read(&e)?,
+            orders: OrderSettings::read(&e)?,
+            mail: MailSettings::read(&e),
+        })
+    }
+}
+
+/// The catalog's: the currency prices are in, and the stock level at which a product is reported low.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CatalogSettings {
+    pub currency: Currency,
+    pub low_stock_threshold: i64,
+}
+
+impl CatalogSettings {
+    pub fn read(e: &Env) -> Result<Self, ConfigError> {
+        let raw = e.or(env::CURRENCY, "USD");
+        let currency = Currency::parse(&raw).ok_or_else(|| ConfigError::Invalid {
+            var: env::CURRENCY,
+            reason: format!("must be an ISO 4217 code such as USD, got {raw:?}"),
+        })?;
+        Ok(CatalogSettings {
+            currency,
+            low_stock_threshold: e.number(env::LOW_STOCK_THRESHOLD, 5, 1..=1_000_000)?,
+        })
+    }
+}
+
+/// The orders': how long an unpaid order holds its stock, and how many unpaid orders one shopper
+/// may hold.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderSettings {
+    pub payment_window: Duration,
+    pub max_unpaid_orders: u32,
+}
+
+impl OrderSettings {
+    pub fn read(e: &Env) -> Result<Self, ConfigError> {
+        Ok(OrderSettings {
+            payment_window: Duration::from_secs(e.number(
+                env::ORDER_PAYMENT_WINDOW_SECONDS,
+                1800,
+                1..=7 * 86_400,
+            )?),
+            max_unpaid_orders: e.number(env::MAX_UNPAID_ORDERS, 3, 1..=100)?,
+        })
+    }
+}
+
+/// The emails': what they call the shop, where their links go, and where operator alerts go.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MailSettings {
+    pub store_name: String,
+    /// The storefront's address, for links in emails; none: emails carry no links.
+    pub site_url: Option<String>,
+    /// Where operator alerts go; none: they are logged, not mailed.
+    pub alert_email: Option<String>,
+}
+
+impl MailSettings {
+    pub fn read(e: &Env) -> Self {
+        MailSettings {
+            store_name: e.or(env::STORE_NAME, "Serverless Shop"),
+            site_url: e
+                .secret(env::SITE_URL)
+                .map(|u| u.trim_end_matches('/').to_string()),
+            alert_email: e.secret(env::ALERT_EMAIL),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::from_lookup(|k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn defaults_fill_every_rule() {
+        let s = read(&[]).unwrap();
+        assert_eq!(
+            (s.catalog.currency.as_str(), s.catalog.low_stock_threshold),
+            ("USD", 5)
+        );
+        assert_eq!(s.orders.payment_window, Duration::from_secs(1800));
+        assert_eq!(s.orders.max_unpaid_orders, 3);
+        assert_eq!(s.mail.store_name, "Serverless Shop");
+        let s = read(&[
+            (env::CURRENCY, "eur"),
+            (env::SITE_URL, "https://shop.example/"),
+        ])
+        .unwrap();
+        assert_eq!(s.catalog.currency.as_str(), "EUR");
+        assert_eq!(s.mail.site_url.as_deref(), Some("https://shop.example"));
+    }
+
+    #[test]
+    fn a_rule_out_of_range_is_refused_by_name() {
+        for (var, raw) in [
+            (env::CURRENCY, "dollars"),
+            (env::LOW_STOCK_THRESHOLD, "0"),
+            (env::ORDER_PAYMENT_WINDOW_SECONDS, "0"),
+            (env::MAX_UNPAID_ORDERS, "101"),
+        ] {
+            assert!(
+                matches!(read(&[(var, raw)]), Err(ConfigError::Invalid { var: v, .. }) if v == var),
+                "{var}={raw}"
+            );
+        }
+    }
+}
