@@ -230,7 +230,7 @@ pub async fn schedules(api_url: &str) -> Result<(), Box<dyn std::error::Error>> 
     let jobs: Vec<String> =
         crate::generate::manifest(&std::fs::read_to_string(root.join("Cargo.toml"))?)?
             .into_iter()
-            .filter(|f| f.schedule.is_some())
+            .filter(|f| f.schedule().is_some())
             .map(|f| f.name)
             .collect();
     let every: u64 = std::env::var("LOCAL_SCHEDULE_SECONDS")

@@ -25,11 +25,7 @@ pub const END: &str = "  # <<< functions";
 #[derive(Debug, Clone, PartialEq)]
 pub struct Function {
     pub name: String,
-    /// The API route; empty for a scheduled function.
-    pub method: String,
-    pub path: String,
-    /// An EventBridge schedule expression (`rate(1 minute)`) for a function no route serves.
-    pub schedule: Option<String>,
+    pub trigger: Trigger,
     pub handler: String,
     pub memory: u64,
     /// Why this memory size (from the comment line above the entry), if given.
@@ -40,10 +36,19 @@ pub struct Function {
     /// EventBridge actions on the shop's bus; SES actions from the configured sender.
     pub events: Vec<String>,
     pub ses: Vec<String>,
-    /// The table streams this function consumes, with the mapping's settings.
-    pub stream: Option<Outbox>,
-    /// The rules on the shop's bus that target this function: `(name, event pattern)`.
-    pub rules: Vec<(String, serde_json::Value)>,
+}
+
+/// What invokes a function: exactly one of these.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Trigger {
+    /// An API route, `cargo lambda watch`'s locally.
+    Http { method: String, path: String },
+    /// An EventBridge schedule expression (`rate(1 minute)`).
+    Schedule(String),
+    /// The table streams it consumes, with the mapping's settings.
+    Stream(Outbox),
+    /// The rules on the shop's bus that target it: `(name, event pattern)`.
+    Rules(Vec<(String, serde_json::Value)>),
 }
 
 /// `[workspace.metadata.shop.streams]`: how table streams reach their consumer.
@@ -85,33 +90,187 @@ impl StreamSource {
 impl Function {
     /// `GET /health`, or `schedule rate(1 minute)` for a scheduled function.
     pub fn route(&self) -> String {
-        if let Some(expr) = &self.schedule {
-            return format!("schedule {expr}");
+        match &self.trigger {
+            Trigger::Http { method, path } => format!("{method} {path}"),
+            Trigger::Schedule(expr) => format!("schedule {expr}"),
+            Trigger::Stream(o) => {
+                let tables: Vec<&str> = o.sources.iter().map(|s| s.table.as_str()).collect();
+                format!("stream {}", tables.join(", "))
+            }
+            Trigger::Rules(rules) => {
+                let names: Vec<&str> = rules.iter().map(|(n, _)| n.as_str()).collect();
+                format!("rule {}", names.join(", "))
+            }
         }
-        if let Some(o) = &self.stream {
-            let tables: Vec<&str> = o.sources.iter().map(|s| s.table.as_str()).collect();
-            return format!("stream {}", tables.join(", "));
+    }
+
+    /// `(method, path)` of a routed function.
+    pub fn http(&self) -> Option<(&str, &str)> {
+        match &self.trigger {
+            Trigger::Http { method, path } => Some((method, path)),
+            _ => None,
         }
-        if !self.rules.is_empty() {
-            let names: Vec<&str> = self.rules.iter().map(|(n, _)| n.as_str()).collect();
-            return format!("rule {}", names.join(", "));
-        }
-        format!("{} {}", self.method, self.path)
     }
 
     pub fn is_http(&self) -> bool {
-        self.schedule.is_none() && self.stream.is_none() && self.rules.is_empty()
+        self.http().is_some()
+    }
+
+    pub fn schedule(&self) -> Option<&str> {
+        match &self.trigger {
+            Trigger::Schedule(expr) => Some(expr),
+            _ => None,
+        }
+    }
+
+    pub fn stream(&self) -> Option<&Outbox> {
+        match &self.trigger {
+            Trigger::Stream(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    pub fn rules(&self) -> &[(String, serde_json::Value)] {
+        match &self.trigger {
+            Trigger::Rules(r) => r,
+            _ => &[],
+        }
     }
 
     /// `update-order-status` -> `UpdateOrderStatus`
     fn logical(&self) -> String {
-        self.name
-            .split('-')
-            .map(|w| {
-                let mut c = w.chars();
-                c.next()
-                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                    .unwrap_or_default()
+        pascal(&self.name)
+    }
+}
+
+/// `transactional-email` -> `TransactionalEmail`
+fn pascal(kebab: &str) -> String {
+    kebab
+        .split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// The manifest as written in Cargo.toml; a key it does not know is an error.
+mod spec {
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    pub struct CargoToml {
+        pub workspace: Workspace,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Workspace {
+        pub metadata: Metadata,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Metadata {
+        pub lambda: Lambda,
+        pub shop: Shop,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Lambda {
+        pub watch: Watch,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Watch {
+        /// path -> its routes (read in order through `ordered`).
+        pub router: toml::Table,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Route {
+        pub method: String,
+        pub function: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Shop {
+        /// name -> [`Function`]
+        pub functions: toml::Table,
+        pub streams: Option<Streams>,
+        /// name -> [`Rule`]
+        #[serde(default)]
+        pub rules: toml::Table,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Function {
+        pub handler: String,
+        pub memory: u64,
+        pub schedule: Option<String>,
+        pub streams: Option<Vec<String>>,
+        /// table -> actions
+        #[serde(default)]
+        pub dynamodb: toml::Table,
+        #[serde(default)]
+        pub s3: Vec<String>,
+        #[serde(default)]
+        pub events: Vec<String>,
+        #[serde(default)]
+        pub ses: Vec<String>,
+        /// Checked, not used here: tests/iac holds the CDN's WAF to it.
+        #[allow(dead_code)]
+        pub edge: Option<Edge>,
+    }
+
+    /// How the CDN's WAF limits a route: `sign-in` routes get its tight per-address rate.
+    #[derive(Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum Edge {
+        SignIn,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Streams {
+        pub batch_size: u64,
+        pub retries: u64,
+        /// table -> [`Filter`]
+        pub filters: toml::Table,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Filter {
+        pub prefixes: Vec<String>,
+        pub changes: Vec<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Rule {
+        pub target: String,
+        pub pattern: serde_json::Value,
+    }
+
+    /// A table's entries in the order written, each read as `T`; an error names the entry.
+    pub fn ordered<T: serde::de::DeserializeOwned>(
+        what: &str,
+        table: &toml::Table,
+    ) -> Result<Vec<(String, T)>, String> {
+        table
+            .iter()
+            .map(|(k, v)| {
+                v.clone()
+                    .try_into()
+                    .map(|t| (k.clone(), t))
+                    .map_err(|e| format!("{what} {k}: {e}"))
             })
             .collect()
     }
@@ -119,138 +278,57 @@ impl Function {
 
 /// The functions of `cargo_toml`, in manifest order.
 pub fn manifest(cargo_toml: &str) -> Result<Vec<Function>, String> {
-    let doc: toml::Table = toml::from_str(cargo_toml).map_err(|e| e.to_string())?;
-    let meta = &doc["workspace"]["metadata"];
+    let doc: spec::CargoToml = toml::from_str(cargo_toml).map_err(|e| e.to_string())?;
+    let meta = doc.workspace.metadata;
     let mut routes = std::collections::HashMap::new();
-    for (path, entries) in meta["lambda"]["watch"]["router"]
-        .as_table()
-        .ok_or("no router")?
-    {
-        for e in entries.as_array().ok_or("router entries are arrays")? {
-            let f = e["function"].as_str().ok_or("function")?.to_string();
-            let m = e["method"].as_str().ok_or("method")?.to_string();
-            if routes.insert(f.clone(), (m, path.clone())).is_some() {
-                return Err(format!("{f} serves two routes"));
+    for (path, entries) in spec::ordered::<Vec<spec::Route>>("route", &meta.lambda.watch.router)? {
+        for r in entries {
+            if routes
+                .insert(r.function.clone(), (r.method, path.clone()))
+                .is_some()
+            {
+                return Err(format!("{} serves two routes", r.function));
             }
         }
     }
-    let strings = |v: &toml::Value| -> Vec<String> {
-        v.as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let outbox_spec = meta["shop"].get("streams");
-    let setting = |k: &str| -> Result<u64, String> {
-        outbox_spec
-            .and_then(|o| o.get(k))
-            .and_then(|v| v.as_integer())
-            .map(|v| v as u64)
-            .ok_or_else(|| format!("[workspace.metadata.shop.streams] has no {k}"))
-    };
-    let mut rules: Vec<(String, String, serde_json::Value)> = Vec::new();
-    if let Some(t) = meta["shop"].get("rules").and_then(|r| r.as_table()) {
-        for (rule, spec) in t {
-            let target = spec
-                .get("target")
-                .and_then(|v| v.as_str())
-                .ok_or_else(|| format!("rule {rule} has no target"))?;
-            let pattern = serde_json::to_value(spec.get("pattern").ok_or("rule without pattern")?)
-                .map_err(|e| e.to_string())?;
-            rules.push((rule.clone(), target.to_string(), pattern));
-        }
-    }
+    let rules = spec::ordered::<spec::Rule>("rule", &meta.shop.rules)?;
     let mut out = Vec::new();
-    for (name, spec) in meta["shop"]["functions"]
-        .as_table()
-        .ok_or("no [workspace.metadata.shop.functions]")?
-    {
-        let schedule = spec
-            .get("schedule")
-            .and_then(|v| v.as_str())
-            .map(str::to_string);
-        let stream = match spec.get("streams") {
-            None => None,
-            Some(tables) => {
-                let mut sources = Vec::new();
-                for table in strings(tables) {
-                    let f = outbox_spec
-                        .and_then(|o| o.get("filters"))
-                        .and_then(|f| f.get(&table))
-                        .ok_or_else(|| format!("{name} streams {table}, which has no filter"))?;
-                    let prefixes = f.get("prefixes").map(strings).unwrap_or_default();
-                    if prefixes.is_empty() {
-                        return Err(format!("the {table} filter has no prefixes"));
-                    }
-                    sources.push(StreamSource {
-                        prefixes,
-                        changes: f.get("changes").map(strings).unwrap_or_default(),
-                        table,
-                    });
-                }
-                Some(Outbox {
-                    batch_size: setting("batch_size")?,
-                    retries: setting("retries")?,
-                    sources,
-                })
-            }
-        };
+    for (name, f) in spec::ordered::<spec::Function>("function", &meta.shop.functions)? {
         let own_rules: Vec<(String, serde_json::Value)> = rules
             .iter()
-            .filter(|(_, target, _)| target == name)
-            .map(|(r, _, p)| (r.clone(), p.clone()))
+            .filter(|(_, r)| r.target == name)
+            .map(|(n, r)| (n.clone(), r.pattern.clone()))
             .collect();
-        let triggered = schedule.is_some() || stream.is_some() || !own_rules.is_empty();
-        let (method, path) = match (triggered, routes.remove(name)) {
-            (false, Some(route)) => route,
-            (true, None) => (String::new(), String::new()),
-            (false, None) => return Err(format!("{name} has no route in the router")),
-            (true, Some(_)) => {
-                return Err(format!(
-                    "{name} is both routed and scheduled (or triggered by a stream or rule)"
-                ));
-            }
-        };
+        let trigger = trigger(
+            &name,
+            &f,
+            routes.remove(&name),
+            own_rules,
+            &meta.shop.streams,
+        )?;
         let note_prefix = format!("# {name}: ");
         out.push(Function {
-            name: name.clone(),
-            method,
-            path,
-            schedule,
-            handler: spec
-                .get("handler")
-                .and_then(|h| h.as_str())
-                .ok_or_else(|| format!("{name} has no handler"))?
-                .to_string(),
-            memory: spec
-                .get("memory")
-                .and_then(|m| m.as_integer())
-                .ok_or_else(|| format!("{name} has no memory"))? as u64,
             memory_note: cargo_toml
                 .lines()
                 .find_map(|l| l.strip_prefix(&note_prefix))
                 .map(str::to_string),
-            dynamodb: spec
-                .get("dynamodb")
-                .and_then(|d| d.as_table())
-                .map(|t| t.iter().map(|(k, v)| (k.clone(), strings(v))).collect())
-                .unwrap_or_default(),
-            s3: spec.get("s3").map(strings).unwrap_or_default(),
-            events: spec.get("events").map(strings).unwrap_or_default(),
-            ses: spec.get("ses").map(strings).unwrap_or_default(),
-            stream,
-            rules: own_rules,
+            dynamodb: spec::ordered("the DynamoDB grant of", &f.dynamodb)?,
+            name,
+            trigger,
+            handler: f.handler,
+            memory: f.memory,
+            s3: f.s3,
+            events: f.events,
+            ses: f.ses,
         });
     }
-    if let Some((rule, target, _)) = rules
+    if let Some((rule, r)) = rules
         .iter()
-        .find(|(_, t, _)| !out.iter().any(|f: &Function| &f.name == t))
+        .find(|(_, r)| !out.iter().any(|f: &Function| f.name == r.target))
     {
         return Err(format!(
-            "rule {rule} targets {target}, which is not in the function manifest"
+            "rule {rule} targets {}, which is not in the function manifest",
+            r.target
         ));
     }
     if let Some(f) = routes.keys().next() {
@@ -259,13 +337,71 @@ pub fn manifest(cargo_toml: &str) -> Result<Vec<Function>, String> {
     Ok(out)
 }
 
+/// The one trigger of function `name`: its route, schedule, streams or rules.
+fn trigger(
+    name: &str,
+    f: &spec::Function,
+    route: Option<(String, String)>,
+    rules: Vec<(String, serde_json::Value)>,
+    streams: &Option<spec::Streams>,
+) -> Result<Trigger, String> {
+    let mut found = Vec::new();
+    if let Some((method, path)) = route {
+        found.push(("routed", Trigger::Http { method, path }));
+    }
+    if let Some(expr) = &f.schedule {
+        found.push(("scheduled", Trigger::Schedule(expr.clone())));
+    }
+    if let Some(tables) = &f.streams {
+        let spec = streams.as_ref().ok_or_else(|| {
+            format!("{name} streams tables, but there is no [workspace.metadata.shop.streams]")
+        })?;
+        let filters = spec::ordered::<spec::Filter>("stream filter", &spec.filters)?;
+        let mut sources = Vec::new();
+        for table in tables {
+            let (_, filter) = filters
+                .iter()
+                .find(|(t, _)| t == table)
+                .ok_or_else(|| format!("{name} streams {table}, which has no filter"))?;
+            if filter.prefixes.is_empty() {
+                return Err(format!("the {table} filter has no prefixes"));
+            }
+            sources.push(StreamSource {
+                table: table.clone(),
+                prefixes: filter.prefixes.clone(),
+                changes: filter.changes.clone(),
+            });
+        }
+        let outbox = Outbox {
+            batch_size: spec.batch_size,
+            retries: spec.retries,
+            sources,
+        };
+        found.push(("fed by streams", Trigger::Stream(outbox)));
+    }
+    if !rules.is_empty() {
+        found.push(("a rule's target", Trigger::Rules(rules)));
+    }
+    match found.len() {
+        1 => Ok(found.remove(0).1),
+        0 => Err(format!(
+            "{name} has no route in the router (nor a schedule, streams or a rule)"
+        )),
+        _ => {
+            let kinds: Vec<&str> = found.iter().map(|(k, _)| *k).collect();
+            Err(format!(
+                "{name} is {}: a function has exactly one trigger",
+                kinds.join(" and ")
+            ))
+        }
+    }
+}
+
 pub fn binary(f: &Function) -> String {
-    let runner = if f.schedule.is_some() {
-        "run_job"
-    } else if f.is_http() {
-        "run"
-    } else {
-        "run_events"
+    let runner = match f.trigger {
+        Trigger::Http { .. } => "run",
+        Trigger::Schedule(_) => "run_job",
+        Trigger::Stream(_) | Trigger::Rules(_) => "run_events",
     };
     format!(
         "//! `{}` (generated by `cargo xtask gen` from Cargo.toml)\n\
@@ -309,14 +445,17 @@ pub fn sam_block(f: &Function) -> String {
         .as_deref()
         .map(|n| format!("  # {n}"))
         .unwrap_or_default();
-    let dlq = if f.is_http() {
-        "          - { id: CKV_AWS_116, comment: \"Invoked synchronously by API Gateway; a DLQ only applies to asynchronous invocations.\" }\n"
-    } else if f.schedule.is_some() {
-        "          - { id: CKV_AWS_116, comment: \"A scheduled job: a failed run is simply run again by the next tick, so nothing waits in a DLQ.\" }\n"
-    } else if f.stream.is_some() {
-        "          - { id: CKV_AWS_116, comment: \"Invoked synchronously by its event source mapping, whose on-failure destination is the outbox DLQ.\" }\n"
-    } else {
-        ""
+    let dlq = match f.trigger {
+        Trigger::Http { .. } => {
+            "          - { id: CKV_AWS_116, comment: \"Invoked synchronously by API Gateway; a DLQ only applies to asynchronous invocations.\" }\n"
+        }
+        Trigger::Schedule(_) => {
+            "          - { id: CKV_AWS_116, comment: \"A scheduled job: a failed run is simply run again by the next tick, so nothing waits in a DLQ.\" }\n"
+        }
+        Trigger::Stream(_) => {
+            "          - { id: CKV_AWS_116, comment: \"Invoked synchronously by its event source mapping, whose on-failure destination is the outbox DLQ.\" }\n"
+        }
+        Trigger::Rules(_) => "",
     };
     let _ = write!(
         s,
@@ -339,7 +478,7 @@ pub fn sam_block(f: &Function) -> String {
         name = f.name,
         route = f.route(),
         memory = f.memory,
-        async_config = if f.rules.is_empty() {
+        async_config = if f.rules().is_empty() {
             ""
         } else {
             // EventBridge invokes asynchronously: Lambda retries a failed event twice, then parks it.
@@ -377,14 +516,14 @@ pub fn sam_block(f: &Function) -> String {
             "!Sub \"${ImagesBucket.Arn}/products/*\"".into(),
         );
     }
-    for source in f.stream.iter().flat_map(|o| &o.sources) {
+    for source in f.stream().iter().flat_map(|o| &o.sources) {
         statement(
             &mut s,
             "dynamodb:DescribeStream, dynamodb:GetRecords, dynamodb:GetShardIterator".into(),
             format!("!GetAtt {}.StreamArn", table_logical(&source.table)),
         );
     }
-    if f.stream.is_some() {
+    if f.stream().is_some() {
         // Not restrictable to a resource.
         statement(&mut s, "dynamodb:ListStreams".into(), "\"*\"".into());
     }
@@ -412,8 +551,8 @@ pub fn sam_block(f: &Function) -> String {
         // Only as the configured sender.
         s.push_str("              Condition:\n                StringEquals:\n                  ses:FromAddress: !Ref EmailFrom\n");
     }
-    if f.is_http() {
-        http_route(&mut s, f, &l);
+    if let Some((method, path)) = f.http() {
+        http_route(&mut s, &l, method, path);
     }
     let _ = write!(
         s,
@@ -435,13 +574,13 @@ pub fn sam_block(f: &Function) -> String {
 /// A function's `Events`: its schedule, its table streams (one mapping each) or its rules.
 fn sam_events(f: &Function) -> String {
     let mut s = String::new();
-    if let Some(expr) = &f.schedule {
+    if let Some(expr) = f.schedule() {
         let _ = write!(
             s,
             "\n        Schedule:\n          Type: Schedule\n          Properties:\n            Schedule: {expr}\n            RetryPolicy: {{ MaximumRetryAttempts: 0 }}"
         );
     }
-    if let Some(o) = &f.stream {
+    if let Some(o) = f.stream() {
         for src in &o.sources {
             let t = table_logical(&src.table);
             let _ = write!(
@@ -469,16 +608,8 @@ fn sam_events(f: &Function) -> String {
             );
         }
     }
-    for (rule, pattern) in &f.rules {
-        let logical: String = rule
-            .split('-')
-            .map(|w| {
-                let mut c = w.chars();
-                c.next()
-                    .map(|h| h.to_ascii_uppercase().to_string() + c.as_str())
-                    .unwrap_or_default()
-            })
-            .collect();
+    for (rule, pattern) in f.rules() {
+        let logical = pascal(rule);
         let _ = write!(
             s,
             "\n        {logical}:
@@ -501,7 +632,7 @@ fn sam_events(f: &Function) -> String {
 }
 
 /// The integration, route and invoke permission of an HTTP function.
-fn http_route(s: &mut String, f: &Function, l: &str) {
+fn http_route(s: &mut String, l: &str, method: &str, path: &str) {
     // The route is written out rather than as a SAM `HttpApi` event: the functions' environment
     // names the CloudFront domain, the distribution has the API as an origin, and SAM's events
     // would make the API depend on the functions (a cycle). The API calls the `live` alias.
@@ -522,7 +653,7 @@ fn http_route(s: &mut String, f: &Function, l: &str) {
           - {{ id: CKV_AWS_309, comment: \"Authorization is done in the functions (JWT with revocation); public routes are public by design.\" }}
     Properties:
       ApiId: !Ref HttpApi
-      RouteKey: {route}
+      RouteKey: {method} {path}
       Target: !Sub integrations/${{{l}Integration}}
   {l}Permission:
     Type: AWS::Lambda::Permission
@@ -532,9 +663,7 @@ fn http_route(s: &mut String, f: &Function, l: &str) {
       Principal: apigateway.amazonaws.com
       SourceArn: !Sub arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{HttpApi}}/*/{method}{arn_path}
 ",
-        route = f.route(),
-        method = f.method,
-        arn_path = arn_path(&f.path),
+        arn_path = arn_path(path),
     );
 }
 
@@ -586,8 +715,7 @@ pub fn terraform(fns: &[Function]) -> String {
                 "null".into()
             },
             schedule = f
-                .schedule
-                .as_ref()
+                .schedule()
                 .map(|e| format!("\"{e}\""))
                 .unwrap_or_else(|| "null".into()),
             memory = f.memory
@@ -600,7 +728,7 @@ pub fn terraform(fns: &[Function]) -> String {
             );
         }
         let streams: Vec<String> = f
-            .stream
+            .stream()
             .iter()
             .flat_map(|o| o.sources.iter().map(|src| src.table.clone()))
             .collect();
@@ -616,7 +744,7 @@ pub fn terraform(fns: &[Function]) -> String {
     s.push_str("  }\n");
     // The mappings' settings and filters, and the bus's rules (the same definitions SAM and the
     // local delivery use).
-    if let Some(o) = fns.iter().find_map(|f| f.stream.as_ref()) {
+    if let Some(o) = fns.iter().find_map(Function::stream) {
         let _ = write!(
             s,
             "  outbox = {{\n    batch_size = {}\n    retries    = {}\n    filters = {{\n",
@@ -635,7 +763,7 @@ pub fn terraform(fns: &[Function]) -> String {
     }
     s.push_str("  rules = {\n");
     for f in fns {
-        for (rule, pattern) in &f.rules {
+        for (rule, pattern) in f.rules() {
             let _ = writeln!(
                 s,
                 "    \"{rule}\" = {{ target = \"{}\", pattern = {} }}",
@@ -685,7 +813,7 @@ pub fn event(f: &Function) -> String {
     let pretty = |ev: serde_json::Value| {
         serde_json::to_string_pretty(&ev).expect("JSON always serialises") + "\n"
     };
-    if let Some(o) = &f.stream {
+    if let Some(o) = f.stream() {
         // A new order, as the orders table's stream delivers it.
         let table = o
             .sources
@@ -721,7 +849,7 @@ pub fn event(f: &Function) -> String {
             }
         }]}));
     }
-    if let Some((_, pattern)) = f.rules.first() {
+    if let Some((_, pattern)) = f.rules().first() {
         // The first event type the rule matches, as EventBridge hands it to the target.
         let kind = pattern["detail-type"][0].as_str().unwrap_or("OrderPlaced");
         let source = pattern["source"][0].as_str().unwrap_or("shop.orders");
@@ -745,7 +873,7 @@ pub fn event(f: &Function) -> String {
             },
         }));
     }
-    if !f.is_http() {
+    let Some((method, route)) = f.http() else {
         let ev = json!({
             "version": "0",
             "id": format!("sample-{}", f.name),
@@ -757,11 +885,10 @@ pub fn event(f: &Function) -> String {
             "resources": [format!("arn:aws:events:us-east-1:123456789012:rule/shop-{}", f.name)],
             "detail": {}
         });
-        return serde_json::to_string_pretty(&ev).expect("JSON always serialises") + "\n";
-    }
+        return pretty(ev);
+    };
     // The route with every `{name}` filled with an example id.
-    let path: String = f
-        .path
+    let path: String = route
         .split('/')
         .map(|seg| {
             if seg.starts_with('{') {
@@ -780,8 +907,8 @@ pub fn event(f: &Function) -> String {
         time: ("01/Dec/2026:00:00:00 +0000", 1_795_996_800_000),
     };
     let call = crate::api_event::Call {
-        method: &f.method,
-        route: &f.path,
+        method,
+        route,
         path: &path,
         headers: &[(
             "authorization",
@@ -908,6 +1035,23 @@ expire = { handler = "payments::expire_orders", memory = 512, schedule = "rate(1
     }
 
     #[test]
+    fn an_unknown_or_misspelt_key_is_an_error_naming_it() {
+        let typo = CARGO.replace("memory = 512, dynamodb", "memroy = 512, dynamodb");
+        let err = manifest(&typo).unwrap_err();
+        assert!(
+            err.contains("function health") && err.contains("memroy"),
+            "{err}"
+        );
+        let bad_edge = CARGO.replace(
+            "memory = 512, dynamodb",
+            "memory = 512, edge = \"login\", dynamodb",
+        );
+        assert!(manifest(&bad_edge).unwrap_err().contains("login"));
+        let stray = format!("{CARGO}\n[workspace.metadata.shop.extra]\nx = 1\n");
+        assert!(manifest(&stray).unwrap_err().contains("extra"));
+    }
+
+    #[test]
     fn sam_blocks_grant_exactly_the_manifest() {
         let fns = manifest(CARGO).unwrap();
         let b = sam_block(&fns[1]);
@@ -961,7 +1105,7 @@ expire = { handler = "payments::expire_orders", memory = 512, schedule = "rate(1
         assert!(
             manifest(&both)
                 .unwrap_err()
-                .contains("both routed and scheduled")
+                .contains("expire is routed and scheduled: a function has exactly one trigger")
         );
     }
 

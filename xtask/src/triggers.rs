@@ -74,8 +74,10 @@ pub async fn run(api_url: &str) -> Result<(), Box<dyn std::error::Error>> {
         checkpoints,
     }));
     let mut tasks = Vec::new();
-    for f in fns.iter().filter(|f| f.stream.is_some()) {
-        let outbox = f.stream.clone().expect("filtered");
+    for f in &fns {
+        let Some(outbox) = f.stream().cloned() else {
+            continue;
+        };
         for source in outbox.sources.clone() {
             let table = env(&format!("{}_TABLE", source.table.to_uppercase()))?;
             println!("streams: {table} -> {}", f.name);
@@ -88,7 +90,7 @@ pub async fn run(api_url: &str) -> Result<(), Box<dyn std::error::Error>> {
     let rules: Vec<(String, Value, String)> = fns
         .iter()
         .flat_map(|f: &Function| {
-            f.rules
+            f.rules()
                 .iter()
                 .map(|(r, p)| (r.clone(), p.clone(), f.name.clone()))
         })

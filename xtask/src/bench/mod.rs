@@ -28,6 +28,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::generate::Trigger;
 use aws_sdk_dynamodb::types::{
     KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
@@ -97,37 +98,25 @@ pub fn run() {
 }
 
 fn manifest_targets(root: &std::path::Path) -> Vec<Target> {
-    let manifest: toml::Value =
-        toml::from_str(&std::fs::read_to_string(root.join("Cargo.toml")).unwrap()).unwrap();
-    let meta = &manifest["workspace"]["metadata"];
-    let mut routes = BTreeMap::new();
-    for (path, rs) in meta["lambda"]["watch"]["router"].as_table().unwrap() {
-        for r in rs.as_array().unwrap() {
-            routes.insert(
-                r["function"].as_str().unwrap().to_string(),
-                (r["method"].as_str().unwrap().to_string(), path.clone()),
-            );
-        }
-    }
-    let mut targets = Vec::new();
-    for (function, spec) in meta["shop"]["functions"].as_table().unwrap() {
-        let (method, path) = routes.get(function).cloned().unwrap_or_default();
-        let trigger = if !path.is_empty() {
-            format!("{method} {path}")
-        } else if spec.get("schedule").is_some() {
-            format!("schedule {}", spec["schedule"].as_str().unwrap_or(""))
-        } else if spec.get("streams").is_some() {
-            "table streams".into()
-        } else {
-            "bus rule".into()
-        };
-        targets.push(Target {
-            function: function.clone(),
-            path,
-            trigger,
-            memory: spec["memory"].as_integer().unwrap() as u64,
-        });
-    }
+    let cargo_toml = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let mut targets: Vec<Target> = crate::generate::manifest(&cargo_toml)
+        .unwrap()
+        .into_iter()
+        .map(|f| Target {
+            path: f
+                .http()
+                .map(|(_, path)| path.to_string())
+                .unwrap_or_default(),
+            trigger: match &f.trigger {
+                Trigger::Http { method, path } => format!("{method} {path}"),
+                Trigger::Schedule(expr) => format!("schedule {expr}"),
+                Trigger::Stream(_) => "table streams".into(),
+                Trigger::Rules(_) => "bus rule".into(),
+            },
+            function: f.name,
+            memory: f.memory,
+        })
+        .collect();
     targets.sort_by(|a, b| a.function.cmp(&b.function));
     targets
 }
