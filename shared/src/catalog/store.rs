@@ -405,12 +405,66 @@ pub async fn update(
     patch: &ProductPatch,
 ) -> ApiResult<ProductView> {
     let id = &current.id;
+    let mut renamed = current.clone();
+    if let Some(name) = &patch.name {
+        renamed.name = name.clone();
+    }
+    if let Some(category) = &patch.category {
+        renamed.category = category.clone();
+    }
+    let reindex = renamed.name != current.name || renamed.category != current.category;
+    if reindex {
+        search::check_indexable(&renamed.name, renamed.category.as_str())?;
+    }
+    let new_slug = patch.slug.as_ref().filter(|s| **s != current.slug);
+    let u = update_expr(current, patch, reindex, new_slug)?;
+    let mut tx = Tx::new().update("product", u.tx_item(table(app), product_key(id))?);
+    if reindex {
+        tx = reindex_items(tx, table(app), current, &renamed)?;
+    }
+    if let Some(slug) = new_slug {
+        tx = tx
+            .put("slug_guard", db::put_new(table(app), slug_guard(slug, id))?)
+            .delete(
+                "old_slug_guard",
+                built(
+                    Delete::builder()
+                        .table_name(table(app))
+                        .set_key(Some(slug_key(&current.slug)))
+                        .build(),
+                )?,
+            );
+    }
+    match tx.send(&app.dynamo).await {
+        Ok(()) => {}
+        Err(TxError::Cancelled(r)) if r.failed("slug_guard") => return Err(slug_taken()),
+        Err(TxError::Cancelled(r)) if r.failed("product") => {
+            return Err(ApiError::conflict(
+                "concurrent_update",
+                "the product was changed or deleted meanwhile; reload and retry",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    load_product(app, id, true)
+        .await?
+        .ok_or(ApiError::NotFound("product"))
+}
+
+/// The product item's update: the patched attributes and index keys, on condition that the slug
+/// (and, when `reindex`, the name and category) are still what was read.
+fn update_expr(
+    current: &ProductView,
+    patch: &ProductPatch,
+    reindex: bool,
+    new_slug: Option<&Slug>,
+) -> ApiResult<UpdateExpr> {
     let mut u = UpdateExpr::new();
     u.set("updated_at", s(Timestamp::now().to_string()));
     if patch.name.is_some() || patch.category.is_some() {
         let name = patch.name.as_deref().unwrap_or(&current.name);
         let category = patch.category.as_ref().unwrap_or(&current.category);
-        for (attr, v) in keys(id, name, category) {
+        for (attr, v) in keys(&current.id, name, category) {
             if attr != db::PK && attr != db::SK {
                 u.set(&attr, v);
             }
@@ -440,25 +494,15 @@ pub async fn update(
         }
         None => {}
     }
-    let new_slug = patch.slug.as_ref().filter(|s| **s != current.slug);
     if let Some(slug) = new_slug {
         u.set(SLUG, s(slug.as_str()));
     }
-    // The slug guard below is only right if the slug we read is still the product's.
+    // The slug guard is only right if the slug we read is still the product's.
     let (slug_attr, old_slug) = (u.name(SLUG), u.value(s(current.slug.as_str())));
     u.condition(db::exists())
         .condition(format!("{slug_attr} = {old_slug}"));
-    let mut renamed = current.clone();
-    if let Some(name) = &patch.name {
-        renamed.name = name.clone();
-    }
-    if let Some(category) = &patch.category {
-        renamed.category = category.clone();
-    }
-    let reindex = renamed.name != current.name || renamed.category != current.category;
     if reindex {
-        search::check_indexable(&renamed.name, renamed.category.as_str())?;
-        // The entries deleted below are only the product's if its name and category are still
+        // The index entries replaced are only the product's if its name and category are still
         // what we read: two concurrent renames cannot both succeed and leave stale entries.
         let (name_attr, old_name) = (u.name("name"), u.value(s(&current.name)));
         let (cat_attr, old_cat) = (u.name("category"), u.value(s(current.category.as_str())));
@@ -466,47 +510,28 @@ pub async fn update(
             "{name_attr} = {old_name} AND {cat_attr} = {old_cat}"
         ));
     }
-    let mut tx = Tx::new().update("product", u.tx_item(table(app), product_key(id))?);
-    if reindex {
-        let entries = index_entries(&renamed);
-        let kept: Vec<Item> = entries.iter().map(db::key_of).collect();
-        for old in index_keys(current)
-            .into_iter()
-            .filter(|k| !kept.contains(k))
-        {
-            tx = tx.delete("index", delete_key(table(app), old)?);
-        }
-        for entry in entries {
-            tx = tx.put("index", put(table(app), entry)?);
-        }
+    Ok(u)
+}
+
+/// Search entries of `renamed` put, and those of `current` it no longer has deleted.
+fn reindex_items(
+    mut tx: Tx,
+    table: &str,
+    current: &ProductView,
+    renamed: &ProductView,
+) -> ApiResult<Tx> {
+    let entries = index_entries(renamed);
+    let kept: Vec<Item> = entries.iter().map(db::key_of).collect();
+    for old in index_keys(current)
+        .into_iter()
+        .filter(|k| !kept.contains(k))
+    {
+        tx = tx.delete("index", delete_key(table, old)?);
     }
-    if let Some(slug) = new_slug {
-        tx = tx
-            .put("slug_guard", db::put_new(table(app), slug_guard(slug, id))?)
-            .delete(
-                "old_slug_guard",
-                built(
-                    Delete::builder()
-                        .table_name(table(app))
-                        .set_key(Some(slug_key(&current.slug)))
-                        .build(),
-                )?,
-            );
+    for entry in entries {
+        tx = tx.put("index", put(table, entry)?);
     }
-    match tx.send(&app.dynamo).await {
-        Ok(()) => {}
-        Err(TxError::Cancelled(r)) if r.failed("slug_guard") => return Err(slug_taken()),
-        Err(TxError::Cancelled(r)) if r.failed("product") => {
-            return Err(ApiError::conflict(
-                "concurrent_update",
-                "the product was changed or deleted meanwhile; reload and retry",
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    load_product(app, id, true)
-        .await?
-        .ok_or(ApiError::NotFound("product"))
+    Ok(tx)
 }
 
 /// The product and its slug guard go together. Orders keep their own copy of name and price, so

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use super::{
     model::{
-        CheckoutSource, IDEMPOTENCY_TTL_SECS, Line, ORDERS_PLACED, OUT_OF_STOCK, Order,
-        REVENUE_CENTS, build_order, busy, product_ids, unknown_products,
+        CheckoutSource, IDEMPOTENCY_TTL_SECS, ORDERS_PLACED, OUT_OF_STOCK, Order, REVENUE_CENTS,
+        busy, order_from, product_ids, unknown_products,
     },
     store::{self, CONFLICT_ATTEMPTS, CartRecord, backoff},
 };
@@ -23,7 +23,7 @@ use crate::{
         db::{self, Fetched, Reasons, Tx, TxError},
         metrics,
     },
-    types::{Cents, ProductId},
+    types::ProductId,
 };
 
 /// How a checkout ended.
@@ -99,27 +99,11 @@ pub async fn checkout(
             Some(found) => found,
             None => load_products(app, &product_ids(&lines)).await?,
         };
-        let catalog: HashMap<ProductId, (String, Cents)> = catalog
-            .into_iter()
-            .map(|(id, p)| (id, (p.name, p.price_cents)))
-            .collect();
-        // A cart line whose product has left the catalog is dropped, as the cart shows it
-        // (unavailable, not in the total); explicit items must all exist.
-        let buying: Vec<Line> = match source {
-            CheckoutSource::Cart => lines
-                .iter()
-                .filter(|l| catalog.contains_key(&l.product_id))
-                .cloned()
-                .collect(),
-            CheckoutSource::Items(_) => lines.clone(),
-        };
-        if buying.is_empty() {
-            return refuse(unknown_products(&product_ids(&lines))).await;
-        }
-        let order = match build_order(
+        let order = match order_from(
             &who.user_id,
-            &buying,
-            &catalog,
+            &lines,
+            matches!(source, CheckoutSource::Cart),
+            catalog,
             &app.settings.catalog.currency,
             app.settings.orders.payment_window,
         ) {

@@ -198,6 +198,32 @@ impl From<Order> for OrderView {
     }
 }
 
+/// The order `lines` make at the catalog's current prices. From a cart, a line whose product has
+/// left the catalog is dropped, as the cart shows it (unavailable, not in the total); explicit
+/// items must all exist. `Err`: the products not found, when nothing can be bought.
+pub fn order_from(
+    user: &UserId,
+    lines: &[Line],
+    from_cart: bool,
+    catalog: HashMap<ProductId, ProductView>,
+    currency: &Currency,
+    payment_window: std::time::Duration,
+) -> Result<Order, Vec<ProductId>> {
+    let catalog: HashMap<ProductId, (String, Cents)> = catalog
+        .into_iter()
+        .map(|(id, p)| (id, (p.name, p.price_cents)))
+        .collect();
+    let buying: Vec<Line> = lines
+        .iter()
+        .filter(|l| !from_cart || catalog.contains_key(&l.product_id))
+        .cloned()
+        .collect();
+    if buying.is_empty() {
+        return Err(lines.iter().map(|l| l.product_id.clone()).collect());
+    }
+    build_order(user, &buying, &catalog, currency, payment_window)
+}
+
 /// Prices the lines from the catalog (never from the client) and totals them.
 pub fn build_order(
     user: &UserId,
@@ -656,6 +682,33 @@ mod tests {
         );
         let json = serde_json::to_value(&o).unwrap();
         assert_eq!(json["payment_status"], "unpaid");
+    }
+
+    fn view(id: &ProductId, name: &str, cents: i64) -> ProductView {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "name": name, "slug": name.to_lowercase(), "description": "",
+            "price_cents": cents, "currency": "USD", "category": "kitchen", "stock": 5,
+            "created_at": "2026-12-01T00:00:00.000Z", "updated_at": "2026-12-01T00:00:00.000Z"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_cart_drops_products_gone_from_the_catalog_but_explicit_items_must_all_exist() {
+        let (user, mug, gone) = (UserId::new(), ProductId::new(), ProductId::new());
+        let catalog = || HashMap::from([(mug.clone(), view(&mug, "Mug", 1490))]);
+        let lines = [line(&mug, 2), line(&gone, 1)];
+        let o = order_from(&user, &lines, true, catalog(), &usd(), WINDOW).unwrap();
+        assert_eq!((o.items.len(), o.total_cents.get()), (1, 2980));
+        assert_eq!(
+            order_from(&user, &lines, false, catalog(), &usd(), WINDOW).unwrap_err(),
+            vec![gone.clone()]
+        );
+        assert_eq!(
+            order_from(&user, &[line(&gone, 1)], true, catalog(), &usd(), WINDOW).unwrap_err(),
+            vec![gone],
+            "a cart of nothing left names what is gone"
+        );
     }
 
     fn line(id: &ProductId, q: i64) -> Line {

@@ -61,45 +61,19 @@ pub struct TableDef {
 
 /// Creates a table as defined (on-demand, TTL on when it has one). Succeeds when it already exists.
 pub async fn create_table(client: &Client, name: &str, def: &TableDef) -> Result<(), String> {
-    let attr = |n: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(n)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .map_err(|e| e.to_string())
-    };
-    let key = |n: &str, t: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(n)
-            .key_type(t)
-            .build()
-            .map_err(|e| e.to_string())
-    };
     let mut req = client
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr(PK)?)
-        .attribute_definitions(attr(SK)?)
+        .attribute_definitions(string_attr(PK)?)
+        .attribute_definitions(string_attr(SK)?)
         .key_schema(key(PK, KeyType::Hash)?)
         .key_schema(key(SK, KeyType::Range)?);
     for gsi in def.gsis {
         req = req
-            .attribute_definitions(attr(gsi.pk)?)
-            .attribute_definitions(attr(gsi.sk)?)
-            .global_secondary_indexes(
-                GlobalSecondaryIndex::builder()
-                    .index_name(gsi.name)
-                    .key_schema(key(gsi.pk, KeyType::Hash)?)
-                    .key_schema(key(gsi.sk, KeyType::Range)?)
-                    .projection(
-                        Projection::builder()
-                            .projection_type(ProjectionType::All)
-                            .build(),
-                    )
-                    .build()
-                    .map_err(|e| e.to_string())?,
-            );
+            .attribute_definitions(string_attr(gsi.pk)?)
+            .attribute_definitions(string_attr(gsi.sk)?)
+            .global_secondary_indexes(index(gsi)?);
     }
     if def.stream {
         req = req.stream_specification(
@@ -121,24 +95,60 @@ pub async fn create_table(client: &Client, name: &str, def: &TableDef) -> Result
         }
     }
     if def.ttl {
-        client
-            .update_time_to_live()
-            .table_name(name)
-            .time_to_live_specification(
-                TimeToLiveSpecification::builder()
-                    .attribute_name(TTL_ATTR)
-                    .enabled(true)
-                    .build()
-                    .map_err(|e| e.to_string())?,
-            )
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "enable TTL on {name}: {}",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
-                )
-            })?;
+        enable_ttl(client, name).await?;
     }
+    Ok(())
+}
+
+fn string_attr(name: &str) -> Result<AttributeDefinition, String> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+fn key(name: &str, t: KeyType) -> Result<KeySchemaElement, String> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(t)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// An index projecting every attribute.
+fn index(gsi: &Gsi) -> Result<GlobalSecondaryIndex, String> {
+    GlobalSecondaryIndex::builder()
+        .index_name(gsi.name)
+        .key_schema(key(gsi.pk, KeyType::Hash)?)
+        .key_schema(key(gsi.sk, KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+async fn enable_ttl(client: &Client, name: &str) -> Result<(), String> {
+    client
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(TTL_ATTR)
+                .enabled(true)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "enable TTL on {name}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e)
+            )
+        })?;
     Ok(())
 }
