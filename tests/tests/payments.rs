@@ -551,6 +551,37 @@ async fn a_card_stripe_does_not_know_is_a_400_naming_payment_method_never_a_500(
     assert_eq!(r.status(), 200, "{:?}", r.body);
 }
 
+/// The interleaving behind two intents for one order: a request reads the order, another pays
+/// (its intent opens, no attempt is spent, its claim is given back), then the first claims. It
+/// must not get the claim: what it planned from (no intent yet) is no longer the order.
+#[tokio::test]
+async fn a_payment_planned_before_another_opened_its_intent_cannot_claim_the_order() {
+    use shop::{orders::store as orders, types::OrderId};
+    let t = app().await;
+    let (token, _, order, _) = pending_order(&t, 1).await;
+    let id = OrderId::parse(&order).unwrap();
+    let stale = orders::load_order(t.app, &id).await.unwrap().unwrap();
+    let r = t
+        .api()
+        .pay(&token, &order, &stripe::card(CARD_OK).await)
+        .await;
+    assert_eq!(r.status(), 200, "{:?}", r.body);
+    let now = shop::types::now_epoch_secs();
+    assert!(
+        !orders::claim_payment(t.app, &stale, now, now + 60)
+            .await
+            .unwrap(),
+        "a claim planned from the order before the intent opened"
+    );
+    let fresh = orders::load_order(t.app, &id).await.unwrap().unwrap();
+    assert!(
+        orders::claim_payment(t.app, &fresh, now, now + 60)
+            .await
+            .unwrap(),
+        "the order as it is now can be claimed (and resumes the open intent)"
+    );
+}
+
 #[tokio::test]
 async fn ten_payments_of_one_order_at_once_create_one_payment_intent() {
     let t = app().await;

@@ -165,7 +165,39 @@ async fn poll_table(
     outbox: &Outbox,
     function: &str,
 ) -> Res<()> {
-    let arn = loop {
+    let arn = stream_arn(ctx, table).await?;
+    let checkpoint_file = ctx.checkpoints.join(format!("{table}.json"));
+    let last: BTreeMap<String, String> = read_checkpoint(&checkpoint_file);
+    let mut poller = Poller {
+        ctx,
+        table,
+        source,
+        outbox,
+        function,
+        high_water: last.values().filter_map(|s| s.parse::<u128>().ok()).max(),
+        known: last.keys().cloned().collect(),
+        last,
+        arn,
+        checkpoint_file,
+        iterators: HashMap::new(),
+        order: Vec::new(),
+        quiet: Default::default(),
+    };
+    loop {
+        poller.discover_shards().await;
+        let mut idle = true;
+        for id in poller.order.clone() {
+            idle &= poller.read_shard(&id).await;
+        }
+        if idle {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// The table's stream, once the table exists and DynamoDB Local answers.
+async fn stream_arn(ctx: &Ctx, table: &str) -> Res<String> {
+    loop {
         match dynamodb(
             ctx,
             "DynamoDB_20120810.DescribeTable",
@@ -173,148 +205,175 @@ async fn poll_table(
         )
         .await
         {
-            Ok(v) => match v["Table"]["LatestStreamArn"].as_str() {
-                Some(a) => break a.to_string(),
-                None => {
-                    return Err(format!(
+            Ok(v) => {
+                return match v["Table"]["LatestStreamArn"].as_str() {
+                    Some(a) => Ok(a.to_string()),
+                    None => Err(format!(
                         "{table} has no stream (was it created by `xtask setup`?)"
-                    ));
-                }
-            },
+                    )),
+                };
+            }
             // The table may not exist yet, or DynamoDB Local may be restarting.
             Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
         }
-    };
-    let checkpoint_file = ctx.checkpoints.join(format!("{table}.json"));
-    // Per shard: the last record handed on (from the checkpoint of an earlier run, then this
-    // one's), to start or resume after it with a fresh iterator.
-    let mut last: BTreeMap<String, String> = read_checkpoint(&checkpoint_file);
-    // A shard the checkpoint does not name (DynamoDB Local may list new ids after a restart) is
-    // read from its oldest record, skipping what is not newer than the checkpoint's newest.
-    let high_water = last.values().filter_map(|s| s.parse::<u128>().ok()).max();
-    let known: std::collections::HashSet<String> = last.keys().cloned().collect();
-    // Per shard: the iterator to read next (`None` once the shard is closed and drained).
-    let mut iterators: HashMap<String, Option<String>> = HashMap::new();
-    let mut order: Vec<String> = Vec::new();
-    let mut quiet: std::collections::HashSet<String> = Default::default();
-    let at = |id: &str, last: &BTreeMap<String, String>| match last.get(id) {
-        Some(seq) => {
-            json!({"StreamArn": arn, "ShardId": id, "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": seq})
+    }
+}
+
+/// One table stream's reader: its shards' iterators and its checkpoint.
+struct Poller<'a> {
+    ctx: &'a Ctx,
+    table: &'a str,
+    source: &'a StreamSource,
+    outbox: &'a Outbox,
+    function: &'a str,
+    arn: String,
+    checkpoint_file: PathBuf,
+    /// Per shard: the last record handed on (from the checkpoint of an earlier run, then this
+    /// one's), to start or resume after it with a fresh iterator.
+    last: BTreeMap<String, String>,
+    /// A shard the checkpoint does not name (DynamoDB Local may list new ids after a restart) is
+    /// read from its oldest record, skipping what is not newer than the checkpoint's newest.
+    high_water: Option<u128>,
+    known: std::collections::HashSet<String>,
+    /// Per shard: the iterator to read next (`None` once the shard is closed and drained).
+    iterators: HashMap<String, Option<String>>,
+    order: Vec<String>,
+    quiet: std::collections::HashSet<String>,
+}
+
+impl Poller<'_> {
+    /// Where to read shard `id` from: after its last record handed on, or its oldest.
+    fn at(&self, id: &str) -> Value {
+        match self.last.get(id) {
+            Some(seq) => {
+                json!({"StreamArn": self.arn, "ShardId": id, "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": seq})
+            }
+            None => {
+                json!({"StreamArn": self.arn, "ShardId": id, "ShardIteratorType": "TRIM_HORIZON"})
+            }
         }
-        None => json!({"StreamArn": arn, "ShardId": id, "ShardIteratorType": "TRIM_HORIZON"}),
-    };
-    loop {
-        if let Ok(d) = dynamodb(
-            ctx,
+    }
+
+    async fn iterator(&self, id: &str) -> Res<Value> {
+        dynamodb(
+            self.ctx,
+            "DynamoDBStreams_20120810.GetShardIterator",
+            self.at(id),
+        )
+        .await
+    }
+
+    /// Picks up shards the stream lists that are not read yet.
+    async fn discover_shards(&mut self) {
+        let Ok(d) = dynamodb(
+            self.ctx,
             "DynamoDBStreams_20120810.DescribeStream",
-            json!({"StreamArn": arn}),
+            json!({"StreamArn": self.arn}),
+        )
+        .await
+        else {
+            return;
+        };
+        for shard in d["StreamDescription"]["Shards"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let id = shard["ShardId"].as_str().unwrap_or_default().to_string();
+            if self.iterators.contains_key(&id) {
+                continue;
+            }
+            let it = match self.iterator(&id).await {
+                Ok(it) => it,
+                // A checkpoint older than the stream keeps (24 h): from the oldest record.
+                Err(_) if self.last.remove(&id).is_some() => continue,
+                Err(e) => {
+                    eprintln!("streams: {}: {e}", self.table);
+                    continue;
+                }
+            };
+            self.iterators
+                .insert(id.clone(), it["ShardIterator"].as_str().map(str::to_string));
+            self.order.push(id);
+        }
+    }
+
+    /// Reads one page of shard `id` and delivers what the filter selects; `true` when it had
+    /// nothing to deliver.
+    async fn read_shard(&mut self, id: &str) -> bool {
+        let Some(Some(it)) = self.iterators.get(id).cloned() else {
+            return true;
+        };
+        let page = match dynamodb(
+            self.ctx,
+            "DynamoDBStreams_20120810.GetRecords",
+            json!({"ShardIterator": it, "Limit": 1000}),
         )
         .await
         {
-            for shard in d["StreamDescription"]["Shards"]
-                .as_array()
-                .into_iter()
-                .flatten()
-            {
-                let id = shard["ShardId"].as_str().unwrap_or_default().to_string();
-                if iterators.contains_key(&id) {
-                    continue;
-                }
-                let it = match dynamodb(
-                    ctx,
-                    "DynamoDBStreams_20120810.GetShardIterator",
-                    at(&id, &last),
-                )
-                .await
-                {
-                    Ok(it) => it,
-                    // A checkpoint older than the stream keeps (24 h): from the oldest record.
-                    Err(_) if last.remove(&id).is_some() => continue,
-                    Err(e) => {
-                        eprintln!("streams: {table}: {e}");
-                        continue;
-                    }
-                };
-                iterators.insert(id.clone(), it["ShardIterator"].as_str().map(str::to_string));
-                order.push(id);
+            Ok(p) => p,
+            Err(e) => {
+                self.recover(id, &e).await;
+                return true;
             }
+        };
+        let newest = page["Records"]
+            .as_array()
+            .and_then(|r| r.last())
+            .map(|r| seq(r).to_string());
+        let handed_on = |r: &Value| {
+            let n = seq(r).parse::<u128>().ok();
+            !self.known.contains(id) && n.is_some() && n <= self.high_water
+        };
+        let mut records: Vec<Value> = page["Records"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| self.source.selects(r) && !handed_on(r))
+            .map(|mut r| {
+                r["eventSourceARN"] = json!(self.arn);
+                r
+            })
+            .collect();
+        let idle = records.is_empty();
+        while !records.is_empty() {
+            let n = records.len().min(self.outbox.batch_size as usize);
+            let (ctx, function, arn) = (self.ctx, self.function, &self.arn);
+            let done =
+                deliver_batch(ctx, function, arn, id, &records[..n], self.outbox.retries).await;
+            records.drain(..done);
         }
-        let mut idle = true;
-        for id in &order {
-            let Some(Some(it)) = iterators.get(id).cloned() else {
-                continue;
-            };
-            let page = match dynamodb(
-                ctx,
-                "DynamoDBStreams_20120810.GetRecords",
-                json!({"ShardIterator": it, "Limit": 1000}),
-            )
-            .await
-            {
-                Ok(p) => p,
-                Err(e) => {
-                    // DynamoDB Local down (try the same iterator again), or an iterator it no
-                    // longer honours (taken while the shard was empty, expired, or from before a
-                    // restart): resume after the last record handed on.
-                    if !e.contains("error sending request")
-                        && let Ok(it) = dynamodb(
-                            ctx,
-                            "DynamoDBStreams_20120810.GetShardIterator",
-                            at(id, &last),
-                        )
-                        .await
-                    {
-                        iterators
-                            .insert(id.clone(), it["ShardIterator"].as_str().map(str::to_string));
-                    }
-                    // DynamoDB Local answers this for an iterator taken on an empty shard, over and
-                    // over until records come: said once per shard.
-                    if !e.contains("TrimmedDataAccess") || quiet.insert(id.clone()) {
-                        eprintln!("streams: {table}: {e}");
-                    }
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    continue;
-                }
-            };
-            let newest = page["Records"]
-                .as_array()
-                .and_then(|r| r.last())
-                .map(|r| seq(r).to_string());
-            let handed_on = |r: &Value| {
-                let n = seq(r).parse::<u128>().ok();
-                !known.contains(id) && n.is_some() && n <= high_water
-            };
-            let mut records: Vec<Value> = page["Records"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|r| source.selects(r) && !handed_on(r))
-                .map(|mut r| {
-                    r["eventSourceARN"] = json!(arn);
-                    r
-                })
-                .collect();
-            idle &= records.is_empty();
-            while !records.is_empty() {
-                let n = records.len().min(outbox.batch_size as usize);
-                let done =
-                    deliver_batch(ctx, function, &arn, id, &records[..n], outbox.retries).await;
-                records.drain(..done);
-            }
-            // Checkpointed once the page's records are done, so a stop loses none of them.
-            if let Some(seq) = newest {
-                last.insert(id.clone(), seq);
-                write_checkpoint(&checkpoint_file, &last);
-            }
-            iterators.insert(
-                id.clone(),
-                page["NextShardIterator"].as_str().map(str::to_string),
+        // Checkpointed once the page's records are done, so a stop loses none of them.
+        if let Some(seq) = newest {
+            self.last.insert(id.to_string(), seq);
+            write_checkpoint(&self.checkpoint_file, &self.last);
+        }
+        self.iterators.insert(
+            id.to_string(),
+            page["NextShardIterator"].as_str().map(str::to_string),
+        );
+        idle
+    }
+
+    /// After a failed read: DynamoDB Local down (try the same iterator again), or an iterator it
+    /// no longer honours (taken while the shard was empty, expired, or from before a restart):
+    /// resume after the last record handed on.
+    async fn recover(&mut self, id: &str, e: &str) {
+        if !e.contains("error sending request")
+            && let Ok(it) = self.iterator(id).await
+        {
+            self.iterators.insert(
+                id.to_string(),
+                it["ShardIterator"].as_str().map(str::to_string),
             );
         }
-        if idle {
-            tokio::time::sleep(Duration::from_millis(200)).await;
+        // DynamoDB Local answers this for an iterator taken on an empty shard, over and over
+        // until records come: said once per shard.
+        if !e.contains("TrimmedDataAccess") || self.quiet.insert(id.to_string()) {
+            eprintln!("streams: {}: {e}", self.table);
         }
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 

@@ -298,7 +298,9 @@ pub async fn release_payment(app: &App, order: &Order) -> ApiResult<()> {
     Ok(())
 }
 
-/// Conditions: PENDING, and still at the attempt `order` was read with.
+/// Conditions: PENDING, and still at the attempt `order` was read with: as many attempts spent
+/// and the same current intent. An attempt that opened an intent spends nothing, so without the
+/// intent a request that read the order before it would plan a second intent for the same money.
 fn still_at_attempt(u: &mut UpdateExpr, order: &Order) {
     let attempts = u.name(PAYMENT_ATTEMPTS);
     let read = u.value(n(order.payment_attempts));
@@ -307,6 +309,14 @@ fn still_at_attempt(u: &mut UpdateExpr, order: &Order) {
     u.condition(format!(
         "attribute_not_exists({attempts}) OR {attempts} = {read}"
     ));
+    let intent = u.name(PAYMENT_INTENT);
+    match &order.payment_intent_id {
+        Some(id) => {
+            let read = u.value(s(id));
+            u.condition(format!("{intent} = {read}"))
+        }
+        None => u.condition(format!("attribute_not_exists({intent})")),
+    };
 }
 
 /// What a payment attempt on a PENDING order left behind.

@@ -336,9 +336,78 @@ async fn bench(tls_config: std::sync::Arc<rustls::ServerConfig>, ca_file: std::p
     if let Ok(only) = std::env::var("BENCH_ONLY") {
         targets.retain(|t| only.split(',').any(|f| f == t.function));
     }
+    let (mut db, env, app) = stack(tls_config, &ca_file).await;
+    let counts = Counts::new(warm_n);
+    eprintln!("bench: building the fixture");
+    let fx = fixture(
+        app,
+        counts.per_function(warm_n),
+        counts.per_function(counts.stripe),
+    )
+    .await;
+    let mode_env = |at_init: bool| {
+        let mut e = env.clone();
+        e.insert(
+            shop::config::env::CONNECT_AT_INIT.into(),
+            at_init.to_string(),
+        );
+        e
+    };
+    let envs = Envs {
+        default: mode_env(shop::config::CONNECT_AT_INIT_DEFAULT),
+        other: mode_env(!shop::config::CONNECT_AT_INIT_DEFAULT),
+    };
+    let zips = zip_sizes(&root);
+    let mut reports = Vec::new();
+    for target in &targets {
+        let function = target.function.as_str();
+        let mut events = Events {
+            target,
+            fx: &fx,
+            next: 0,
+        };
+        let bin = bin_dir.join(function);
+        let r = measure(target, &bin, &envs, &counts, &mut events, app, &zips.1).await;
+        print_line(&r);
+        reports.push(r);
+    }
 
+    let throughput = checkout_throughput(app, &fx).await;
+    let second_read = second_read(app, &fx).await;
+    let budgets = budgets(&all, &reports, &throughput);
+    let report = Report {
+        generated_at: shop::types::Timestamp::now().to_string(),
+        machine: machine(),
+        zip_target: zips.0,
+        floor_init_ms: MEMORY_SIZES
+            .iter()
+            .map(|m| {
+                let at: Vec<f64> = reports
+                    .iter()
+                    .flat_map(|r| r.sizes.iter().filter(|s| s.memory_mb == *m))
+                    .map(|s| s.floor_init_p50_ms)
+                    .collect();
+                (*m, percentile(&sorted(at), 0.5))
+            })
+            .collect(),
+        functions: reports,
+        checkout_throughput: throughput,
+        second_read,
+        budgets,
+    };
+    db.kill().ok();
+    db.wait().ok();
+    write_report(&root, &report);
+}
+
+/// DynamoDB Local behind the benchmark's TLS front, the settings every function runs with, and
+/// the tables and bus as deployed.
+async fn stack(
+    tls_config: std::sync::Arc<rustls::ServerConfig>,
+    ca_file: &std::path::Path,
+) -> (std::process::Child, BTreeMap<String, String>, &'static App) {
     let db_port = free_port();
-    let mut db = dynamodb::spawn(db_port, None);
+    let db = dynamodb::spawn(db_port, None);
     let endpoint = tls::serve(tls_config, ([127, 0, 0, 1], db_port).into()).await;
     let mut env: std::collections::HashMap<String, String> = env_for("bench", &endpoint);
     env.insert("S3_ENDPOINT".into(), s3::endpoint());
@@ -370,138 +439,154 @@ async fn bench(tls_config: std::sync::Arc<rustls::ServerConfig>, ca_file: std::p
         .unwrap();
     }
     shop_tests::events::provision(app).await;
-    // Requests per function across all its runs: warm runs at every size, cold starts in both
-    // connection modes, first requests.
-    let other_n = warm_n.min(OTHER_SIZE_WARM);
-    let stripe_n = warm_n.min(100);
-    let per_function = |n: usize| {
-        let sizes = MEMORY_SIZES.len();
-        // Per size: cold starts in two modes, the warm run's first request and two twins' firsts.
-        n + (sizes - 1) * n.min(other_n) + sizes * (2 * COLD_STARTS + 3) + 20
-    };
-    eprintln!("bench: building the fixture");
-    let fx = fixture(app, per_function(warm_n), per_function(stripe_n)).await;
-    let env: BTreeMap<String, String> = env.into_iter().collect();
-    let mode_env = |at_init: bool| {
-        let mut e = env.clone();
-        e.insert(
-            shop::config::env::CONNECT_AT_INIT.into(),
-            at_init.to_string(),
-        );
-        e
-    };
-    let default_env = mode_env(shop::config::CONNECT_AT_INIT_DEFAULT);
-    let other_env = mode_env(!shop::config::CONNECT_AT_INIT_DEFAULT);
+    (db, env.into_iter().collect(), app)
+}
 
-    let zips = zip_sizes(&root);
-    let mut reports = Vec::new();
-    for target in &targets {
-        let function = target.function.as_str();
-        let bin = bin_dir.join(function);
-        let n = if HASHING.contains(&function) {
-            warm_n.min(20)
-        } else if STRIPE_BOUND.contains(&function) {
-            stripe_n
-        } else {
-            warm_n
-        };
-        let mut events = Events {
-            target,
-            fx: &fx,
-            next: 0,
-        };
-        // Every size measured alike: cold starts in both connection modes, a warm run with the
-        // twins. The size chosen from them is the one the budgets are checked at.
-        let mut sizes = Vec::new();
-        let mut runs_at = BTreeMap::new();
-        for memory in MEMORY_SIZES {
-            let share = CpuShare::new(function, memory);
-            let cold_fig = cold(target, &bin, &default_env, &share, memory, &mut events).await;
-            let runs = if memory == target.memory {
-                n
-            } else {
-                n.min(other_n)
-            };
-            let w = warm(
-                target,
-                &bin,
-                &default_env,
-                &share,
-                memory,
-                runs,
-                &mut events,
-                app,
-            )
-            .await;
-            let other = cold(target, &bin, &other_env, &share, memory, &mut events).await;
-            let (lazy, at_init) = if shop::config::CONNECT_AT_INIT_DEFAULT {
-                (other, cold_fig)
-            } else {
-                (cold_fig, other)
-            };
-            runs_at.insert(memory, runs);
-            sizes.push(AtSize::of(memory, &w, lazy, at_init));
+/// Requests per warm run: at the configured size, elsewhere, and for the Stripe-bound functions.
+struct Counts {
+    warm: usize,
+    other: usize,
+    stripe: usize,
+}
+
+impl Counts {
+    fn new(warm: usize) -> Self {
+        Counts {
+            warm,
+            other: warm.min(OTHER_SIZE_WARM),
+            stripe: warm.min(100),
         }
-        let rss = sizes.iter().map(|s| s.peak_rss_mb).fold(0.0, f64::max);
-        let recommended = recommend_memory(&sizes, rss, target.memory, HASHING.contains(&function));
-        let at = sizes
-            .iter()
-            .find(|s| s.memory_mb == recommended)
-            .cloned()
-            .expect("the chosen size was measured");
-        let r = FunctionReport {
-            function: function.to_string(),
-            trigger: target.trigger.clone(),
-            memory_mb: recommended,
-            configured_memory_mb: target.memory,
-            floor_init_ms: at.floor_init_p50_ms,
-            init_ms_median: at.init_p50_ms,
-            first_request_ms: at.first_request_p50_ms,
-            cold_total_ms: at.cold_total_p50_ms,
-            cold_total_p99_ms: at.cold_total_p99_ms,
-            lazy: at.lazy.clone(),
-            at_init: at.at_init.clone(),
-            warm_p50_ms: at.warm_p50_ms,
-            warm_p99_ms: at.warm_p99_ms,
-            invocations: runs_at[&recommended],
-            cpu_ms_per_request: at.cpu_ms_per_request,
-            bare_p50_ms: at.bare_p50_ms,
-            account_twin_p50_ms: at.account_twin_p50_ms,
-            overhead_p50: at.overhead_p50,
-            sdk_p50_ms: at.sdk_p50_ms,
-            peak_rss_mb: rss,
-            zip_bytes: zips.1.get(function).copied(),
-            recommended_memory_mb: recommended,
-            cost_per_million_usd: at.cost_per_million_usd,
-            full_core: full_core(&sizes).cloned().unwrap_or_default(),
-            sizes,
-        };
-        let required_twin = r.account_twin_p50_ms.or(r.bare_p50_ms);
-        eprintln!(
-            "{:<22} {:>4} MB  init {:>6.2} ms (floor {:.2})  first {:>7.2} ms  cold {:>7.2} ms (lazy {:.2}, at init {:.2})  p50 {:>6.2} ms  p99 {:>6.2} ms  twin {:>6}  cpu {:.3} ms  rss {:>5.1} MB  -> {} MB",
-            r.function,
-            r.memory_mb,
-            r.init_ms_median,
-            r.floor_init_ms,
-            r.first_request_ms,
-            r.cold_total_ms,
-            r.lazy.total_p50,
-            r.at_init.total_p50,
-            r.warm_p50_ms,
-            r.warm_p99_ms,
-            required_twin
-                .map(|v| format!("{v:.2}"))
-                .unwrap_or("-".into()),
-            r.cpu_ms_per_request,
-            r.peak_rss_mb,
-            r.recommended_memory_mb
-        );
-        reports.push(r);
     }
 
-    let throughput = checkout_throughput(app, &fx).await;
-    let second_read = second_read(app, &fx).await;
+    /// Requests per function across all its runs: warm runs at every size, cold starts in both
+    /// connection modes, first requests.
+    fn per_function(&self, n: usize) -> usize {
+        let sizes = MEMORY_SIZES.len();
+        // Per size: cold starts in two modes, the warm run's first request and two twins' firsts.
+        n + (sizes - 1) * n.min(self.other) + sizes * (2 * COLD_STARTS + 3) + 20
+    }
 
+    fn for_function(&self, function: &str) -> usize {
+        if HASHING.contains(&function) {
+            self.warm.min(20)
+        } else if STRIPE_BOUND.contains(&function) {
+            self.stripe
+        } else {
+            self.warm
+        }
+    }
+}
+
+/// The functions' settings with the connection mode kept, and with the other one.
+struct Envs {
+    default: BTreeMap<String, String>,
+    other: BTreeMap<String, String>,
+}
+
+/// One function at every size alike: cold starts in both connection modes, a warm run with the
+/// twins. The size chosen from them is the one the budgets are checked at.
+async fn measure(
+    target: &Target,
+    bin: &std::path::Path,
+    envs: &Envs,
+    counts: &Counts,
+    events: &mut Events<'_>,
+    app: &'static App,
+    zips: &BTreeMap<String, u64>,
+) -> FunctionReport {
+    let function = target.function.as_str();
+    let n = counts.for_function(function);
+    let mut sizes = Vec::new();
+    let mut runs_at = BTreeMap::new();
+    for memory in MEMORY_SIZES {
+        let share = CpuShare::new(function, memory);
+        let cold_fig = cold(target, bin, &envs.default, &share, memory, events).await;
+        let runs = if memory == target.memory {
+            n
+        } else {
+            n.min(counts.other)
+        };
+        let w = warm(
+            target,
+            bin,
+            &envs.default,
+            &share,
+            memory,
+            runs,
+            events,
+            app,
+        )
+        .await;
+        let other = cold(target, bin, &envs.other, &share, memory, events).await;
+        let (lazy, at_init) = if shop::config::CONNECT_AT_INIT_DEFAULT {
+            (other, cold_fig)
+        } else {
+            (cold_fig, other)
+        };
+        runs_at.insert(memory, runs);
+        sizes.push(AtSize::of(memory, &w, lazy, at_init));
+    }
+    let rss = sizes.iter().map(|s| s.peak_rss_mb).fold(0.0, f64::max);
+    let recommended = recommend_memory(&sizes, rss, target.memory, HASHING.contains(&function));
+    let at = sizes
+        .iter()
+        .find(|s| s.memory_mb == recommended)
+        .cloned()
+        .expect("the chosen size was measured");
+    FunctionReport {
+        function: function.to_string(),
+        trigger: target.trigger.clone(),
+        memory_mb: recommended,
+        configured_memory_mb: target.memory,
+        floor_init_ms: at.floor_init_p50_ms,
+        init_ms_median: at.init_p50_ms,
+        first_request_ms: at.first_request_p50_ms,
+        cold_total_ms: at.cold_total_p50_ms,
+        cold_total_p99_ms: at.cold_total_p99_ms,
+        lazy: at.lazy.clone(),
+        at_init: at.at_init.clone(),
+        warm_p50_ms: at.warm_p50_ms,
+        warm_p99_ms: at.warm_p99_ms,
+        invocations: runs_at[&recommended],
+        cpu_ms_per_request: at.cpu_ms_per_request,
+        bare_p50_ms: at.bare_p50_ms,
+        account_twin_p50_ms: at.account_twin_p50_ms,
+        overhead_p50: at.overhead_p50,
+        sdk_p50_ms: at.sdk_p50_ms,
+        peak_rss_mb: rss,
+        zip_bytes: zips.get(function).copied(),
+        recommended_memory_mb: recommended,
+        cost_per_million_usd: at.cost_per_million_usd,
+        full_core: full_core(&sizes).cloned().unwrap_or_default(),
+        sizes,
+    }
+}
+
+fn print_line(r: &FunctionReport) {
+    let required_twin = r.account_twin_p50_ms.or(r.bare_p50_ms);
+    eprintln!(
+        "{:<22} {:>4} MB  init {:>6.2} ms (floor {:.2})  first {:>7.2} ms  cold {:>7.2} ms (lazy {:.2}, at init {:.2})  p50 {:>6.2} ms  p99 {:>6.2} ms  twin {:>6}  cpu {:.3} ms  rss {:>5.1} MB  -> {} MB",
+        r.function,
+        r.memory_mb,
+        r.init_ms_median,
+        r.floor_init_ms,
+        r.first_request_ms,
+        r.cold_total_ms,
+        r.lazy.total_p50,
+        r.at_init.total_p50,
+        r.warm_p50_ms,
+        r.warm_p99_ms,
+        required_twin
+            .map(|v| format!("{v:.2}"))
+            .unwrap_or("-".into()),
+        r.cpu_ms_per_request,
+        r.peak_rss_mb,
+        r.recommended_memory_mb
+    );
+}
+
+/// Every budget, each with its measured value and whether it holds.
+fn budgets(all: &[String], reports: &[FunctionReport], throughput: &[Value]) -> Vec<Value> {
     let mut budgets = Vec::new();
     let measured: Vec<&str> = reports.iter().map(|r| r.function.as_str()).collect();
     let missing: Vec<&String> = all
@@ -509,7 +594,7 @@ async fn bench(tls_config: std::sync::Arc<rustls::ServerConfig>, ca_file: std::p
         .filter(|f| !measured.contains(&f.as_str()))
         .collect();
     budgets.push(json!({"budget": "every function of the manifest is measured", "value": missing, "ok": missing.is_empty()}));
-    for r in &reports {
+    for r in reports {
         let f = &r.function;
         budgets.push(json!({"budget": format!("{f} init p50 <= floor + {INIT_OVER_FLOOR_BUDGET_MS} ms at {} MB ({:.2} ms)", r.memory_mb, r.floor_init_ms), "value": r.init_ms_median, "ok": r.init_ms_median <= r.floor_init_ms + INIT_OVER_FLOOR_BUDGET_MS}));
         if !HASHING.contains(&f.as_str()) {
@@ -534,30 +619,15 @@ async fn bench(tls_config: std::sync::Arc<rustls::ServerConfig>, ca_file: std::p
         (lazy_sum, init_sum)
     };
     budgets.push(json!({"budget": format!("the connection mode kept ({}) has the lower cold totals (sum of p50s, ms; within 2%)", if shop::config::CONNECT_AT_INIT_DEFAULT { "at init" } else { "lazy" }), "value": {"lazy": lazy_sum, "at_init": init_sum}, "ok": kept <= other * 1.02}));
-    for t in &throughput {
+    for t in throughput {
         budgets.push(json!({"budget": format!("no oversell at concurrency {}", t["concurrency"]), "value": t["oversold"], "ok": t["oversold"] == 0}));
     }
-    let report = Report {
-        generated_at: shop::types::Timestamp::now().to_string(),
-        machine: machine(),
-        zip_target: zips.0,
-        floor_init_ms: MEMORY_SIZES
-            .iter()
-            .map(|m| {
-                let at: Vec<f64> = reports
-                    .iter()
-                    .flat_map(|r| r.sizes.iter().filter(|s| s.memory_mb == *m))
-                    .map(|s| s.floor_init_p50_ms)
-                    .collect();
-                (*m, percentile(&sorted(at), 0.5))
-            })
-            .collect(),
-        functions: reports,
-        checkout_throughput: throughput,
-        second_read,
-        budgets,
-    };
-    // A partial run (BENCH_ONLY) must not replace the committed report.
+    budgets
+}
+
+/// Writes the report (docs/ for a full run; target/bench for a partial one, which must not
+/// replace the committed report) and exits non-zero when a budget is missed.
+fn write_report(root: &std::path::Path, report: &Report) {
     let docs = if std::env::var("BENCH_ONLY").is_ok() {
         root.join("target/bench")
     } else {
@@ -566,13 +636,11 @@ async fn bench(tls_config: std::sync::Arc<rustls::ServerConfig>, ca_file: std::p
     std::fs::create_dir_all(&docs).unwrap();
     std::fs::write(
         docs.join("benchmark.json"),
-        serde_json::to_string_pretty(&report).unwrap(),
+        serde_json::to_string_pretty(report).unwrap(),
     )
     .unwrap();
-    std::fs::write(docs.join("benchmark.md"), markdown(&report)).unwrap();
+    std::fs::write(docs.join("benchmark.md"), markdown(report)).unwrap();
     std::fs::write(docs.join("benchmark-latency.svg"), svg(&report.functions)).unwrap();
-    db.kill().ok();
-    db.wait().ok();
     let missed: Vec<&Value> = report.budgets.iter().filter(|b| b["ok"] != true).collect();
     eprintln!(
         "report written to {} ({} budgets, {} missed)",

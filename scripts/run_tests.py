@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Runs the test suites of `make test` side by side: every Rust test binary (as `cargo test` would run
+it, from its package's directory) and the other suites given with --suite, JOBS at a time.
+
+Most suites spend their time waiting on processes they started (DynamoDB Local, `cargo lambda
+watch`, a browser), so running a few at once on two cores shortens the run without starving any.
+The slowest suites of the previous run start first (their durations are kept in
+.cache/test-durations.json); a suite's output is printed when it ends, and in full when it fails.
+
+A suite named with --alone runs after the others, by itself: one that bursts fifty requests at once
+and counts the answers must not share two cores with three other suites (DynamoDB Local then
+answers past the SDK's timeouts, and the burst's requests get 503s that no deployed shop sees).
+
+usage: run_tests.py [--jobs N] [--suite NAME=COMMAND ...] [--alone NAME ...] < cargo-test-no-run.json
+"""
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DURATIONS = os.path.join(ROOT, ".cache", "test-durations.json")
+
+
+def rust_binaries(messages):
+    """(name, argv, cwd) of each test executable in `cargo test --no-run --message-format=json`."""
+    seen = set()
+    for line in messages:
+        try:
+            m = json.loads(line)
+        except ValueError:
+            continue
+        exe = m.get("executable")
+        if m.get("reason") != "compiler-artifact" or not exe or not m["profile"]["test"] or exe in seen:
+            continue
+        seen.add(exe)
+        kind = m["target"]["kind"][0]
+        name = m["target"]["name"] if kind == "test" else f"{m['target']['name']} ({kind})"
+        yield name, [exe, "--quiet"], os.path.dirname(m["manifest_path"])
+
+
+def run(job, env):
+    name, argv, cwd = job
+    start = time.monotonic()
+    with tempfile.TemporaryFile() as out:
+        code = subprocess.call(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL)
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+    return name, code, time.monotonic() - start, text
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--jobs", type=int, default=3)
+    ap.add_argument("--suite", action="append", default=[], help="NAME=COMMAND, run from the repo root")
+    ap.add_argument("--alone", action="append", default=[], help="a suite to run by itself, after the others")
+    args = ap.parse_args()
+
+    jobs = list(rust_binaries(sys.stdin))
+    for spec in args.suite:
+        name, _, command = spec.partition("=")
+        jobs.append((name, ["bash", "-c", command], ROOT))
+    try:
+        with open(DURATIONS) as f:
+            before = json.load(f)
+    except (OSError, ValueError):
+        before = {}
+    # Longest first (unknown ones count as long), so the run ends with short suites filling in.
+    jobs.sort(key=lambda j: -before.get(j[0], 60.0))
+
+    env = dict(os.environ)
+    started = time.monotonic()
+    failed, took = [], {}
+
+    def report(name, code, secs, text):
+        took[name] = round(secs, 1)
+        if code == 0:
+            summary = [l for l in text.splitlines() if l.startswith(("test result:", "ok ", "#", "=")) or " passed" in l]
+            print(f"ok    {secs:6.1f}s  {name}  {summary[-1].strip() if summary else ''}", flush=True)
+        else:
+            failed.append(name)
+            print(f"FAIL  {secs:6.1f}s  {name} (exit {code})\n{text}", flush=True)
+
+    alone = [j for j in jobs if j[0] in args.alone]
+    missing = set(args.alone) - {j[0] for j in alone}
+    if missing:
+        sys.exit(f"--alone names no suite: {', '.join(sorted(missing))}")
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        running = [pool.submit(run, j, env) for j in jobs if j not in alone]
+        for done in as_completed(running):
+            report(*done.result())
+    for job in alone:
+        report(*run(job, env))
+    os.makedirs(os.path.dirname(DURATIONS), exist_ok=True)
+    with open(DURATIONS, "w") as f:
+        json.dump({**before, **took}, f, indent=1, sort_keys=True)
+    print(f"{len(jobs)} suites in {time.monotonic() - started:.0f} s, {args.jobs} at a time; "
+          f"{len(failed)} failed{': ' + ', '.join(failed) if failed else ''}")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
