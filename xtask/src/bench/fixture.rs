@@ -311,229 +311,7 @@ where
 }
 
 pub(crate) fn event_for(function: &str, route: &str, f: &Fixture, i: usize) -> Value {
-    let p = |k: usize| f.products[k % f.products.len()].as_str();
     match function {
-        "health" => event("GET", route, "/health", None, None, &[]),
-        "register" => event(
-            "POST",
-            route,
-            route,
-            None,
-            Some(
-                json!({"email": format!("new{i}@bench.local"), "password": "bench-password", "name": "New"}),
-            ),
-            &[],
-        ),
-        "login" => event(
-            "POST",
-            route,
-            route,
-            None,
-            Some(
-                json!({"email": f.login_emails[i / shop::auth::session::MAX_SESSIONS], "password": "bench-password"}),
-            ),
-            &[],
-        ),
-        "logout" => event("POST", route, route, Some(&f.logout_tokens[i]), None, &[]),
-        "get-me" => event("GET", route, route, Some(&f.customer), None, &[]),
-        "update-me" => event(
-            "PUT",
-            route,
-            route,
-            Some(&f.customer),
-            Some(json!({"name": format!("Bench {i}")})),
-            &[],
-        ),
-        "list-products" => event("GET", route, "/products?limit=20", None, None, &[]),
-        "get-product" => event(
-            "GET",
-            route,
-            &format!("/products/{}", p(i)),
-            None,
-            None,
-            &[],
-        ),
-        "create-product" => event(
-            "POST",
-            route,
-            route,
-            Some(&f.admin),
-            Some(
-                json!({"name": format!("Created {i}"), "price_cents": 990, "category": "bench", "stock": 5}),
-            ),
-            &[],
-        ),
-        "update-product" => event(
-            "PUT",
-            route,
-            &format!("/products/{}", p(i)),
-            Some(&f.admin),
-            Some(json!({"price_cents": 1234})),
-            &[],
-        ),
-        "delete-product" => event(
-            "DELETE",
-            route,
-            &format!("/products/{}", f.doomed_products[i]),
-            Some(&f.admin),
-            None,
-            &[],
-        ),
-        "product-image" => event(
-            "POST",
-            route,
-            &format!("/products/{}/image", p(i)),
-            Some(&f.admin),
-            Some(json!({"content_type": "image/png"})),
-            &[],
-        ),
-        "get-inventory" => event(
-            "GET",
-            route,
-            &format!(
-                "/inventory?ids={},{},{},{},{}",
-                p(0),
-                p(1),
-                p(2),
-                p(3),
-                p(4)
-            ),
-            None,
-            None,
-            &[],
-        ),
-        "get-cart" => event("GET", route, route, Some(&f.customer), None, &[]),
-        "put-cart" => event(
-            "PUT",
-            route,
-            route,
-            Some(&f.customer),
-            Some(
-                json!({"items": [{"product_id": p(0), "quantity": 1}, {"product_id": p(1), "quantity": 2}, {"product_id": p(2), "quantity": 1}]}),
-            ),
-            &[],
-        ),
-        "create-order" => event(
-            "POST",
-            route,
-            route,
-            Some(&f.order_buyers[i / ORDERS_PER_BUYER]),
-            Some(json!({"items": [{"product_id": f.stocked, "quantity": 1}]})),
-            &[("idempotency-key", &format!("bench-{}", ulid::Ulid::new()))],
-        ),
-        "list-orders" => event(
-            "GET",
-            route,
-            "/orders?limit=20",
-            Some(&f.customer),
-            None,
-            &[],
-        ),
-        "get-order" => event(
-            "GET",
-            route,
-            &format!("/orders/{}", f.order),
-            Some(&f.customer),
-            None,
-            &[],
-        ),
-        "update-order-status" => event(
-            "PUT",
-            route,
-            &format!("/orders/{}/status", f.pending_orders[i]),
-            Some(&f.admin),
-            Some(json!({"status": "PAID"})),
-            &[],
-        ),
-        "refresh" => event(
-            "POST",
-            route,
-            route,
-            None,
-            Some(json!({"refresh_token": f.refresh_tokens[i]})),
-            &[],
-        ),
-        "logout-all" => event(
-            "POST",
-            route,
-            route,
-            Some(&f.logout_all_tokens[i]),
-            None,
-            &[],
-        ),
-        // The link endpoints count every request against the client's address: each request
-        // comes from an address of its own, as a crowd of shoppers would.
-        "password-reset" => from_address(
-            i,
-            event(
-                "POST",
-                route,
-                route,
-                None,
-                Some(json!({"email": "customer@bench.local"})),
-                &[],
-            ),
-        ),
-        "confirm-password-reset" => from_address(
-            i,
-            event(
-                "POST",
-                route,
-                route,
-                None,
-                Some(
-                    json!({"token": f.reset_tokens[i], "password": format!("a renewed bench secret {i}")}),
-                ),
-                &[],
-            ),
-        ),
-        "verify-email" => from_address(
-            i,
-            event(
-                "POST",
-                route,
-                route,
-                None,
-                Some(json!({"token": f.verify_tokens[i]})),
-                &[],
-            ),
-        ),
-        "resend-verification" => from_address(
-            i,
-            event("POST", route, route, Some(&f.unverified), None, &[]),
-        ),
-        "pay-order" => event(
-            "POST",
-            route,
-            &format!("/orders/{}/payment", f.payable_orders[i].0),
-            Some(&f.payable_orders[i].1),
-            Some(json!({"payment_method": f.card})),
-            &[],
-        ),
-        "payment-webhook" => {
-            let (order, total) = &f.webhook_orders[i];
-            let body = json!({
-                "id": format!("evt_bench_{}", ulid::Ulid::new()),
-                "object": "event",
-                "type": "payment_intent.succeeded",
-                "data": {"object": {
-                    "id": bench_intent(i), "object": "payment_intent", "status": "succeeded",
-                    "amount": total, "currency": "usd", "metadata": {"order_id": order}
-                }}
-            })
-            .to_string();
-            let signature = stripe_signature(&body);
-            let mut ev = event(
-                "POST",
-                route,
-                route,
-                None,
-                None,
-                &[("stripe-signature", &signature)],
-            );
-            ev["body"] = json!(body);
-            ev
-        }
         // Scheduled: the event says only that it is time.
         "expire-orders" => json!({
             "version": "0", "id": ulid::Ulid::new().to_string(), "detail-type": "Scheduled Event",
@@ -542,24 +320,207 @@ pub(crate) fn event_for(function: &str, route: &str, f: &Fixture, i: usize) -> V
         }),
         // One order placed, as the orders table's stream hands it to the publisher.
         "publish-events" => json!({"Records": [crate::catalogue::order_placed(i, &f.customer_id)]}),
-        // Its email: a fresh event id each time, or the marker would make it a duplicate.
-        "send-email" => {
-            let record = crate::catalogue::order_placed(i, &f.customer_id);
-            let mut detail = serde_json::to_value(
-                shop::events::stream::events_of(&record, 5)
-                    .unwrap()
-                    .remove(0),
-            )
-            .unwrap();
-            detail["metadata"]["id"] = json!(format!("{:016x}{i:016x}", run_id()));
-            json!({
-                "version": "0", "id": ulid::Ulid::new().to_string(), "detail-type": detail["metadata"]["type"],
-                "source": "shop.orders", "account": "123456789012", "time": "2026-12-01T00:00:00Z",
-                "region": "us-east-1", "resources": [], "detail": detail
-            })
+        "send-email" => email_event(f, i),
+        "payment-webhook" => webhook_event(route, f, i),
+        _ => {
+            let call = account_call(function, f, i)
+                .or_else(|| catalog_call(function, f, i))
+                .or_else(|| order_call(function, f, i))
+                .unwrap_or_else(|| panic!("no benchmark event for {function}"));
+            call.event(route)
         }
-        other => panic!("no benchmark event for {other}"),
     }
+}
+
+/// One request of the benchmark: what `event` turns into API Gateway's event.
+struct Call<'a> {
+    method: &'static str,
+    /// The path requested; `None`: the route itself (it has no parameters).
+    path: Option<String>,
+    token: Option<&'a str>,
+    body: Option<Value>,
+    headers: Vec<(&'static str, String)>,
+    /// The link endpoints count every request against the client's address: each request comes
+    /// from an address of its own (`Some(i)`), as a crowd of shoppers would.
+    address: Option<usize>,
+}
+
+impl<'a> Call<'a> {
+    fn new(method: &'static str) -> Self {
+        Call {
+            method,
+            path: None,
+            token: None,
+            body: None,
+            headers: Vec::new(),
+            address: None,
+        }
+    }
+
+    fn at(mut self, path: String) -> Self {
+        self.path = Some(path);
+        self
+    }
+
+    fn by(mut self, token: &'a str) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    fn json(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    fn header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    fn own_address(mut self, i: usize) -> Self {
+        self.address = Some(i);
+        self
+    }
+
+    fn event(self, route: &str) -> Value {
+        let headers: Vec<(&str, &str)> =
+            self.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let path = self.path.as_deref().unwrap_or(route);
+        let ev = event(self.method, route, path, self.token, self.body, &headers);
+        match self.address {
+            Some(i) => from_address(i, ev),
+            None => ev,
+        }
+    }
+}
+
+fn account_call<'a>(function: &str, f: &'a Fixture, i: usize) -> Option<Call<'a>> {
+    let post = || Call::new("POST");
+    Some(match function {
+        "health" => Call::new("GET"),
+        "register" => post().json(
+            json!({"email": format!("new{i}@bench.local"), "password": "bench-password", "name": "New"}),
+        ),
+        "login" => post().json(
+            json!({"email": f.login_emails[i / shop::auth::session::MAX_SESSIONS], "password": "bench-password"}),
+        ),
+        "logout" => post().by(&f.logout_tokens[i]),
+        "logout-all" => post().by(&f.logout_all_tokens[i]),
+        "refresh" => post().json(json!({"refresh_token": f.refresh_tokens[i]})),
+        "get-me" => Call::new("GET").by(&f.customer),
+        "update-me" => Call::new("PUT")
+            .by(&f.customer)
+            .json(json!({"name": format!("Bench {i}")})),
+        "password-reset" => post()
+            .json(json!({"email": "customer@bench.local"}))
+            .own_address(i),
+        "confirm-password-reset" => post()
+            .json(json!({"token": f.reset_tokens[i], "password": format!("a renewed bench secret {i}")}))
+            .own_address(i),
+        "verify-email" => post()
+            .json(json!({"token": f.verify_tokens[i]}))
+            .own_address(i),
+        "resend-verification" => post().by(&f.unverified).own_address(i),
+        _ => return None,
+    })
+}
+
+fn catalog_call<'a>(function: &str, f: &'a Fixture, i: usize) -> Option<Call<'a>> {
+    let p = |k: usize| f.products[k % f.products.len()].as_str();
+    Some(match function {
+        "list-products" => Call::new("GET").at("/products?limit=20".into()),
+        "get-product" => Call::new("GET").at(format!("/products/{}", p(i))),
+        "create-product" => Call::new("POST").by(&f.admin).json(
+            json!({"name": format!("Created {i}"), "price_cents": 990, "category": "bench", "stock": 5}),
+        ),
+        "update-product" => Call::new("PUT")
+            .at(format!("/products/{}", p(i)))
+            .by(&f.admin)
+            .json(json!({"price_cents": 1234})),
+        "delete-product" => Call::new("DELETE")
+            .at(format!("/products/{}", f.doomed_products[i]))
+            .by(&f.admin),
+        "product-image" => Call::new("POST")
+            .at(format!("/products/{}/image", p(i)))
+            .by(&f.admin)
+            .json(json!({"content_type": "image/png"})),
+        "get-inventory" => Call::new("GET").at(format!(
+            "/inventory?ids={},{},{},{},{}",
+            p(0),
+            p(1),
+            p(2),
+            p(3),
+            p(4)
+        )),
+        _ => return None,
+    })
+}
+
+fn order_call<'a>(function: &str, f: &'a Fixture, i: usize) -> Option<Call<'a>> {
+    let p = |k: usize| f.products[k % f.products.len()].as_str();
+    Some(match function {
+        "get-cart" => Call::new("GET").by(&f.customer),
+        "put-cart" => Call::new("PUT").by(&f.customer).json(
+            json!({"items": [{"product_id": p(0), "quantity": 1}, {"product_id": p(1), "quantity": 2}, {"product_id": p(2), "quantity": 1}]}),
+        ),
+        "create-order" => Call::new("POST")
+            .by(&f.order_buyers[i / ORDERS_PER_BUYER])
+            .json(json!({"items": [{"product_id": f.stocked, "quantity": 1}]}))
+            .header("idempotency-key", format!("bench-{}", ulid::Ulid::new())),
+        "list-orders" => Call::new("GET")
+            .at("/orders?limit=20".into())
+            .by(&f.customer),
+        "get-order" => Call::new("GET")
+            .at(format!("/orders/{}", f.order))
+            .by(&f.customer),
+        "update-order-status" => Call::new("PUT")
+            .at(format!("/orders/{}/status", f.pending_orders[i]))
+            .by(&f.admin)
+            .json(json!({"status": "PAID"})),
+        "pay-order" => Call::new("POST")
+            .at(format!("/orders/{}/payment", f.payable_orders[i].0))
+            .by(&f.payable_orders[i].1)
+            .json(json!({"payment_method": f.card})),
+        _ => return None,
+    })
+}
+
+/// Stripe's delivery of webhook order `i`'s success, signed as Stripe signs it.
+fn webhook_event(route: &str, f: &Fixture, i: usize) -> Value {
+    let (order, total) = &f.webhook_orders[i];
+    let body = json!({
+        "id": format!("evt_bench_{}", ulid::Ulid::new()),
+        "object": "event",
+        "type": "payment_intent.succeeded",
+        "data": {"object": {
+            "id": bench_intent(i), "object": "payment_intent", "status": "succeeded",
+            "amount": total, "currency": "usd", "metadata": {"order_id": order}
+        }}
+    })
+    .to_string();
+    let signature = stripe_signature(&body);
+    let mut ev = Call::new("POST")
+        .header("stripe-signature", signature)
+        .event(route);
+    ev["body"] = json!(body);
+    ev
+}
+
+/// An order's email event: a fresh event id each time, or the marker would make it a duplicate.
+fn email_event(f: &Fixture, i: usize) -> Value {
+    let record = crate::catalogue::order_placed(i, &f.customer_id);
+    let mut detail = serde_json::to_value(
+        shop::events::stream::events_of(&record, 5)
+            .unwrap()
+            .remove(0),
+    )
+    .unwrap();
+    detail["metadata"]["id"] = json!(format!("{:016x}{i:016x}", run_id()));
+    json!({
+        "version": "0", "id": ulid::Ulid::new().to_string(), "detail-type": detail["metadata"]["type"],
+        "source": "shop.orders", "account": "123456789012", "time": "2026-12-01T00:00:00Z",
+        "region": "us-east-1", "resources": [], "detail": detail
+    })
 }
 
 /// An access token of a fresh session of `user`, as signing in opens one.
