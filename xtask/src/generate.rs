@@ -136,15 +136,10 @@ impl Function {
             _ => &[],
         }
     }
-
-    /// `update-order-status` -> `UpdateOrderStatus`
-    fn logical(&self) -> String {
-        pascal(&self.name)
-    }
 }
 
 /// `transactional-email` -> `TransactionalEmail`
-fn pascal(kebab: &str) -> String {
+pub fn pascal(kebab: &str) -> String {
     kebab
         .split('-')
         .map(|w| {
@@ -413,260 +408,6 @@ pub fn binary(f: &Function) -> String {
     )
 }
 
-fn table_logical(table: &str) -> String {
-    let mut c = table.chars();
-    let head = c
-        .next()
-        .map(|f| f.to_ascii_uppercase().to_string())
-        .unwrap_or_default();
-    format!("{head}{}Table", c.as_str())
-}
-
-const SKIPS: &str = r#"          - { id: CKV_AWS_117, comment: "No VPC: DynamoDB and S3 are reached through AWS endpoints; a VPC adds NAT cost and cold-start time." }
-          - { id: CKV_AWS_115, comment: "Concurrency is bounded by the API stage throttle; reserving it per function starves small accounts." }
-          - { id: CKV_AWS_173, comment: "Environment encrypted at rest with the AWS managed key; a CMK would cost money while idle." }
-"#;
-
-/// `/products/{id}/image` -> `/products/*/image`: the route's path in an execute-api ARN.
-fn arn_path(path: &str) -> String {
-    path.split('/')
-        .map(|seg| if seg.starts_with('{') { "*" } else { seg })
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-/// The SAM resources of one function: the function, its route (integration, route, permission)
-/// and its log group.
-pub fn sam_block(f: &Function) -> String {
-    let l = f.logical();
-    let mut s = String::new();
-    let note = f
-        .memory_note
-        .as_deref()
-        .map(|n| format!("  # {n}"))
-        .unwrap_or_default();
-    let dlq = match f.trigger {
-        Trigger::Http { .. } => {
-            "          - { id: CKV_AWS_116, comment: \"Invoked synchronously by API Gateway; a DLQ only applies to asynchronous invocations.\" }\n"
-        }
-        Trigger::Schedule(_) => {
-            "          - { id: CKV_AWS_116, comment: \"A scheduled job: a failed run is simply run again by the next tick, so nothing waits in a DLQ.\" }\n"
-        }
-        Trigger::Stream(_) => {
-            "          - { id: CKV_AWS_116, comment: \"Invoked synchronously by its event source mapping, whose on-failure destination is the outbox DLQ.\" }\n"
-        }
-        Trigger::Rules(_) => "",
-    };
-    let _ = write!(
-        s,
-        "  {l}Function:
-    Type: AWS::Serverless::Function
-    Metadata:
-      BuildMethod: rust-cargolambda
-      BuildProperties:
-        Binary: {name}
-      checkov:
-        skip:
-{dlq}{SKIPS}    Properties:
-      Description: {route}
-      MemorySize: {memory}{note}
-      LoggingConfig:
-        LogGroup: !Ref {l}Logs{async_config}{events}
-      Policies:
-        - Statement:
-",
-        name = f.name,
-        route = f.route(),
-        memory = f.memory,
-        async_config = if f.rules().is_empty() {
-            ""
-        } else {
-            // EventBridge invokes asynchronously: Lambda retries a failed event twice, then parks it.
-            "\n      EventInvokeConfig:\n        MaximumRetryAttempts: 2\n      DeadLetterQueue:\n        Type: SQS\n        TargetArn: !GetAtt EventsDeadLetterQueue.Arn"
-        },
-        events = sam_events(f),
-    );
-    let statement = |s: &mut String, actions: String, resource: String| {
-        let _ = write!(
-            s,
-            "            - Effect: Allow\n              Action: [{actions}]\n              Resource: {resource}\n"
-        );
-    };
-    for (table, actions) in &f.dynamodb {
-        let actions = actions
-            .iter()
-            .map(|a| format!("dynamodb:{a}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let resource = match table.strip_suffix(":index") {
-            Some(t) => format!("!Sub \"${{{}.Arn}}/index/*\"", table_logical(t)),
-            None => format!("!GetAtt {}.Arn", table_logical(table)),
-        };
-        statement(&mut s, actions, resource);
-    }
-    if !f.s3.is_empty() {
-        let actions =
-            f.s3.iter()
-                .map(|a| format!("s3:{a}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-        statement(
-            &mut s,
-            actions,
-            "!Sub \"${ImagesBucket.Arn}/products/*\"".into(),
-        );
-    }
-    for source in f.stream().iter().flat_map(|o| &o.sources) {
-        statement(
-            &mut s,
-            "dynamodb:DescribeStream, dynamodb:GetRecords, dynamodb:GetShardIterator".into(),
-            format!("!GetAtt {}.StreamArn", table_logical(&source.table)),
-        );
-    }
-    if f.stream().is_some() {
-        // Not restrictable to a resource.
-        statement(&mut s, "dynamodb:ListStreams".into(), "\"*\"".into());
-    }
-    if !f.events.is_empty() {
-        let actions = f
-            .events
-            .iter()
-            .map(|a| format!("events:{a}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        statement(&mut s, actions, "!GetAtt EventBus.Arn".into());
-    }
-    if !f.ses.is_empty() {
-        let actions = f
-            .ses
-            .iter()
-            .map(|a| format!("ses:{a}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        statement(
-            &mut s,
-            actions,
-            "!Sub \"arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*\"".into(),
-        );
-        // Only as the configured sender.
-        s.push_str("              Condition:\n                StringEquals:\n                  ses:FromAddress: !Ref EmailFrom\n");
-    }
-    if let Some((method, path)) = f.http() {
-        http_route(&mut s, &l, method, path);
-    }
-    let _ = write!(
-        s,
-        "  {l}Logs:
-    Type: AWS::Logs::LogGroup
-    Metadata:
-      checkov:
-        skip:
-          - {{ id: CKV_AWS_158, comment: \"Encrypted at rest by CloudWatch Logs; a CMK would cost money while idle.\" }}
-    Properties:
-      LogGroupName: !Sub /aws/lambda/${{AWS::StackName}}-{name}
-      RetentionInDays: !Ref LogRetentionDays
-",
-        name = f.name
-    );
-    s
-}
-
-/// A function's `Events`: its schedule, its table streams (one mapping each) or its rules.
-fn sam_events(f: &Function) -> String {
-    let mut s = String::new();
-    if let Some(expr) = f.schedule() {
-        let _ = write!(
-            s,
-            "\n        Schedule:\n          Type: Schedule\n          Properties:\n            Schedule: {expr}\n            RetryPolicy: {{ MaximumRetryAttempts: 0 }}"
-        );
-    }
-    if let Some(o) = f.stream() {
-        for src in &o.sources {
-            let t = table_logical(&src.table);
-            let _ = write!(
-                s,
-                "\n        {t}Stream:
-          Type: DynamoDB
-          Properties:
-            Stream: !GetAtt {t}.StreamArn
-            StartingPosition: TRIM_HORIZON
-            BatchSize: {batch}
-            MaximumBatchingWindowInSeconds: 1
-            BisectBatchOnFunctionError: true
-            MaximumRetryAttempts: {retries}
-            FunctionResponseTypes: [ReportBatchItemFailures]
-            DestinationConfig:
-              OnFailure:
-                Type: SQS
-                Destination: !GetAtt OutboxDeadLetterQueue.Arn
-            FilterCriteria:
-              Filters:
-                - Pattern: '{pattern}'",
-                batch = o.batch_size,
-                retries = o.retries,
-                pattern = src.pattern(),
-            );
-        }
-    }
-    for (rule, pattern) in f.rules() {
-        let logical = pascal(rule);
-        let _ = write!(
-            s,
-            "\n        {logical}:
-          Type: EventBridgeRule
-          Properties:
-            EventBusName: !Ref EventBus
-            Pattern: {pattern}
-            RetryPolicy:
-              MaximumRetryAttempts: 8
-              MaximumEventAgeInSeconds: 3600
-            DeadLetterConfig:
-              Arn: !GetAtt EventsDeadLetterQueue.Arn"
-        );
-    }
-    if s.is_empty() {
-        s
-    } else {
-        format!("\n      Events:{s}")
-    }
-}
-
-/// The integration, route and invoke permission of an HTTP function.
-fn http_route(s: &mut String, l: &str, method: &str, path: &str) {
-    // The route is written out rather than as a SAM `HttpApi` event: the functions' environment
-    // names the CloudFront domain, the distribution has the API as an origin, and SAM's events
-    // would make the API depend on the functions (a cycle). The API calls the `live` alias.
-    let _ = write!(
-        s,
-        "  {l}Integration:
-    Type: AWS::ApiGatewayV2::Integration
-    Properties:
-      ApiId: !Ref HttpApi
-      IntegrationType: AWS_PROXY
-      IntegrationUri: !Ref {l}Function.Alias
-      PayloadFormatVersion: \"2.0\"
-  {l}Route:
-    Type: AWS::ApiGatewayV2::Route
-    Metadata:
-      checkov:
-        skip:
-          - {{ id: CKV_AWS_309, comment: \"Authorization is done in the functions (JWT with revocation); public routes are public by design.\" }}
-    Properties:
-      ApiId: !Ref HttpApi
-      RouteKey: {method} {path}
-      Target: !Sub integrations/${{{l}Integration}}
-  {l}Permission:
-    Type: AWS::Lambda::Permission
-    Properties:
-      Action: lambda:InvokeFunction
-      FunctionName: !Ref {l}Function.Alias
-      Principal: apigateway.amazonaws.com
-      SourceArn: !Sub arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{HttpApi}}/*/{method}{arn_path}
-",
-        arn_path = arn_path(path),
-    );
-}
-
 /// `template` with its generated block replaced by the blocks of `fns`.
 pub fn template(template: &str, fns: &[Function]) -> Result<String, String> {
     let start = template
@@ -675,7 +416,7 @@ pub fn template(template: &str, fns: &[Function]) -> Result<String, String> {
     let end = template
         .find(END)
         .ok_or("template.yaml has no generated-functions end marker")?;
-    let blocks: Vec<String> = fns.iter().map(sam_block).collect();
+    let blocks: Vec<String> = fns.iter().map(crate::sam::block).collect();
     Ok(format!(
         "{}{BEGIN}\n{}{}",
         &template[..start],
@@ -1022,7 +763,7 @@ expire = { handler = "payments::expire_orders", memory = 512, schedule = "rate(1
             fns[1].dynamodb[1],
             ("products:index".into(), vec!["Query".into()])
         );
-        assert_eq!(fns[1].logical(), "ProductImage");
+        assert_eq!(pascal(&fns[1].name), "ProductImage");
         let unrouted = CARGO.replace(
             "\"/health\" = [{ method = \"GET\", function = \"health\" }]\n",
             "",
@@ -1051,26 +792,57 @@ expire = { handler = "payments::expire_orders", memory = 512, schedule = "rate(1
         assert!(manifest(&stray).unwrap_err().contains("extra"));
     }
 
+    /// A function's SAM block, read back as YAML.
+    fn sam(f: &Function) -> serde_norway::Value {
+        serde_norway::from_str(&crate::sam::block(f)).unwrap()
+    }
+
     #[test]
     fn sam_blocks_grant_exactly_the_manifest() {
+        use crate::sam::{cfn_ref, get_att, sub};
         let fns = manifest(CARGO).unwrap();
-        let b = sam_block(&fns[1]);
-        assert!(b.contains("Action: [dynamodb:Query]\n              Resource: !Sub \"${ProductsTable.Arn}/index/*\""), "{b}");
-        assert!(b.contains("Action: [s3:PutObject]"), "{b}");
-        assert!(b.contains("RouteKey: POST /products/{id}/image"), "{b}");
-        assert!(
-            b.contains(":${HttpApi}/*/POST/products/*/image\n"),
-            "the permission covers exactly the route: {b}"
+        let b = sam(&fns[1]);
+        let statements = b["ProductImageFunction"]["Properties"]["Policies"][0]["Statement"]
+            .as_sequence()
+            .unwrap()
+            .clone();
+        let granted: Vec<(String, serde_norway::Value)> = statements
+            .iter()
+            .map(|s| {
+                (
+                    s["Action"][0].as_str().unwrap().to_string(),
+                    s["Resource"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            granted,
+            vec![
+                ("dynamodb:GetItem".into(), get_att("UsersTable.Arn")),
+                ("dynamodb:Query".into(), sub("${ProductsTable.Arn}/index/*")),
+                ("s3:PutObject".into(), sub("${ImagesBucket.Arn}/products/*")),
+            ]
         );
-        assert!(
-            b.contains("IntegrationUri: !Ref ProductImageFunction.Alias"),
-            "{b}"
+        assert_eq!(
+            b["ProductImageRoute"]["Properties"]["RouteKey"],
+            "POST /products/{id}/image"
         );
-        assert!(sam_block(&fns[0]).contains("MemorySize: 512  # measured: 1 ms"));
+        assert_eq!(
+            b["ProductImagePermission"]["Properties"]["SourceArn"],
+            sub(
+                "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/*/POST/products/*/image"
+            ),
+            "the permission covers exactly the route"
+        );
+        assert_eq!(
+            b["ProductImageIntegration"]["Properties"]["IntegrationUri"],
+            cfn_ref("ProductImageFunction.Alias")
+        );
+        assert!(crate::sam::block(&fns[0]).contains("\n      MemorySize: 512  # measured: 1 ms\n"));
         let t = template(&format!("a\n{BEGIN}\nSTALE-BLOCK\n{END}\nb\n"), &fns).unwrap();
         assert!(
             !t.contains("STALE-BLOCK")
-                && t.contains("HealthFunction:")
+                && t.contains("\n  HealthFunction:\n")
                 && t.ends_with(&format!("{END}\nb\n"))
         );
     }
@@ -1081,15 +853,17 @@ expire = { handler = "payments::expire_orders", memory = 512, schedule = "rate(1
         let job = &fns[2];
         assert!(!job.is_http() && job.route() == "schedule rate(1 minute)");
         assert!(binary(job).contains("shop::run_job(shop::payments::expire_orders)"));
-        let b = sam_block(job);
-        assert!(
-            b.contains("Type: Schedule") && b.contains("Schedule: rate(1 minute)"),
-            "{b}"
-        );
-        assert!(
-            !b.contains("RouteKey") && !b.contains("Integration:"),
-            "{b}"
-        );
+        let b = sam(job);
+        let schedule = &b["ExpireFunction"]["Properties"]["Events"]["Schedule"];
+        assert_eq!(schedule["Type"], "Schedule");
+        assert_eq!(schedule["Properties"]["Schedule"], "rate(1 minute)");
+        let ids: Vec<&str> = b
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["ExpireFunction", "ExpireLogs"], "no route");
         let tf = terraform(&fns);
         assert!(
             tf.contains("route    = null\n      schedule = \"rate(1 minute)\""),

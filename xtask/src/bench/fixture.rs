@@ -43,93 +43,21 @@ pub(crate) struct Fixture {
 const ORDERS_PER_BUYER: usize = 90;
 
 pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) -> Fixture {
-    use shop::{catalog as products, users};
-    let warm = pool;
+    use shop::users;
     let admin = users::store::register(app, new_user("admin@bench.local"), Role::Admin)
         .await
         .unwrap();
     let customer = users::store::register(app, new_user("customer@bench.local"), Role::Customer)
         .await
         .unwrap();
-    let mut created = Vec::new();
-    for i in 0..30 {
-        let p = products::create(
-            app,
-            new_product(&format!("Bench Product {i:02}"), 1_000_000),
-        )
-        .await
-        .unwrap();
-        created.push(p.id.to_string());
-    }
-    let mut doomed = Vec::new();
-    for i in 0..warm + 2 {
-        doomed.push(
-            products::create(app, new_product(&format!("Doomed {i:04}"), 1))
-                .await
-                .unwrap()
-                .id
-                .to_string(),
-        );
-    }
-    // Accounts made with one precomputed hash: argon2 per account would take minutes.
-    let hash = shop::auth::hash_password(new_user("hash@bench.local").password)
-        .await
-        .unwrap();
-    let account = |email: String| {
-        let hash = hash.clone();
-        async move {
-            let u = new_user(&email);
-            users::store::create_user(app, u.email, u.name, hash, Role::Customer)
-                .await
-                .unwrap()
-                .id
-        }
-    };
-    // Sessions per account are capped (the oldest ends): token pools spread over accounts, which
-    // also keeps any one account item as small as a real one.
-    let per_account = shop::auth::session::MAX_SESSIONS;
-    let mut logout_tokens = Vec::new();
-    for k in 0..pool.div_ceil(per_account) {
-        let user = account(format!("leaver-{k}@bench.local")).await;
-        for _ in 0..per_account {
-            logout_tokens.push(signed_in(app, &user, Role::Customer).await);
-        }
-    }
-    let login_emails: Vec<String> = (0..pool.div_ceil(per_account))
-        .map(|k| format!("signer-{k}@bench.local"))
-        .collect();
-    for email in &login_emails {
-        account(email.clone()).await;
-    }
-    let mut refresh_tokens = Vec::new();
-    for k in 0..pool.div_ceil(per_account) {
-        let user = account(format!("refresher-{k}@bench.local")).await;
-        for _ in 0..per_account {
-            refresh_tokens.push(session(app, &user, Role::Customer).await.refresh_token);
-        }
-    }
-    let mut logout_all_tokens = Vec::new();
-    for k in 0..pool {
-        let user = account(format!("everywhere-{k}@bench.local")).await;
-        logout_all_tokens.push(signed_in(app, &user, Role::Customer).await);
-    }
-    let links = |purpose: shop::users::links::Purpose, user: shop::types::UserId| async move {
-        use shop::users::links::{LinkRecord, link_key, link_token};
-        let key = link_key(&app.config.jwt_secret, purpose);
-        let mut tokens = Vec::new();
-        for _ in 0..pool {
-            let record =
-                LinkRecord::new(purpose, Some(user.clone()), shop::types::now_epoch_secs());
-            users::store::put_link(app, purpose, &record).await.unwrap();
-            tokens.push(link_token(&key, &record.id, &user));
-        }
-        tokens
-    };
-    let resetter = account("resetter@bench.local".into()).await;
-    let reset_tokens = links(shop::users::links::Purpose::Reset, resetter).await;
-    let verifier = account("verifier@bench.local".into()).await;
-    let verify_tokens = links(shop::users::links::Purpose::Verify, verifier).await;
-    let unverified = account("unverified@bench.local".into()).await;
+    let (created, doomed) = catalog(app, pool).await;
+    let accounts = Accounts::new(app).await;
+    let sessions = Sessions::make(&accounts, pool).await;
+    let resetter = accounts.make("resetter@bench.local").await;
+    let reset_tokens = links(app, shop::users::links::Purpose::Reset, resetter, pool).await;
+    let verifier = accounts.make("verifier@bench.local").await;
+    let verify_tokens = links(app, shop::users::links::Purpose::Verify, verifier, pool).await;
+    let unverified = accounts.make("unverified@bench.local").await;
     let unverified = signed_in(app, &unverified, Role::Customer).await;
     let admin_token = signed_in(app, &admin.id, Role::Admin).await;
     let customer_token = signed_in(app, &customer.id, Role::Customer).await;
@@ -144,79 +72,41 @@ pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) 
         &[],
     )
     .await;
-    // A shopper may hold only so many unpaid orders (MAX_UNPAID_ORDERS, at most 100): the
-    // pools of PENDING orders are spread over buyers of their own, verified so they may pay.
-    let mut placed = 0usize;
-    let mut buyer: Option<String> = None;
-    let mut place = async |own: Option<&str>| {
-        placed += 1;
-        let token = match own {
-            Some(t) => t.to_string(),
-            None => {
-                if placed % ORDERS_PER_BUYER == 1 || buyer.is_none() {
-                    let user = account(format!("buyer-{placed}@bench.local")).await;
-                    verify(app, &user).await;
-                    buyer = Some(signed_in(app, &user, Role::Customer).await);
-                }
-                buyer.clone().unwrap()
-            }
-        };
-        let body = json!({"items": [{"product_id": created[3], "quantity": 1}]});
-        let o = call(
-            app,
-            shop::orders::create_order,
-            "POST",
-            &token,
-            Some(body),
-            &[("idempotency-key", &format!("fixture-{placed}"))],
-        )
-        .await;
-        let id = o["id"].as_str().unwrap().to_string();
-        (id, o["total_cents"].as_i64().unwrap(), token)
-    };
     let mut order_buyers = Vec::new();
     for k in 0..pool.div_ceil(ORDERS_PER_BUYER) {
-        let user = account(format!("checkout-{k}@bench.local")).await;
+        let user = accounts.make(&format!("checkout-{k}@bench.local")).await;
         order_buyers.push(signed_in(app, &user, Role::Customer).await);
     }
     let mut throughput_buyers = Vec::new();
     for k in 0..3 {
-        let user = account(format!("crowd-{k}@bench.local")).await;
+        let user = accounts.make(&format!("crowd-{k}@bench.local")).await;
         throughput_buyers.push(signed_in(app, &user, Role::Customer).await);
     }
+    let mut orders = Orders {
+        accounts: &accounts,
+        product: created[3].clone(),
+        placed: 0,
+        buyer: None,
+    };
     // The customer's own orders: what get-order and list-orders read (a full page of 20, and
     // more behind it).
-    let mut orders = Vec::new();
+    let mut own = Vec::new();
     for _ in 0..25 {
-        orders.push(place(Some(&customer_token)).await.0);
+        own.push(orders.place(Some(&customer_token)).await.0);
     }
     let mut pending_orders = Vec::new();
-    for _ in 0..warm {
-        pending_orders.push(place(None).await.0);
+    for _ in 0..pool {
+        pending_orders.push(orders.place(None).await.0);
     }
     let mut payable_orders = Vec::new();
     for _ in 0..stripe_pool {
-        let (id, _, token) = place(None).await;
+        let (id, _, token) = orders.place(None).await;
         payable_orders.push((id, token));
     }
     let mut webhook_orders = Vec::new();
     for i in 0..pool {
-        let (id, total, _) = place(None).await;
-        // The order made the intent its webhook names (only such an intent can pay it).
-        let order =
-            shop::orders::store::load_order(app, &shop::types::OrderId::from_trusted(id.clone()))
-                .await
-                .expect("DynamoDB Local answers")
-                .expect("a placed order");
-        let attempt = shop::orders::store::Attempt {
-            intent: Some(&bench_intent(i)),
-            error: None,
-            spent: false,
-            created: true,
-        };
-        shop::orders::store::record_payment_attempt(app, &order, attempt)
-            .await
-            .expect("DynamoDB Local answers");
+        let (id, total, _) = orders.place(None).await;
+        opened_intent(app, &id, i).await;
         webhook_orders.push((id, total));
     }
     Fixture {
@@ -225,13 +115,13 @@ pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) 
         customer_id: customer.id.to_string(),
         stocked: created[4].clone(),
         products: created,
-        order: orders[0].clone(),
+        order: own[0].clone(),
         pending_orders,
         doomed_products: doomed,
-        logout_tokens,
-        login_emails,
-        refresh_tokens,
-        logout_all_tokens,
+        logout_tokens: sessions.logout,
+        login_emails: sessions.login_emails,
+        refresh_tokens: sessions.refresh,
+        logout_all_tokens: sessions.logout_all,
         order_buyers,
         throughput_buyers,
         reset_tokens,
@@ -241,6 +131,186 @@ pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) 
         webhook_orders,
         card: shop_tests::stripe::card(shop_tests::stripe::CARD_OK).await,
     }
+}
+
+/// Thirty products with stock for every run, and `pool` + 2 for delete-product to delete.
+async fn catalog(app: &'static App, pool: usize) -> (Vec<String>, Vec<String>) {
+    use shop::catalog as products;
+    let mut created = Vec::new();
+    for i in 0..30 {
+        let name = format!("Bench Product {i:02}");
+        let p = products::create(app, new_product(&name, 1_000_000))
+            .await
+            .unwrap();
+        created.push(p.id.to_string());
+    }
+    let mut doomed = Vec::new();
+    for i in 0..pool + 2 {
+        let p = products::create(app, new_product(&format!("Doomed {i:04}"), 1))
+            .await
+            .unwrap();
+        doomed.push(p.id.to_string());
+    }
+    (created, doomed)
+}
+
+/// Makes customer accounts with one precomputed hash: argon2 per account would take minutes.
+struct Accounts {
+    app: &'static App,
+    hash: String,
+}
+
+impl Accounts {
+    async fn new(app: &'static App) -> Self {
+        let hash = shop::auth::hash_password(new_user("hash@bench.local").password)
+            .await
+            .unwrap();
+        Accounts { app, hash }
+    }
+
+    async fn make(&self, email: &str) -> shop::types::UserId {
+        let u = new_user(email);
+        shop::users::store::create_user(
+            self.app,
+            u.email,
+            u.name,
+            self.hash.clone(),
+            Role::Customer,
+        )
+        .await
+        .unwrap()
+        .id
+    }
+}
+
+/// The token pools of the session functions. Sessions per account are capped (the oldest ends):
+/// pools spread over accounts, which also keeps any one account item as small as a real one.
+struct Sessions {
+    logout: Vec<String>,
+    login_emails: Vec<String>,
+    refresh: Vec<String>,
+    logout_all: Vec<String>,
+}
+
+impl Sessions {
+    async fn make(accounts: &Accounts, pool: usize) -> Self {
+        let app = accounts.app;
+        let (per_account, holders) = (
+            shop::auth::session::MAX_SESSIONS,
+            pool.div_ceil(shop::auth::session::MAX_SESSIONS),
+        );
+        let mut logout = Vec::new();
+        for k in 0..holders {
+            let user = accounts.make(&format!("leaver-{k}@bench.local")).await;
+            for _ in 0..per_account {
+                logout.push(signed_in(app, &user, Role::Customer).await);
+            }
+        }
+        let login_emails: Vec<String> = (0..holders)
+            .map(|k| format!("signer-{k}@bench.local"))
+            .collect();
+        for email in &login_emails {
+            accounts.make(email).await;
+        }
+        let mut refresh = Vec::new();
+        for k in 0..holders {
+            let user = accounts.make(&format!("refresher-{k}@bench.local")).await;
+            for _ in 0..per_account {
+                refresh.push(session(app, &user, Role::Customer).await.refresh_token);
+            }
+        }
+        let mut logout_all = Vec::new();
+        for k in 0..pool {
+            let user = accounts.make(&format!("everywhere-{k}@bench.local")).await;
+            logout_all.push(signed_in(app, &user, Role::Customer).await);
+        }
+        Sessions {
+            logout,
+            login_emails,
+            refresh,
+            logout_all,
+        }
+    }
+}
+
+/// `pool` open links of `purpose` for `user`, one per request (each opens once).
+async fn links(
+    app: &'static App,
+    purpose: shop::users::links::Purpose,
+    user: shop::types::UserId,
+    pool: usize,
+) -> Vec<String> {
+    use shop::users::links::{LinkRecord, link_key, link_token};
+    let key = link_key(&app.config.jwt_secret, purpose);
+    let mut tokens = Vec::new();
+    for _ in 0..pool {
+        let record = LinkRecord::new(purpose, Some(user.clone()), shop::types::now_epoch_secs());
+        shop::users::store::put_link(app, purpose, &record)
+            .await
+            .unwrap();
+        tokens.push(link_token(&key, &record.id, &user));
+    }
+    tokens
+}
+
+/// Places PENDING orders. A shopper may hold only so many unpaid orders (MAX_UNPAID_ORDERS, at
+/// most 100): the pools are spread over buyers of their own, verified so they may pay.
+struct Orders<'a> {
+    accounts: &'a Accounts,
+    product: String,
+    placed: usize,
+    buyer: Option<String>,
+}
+
+impl Orders<'_> {
+    /// One order of one unit, by `own` or the current pool buyer: `(id, total, buyer's token)`.
+    async fn place(&mut self, own: Option<&str>) -> (String, i64, String) {
+        let app = self.accounts.app;
+        self.placed += 1;
+        let token = match (own, &self.buyer) {
+            (Some(t), _) => t.to_string(),
+            (None, Some(b)) if self.placed % ORDERS_PER_BUYER != 1 => b.clone(),
+            (None, _) => {
+                let email = format!("buyer-{}@bench.local", self.placed);
+                let user = self.accounts.make(&email).await;
+                verify(app, &user).await;
+                let token = signed_in(app, &user, Role::Customer).await;
+                self.buyer = Some(token.clone());
+                token
+            }
+        };
+        let body = json!({"items": [{"product_id": self.product, "quantity": 1}]});
+        let key = format!("fixture-{}", self.placed);
+        let o = call(
+            app,
+            shop::orders::create_order,
+            "POST",
+            &token,
+            Some(body),
+            &[("idempotency-key", &key)],
+        )
+        .await;
+        let id = o["id"].as_str().unwrap().to_string();
+        (id, o["total_cents"].as_i64().unwrap(), token)
+    }
+}
+
+/// Records on order `id` the intent its webhook names (only such an intent can pay it).
+async fn opened_intent(app: &'static App, id: &str, i: usize) {
+    let order =
+        shop::orders::store::load_order(app, &shop::types::OrderId::from_trusted(id.to_string()))
+            .await
+            .expect("DynamoDB Local answers")
+            .expect("a placed order");
+    let attempt = shop::orders::store::Attempt {
+        intent: Some(&bench_intent(i)),
+        error: None,
+        spent: false,
+        created: true,
+    };
+    shop::orders::store::record_payment_attempt(app, &order, attempt)
+        .await
+        .expect("DynamoDB Local answers");
 }
 
 /// Marks `user`'s email verified the way its link does (pay-order needs a verified payer).

@@ -242,37 +242,12 @@ async fn warm(
 ) -> Warm {
     let function = target.function.as_str();
     let fx = events.fx;
-    let root = repo_root();
     let runtime = RuntimeApi::start().await;
     let (mut child, _) = spawn_function(bin, env, &runtime, memory, share).await;
     runtime.first_poll().await;
     let first = runtime.invoke(events.next().1).await;
     check(function, &first).unwrap_or_else(|e| panic!("{function}: {e}"));
-    // The twins: the same SDK calls (with and without the account lookup) as minimal Lambdas,
-    // each on its own Runtime API, under the same share.
-    let mut twin_runs = Vec::new();
-    let self_exe = std::env::current_exe().unwrap();
-    for twin in [Twin::Bare, Twin::WithAccount] {
-        if twin.calls(function, app, fx, 0).is_none() {
-            continue;
-        }
-        let twin_runtime = RuntimeApi::start().await;
-        let spec = root.join(format!("target/bench/twin-{twin:?}.json"));
-        std::fs::create_dir_all(spec.parent().unwrap()).unwrap();
-        std::fs::write(&spec, serde_json::to_vec(&(function, fx, twin)).unwrap()).unwrap();
-        let mut twin_env = env.clone();
-        twin_env.insert(BARE_ENV.into(), spec.display().to_string());
-        let (process, _) = spawn_function(&self_exe, &twin_env, &twin_runtime, memory, share).await;
-        twin_runtime.first_poll().await;
-        // Connection set-up, like the function's first request.
-        let out = twin_runtime.invoke(events.next().1).await;
-        assert!(
-            !out.error,
-            "{function} {twin:?}: {}",
-            String::from_utf8_lossy(&out.body)
-        );
-        twin_runs.push((twin, twin_runtime, process, Vec::new()));
-    }
+    let mut twin_runs = start_twins(function, env, share, memory, events, app).await;
     let sdk_twin = baseline(function, app, fx, 0).is_some();
     if sdk_twin {
         baseline(function, app, fx, 0).unwrap().await;
@@ -318,6 +293,46 @@ async fn warm(
         account_twin_p50: twin_p50.get(&Twin::WithAccount).copied(),
         sdk_p50: (!sdk.is_empty()).then(|| percentile(&sorted(sdk), 0.5)),
     }
+}
+
+/// A running twin: its Runtime API, its process and the durations it measured.
+type TwinRun = (Twin, RuntimeApi, std::process::Child, Vec<f64>);
+
+/// The twins of `function`: the same SDK calls (with and without the account lookup) as minimal
+/// Lambdas, each on its own Runtime API, under the same share, past their first request.
+async fn start_twins(
+    function: &str,
+    env: &BTreeMap<String, String>,
+    share: &CpuShare,
+    memory: u64,
+    events: &mut Events<'_>,
+    app: &'static App,
+) -> Vec<TwinRun> {
+    let fx = events.fx;
+    let mut twin_runs = Vec::new();
+    let self_exe = std::env::current_exe().unwrap();
+    for twin in [Twin::Bare, Twin::WithAccount] {
+        if twin.calls(function, app, fx, 0).is_none() {
+            continue;
+        }
+        let twin_runtime = RuntimeApi::start().await;
+        let spec = repo_root().join(format!("target/bench/twin-{twin:?}.json"));
+        std::fs::create_dir_all(spec.parent().unwrap()).unwrap();
+        std::fs::write(&spec, serde_json::to_vec(&(function, fx, twin)).unwrap()).unwrap();
+        let mut twin_env = env.clone();
+        twin_env.insert(BARE_ENV.into(), spec.display().to_string());
+        let (process, _) = spawn_function(&self_exe, &twin_env, &twin_runtime, memory, share).await;
+        twin_runtime.first_poll().await;
+        // Connection set-up, like the function's first request.
+        let out = twin_runtime.invoke(events.next().1).await;
+        assert!(
+            !out.error,
+            "{function} {twin:?}: {}",
+            String::from_utf8_lossy(&out.body)
+        );
+        twin_runs.push((twin, twin_runtime, process, Vec::new()));
+    }
+    twin_runs
 }
 
 async fn bench(tls_config: std::sync::Arc<rustls::ServerConfig>, ca_file: std::path::PathBuf) {
