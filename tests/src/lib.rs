@@ -106,6 +106,23 @@ pub struct TestApp {
     api: Api,
 }
 
+/// Every table of the shop under `app`'s names (idempotent). A DynamoDB Local just started (on its
+/// data folder, or with a JIT still cold) can take longer than the SDK's 5 s to answer its first
+/// requests on a busy machine, so a timeout is asked again for up to a minute.
+pub async fn create_tables(app: &App) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match shop::create_tables(&app.dynamo, &app.config.tables).await {
+            Ok(()) => return Ok(()),
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("tables not ready yet ({e}); asking again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 impl TestApp {
     /// A fresh set of tables in the shared DynamoDB Local, so tests never see each other's data.
     pub async fn new() -> TestApp {
@@ -125,9 +142,7 @@ impl TestApp {
     /// An `App` (and its tables) for exactly these settings.
     pub async fn from_env(env: HashMap<String, String>) -> TestApp {
         let app = App::load(|k| env.get(k).cloned()).expect("test config");
-        shop::create_tables(&app.dynamo, &app.config.tables)
-            .await
-            .expect("create tables");
+        create_tables(app).await.expect("create tables");
         TestApp {
             app,
             env,

@@ -21,16 +21,7 @@ pub async fn backfill_search() -> Result<(), Box<dyn std::error::Error>> {
 /// `setup`: the tables, the admin account and the sample catalog (idempotent).
 pub async fn setup() -> Result<(), Box<dyn std::error::Error>> {
     let app = App::load(|k| std::env::var(k).ok())?;
-    // A DynamoDB Local just started on its data folder can take longer than the SDK's 5 s to
-    // answer its first requests on a busy machine: asked again for up to a minute.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while let Err(e) = shop::create_tables(&app.dynamo, &app.config.tables).await {
-        if std::time::Instant::now() > deadline {
-            return Err(e.into());
-        }
-        eprintln!("tables not ready yet ({e}); asking again");
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-    }
+    shop_tests::create_tables(app).await?;
     // The bus and the sender exist before anything can publish or mail.
     if app.config.local.events.is_some() {
         shop::platform::bus::create_bus(app.events(), &app.config.events.bus).await?;
