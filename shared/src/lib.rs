@@ -14,6 +14,7 @@ pub mod health;
 pub mod orders;
 pub mod payments;
 pub mod platform;
+pub mod pricing;
 pub mod settings;
 pub mod types;
 pub mod users;

@@ -278,6 +278,52 @@ impl Cents {
     pub fn sum(items: impl IntoIterator<Item = Cents>) -> Cents {
         Cents(items.into_iter().map(|c| c.0).sum())
     }
+
+    pub const ZERO: Cents = Cents(0);
+
+    /// An amount that may be zero (a shipping price, a threshold): 0 to `MAX_PRICE`.
+    pub fn amount(field: &str, raw: i64) -> Result<Self, ApiError> {
+        if (0..=Self::MAX_PRICE).contains(&raw) {
+            Ok(Cents(raw))
+        } else {
+            Err(ApiError::invalid_field(
+                field,
+                format!(
+                    "must be a whole number of cents from 0 to {}",
+                    Self::MAX_PRICE
+                ),
+            ))
+        }
+    }
+
+    /// The tax `bp` basis points add to this amount, in cents rounded half up.
+    pub fn tax_added(self, bp: u32) -> Cents {
+        Cents(half_up(self.0 * i64::from(bp), 10_000))
+    }
+
+    /// The tax at `bp` basis points that this tax-inclusive amount contains, rounded half up.
+    pub fn tax_contained(self, bp: u32) -> Cents {
+        Cents(half_up(self.0 * i64::from(bp), 10_000 + i64::from(bp)))
+    }
+}
+
+/// `n / d` rounded half up, for `n >= 0` and `d > 0`.
+fn half_up(n: i64, d: i64) -> i64 {
+    (2 * n + d) / (2 * d)
+}
+
+impl std::ops::Add for Cents {
+    type Output = Cents;
+    fn add(self, other: Cents) -> Cents {
+        Cents(self.0 + other.0)
+    }
+}
+
+impl std::ops::Sub for Cents {
+    type Output = Cents;
+    fn sub(self, other: Cents) -> Cents {
+        Cents(self.0 - other.0)
+    }
 }
 
 /// Units of one product on a cart or order line: 1..=99.
@@ -330,6 +376,41 @@ pub fn parse_url(field: &str, raw: &str) -> Result<String, ApiError> {
             "must be an absolute http(s) URL",
         ))
     }
+}
+
+/// A product's shipping weight in grams: 0..=100,000 (0: weightless, e.g. a gift card).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Grams(u32);
+
+impl Grams {
+    pub const MAX: u32 = 100_000;
+
+    pub fn parse(field: &str, raw: i64) -> Result<Self, ApiError> {
+        if (0..=i64::from(Self::MAX)).contains(&raw) {
+            Ok(Grams(raw as u32))
+        } else {
+            Err(ApiError::invalid_field(
+                field,
+                format!("must be a whole number of grams from 0 to {}", Self::MAX),
+            ))
+        }
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// Which of a tax region's rates applies to a product.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaxClass {
+    #[default]
+    Standard,
+    Reduced,
+    /// Never taxed.
+    Exempt,
 }
 
 #[cfg(test)]
