@@ -281,7 +281,7 @@ mod tests {
     }
 
     fn code(r: ApiResult<Quote>) -> &'static str {
-        r.err().expect("a refusal").code()
+        r.expect_err("a refusal").code()
     }
 
     const MUG: (i64, i64) = (1800, 400);
