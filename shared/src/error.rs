@@ -41,6 +41,12 @@ pub enum ApiError {
     /// the processor's, meant for the shopper.
     #[error("{message}")]
     PaymentDeclined { code: String, message: String },
+    /// The caller edits a version of a document that is no longer the current one (`If-Match`).
+    #[error("{0} changed since you read it: reload it and apply your change again")]
+    Stale(&'static str),
+    /// A write of a shared document without the `If-Match` of the version it edits.
+    #[error("send If-Match with the ETag of the {0} you read, so no one's change is overwritten")]
+    PreconditionRequired(&'static str),
     #[error("request body is larger than {limit} bytes")]
     TooLarge { limit: usize },
     /// Too many attempts for now; the caller may retry after the given time.
@@ -97,6 +103,8 @@ impl ApiError {
             ApiError::NotAllowed(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::PaymentDeclined { .. } => "card_declined",
+            ApiError::Stale(_) => "precondition_failed",
+            ApiError::PreconditionRequired(_) => "precondition_required",
             ApiError::TooLarge { .. } => "payload_too_large",
             ApiError::Throttled { .. } => "too_many_requests",
             ApiError::Unavailable { .. } => "service_unavailable",

@@ -279,14 +279,16 @@ impl Api {
     }
 
     /// `POST /orders` with this idempotency key; a `null` body sends none (checks out the cart).
+    /// `POST /orders` with `body` (`null`: the cart), shipped to [`crate::address`] unless the
+    /// body names a `shipping_address`.
     pub async fn checkout(&self, token: &str, key: &str, body: Value) -> TestResponse {
-        let mut req = crate::request("POST", "/orders")
-            .bearer(token)
-            .header("idempotency-key", key);
-        if !body.is_null() {
-            req = req.json(body);
-        }
-        self.send(req).await
+        self.send(
+            crate::request("POST", "/orders")
+                .bearer(token)
+                .header("idempotency-key", key)
+                .json(crate::shipped(body)),
+        )
+        .await
     }
 
     pub async fn set_status(&self, token: &str, order: &str, status: &str) -> TestResponse {

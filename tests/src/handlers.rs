@@ -36,6 +36,12 @@ pub async fn dispatch(function: &str, app: &'static App, req: Request) -> Option
         "update-order-status" => shop::dispatch(app, req, shop::orders::update_order_status).await,
         "pay-order" => shop::dispatch(app, req, shop::payments::pay_order).await,
         "payment-webhook" => shop::dispatch(app, req, shop::payments::payment_webhook).await,
+        "checkout-quote" => shop::dispatch(app, req, shop::orders::checkout_quote).await,
+        "get-shipping" => shop::dispatch(app, req, shop::pricing::get_shipping).await,
+        "put-shipping" => shop::dispatch(app, req, shop::pricing::put_shipping).await,
+        "shipping-countries" => shop::dispatch(app, req, shop::pricing::shipping_countries).await,
+        "get-tax" => shop::dispatch(app, req, shop::pricing::get_tax).await,
+        "put-tax" => shop::dispatch(app, req, shop::pricing::put_tax).await,
         _ => return None,
     })
 }

@@ -123,6 +123,52 @@ pub async fn create_tables(app: &App) -> Result<(), String> {
     }
 }
 
+/// The README's sample shipping and tax rates (`scripts/seed-*.json`), unless the shop has its
+/// own already (idempotent: `make dev` seeds on every start).
+pub async fn seed_rates(app: &App) -> Result<(), String> {
+    use shop::pricing::{rates, store};
+    let shipping: rates::ShippingRatesRequest =
+        serde_json::from_str(include_str!("../../scripts/seed-shipping.json"))
+            .map_err(|e| e.to_string())?;
+    let tax: rates::TaxRatesRequest =
+        serde_json::from_str(include_str!("../../scripts/seed-tax.json"))
+            .map_err(|e| e.to_string())?;
+    let shipping = rates::ShippingRates::try_from(shipping).map_err(|e| e.to_string())?;
+    let tax = rates::TaxRates::try_from(tax).map_err(|e| e.to_string())?;
+    for saved in [
+        store::save(app, shipping, 0).await.map(|_| ()),
+        store::save(app, tax, 0).await.map(|_| ()),
+    ] {
+        match saved {
+            Ok(()) | Err(shop::ApiError::Stale(_)) => {}
+            Err(e) => return Err(e.chain()),
+        }
+    }
+    Ok(())
+}
+
+/// A shipping address the sample rates serve with no sales tax (Oregon) by standard shipping:
+/// what the suites send when an order's destination is not what they test.
+pub fn address() -> Value {
+    serde_json::json!({
+        "name": "Test Shopper", "line1": "1 SW Main St", "city": "Portland",
+        "region": "OR", "postal_code": "97201", "country": "US"
+    })
+}
+
+/// A checkout body (`null`: the cart) with [`address`] unless it names its own.
+pub fn shipped(body: Value) -> Value {
+    let mut body = if body.is_null() {
+        serde_json::json!({})
+    } else {
+        body
+    };
+    if body.get("shipping_address").is_none() {
+        body["shipping_address"] = address();
+    }
+    body
+}
+
 impl TestApp {
     /// A fresh set of tables in the shared DynamoDB Local, so tests never see each other's data.
     pub async fn new() -> TestApp {
@@ -143,6 +189,7 @@ impl TestApp {
     pub async fn from_env(env: HashMap<String, String>) -> TestApp {
         let app = App::load(|k| env.get(k).cloned()).expect("test config");
         create_tables(app).await.expect("create tables");
+        seed_rates(app).await.expect("seed the sample rates");
         TestApp {
             app,
             env,

@@ -209,7 +209,9 @@ async fn revoked_deleted_and_demoted_accounts_lose_access_at_once() {
             request("POST", "/orders")
                 .bearer(&other)
                 .header("idempotency-key", "revoked-checkout")
-                .json(json!({"items": [{"product_id": unknown, "quantity": 1}]})),
+                .json(shop_tests::shipped(
+                    json!({"items": [{"product_id": unknown, "quantity": 1}]}),
+                )),
         )
         .await;
     assert_eq!(r.status(), 401, "{:?}", r.body);
@@ -280,7 +282,9 @@ async fn customers_are_refused_every_admin_action() {
             request("POST", "/orders")
                 .bearer(&customer)
                 .header("idempotency-key", "k")
-                .json(json!({"items": [{"product_id": pid, "quantity": 1}]})),
+                .json(shop_tests::shipped(
+                    json!({"items": [{"product_id": pid, "quantity": 1}]}),
+                )),
         )
         .await;
     let oid = order.body["id"].as_str().unwrap().to_string();
@@ -384,7 +388,9 @@ async fn one_customer_cannot_see_or_cancel_anothers_order() {
             request("POST", "/orders")
                 .bearer(&alice)
                 .header("idempotency-key", "k")
-                .json(json!({"items": [{"product_id": pid, "quantity": 2}]})),
+                .json(shop_tests::shipped(
+                    json!({"items": [{"product_id": pid, "quantity": 2}]}),
+                )),
         )
         .await;
     let oid = order.body["id"].as_str().unwrap();
@@ -420,7 +426,9 @@ async fn one_customer_cannot_see_or_cancel_anothers_order() {
             request("POST", "/orders")
                 .bearer(&bob)
                 .header("idempotency-key", "k")
-                .json(json!({"items": [{"product_id": pid, "quantity": 2}]})),
+                .json(shop_tests::shipped(
+                    json!({"items": [{"product_id": pid, "quantity": 2}]}),
+                )),
         )
         .await;
     assert_eq!(mine.status(), 201);

@@ -148,7 +148,19 @@ async fn five_concurrent_deliveries_of_one_event_send_one_email() {
     assert_eq!(again["duplicate"], true);
     let mail = mailbox(shopper).await;
     assert_eq!(mail.len(), 1, "{mail:?}");
-    assert!(mail[0].body.contains("2 x Earl Grey") && mail[0].body.contains("$25.00"));
+    // The sample order: two mugs to San Francisco, with California's sales tax.
+    for line in [
+        "2 x Stoneware Mug",
+        "$29.80",
+        "Shipping (Standard (3-5 business days))",
+        "$5.90",
+        "California sales tax 7.25%",
+        "$2.16",
+        "$37.86",
+        "San Francisco CA 94105",
+    ] {
+        assert!(mail[0].body.contains(line), "{line} in {}", mail[0].body);
+    }
     assert!(mail[0].subject.starts_with("Test Shop: "));
 }
 

@@ -205,7 +205,7 @@ async fn idempotency_key_is_required_and_replays_without_a_second_reservation() 
         .send(
             request("POST", "/orders")
                 .bearer(&token)
-                .json(items(&[(&a, 1)])),
+                .json(shop_tests::shipped(items(&[(&a, 1)]))),
         )
         .await;
     assert_eq!(
@@ -301,7 +301,11 @@ async fn concurrent_retries_with_one_key_create_one_order() {
     let a = t.product("Beans", 1650, 100).await;
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..10 {
-        let (api, token, body) = (t.api().clone(), token.clone(), items(&[(&a, 1)]));
+        let (api, token, body) = (
+            t.api().clone(),
+            token.clone(),
+            shop_tests::shipped(items(&[(&a, 1)])),
+        );
         set.spawn(async move {
             let req = request("POST", "/orders")
                 .bearer(&token)
@@ -578,7 +582,7 @@ async fn fifty_concurrent_checkouts_never_oversell() {
         let (api, token, body, barrier) = (
             t.api().clone(),
             buyers[i % 5].clone(),
-            items(&[(&p, 1)]),
+            shop_tests::shipped(items(&[(&p, 1)])),
             barrier.clone(),
         );
         set.spawn(async move {

@@ -106,7 +106,9 @@ async fn every_endpoint_answers_503_during_an_outage_and_recovers_without_a_rest
             request("POST", "/orders")
                 .bearer(&admin)
                 .header("idempotency-key", "before")
-                .json(json!({"items": [{"product_id": product, "quantity": 1}]})),
+                .json(shop_tests::shipped(
+                    json!({"items": [{"product_id": product, "quantity": 1}]}),
+                )),
         )
         .await;
     let order = o.body["id"].as_str().unwrap().to_string();

@@ -17,14 +17,15 @@ fn image(v: Value) -> Value {
 }
 
 fn order(status: &str, payment: &str, reason: Option<&str>) -> Value {
-    let mut o = json!({
-        "pk": format!("ORDER#{ORDER}"), "sk": "ORDER",
-        "id": ORDER, "user_id": USER, "status": status, "payment_status": payment,
-        "payment_attempts": 0,
-        "items": [{"product_id": PRODUCT, "name": "Earl Grey", "unit_price_cents": 1250, "quantity": 2}],
-        "total_cents": 2500, "currency": "USD",
-        "created_at": "2026-12-01T00:00:00.000Z", "updated_at": "2026-12-01T00:00:00.000Z"
-    });
+    let mut o = serde_json::to_value(shop::orders::Order::example()).expect("an order serialises");
+    for (k, v) in [
+        ("pk", json!(format!("ORDER#{ORDER}"))),
+        ("sk", json!("ORDER")),
+        ("status", json!(status)),
+        ("payment_status", json!(payment)),
+    ] {
+        o[k] = v;
+    }
     if let Some(r) = reason {
         o["cancel_reason"] = json!(r);
     }

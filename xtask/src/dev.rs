@@ -22,6 +22,7 @@ pub async fn backfill_search() -> Result<(), Box<dyn std::error::Error>> {
 pub async fn setup() -> Result<(), Box<dyn std::error::Error>> {
     let app = App::load(|k| std::env::var(k).ok())?;
     shop_tests::create_tables(app).await?;
+    shop_tests::seed_rates(app).await?;
     // The bus and the sender exist before anything can publish or mail.
     if app.config.local.events.is_some() {
         shop::platform::bus::create_bus(app.events(), &app.config.events.bus).await?;

@@ -561,7 +561,12 @@ pub fn event(f: &Function) -> String {
             .first()
             .map(|s| s.table.as_str())
             .unwrap_or("orders");
-        let id = "01JBXAMPLE0000000000000000";
+        let order = shop::orders::Order::example();
+        let key = format!("ORDER#{}", order.id);
+        let mut image = serde_json::to_value(&order).expect("an order serialises");
+        image["pk"] = json!(key);
+        image["sk"] = json!("ORDER");
+        let image: serde_dynamo::Item = serde_dynamo::to_item(image).expect("an order is an item");
         return pretty(json!({"Records": [{
             "eventID": "sample-1",
             "eventName": "INSERT",
@@ -571,19 +576,8 @@ pub fn event(f: &Function) -> String {
             "eventSourceARN": format!("arn:aws:dynamodb:us-east-1:123456789012:table/shop-{table}/stream/2026-12-01T00:00:00.000"),
             "dynamodb": {
                 "ApproximateCreationDateTime": 1_795_996_800u64,
-                "Keys": {"pk": {"S": format!("ORDER#{id}")}, "sk": {"S": "ORDER"}},
-                "NewImage": {
-                    "pk": {"S": format!("ORDER#{id}")}, "sk": {"S": "ORDER"},
-                    "id": {"S": id}, "user_id": {"S": "01JBUSER000000000000000000"},
-                    "status": {"S": "PENDING"}, "payment_status": {"S": "unpaid"},
-                    "payment_attempts": {"N": "0"},
-                    "items": {"L": [{"M": {
-                        "product_id": {"S": "01JBPRODUCT000000000000000"}, "name": {"S": "Earl Grey"},
-                        "unit_price_cents": {"N": "1250"}, "quantity": {"N": "2"}
-                    }}]},
-                    "total_cents": {"N": "2500"}, "currency": {"S": "USD"},
-                    "created_at": {"S": "2026-12-01T00:00:00.000Z"}, "updated_at": {"S": "2026-12-01T00:00:00.000Z"}
-                },
+                "Keys": {"pk": {"S": key}, "sk": {"S": "ORDER"}},
+                "NewImage": image,
                 "SequenceNumber": "100000000000000000001",
                 "SizeBytes": 420,
                 "StreamViewType": "NEW_AND_OLD_IMAGES"
@@ -594,6 +588,7 @@ pub fn event(f: &Function) -> String {
         // The first event type the rule matches, as EventBridge hands it to the target.
         let kind = pattern["detail-type"][0].as_str().unwrap_or("OrderPlaced");
         let source = pattern["source"][0].as_str().unwrap_or("shop.orders");
+        let version = shop::events::model::EventType::parse(kind).map_or(1, |k| k.version());
         return pretty(json!({
             "version": "0",
             "id": format!("sample-{}", f.name),
@@ -604,13 +599,8 @@ pub fn event(f: &Function) -> String {
             "region": "us-east-1",
             "resources": [],
             "detail": {
-                "metadata": {"id": "5f1c0d9e8b7a6f5e4d3c2b1a09f8e7d6", "type": kind, "version": 1, "occurred_at": "2026-12-01T00:00:00.000Z"},
-                "data": {
-                    "order_id": "01JBXAMPLE0000000000000000", "user_id": "01JBUSER000000000000000000",
-                    "status": "PENDING", "payment_status": "unpaid",
-                    "items": [{"product_id": "01JBPRODUCT000000000000000", "name": "Earl Grey", "unit_price_cents": 1250, "quantity": 2}],
-                    "total_cents": 2500, "currency": "USD", "created_at": "2026-12-01T00:00:00.000Z"
-                }
+                "metadata": {"id": "5f1c0d9e8b7a6f5e4d3c2b1a09f8e7d6", "type": kind, "version": version, "occurred_at": "2026-12-01T00:00:00.000Z"},
+                "data": shop::events::model::OrderData::from(&shop::orders::Order::example()),
             },
         }));
     }

@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 use super::search::{SearchQuery, check_indexable};
 use crate::{
     error::{ApiError, ApiResult},
-    types::{Cents, Currency, ProductId, Timestamp, bounded_text, parse_url, string_newtype},
+    types::{
+        Cents, Currency, Grams, ProductId, TaxClass, Timestamp, bounded_text, parse_url,
+        string_newtype,
+    },
 };
 
 string_newtype!(
@@ -113,7 +116,7 @@ pub const IMAGE_TYPES: &[(&str, &str)] = &[
     ("image/webp", "webp"),
 ];
 
-/// `{id, name, slug, description, price_cents, currency, category, stock, image_url?, created_at, updated_at}`
+/// `{id, name, slug, description, price_cents, currency, category, stock, weight_grams, tax_class, image_url?, created_at, updated_at}`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ProductView {
     pub id: ProductId,
@@ -124,6 +127,11 @@ pub struct ProductView {
     pub currency: Currency,
     pub category: Category,
     pub stock: i64,
+    /// Shipping weight; products stored before weights existed weigh nothing.
+    #[serde(default)]
+    pub weight_grams: Grams,
+    #[serde(default)]
+    pub tax_class: TaxClass,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
     pub created_at: Timestamp,
@@ -148,6 +156,10 @@ pub struct CreateProductRequest {
     pub category: String,
     pub stock: i64,
     #[serde(default)]
+    pub weight_grams: i64,
+    #[serde(default)]
+    pub tax_class: TaxClass,
+    #[serde(default)]
     pub slug: Option<String>,
     #[serde(default)]
     pub image_url: Option<String>,
@@ -159,6 +171,8 @@ pub struct NewProduct {
     pub price: Cents,
     pub category: Category,
     pub stock: Stock,
+    pub weight: Grams,
+    pub tax_class: TaxClass,
     pub slug: Slug,
     pub image_url: Option<String>,
 }
@@ -180,6 +194,8 @@ impl TryFrom<CreateProductRequest> for NewProduct {
             price: Cents::price("price_cents", r.price_cents)?,
             category,
             stock: Stock::parse(r.stock)?,
+            weight: Grams::parse("weight_grams", r.weight_grams)?,
+            tax_class: r.tax_class,
             image_url: r
                 .image_url
                 .as_deref()
@@ -206,6 +222,10 @@ pub struct UpdateProductRequest {
     #[serde(default)]
     pub stock: Option<i64>,
     #[serde(default)]
+    pub weight_grams: Option<i64>,
+    #[serde(default)]
+    pub tax_class: Option<TaxClass>,
+    #[serde(default)]
     pub slug: Option<String>,
     #[serde(default, deserialize_with = "crate::types::double_option")]
     pub image_url: Option<Option<String>>,
@@ -218,6 +238,8 @@ pub struct ProductPatch {
     pub price: Option<Cents>,
     pub category: Option<Category>,
     pub stock: Option<Stock>,
+    pub weight: Option<Grams>,
+    pub tax_class: Option<TaxClass>,
     pub slug: Option<Slug>,
     /// `Some(None)` removes the image.
     pub image_url: Option<Option<String>>,
@@ -235,6 +257,11 @@ impl TryFrom<UpdateProductRequest> for ProductPatch {
                 .transpose()?,
             category: r.category.as_deref().map(Category::parse).transpose()?,
             stock: r.stock.map(Stock::parse).transpose()?,
+            weight: r
+                .weight_grams
+                .map(|g| Grams::parse("weight_grams", g))
+                .transpose()?,
+            tax_class: r.tax_class,
             slug: r.slug.as_deref().map(Slug::parse).transpose()?,
             image_url: r
                 .image_url
@@ -246,6 +273,8 @@ impl TryFrom<UpdateProductRequest> for ProductPatch {
             && patch.price.is_none()
             && patch.category.is_none()
             && patch.stock.is_none()
+            && patch.weight.is_none()
+            && patch.tax_class.is_none()
             && patch.slug.is_none()
             && patch.image_url.is_none();
         if empty {

@@ -373,6 +373,8 @@ pub async fn create(app: &App, new: NewProduct) -> ApiResult<ProductView> {
         currency: app.settings.catalog.currency.clone(),
         category: new.category,
         stock: new.stock.get(),
+        weight_grams: new.weight,
+        tax_class: new.tax_class,
         image_url: new.image_url,
         created_at: now,
         updated_at: now,
@@ -484,6 +486,12 @@ fn update_expr(
     }
     if let Some(v) = patch.stock {
         u.set(STOCK, n(v.get()));
+    }
+    if let Some(v) = patch.weight {
+        u.set("weight_grams", n(v.get()));
+    }
+    if let Some(v) = patch.tax_class {
+        u.set("tax_class", serde_dynamo::to_attribute_value(v)?);
     }
     match &patch.image_url {
         Some(Some(url)) => {

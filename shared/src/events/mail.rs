@@ -140,7 +140,7 @@ fn render(shop: &Shop, to: &str, subject: String, body: Body) -> Mail {
     }
 }
 
-/// The order's lines and total, as rows.
+/// The order's lines, subtotal, shipping, each tax line and total, as rows.
 fn order_lines(order: &OrderData) -> Vec<(String, String)> {
     let currency = order.currency.as_str();
     let mut rows: Vec<(String, String)> = order
@@ -153,8 +153,48 @@ fn order_lines(order: &OrderData) -> Vec<(String, String)> {
             )
         })
         .collect();
+    rows.push((
+        "Subtotal".into(),
+        money(order.subtotal_cents.get(), currency),
+    ));
+    rows.push((
+        format!("Shipping ({})", order.shipping_method.name),
+        money(order.shipping_cents.get(), currency),
+    ));
+    for t in &order.tax_lines {
+        let included = if order.prices_include_tax {
+            ", included"
+        } else {
+            ""
+        };
+        rows.push((
+            format!("{} {}%{included}", t.name, percent(t.rate_bp)),
+            money(t.amount_cents.get(), currency),
+        ));
+    }
     rows.push(("Total".into(), money(order.total_cents.get(), currency)));
     rows
+}
+
+/// Basis points as a percentage without trailing zeros: 725 -> `7.25`, 400 -> `4`.
+fn percent(bp: u32) -> String {
+    let s = format!("{}.{:02}", bp / 100, bp % 100);
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// Where the order goes, one line per part, as a label shows it.
+fn address_lines(order: &OrderData) -> Vec<String> {
+    let a = &order.shipping_address;
+    let mut out = vec!["Shipping to:".to_string(), a.name.clone(), a.line1.clone()];
+    out.extend(a.line2.clone());
+    let region = a
+        .region
+        .as_deref()
+        .map(|r| format!(" {r}"))
+        .unwrap_or_default();
+    out.push(format!("{}{region} {}", a.city, a.postal_code));
+    out.push(a.country.name().to_string());
+    out
 }
 
 /// The link (or, without a storefront address, the code) of an emailed-link event: its token is
@@ -201,7 +241,11 @@ fn order_mail(kind: EventType, d: &OrderData, shop: &Shop) -> Option<(String, Bo
             body(
                 "Thank you for your order. We are holding these items for you:",
                 order_lines(d),
-                vec!["Pay for it from the order page to have it shipped.".into()],
+                [
+                    address_lines(d),
+                    vec!["Pay for it from the order page to have it shipped.".into()],
+                ]
+                .concat(),
             ),
         ),
         OrderPaid => (
@@ -209,12 +253,16 @@ fn order_mail(kind: EventType, d: &OrderData, shop: &Shop) -> Option<(String, Bo
             body(
                 "We have your payment. Your order is being prepared:",
                 order_lines(d),
-                vec![],
+                address_lines(d),
             ),
         ),
         OrderShipped => (
             format!("order {order_ref} shipped"),
-            body("Your order is on its way.", order_lines(d), vec![]),
+            body(
+                "Your order is on its way.",
+                order_lines(d),
+                address_lines(d),
+            ),
         ),
         OrderDelivered => (
             format!("order {order_ref} delivered"),
@@ -363,15 +411,21 @@ mod tests {
     }
 
     fn order(reason: Option<&str>) -> serde_json::Value {
-        json!({
-            "order_id": "01ORDER", "user_id": "01JBUSER000000000000000000", "status": "PENDING",
-            "payment_status": "unpaid", "currency": "EUR", "total_cents": 2750,
-            "created_at": "2026-12-01T00:00:00.000Z", "reason": reason,
+        let mut o =
+            serde_json::to_value(OrderData::from(&crate::orders::Order::example())).unwrap();
+        let fields = json!({
+            "order_id": "01ORDER", "currency": "EUR", "subtotal_cents": 2750, "shipping_cents": 590,
+            "tax_lines": [{"name": "VAT", "rate_bp": 1900, "amount_cents": 439}], "tax_cents": 439,
+            "prices_include_tax": true, "total_cents": 3340, "reason": reason,
             "items": [
                 {"product_id": "01JBP1", "name": "Earl <Grey>", "quantity": 2, "unit_price_cents": 1250},
                 {"product_id": "01JBP2", "name": "Mug", "quantity": 1, "unit_price_cents": 250}
             ]
-        })
+        });
+        for (k, v) in fields.as_object().unwrap() {
+            o[k] = v.clone();
+        }
+        o
     }
 
     fn placed() -> Event {
@@ -387,14 +441,30 @@ mod tests {
     }
 
     #[test]
-    fn the_confirmation_lists_items_total_and_link_in_both_parts() {
+    fn the_confirmation_lists_items_every_figure_the_address_and_link_in_both_parts() {
         let m = compose(&placed(), "a@b.test", &SHOP).unwrap();
         assert_eq!(m.subject, "Tea & Co: order 01ORDER received");
         assert!(m.text.contains("2 x Earl <Grey>  €25.00"), "{}", m.text);
-        assert!(m.text.contains("Total  €27.50"), "{}", m.text);
+        assert!(m.text.contains("Subtotal  €27.50"), "{}", m.text);
+        assert!(
+            m.text
+                .contains("Shipping (Standard (3-5 business days))  €5.90"),
+            "{}",
+            m.text
+        );
+        assert!(m.text.contains("VAT 19%, included  €4.39"), "{}", m.text);
+        assert!(m.text.contains("Total  €33.40"), "{}", m.text);
+        assert!(
+            m.text.contains("1 Market St") && m.text.contains("San Francisco CA 94105"),
+            "{}",
+            m.text
+        );
         assert!(m.text.contains("https://shop.example/#/orders/01ORDER"));
         assert!(m.html.contains("Earl &lt;Grey&gt;") && !m.html.contains("<Grey>"));
-        assert!(m.html.contains("Tea &amp; Co") && m.html.contains("€27.50"));
+        assert!(m.html.contains("Tea &amp; Co") && m.html.contains("€33.40"));
+        assert_eq!(percent(725), "7.25");
+        assert_eq!(percent(400), "4");
+        assert_eq!(percent(650), "6.5");
         assert_eq!(recipient(&placed()), Some(Recipient::Customer));
     }
 

@@ -9,6 +9,10 @@ use sha2::{Digest, Sha256};
 use crate::{
     orders::model::{CancelReason, Order, OrderLine, OrderStatus, PaymentStatus},
     platform::metrics::Metric,
+    pricing::{
+        address::ShippingAddress,
+        quote::{ShippingChoice, TaxLine},
+    },
     types::{Cents, Currency, OrderId, ProductId, Timestamp, UserId},
     users::{
         links::{LinkRecord, Purpose},
@@ -86,8 +90,14 @@ impl EventType {
     }
 
     /// The version of this type's `data`; raised only on a change a consumer could trip over.
+    /// Order events are at 2: their data gained the address, shipping and tax, all required.
     pub fn version(self) -> u32 {
-        1
+        use EventType::*;
+        match self {
+            OrderPlaced | OrderPaid | OrderShipped | OrderDelivered | OrderCancelled
+            | OrderRefunded => 2,
+            _ => 1,
+        }
     }
 }
 
@@ -195,6 +205,13 @@ pub struct OrderData {
     pub status: OrderStatus,
     pub payment_status: PaymentStatus,
     pub items: Vec<OrderLine>,
+    pub shipping_address: ShippingAddress,
+    pub shipping_method: ShippingChoice,
+    pub subtotal_cents: Cents,
+    pub shipping_cents: Cents,
+    pub tax_lines: Vec<TaxLine>,
+    pub tax_cents: Cents,
+    pub prices_include_tax: bool,
     pub total_cents: Cents,
     pub currency: Currency,
     pub created_at: Timestamp,
@@ -211,6 +228,13 @@ impl From<&Order> for OrderData {
             status: o.status,
             payment_status: o.payment_status,
             items: o.items.clone(),
+            shipping_address: o.shipping_address.clone(),
+            shipping_method: o.shipping_method.clone(),
+            subtotal_cents: o.subtotal_cents,
+            shipping_cents: o.shipping_cents,
+            tax_lines: o.tax_lines.clone(),
+            tax_cents: o.tax_cents,
+            prices_include_tax: o.prices_include_tax,
             total_cents: o.total_cents,
             currency: o.currency.clone(),
             created_at: o.created_at,
@@ -414,17 +438,8 @@ mod tests {
 
     fn order(status: OrderStatus, payment: PaymentStatus) -> Order {
         Order {
-            id: OrderId::from_trusted("01JBXAMPLE0000000000000000"),
-            user_id: UserId::from_trusted("01JBUSER000000000000000000"),
             status,
             payment_status: payment,
-            expires_at: None,
-            payment_intent_id: None,
-            payment_error: None,
-            payment_attempts: 0,
-            payment_intents: Vec::new(),
-            payment_open: false,
-            cancel_reason: None,
             items: vec![OrderLine {
                 product_id: ProductId::from_trusted("p1"),
                 name: "Tea".into(),
@@ -433,8 +448,7 @@ mod tests {
             }],
             total_cents: Cents::price("p", 2500).unwrap(),
             currency: Currency::parse("EUR").unwrap(),
-            created_at: Timestamp::parse("2026-12-01T00:00:00Z").unwrap(),
-            updated_at: Timestamp::parse("2026-12-01T00:00:00Z").unwrap(),
+            ..Order::example()
         }
     }
 

@@ -172,16 +172,14 @@ mod tests {
     use crate::events::EventType;
 
     fn order_image(status: &str, payment: &str) -> Value {
-        json!({
-            "pk": {"S": "ORDER#01JBXAMPLE0000000000000000"}, "sk": {"S": "ORDER"},
-            "gsi1pk": {"S": "USER#01JBUSER000000000000000000"},
-            "id": {"S": "01JBXAMPLE0000000000000000"}, "user_id": {"S": "01JBUSER000000000000000000"},
-            "status": {"S": status}, "payment_status": {"S": payment}, "payment_attempts": {"N": "0"},
-            "items": {"L": [{"M": {"product_id": {"S": "01JBPRODUCT000000000000000"}, "name": {"S": "Tea"},
-                "unit_price_cents": {"N": "1250"}, "quantity": {"N": "2"}}}]},
-            "total_cents": {"N": "2500"}, "currency": {"S": "USD"},
-            "created_at": {"S": "2026-12-01T00:00:00.000Z"}, "updated_at": {"S": "2026-12-01T00:00:00.000Z"}
-        })
+        let mut o = serde_json::to_value(crate::orders::Order::example()).unwrap();
+        o["status"] = status.into();
+        o["payment_status"] = payment.into();
+        o["items"][0]["name"] = "Tea".into();
+        o["pk"] = "ORDER#01JBXAMPLE0000000000000000".into();
+        o["sk"] = "ORDER".into();
+        let item: serde_dynamo::Item = serde_dynamo::to_item(o).unwrap();
+        serde_json::to_value(item).unwrap()
     }
 
     fn record(id: &str, name: &str, keys: Value, old: Option<Value>, new: Option<Value>) -> Value {

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use super::{
     model::{
-        CheckoutSource, IDEMPOTENCY_TTL_SECS, ORDERS_PLACED, OUT_OF_STOCK, Order, REVENUE_CENTS,
-        busy, order_from, product_ids, unknown_products,
+        Checkout, CheckoutSource, IDEMPOTENCY_TTL_SECS, Line, ORDERS_PLACED, OUT_OF_STOCK, Order,
+        REVENUE_CENTS, basket, busy, order_from, product_ids, unknown_products,
     },
     store::{self, CONFLICT_ATTEMPTS, CartRecord, backoff},
 };
@@ -23,6 +23,11 @@ use crate::{
         db::{self, Fetched, Reasons, Tx, TxError},
         metrics,
     },
+    pricing::{
+        quote::{Quote, quote},
+        rates::{ShippingRates, TaxRates},
+        store as rates,
+    },
     types::ProductId,
 };
 
@@ -34,39 +39,42 @@ pub enum Outcome {
     Replayed(Order),
 }
 
-/// What a checkout needs to have read first (in the same round trip as authentication): the
-/// products of `items`, or the cart.
+/// What a checkout or a quote needs to have read first (in the same round trip as
+/// authentication): the products of `items`, or the cart, and the shipping and tax rates.
 pub fn prefetch(app: &App, source: &CheckoutSource, user: &crate::types::UserId) -> db::BatchGet {
     let tables = &app.config.tables;
-    match source {
+    let batch = match source {
         CheckoutSource::Items(lines) => lines.iter().fold(db::BatchGet::default(), |b, l| {
             b.get(&tables.products, product_key(&l.product_id), false)
         }),
         CheckoutSource::Cart => {
             db::BatchGet::default().get(&tables.orders, store::cart_key(user), true)
         }
-    }
+    };
+    rates::prefetch(app, batch)
 }
 
-/// Places the order `source` describes for `who`, given what `prefetch` read.
-pub async fn checkout(
+/// What [`prefetch`] read, taken apart.
+pub struct Prefetched {
+    pub lines: Vec<Line>,
+    /// The cart's version, when the cart is checked out (the checkout deletes exactly that cart).
+    pub cart_version: Option<String>,
+    /// The products of explicit items (a cart's are read once its lines are known).
+    pub products: Option<HashMap<ProductId, ProductView>>,
+    pub shipping: ShippingRates,
+    pub tax: TaxRates,
+}
+
+/// Takes [`prefetch`]'s items out of `fetched`; `None` for an empty cart.
+pub fn prefetched(
     app: &App,
     who: &Principal,
-    key: &str,
     source: &CheckoutSource,
     mut fetched: Fetched,
-) -> ApiResult<Outcome> {
+) -> ApiResult<Option<Prefetched>> {
     let tables = &app.config.tables;
-    let fingerprint = source.fingerprint();
-    // What a repeated request finds changed (its cart emptied, a product since deleted) must not
-    // hide the order the first one placed: any refusal before the transaction checks for a replay.
-    let refuse =
-        async |err: ApiError| match store::replay(app, &who.user_id, key, &fingerprint).await? {
-            Some(order) => Ok(Outcome::Replayed(order)),
-            None => Err(err),
-        };
-
-    let (lines, cart_version, mut prefetched) = match source {
+    let (shipping, tax) = rates::take(app, &mut fetched)?;
+    let (lines, cart_version, products) = match source {
         CheckoutSource::Items(lines) => (
             lines.clone(),
             None,
@@ -79,38 +87,94 @@ pub async fn checkout(
                 .take_as(&tables.orders, &store::cart_key(&who.user_id))?
                 .unwrap_or_default();
             if cart.items.is_empty() {
-                return refuse(ApiError::Rejected {
-                    code: "empty_cart",
-                    message: "the cart is empty: add products or send items".into(),
-                    details: None,
-                })
-                .await;
+                return Ok(None);
             }
             (cart.items, Some(cart.updated_at), None)
         }
     };
+    Ok(Some(Prefetched {
+        lines,
+        cart_version,
+        products,
+        shipping,
+        tax,
+    }))
+}
 
+pub fn empty_cart() -> ApiError {
+    ApiError::Rejected {
+        code: "empty_cart",
+        message: "the cart is empty: add products or send items".into(),
+        details: None,
+    }
+}
+
+/// The quote of `checkout` from what was read: the catalog (read now when `products` is `None`),
+/// the rates, the address and method.
+pub async fn price(app: &App, checkout: &Checkout, read: &mut Prefetched) -> ApiResult<Quote> {
+    let catalog = match read.products.take() {
+        Some(found) => found,
+        None => load_products(app, &product_ids(&read.lines)).await?,
+    };
+    let items = basket(&read.lines, checkout.from_cart(), &catalog)
+        .map_err(|gone| unknown_products(&gone))?;
+    quote(
+        &items,
+        &checkout.address,
+        checkout.method.as_ref(),
+        &read.shipping,
+        &read.tax,
+        &app.settings.catalog.currency,
+    )
+}
+
+/// Places the order `checkout` describes for `who`, given what `prefetch` read.
+pub async fn checkout(
+    app: &App,
+    who: &Principal,
+    key: &str,
+    checkout: &Checkout,
+    fetched: Fetched,
+) -> ApiResult<Outcome> {
+    let fingerprint = checkout.fingerprint();
+    // What a repeated request finds changed (its cart emptied, a product since deleted) must not
+    // hide the order the first one placed: any refusal before the transaction checks for a replay.
+    let refuse =
+        async |err: ApiError| match store::replay(app, &who.user_id, key, &fingerprint).await? {
+            Some(order) => Ok(Outcome::Replayed(order)),
+            None => Err(err),
+        };
+    let Some(mut read) = prefetched(app, who, &checkout.source, fetched)? else {
+        return refuse(empty_cart()).await;
+    };
     for attempt in 0..CONFLICT_ATTEMPTS {
         if attempt > 0 {
             backoff(attempt).await;
         }
         // A retry re-reads the catalog: a price may have changed under us.
-        let catalog: HashMap<ProductId, ProductView> = match prefetched.take() {
-            Some(found) => found,
-            None => load_products(app, &product_ids(&lines)).await?,
+        let priced = match price(app, checkout, &mut read).await {
+            Ok(q) => q,
+            Err(e @ (ApiError::Rejected { .. } | ApiError::Invalid { .. })) => {
+                return refuse(e).await;
+            }
+            Err(e) => return Err(e),
         };
-        let order = match order_from(
+        let order = order_from(
             &who.user_id,
-            &lines,
-            matches!(source, CheckoutSource::Cart),
-            catalog,
-            &app.settings.catalog.currency,
+            &priced,
+            checkout.address.clone(),
             app.settings.orders.payment_window,
-        ) {
-            Ok(order) => order,
-            Err(missing) => return refuse(unknown_products(&missing)).await,
-        };
-        match place(app, who, key, &fingerprint, &order, cart_version.as_deref()).await? {
+        );
+        match place(
+            app,
+            who,
+            key,
+            &fingerprint,
+            &order,
+            read.cart_version.as_deref(),
+        )
+        .await?
+        {
             Placed::Done => {
                 tracing::info!(order_id = %order.id, total_cents = order.total_cents.get(), "order placed");
                 metrics::emit(&[(ORDERS_PLACED, 1), (REVENUE_CENTS, order.total_cents.get())]);

@@ -8,7 +8,7 @@ use lambda_http::{
 use super::{
     checkout::{self, Outcome},
     model::{
-        CartView, CheckoutRequest, CheckoutSource, Line, Mover, Order, OrderStatus, OrderView,
+        CartView, Checkout, CheckoutRequest, Line, Mover, Order, OrderStatus, OrderView,
         PutCartRequest, StatusRequest, idempotency_key, order_id_in_path, parse_lines,
         plan_transition, price_cart, product_ids, unknown_products, visible_to,
     },
@@ -26,30 +26,31 @@ use crate::{
     types::{OrderId, Timestamp, UserId},
 };
 
-/// What to check out: the body's `items`, or the cart when the body is empty or `{}`.
-fn checkout_source(req: &Request) -> ApiResult<CheckoutSource> {
+/// What to check out and where to: the body's `items` (the cart when absent), its
+/// `shipping_address` and `shipping_method`.
+fn checkout_body(req: &Request) -> ApiResult<Checkout> {
     let body: CheckoutRequest = if req.body().as_ref().iter().all(u8::is_ascii_whitespace) {
         CheckoutRequest::default()
     } else {
         json_body(req)?
     };
-    CheckoutSource::try_from(body)
+    Checkout::try_from(body)
 }
 
 /// `POST /orders`
 pub async fn create_order(app: &'static App, req: Request) -> ApiResult<Reply> {
     let key = idempotency_key(header_str(&req, IDEMPOTENCY_KEY));
-    let source = checkout_source(&req);
+    let body = checkout_body(&req);
     // One round trip reads the caller's account and what the checkout needs first. An earlier
     // request with this key is not looked for up front: the transaction's conditional put of the
     // idempotency record finds it, so a first attempt (nearly every request) pays no read for it.
-    let (who, fetched) = auth::authenticate_batch(app, &req, |user| match &source {
-        Ok(source) => checkout::prefetch(app, source, user),
+    let (who, fetched) = auth::authenticate_batch(app, &req, |user| match &body {
+        Ok(body) => checkout::prefetch(app, &body.source, user),
         Err(_) => Default::default(),
     })
     .await?;
-    let (key, source) = (key?, source?);
-    match checkout::checkout(app, &who, &key, &source, fetched).await? {
+    let (key, body) = (key?, body?);
+    match checkout::checkout(app, &who, &key, &body, fetched).await? {
         Outcome::Placed(order) => {
             record_order(order.id.as_str());
             Reply::created(&OrderView::from(order))
@@ -60,6 +61,21 @@ pub async fn create_order(app: &'static App, req: Request) -> ApiResult<Reply> {
                 .with_header(HeaderName::from_static("idempotent-replayed"), "true"))
         }
     }
+}
+
+/// `POST /checkout/quote` (signed in): what `POST /orders` with this body would charge, priced
+/// by the same function from the same reads, with every shipping option for the address.
+pub async fn checkout_quote(app: &'static App, req: Request) -> ApiResult<Reply> {
+    let body = checkout_body(&req);
+    let (who, fetched) = auth::authenticate_batch(app, &req, |user| match &body {
+        Ok(body) => checkout::prefetch(app, &body.source, user),
+        Err(_) => Default::default(),
+    })
+    .await?;
+    let body = body?;
+    let mut read =
+        checkout::prefetched(app, &who, &body.source, fetched)?.ok_or_else(checkout::empty_cart)?;
+    Reply::ok(&checkout::price(app, &body, &mut read).await?)
 }
 
 /// `GET /orders?limit&cursor[&status]`: the caller's orders, newest first. Admins may pass

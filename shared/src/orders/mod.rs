@@ -7,5 +7,7 @@ pub mod handlers;
 pub mod model;
 pub mod store;
 
-pub use handlers::{create_order, get_cart, get_order, list_orders, put_cart, update_order_status};
+pub use handlers::{
+    checkout_quote, create_order, get_cart, get_order, list_orders, put_cart, update_order_status,
+};
 pub use model::{Order, OrderStatus};

@@ -12,6 +12,11 @@ use crate::{
     catalog::model::ProductView,
     error::{ApiError, ApiResult},
     platform::metrics::Metric,
+    pricing::{
+        address::{AddressRequest, ShippingAddress},
+        quote::{Item, Quote, ShippingChoice, TaxLine},
+        rates::RateId,
+    },
     types::{Cents, Currency, OrderId, ProductId, Quantity, Timestamp, UserId},
 };
 
@@ -115,7 +120,9 @@ pub struct OrderLine {
     pub quantity: Quantity,
 }
 
-/// `{id, user_id, status, payment_status, expires_at?, items, total_cents, currency, ...}`
+/// `{id, user_id, status, payment_status, expires_at?, items, shipping_address, shipping_method,
+/// subtotal_cents, shipping_cents, tax_lines, tax_cents, total_cents, currency, ...}`: every figure
+/// as the checkout's quote had it, so a later change of prices or rates never moves them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Order {
     pub id: OrderId,
@@ -147,10 +154,77 @@ pub struct Order {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<CancelReason>,
     pub items: Vec<OrderLine>,
+    pub shipping_address: ShippingAddress,
+    pub shipping_method: ShippingChoice,
+    pub subtotal_cents: Cents,
+    pub shipping_cents: Cents,
+    pub tax_lines: Vec<TaxLine>,
+    pub tax_cents: Cents,
+    /// Whether the prices (and so the subtotal and shipping) contain `tax_cents`.
+    pub prices_include_tax: bool,
+    /// What the shopper pays: subtotal + shipping (+ tax when prices do not include it).
     pub total_cents: Cents,
     pub currency: Currency,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+impl Order {
+    /// The order the documentation, the sample events and the unit tests show: two mugs to
+    /// California by standard shipping, sales tax added.
+    pub fn example() -> Order {
+        let at = Timestamp::parse("2026-12-01T00:00:00.000Z").expect("a valid time");
+        let cents = |c| Cents::amount("example", c).expect("a valid amount");
+        Order {
+            id: OrderId::from_trusted("01JBXAMPLE0000000000000000"),
+            user_id: UserId::from_trusted("01JBUSER000000000000000000"),
+            status: OrderStatus::Pending,
+            payment_status: PaymentStatus::Unpaid,
+            expires_at: None,
+            payment_intent_id: None,
+            payment_error: None,
+            payment_attempts: 0,
+            payment_intents: Vec::new(),
+            payment_open: false,
+            cancel_reason: None,
+            items: vec![OrderLine {
+                product_id: ProductId::from_trusted("01JBPRODUCT000000000000000"),
+                name: "Stoneware Mug".into(),
+                unit_price_cents: cents(1490),
+                quantity: Quantity::parse("quantity", 2).expect("a valid quantity"),
+            }],
+            shipping_address: ShippingAddress::parse(
+                "shipping_address",
+                AddressRequest {
+                    name: "Ada Lovelace".into(),
+                    line1: "1 Market St".into(),
+                    city: "San Francisco".into(),
+                    region: Some("CA".into()),
+                    postal_code: "94105".into(),
+                    country: "US".into(),
+                    ..Default::default()
+                },
+            )
+            .expect("a valid address"),
+            shipping_method: ShippingChoice {
+                id: RateId::parse("id", "standard").expect("a valid id"),
+                name: "Standard (3-5 business days)".into(),
+            },
+            subtotal_cents: cents(2980),
+            shipping_cents: cents(590),
+            tax_lines: vec![TaxLine {
+                name: "California sales tax".into(),
+                rate_bp: 725,
+                amount_cents: cents(216),
+            }],
+            tax_cents: cents(216),
+            prices_include_tax: false,
+            total_cents: cents(2980 + 590 + 216),
+            currency: Currency::parse("USD").expect("a valid currency"),
+            created_at: at,
+            updated_at: at,
+        }
+    }
 }
 
 /// An order as the API answers it: the stored order without the payment bookkeeping (the intents
@@ -171,6 +245,15 @@ pub struct OrderView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<CancelReason>,
     pub items: Vec<OrderLine>,
+    pub shipping_address: ShippingAddress,
+    pub shipping_method: ShippingChoice,
+    pub subtotal_cents: Cents,
+    pub shipping_cents: Cents,
+    pub tax_lines: Vec<TaxLine>,
+    pub tax_cents: Cents,
+    /// Whether the prices (and so the subtotal and shipping) contain `tax_cents`.
+    pub prices_include_tax: bool,
+    /// What the shopper pays: subtotal + shipping (+ tax when prices do not include it).
     pub total_cents: Cents,
     pub currency: Currency,
     pub created_at: Timestamp,
@@ -190,6 +273,13 @@ impl From<Order> for OrderView {
             payment_attempts: o.payment_attempts,
             cancel_reason: o.cancel_reason,
             items: o.items,
+            shipping_address: o.shipping_address,
+            shipping_method: o.shipping_method,
+            subtotal_cents: o.subtotal_cents,
+            shipping_cents: o.shipping_cents,
+            tax_lines: o.tax_lines,
+            tax_cents: o.tax_cents,
+            prices_include_tax: o.prices_include_tax,
             total_cents: o.total_cents,
             currency: o.currency,
             created_at: o.created_at,
@@ -198,62 +288,47 @@ impl From<Order> for OrderView {
     }
 }
 
-/// The order `lines` make at the catalog's current prices. From a cart, a line whose product has
-/// left the catalog is dropped, as the cart shows it (unavailable, not in the total); explicit
-/// items must all exist. `Err`: the products not found, when nothing can be bought.
-pub fn order_from(
-    user: &UserId,
+/// What `lines` buy at the catalog's current prices (never the client's), ready to price. From a
+/// cart, a line whose product has left the catalog is dropped, as the cart shows it (unavailable,
+/// not in the total); explicit items must all exist. `Err`: the products not found, when nothing
+/// can be bought.
+pub fn basket(
     lines: &[Line],
     from_cart: bool,
-    catalog: HashMap<ProductId, ProductView>,
-    currency: &Currency,
-    payment_window: std::time::Duration,
-) -> Result<Order, Vec<ProductId>> {
-    let catalog: HashMap<ProductId, (String, Cents)> = catalog
-        .into_iter()
-        .map(|(id, p)| (id, (p.name, p.price_cents)))
-        .collect();
-    let buying: Vec<Line> = lines
-        .iter()
-        .filter(|l| !from_cart || catalog.contains_key(&l.product_id))
-        .cloned()
-        .collect();
-    if buying.is_empty() {
-        return Err(lines.iter().map(|l| l.product_id.clone()).collect());
-    }
-    build_order(user, &buying, &catalog, currency, payment_window)
-}
-
-/// Prices the lines from the catalog (never from the client) and totals them.
-pub fn build_order(
-    user: &UserId,
-    lines: &[Line],
-    catalog: &HashMap<ProductId, (String, Cents)>,
-    currency: &Currency,
-    payment_window: std::time::Duration,
-) -> Result<Order, Vec<ProductId>> {
+    catalog: &HashMap<ProductId, ProductView>,
+) -> Result<Vec<Item>, Vec<ProductId>> {
     let missing: Vec<ProductId> = lines
         .iter()
         .filter(|l| !catalog.contains_key(&l.product_id))
         .map(|l| l.product_id.clone())
         .collect();
-    if !missing.is_empty() {
+    if (!from_cart && !missing.is_empty()) || missing.len() == lines.len() {
         return Err(missing);
     }
-    let items: Vec<OrderLine> = lines
+    Ok(lines
         .iter()
-        .map(|l| {
-            let (name, price) = &catalog[&l.product_id];
-            OrderLine {
+        .filter_map(|l| {
+            catalog.get(&l.product_id).map(|p| Item {
                 product_id: l.product_id.clone(),
-                name: name.clone(),
-                unit_price_cents: *price,
+                name: p.name.clone(),
+                unit_price_cents: p.price_cents,
                 quantity: l.quantity,
-            }
+                weight_grams: p.weight_grams,
+                tax_class: p.tax_class,
+            })
         })
-        .collect();
+        .collect())
+}
+
+/// A new PENDING order of what `quote` priced, to `address`, holding its stock for `payment_window`.
+pub fn order_from(
+    user: &UserId,
+    quote: &Quote,
+    address: ShippingAddress,
+    payment_window: std::time::Duration,
+) -> Order {
     let now = Timestamp::now();
-    Ok(Order {
+    Order {
         id: OrderId::new(),
         user_id: user.clone(),
         status: OrderStatus::Pending,
@@ -265,19 +340,41 @@ pub fn build_order(
         payment_intents: Vec::new(),
         payment_open: false,
         cancel_reason: None,
-        total_cents: Cents::sum(items.iter().map(|l| l.unit_price_cents.times(l.quantity))),
-        items,
-        currency: currency.clone(),
+        items: quote
+            .lines
+            .iter()
+            .map(|l| OrderLine {
+                product_id: l.product_id.clone(),
+                name: l.name.clone(),
+                unit_price_cents: l.unit_price_cents,
+                quantity: l.quantity,
+            })
+            .collect(),
+        shipping_address: address,
+        shipping_method: quote.shipping_method.clone(),
+        subtotal_cents: quote.subtotal_cents,
+        shipping_cents: quote.shipping_cents,
+        tax_lines: quote.tax_lines.clone(),
+        tax_cents: quote.tax_cents,
+        prices_include_tax: quote.prices_include_tax,
+        total_cents: quote.total_cents,
+        currency: quote.currency.clone(),
         created_at: now,
         updated_at: now,
-    })
+    }
 }
 
+/// The body of `POST /orders` and `POST /checkout/quote`: `{items?, shipping_address,
+/// shipping_method?}` (no items: the cart).
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutRequest {
     #[serde(default)]
     pub items: Option<Vec<LineRequest>>,
+    #[serde(default)]
+    pub shipping_address: Option<AddressRequest>,
+    #[serde(default)]
+    pub shipping_method: Option<String>,
 }
 
 /// What a checkout buys: explicit lines, or whatever is in the cart.
@@ -286,10 +383,9 @@ pub enum CheckoutSource {
     Cart,
 }
 
-impl TryFrom<CheckoutRequest> for CheckoutSource {
-    type Error = ApiError;
-    fn try_from(r: CheckoutRequest) -> ApiResult<Self> {
-        match r.items {
+impl CheckoutSource {
+    fn parse(items: Option<Vec<LineRequest>>) -> ApiResult<Self> {
+        match items {
             None => Ok(CheckoutSource::Cart),
             Some(raw) => {
                 let lines = parse_lines(raw, false)?;
@@ -305,11 +401,43 @@ impl TryFrom<CheckoutRequest> for CheckoutSource {
     }
 }
 
-impl CheckoutSource {
+/// A checkout or quote, parsed: what is bought, where it goes, and how (`None`: the cheapest).
+pub struct Checkout {
+    pub source: CheckoutSource,
+    pub address: ShippingAddress,
+    pub method: Option<RateId>,
+}
+
+impl TryFrom<CheckoutRequest> for Checkout {
+    type Error = ApiError;
+    fn try_from(r: CheckoutRequest) -> ApiResult<Self> {
+        let source = CheckoutSource::parse(r.items)?;
+        let address = r.shipping_address.ok_or_else(|| {
+            ApiError::invalid_field(
+                "shipping_address",
+                "is required: where should the order go?",
+            )
+        })?;
+        Ok(Checkout {
+            source,
+            address: ShippingAddress::parse("shipping_address", address)?,
+            method: r
+                .shipping_method
+                .map(|m| RateId::parse("shipping_method", &m))
+                .transpose()?,
+        })
+    }
+}
+
+impl Checkout {
+    pub fn from_cart(&self) -> bool {
+        matches!(self.source, CheckoutSource::Cart)
+    }
+
     /// Fingerprint of the request body, so a reused key with another body is detected.
     /// Line order does not matter.
     pub fn fingerprint(&self) -> String {
-        let canonical = match self {
+        let lines = match &self.source {
             CheckoutSource::Cart => "cart".to_string(),
             CheckoutSource::Items(lines) => {
                 let mut parts: Vec<String> = lines
@@ -320,7 +448,11 @@ impl CheckoutSource {
                 format!("items:{}", parts.join(","))
             }
         };
-        B64.encode(Sha256::digest(canonical.as_bytes()))
+        let address = serde_json::to_string(&self.address).expect("an address serialises");
+        let method = self.method.as_ref().map_or("", RateId::as_str);
+        B64.encode(Sha256::digest(
+            format!("{lines}|{address}|{method}").as_bytes(),
+        ))
     }
 }
 
@@ -663,16 +795,44 @@ mod tests {
 
     const WINDOW: std::time::Duration = std::time::Duration::from_secs(1800);
 
+    /// To San Francisco by the cheapest method, at the README's sample rates.
+    fn address() -> ShippingAddress {
+        Order::example().shipping_address
+    }
+
+    fn place(
+        lines: &[Line],
+        from_cart: bool,
+        catalog: &HashMap<ProductId, ProductView>,
+    ) -> Result<Order, Vec<ProductId>> {
+        let shipping: crate::pricing::rates::ShippingRatesRequest =
+            serde_json::from_str(include_str!("../../../scripts/seed-shipping.json")).unwrap();
+        let tax: crate::pricing::rates::TaxRatesRequest =
+            serde_json::from_str(include_str!("../../../scripts/seed-tax.json")).unwrap();
+        let items = basket(lines, from_cart, catalog)?;
+        let q = crate::pricing::quote::quote(
+            &items,
+            &address(),
+            None,
+            &shipping.try_into().unwrap(),
+            &tax.try_into().unwrap(),
+            &usd(),
+        )
+        .unwrap();
+        Ok(order_from(
+            &UserId::from_trusted("01USER"),
+            &q,
+            address(),
+            WINDOW,
+        ))
+    }
+
     #[test]
     fn a_new_order_is_unpaid_and_lapses_after_the_payment_window() {
         let id = ProductId::new();
-        let catalog = HashMap::from([(
-            id.clone(),
-            ("Mug".to_string(), Cents::price("p", 100).unwrap()),
-        )]);
-        let user = UserId::from_trusted("01USER");
+        let catalog = HashMap::from([(id.clone(), view(&id, "Mug", 100))]);
         let before = Timestamp::now().plus(WINDOW);
-        let o = build_order(&user, &[line(&id, 1)], &catalog, &usd(), WINDOW).unwrap();
+        let o = place(&[line(&id, 1)], false, &catalog).unwrap();
         let after = Timestamp::now().plus(WINDOW);
         assert_eq!(o.payment_status, PaymentStatus::Unpaid);
         let expires = o.expires_at.unwrap();
@@ -695,17 +855,17 @@ mod tests {
 
     #[test]
     fn a_cart_drops_products_gone_from_the_catalog_but_explicit_items_must_all_exist() {
-        let (user, mug, gone) = (UserId::new(), ProductId::new(), ProductId::new());
-        let catalog = || HashMap::from([(mug.clone(), view(&mug, "Mug", 1490))]);
+        let (mug, gone) = (ProductId::new(), ProductId::new());
+        let catalog = HashMap::from([(mug.clone(), view(&mug, "Mug", 1490))]);
         let lines = [line(&mug, 2), line(&gone, 1)];
-        let o = order_from(&user, &lines, true, catalog(), &usd(), WINDOW).unwrap();
-        assert_eq!((o.items.len(), o.total_cents.get()), (1, 2980));
+        let o = place(&lines, true, &catalog).unwrap();
+        assert_eq!((o.items.len(), o.subtotal_cents.get()), (1, 2980));
         assert_eq!(
-            order_from(&user, &lines, false, catalog(), &usd(), WINDOW).unwrap_err(),
+            place(&lines, false, &catalog).unwrap_err(),
             vec![gone.clone()]
         );
         assert_eq!(
-            order_from(&user, &[line(&gone, 1)], true, catalog(), &usd(), WINDOW).unwrap_err(),
+            place(&[line(&gone, 1)], true, &catalog).unwrap_err(),
             vec![gone],
             "a cart of nothing left names what is gone"
         );
@@ -719,29 +879,23 @@ mod tests {
     }
 
     #[test]
-    fn order_is_priced_from_the_catalog_and_totalled() {
+    fn order_keeps_every_figure_of_its_quote() {
         let (a, b) = (ProductId::new(), ProductId::new());
         let catalog = HashMap::from([
-            (
-                a.clone(),
-                ("Mug".to_string(), Cents::price("p", 1490).unwrap()),
-            ),
-            (
-                b.clone(),
-                ("Tea".to_string(), Cents::price("p", 890).unwrap()),
-            ),
+            (a.clone(), view(&a, "Mug", 1490)),
+            (b.clone(), view(&b, "Tea", 890)),
         ]);
-        let user = UserId::from_trusted("U1");
-        let o = build_order(&user, &[line(&a, 2), line(&b, 3)], &catalog, &usd(), WINDOW).unwrap();
-        assert_eq!(o.total_cents.get(), 2 * 1490 + 3 * 890);
+        let o = place(&[line(&a, 2), line(&b, 3)], false, &catalog).unwrap();
+        assert_eq!(o.subtotal_cents.get(), 2 * 1490 + 3 * 890);
         assert_eq!(o.status, OrderStatus::Pending);
         assert_eq!(o.items[0].name, "Mug");
         assert_eq!(o.items[1].unit_price_cents.get(), 890);
-        let ghost = ProductId::new();
-        assert_eq!(
-            build_order(&user, &[line(&ghost, 1)], &catalog, &usd(), WINDOW).unwrap_err(),
-            vec![ghost]
-        );
+        // California: 7.25% on both (their views are standard rated); standard shipping.
+        assert_eq!(o.shipping_method.id.as_str(), "standard");
+        assert_eq!(o.shipping_cents.get(), 590);
+        assert_eq!(o.tax_cents.get(), 216 + 194);
+        assert_eq!(o.total_cents.get(), 2980 + 2670 + 590 + 216 + 194);
+        assert_eq!(o.shipping_address, address());
     }
 
     #[test]
@@ -765,14 +919,58 @@ mod tests {
     }
 
     #[test]
-    fn fingerprint_ignores_line_order_but_not_quantities() {
+    fn fingerprint_ignores_line_order_but_not_quantities_address_or_method() {
         let (a, b) = (ProductId::new(), ProductId::new());
-        let one = CheckoutSource::Items(vec![line(&a, 1), line(&b, 2)]).fingerprint();
-        let same = CheckoutSource::Items(vec![line(&b, 2), line(&a, 1)]).fingerprint();
-        let other = CheckoutSource::Items(vec![line(&a, 1), line(&b, 3)]).fingerprint();
+        let of = |source: CheckoutSource, method: Option<&str>, address: ShippingAddress| {
+            Checkout {
+                source,
+                address,
+                method: method.map(|m| RateId::parse("m", m).unwrap()),
+            }
+            .fingerprint()
+        };
+        let items = |q: i64| vec![line(&a, 1), line(&b, q)];
+        let one = of(CheckoutSource::Items(items(2)), None, address());
+        let same = of(
+            CheckoutSource::Items(vec![line(&b, 2), line(&a, 1)]),
+            None,
+            address(),
+        );
         assert_eq!(one, same);
-        assert_ne!(one, other);
-        assert_ne!(one, CheckoutSource::Cart.fingerprint());
+        assert_ne!(one, of(CheckoutSource::Items(items(3)), None, address()));
+        assert_ne!(one, of(CheckoutSource::Cart, None, address()));
+        assert_ne!(
+            one,
+            of(CheckoutSource::Items(items(2)), Some("express"), address())
+        );
+        let elsewhere = ShippingAddress {
+            line1: "2 Market St".into(),
+            ..address()
+        };
+        assert_ne!(one, of(CheckoutSource::Items(items(2)), None, elsewhere));
+    }
+
+    #[test]
+    fn a_checkout_needs_an_address_and_names_its_bad_fields() {
+        let refused = |v: serde_json::Value| match Checkout::try_from(
+            serde_json::from_value::<CheckoutRequest>(v).unwrap(),
+        ) {
+            Err(ApiError::Invalid { field, .. }) => field.unwrap(),
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("accepted"),
+        };
+        assert_eq!(refused(serde_json::json!({})), "shipping_address");
+        let mut a = serde_json::to_value(address()).unwrap();
+        a["postal_code"] = "ABCDE".into();
+        assert_eq!(
+            refused(serde_json::json!({"shipping_address": a})),
+            "shipping_address.postal_code"
+        );
+        let a = serde_json::to_value(address()).unwrap();
+        assert_eq!(
+            refused(serde_json::json!({"shipping_address": a, "shipping_method": "Next Day!"})),
+            "shipping_method"
+        );
     }
 
     fn req_line(id: &ProductId, q: i64) -> LineRequest {
@@ -831,21 +1029,17 @@ mod tests {
     }
 
     fn pending(lines: usize) -> Order {
-        let catalog: HashMap<ProductId, (String, Cents)> = (0..lines)
+        let catalog: HashMap<ProductId, ProductView> = (0..lines)
             .map(|i| {
-                let price = Cents::price("p", 100 * (i as i64 + 1)).unwrap();
-                (ProductId::new(), (format!("P{i}"), price))
+                let id = ProductId::new();
+                (
+                    id.clone(),
+                    view(&id, &format!("P{i}"), 100 * (i as i64 + 1)),
+                )
             })
             .collect();
         let lines: Vec<Line> = catalog.keys().map(|id| line(id, 2)).collect();
-        build_order(
-            &UserId::from_trusted("01USER"),
-            &lines,
-            &catalog,
-            &usd(),
-            WINDOW,
-        )
-        .unwrap()
+        place(&lines, false, &catalog).unwrap()
     }
 
     fn now() -> Timestamp {

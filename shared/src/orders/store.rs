@@ -498,8 +498,6 @@ fn move_item(app: &App, plan: &Transition) -> ApiResult<aws_sdk_dynamodb::types:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::Cents;
-    use crate::types::Currency;
 
     #[test]
     fn index_keys_follow_owner_and_status() {
@@ -507,19 +505,7 @@ mod tests {
             id: OrderId::from_trusted("01ORDER"),
             user_id: UserId::from_trusted("01USER"),
             status: OrderStatus::Paid,
-            payment_status: Default::default(),
-            expires_at: None,
-            payment_intent_id: None,
-            payment_error: None,
-            payment_attempts: 0,
-            payment_intents: Vec::new(),
-            payment_open: false,
-            cancel_reason: None,
-            items: vec![],
-            total_cents: Cents::sum([]),
-            currency: Currency::parse("USD").unwrap(),
-            created_at: Timestamp::now(),
-            updated_at: Timestamp::now(),
+            ..Order::example()
         };
         let k = keys(&order);
         assert_eq!(k[BY_USER.pk], s("USER#01USER"));

@@ -385,7 +385,6 @@ pub fn money_moving(intent: IntentStatus) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::Currency;
 
     const ORDER: &str = "01JD0000000000000000000001";
     use crate::types::{Cents, UserId};
@@ -503,18 +502,13 @@ mod tests {
             } else {
                 Default::default()
             },
-            expires_at: None,
             payment_intent_id: intent.map(str::to_string),
-            payment_error: None,
-            payment_attempts: 0,
             payment_intents: vec!["pi_1".into(), "pi_2".into()],
-            payment_open: false,
-            cancel_reason: None,
             items: vec![],
             total_cents: Cents::price("p", 2980).unwrap(),
-            currency: Currency::parse("USD").unwrap(),
             created_at: Timestamp::now(),
             updated_at: Timestamp::now(),
+            ..Order::example()
         }
     }
 

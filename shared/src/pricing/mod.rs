@@ -3,5 +3,9 @@
 
 pub mod address;
 pub mod countries;
+pub mod handlers;
 pub mod quote;
 pub mod rates;
+pub mod store;
+
+pub use handlers::{get_shipping, get_tax, put_shipping, put_tax, shipping_countries};

@@ -416,6 +416,30 @@ impl TryFrom<TaxRatesRequest> for TaxRates {
     }
 }
 
+/// A settings document and the version it is at; its `ETag` is the version, quoted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Versioned<T> {
+    pub doc: T,
+    /// 0 for a document never written (its default).
+    pub version: u64,
+}
+
+impl<T> Versioned<T> {
+    pub fn etag(&self) -> String {
+        format!("\"{}\"", self.version)
+    }
+}
+
+/// The version an `If-Match` names: 428 without one, 412 for one that names no version (a weak or
+/// `*` tag cannot say which version was edited).
+pub fn if_match(what: &'static str, raw: Option<&str>) -> ApiResult<u64> {
+    let raw = raw.ok_or(ApiError::PreconditionRequired(what))?.trim();
+    raw.strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .and_then(|v| v.parse().ok())
+        .ok_or(ApiError::Stale(what))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -555,5 +579,26 @@ mod tests {
             {"country": "de", "name": "b", "rates": {"standard": 1900, "reduced": 700}}
         ]}));
         assert_eq!(refused(twice), "regions");
+    }
+
+    #[test]
+    fn if_match_names_the_version_edited() {
+        assert_eq!(if_match("x", Some("\"7\"")).unwrap(), 7);
+        let v = Versioned {
+            doc: (),
+            version: 7,
+        };
+        assert_eq!(if_match("x", Some(&v.etag())).unwrap(), 7);
+        assert_eq!(
+            if_match("x", None).unwrap_err().code(),
+            "precondition_required"
+        );
+        for bad in ["*", "W/\"7\"", "7", "\"seven\""] {
+            assert_eq!(
+                if_match("x", Some(bad)).unwrap_err().code(),
+                "precondition_failed",
+                "{bad}"
+            );
+        }
     }
 }

@@ -25,7 +25,7 @@ pub use extract::{
 /// Largest request body accepted; bigger ones get 413 before any parsing.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
-const ALLOW_HEADERS: &str = "authorization, content-type, idempotency-key";
+const ALLOW_HEADERS: &str = "authorization, content-type, idempotency-key, if-match";
 const ALLOW_METHODS: &str = "GET, POST, PUT, DELETE, OPTIONS";
 
 /// A successful answer: status, optional JSON body, extra headers, and how it may be cached.
