@@ -121,7 +121,9 @@ async fn deleted_products_are_reported_in_the_cart() {
     // Checking out the cart drops the line it shows as unavailable, as the cart says.
     let r = t.api().checkout(&token, "k1", Value::Null).await;
     assert_eq!(r.status(), 201, "{:?}", r.body);
-    assert_eq!(r.body["total_cents"], 100);
+    assert_eq!(r.body["subtotal_cents"], 100);
+    // Oregon by standard shipping, no sales tax.
+    assert_eq!(r.body["total_cents"], 100 + 590);
     assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
     assert_eq!(r.body["items"][0]["product_id"], json!(a));
     // A cart holding nothing that is still sold cannot be checked out.
@@ -348,7 +350,8 @@ async fn checkout_of_the_cart_empties_it() {
         .await;
     let r = t.api().checkout(&token, "from-cart", json!({})).await;
     assert_eq!(r.status(), 201, "{:?}", r.body);
-    assert_eq!(r.body["total_cents"], 3 * 1490);
+    assert_eq!(r.body["subtotal_cents"], 3 * 1490);
+    assert_eq!(r.body["total_cents"], 3 * 1490 + 590);
     let cart = t.api().send(request("GET", "/cart").bearer(&token)).await;
     assert_eq!(cart.body["items"], json!([]));
     assert_eq!(t.stock_of(&a).await, 1);
