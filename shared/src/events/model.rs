@@ -161,7 +161,7 @@ impl Event {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Payload {
-    Order(OrderData),
+    Order(Box<OrderData>),
     Stock(StockData),
     Account(AccountData),
     Reset(ResetData),
@@ -294,7 +294,7 @@ pub fn order_events(old: Option<&Order>, new: Option<&Order>) -> Vec<(EventType,
     };
     let mut out = Vec::new();
     match old {
-        None => out.push((EventType::OrderPlaced, Payload::Order(new.into()))),
+        None => out.push((EventType::OrderPlaced, Payload::Order(Box::new(new.into())))),
         Some(old) if old.status != new.status => {
             let kind = match new.status {
                 OrderStatus::Pending => None,
@@ -308,14 +308,17 @@ pub fn order_events(old: Option<&Order>, new: Option<&Order>) -> Vec<(EventType,
                 if kind == EventType::OrderCancelled {
                     data.reason = new.cancel_reason;
                 }
-                out.push((kind, Payload::Order(data)));
+                out.push((kind, Payload::Order(Box::new(data))));
             }
         }
         Some(_) => {}
     }
     let was_refunded = old.is_some_and(|o| o.payment_status == PaymentStatus::Refunded);
     if new.payment_status == PaymentStatus::Refunded && !was_refunded {
-        out.push((EventType::OrderRefunded, Payload::Order(new.into())));
+        out.push((
+            EventType::OrderRefunded,
+            Payload::Order(Box::new(new.into())),
+        ));
     }
     out
 }
@@ -539,7 +542,9 @@ mod tests {
     }
 
     fn paid() -> Payload {
-        Payload::Order((&order(OrderStatus::Paid, PaymentStatus::Paid)).into())
+        Payload::Order(Box::new(
+            (&order(OrderStatus::Paid, PaymentStatus::Paid)).into(),
+        ))
     }
 
     #[test]

@@ -44,6 +44,7 @@ const ORDERS_PER_BUYER: usize = 90;
 
 pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) -> Fixture {
     use shop::users;
+    shop_tests::seed_rates(app).await.unwrap();
     let admin = users::store::register(app, new_user("admin@bench.local"), Role::Admin)
         .await
         .unwrap();
@@ -279,7 +280,8 @@ impl Orders<'_> {
                 token
             }
         };
-        let body = json!({"items": [{"product_id": self.product, "quantity": 1}]});
+        let body =
+            shop_tests::shipped(json!({"items": [{"product_id": self.product, "quantity": 1}]}));
         let key = format!("fixture-{}", self.placed);
         let o = call(
             app,
@@ -396,6 +398,7 @@ pub(crate) fn event_for(function: &str, route: &str, f: &Fixture, i: usize) -> V
             let call = account_call(function, f, i)
                 .or_else(|| catalog_call(function, f, i))
                 .or_else(|| order_call(function, f, i))
+                .or_else(|| pricing_call(function, f, i))
                 .unwrap_or_else(|| panic!("no benchmark event for {function}"));
             call.event(route)
         }
@@ -535,8 +538,13 @@ fn order_call<'a>(function: &str, f: &'a Fixture, i: usize) -> Option<Call<'a>> 
         ),
         "create-order" => Call::new("POST")
             .by(&f.order_buyers[i / ORDERS_PER_BUYER])
-            .json(json!({"items": [{"product_id": f.stocked, "quantity": 1}]}))
+            .json(shop_tests::shipped(
+                json!({"items": [{"product_id": f.stocked, "quantity": 1}]}),
+            ))
             .header("idempotency-key", format!("bench-{}", ulid::Ulid::new())),
+        "checkout-quote" => Call::new("POST").by(&f.customer).json(shop_tests::shipped(
+            json!({"items": [{"product_id": f.stocked, "quantity": 1}]}),
+        )),
         "list-orders" => Call::new("GET")
             .at("/orders?limit=20".into())
             .by(&f.customer),
@@ -551,6 +559,27 @@ fn order_call<'a>(function: &str, f: &'a Fixture, i: usize) -> Option<Call<'a>> 
             .at(format!("/orders/{}/payment", f.payable_orders[i].0))
             .by(&f.payable_orders[i].1)
             .json(json!({"payment_method": f.card})),
+        _ => return None,
+    })
+}
+
+fn pricing_call<'a>(function: &str, f: &'a Fixture, i: usize) -> Option<Call<'a>> {
+    // Each replacement is of the version the one before wrote: the seed is version 1, and every
+    // invocation gets the next index.
+    let edited = format!("\"{}\"", i + 1);
+    Some(match function {
+        "get-shipping" | "get-tax" => Call::new("GET").by(&f.admin),
+        "shipping-countries" => Call::new("GET"),
+        "put-shipping" => Call::new("PUT")
+            .by(&f.admin)
+            .header("if-match", edited)
+            .json(
+                serde_json::from_str(include_str!("../../../scripts/seed-shipping.json")).unwrap(),
+            ),
+        "put-tax" => Call::new("PUT")
+            .by(&f.admin)
+            .header("if-match", edited)
+            .json(serde_json::from_str(include_str!("../../../scripts/seed-tax.json")).unwrap()),
         _ => return None,
     })
 }

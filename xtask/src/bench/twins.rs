@@ -27,6 +27,12 @@ pub(crate) mod keys {
     pub fn idempotency(user: &str, key: &str) -> Item {
         shop::orders::store::idempotency_record_key(&UserId::from_trusted(user), key)
     }
+    pub fn shipping() -> Item {
+        shop::pricing::store::key::<shop::pricing::rates::ShippingRates>()
+    }
+    pub fn tax() -> Item {
+        shop::pricing::store::key::<shop::pricing::rates::TaxRates>()
+    }
 }
 
 pub(crate) type BoxFut<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
@@ -58,6 +64,24 @@ pub(crate) fn baseline<'a>(
         }
         d.batch_get_item()
             .request_items(&t.products, ka.build().unwrap())
+            .send()
+            .await
+            .unwrap();
+    };
+    // A checkout's or a quote's products and the two rate documents, in one BatchGetItem.
+    let priced = move |id: String| async move {
+        let rates = KeysAndAttributes::builder()
+            .keys(keys::shipping())
+            .keys(keys::tax())
+            .build()
+            .unwrap();
+        let product = KeysAndAttributes::builder()
+            .keys(keys::product(&id))
+            .build()
+            .unwrap();
+        d.batch_get_item()
+            .request_items(&t.products, product)
+            .request_items(&t.orders, rates)
             .send()
             .await
             .unwrap();
@@ -104,9 +128,13 @@ pub(crate) fn baseline<'a>(
             batch((0..3).map(p).collect()).await;
         }),
         "create-order" => Box::pin(async move {
-            batch(vec![f.stocked.clone()]).await;
+            priced(f.stocked.clone()).await;
             checkout_transaction(app, f).await;
         }),
+        "checkout-quote" => Box::pin(priced(f.stocked.clone())),
+        "get-shipping" => get(&t.orders, keys::shipping(), true),
+        "get-tax" => get(&t.orders, keys::tax(), true),
+        "shipping-countries" => get(&t.orders, keys::shipping(), false),
         _ => return None,
     })
 }
@@ -162,9 +190,19 @@ pub(crate) fn with_account<'a>(
             })
         }
         "create-order" => Box::pin(async move {
-            let batch = account().get(&t.products, keys::product(&f.stocked), false);
+            let batch = account()
+                .get(&t.products, keys::product(&f.stocked), false)
+                .get(&t.orders, keys::shipping(), false)
+                .get(&t.orders, keys::tax(), false);
             batch.send(d).await.unwrap();
             checkout_transaction(app, f).await;
+        }),
+        "checkout-quote" => Box::pin(async move {
+            let batch = account()
+                .get(&t.products, keys::product(&f.stocked), false)
+                .get(&t.orders, keys::shipping(), false)
+                .get(&t.orders, keys::tax(), false);
+            batch.send(d).await.unwrap();
         }),
         _ => return None,
     })
