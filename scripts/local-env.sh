@@ -35,3 +35,7 @@ export EVENT_BUS_NAME="${EVENT_BUS_NAME:-shop-events}"
 export EMAIL_FROM="${EMAIL_FROM:-shop@shop.local}"
 export ALERT_EMAIL="${ALERT_EMAIL:-${ADMIN_EMAIL}}"
 export SITE_URL="${SITE_URL:-http://127.0.0.1:${S3_PORT}/${SITE_BUCKET}/}"
+# The seller the storefront's receipts name (sample values; `|` separates address lines).
+export SHOP_LEGAL_NAME="${SHOP_LEGAL_NAME:-Bean & Leaf Trading LLC}"
+export SHOP_ADDRESS="${SHOP_ADDRESS:-500 Roastery Lane|Portland, OR 97201|United States}"
+export SHOP_TAX_ID="${SHOP_TAX_ID:-EIN 12-3456789}"

@@ -1,9 +1,9 @@
-// Admin pages: products (create, edit, stock, image upload through a presigned URL, delete) and
-// orders by status. The API enforces the admin role; these pages only show what it allows.
+// Admin pages: products (create, edit, stock, image upload through a presigned URL, delete),
+// orders by status, the queue to ship (with tracking) and its packing slips. The API enforces the admin role; these pages only show what it allows.
 
 import { api } from './api.js';
 import { go, render } from './router.js';
-import { banner, centsToInput, explain, h, money, orderCard, pager, parseCents, pretty, productImage, toast } from './ui.js';
+import { addressBlock, banner, CARRIERS, centsToInput, date, explain, h, money, orderCard, pager, parseCents, pretty, productImage, toast, trackingLine } from './ui.js';
 
 const STATUSES = ['PENDING', 'PAID', 'SHIPPED', 'DELIVERED', 'CANCELLED'];
 const NEXT = { PENDING: ['PAID', 'CANCELLED'], PAID: ['SHIPPED', 'CANCELLED'], SHIPPED: ['DELIVERED'] };
@@ -111,8 +111,40 @@ async function adminProductForm(_params, id, show) {
     form);
 }
 
+/** The ship form of a PAID order: carrier, tracking number (and for other carriers their page). */
+function shipForm(o) {
+  const url = h('label', { hidden: true }, 'Tracking page (https)', h('input', { name: 'tracking_url', type: 'url', placeholder: 'https://', maxlength: '500' }));
+  const carrier = h('select', { name: 'carrier', required: true, onchange: () => { url.hidden = carrier.value !== 'other'; } },
+    Object.entries(CARRIERS).map(([id, name]) => h('option', { value: id }, name)));
+  const form = h('form', { class: 'ship-form', 'aria-label': `Ship order ${o.id.slice(-8)}` },
+    h('label', {}, 'Carrier', carrier),
+    h('label', {}, 'Tracking number', h('input', { name: 'tracking_number', required: true, maxlength: '40', autocomplete: 'off' })),
+    url,
+    h('button', { type: 'submit' }, 'Mark shipped'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const f = Object.fromEntries(new FormData(form));
+    const body = { status: 'SHIPPED', carrier: f.carrier, tracking_number: f.tracking_number };
+    if (f.carrier === 'other') body.tracking_url = f.tracking_url;
+    form.querySelector('button').disabled = true;
+    try {
+      await api('PUT', `/orders/${o.id}/status`, { auth: true, body });
+      toast(`Order ${o.id.slice(-8)} is on its way`);
+      render();
+    } catch (err) {
+      form.querySelector('button').disabled = false;
+      banner(explain(err));
+    }
+  });
+  return form;
+}
+
+// The PAID tab is the queue to ship: oldest first, with where and how each order goes.
+const TABS = { PENDING: 'Pending', PAID: 'To ship', SHIPPED: 'Shipped', DELIVERED: 'Delivered', CANCELLED: 'Cancelled' };
+
 async function adminOrders(params, _id, show) {
   const status = STATUSES.includes(params.get('status')) ? params.get('status') : 'PENDING';
+  const toShip = status === 'PAID';
   const list = h('div', { id: 'admin-orders' });
   const move = (o, to) => h('button', {
     class: to === 'CANCELLED' ? 'secondary' : '',
@@ -128,16 +160,42 @@ async function adminOrders(params, _id, show) {
       render();
     },
   }, to === 'CANCELLED' ? 'Cancel' : `Mark ${to.toLowerCase()}`);
+  const card = (o) => {
+    const moves = (NEXT[o.status] || []).filter((to) => to !== 'SHIPPED').map((to) => move(o, to));
+    const el = orderCard(o, moves);
+    if (toShip) {
+      el.append(h('div', { class: 'review-grid' },
+        h('div', {}, addressBlock(o.shipping_address), h('p', { class: 'muted' }, o.shipping_method.name)),
+        h('div', {}, shipForm(o), h('p', {}, h('a', { href: `#/admin/orders/${o.id}/slip` }, 'Packing slip')))));
+    } else {
+      el.append(trackingLine(o));
+    }
+    return el;
+  };
+  const sort = toShip ? '&sort=oldest' : '';
   const orders = pager(
-    (cursor) => api('GET', `/orders?status=${status}&limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { auth: true }),
-    (items) => list.append(...items.map((o) => orderCard(o, (NEXT[o.status] || []).map((to) => move(o, to))))),
+    (cursor) => api('GET', `/orders?status=${status}${sort}&limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { auth: true }),
+    (items) => list.append(...items.map(card)),
   );
   const first = await orders.first();
   show(h('h1', {}, 'Manage the shop'), adminTabs('orders'),
     h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Order status' }, STATUSES.map((s) =>
-      h('a', { role: 'tab', 'aria-selected': String(s === status), class: `button ${s === status ? '' : 'secondary'}`, href: `#/admin/orders?status=${s}` }, pretty(s.toLowerCase())))),
-    first.items.length ? list : h('div', { class: 'empty' }, `No ${status.toLowerCase()} orders.`),
+      h('a', { role: 'tab', 'aria-selected': String(s === status), class: `button ${s === status ? '' : 'secondary'}`, href: `#/admin/orders?status=${s}` }, TABS[s]))),
+    toShip ? h('p', { class: 'muted' }, 'Paid orders, oldest first.') : '',
+    first.items.length ? list : h('div', { class: 'empty' }, toShip ? 'Nothing to ship.' : `No ${status.toLowerCase()} orders.`),
     orders.more);
+}
+
+/** What goes in the box: printed and packed with the parcel (no prices). */
+async function packingSlip(_params, id, show) {
+  const o = await api('GET', `/orders/${encodeURIComponent(id)}`, { auth: true });
+  show(h('article', { class: 'receipt slip', id: 'packing-slip' },
+    h('header', {}, h('div', {}, h('h1', {}, 'Packing slip'), h('p', {}, `Order ${o.id}`), h('p', {}, `Placed ${date(o.created_at)}`)),
+      h('div', {}, h('h2', {}, 'Ship to'), addressBlock(o.shipping_address), h('p', {}, o.shipping_method.name))),
+    h('table', {},
+      h('thead', {}, h('tr', {}, h('th', {}, 'Item'), h('th', { class: 'num' }, 'Qty'), h('th', {}, h('span', { class: 'visually-hidden' }, 'Packed')))),
+      h('tbody', {}, o.items.map((l) => h('tr', {}, h('td', {}, l.name), h('td', { class: 'num' }, String(l.quantity)), h('td', {}, '☐'))))),
+    h('p', { class: 'no-print actions' }, h('button', { onclick: () => print() }, 'Print'), h('a', { class: 'button secondary', href: '#/admin/orders?status=PAID' }, 'Back to the queue'))));
 }
 
 export const adminRoutes = [
@@ -145,4 +203,5 @@ export const adminRoutes = [
   [/^\/admin\/products\/new$/, adminProductForm, 'admin', 'admin'],
   [/^\/admin\/products\/([\w-]+)$/, adminProductForm, 'admin', 'admin'],
   [/^\/admin\/orders$/, adminOrders, 'admin', 'admin'],
+  [/^\/admin\/orders\/([\w-]+)\/slip$/, packingSlip, 'admin', 'admin'],
 ];

@@ -5,11 +5,13 @@
 import { loadConfig, session } from './api.js';
 import * as cart from './cart.js';
 import { adminRoutes } from './admin.js';
+import { checkoutRoutes } from './checkout.js';
 import { addRoutes, go, render, showPage, toLogin } from './router.js';
 import { shopRoutes } from './shop.js';
 import { h } from './ui.js';
 
 addRoutes(shopRoutes);
+addRoutes(checkoutRoutes);
 addRoutes(adminRoutes);
 
 function syncNav() {

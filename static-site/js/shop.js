@@ -1,10 +1,10 @@
 // The shopper's pages: catalog, product, cart and checkout, orders, sign-in and account.
 
-import { api, ApiError, session } from './api.js';
+import { api, ApiError, loadConfig, session } from './api.js';
 import * as cart from './cart.js';
 import { payPanel } from './pay.js';
 import { go, render, toLogin } from './router.js';
-import { banner, explain, h, money, orderCard, pager, pretty, productImage, stockLabel, toast } from './ui.js';
+import { addressBlock, banner, date, explain, figures, h, money, orderCard, pager, paymentBadge, pretty, productImage, stockLabel, toast, trackingLine } from './ui.js';
 
 // ------------------------------------------------------------------ catalog
 
@@ -126,49 +126,19 @@ async function cartPage(_params, _id, show) {
       h('td', { class: 'num' }, money(l.line_total_cents, view.currency)),
       h('td', { class: 'num' }, h('button', { class: 'secondary', 'aria-label': `Remove ${l.name}`, onclick: (e) => change(l.product_id, 0, e.currentTarget) }, 'Remove')));
   });
-  const checkout = h('button', { id: 'checkout', onclick: () => placeOrder(checkout, message) }, session.token ? 'Place order' : 'Sign in to check out');
+  // The checkout page asks a guest to sign in first and comes back.
+  const checkout = h('a', { class: 'button', id: 'checkout', href: '#/checkout' }, session.token ? 'Check out' : 'Sign in to check out');
   show(
     h('h1', {}, 'Your cart'),
     view.unavailable.length ? h('p', { class: 'error' }, `${view.unavailable.length} item(s) are no longer sold and will not be ordered.`) : '',
     h('table', {},
       h('thead', {}, h('tr', {}, h('th', {}, 'Product'), h('th', { class: 'num hide-sm' }, 'Price'), h('th', { class: 'num' }, 'Qty'), h('th', { class: 'num' }, 'Total'), h('th', {}, h('span', { class: 'visually-hidden' }, 'Actions')))),
       h('tbody', {}, rows),
-      h('tfoot', {}, h('tr', {}, h('td', {}, 'Total'), h('td', { class: 'hide-sm' }), h('td'), h('td', { class: 'num', id: 'cart-total' }, money(view.total_cents, view.currency)), h('td')))),
+      h('tfoot', {}, h('tr', {}, h('td', {}, 'Subtotal'), h('td', { class: 'hide-sm' }), h('td'), h('td', { class: 'num', id: 'cart-total' }, money(view.total_cents, view.currency)), h('td')))),
+    h('p', { class: 'muted', style: 'text-align:right' }, 'Shipping and tax are added at checkout, once we know where it goes.'),
     h('div', { class: 'actions', style: 'margin-top:16px;justify-content:flex-end' }, h('a', { href: '#/', class: 'button secondary' }, 'Keep shopping'), checkout),
     message,
   );
-}
-
-/** One click checkout. The Idempotency-Key is kept until the attempt is settled, so a retry after a
- *  network error can never order twice. */
-async function placeOrder(button, message) {
-  if (!session.token) return toLogin('Sign in to place your order.');
-  button.disabled = true;
-  button.textContent = 'Placing order…';
-  let key = sessionStorage.getItem('checkout-key');
-  if (!key) {
-    key = crypto.randomUUID();
-    sessionStorage.setItem('checkout-key', key);
-  }
-  try {
-    const order = await api('POST', '/orders', { auth: true, body: {}, headers: { 'idempotency-key': key } });
-    sessionStorage.removeItem('checkout-key');
-    cart.forgetCount();
-    toast('Thank you! Your order is placed.');
-    go(`#/orders/${order.id}`);
-  } catch (err) {
-    if (!err.offline) sessionStorage.removeItem('checkout-key');
-    button.disabled = false;
-    button.textContent = 'Place order';
-    message.className = 'error';
-    if (err.code === 'insufficient_stock') {
-      message.textContent = `Sorry, ${err.message.replace(/^not enough stock: /, '')}. Please adjust your cart.`;
-    } else if (err.status === 401) {
-      return toLogin('Your session has ended. Please sign in again.');
-    } else {
-      message.textContent = explain(err);
-    }
-  }
 }
 
 // ------------------------------------------------------------------ orders
@@ -211,8 +181,33 @@ async function orderPage(_params, id, show) {
     h('nav', { class: 'crumbs' }, h('a', { href: '#/orders' }, 'Your orders')),
     h('h1', {}, `Order ${o.id.slice(-8)}`),
     orderCard(o, cancelButton(o, render)),
+    h('section', { class: 'panel order-detail', 'aria-label': 'Delivery and charges' },
+      h('div', { class: 'review-grid' },
+        h('div', {}, h('h2', {}, 'Shipping to'), addressBlock(o.shipping_address), trackingLine(o)),
+        h('div', {}, h('h2', {}, 'Charges'), figures(o),
+          h('p', {}, h('a', { href: `#/orders/${o.id}/receipt`, id: 'receipt-link' }, 'Printable receipt'))))),
     payable ? payPanel(o, render) : '',
   );
+}
+
+/** A receipt to print or keep: the shop's legal details (config.json), the order and its figures. */
+async function receiptPage(_params, id, show) {
+  const [o, config] = await Promise.all([api('GET', `/orders/${encodeURIComponent(id)}`, { auth: true }), loadConfig()]);
+  const seller = config.shop || {};
+  show(h('article', { class: 'receipt', id: 'receipt' },
+    h('header', {},
+      h('div', {}, h('h1', {}, 'Receipt'), h('p', {}, `Order ${o.id}`), h('p', {}, `Placed ${date(o.created_at)}`),
+        h('p', {}, paymentBadge(o.payment_status, o.status))),
+      h('div', { class: 'seller' }, h('strong', {}, seller.legalName || 'Bean & Leaf'),
+        (seller.address || []).flatMap((line) => [h('br'), line]),
+        seller.taxId ? [h('br'), `Tax id: ${seller.taxId}`] : '')),
+    h('div', { class: 'review-grid' }, h('div', {}, h('h2', {}, 'Shipping to'), addressBlock(o.shipping_address), trackingLine(o))),
+    h('table', {},
+      h('thead', {}, h('tr', {}, h('th', {}, 'Item'), h('th', { class: 'num' }, 'Qty'), h('th', { class: 'num' }, 'Price'), h('th', { class: 'num' }, 'Amount'))),
+      h('tbody', {}, o.items.map((l) => h('tr', {}, h('td', {}, l.name), h('td', { class: 'num' }, String(l.quantity)),
+        h('td', { class: 'num' }, money(l.unit_price_cents, o.currency)), h('td', { class: 'num' }, money(l.unit_price_cents * l.quantity, o.currency)))))),
+    figures(o),
+    h('p', { class: 'no-print actions' }, h('button', { onclick: () => print() }, 'Print'), h('a', { class: 'button secondary', href: `#/orders/${o.id}` }, 'Back to the order'))));
 }
 
 // ------------------------------------------------------------------ account
@@ -382,6 +377,7 @@ export const shopRoutes = [
   [/^\/cart$/, cartPage, 'cart'],
   [/^\/orders$/, ordersPage, 'orders', 'user'],
   [/^\/orders\/([\w-]+)$/, orderPage, 'orders', 'user'],
+  [/^\/orders\/([\w-]+)\/receipt$/, receiptPage, 'orders', 'user'],
   [/^\/login$/, loginPage, 'login'],
   [/^\/register$/, registerPage, 'login'],
   [/^\/forgot$/, forgotPage, 'login'],

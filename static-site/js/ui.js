@@ -116,6 +116,40 @@ export function paymentBadge(payment, status) {
   return h('span', { class: `payment ${payment}`, 'data-payment': payment }, text);
 }
 
+/** Basis points as a percentage: 725 -> "7.25%". */
+export function percent(bp) {
+  return `${(bp / 100).toFixed(2).replace(/\.?0+$/, '')}%`;
+}
+
+/** An address as a label shows it, one line per part. */
+export function addressBlock(a) {
+  const region = a.region ? ` ${a.region}` : '';
+  return h('address', { class: 'ship-to' }, [a.name, a.line1, a.line2, `${a.city}${region} ${a.postal_code}`, a.country_name || a.country, a.phone]
+    .filter(Boolean).flatMap((line, i) => (i ? [h('br'), line] : [line])));
+}
+
+/** Subtotal, shipping, each tax line and the total of a quote or an order, as table rows. */
+export function figures(o) {
+  const row = (label, cents, attrs = {}) => h('tr', attrs, h('th', { scope: 'row' }, label), h('td', { class: 'num' }, money(cents, o.currency)));
+  return h('table', { class: 'figures' }, h('tbody', {},
+    row('Subtotal', o.subtotal_cents, { 'data-figure': 'subtotal' }),
+    row(`Shipping: ${o.shipping_method.name}`, o.shipping_cents, { 'data-figure': 'shipping' }),
+    o.tax_lines.map((t) => row(`${t.name} (${percent(t.rate_bp)}${o.prices_include_tax ? ', included' : ''})`, t.amount_cents, { 'data-figure': 'tax' })),
+    o.tax_lines.length ? '' : row(o.prices_include_tax ? 'Tax included' : 'Tax', 0, { 'data-figure': 'tax' }),
+    row('Total', o.total_cents, { 'data-figure': 'total', class: 'total' })));
+}
+
+/** The parcel of a shipped order: carrier, number and the link to follow it. */
+export function trackingLine(o) {
+  if (!o.shipment) return '';
+  const s = o.shipment;
+  return h('p', { class: 'tracking' }, `Shipped ${date(s.shipped_at)} · ${CARRIERS[s.carrier] || s.carrier} `,
+    h('a', { href: s.tracking_url, rel: 'noopener noreferrer', target: '_blank', 'data-tracking': s.tracking_number }, `Track ${s.tracking_number}`));
+}
+
+/** The carriers the API knows, by id. */
+export const CARRIERS = { ups: 'UPS', usps: 'USPS', fedex: 'FedEx', dhl: 'DHL', 'royal-mail': 'Royal Mail', postnl: 'PostNL', other: 'Other carrier' };
+
 /** An order's card; `actions` are buttons for its footer. */
 export function orderCard(o, actions = []) {
   return h('article', { class: 'panel order', 'data-order': o.id },

@@ -106,6 +106,45 @@ async function call(method, url, { token, body, headers = {} } = {}) {
   return { status: res.status, body: res.status === 204 ? null : await res.json() };
 }
 
+/** Addresses the journeys ship to: Oregon has no sales tax, California taxes the mug only. */
+const OREGON = { name: 'Grace Hopper', line1: '1 Pioneer Sq', city: 'Portland', region: 'OR', postal_code: '97204', country: 'US' };
+const CALIFORNIA = { name: 'Ada Lovelace', line1: '1 Market St', city: 'San Francisco', region: 'CA', postal_code: '94105', country: 'US' };
+const TOKYO = { line1: '1-1 Chiyoda', city: 'Tokyo', postal_code: '100-0001', country: 'JP' };
+const UPS = '1Z999AA10123456784';
+
+/** Fills the checkout's address step and asks for the shipping methods. */
+async function shipTo(page, a) {
+  await page.getByLabel('Full name').fill(a.name);
+  await page.getByLabel('Address', { exact: true }).fill(a.line1);
+  await page.getByLabel('City').fill(a.city);
+  await page.getByLabel('State, province or region').fill(a.region || '');
+  await page.getByLabel('Postal code').fill(a.postal_code);
+  await page.getByLabel('Country').selectOption(a.country);
+  await page.getByRole('button', { name: 'Continue to shipping' }).click();
+}
+
+/** The review's figure rows (`subtotal`, `shipping`, `tax`, `total`) as text. */
+async function figure(page, name) {
+  return (await page.locator(`#quote [data-figure="${name}"]`).allInnerTexts()).join(' | ');
+}
+
+/** Signs `page` in as the account of a login answer, as the storefront keeps a session. */
+async function signInAs(page, login) {
+  await page.goto(site);
+  await page.evaluate(([t, u, r]) => { sessionStorage.setItem('token', t); sessionStorage.setItem('user', JSON.stringify(u)); sessionStorage.setItem('refresh', r); }, [login.body.token, login.body.user, login.body.refresh_token]);
+}
+
+/** A new shopper whose email is confirmed (paying by card needs it), signed in through the API. */
+async function confirmedShopper(page, name, password) {
+  const email = `${name.toLowerCase()}+${Date.now()}@example.com`;
+  assert.equal((await call('POST', '/users/register', { body: { email, password, name } })).status, 201);
+  const [welcome] = await mailFor(email, 'confirm your email address');
+  assert.ok(welcome, 'the welcome email with the verification link arrived');
+  await page.goto(welcome.body.match(/href="([^"]*#\/verify\?token=[^"]+)"/)[1]);
+  await page.locator('#verified').waitFor();
+  return { email, login: await call('POST', '/users/login', { body: { email, password } }) };
+}
+
 test('a shopper registers, searches, fills the cart, checks out and cancels', async () => {
   const page = await newPage();
   await page.goto(site);
@@ -140,18 +179,27 @@ test('a shopper registers, searches, fills the cart, checks out and cancels', as
   await page.getByRole('button', { name: 'Add to cart' }).click();
   await page.locator('#cart-count', { hasText: '3' }).waitFor();
 
-  // The cart shows both lines and the total from the catalog: 9.90 + 2 x 18.90 = 47.70.
+  // The cart shows both lines and the subtotal from the catalog: 9.90 + 2 x 18.90 = 47.70.
   await page.getByRole('link', { name: /Cart/ }).click();
   await page.locator('tr[data-line]').nth(1).waitFor();
   assert.equal(await page.locator('tr[data-line]').count(), 2);
   assert.match(await page.locator('#cart-total').innerText(), /47\.70/);
   await page.screenshot({ path: path.join(shots, 'cart.png') });
 
-  // One click checkout, then the order page; cancel it and stock comes back.
-  await page.getByRole('button', { name: 'Place order' }).click();
+  // Checkout: the address, then standard shipping to Oregon (no sales tax there): 47.70 + 5.90.
+  await page.getByRole('link', { name: 'Check out' }).click();
+  await page.getByRole('heading', { name: 'Checkout' }).waitFor();
+  assert.equal(await page.getByLabel('Full name').inputValue(), 'Grace Hopper', 'prefilled from the profile');
+  await shipTo(page, OREGON);
+  await page.locator('#shipping-methods').waitFor();
+  assert.match(await figure(page, 'shipping'), /Standard.*\$5\.90/);
+  assert.match(await figure(page, 'total'), /\$53\.60/);
+  await page.screenshot({ path: path.join(shots, 'checkout.png') });
+  await page.getByRole('button', { name: 'Place order · $53.60' }).click();
   await page.getByRole('heading', { name: /^Order / }).waitFor();
   await page.locator('.status.PENDING').waitFor();
-  assert.match(await page.locator('article.order').innerText(), /Total \$47\.70/);
+  assert.match(await page.locator('article.order').innerText(), /Total \$53\.60/);
+  assert.match(await page.locator('address.ship-to').first().innerText(), /Portland OR 97204/);
   assert.equal(await page.locator('#cart-count').innerText(), '0');
   await page.screenshot({ path: path.join(shots, 'order.png') });
   await page.getByRole('link', { name: 'Orders', exact: true }).click();
@@ -193,7 +241,7 @@ test('a shopper pays by card: a declined card says so, another card pays, and 3-
   const products = await call('GET', '/products?limit=50');
   const product = products.body.items.find((p) => p.stock > 5);
   const place = async (key) => {
-    const r = await call('POST', '/orders', { token, headers: { 'idempotency-key': key }, body: { items: [{ product_id: product.id, quantity: 1 }] } });
+    const r = await call('POST', '/orders', { token, headers: { 'idempotency-key': key }, body: { items: [{ product_id: product.id, quantity: 1 }], shipping_address: OREGON } });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     return r.body.id;
   };
@@ -224,6 +272,102 @@ test('a shopper pays by card: a declined card says so, another card pays, and 3-
   await page.getByRole('button', { name: 'Pay now' }).click();
   await page.getByRole('button', { name: 'Complete authentication' }).click();
   await page.locator('[data-payment="paid"]').waitFor({ timeout: 30_000 });
+  assert.deepEqual(page.errors, []);
+});
+
+test('a shopper in California sees tax on the mug only, pays, and follows the parcel the admin ships by UPS', async () => {
+  const page = await newPage();
+  const { email, login } = await confirmedShopper(page, 'Mary', 'difference-engine-1843');
+  const token = login.body.token;
+  // A profile address in Japan, where the shop does not ship.
+  assert.equal((await call('PUT', '/users/me', { token, body: { address: TOKYO } })).status, 200);
+  await signInAs(page, login);
+  const all = (await call('GET', '/products?limit=100')).body.items;
+  const byName = (n) => all.find((p) => p.name === n);
+  for (const [name, qty] of [['Stoneware Mug', 1], ['Ethiopia Yirgacheffe', 1]]) {
+    await page.goto(`${site}#/product/${byName(name).id}`);
+    await page.getByLabel('Quantity').fill(String(qty));
+    await page.getByRole('button', { name: 'Add to cart' }).click();
+    await page.getByText(`${name} added to your cart`).waitFor();
+  }
+  await page.goto(`${site}#/cart`);
+  await page.getByRole('link', { name: 'Check out' }).click();
+  await page.getByRole('heading', { name: 'Checkout' }).waitFor();
+  assert.equal(await page.getByLabel('Country').inputValue(), 'JP', 'prefilled from the profile');
+  await page.getByLabel('Full name').fill('Mary Somerville');
+  await page.getByRole('button', { name: 'Continue to shipping' }).click();
+  await page.locator('#checkout-message', { hasText: 'does not ship to Japan yet' }).waitFor();
+
+  // To California: 7.25% on the mug (14.90 -> 1.08), none on the coffee, standard shipping 5.90.
+  await page.getByLabel('Save this address to my profile').check();
+  await shipTo(page, CALIFORNIA);
+  await page.locator('#shipping-methods').waitFor();
+  assert.match(await page.locator('#shipping-methods').innerText(), /Express.*\$14\.90/s);
+  assert.match(await figure(page, 'subtotal'), /\$31\.40/);
+  assert.match(await figure(page, 'shipping'), /Standard.*\$5\.90/);
+  assert.equal(await page.locator('#quote [data-figure="tax"]').count(), 1, 'one tax line: the coffee is not taxed');
+  assert.match(await figure(page, 'tax'), /California sales tax \(7\.25%\).*\$1\.08/s);
+  assert.match(await figure(page, 'total'), /\$38\.38/);
+  await page.screenshot({ path: path.join(shots, 'checkout-california.png') });
+  await page.getByRole('button', { name: 'Place order · $38.38' }).click();
+  await page.getByRole('heading', { name: /^Order / }).waitFor();
+  const orderId = page.url().split('/').pop();
+  await fillCard(page, '4242424242424242');
+  await page.getByRole('button', { name: 'Pay now' }).click();
+  await page.locator('[data-payment="paid"]').waitFor({ timeout: 30_000 });
+  const paid = (await call('GET', `/orders/${orderId}`, { token })).body;
+  assert.equal(paid.total_cents, 3838, 'the card paid what the review showed');
+
+  // The receipt names the seller and every figure.
+  await page.getByRole('link', { name: 'Printable receipt' }).click();
+  const receipt = page.locator('#receipt');
+  await receipt.waitFor();
+  assert.match(await receipt.innerText(), /Bean & Leaf Trading LLC[\s\S]*EIN 12-3456789/);
+  assert.match(await receipt.innerText(), /San Francisco CA 94105[\s\S]*California sales tax[\s\S]*\$38\.38/);
+
+  // The admin ships it from the queue with a UPS tracking number.
+  const admin = await newPage();
+  await admin.goto(`${site}#/login`);
+  await admin.getByLabel('Email').fill('admin@shop.local');
+  await admin.getByLabel('Password').fill('admin-password');
+  await admin.getByRole('button', { name: 'Sign in' }).click();
+  await admin.locator('#nav-account').waitFor();
+  await admin.goto(`${site}#/admin/orders?status=PAID`);
+  const card = admin.locator(`article[data-order="${orderId}"]`);
+  await card.waitFor();
+  assert.match(await card.innerText(), /San Francisco CA 94105[\s\S]*Standard/);
+  await card.getByRole('link', { name: 'Packing slip' }).click();
+  await admin.locator('#packing-slip').waitFor();
+  assert.match(await admin.locator('#packing-slip').innerText(), /Ada Lovelace[\s\S]*Stoneware Mug/);
+  assert.doesNotMatch(await admin.locator('#packing-slip').innerText(), /\$/, 'a packing slip shows no prices');
+  await admin.goBack();
+  await card.getByLabel('Carrier').selectOption('ups');
+  await card.getByLabel('Tracking number').fill(UPS);
+  await card.getByRole('button', { name: 'Mark shipped' }).click();
+  await card.waitFor({ state: 'detached' });
+  await admin.close();
+
+  // The shipped email links the parcel, and so does the order page.
+  const [shipped] = await mailFor(email, 'shipped');
+  assert.ok(shipped, 'the shipped email arrived');
+  assert.ok(shipped.body.includes(`href="https://www.ups.com/track?tracknum=${UPS}"`), shipped.body);
+  await page.goto(`${site}#/orders/${orderId}`);
+  await page.locator('.status.SHIPPED').waitFor();
+  assert.equal(await page.locator(`a[data-tracking="${UPS}"]`).getAttribute('href'), `https://www.ups.com/track?tracknum=${UPS}`);
+
+  // Over 60.00 standard shipping is free; the saved address comes prefilled.
+  await page.goto(`${site}#/product/${byName('Ethiopia Yirgacheffe').id}`);
+  await page.getByLabel('Quantity').fill('4');
+  await page.getByRole('button', { name: 'Add to cart' }).click();
+  await page.getByText('Ethiopia Yirgacheffe added to your cart').waitFor();
+  await page.goto(`${site}#/checkout`);
+  await page.getByRole('heading', { name: 'Checkout' }).waitFor();
+  assert.equal(await page.getByLabel('City').inputValue(), 'San Francisco', 'the address was saved to the profile');
+  await page.getByLabel('Full name').fill('Mary Somerville');
+  await page.getByRole('button', { name: 'Continue to shipping' }).click();
+  await page.locator('#shipping-methods').waitFor();
+  assert.match(await figure(page, 'subtotal'), /\$66\.00/);
+  assert.match(await figure(page, 'shipping'), /Standard.*\$0\.00/);
   assert.deepEqual(page.errors, []);
 });
 
@@ -320,12 +464,15 @@ test('only N left: a checkout that asks for more than the stock says so', async 
   // Someone else buys one meanwhile.
   await call('PUT', `/products/${p.id}`, { token: admin, body: { stock: 1 } });
   await page.getByRole('link', { name: /Cart/ }).click();
-  await page.getByRole('button', { name: 'Sign in to check out' }).click();
+  await page.getByRole('link', { name: 'Sign in to check out' }).click();
   await page.getByLabel('Email').fill('admin@shop.local');
   await page.getByLabel('Password').fill('admin-password');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Place order' }).click();
-  await page.locator('#cart-message', { hasText: 'only 1 left' }).waitFor();
+  // Signing in leads on to the checkout.
+  await page.getByRole('heading', { name: 'Checkout' }).waitFor();
+  await shipTo(page, OREGON);
+  await page.getByRole('button', { name: /^Place order/ }).click();
+  await page.locator('#checkout-message', { hasText: 'only 1 left' }).waitFor();
   await page.screenshot({ path: path.join(shots, 'only-n-left.png') });
 });
 
@@ -383,7 +530,7 @@ test('an admin creates a product with an image, sees it in the catalog and ships
   await call('POST', '/users/register', { body: { email, password: 'shopper-passphrase-42', name: 'Buyer' } });
   const token = (await call('POST', '/users/login', { body: { email, password: 'shopper-passphrase-42' } })).body.token;
   const id = (await call('GET', `/products?q=${encodeURIComponent(name.toLowerCase())}`)).body.items[0].id;
-  const order = await call('POST', '/orders', { token, body: { items: [{ product_id: id, quantity: 2 }] }, headers: { 'idempotency-key': `browser-${Date.now()}` } });
+  const order = await call('POST', '/orders', { token, body: { items: [{ product_id: id, quantity: 2 }], shipping_address: OREGON }, headers: { 'idempotency-key': `browser-${Date.now()}` } });
   assert.equal(order.status, 201);
 
   await page.getByRole('link', { name: 'Admin', exact: true }).click();
@@ -393,14 +540,19 @@ test('an admin creates a product with an image, sees it in the catalog and ships
   // Each move re-renders the list it was made from; wait for the order to leave it.
   await card.getByRole('button', { name: 'Mark paid' }).click();
   await card.waitFor({ state: 'detached' });
-  await page.getByRole('tab', { name: 'Paid' }).click();
+  await page.getByRole('tab', { name: 'To ship' }).click();
+  await card.getByLabel('Carrier').selectOption('other');
+  await card.getByLabel('Tracking number').fill('LOCAL42');
+  await card.getByLabel('Tracking page (https)').fill('https://track.example.com/LOCAL42');
   await card.getByRole('button', { name: 'Mark shipped' }).click();
   await card.waitFor({ state: 'detached' });
   await page.getByRole('tab', { name: 'Shipped' }).click();
   await card.locator('.status.SHIPPED').waitFor();
   await page.screenshot({ path: path.join(shots, 'admin-orders.png') });
+  assert.equal(await card.locator('a[data-tracking="LOCAL42"]').getAttribute('href'), 'https://track.example.com/LOCAL42');
   const final = await call('GET', `/orders/${order.body.id}`, { token });
   assert.equal(final.body.status, 'SHIPPED');
+  assert.equal(final.body.shipment.carrier, 'other');
   assert.deepEqual(page.errors, []);
 });
 

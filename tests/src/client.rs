@@ -30,6 +30,8 @@ pub struct Api {
 
 /// The password every customer made by [`Api::customer`] has.
 pub const CUSTOMER_PASSWORD: &str = "shopper-passphrase-42";
+/// The tracking number the suites ship with.
+pub const UPS_TRACKING: &str = "1Z999AA10123456784";
 
 impl Api {
     /// Through the in-process dispatch, against `app`.
@@ -296,6 +298,16 @@ impl Api {
             crate::request("PUT", &format!("/orders/{order}/status"))
                 .bearer(token)
                 .json(json!({ "status": status })),
+        )
+        .await
+    }
+
+    /// `PUT /orders/{id}/status` to SHIPPED, sent by UPS as [`UPS_TRACKING`].
+    pub async fn ship(&self, token: &str, order: &str) -> TestResponse {
+        self.send(
+            crate::request("PUT", &format!("/orders/{order}/status"))
+                .bearer(token)
+                .json(json!({ "status": "SHIPPED", "carrier": "ups", "tracking_number": UPS_TRACKING })),
         )
         .await
     }

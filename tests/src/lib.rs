@@ -28,7 +28,7 @@ mod handlers;
 pub mod s3;
 pub mod stripe;
 
-pub use client::{Api, CUSTOMER_PASSWORD};
+pub use client::{Api, CUSTOMER_PASSWORD, UPS_TRACKING};
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,7 +1,7 @@
 //! Cart, checkout and order status against DynamoDB Local, through the handlers.
 
 use serde_json::{Value, json};
-use shop_tests::{TestApp, TestResponse, request};
+use shop_tests::{TestApp, TestResponse, UPS_TRACKING, request};
 
 fn items(lines: &[(&str, i64)]) -> Value {
     json!({"items": lines.iter().map(|(id, q)| json!({"product_id": id, "quantity": q})).collect::<Vec<_>>()})
@@ -481,15 +481,34 @@ async fn status_machine_for_admins_and_owners() {
         404,
         "others cannot see it"
     );
-    let r = t.api().set_status(&admin, &id, "SHIPPED").await;
+    let r = t.api().ship(&admin, &id).await;
     assert_eq!(
         (r.status(), r.error_code()),
         (409, "invalid_status_transition")
     );
-    for st in ["PAID", "SHIPPED"] {
-        let r = t.api().set_status(&admin, &id, st).await;
-        assert_eq!((r.status(), r.body["status"].as_str()), (200, Some(st)));
-    }
+    let r = t.api().set_status(&admin, &id, "PAID").await;
+    assert_eq!((r.status(), r.body["status"].as_str()), (200, Some("PAID")));
+    // Shipping says how: without a carrier and tracking number it is refused, naming the field.
+    let r = t.api().set_status(&admin, &id, "SHIPPED").await;
+    assert_eq!(
+        (r.status(), r.body["error"]["field"].as_str()),
+        (400, Some("carrier"))
+    );
+    let r = t.api().ship(&admin, &id).await;
+    assert_eq!(
+        (r.status(), r.body["status"].as_str()),
+        (200, Some("SHIPPED"))
+    );
+    assert_eq!(r.body["shipment"]["carrier"], "ups");
+    assert_eq!(
+        r.body["shipment"]["tracking_url"],
+        format!("https://www.ups.com/track?tracknum={UPS_TRACKING}")
+    );
+    assert_eq!(
+        t.api().order(&token, &id).await.body["shipment"]["tracking_number"],
+        UPS_TRACKING,
+        "the shopper sees how it travels"
+    );
     assert_eq!(
         t.api().set_status(&admin, &id, "CANCELLED").await.status(),
         409,

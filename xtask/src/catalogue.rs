@@ -29,6 +29,13 @@ fn order(status: &str, payment: &str, reason: Option<&str>) -> Value {
     if let Some(r) = reason {
         o["cancel_reason"] = json!(r);
     }
+    if matches!(status, "SHIPPED" | "DELIVERED") {
+        o["shipment"] = json!({
+            "carrier": "ups", "tracking_number": "1Z999AA10123456784",
+            "tracking_url": "https://www.ups.com/track?tracknum=1Z999AA10123456784",
+            "shipped_at": "2026-12-03T09:30:00.000Z"
+        });
+    }
     image(o)
 }
 

@@ -127,7 +127,8 @@ pub fn manifest() -> serde_json::Value {
 
 /// Uploads the storefront exactly as a deploy does: every file of static-site/ with its content
 /// type, and a config.json that points the site at `api_url` and at Stripe.js with the
-/// publishable key (`STRIPE_PUBLISHABLE_KEY`; `STRIPE_JS_URL` defaults to Stripe's own).
+/// publishable key (`STRIPE_PUBLISHABLE_KEY`; `STRIPE_JS_URL` defaults to Stripe's own), and names
+/// the seller its receipts show (`SHOP_LEGAL_NAME`, `SHOP_ADDRESS`, `SHOP_TAX_ID`).
 pub async fn publish_site(
     bucket: &str,
     api_url: &str,
@@ -166,6 +167,12 @@ pub async fn publish_site(
                 "apiUrl": api_url,
                 "stripeJsUrl": var("STRIPE_JS_URL").unwrap_or_else(|| "https://js.stripe.com/v3/".into()),
                 "stripePublishableKey": var("STRIPE_PUBLISHABLE_KEY"),
+                // The seller on receipts: legal name, address lines (separated by `|`), tax id.
+                "shop": {
+                    "legalName": var("SHOP_LEGAL_NAME"),
+                    "address": var("SHOP_ADDRESS").map(|a| a.split('|').map(str::trim).map(String::from).collect::<Vec<_>>()),
+                    "taxId": var("SHOP_TAX_ID"),
+                },
             }))?
         } else {
             std::fs::read(&path)?

@@ -86,7 +86,7 @@ struct Body {
     intro: String,
     lines: Vec<(String, String)>,
     outro: Vec<String>,
-    link: Option<(String, String)>,
+    links: Vec<Link>,
 }
 
 fn render(shop: &Shop, to: &str, subject: String, body: Body) -> Mail {
@@ -100,7 +100,7 @@ fn render(shop: &Shop, to: &str, subject: String, body: Body) -> Mail {
     for p in &body.outro {
         text.push_str(&format!("{p}\n\n"));
     }
-    if let Some((label, url)) = &body.link {
+    for (label, url) in &body.links {
         text.push_str(&format!("{label}: {url}\n\n"));
     }
     text.push_str(&format!("-- \n{}\n", shop.name));
@@ -124,7 +124,7 @@ fn render(shop: &Shop, to: &str, subject: String, body: Body) -> Mail {
     for p in &body.outro {
         html.push_str(&format!("<p>{}</p>", escape(p)));
     }
-    if let Some((label, url)) = &body.link {
+    for (label, url) in &body.links {
         html.push_str(&format!(
             "<p><a href=\"{}\">{}</a></p>",
             escape(url),
@@ -233,7 +233,7 @@ fn order_mail(kind: EventType, d: &OrderData, shop: &Shop) -> Option<(String, Bo
         intro: intro.to_string(),
         lines,
         outro,
-        link: link.clone(),
+        links: link.clone().into_iter().collect(),
     };
     Some(match kind {
         OrderPlaced => (
@@ -256,14 +256,23 @@ fn order_mail(kind: EventType, d: &OrderData, shop: &Shop) -> Option<(String, Bo
                 address_lines(d),
             ),
         ),
-        OrderShipped => (
-            format!("order {order_ref} shipped"),
-            body(
+        OrderShipped => {
+            let mut mail = body(
                 "Your order is on its way.",
                 order_lines(d),
                 address_lines(d),
-            ),
-        ),
+            );
+            if let Some(parcel) = &d.shipment {
+                mail.outro.push(format!(
+                    "{} tracking number: {}",
+                    parcel.carrier.label(),
+                    parcel.tracking_number
+                ));
+                mail.links
+                    .insert(0, ("Track your parcel".into(), parcel.tracking_url.clone()));
+            }
+            (format!("order {order_ref} shipped"), mail)
+        }
         OrderDelivered => (
             format!("order {order_ref} delivered"),
             body("Your order has been delivered. Enjoy!", vec![], vec![]),
@@ -322,7 +331,7 @@ fn stock_mail(kind: EventType, d: &StockData) -> Option<(String, Body)> {
             intro,
             lines: vec![],
             outro: vec![],
-            link: None,
+            links: vec![],
         },
     ))
 }
@@ -347,7 +356,7 @@ pub fn compose(event: &Event, to: &str, shop: &Shop) -> Option<Mail> {
                     intro: "Someone (we hope you) asked to reset the password of your account. The link works once, for 30 minutes; choosing a new password with it signs you out everywhere, on every device.".into(),
                     lines: vec![],
                     outro: [outro, vec!["If it was not you, ignore this email: your password stays as it is.".into()]].concat(),
-                    link,
+                    links: link.into_iter().collect(),
                 },
             )
         }
@@ -365,7 +374,7 @@ pub fn compose(event: &Event, to: &str, shop: &Shop) -> Option<Mail> {
                     intro: "Welcome! Your account is ready. Confirm that this address is yours to pay by card (the link works once, for 7 days).".into(),
                     lines: vec![],
                     outro: [outro, vec!["If you did not make an account, ignore this email.".into()]].concat(),
-                    link,
+                    links: link.into_iter().collect(),
                 },
             )
         }
@@ -378,7 +387,7 @@ pub fn compose(event: &Event, to: &str, shop: &Shop) -> Option<Mail> {
                 ),
                 lines: vec![],
                 outro: vec!["If these were not you, your password is what stands in the way: if it is short or used elsewhere, choose a new one (\"Forgot your password?\" on the sign-in page ends every session too).".into()],
-                link: shop.site_url.map(|s| ("Sign in".to_string(), format!("{}/#/login", s.trim_end_matches('/')))),
+                links: shop.site_url.map(|s| ("Sign in".to_string(), format!("{}/#/login", s.trim_end_matches('/')))).into_iter().collect(),
             },
         ),
         // The verification email (EmailVerificationRequested) is the welcome.
@@ -493,6 +502,34 @@ mod tests {
             json!({"user_id": user, "email": "n@b.test", "name": "N"}),
         );
         assert_eq!(compose(&registered, "n@b.test", &SHOP), None);
+    }
+
+    #[test]
+    fn the_shipped_email_links_the_parcel_tracking() {
+        let mut data = order(None);
+        data["status"] = json!("SHIPPED");
+        data["shipment"] = json!({
+            "carrier": "ups", "tracking_number": "1Z999AA10123456784",
+            "tracking_url": "https://www.ups.com/track?tracknum=1Z999AA10123456784",
+            "shipped_at": "2026-12-04T12:00:00.000Z"
+        });
+        let m = compose(&event(EventType::OrderShipped, data), "x@y.test", &SHOP).unwrap();
+        assert!(
+            m.text.contains("UPS tracking number: 1Z999AA10123456784"),
+            "{}",
+            m.text
+        );
+        assert!(
+            m.html.contains(
+                "<a href=\"https://www.ups.com/track?tracknum=1Z999AA10123456784\">Track your parcel</a>"
+            ),
+            "{}",
+            m.html
+        );
+        assert!(
+            m.html.contains("https://shop.example/#/orders/01ORDER"),
+            "the order stays linked"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     orders::model::{CancelReason, Order, OrderLine, OrderStatus, PaymentStatus},
+    orders::shipment::Shipment,
     platform::metrics::Metric,
     pricing::{
         address::ShippingAddress,
@@ -218,6 +219,9 @@ pub struct OrderData {
     /// `OrderCancelled`: who cancelled it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<CancelReason>,
+    /// `OrderShipped`: the carrier and where the shopper follows the parcel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipment: Option<Shipment>,
 }
 
 impl From<&Order> for OrderData {
@@ -239,6 +243,7 @@ impl From<&Order> for OrderData {
             currency: o.currency.clone(),
             created_at: o.created_at,
             reason: None,
+            shipment: o.shipment.clone(),
         }
     }
 }

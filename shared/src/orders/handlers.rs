@@ -8,8 +8,8 @@ use lambda_http::{
 use super::{
     checkout::{self, Outcome},
     model::{
-        CartView, Checkout, CheckoutRequest, Line, Mover, Order, OrderStatus, OrderView,
-        PutCartRequest, StatusRequest, idempotency_key, order_id_in_path, parse_lines,
+        CartView, Checkout, CheckoutRequest, Line, Move, Mover, Order, OrderStatus, OrderView,
+        PutCartRequest, Sort, StatusRequest, idempotency_key, order_id_in_path, parse_lines,
         plan_transition, price_cart, product_ids, unknown_products, visible_to,
     },
     store,
@@ -78,24 +78,26 @@ pub async fn checkout_quote(app: &'static App, req: Request) -> ApiResult<Reply>
     Reply::ok(&checkout::price(app, &body, &mut read).await?)
 }
 
-/// `GET /orders?limit&cursor[&status]`: the caller's orders, newest first. Admins may pass
-/// `status` to list every customer's orders in that status (customers get 403 for it).
+/// `GET /orders?limit&cursor[&status][&sort]`: the caller's orders, newest first (`sort=oldest`
+/// turns it round). Admins may pass `status` to list every customer's orders in that status
+/// (customers get 403 for it).
 pub async fn list_orders(app: &'static App, req: Request) -> ApiResult<Reply> {
     let page = page_request(&req)?;
     let status = query_param(&req, "status")
         .filter(|s| !s.is_empty())
         .map(|s| OrderStatus::parse("status", &s))
         .transpose()?;
+    let sort = Sort::parse(query_param(&req, "sort").as_deref())?;
     let orders = match status {
         // Every customer's orders: admins only, so the role is known before anything is read.
         Some(st) => {
             auth::authenticate(app, &req).await?.require_admin()?;
-            store::list_by_status(app, st, &page).await?
+            store::list_by_status(app, st, sort, &page).await?
         }
         // The caller's own orders: read while the token is checked.
         None => {
             auth::authenticate_with(app, &req, |id| async move {
-                store::list_own(app, &id, &page).await
+                store::list_own(app, &id, sort, &page).await
             })
             .await?
             .1
@@ -126,8 +128,7 @@ pub async fn get_order(app: &'static App, req: Request) -> ApiResult<Reply> {
 /// their own PENDING order. A move the state machine forbids is a 409.
 pub async fn update_order_status(app: &'static App, req: Request) -> ApiResult<Reply> {
     let who = auth::authenticate(app, &req).await?;
-    let body: StatusRequest = json_body(&req)?;
-    let to = OrderStatus::parse("status", &body.status)?;
+    let to = Move::try_from(json_body::<StatusRequest>(&req)?)?;
     let order = visible(&who, store::load_order(app, &order_id(&req)?).await?)?;
     let by = if who.is_admin() {
         Mover::Admin

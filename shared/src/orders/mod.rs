@@ -5,6 +5,7 @@
 pub mod checkout;
 pub mod handlers;
 pub mod model;
+pub mod shipment;
 pub mod store;
 
 pub use handlers::{

@@ -20,6 +20,8 @@ use crate::{
     types::{Cents, Currency, OrderId, ProductId, Quantity, Timestamp, UserId},
 };
 
+use super::shipment::{Dispatch, Shipment};
+
 /// How long an idempotency key is remembered.
 pub const IDEMPOTENCY_TTL_SECS: u64 = 24 * 60 * 60;
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 100;
@@ -153,6 +155,9 @@ pub struct Order {
     /// Set when the order is cancelled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<CancelReason>,
+    /// Set when the order is shipped: the carrier and where the shopper follows the parcel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipment: Option<Shipment>,
     pub items: Vec<OrderLine>,
     pub shipping_address: ShippingAddress,
     pub shipping_method: ShippingChoice,
@@ -187,6 +192,7 @@ impl Order {
             payment_intents: Vec::new(),
             payment_open: false,
             cancel_reason: None,
+            shipment: None,
             items: vec![OrderLine {
                 product_id: ProductId::from_trusted("01JBPRODUCT000000000000000"),
                 name: "Stoneware Mug".into(),
@@ -244,6 +250,9 @@ pub struct OrderView {
     pub payment_attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<CancelReason>,
+    /// Set when the order is shipped: the carrier and where the shopper follows the parcel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipment: Option<Shipment>,
     pub items: Vec<OrderLine>,
     pub shipping_address: ShippingAddress,
     pub shipping_method: ShippingChoice,
@@ -272,6 +281,7 @@ impl From<Order> for OrderView {
             payment_error: o.payment_error,
             payment_attempts: o.payment_attempts,
             cancel_reason: o.cancel_reason,
+            shipment: o.shipment,
             items: o.items,
             shipping_address: o.shipping_address,
             shipping_method: o.shipping_method,
@@ -340,6 +350,7 @@ pub fn order_from(
         payment_intents: Vec::new(),
         payment_open: false,
         cancel_reason: None,
+        shipment: None,
         items: quote
             .lines
             .iter()
@@ -489,10 +500,60 @@ pub fn visible_to(order: Option<Order>, user: &UserId, admin: bool) -> ApiResult
     }
 }
 
+/// The body of `PUT /orders/{id}/status`: `{status}`, and for SHIPPED `{carrier,
+/// tracking_number, tracking_url?}`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatusRequest {
     pub status: String,
+    #[serde(default)]
+    pub carrier: Option<String>,
+    #[serde(default)]
+    pub tracking_number: Option<String>,
+    #[serde(default)]
+    pub tracking_url: Option<String>,
+}
+
+/// Where an order is asked to move, with what shipping it needs: SHIPPED carries its dispatch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Move {
+    pub to: OrderStatus,
+    pub dispatch: Option<Dispatch>,
+}
+
+impl From<OrderStatus> for Move {
+    fn from(to: OrderStatus) -> Self {
+        Move { to, dispatch: None }
+    }
+}
+
+impl TryFrom<StatusRequest> for Move {
+    type Error = ApiError;
+    fn try_from(r: StatusRequest) -> ApiResult<Self> {
+        let to = OrderStatus::parse("status", &r.status)?;
+        let dispatch = if to == OrderStatus::Shipped {
+            Some(Dispatch::parse(
+                r.carrier.as_deref(),
+                r.tracking_number.as_deref(),
+                r.tracking_url.as_deref(),
+            )?)
+        } else if let Some(field) = [
+            ("carrier", &r.carrier),
+            ("tracking_number", &r.tracking_number),
+            ("tracking_url", &r.tracking_url),
+        ]
+        .into_iter()
+        .find_map(|(name, v)| v.as_ref().map(|_| name))
+        {
+            return Err(ApiError::invalid_field(
+                field,
+                "only goes with status SHIPPED",
+            ));
+        } else {
+            None
+        };
+        Ok(Move { to, dispatch })
+    }
 }
 
 pub fn invalid_move(from: OrderStatus, to: OrderStatus) -> ApiError {
@@ -504,6 +565,24 @@ pub fn invalid_move(from: OrderStatus, to: OrderStatus) -> ApiError {
             to.as_str()
         ),
     )
+}
+
+/// The order of a listing: newest first (the default), or oldest first (`sort=oldest`: the admin's
+/// queue of PAID orders to ship, first come first served).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    NewestFirst,
+    OldestFirst,
+}
+
+impl Sort {
+    pub fn parse(raw: Option<&str>) -> ApiResult<Self> {
+        match raw.map(str::trim).unwrap_or_default() {
+            "" | "newest" => Ok(Sort::NewestFirst),
+            "oldest" => Ok(Sort::OldestFirst),
+            _ => Err(ApiError::invalid_field("sort", "must be newest or oldest")),
+        }
+    }
 }
 
 /// Who may make a move: an admin any move the machine allows; an owner only cancelling their own
@@ -557,10 +636,11 @@ pub struct Transition {
 /// and payment status, who cancelled, what is refunded and restocked.
 pub fn plan_transition(
     order: &Order,
-    to: OrderStatus,
+    to: impl Into<Move>,
     by: Mover<'_>,
     now: Timestamp,
 ) -> ApiResult<Transition> {
+    let Move { to, dispatch } = to.into();
     let from = order.status;
     let allowed = match by {
         Mover::Admin => {
@@ -589,6 +669,12 @@ pub fn plan_transition(
     };
     if to == OrderStatus::Paid {
         moved.payment_error = None;
+    }
+    if to == OrderStatus::Shipped {
+        let dispatch = dispatch.ok_or_else(|| {
+            ApiError::invalid_field("tracking_number", "is required to mark an order shipped")
+        })?;
+        moved.shipment = Some(dispatch.shipped(now));
     }
     if let Mover::Payment(intent) = by {
         moved.payment_intent_id = Some(intent.to_string());
@@ -1112,12 +1198,54 @@ mod tests {
         assert_eq!(plan.refund, None);
     }
 
+    fn ship_by_ups() -> Move {
+        Move::try_from(StatusRequest {
+            status: "shipped".into(),
+            carrier: Some("ups".into()),
+            tracking_number: Some("1Z999AA10123456784".into()),
+            tracking_url: None,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn shipping_records_the_parcel_and_needs_its_tracking() {
+        let order = pending(1);
+        let paid = plan_transition(&order, OrderStatus::Paid, Mover::Admin, now())
+            .unwrap()
+            .order;
+        let untracked = plan_transition(&paid, OrderStatus::Shipped, Mover::Admin, now());
+        assert_eq!(untracked.unwrap_err().code(), "invalid_field");
+        let shipped = plan_transition(&paid, ship_by_ups(), Mover::Admin, now())
+            .unwrap()
+            .order;
+        let parcel = shipped.shipment.expect("the shipment is recorded");
+        assert_eq!(parcel.carrier, super::super::shipment::Carrier::Ups);
+        assert_eq!(parcel.shipped_at, now());
+        assert!(parcel.tracking_url.ends_with("1Z999AA10123456784"));
+        // Tracking goes with SHIPPED only, and SHIPPED never goes without it.
+        let stray = StatusRequest {
+            status: "CANCELLED".into(),
+            carrier: None,
+            tracking_number: Some("1Z".into()),
+            tracking_url: None,
+        };
+        assert_eq!(Move::try_from(stray).unwrap_err().code(), "invalid_field");
+        let bare = StatusRequest {
+            status: "SHIPPED".into(),
+            carrier: None,
+            tracking_number: None,
+            tracking_url: None,
+        };
+        assert_eq!(Move::try_from(bare).unwrap_err().code(), "invalid_field");
+    }
+
     #[test]
     fn each_mover_may_make_only_its_own_moves() {
         let order = pending(1);
         let shipped = |o: &Order| {
             let paid = plan_transition(o, OrderStatus::Paid, Mover::Admin, now()).unwrap();
-            plan_transition(&paid.order, OrderStatus::Shipped, Mover::Admin, now())
+            plan_transition(&paid.order, ship_by_ups(), Mover::Admin, now())
                 .unwrap()
                 .order
         };

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_dynamo::to_item;
 
 use super::model::{
-    Line, Order, OrderLine, OrderStatus, OrderView, PaymentStatus, Transition, busy, invalid_move,
+    Line, Order, OrderLine, OrderStatus, OrderView, PaymentStatus, Sort, Transition, busy,
+    invalid_move,
 };
 use crate::{
     app::App,
@@ -47,6 +48,7 @@ const PAYMENT_INTENT: &str = "payment_intent_id";
 const PAYMENT_ERROR: &str = "payment_error";
 const PAYMENT_ATTEMPTS: &str = "payment_attempts";
 const CANCEL_REASON: &str = "cancel_reason";
+const SHIPMENT: &str = "shipment";
 /// The order's RFC 3339 deadline (not the table's numeric TTL attribute of the same name, which
 /// only idempotency records carry).
 const EXPIRES_AT: &str = "expires_at";
@@ -122,19 +124,26 @@ pub async fn load_order(app: &App, id: &OrderId) -> ApiResult<Option<Order>> {
     db::get(&app.dynamo, table(app), order_key(id), true).await
 }
 
-/// One page of `user`'s orders, newest first.
-/// A customer's orders, newest first, as the API shows them (the query reads only those fields).
-pub async fn list_own(app: &App, user: &UserId, page: &PageRequest) -> ApiResult<Page<OrderView>> {
-    list_ordered(app, &BY_USER, account_pk(user.as_str()), page, true).await
+/// One page of `user`'s orders in `sort` order of placing, as the API shows them.
+pub async fn list_own(
+    app: &App,
+    user: &UserId,
+    sort: Sort,
+    page: &PageRequest,
+) -> ApiResult<Page<OrderView>> {
+    let newest_first = sort == Sort::NewestFirst;
+    list_ordered(app, &BY_USER, account_pk(user.as_str()), page, newest_first).await
 }
 
-/// One page of every customer's orders in `status`, newest first.
+/// One page of every customer's orders in `status`, in `sort` order of placing.
 pub async fn list_by_status(
     app: &App,
     status: OrderStatus,
+    sort: Sort,
     page: &PageRequest,
 ) -> ApiResult<Page<OrderView>> {
-    list_ordered(app, &BY_STATUS, status_pk(status), page, true).await
+    let newest_first = sort == Sort::NewestFirst;
+    list_ordered(app, &BY_STATUS, status_pk(status), page, newest_first).await
 }
 
 async fn list_ordered<T: serde::de::DeserializeOwned>(
@@ -489,6 +498,9 @@ fn move_item(app: &App, plan: &Transition) -> ApiResult<aws_sdk_dynamodb::types:
     }
     if let Some(reason) = moved.cancel_reason {
         u.set(CANCEL_REASON, s(reason.as_str()));
+    }
+    if let Some(parcel) = &moved.shipment {
+        u.set(SHIPMENT, serde_dynamo::to_attribute_value(parcel)?);
     }
     let (st, from) = (u.name(STATUS), u.value(s(plan.from.as_str())));
     u.condition(format!("{st} = {from}"));
