@@ -164,6 +164,21 @@ fn shop_crate() -> Crate {
     Crate { files, modules }
 }
 
+/// The modules of a domain that are pure like its model: `mail` (who gets which email), `links`
+/// (emailed links), `shipment` (carriers and tracking), pricing's `countries`, `address`, `rates`
+/// and `quote`.
+const PURE: [&str; 9] = [
+    "model",
+    "search",
+    "mail",
+    "links",
+    "shipment",
+    "countries",
+    "address",
+    "rates",
+    "quote",
+];
+
 #[test]
 fn models_use_neither_http_nor_aws() {
     let c = shop_crate();
@@ -172,8 +187,7 @@ fn models_use_neither_http_nor_aws() {
         .iter()
         .filter(|(m, _)| {
             m.first().is_some_and(|d| d != "platform")
-                && m.last()
-                    .is_some_and(|l| ["model", "search", "mail", "links"].contains(&l.as_str()))
+                && m.last().is_some_and(|l| PURE.contains(&l.as_str()))
         })
         .collect();
     assert!(
@@ -214,9 +228,8 @@ fn platform_knows_no_domain_and_domains_lean_one_way() {
         }
         // Inside a domain: handlers -> store -> model, never back.
         let rank = |part: &str| match part {
-            // `mail` (who gets which email) and `links` (emailed links) are pure like a model;
             // `stream` decodes stored records.
-            "model" | "search" | "mail" | "links" => 0,
+            pure if PURE.contains(&pure) => 0,
             "store" | "images" | "stream" => 1,
             "checkout" => 2,
             "handlers" => 3,

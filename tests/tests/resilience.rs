@@ -54,9 +54,14 @@ fn body_for(function: &str, product: &str, refresh: &str) -> Option<Value> {
         }
         "update-product" => Some(json!({"stock": 9})),
         "product-image" => Some(json!({"content_type": "image/png"})),
-        "put-cart" | "create-order" => {
-            Some(json!({"items": [{"product_id": product, "quantity": 1}]}))
+        "put-cart" => Some(json!({"items": [{"product_id": product, "quantity": 1}]})),
+        "create-order" | "checkout-quote" => Some(shop_tests::shipped(
+            json!({"items": [{"product_id": product, "quantity": 1}]}),
+        )),
+        "put-shipping" => {
+            serde_json::from_str(include_str!("../../scripts/seed-shipping.json")).ok()
         }
+        "put-tax" => serde_json::from_str(include_str!("../../scripts/seed-tax.json")).ok(),
         "update-order-status" => Some(json!({"status": "PAID"})),
         // A genuine token: a made-up one is refused by its MAC before any read.
         "refresh" => Some(json!({ "refresh_token": refresh })),
@@ -143,7 +148,9 @@ async fn every_endpoint_answers_503_during_an_outage_and_recovers_without_a_rest
     for (function, method, url) in routes {
         let mut req = request(&method, &url)
             .bearer(&admin)
-            .header("idempotency-key", "during");
+            .header("idempotency-key", "during")
+            // The settings' version as seeded: a replacement that only the outage can refuse.
+            .header("if-match", "\"1\"");
         if let Some(b) = body_for(&function, &product, &refresh) {
             req = req.json(b);
         }
@@ -154,7 +161,7 @@ async fn every_endpoint_answers_503_during_an_outage_and_recovers_without_a_rest
         });
     }
     let results = calls.join_all().await;
-    assert_eq!(results.len(), 27, "every route of the router was called");
+    assert_eq!(results.len(), 33, "every route of the router was called");
     for (function, status, body) in &results {
         assert_eq!(*status, 503, "{function}: {body}");
         assert_eq!(
