@@ -22,9 +22,12 @@ fn versioned<T: serde::Serialize>(v: &Versioned<T>) -> ApiResult<Reply> {
     Ok(Reply::ok(&v.doc)?.with_header(header::ETAG, v.etag()))
 }
 
+/// The document, read while the token is checked (shown only once the caller is an admin).
 async fn read<T: Document>(app: &'static App, req: &Request) -> ApiResult<Reply> {
-    auth::authenticate(app, req).await?.require_admin()?;
-    versioned(&store::load::<T>(app, Consistency::Strong).await?)
+    let (admin, doc) =
+        auth::authenticate_with(app, req, |_| store::load::<T>(app, Consistency::Strong)).await?;
+    admin.require_admin()?;
+    versioned(&doc)
 }
 
 async fn replace<T, R>(app: &'static App, req: &Request) -> ApiResult<Reply>

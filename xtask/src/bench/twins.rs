@@ -176,7 +176,7 @@ pub(crate) fn with_account<'a>(
     let account = || BatchGet::default().get(&t.users, keys::user(&f.customer_id), true);
     Some(match function {
         // The lookup runs beside the endpoint's own read(s), as `auth::authenticate_with` does.
-        "get-order" | "get-cart" | "list-orders" => {
+        "get-order" | "get-cart" | "list-orders" | "get-shipping" | "get-tax" => {
             let reads = baseline(function, app, f, i)?;
             Box::pin(async move {
                 let lookup = d
