@@ -545,8 +545,9 @@ fn order_call<'a>(function: &str, f: &'a Fixture, i: usize) -> Option<Call<'a>> 
         "checkout-quote" => Call::new("POST").by(&f.customer).json(shop_tests::shipped(
             json!({"items": [{"product_id": f.stocked, "quantity": 1}]}),
         )),
+        // The page the storefront's order history asks for.
         "list-orders" => Call::new("GET")
-            .at("/orders?limit=20".into())
+            .at("/orders?limit=10".into())
             .by(&f.customer),
         "get-order" => Call::new("GET")
             .at(format!("/orders/{}", f.order))

@@ -636,6 +636,8 @@ fn budgets(all: &[String], reports: &[FunctionReport], throughput: &[Value]) -> 
     budgets.push(json!({"budget": format!("the connection mode kept ({}) has the lower cold totals (sum of p50s, ms; within 2%)", if shop::config::CONNECT_AT_INIT_DEFAULT { "at init" } else { "lazy" }), "value": {"lazy": lazy_sum, "at_init": init_sum}, "ok": kept <= other * 1.02}));
     for t in throughput {
         budgets.push(json!({"budget": format!("no oversell at concurrency {}", t["concurrency"]), "value": t["oversold"], "ok": t["oversold"] == 0}));
+        // A probe whose orders are all refused would show no oversell too: the whole stock must sell.
+        budgets.push(json!({"budget": format!("the whole stock sells at concurrency {}", t["concurrency"]), "value": t["orders"], "ok": t["orders"] == t["stock"]}));
     }
     budgets
 }

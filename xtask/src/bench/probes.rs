@@ -35,7 +35,8 @@ pub(crate) async fn checkout_throughput(app: &'static App, fx: &Fixture) -> Vec<
                     .header("authorization", format!("Bearer {token}"))
                     .header("idempotency-key", format!("tp-{concurrency}-{i}"))
                     .body(lambda_http::Body::Text(
-                        json!({"items": [{"product_id": product, "quantity": 1}]}).to_string(),
+                        shop_tests::shipped(json!({"items": [{"product_id": product, "quantity": 1}]}))
+                            .to_string(),
                     ))
                     .unwrap();
                 shop::dispatch(app, req, shop::orders::create_order)
@@ -57,6 +58,7 @@ pub(crate) async fn checkout_throughput(app: &'static App, fx: &Fixture) -> Vec<
         out.push(json!({
             "concurrency": concurrency,
             "attempts": attempts,
+            "stock": stock,
             "orders": sold,
             "refused_409": statuses.iter().filter(|s| **s == 409).count(),
             "other": statuses.iter().filter(|s| **s != 201 && **s != 409).count(),

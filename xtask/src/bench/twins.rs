@@ -112,7 +112,7 @@ pub(crate) fn baseline<'a>(
                 .key_condition_expression("gsi1pk = :p")
                 .expression_attribute_values(":p", shop::db::s(keys::user_pk(&f.customer_id)))
                 .scan_index_forward(false)
-                .limit(20)
+                .limit(10)
                 .send()
                 .await
                 .unwrap();
