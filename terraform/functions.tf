@@ -467,12 +467,11 @@ locals {
       route    = null
       schedule = null
       memory   = 512
-      dynamodb = [
-      ]
-      s3      = []
-      events  = ["PutEvents"]
-      ses     = []
-      streams = ["orders", "products", "users"]
+      dynamodb = []
+      s3       = []
+      events   = ["PutEvents"]
+      ses      = []
+      streams  = ["orders", "products", "users"]
     }
     # measured at 512 MB's CPU share: warm p50 8.8 ms (full core 7.9), cold total 15.2 ms, $1.260 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "send-email" = {

@@ -56,24 +56,20 @@ impl Api {
 pub fn routes() -> &'static [(String, String, String)] {
     static ROUTES: OnceLock<Vec<(String, String, String)>> = OnceLock::new();
     ROUTES.get_or_init(|| {
-        let cargo: toml::Value =
-            toml::from_str(&std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap())
-                .unwrap();
-        let router = cargo["workspace"]["metadata"]["lambda"]["watch"]["router"]
-            .as_table()
-            .expect("the watch router");
-        router
-            .iter()
-            .flat_map(|(path, entries)| {
-                entries.as_array().unwrap().iter().map(move |e| {
-                    (
-                        e["method"].as_str().unwrap().to_string(),
-                        path.clone(),
-                        e["function"].as_str().unwrap().to_string(),
-                    )
-                })
-            })
-            .collect()
+        let text = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
+        let cargo: crate::spec::CargoToml = toml::from_str(&text).expect("the manifest");
+        crate::spec::ordered::<Vec<crate::spec::Route>>(
+            "route",
+            &cargo.workspace.metadata.lambda.watch.router,
+        )
+        .expect("the watch router")
+        .into_iter()
+        .flat_map(|(path, entries)| {
+            entries
+                .into_iter()
+                .map(move |r| (r.method, path.clone(), r.function))
+        })
+        .collect()
     })
 }
 

@@ -26,6 +26,7 @@ pub mod dynamodb;
 pub mod events;
 mod handlers;
 pub mod s3;
+pub mod spec;
 pub mod stripe;
 
 pub use client::{Api, CUSTOMER_PASSWORD, UPS_TRACKING};

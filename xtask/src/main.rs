@@ -21,6 +21,7 @@ mod bench;
 mod catalogue;
 mod dev;
 mod generate;
+mod hcl;
 mod sam;
 mod triggers;
 

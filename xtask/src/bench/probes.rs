@@ -35,8 +35,10 @@ pub(crate) async fn checkout_throughput(app: &'static App, fx: &Fixture) -> Vec<
                     .header("authorization", format!("Bearer {token}"))
                     .header("idempotency-key", format!("tp-{concurrency}-{i}"))
                     .body(lambda_http::Body::Text(
-                        shop_tests::shipped(json!({"items": [{"product_id": product, "quantity": 1}]}))
-                            .to_string(),
+                        shop_tests::shipped(
+                            json!({"items": [{"product_id": product, "quantity": 1}]}),
+                        )
+                        .to_string(),
                     ))
                     .unwrap();
                 shop::dispatch(app, req, shop::orders::create_order)
