@@ -1,5 +1,6 @@
 // Admin pages: products (create, edit, stock, image upload through a presigned URL, delete),
-// orders by status, the queue to ship (with tracking) and its packing slips. The API enforces the admin role; these pages only show what it allows.
+// orders by status, the queue to ship (with tracking) and its packing slips, and the shipping and
+// tax settings. The API enforces the admin role; these pages only show what it allows.
 
 import { api } from './api.js';
 import { go, render } from './router.js';
@@ -12,7 +13,8 @@ const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
 function adminTabs(current) {
   return h('nav', { class: 'tabs', 'aria-label': 'Admin' },
     h('a', { class: `button ${current === 'products' ? '' : 'secondary'}`, href: '#/admin/products' }, 'Products'),
-    h('a', { class: `button ${current === 'orders' ? '' : 'secondary'}`, href: '#/admin/orders' }, 'Orders'));
+    h('a', { class: `button ${current === 'orders' ? '' : 'secondary'}`, href: '#/admin/orders' }, 'Orders'),
+    h('a', { class: `button ${current === 'settings' ? '' : 'secondary'}`, href: '#/admin/settings' }, 'Shipping & tax'));
 }
 
 async function adminProducts(_params, _id, show) {
@@ -198,7 +200,55 @@ async function packingSlip(_params, id, show) {
     h('p', { class: 'no-print actions' }, h('button', { onclick: () => print() }, 'Print'), h('a', { class: 'button secondary', href: '#/admin/orders?status=PAID' }, 'Back to the queue'))));
 }
 
+/** One settings document (shipping zones and rates, or tax regions) as JSON the API validates.
+ *  The save sends the version it was read at: when another admin saved first, the API answers 412
+ *  and this admin reloads instead of overwriting their change. */
+function settingsForm(path, title, loaded) {
+  let etag = loaded.etag;
+  const id = path.slice(1);
+  const text = h('textarea', { id: `${id}-doc`, name: 'doc', rows: '16', spellcheck: 'false', class: 'code' });
+  text.value = JSON.stringify(loaded.data, null, 2);
+  const message = h('p', { id: `${id}-message`, role: 'status', 'aria-live': 'polite' });
+  const form = h('form', { 'aria-labelledby': `${id}-title` },
+    h('h2', { id: `${id}-title` }, title),
+    h('label', {}, `${title} (JSON)`, text),
+    message,
+    h('button', { type: 'submit' }, `Save ${title.toLowerCase()}`));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    message.className = 'error';
+    let doc;
+    try { doc = JSON.parse(text.value); } catch (err) { message.textContent = `This is not valid JSON: ${err.message}`; return; }
+    form.querySelector('button').disabled = true;
+    try {
+      const saved = await api('PUT', path, { auth: true, body: doc, etag: true, headers: { 'if-match': etag } });
+      etag = saved.etag;
+      text.value = JSON.stringify(saved.data, null, 2);
+      message.className = '';
+      message.textContent = 'Saved. New orders and quotes use it now; placed orders keep their figures.';
+    } catch (err) {
+      message.textContent = err.status === 412
+        ? 'Another admin saved a change after you opened this page. Reload to see it, then make yours again.'
+        : `${explain(err)}${err.field ? ` (${err.field})` : ''}`;
+    }
+    form.querySelector('button').disabled = false;
+  });
+  return form;
+}
+
+async function adminSettings(_params, _id, show) {
+  const [shipping, tax] = await Promise.all([
+    api('GET', '/shipping', { auth: true, etag: true }),
+    api('GET', '/tax', { auth: true, etag: true }),
+  ]);
+  show(h('h1', {}, 'Manage the shop'), adminTabs('settings'),
+    h('p', { class: 'muted' }, 'Amounts are in cents and tax rates in basis points (725 is 7.25%).'),
+    settingsForm('/shipping', 'Shipping rates', shipping),
+    settingsForm('/tax', 'Tax rates', tax));
+}
+
 export const adminRoutes = [
+  [/^\/admin\/settings$/, adminSettings, 'admin', 'admin'],
   [/^\/admin\/products$/, adminProducts, 'admin', 'admin'],
   [/^\/admin\/products\/new$/, adminProductForm, 'admin', 'admin'],
   [/^\/admin\/products\/([\w-]+)$/, adminProductForm, 'admin', 'admin'],

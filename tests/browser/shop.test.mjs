@@ -619,3 +619,37 @@ test('the storefront runs under its Content-Security-Policy, which refuses an in
   assert.ok(page.errors.some((e) => e.includes('script-src')), JSON.stringify(page.errors));
   await page.close();
 });
+
+test('an admin saves the shipping and tax settings, and a save over another admin\'s change is refused', async () => {
+  const page = await newPage();
+  const login = await call('POST', '/users/login', { body: { email: 'admin@shop.local', password: 'admin-password' } });
+  await signInAs(page, login);
+  await page.goto(`${site}#/admin/settings`);
+  const shipping = page.locator('#shipping-doc');
+  await shipping.waitFor();
+  const zones = JSON.parse(await shipping.inputValue()).zones;
+  assert.ok(zones.some((z) => z.countries.includes('US')), 'the settings show the shop\'s zones');
+
+  // Saved as it stands: the document round-trips, and the page now holds its new version.
+  await page.getByRole('button', { name: 'Save shipping rates' }).click();
+  await page.locator('#shipping-message', { hasText: 'Saved.' }).waitFor();
+
+  // Text that is not JSON never reaches the API.
+  await page.locator('#tax-doc').fill('{ "regions": [');
+  await page.getByRole('button', { name: 'Save tax rates' }).click();
+  await page.locator('#tax-message', { hasText: 'not valid JSON' }).waitFor();
+
+  // Another admin saves the shipping rates meanwhile: this page's save must not overwrite theirs.
+  const auth = { authorization: `Bearer ${login.body.token}` };
+  const current = await fetch(`${api}/shipping`, { headers: auth });
+  const other = await fetch(`${api}/shipping`, {
+    method: 'PUT',
+    headers: { ...auth, 'content-type': 'application/json', 'if-match': current.headers.get('etag') },
+    body: JSON.stringify(await current.json()),
+  });
+  assert.equal(other.status, 200);
+  await page.getByRole('button', { name: 'Save shipping rates' }).click();
+  await page.locator('#shipping-message', { hasText: 'Another admin saved a change' }).waitFor();
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
