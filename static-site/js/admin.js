@@ -10,11 +10,11 @@ const STATUSES = ['PENDING', 'PAID', 'SHIPPED', 'DELIVERED', 'CANCELLED'];
 const NEXT = { PENDING: ['PAID', 'CANCELLED'], PAID: ['SHIPPED', 'CANCELLED'], SHIPPED: ['DELIVERED'] };
 const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
 
+const ADMIN_TABS = { products: 'Products', orders: 'Orders', settings: 'Shipping & tax' };
+
 function adminTabs(current) {
-  return h('nav', { class: 'tabs', 'aria-label': 'Admin' },
-    h('a', { class: `button ${current === 'products' ? '' : 'secondary'}`, href: '#/admin/products' }, 'Products'),
-    h('a', { class: `button ${current === 'orders' ? '' : 'secondary'}`, href: '#/admin/orders' }, 'Orders'),
-    h('a', { class: `button ${current === 'settings' ? '' : 'secondary'}`, href: '#/admin/settings' }, 'Shipping & tax'));
+  return h('nav', { class: 'tabs', 'aria-label': 'Admin' }, Object.entries(ADMIN_TABS).map(([tab, name]) =>
+    h('a', { class: `button ${current === tab ? '' : 'secondary'}`, href: `#/admin/${tab}` }, name)));
 }
 
 async function adminProducts(_params, _id, show) {

@@ -88,6 +88,16 @@ pub fn block(name: &str, attrs: &[Attr]) -> String {
     s
 }
 
+/// `items` on one line, `, ` between them.
+fn separated<T>(s: &mut String, items: &[T], mut each: impl FnMut(&mut String, &T)) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        each(s, item);
+    }
+}
+
 fn indent(depth: usize) -> String {
     "  ".repeat(depth)
 }
@@ -183,12 +193,7 @@ impl Value {
             }
             Value::List(items) => {
                 s.push('[');
-                for (i, v) in items.iter().enumerate() {
-                    if i > 0 {
-                        s.push_str(", ");
-                    }
-                    v.write(s, depth);
-                }
+                separated(s, items, |s, v| v.write(s, depth));
                 s.push(']');
             }
             Value::Object(attrs) if attrs.is_empty() => s.push_str("{}"),
@@ -199,13 +204,10 @@ impl Value {
             }
             Value::Row(attrs) => {
                 s.push_str("{ ");
-                for (i, a) in attrs.iter().enumerate() {
-                    if i > 0 {
-                        s.push_str(", ");
-                    }
+                separated(s, attrs, |s, a| {
                     let _ = write!(s, "{} = ", a.name());
                     a.value.write(s, depth);
-                }
+                });
                 s.push_str(" }");
             }
         }
