@@ -4,7 +4,7 @@ output "api_url" {
 }
 
 output "direct_api_url" {
-  description = "The HTTP API itself, behind neither the CDN nor the WAF (for diagnostics)."
+  description = "The HTTP API itself, the distribution's origin; it refuses (403) requests without the origin secret."
   value       = aws_apigatewayv2_stage.default.invoke_url
 }
 

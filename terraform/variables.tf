@@ -122,7 +122,7 @@ variable "low_stock_threshold" {
 }
 
 variable "origin_secret" {
-  description = "A random secret (at least 32 bytes) CloudFront sends the API in X-Origin-Verify; only requests carrying it may name their client by CloudFront-Viewer-Address."
+  description = "A random secret (at least 32 bytes) CloudFront sends the API in X-Origin-Verify; the functions refuse (403) every request without it, so the execute-api URL serves nothing."
   type        = string
   sensitive   = true
 

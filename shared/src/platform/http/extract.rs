@@ -98,6 +98,18 @@ pub fn bearer_token(req: &Request) -> Option<&str> {
 /// deploy-time origin secret: only such a request may name its client by CloudFront's header.
 pub const ORIGIN_VERIFY: &str = "x-origin-verify";
 
+/// Whether `req` carries `origin_secret` in [`ORIGIN_VERIFY`] (compared in constant time), which
+/// only the distribution sends; without a secret (local mode only) every request counts as such.
+pub fn came_through_edge(req: &Request, origin_secret: Option<&[u8]>) -> bool {
+    match origin_secret {
+        None => true,
+        Some(secret) => header_str(req, ORIGIN_VERIFY).is_some_and(|v| {
+            use subtle::ConstantTimeEq;
+            v.as_bytes().ct_eq(secret).into()
+        }),
+    }
+}
+
 /// The client's address, for throttling: `CloudFront-Viewer-Address` (`ip:port`, set by the
 /// distribution, which is how the API is reached) when the request came through it, else API
 /// Gateway's source IP; `unknown` when neither says. "Came through it" means it carries
@@ -106,13 +118,7 @@ pub const ORIGIN_VERIFY: &str = "x-origin-verify";
 /// address for every guess. Without a secret (local mode only) the header is taken as it is. Only
 /// address characters are kept, at most 45, so it is safe in a key.
 pub fn client_address(req: &Request, origin_secret: Option<&[u8]>) -> String {
-    let via_cdn = match origin_secret {
-        None => true,
-        Some(secret) => header_str(req, ORIGIN_VERIFY).is_some_and(|v| {
-            use subtle::ConstantTimeEq;
-            v.as_bytes().ct_eq(secret).into()
-        }),
-    };
+    let via_cdn = came_through_edge(req, origin_secret);
     let viewer = header_str(req, "cloudfront-viewer-address")
         .filter(|_| via_cdn)
         .and_then(|v| v.rsplit_once(':').map(|(ip, _port)| ip.to_string()));

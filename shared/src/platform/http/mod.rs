@@ -205,7 +205,8 @@ fn into_response(reply: Reply, cors_origin: &str) -> Response<Body> {
     })
 }
 
-/// Runs one request through a handler: size check, timeout, error mapping, CORS, one log line.
+/// Runs one request through a handler: origin check (outside local mode only requests through the
+/// distribution are served), size check, timeout, error mapping, CORS, one log line.
 pub async fn dispatch<F, Fut>(config: &Config, req: Request, handler: F) -> Response<Body>
 where
     F: FnOnce(Request) -> Fut,
@@ -223,7 +224,18 @@ where
         order_id = Empty,
     );
     async move {
-        let result = if req.method() == lambda_http::http::Method::OPTIONS {
+        let result = if !extract::came_through_edge(&req, config.origin_secret.as_deref()) {
+            // Only the distribution knows the secret: a request without it went around the WAF,
+            // the CDN's headers and its cache (the execute-api URL), so it gets nothing.
+            tracing::warn!(
+                security_event = "edge_bypassed",
+                client = %client_address(&req, config.origin_secret.as_deref()),
+                "request without the origin secret refused"
+            );
+            Err(ApiError::NotAllowed(
+                "call the shop's address: the API does not answer directly",
+            ))
+        } else if req.method() == lambda_http::http::Method::OPTIONS {
             // Preflight: API Gateway answers these itself; this keeps direct invocations honest.
             Reply::no_content()
         } else if req.body().as_ref().len() > MAX_BODY_BYTES {
@@ -307,6 +319,49 @@ mod tests {
         let other = revalidate(reply(CATALOG_CACHING), Some("\"something-else\""));
         assert_eq!(other.status, StatusCode::OK);
         assert!(other.body.is_some());
+    }
+
+    async fn through(secret: Option<&str>, header: Option<&str>) -> (StatusCode, bool) {
+        use crate::platform::config::env;
+        let mut vars = std::collections::HashMap::from([
+            (env::USERS_TABLE, "t".to_string()),
+            (env::PRODUCTS_TABLE, "t".into()),
+            (env::ORDERS_TABLE, "t".into()),
+            (env::JWT_SECRET, "j".repeat(32)),
+        ]);
+        match secret {
+            Some(secret) => vars.insert(env::ORIGIN_SECRET, secret.into()),
+            // Local mode (an emulator's endpoint) is the only one where a secret may be missing.
+            None => vars.insert(env::DYNAMODB_ENDPOINT, "http://127.0.0.1:8000".into()),
+        };
+        let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+        let mut req = lambda_http::http::Request::builder().uri("/health");
+        if let Some(h) = header {
+            req = req.header(extract::ORIGIN_VERIFY, h);
+        }
+        let ran = std::cell::Cell::new(false);
+        let res = dispatch(&config, req.body(Body::Empty).unwrap(), |_| async {
+            ran.set(true);
+            Reply::no_content()
+        })
+        .await;
+        (res.status(), ran.get())
+    }
+
+    #[tokio::test]
+    async fn outside_local_mode_only_requests_through_the_distribution_reach_a_handler() {
+        let secret = "s".repeat(40);
+        let refused = (StatusCode::FORBIDDEN, false);
+        assert_eq!(through(Some(&secret), None).await, refused);
+        assert_eq!(through(Some(&secret), Some("guess")).await, refused);
+        assert_eq!(through(Some(&secret), Some(&"s".repeat(39))).await, refused);
+        let served = (StatusCode::NO_CONTENT, true);
+        assert_eq!(through(Some(&secret), Some(&secret)).await, served);
+        assert_eq!(
+            through(None, None).await,
+            served,
+            "local mode has no distribution"
+        );
     }
 
     #[test]
