@@ -22,6 +22,13 @@ pub enum ApiError {
     /// Authenticated, but this caller may not do this.
     #[error("{0}")]
     NotAllowed(&'static str),
+    /// Authenticated, but the account must do `code` first (set a new password) and may do
+    /// nothing else until then.
+    #[error("{message}")]
+    Blocked {
+        code: &'static str,
+        message: &'static str,
+    },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{message}")]
@@ -98,7 +105,8 @@ impl ApiError {
         match self {
             ApiError::Invalid { code, .. }
             | ApiError::Conflict { code, .. }
-            | ApiError::Rejected { code, .. } => code,
+            | ApiError::Rejected { code, .. }
+            | ApiError::Blocked { code, .. } => code,
             ApiError::Unauthenticated(_) => "unauthorized",
             ApiError::NotAllowed(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",

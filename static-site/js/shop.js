@@ -241,10 +241,29 @@ function formHandler(form, action) {
   return form;
 }
 
+/** Signs in; answers whether the account must first set a new password (its old one is now
+ *  too easy to guess), in which case nothing else, the guest cart's merge included, works yet. */
 async function signIn(email, password) {
   const res = await api('POST', '/users/login', { body: { email, password } });
   session.save(res.token, res.user, res.refresh_token);
+  if (res.password_change_required) return true;
   await cart.mergeGuestCart().catch(() => {});
+  return false;
+}
+
+/** The step between a sign-in with a password today's rules refuse and everything else. */
+function newPasswordStep(current, params, show) {
+  const form = formHandler(h('form', { class: 'form panel', id: 'new-password-form' },
+    field('New password (8 to 128 characters)', { name: 'password', type: 'password', required: true, minlength: '8', maxlength: '128', autocomplete: 'new-password' }),
+    h('button', { type: 'submit' }, 'Set password and continue')), async ({ password }) => {
+    await api('PUT', '/users/me', { auth: true, body: { password, current_password: current } });
+    await cart.mergeGuestCart().catch(() => {});
+    toast('Your new password is set');
+    afterLogin(params);
+  });
+  show(h('h1', {}, 'Choose a new password'),
+    h('p', { id: 'weak-password-note' }, 'Your password is one that is easy to guess, so it no longer protects your account. Choose a new one to continue.'),
+    form);
 }
 
 function afterLogin(params) {
@@ -262,7 +281,7 @@ async function loginPage(params, _id, show) {
     field('Email', { name: 'email', type: 'email', required: true, autocomplete: 'email' }),
     field('Password', { name: 'password', type: 'password', required: true, autocomplete: 'current-password' }),
     h('button', { type: 'submit' }, 'Sign in')), async ({ email, password }) => {
-    await signIn(email, password);
+    if (await signIn(email, password)) return newPasswordStep(password, params, show);
     toast(`Welcome back, ${session.user.name.split(' ')[0]}`);
     afterLogin(params);
   });

@@ -930,3 +930,91 @@ async fn a_password_change_ends_every_other_session() {
     assert_eq!(t.api().me(&elsewhere).await.status(), 401);
     assert_eq!(refresh(&t, &elsewhere_refresh).await.status(), 401);
 }
+
+/// An account whose password was set under older rules: `password` is stored as its hash as it
+/// stands, whatever today's rules say of it.
+async fn account_with_old_password(t: &TestApp, email: &str, password: &str) -> String {
+    let r = t
+        .api()
+        .register(email, "shopper-passphrase-42", "Ada")
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let old = shop::auth::password::Password::parse("password", password.into()).unwrap();
+    let hash = shop::auth::hash_password(old).await.unwrap();
+    t.app
+        .dynamo
+        .update_item()
+        .table_name(&t.app.config.tables.users)
+        .set_key(Some(shop::auth::account_key(&id)))
+        .update_expression("SET password_hash = :h")
+        .expression_attribute_values(":h", shop::db::s(hash))
+        .send()
+        .await
+        .unwrap();
+    id
+}
+
+#[tokio::test]
+async fn a_sign_in_with_a_password_todays_rules_refuse_may_only_set_a_new_one() {
+    let t = TestApp::new().await;
+    account_with_old_password(&t, "old@example.com", "password1").await;
+    let r = t.api().login("old@example.com", "password1").await;
+    assert_eq!(r.status(), 200, "{}", r.body);
+    assert_eq!(r.body["password_change_required"], true);
+    let token = r.body["token"].as_str().unwrap().to_string();
+    let refresh = r.body["refresh_token"].as_str().unwrap().to_string();
+
+    // Everything else is refused, with a fresh token from the refresh as well.
+    let renewed = t
+        .api()
+        .send(request("POST", "/users/refresh").json(json!({"refresh_token": refresh})))
+        .await;
+    let renewed = renewed.body["token"].as_str().unwrap().to_string();
+    for (what, req) in [
+        ("profile", request("GET", "/users/me").bearer(&token)),
+        ("orders", request("GET", "/orders").bearer(&token)),
+        ("cart", request("GET", "/cart").bearer(&renewed)),
+        (
+            "a name alone",
+            request("PUT", "/users/me")
+                .bearer(&token)
+                .json(json!({"name": "Ada Lovelace"})),
+        ),
+    ] {
+        let r = t.api().send(req).await;
+        assert_eq!(
+            (r.status(), r.error_code()),
+            (403, "password_change_required"),
+            "{what}: {}",
+            r.body
+        );
+    }
+    // The new password is held to today's rules too.
+    let weak_again = request("PUT", "/users/me")
+        .bearer(&token)
+        .json(json!({"password": "password2", "current_password": "password1"}));
+    assert_eq!(t.api().send(weak_again).await.status(), 400);
+    let change = request("PUT", "/users/me")
+        .bearer(&token)
+        .json(json!({"password": "a-far-better-secret", "current_password": "password1"}));
+    assert_eq!(t.api().send(change).await.status(), 200);
+    assert_eq!(t.api().me(&token).await.status(), 200);
+    let again = t
+        .api()
+        .login("old@example.com", "a-far-better-secret")
+        .await;
+    assert_eq!(again.status(), 200);
+    assert!(again.body.get("password_change_required").is_none());
+}
+
+#[tokio::test]
+async fn an_account_held_to_a_new_password_may_still_sign_out() {
+    let t = TestApp::new().await;
+    account_with_old_password(&t, "out@example.com", "zzzzzzzz").await;
+    let r = t.api().login("out@example.com", "zzzzzzzz").await;
+    assert_eq!(r.body["password_change_required"], true, "{}", r.body);
+    let token = r.body["token"].as_str().unwrap();
+    let out = request("POST", "/users/logout").bearer(token);
+    assert_eq!(t.api().send(out).await.status(), 204);
+    assert_eq!(t.api().me(token).await.status(), 401);
+}

@@ -6,6 +6,7 @@ use aws_sdk_dynamodb::{Client, types::AttributeValue};
 
 use super::token::JwtKeys;
 use crate::{
+    error::ApiError,
     platform::db::{self, Item},
     types::Role,
 };
@@ -31,6 +32,18 @@ pub fn account_key(id: &str) -> Item {
 pub const ROLE: &str = "role";
 /// Whether the account's owner has shown the email is theirs (a link opened).
 pub const EMAIL_VERIFIED: &str = "email_verified";
+/// Set when the account signed in with a password today's rules refuse (a common one, say): until
+/// it sets a new password, that is all it may do. Removed by every path that sets a password.
+pub const PASSWORD_CHANGE_REQUIRED: &str = "password_change_required";
+
+/// What an account flagged [`PASSWORD_CHANGE_REQUIRED`] gets from everything else.
+pub fn password_change_required() -> ApiError {
+    ApiError::Blocked {
+        code: PASSWORD_CHANGE_REQUIRED,
+        message: "your password is too easy to guess: set a new one (PUT /users/me with current_password and password) before anything else",
+    }
+}
+
 /// Tokens revoked by logout, kept on the account item as `jti -> exp`, so checking a token is part
 /// of the one read that also proves the account exists and gives its current role.
 pub const REVOKED_TOKENS: &str = "revoked_tokens";
@@ -48,6 +61,13 @@ impl AccountView<'_> {
 
     pub fn email_verified(&self) -> bool {
         matches!(self.0.get(EMAIL_VERIFIED), Some(AttributeValue::Bool(true)))
+    }
+
+    pub fn password_change_required(&self) -> bool {
+        matches!(
+            self.0.get(PASSWORD_CHANGE_REQUIRED),
+            Some(AttributeValue::Bool(true))
+        )
     }
 
     /// Whether the access token `jti` was revoked by a logout.

@@ -10,7 +10,8 @@ pub mod token;
 pub use account::{Accounts, REVOKED_TOKENS, account_key};
 pub use password::{hash_password, verify_password};
 pub use principal::{
-    Principal, authenticate, authenticate_account, authenticate_batch, authenticate_with, revoke,
+    Principal, authenticate, authenticate_account, authenticate_batch,
+    authenticate_even_if_blocked, authenticate_with, revoke, unblocked,
 };
 pub use session::TokenPair;
 pub use token::{Claims, JwtKeys};

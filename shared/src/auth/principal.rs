@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::Request;
 
 use super::{
-    account::{AccountView, Accounts, REVOKED_TOKENS, account_key},
+    account::{AccountView, Accounts, REVOKED_TOKENS, account_key, password_change_required},
     token::{Claims, INVALID_TOKEN},
 };
 use crate::{
@@ -64,9 +64,20 @@ pub async fn authenticate_account(
     app: &impl Accounts,
     req: &Request,
 ) -> ApiResult<(Principal, Item)> {
+    let (who, item) = authenticate_even_if_blocked(app, req).await?;
+    unblocked(&item)?;
+    Ok((who, item))
+}
+
+/// `authenticate_account` for the few things an account that must set a new password may still
+/// do: set it, and sign out. The caller checks the item's flag for anything else it does.
+pub async fn authenticate_even_if_blocked(
+    app: &impl Accounts,
+    req: &Request,
+) -> ApiResult<(Principal, Item)> {
     let claims = verified_claims(app, req)?;
     let item = read_user(app, &claims).await?;
-    let who = principal(claims, item.as_ref())?;
+    let who = signed_in(claims, item.as_ref())?;
     Ok((who, item.unwrap_or_default()))
 }
 
@@ -128,7 +139,25 @@ async fn read_user(app: &impl Accounts, claims: &Claims) -> ApiResult<Option<Ite
     .await
 }
 
+/// The caller, when the account may act: it is signed in and not held to set a new password first.
 fn principal(claims: Claims, user: Option<&Item>) -> ApiResult<Principal> {
+    let who = signed_in(claims, user)?;
+    if let Some(account) = user {
+        unblocked(account)?;
+    }
+    Ok(who)
+}
+
+/// Refuses an account that must set a new password before anything else.
+pub fn unblocked(account: &Item) -> ApiResult<()> {
+    if AccountView(account).password_change_required() {
+        return Err(password_change_required());
+    }
+    Ok(())
+}
+
+/// The caller of a valid token of a live session of an existing account.
+fn signed_in(claims: Claims, user: Option<&Item>) -> ApiResult<Principal> {
     let account = AccountView(user.ok_or(ApiError::Unauthenticated(INVALID_TOKEN))?);
     // A revoked token, or one whose session was ended (logout, logout-all, password change,
     // refresh-token reuse) or has expired.

@@ -17,7 +17,7 @@ use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::account::{AccountView, Accounts, account_key};
+use super::account::{AccountView, Accounts, PASSWORD_CHANGE_REQUIRED, account_key};
 use crate::{
     error::{ApiError, ApiResult},
     platform::db::{self, Item, UpdateExpr, n, s},
@@ -181,12 +181,15 @@ fn to_evict<'a>(existing: impl Iterator<Item = (&'a String, u64)>, now: u64) -> 
 }
 
 /// Opens a session for a user who just proved who they are; `account` is their item as read,
-/// so that the session expiring first is ended when they already hold [`MAX_SESSIONS`].
+/// so that the session expiring first is ended when they already hold [`MAX_SESSIONS`]. With
+/// `weak_password` (the password proved is one today's rules refuse), the account is held to
+/// set a new one before anything else, in the same write.
 pub async fn open(
     app: &impl Accounts,
     user: &UserId,
     role: Role,
     account: &Item,
+    weak_password: bool,
 ) -> ApiResult<TokenPair> {
     let now = now_epoch_secs();
     let sid = ulid::Ulid::new().to_string();
@@ -204,6 +207,9 @@ pub async fn open(
         None => {
             u.set(SESSIONS, AttributeValue::M([(sid.clone(), fresh)].into()));
         }
+    }
+    if weak_password {
+        u.set(PASSWORD_CHANGE_REQUIRED, AttributeValue::Bool(true));
     }
     u.condition(db::exists());
     u.update_item(app.dynamo(), app.users_table(), account_key(user.as_str()))

@@ -108,6 +108,11 @@ pub async fn login(app: &'static App, req: Request) -> ApiResult<Reply> {
     let addr = client_address(&req, app.config.origin_secret.as_deref());
     let failures = throttle(app, &creds.email, &addr).await?;
     let account = store::find_by_email(app, &creds.email).await?;
+    // Judged before the password is checked, for unknown emails too, so it takes the same time.
+    let weak = {
+        let names: Vec<&Name> = account.iter().map(|a| &a.view.name).collect();
+        new_password(creds.password.clone(), &creds.email, &names).is_err()
+    };
     // An unknown email is checked against a dummy hash: it costs what a wrong password costs.
     let ok = auth::verify_password(
         creds.password,
@@ -129,10 +134,20 @@ pub async fn login(app: &'static App, req: Request) -> ApiResult<Reply> {
         store::clear_failures(app, Scope::AccountAtAddress(&creds.email, &addr)).await?;
     }
     record_user(user.id.as_str());
-    let tokens = auth::session::open(app, &user.id, user.role, &sessions).await?;
+    let tokens = auth::session::open(app, &user.id, user.role, &sessions, weak).await?;
     tracing::info!(security_event = "signed_in", client = %addr, "signed in");
+    if weak {
+        tracing::warn!(
+            security_event = "weak_password_sign_in",
+            "signed in with a password today's rules refuse; a new one is required"
+        );
+    }
     // Like every personal answer, never stored by a cache (`Caching::Private`, the default).
-    Reply::ok(&LoginResponse { tokens, user })
+    Reply::ok(&LoginResponse {
+        tokens,
+        user,
+        password_change_required: weak,
+    })
 }
 
 /// `POST /users/refresh` `{refresh_token}`: a new access token and a new refresh token; the
@@ -144,7 +159,7 @@ pub async fn refresh(app: &'static App, req: Request) -> ApiResult<Reply> {
 
 /// `POST /users/logout-all`: ends every session of the account, this one included.
 pub async fn logout_all(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let (who, item) = auth::authenticate_account(app, &req).await?;
+    let (who, item) = auth::authenticate_even_if_blocked(app, &req).await?;
     auth::session::end_all(app, &who.user_id, &item, None).await?;
     Reply::no_content()
 }
@@ -158,7 +173,11 @@ pub async fn get_me(app: &'static App, req: Request) -> ApiResult<Reply> {
 /// `PUT /users/me`
 pub async fn update_me(app: &'static App, req: Request) -> ApiResult<Reply> {
     let mut update = ProfileUpdate::try_from(json_body::<UpdateMeRequest>(&req)?)?;
-    let (who, item) = auth::authenticate_account(app, &req).await?;
+    let (who, item) = auth::authenticate_even_if_blocked(app, &req).await?;
+    // Held to a new password, the account may change its profile only along with it.
+    if update.password.is_none() {
+        auth::unblocked(&item)?;
+    }
     let account = Account::from_item(item)?;
     let new_hash = match update.password.take() {
         None => None,
@@ -190,7 +209,7 @@ pub async fn update_me(app: &'static App, req: Request) -> ApiResult<Reply> {
 
 /// `POST /users/logout`: revokes the presented token until it would have expired anyway.
 pub async fn logout(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let (who, mut item) = auth::authenticate_account(app, &req).await?;
+    let (who, mut item) = auth::authenticate_even_if_blocked(app, &req).await?;
     let revoked = match item.remove(auth::REVOKED_TOKENS) {
         Some(aws_sdk_dynamodb::types::AttributeValue::M(m)) => m,
         _ => Default::default(),

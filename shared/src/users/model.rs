@@ -266,6 +266,10 @@ pub struct LoginResponse {
     #[serde(flatten)]
     pub tokens: crate::auth::TokenPair,
     pub user: UserView,
+    /// The password proved is one today's rules refuse: until a new one is set (`PUT /users/me`),
+    /// everything else answers 403 `password_change_required`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub password_change_required: bool,
 }
 
 /// `POST /users/refresh` body.

@@ -269,7 +269,8 @@ pub async fn update_profile(
         None => {}
     }
     if let Some(hash) = new_hash {
-        u.set(PASSWORD_HASH, s(hash));
+        u.set(PASSWORD_HASH, s(hash))
+            .remove(auth::account::PASSWORD_CHANGE_REQUIRED);
     }
     u.condition(db::exists());
     let out = u
@@ -382,6 +383,7 @@ pub async fn complete_reset(app: &App, id: &str, user: &UserId, hash: &str) -> A
     let mut account = UpdateExpr::new();
     account
         .set(PASSWORD_HASH, s(hash))
+        .remove(auth::account::PASSWORD_CHANGE_REQUIRED)
         .set(auth::account::EMAIL_VERIFIED, AttributeValue::Bool(true))
         .set("updated_at", s(Timestamp::now().to_string()))
         .remove(auth::session::SESSIONS)

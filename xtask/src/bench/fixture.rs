@@ -643,7 +643,7 @@ async fn session(
     .await
     .unwrap()
     .unwrap_or_default();
-    shop::auth::session::open(app, user, role, &account)
+    shop::auth::session::open(app, user, role, &account, false)
         .await
         .unwrap()
 }

@@ -10,7 +10,7 @@ impl ApiError {
         match self {
             ApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            ApiError::NotAllowed(_) => StatusCode::FORBIDDEN,
+            ApiError::NotAllowed(_) | ApiError::Blocked { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
