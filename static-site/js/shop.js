@@ -244,7 +244,12 @@ function formHandler(form, action) {
 /** Signs in; answers whether the account must first set a new password (its old one is now
  *  too easy to guess), in which case nothing else, the guest cart's merge included, works yet. */
 async function signIn(email, password) {
-  const res = await api('POST', '/users/login', { body: { email, password } });
+  // The device token an earlier sign-in to this account gave this browser: with it, guessing
+  // elsewhere against the account never slows this browser down.
+  const deviceKey = `device:${email.trim().toLowerCase()}`;
+  const device = localStorage.getItem(deviceKey);
+  const res = await api('POST', '/users/login', { body: { email, password, ...(device ? { device_token: device } : {}) } });
+  localStorage.setItem(deviceKey, res.device_token);
   session.save(res.token, res.user, res.refresh_token);
   if (res.password_change_required) return true;
   await cart.mergeGuestCart().catch(() => {});

@@ -2,6 +2,7 @@
 //! endpoint establishes. Used by the domains; knows none of them.
 
 pub mod account;
+pub mod device;
 pub mod password;
 pub mod principal;
 pub mod session;

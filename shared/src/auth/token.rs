@@ -107,6 +107,8 @@ pub struct JwtKeys {
     /// The key refresh tokens are MACed with: derived from the signing secret for that purpose
     /// alone, so no new secret is deployed and a MAC never passes for a token's signature.
     pub refresh_key: Vec<u8>,
+    /// The key device tokens are MACed with (see `auth::device`).
+    pub device_key: Vec<u8>,
 }
 
 /// Derives the refresh-token key from the signing secret.
@@ -135,6 +137,7 @@ impl JwtKeys {
             audience: config.jwt_audience.clone(),
             ttl_secs: config.token_ttl.as_secs(),
             refresh_key: refresh_key(&config.jwt_secret),
+            device_key: super::device::device_key(&config.jwt_secret),
         }
     }
 

@@ -9,7 +9,7 @@ use super::{
         ResetConfirmRequest, ResetRequest, VerifyRequest, link_key,
     },
     model::{
-        ACCOUNT_ALERT_FAILURES, BAD_CREDENTIALS, Credentials, Email, LoginRequest, LoginResponse,
+        ACCOUNT_ALERT_FAILURES, ACCOUNT_WIDE, BAD_CREDENTIALS, Credentials, Email, LoginRequest, LoginResponse,
         Name, NewUser, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, ProfileUpdate, RefreshRequest,
         RegisterRequest, UpdateMeRequest, UserView, new_password,
     },
@@ -39,46 +39,112 @@ pub async fn register(app: &'static App, req: Request) -> ApiResult<Reply> {
     Reply::created(&user)
 }
 
+/// What the throttle found before a password check: this account's failures at this address (a
+/// success then clears them, if there are any), and the place the attempt claimed on the account's
+/// counter across addresses, if it had to claim one.
+struct Checked {
+    pair: store::Failures,
+    claimed: Option<u64>,
+}
+
+/// Whether a password check must claim a place on its account's counter across addresses.
+#[derive(Clone, Copy)]
+enum AccountWide<'a> {
+    /// A browser the account signed in from before (a device token), or a signed-in caller.
+    Exempt,
+    /// Anyone else; `owner` (when the email has an account) is told when the count runs high.
+    Claim { owner: Option<&'a UserId> },
+}
+
 /// Before a password is checked: a 429 (with `Retry-After`) while this account from this
-/// address, or this address across accounts, is still waiting out its last failure. Nothing is
-/// locked for anyone else: the owner at another address is not slowed at all. Returns this
-/// account's failures at this address (a success then clears them, if there are any).
-async fn throttle(app: &App, email: &Email, addr: &str) -> ApiResult<store::Failures> {
+/// address, or this address across accounts, is still waiting out its last failure. With
+/// `account_wide` (a sign-in without a device token of the account) the attempt must also claim a
+/// place on the account's counter across every address ([`ACCOUNT_WIDE`]), which a botnet runs
+/// out of while the owner's browsers, holding device tokens, are never slowed.
+async fn throttle(
+    app: &App,
+    email: &Email,
+    addr: &str,
+    account_wide: AccountWide<'_>,
+) -> ApiResult<Checked> {
     let now = now_epoch_secs();
+    let account = async {
+        match account_wide {
+            AccountWide::Claim { .. } => store::failures(app, Scope::Account(email)).await.map(Some),
+            AccountWide::Exempt => Ok(None),
+        }
+    };
     // Boxed: SDK futures are large, and three side by side would grow every caller's state.
-    let (pair, address) = tokio::try_join!(
+    let (pair, address, account) = tokio::try_join!(
         Box::pin(store::failures(app, Scope::AccountAtAddress(email, addr))),
         Box::pin(store::failures(app, Scope::Address(addr))),
+        Box::pin(account),
     )?;
     let checked = PER_ACCOUNT_AND_ADDRESS
         .check(pair.count, pair.last, now)
         .and_then(|()| PER_ADDRESS.check(address.count, address.last, now));
-    if checked.is_err() {
+    let claimed = match (checked, account) {
+        (Err(e), _) => Err(e),
+        (Ok(()), None) => Ok(None),
+        (Ok(()), Some(read)) => {
+            let held = read.held_back;
+            let claimed = match ACCOUNT_WIDE.claim(read.count, read.last, now) {
+                Err(e) => Err(e),
+                Ok(claim) => match store::claim_attempt(app, Scope::Account(email), read, claim)
+                    .await?
+                {
+                    Some(count) => Ok(Some(count + held)),
+                    // Other attempts took the place a moment ago: the next one opens shortly.
+                    None => Err(ApiError::Throttled {
+                        retry_after_secs: 1,
+                    }),
+                },
+            };
+            // Held back, it still counts towards the owner's alert (a botnet is mostly held back).
+            if claimed.is_err() {
+                let attempts = store::count_held_back(app, Scope::Account(email)).await?;
+                if let AccountWide::Claim { owner } = account_wide {
+                    alert_if_due(app, owner, attempts).await?;
+                }
+            }
+            claimed
+        }
+    };
+    if claimed.is_err() {
         tracing::warn!(
             security_event = "password_attempt_throttled",
             client = addr,
+            account_wide = matches!(account_wide, AccountWide::Claim { .. }),
             "password check held back"
         );
         metrics::emit(&[(THROTTLED_LOGINS, 1)]);
     }
-    checked.map(|()| pair)
+    claimed.map(|claimed| Checked { pair, claimed })
 }
 
 /// A wrong password: counted for this account at this address, this address, and the account
 /// (whose owner hears of an attack far above anyone's typos; the account is never locked).
+/// `claimed`: the account's count already holds this attempt (its claimed place).
 async fn failed_password(
     app: &App,
     email: &Email,
     owner: Option<&UserId>,
     addr: &str,
+    claimed: Option<u64>,
 ) -> ApiResult<()> {
+    let account = async {
+        match claimed {
+                Some(count) => Ok(count),
+            None => store::count_failure(app, Scope::Account(email)).await,
+        }
+    };
     let (pair, _, account) = tokio::try_join!(
         Box::pin(store::count_failure(
             app,
             Scope::AccountAtAddress(email, addr)
         )),
         Box::pin(store::count_failure(app, Scope::Address(addr))),
-        Box::pin(store::count_failure(app, Scope::Account(email))),
+        Box::pin(account),
     )?;
     tracing::info!(
         security_event = "password_check_failed",
@@ -86,19 +152,26 @@ async fn failed_password(
         client = addr,
         "failed password check"
     );
-    // Counted from here on, so every later failure in the window also tries; one alert wins.
-    if account >= ACCOUNT_ALERT_FAILURES
+    alert_if_due(app, owner, account).await?;
+    metrics::emit(&[(FAILED_LOGINS, 1)]);
+    Ok(())
+}
+
+/// Tells the owner of an account that has seen `attempts` wrong or held-back sign-ins in the
+/// window, once past [`ACCOUNT_ALERT_FAILURES`]. Every later attempt in the window also tries;
+/// one alert wins.
+async fn alert_if_due(app: &App, owner: Option<&UserId>, attempts: u64) -> ApiResult<()> {
+    if attempts >= ACCOUNT_ALERT_FAILURES
         && let Some(user) = owner
-        && store::raise_alert(app, user, account).await?
+        && store::raise_alert(app, user, attempts).await?
     {
         tracing::warn!(
             security_event = "account_under_attack",
-            failures = account,
+            failures = attempts,
             user_id = %user,
             "many failed password checks on one account; its owner is emailed"
         );
     }
-    metrics::emit(&[(FAILED_LOGINS, 1)]);
     Ok(())
 }
 
@@ -106,8 +179,21 @@ async fn failed_password(
 pub async fn login(app: &'static App, req: Request) -> ApiResult<Reply> {
     let creds = Credentials::try_from(json_body::<LoginRequest>(&req)?)?;
     let addr = client_address(&req, app.config.origin_secret.as_deref());
-    let failures = throttle(app, &creds.email, &addr).await?;
     let account = store::find_by_email(app, &creds.email).await?;
+    let known_device = match (&account, &creds.device_token) {
+        (Some(a), Some(token)) => {
+            auth::device::is_known(&app.jwt.device_key, token, &a.view.id, now_epoch_secs())
+        }
+        _ => false,
+    };
+    let owner = account.as_ref().map(|a| a.view.id.clone());
+    let account_wide = match known_device {
+        true => AccountWide::Exempt,
+        false => AccountWide::Claim {
+            owner: owner.as_ref(),
+        },
+    };
+    let checked = throttle(app, &creds.email, &addr, account_wide).await?;
     // Judged before the password is checked, for unknown emails too, so it takes the same time.
     let weak = {
         let names: Vec<&Name> = account.iter().map(|a| &a.view.name).collect();
@@ -119,19 +205,21 @@ pub async fn login(app: &'static App, req: Request) -> ApiResult<Reply> {
         account.as_ref().map(|a| a.password_hash.clone()),
     )
     .await?;
-    let owner = account.as_ref().map(|a| a.view.id.clone());
     let Some(Account {
         view: user,
         sessions,
         ..
     }) = account.filter(|_| ok)
     else {
-        failed_password(app, &creds.email, owner.as_ref(), &addr).await?;
+        failed_password(app, &creds.email, owner.as_ref(), &addr, checked.claimed).await?;
         return Err(ApiError::Unauthenticated(BAD_CREDENTIALS));
     };
     // Most sign-ins follow no failure: then there is nothing to clear.
-    if failures.count > 0 {
+    if checked.pair.count > 0 {
         store::clear_failures(app, Scope::AccountAtAddress(&creds.email, &addr)).await?;
+    }
+    if checked.claimed.is_some() {
+        store::release_attempt(app, Scope::Account(&creds.email)).await?;
     }
     record_user(user.id.as_str());
     let tokens = auth::session::open(app, &user.id, user.role, &sessions, weak).await?;
@@ -143,8 +231,10 @@ pub async fn login(app: &'static App, req: Request) -> ApiResult<Reply> {
         );
     }
     // Like every personal answer, never stored by a cache (`Caching::Private`, the default).
+    let device_token = auth::device::issue(&app.jwt.device_key, &user.id, now_epoch_secs());
     Reply::ok(&LoginResponse {
         tokens,
+        device_token,
         user,
         password_change_required: weak,
     })
@@ -189,9 +279,10 @@ pub async fn update_me(app: &'static App, req: Request) -> ApiResult<Reply> {
             let new = new_password(change.new, &account.view.email, &names)?;
             // Guessing the current password with a stolen token is throttled like a login.
             let addr = client_address(&req, app.config.origin_secret.as_deref());
-            throttle(app, &account.view.email, &addr).await?;
+            throttle(app, &account.view.email, &addr, AccountWide::Exempt).await?;
             if !auth::verify_password(change.current, Some(account.password_hash)).await? {
-                failed_password(app, &account.view.email, Some(&account.view.id), &addr).await?;
+                let (email, id) = (&account.view.email, Some(&account.view.id));
+                failed_password(app, email, id, &addr, None).await?;
                 return Err(ApiError::NotAllowed("current_password is incorrect"));
             }
             Some(auth::hash_password(new).await?)

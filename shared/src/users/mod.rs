@@ -11,7 +11,7 @@ pub use handlers::{
     resend_verification, update_me, verify_email,
 };
 pub use model::{
-    ACCOUNT_ALERT_FAILURES, NewUser, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, RegisterRequest,
+    ACCOUNT_ALERT_FAILURES, ACCOUNT_WIDE, ACCOUNT_WIDE_GUESSES_PER_HOUR, NewUser, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, RegisterRequest,
     Throttle, UserView,
 };
 

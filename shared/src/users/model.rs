@@ -145,6 +145,18 @@ pub const PER_ADDRESS: Throttle = Throttle {
     free: 20,
     max_delay_secs: 15 * 60,
 };
+/// One account across every address, for sign-ins that do not present a device token of it: a
+/// guesser spread over many addresses (a botnet) gets `free` attempts, then one at a time ever
+/// further apart, while the owner's own browsers, which hold device tokens, are not slowed at all.
+/// Over an hour that is at most [`ACCOUNT_WIDE_GUESSES_PER_HOUR`] guesses.
+pub const ACCOUNT_WIDE: Throttle = Throttle {
+    free: 10,
+    max_delay_secs: 5 * 60,
+};
+/// The bound the account-wide throttle puts on a guesser's attempts in a failure window (a test
+/// plays the best schedule against it).
+pub const ACCOUNT_WIDE_GUESSES_PER_HOUR: u64 = 30;
+
 /// A counter forgets failures older than this (its TTL runs from the first).
 pub const FAILURE_WINDOW_SECS: u64 = 60 * 60;
 /// Failures on one account within the window, from all addresses, that tell its owner (a security
@@ -157,6 +169,22 @@ impl Throttle {
             return 0;
         }
         (1u64 << (failures - self.free).min(20)).min(self.max_delay_secs)
+    }
+
+    /// Whether an attempt may claim a place on a counter that stands at `count` attempts not yet
+    /// proven good, the last at `last`, and which place.
+    pub fn claim(&self, count: u64, last: u64, now: u64) -> ApiResult<Claim> {
+        self.check(count, last, now)?;
+        Ok(match count < self.free {
+            true => Claim::Free {
+                limit: self.free,
+                at: now,
+            },
+            false => Claim::Next {
+                from: count,
+                at: now,
+            },
+        })
     }
 
     /// A 429 with `Retry-After` while the delay after the last failure has not passed. Both
@@ -173,6 +201,18 @@ impl Throttle {
         Ok(())
     }
 }
+/// An attempt's place on a counter, written conditionally so that no more attempts get through
+/// than the throttle allows, however many arrive at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// One of the free places: any while fewer than `limit` are taken (concurrent attempts need
+    /// not queue for them).
+    Free { limit: u64, at: u64 },
+    /// The one place after the delay: only while the counter still stands at `from`, so of
+    /// concurrent attempts exactly one gets it.
+    Next { from: u64, at: u64 },
+}
+
 pub const BAD_CREDENTIALS: &str = "email or password is incorrect";
 
 /// The public shape of a user: `{id, email, name, role, address?, email_verified, created_at, updated_at}`.
@@ -234,6 +274,9 @@ impl TryFrom<RegisterRequest> for NewUser {
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+    /// The device token an earlier sign-in to this account gave this browser.
+    #[serde(default)]
+    pub device_token: Option<String>,
 }
 
 /// A login's credentials: the email parsed, the password only bounded (argon2's cost), since a
@@ -241,6 +284,7 @@ pub struct LoginRequest {
 pub struct Credentials {
     pub email: Email,
     pub password: String,
+    pub device_token: Option<String>,
 }
 
 impl TryFrom<LoginRequest> for Credentials {
@@ -256,6 +300,7 @@ impl TryFrom<LoginRequest> for Credentials {
         Ok(Credentials {
             email: Email::parse(&r.email)?,
             password: r.password,
+            device_token: r.device_token,
         })
     }
 }
@@ -266,6 +311,8 @@ pub struct LoginResponse {
     #[serde(flatten)]
     pub tokens: crate::auth::TokenPair,
     pub user: UserView,
+    /// For this browser to present at its next sign-ins to this account (`auth::device`).
+    pub device_token: String,
     /// The password proved is one today's rules refuse: until a new one is set (`PUT /users/me`),
     /// everything else answers 403 `password_change_required`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -341,6 +388,24 @@ impl TryFrom<UpdateMeRequest> for ProfileUpdate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_guesser_who_claims_every_place_the_moment_it_opens_gets_a_few_dozen_guesses_an_hour() {
+        let (mut count, mut last, mut guesses) = (0, 0, 0);
+        for now in 0..FAILURE_WINDOW_SECS {
+            // Unlimited addresses and concurrency: every place is taken the second it opens.
+            while ACCOUNT_WIDE.claim(count, last, now).is_ok() {
+                (count, last, guesses) = (count + 1, now, guesses + 1);
+            }
+        }
+        assert!(
+            (ACCOUNT_WIDE.free..=ACCOUNT_WIDE_GUESSES_PER_HOUR).contains(&guesses),
+            "{guesses}"
+        );
+        // The 21st place in a row waits the longest delay.
+        assert!(ACCOUNT_WIDE.claim(30, 1_000, 1_000 + 300).is_err());
+        assert!(ACCOUNT_WIDE.claim(30, 1_000, 1_000 + 301).is_ok());
+    }
 
     #[test]
     fn email_is_trimmed_and_lowercased() {
@@ -561,6 +626,7 @@ mod tests {
         let r = LoginRequest {
             email: "a@b.co".into(),
             password: "x".repeat(129),
+            device_token: None,
         };
         assert!(
             Credentials::try_from(r)

@@ -7,7 +7,7 @@ use serde_dynamo::{from_item, to_attribute_value, to_item};
 
 use super::{
     links::{LinkRecord, Purpose},
-    model::{Email, FAILURE_WINDOW_SECS, Name, ProfileUpdate, UserView},
+    model::{Claim, Email, FAILURE_WINDOW_SECS, Name, ProfileUpdate, UserView},
 };
 use crate::{
     app::App,
@@ -32,6 +32,7 @@ pub const TABLE: TableDef = TableDef {
 pub const PASSWORD_HASH: &str = "password_hash";
 const FAILURES: &str = "failures";
 const LAST_FAILURE: &str = "last_failure";
+const HELD_BACK: &str = "held_back";
 const GUARD_USER_ID: &str = "user_id";
 
 /// Guard item that makes an email unique (written in the same transaction as the user).
@@ -172,6 +173,10 @@ pub async fn account_id_by_email(app: &App, email: &Email) -> ApiResult<Option<U
 pub struct Failures {
     pub count: u64,
     pub last: u64,
+    /// Attempts refused for now, counted only towards the owner's alert.
+    pub held_back: u64,
+    /// The counter exists and its window has not ended (else the counts are zero).
+    pub live: bool,
 }
 
 /// The counters one password check consults and feeds, keyed by what they count.
@@ -203,6 +208,8 @@ pub async fn failures(app: &App, scope: Scope<'_>) -> ApiResult<Failures> {
         .map(|i| Failures {
             count: db::num(&i, FAILURES).unwrap_or(0),
             last: db::num(&i, LAST_FAILURE).unwrap_or(0),
+            held_back: db::num(&i, HELD_BACK).unwrap_or(0),
+            live: true,
         })
         .unwrap_or_default())
 }
@@ -239,6 +246,88 @@ pub async fn count_failure(app: &App, scope: Scope<'_>) -> ApiResult<u64> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Writes `claim` on `scope`'s counter as it was read (`read`), conditionally, so that no more
+/// attempts get places than the claim allows however many arrive at once. The counter's new count,
+/// or `None` when other attempts took the place first.
+pub async fn claim_attempt(
+    app: &App,
+    scope: Scope<'_>,
+    read: Failures,
+    claim: Claim,
+) -> ApiResult<Option<u64>> {
+    let (at, fresh_window) = match claim {
+        Claim::Free { at, .. } | Claim::Next { at, .. } => (at, !read.live),
+    };
+    if fresh_window {
+        // The counter is absent, or its window ended and TTL has not swept it yet.
+        let mut u = UpdateExpr::new();
+        u.set(FAILURES, n(1))
+            .set(LAST_FAILURE, n(at))
+            .set(TTL_ATTR, n(at + FAILURE_WINDOW_SECS))
+            .remove(HELD_BACK);
+        let (pk, ttl, now) = (u.name(PK), u.name(TTL_ATTR), u.value(n(at)));
+        u.condition(format!("attribute_not_exists({pk}) OR {ttl} <= {now}"));
+        let sent = u.update_item(&app.dynamo, table(app), failures_key(scope)).send();
+        if db::applied(sent.await)? {
+            return Ok(Some(1));
+        }
+        // Another attempt opened the window a moment ago: claim within it.
+    }
+    let mut u = UpdateExpr::new();
+    u.set(LAST_FAILURE, n(at));
+    let (count, ttl, now) = (u.name(FAILURES), u.name(TTL_ATTR), u.value(n(at)));
+    match claim {
+        Claim::Free { limit, .. } => {
+            u.add(FAILURES, n(1));
+            let limit = u.value(n(limit));
+            u.condition(format!("{ttl} > {now} AND {count} < {limit}"));
+        }
+        Claim::Next { from, .. } => {
+            u.set(FAILURES, n(from + 1));
+            let from = u.value(n(from));
+            u.condition(format!("{ttl} > {now} AND {count} = {from}"));
+        }
+    }
+    let sent = u
+        .update_item(&app.dynamo, table(app), failures_key(scope))
+        .return_values(ReturnValue::UpdatedNew)
+        .send()
+        .await;
+    match sent {
+        Ok(out) => Ok(out.attributes.and_then(|a| db::num::<u64>(&a, FAILURES))),
+        Err(e) if db::is_condition_failure(&e) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Counts an attempt held back on `scope`'s counter (it moves no delay); returns the attempts of
+/// the window so far, failed and held back.
+pub async fn count_held_back(app: &App, scope: Scope<'_>) -> ApiResult<u64> {
+    let now = now_epoch_secs();
+    let mut u = UpdateExpr::new();
+    u.add(HELD_BACK, n(1))
+        .set_if_absent(TTL_ATTR, n(now + FAILURE_WINDOW_SECS));
+    let out = u
+        .update_item(&app.dynamo, table(app), failures_key(scope))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await?;
+    let item = out.attributes.unwrap_or_default();
+    Ok(db::num::<u64>(&item, FAILURES).unwrap_or(0) + db::num::<u64>(&item, HELD_BACK).unwrap_or(0))
+}
+
+/// Gives back a claimed place once its attempt proved the password (it was no guess).
+pub async fn release_attempt(app: &App, scope: Scope<'_>) -> ApiResult<()> {
+    let mut u = UpdateExpr::new();
+    u.add(FAILURES, n(-1));
+    let (count, zero) = (u.name(FAILURES), u.value(n(0)));
+    u.condition(format!("{count} > {zero}"));
+    let sent = u
+        .update_item(&app.dynamo, table(app), failures_key(scope))
+        .send();
+    db::applied(sent.await).map(drop)
 }
 
 /// Forgets the failures of `scope` (a successful sign-in from that address).
