@@ -52,19 +52,38 @@ async fn a_botnet_gets_a_few_dozen_guesses_while_the_owners_browser_signs_in_at_
     // Meanwhile the owner signs in from their browser, again and again: never held back.
     let mut owner = Vec::new();
     while !attack.is_finished() {
-        owner.push(sign_in(t.api(), email, CUSTOMER_PASSWORD, "203.0.113.9:443", Some(&device)).await);
+        owner.push(
+            sign_in(
+                t.api(),
+                email,
+                CUSTOMER_PASSWORD,
+                "203.0.113.9:443",
+                Some(&device),
+            )
+            .await,
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let statuses = attack.await.unwrap();
     let guesses = statuses.iter().filter(|s| **s == 401).count() as u64;
     let held = statuses.iter().filter(|s| **s == 429).count() as u64;
-    eprintln!("botnet: {guesses} guesses tried, {held} held back; owner signed in {} times", owner.len());
-    assert_eq!(guesses + held, 3000, "every attempt is a wrong guess or held back");
+    eprintln!(
+        "botnet: {guesses} guesses tried, {held} held back; owner signed in {} times",
+        owner.len()
+    );
+    assert_eq!(
+        guesses + held,
+        3000,
+        "every attempt is a wrong guess or held back"
+    );
     assert!(
         (ACCOUNT_WIDE.free..=ACCOUNT_WIDE_GUESSES_PER_HOUR).contains(&guesses),
         "{guesses} passwords were tried"
     );
-    assert!(owner.len() >= 2 && owner.iter().all(|s| *s == 200), "{owner:?}");
+    assert!(
+        owner.len() >= 2 && owner.iter().all(|s| *s == 200),
+        "{owner:?}"
+    );
     // A browser without the device token, even the owner's password, waits its turn.
     let fresh = sign_in(t.api(), email, CUSTOMER_PASSWORD, "203.0.113.10:443", None).await;
     assert_eq!(fresh, 429);
@@ -72,7 +91,13 @@ async fn a_botnet_gets_a_few_dozen_guesses_while_the_owners_browser_signs_in_at_
     let other = "other@target.test";
     t.api().customer(other).await;
     let others_device = owners_device(t.api(), other).await;
-    let borrowed = sign_in(t.api(), email, CUSTOMER_PASSWORD, "203.0.113.11:443", Some(&others_device));
+    let borrowed = sign_in(
+        t.api(),
+        email,
+        CUSTOMER_PASSWORD,
+        "203.0.113.11:443",
+        Some(&others_device),
+    );
     assert_eq!(borrowed.await, 429);
 }
 
@@ -129,6 +154,12 @@ async fn past_the_ceiling_the_owner_is_alerted_once_and_can_still_sign_in() {
         Some(user.as_str())
     );
     // Never a lock: the owner, from their own browser at an address of their own, signs in.
-    let owner = sign_in(t.api(), email, CUSTOMER_PASSWORD, "203.0.113.77:443", Some(&device));
+    let owner = sign_in(
+        t.api(),
+        email,
+        CUSTOMER_PASSWORD,
+        "203.0.113.77:443",
+        Some(&device),
+    );
     assert_eq!(owner.await, 200);
 }

@@ -67,7 +67,10 @@ mod tests {
         assert!(is_known(&key, &token, &ada, now + 60));
         assert!(!is_known(&key, &token, &bob, now), "bound to its account");
         assert!(!is_known(&key, &token, &ada, now + DEVICE_TTL_SECS));
-        assert!(!is_known(&key, &token, &ada, now - 1), "not from the future");
+        assert!(
+            !is_known(&key, &token, &ada, now - 1),
+            "not from the future"
+        );
         let other_key = device_key(b"q".repeat(32).as_slice());
         assert!(!is_known(&other_key, &token, &ada, now), "only this shop's");
         let forged = token.replace(&format!(".{now}."), &format!(".{}.", now + 1));

@@ -3,7 +3,7 @@
 
 use super::model::{Event, EventType, OrderData, Payload, StockData};
 use crate::{
-    orders::model::CancelReason,
+    orders::{model::CancelReason, shipment::Shipment},
     types::UserId,
     users::links::{Purpose, link_key, link_token},
 };
@@ -256,44 +256,29 @@ fn order_mail(kind: EventType, d: &OrderData, shop: &Shop) -> Option<(String, Bo
                 address_lines(d),
             ),
         ),
-        OrderShipped => {
-            let mut mail = body(
-                "Your order is on its way.",
-                order_lines(d),
-                address_lines(d),
-            );
-            if let Some(parcel) = &d.shipment {
-                mail.outro.push(format!(
-                    "{} tracking number: {}",
-                    parcel.carrier.label(),
-                    parcel.tracking_number
-                ));
-                mail.links
-                    .insert(0, ("Track your parcel".into(), parcel.tracking_url.clone()));
-            }
-            (format!("order {order_ref} shipped"), mail)
-        }
+        OrderShipped => (
+            format!("order {order_ref} shipped"),
+            with_tracking(
+                body(
+                    "Your order is on its way.",
+                    order_lines(d),
+                    address_lines(d),
+                ),
+                d.shipment.as_ref(),
+            ),
+        ),
         OrderDelivered => (
             format!("order {order_ref} delivered"),
             body("Your order has been delivered. Enjoy!", vec![], vec![]),
         ),
-        OrderCancelled => {
-            let why = match d.reason {
-                Some(CancelReason::Expired) => {
-                    "It was not paid in time, so the items went back on the shelf."
-                }
-                Some(CancelReason::Shopper) => "You cancelled it.",
-                Some(CancelReason::Admin) | None => "It was cancelled by the shop.",
-            };
-            (
-                format!("order {order_ref} cancelled"),
-                body(
-                    &format!("Your order has been cancelled. {why}"),
-                    order_lines(d),
-                    vec![],
-                ),
-            )
-        }
+        OrderCancelled => (
+            format!("order {order_ref} cancelled"),
+            body(
+                &format!("Your order has been cancelled. {}", why_cancelled(d.reason)),
+                order_lines(d),
+                vec![],
+            ),
+        ),
         OrderRefunded => (
             format!("refund for order {order_ref}"),
             body(
@@ -307,6 +292,30 @@ fn order_mail(kind: EventType, d: &OrderData, shop: &Shop) -> Option<(String, Bo
         ),
         _ => return None,
     })
+}
+
+/// The carrier, the tracking number and the first link: where the parcel is.
+fn with_tracking(mut mail: Body, parcel: Option<&Shipment>) -> Body {
+    if let Some(parcel) = parcel {
+        mail.outro.push(format!(
+            "{} tracking number: {}",
+            parcel.carrier.label(),
+            parcel.tracking_number
+        ));
+        mail.links
+            .insert(0, ("Track your parcel".into(), parcel.tracking_url.clone()));
+    }
+    mail
+}
+
+fn why_cancelled(reason: Option<CancelReason>) -> &'static str {
+    match reason {
+        Some(CancelReason::Expired) => {
+            "It was not paid in time, so the items went back on the shelf."
+        }
+        Some(CancelReason::Shopper) => "You cancelled it.",
+        Some(CancelReason::Admin) | None => "It was cancelled by the shop.",
+    }
 }
 
 fn stock_mail(kind: EventType, d: &StockData) -> Option<(String, Body)> {

@@ -9,9 +9,9 @@ use super::{
         ResetConfirmRequest, ResetRequest, VerifyRequest, link_key,
     },
     model::{
-        ACCOUNT_ALERT_FAILURES, ACCOUNT_WIDE, BAD_CREDENTIALS, Credentials, Email, LoginRequest, LoginResponse,
-        Name, NewUser, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, ProfileUpdate, RefreshRequest,
-        RegisterRequest, UpdateMeRequest, UserView, new_password,
+        ACCOUNT_ALERT_FAILURES, ACCOUNT_WIDE, BAD_CREDENTIALS, Credentials, Email, LoginRequest,
+        LoginResponse, Name, NewUser, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, ProfileUpdate,
+        RefreshRequest, RegisterRequest, UpdateMeRequest, UserView, new_password,
     },
     store::{self, Account, Scope},
 };
@@ -70,7 +70,9 @@ async fn throttle(
     let now = now_epoch_secs();
     let account = async {
         match account_wide {
-            AccountWide::Claim { .. } => store::failures(app, Scope::Account(email)).await.map(Some),
+            AccountWide::Claim { .. } => {
+                store::failures(app, Scope::Account(email)).await.map(Some)
+            }
             AccountWide::Exempt => Ok(None),
         }
     };
@@ -90,15 +92,15 @@ async fn throttle(
             let held = read.held_back;
             let claimed = match ACCOUNT_WIDE.claim(read.count, read.last, now) {
                 Err(e) => Err(e),
-                Ok(claim) => match store::claim_attempt(app, Scope::Account(email), read, claim)
-                    .await?
-                {
-                    Some(count) => Ok(Some(count + held)),
-                    // Other attempts took the place a moment ago: the next one opens shortly.
-                    None => Err(ApiError::Throttled {
-                        retry_after_secs: 1,
-                    }),
-                },
+                Ok(claim) => {
+                    match store::claim_attempt(app, Scope::Account(email), read, claim).await? {
+                        Some(count) => Ok(Some(count + held)),
+                        // Other attempts took the place a moment ago: the next one opens shortly.
+                        None => Err(ApiError::Throttled {
+                            retry_after_secs: 1,
+                        }),
+                    }
+                }
             };
             // Held back, it still counts towards the owner's alert (a botnet is mostly held back).
             if claimed.is_err() {
@@ -134,7 +136,7 @@ async fn failed_password(
 ) -> ApiResult<()> {
     let account = async {
         match claimed {
-                Some(count) => Ok(count),
+            Some(count) => Ok(count),
             None => store::count_failure(app, Scope::Account(email)).await,
         }
     };

@@ -11,8 +11,8 @@ pub use handlers::{
     resend_verification, update_me, verify_email,
 };
 pub use model::{
-    ACCOUNT_ALERT_FAILURES, ACCOUNT_WIDE, ACCOUNT_WIDE_GUESSES_PER_HOUR, NewUser, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, RegisterRequest,
-    Throttle, UserView,
+    ACCOUNT_ALERT_FAILURES, ACCOUNT_WIDE, ACCOUNT_WIDE_GUESSES_PER_HOUR, NewUser,
+    PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, RegisterRequest, Throttle, UserView,
 };
 
 use crate::{

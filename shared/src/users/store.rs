@@ -269,7 +269,9 @@ pub async fn claim_attempt(
             .remove(HELD_BACK);
         let (pk, ttl, now) = (u.name(PK), u.name(TTL_ATTR), u.value(n(at)));
         u.condition(format!("attribute_not_exists({pk}) OR {ttl} <= {now}"));
-        let sent = u.update_item(&app.dynamo, table(app), failures_key(scope)).send();
+        let sent = u
+            .update_item(&app.dynamo, table(app), failures_key(scope))
+            .send();
         if db::applied(sent.await)? {
             return Ok(Some(1));
         }
@@ -315,7 +317,10 @@ pub async fn count_held_back(app: &App, scope: Scope<'_>) -> ApiResult<u64> {
         .send()
         .await?;
     let item = out.attributes.unwrap_or_default();
-    Ok(db::num::<u64>(&item, FAILURES).unwrap_or(0) + db::num::<u64>(&item, HELD_BACK).unwrap_or(0))
+    Ok(
+        db::num::<u64>(&item, FAILURES).unwrap_or(0)
+            + db::num::<u64>(&item, HELD_BACK).unwrap_or(0),
+    )
 }
 
 /// Gives back a claimed place once its attempt proved the password (it was no guess).

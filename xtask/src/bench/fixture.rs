@@ -63,26 +63,9 @@ pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) 
     let admin_token = signed_in(app, &admin.id, Role::Admin).await;
     let customer_token = signed_in(app, &customer.id, Role::Customer).await;
     // A cart of three products and some orders, through the same services the functions use.
-    let cart = json!({"items": [{"product_id": created[0], "quantity": 1}, {"product_id": created[1], "quantity": 2}, {"product_id": created[2], "quantity": 1}]});
-    call(
-        app,
-        shop::orders::put_cart,
-        "PUT",
-        &customer_token,
-        Some(cart),
-        &[],
-    )
-    .await;
-    let mut order_buyers = Vec::new();
-    for k in 0..pool.div_ceil(ORDERS_PER_BUYER) {
-        let user = accounts.make(&format!("checkout-{k}@bench.local")).await;
-        order_buyers.push(signed_in(app, &user, Role::Customer).await);
-    }
-    let mut throughput_buyers = Vec::new();
-    for k in 0..3 {
-        let user = accounts.make(&format!("crowd-{k}@bench.local")).await;
-        throughput_buyers.push(signed_in(app, &user, Role::Customer).await);
-    }
+    fill_cart(app, &customer_token, &created).await;
+    let order_buyers = buyers(app, &accounts, "checkout", pool.div_ceil(ORDERS_PER_BUYER)).await;
+    let throughput_buyers = buyers(app, &accounts, "crowd", 3).await;
     let mut orders = Orders {
         accounts: &accounts,
         product: created[3].clone(),
@@ -132,6 +115,30 @@ pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) 
         webhook_orders,
         card: shop_tests::stripe::card(shop_tests::stripe::CARD_OK).await,
     }
+}
+
+/// The customer's cart: three products, as the get-cart probe reads it.
+async fn fill_cart(app: &'static App, customer: &str, products: &[String]) {
+    let cart = json!({"items": [{"product_id": products[0], "quantity": 1}, {"product_id": products[1], "quantity": 2}, {"product_id": products[2], "quantity": 1}]});
+    call(
+        app,
+        shop::orders::put_cart,
+        "PUT",
+        customer,
+        Some(cart),
+        &[],
+    )
+    .await;
+}
+
+/// `n` signed-in customers (`<prefix>-<k>@bench.local`): their tokens.
+async fn buyers(app: &'static App, accounts: &Accounts, prefix: &str, n: usize) -> Vec<String> {
+    let mut tokens = Vec::new();
+    for k in 0..n {
+        let user = accounts.make(&format!("{prefix}-{k}@bench.local")).await;
+        tokens.push(signed_in(app, &user, Role::Customer).await);
+    }
+    tokens
 }
 
 /// Thirty products with stock for every run, and `pool` + 2 for delete-product to delete.

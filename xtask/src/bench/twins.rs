@@ -94,29 +94,11 @@ pub(crate) fn baseline<'a>(
         "get-product" => get(&t.products, keys::product(&p(i)), false),
         "get-order" => get(&t.orders, keys::order(&f.order), true),
         "get-inventory" => Box::pin(batch((0..5).map(p).collect())),
-        "list-products" => Box::pin(async move {
-            d.query()
-                .table_name(&t.products)
-                .index_name("by_name")
-                .key_condition_expression("gsi1pk = :p")
-                .expression_attribute_values(":p", shop::db::s(keys::CATALOG))
-                .limit(20)
-                .send()
-                .await
-                .unwrap();
-        }),
-        "list-orders" => Box::pin(async move {
-            d.query()
-                .table_name(&t.orders)
-                .index_name("by_user")
-                .key_condition_expression("gsi1pk = :p")
-                .expression_attribute_values(":p", shop::db::s(keys::user_pk(&f.customer_id)))
-                .scan_index_forward(false)
-                .limit(10)
-                .send()
-                .await
-                .unwrap();
-        }),
+        "list-products" => first_page(d, &t.products, "by_name", keys::CATALOG.into(), true, 20),
+        "list-orders" => {
+            let own = keys::user_pk(&f.customer_id);
+            first_page(d, &t.orders, "by_user", own, false, 10)
+        }
         "get-cart" => Box::pin(async move {
             d.get_item()
                 .table_name(&t.orders)
@@ -136,6 +118,29 @@ pub(crate) fn baseline<'a>(
         "get-tax" => get(&t.orders, keys::tax(), true),
         "shipping-countries" => get(&t.orders, keys::shipping(), false),
         _ => return None,
+    })
+}
+
+/// The first page of an index partition (`gsi1pk`), as a listing reads it.
+fn first_page<'a>(
+    d: &'a aws_sdk_dynamodb::Client,
+    table: &'a str,
+    index: &'static str,
+    partition: String,
+    ascending: bool,
+    limit: i32,
+) -> BoxFut<'a> {
+    Box::pin(async move {
+        d.query()
+            .table_name(table)
+            .index_name(index)
+            .key_condition_expression("gsi1pk = :p")
+            .expression_attribute_values(":p", shop::db::s(partition))
+            .scan_index_forward(ascending)
+            .limit(limit)
+            .send()
+            .await
+            .unwrap();
     })
 }
 
