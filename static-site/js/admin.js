@@ -31,7 +31,7 @@ async function adminProducts(_params, _id, show) {
   await products.first();
   show(h('h1', {}, 'Manage the shop'), adminTabs('products'),
     h('p', {}, h('a', { class: 'button', href: '#/admin/products/new', id: 'new-product' }, 'New product')),
-    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Product'), h('th', { class: 'num' }, 'Price'), h('th', { class: 'num' }, 'Stock'), h('th'))), body),
+    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Product'), h('th', { class: 'num' }, 'Price'), h('th', { class: 'num' }, 'Stock'), h('th', {}, h('span', { class: 'visually-hidden' }, 'Actions')))), body),
     products.more);
 }
 

@@ -26,7 +26,7 @@ function syncNav() {
 
 // ------------------------------------------------------------------ start
 
-addEventListener('hashchange', render);
+addEventListener('hashchange', () => render({ moved: true }));
 addEventListener('session', syncNav);
 addEventListener('cart', (e) => { document.getElementById('cart-count').textContent = String(e.detail.count); });
 addEventListener('unauthorized', () => toLogin('Your session has ended. Please sign in again.'));

@@ -30,7 +30,9 @@ export function toLogin(message) {
 // page the shopper already left can never replace the page they are on.
 let generation = 0;
 
-export async function render() {
+/** Draws the page the hash names. `moved` (a navigation, not the first load or a redraw): the
+ *  focus then goes to the new page, so the keyboard continues there and a screen reader reads it. */
+export async function render({ moved = false } = {}) {
   const mine = ++generation;
   const show = (...children) => { if (mine === generation) app.replaceChildren(...children); };
   const [path, query] = (location.hash.slice(1) || '/').split('?');
@@ -51,6 +53,7 @@ export async function render() {
     } catch (err) {
       failed(err, show);
     }
+    if (moved && mine === generation && !app.contains(document.activeElement)) app.focus();
     return;
   }
   show(h('h1', {}, 'Page not found'), h('p', {}, h('a', { href: '#/' }, 'Back to the shop')));

@@ -24,12 +24,13 @@ function productCard(p) {
   return h('article', { class: 'card', 'data-product': p.slug },
     h('a', { class: 'cover', href, tabindex: '-1', 'aria-hidden': 'true' }, productImage(p)),
     h('div', { class: 'body' },
-      h('h3', {}, h('a', { href }, p.name)),
+      h('h2', {}, h('a', { href }, p.name)),
       stockLabel(p.stock),
       h('div', { class: 'row' },
         h('span', { class: 'price' }, money(p.price_cents, p.currency)),
         h('button', {
-          class: 'secondary', disabled: p.stock <= 0, 'aria-label': `Add ${p.name} to cart`,
+          // The name read out starts with the words on the button, as speech input expects.
+          class: 'secondary', disabled: p.stock <= 0, 'aria-label': p.stock > 0 ? `Add ${p.name} to cart` : `Sold out: ${p.name}`,
           onclick: (e) => addToCart(p, 1, e.currentTarget),
         }, p.stock > 0 ? 'Add' : 'Sold out'))));
 }

@@ -87,6 +87,17 @@ async function newPage(viewport = { width: 1280, height: 900 }) {
   page.on('console', (m) => { if (m.text().startsWith('CSP violation')) errors.push(m.text()); });
   await page.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
+    // Cumulative layout shift as Chrome reports it (shifts right after input do not count).
+    window.layoutShift = 0;
+    window.shifted = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        if (e.hadRecentInput) continue;
+        window.layoutShift += e.value;
+        // What moved, for the message of a test that fails on it.
+        window.shifted.push(...e.sources.map((x) => `${x.node?.nodeName?.toLowerCase()}.${x.node?.className} by ${e.value.toFixed(3)}`));
+      }
+    }).observe({ type: 'layout-shift', buffered: true });
   });
   const policy = localCsp();
   await page.route(`${site}**`, async (route) => {
@@ -95,6 +106,29 @@ async function newPage(viewport = { width: 1280, height: 900 }) {
   });
   page.errors = errors;
   return page;
+}
+
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/** What a fresh load of `url` looks like once it has settled: its cumulative layout shift and
+ *  axe-core's accessibility violations (WCAG 2.1 A and AA, and axe's best practices). */
+async function inspect(page, url) {
+  await page.goto('about:blank');
+  await page.goto(url);
+  await page.waitForLoadState('networkidle');
+  await page.waitForTimeout(300);
+  const [cls, shifted] = await page.evaluate(() => [window.layoutShift, window.shifted]);
+  return { cls, shifted, violations: await accessibilityViolations(page) };
+}
+
+/** axe-core's findings on the page as it is now (WCAG 2.1 A and AA, and axe's best practices). */
+async function accessibilityViolations(page) {
+  // Evaluated through the DevTools protocol: the page's CSP does not apply to the test's own script.
+  await page.evaluate(axeSource);
+  const { violations } = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+  }));
+  return violations.map((v) => `${v.id} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
 }
 
 async function call(method, url, { token, body, headers = {} } = {}) {
@@ -650,6 +684,141 @@ test('an admin saves the shipping and tax settings, and a save over another admi
   assert.equal(other.status, 200);
   await page.getByRole('button', { name: 'Save shipping rates' }).click();
   await page.locator('#shipping-message', { hasText: 'Another admin saved a change' }).waitFor();
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('every page loads without a layout shift and with no accessibility violation, at phone size', async () => {
+  const page = await newPage({ width: 412, height: 823 });
+  const products = (await call('GET', '/products?limit=5')).body.items;
+  const { login } = await confirmedShopper(page, 'Audre', 'audre-passphrase-7');
+  const token = login.body.token;
+  const order = await call('POST', '/orders', {
+    token, headers: { 'idempotency-key': `audit-${Date.now()}` },
+    body: { items: [{ product_id: products[0].id, quantity: 1 }], shipping_address: OREGON, shipping_method: 'standard' },
+  });
+  assert.equal(order.status, 201, JSON.stringify(order.body));
+  await call('PUT', '/cart', { token, body: { items: [{ product_id: products[1].id, quantity: 1 }] } });
+  const admin = await call('POST', '/users/login', { body: { email: 'admin@shop.local', password: 'admin-password' } });
+  // Every kind of stock label is on the search page: plenty, only a few left, sold out.
+  for (const [name, stock] of [['Audit Plenty', 50], ['Audit Few', 2], ['Audit Gone', 0]]) {
+    const made = await call('POST', '/products', { token: admin.body.token, body: { name, price_cents: 500, category: 'tea', stock } });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+  }
+  const pages = {
+    guest: ['#/', '#/?q=audit', `#/product/${products[0].id}`, '#/cart', '#/login', '#/register', '#/forgot'],
+    shopper: ['#/account', '#/orders', `#/orders/${order.body.id}`, '#/checkout'],
+    admin: ['#/admin/products', '#/admin/products/new', '#/admin/orders', '#/admin/settings'],
+  };
+  const found = [];
+  for (const [who, hashes] of Object.entries(pages)) {
+    if (who === 'shopper') await signInAs(page, login);
+    if (who === 'admin') await signInAs(page, admin);
+    for (const hash of hashes) {
+      const { cls, shifted, violations } = await inspect(page, site + hash);
+      console.log(`${hash}: CLS ${cls.toFixed(3)}, ${violations.length} accessibility violation(s)`);
+      if (cls > 0.02) found.push(`${hash}: layout shift ${cls.toFixed(3)} (at most 0.02): ${shifted.join('; ')}`);
+      for (const v of violations) found.push(`${hash}: ${v}`);
+    }
+  }
+  assert.deepEqual(found, []);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+/** Moves the focus with Tab (Shift+Tab with `back`) until `selector` has it, as someone using the
+ *  keyboard alone would, and checks that the focused element shows it. */
+async function tabTo(page, selector, { back = false } = {}) {
+  for (let i = 0; i < 150; i++) {
+    await page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
+    const shown = await page.evaluate((sel) => {
+      const el = document.activeElement;
+      if (!el?.matches(sel)) return null;
+      const s = getComputedStyle(el);
+      return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2;
+    }, selector);
+    if (shown !== null) return assert.ok(shown, `${selector} shows that it has the focus`);
+  }
+  assert.fail(`the keyboard never reached ${selector}`);
+}
+
+test('a shopper finds, buys and pays with the keyboard alone, always seeing where the focus is', async () => {
+  const page = await newPage();
+  const { login } = await confirmedShopper(page, 'Haben', 'haben-passphrase-8');
+  await signInAs(page, login);
+  await page.goto(site);
+  await page.getByRole('heading', { name: 'Fresh from the roastery' }).waitFor();
+
+  await tabTo(page, '#search-q');
+  await page.keyboard.type('earl');
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Results for “earl”' }).waitFor();
+  await tabTo(page, 'button[aria-label="Add Earl Grey Supreme to cart"]');
+  await page.keyboard.press('Enter');
+  await page.locator('#cart-count', { hasText: '1' }).waitFor();
+  await tabTo(page, 'a.cart-link', { back: true });
+  await page.keyboard.press('Enter');
+  await page.locator('tr[data-line]').waitFor();
+  await tabTo(page, '#checkout');
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Checkout' }).waitFor();
+
+  for (const [field, text] of [['line1', OREGON.line1], ['city', OREGON.city], ['region', OREGON.region], ['postal_code', OREGON.postal_code]]) {
+    await tabTo(page, `#ship-${field}`);
+    await page.keyboard.type(text);
+  }
+  await tabTo(page, '#ship-country');
+  await page.keyboard.type('United States');
+  await tabTo(page, '#to-shipping');
+  await page.keyboard.press('Enter');
+  await page.locator('#shipping-methods').waitFor();
+  await tabTo(page, '#place-order');
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Pay by card' }).waitFor();
+
+  // A declined card is announced where the focus can find it, then another card pays.
+  const card = async (number) => {
+    for (const [field, text] of [['number', number], ['exp_month', '12'], ['exp_year', '35'], ['cvc', '123'], ['postal_code', '10001']]) {
+      await tabTo(page, `#card-field input[placeholder="${field}"]`);
+      await page.keyboard.press('ControlOrMeta+a');
+      await page.keyboard.type(text);
+    }
+    await tabTo(page, '#pay');
+    await page.keyboard.press('Enter');
+  };
+  await card('4000000000000341');
+  const message = page.locator('#pay-message', { hasText: 'Your card was declined' });
+  await message.waitFor();
+  assert.ok(await message.evaluate((el) => el.closest('[aria-live], [role=status], [role=alert]') !== null), 'the refusal is announced');
+  await card('4242424242424242');
+  await page.locator('[data-payment="paid"]', { hasText: 'Payment received' }).waitFor({ timeout: 30_000 });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('a shopper whose password became too easy to guess chooses a new one right after signing in', async () => {
+  const page = await newPage();
+  const email = `walt+${Date.now()}@example.com`;
+  assert.equal((await call('POST', '/users/register', { body: { email, password: 'zebra-stripes-9', name: 'Walt' } })).status, 201);
+  // Renamed to the password itself: today's rules refuse a password equal to the account's name.
+  const first = await call('POST', '/users/login', { body: { email, password: 'zebra-stripes-9' } });
+  assert.equal((await call('PUT', '/users/me', { token: first.body.token, body: { name: 'zebra-stripes-9' } })).status, 200);
+
+  await page.goto(`${site}#/login`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('zebra-stripes-9');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#weak-password-note').waitFor();
+  assert.deepEqual(await accessibilityViolations(page), []);
+  const fresh = page.getByLabel(/^New password/);
+  await fresh.fill('zebra-stripes-9');
+  await page.getByRole('button', { name: 'Set password and continue' }).click();
+  await page.locator('#new-password-form .error', { hasText: 'too easy to guess' }).waitFor();
+  await fresh.fill('a-quieter-horse-21');
+  await page.getByRole('button', { name: 'Set password and continue' }).click();
+  await page.getByRole('heading', { name: 'Fresh from the roastery' }).waitFor();
+  await page.getByRole('link', { name: 'Orders', exact: true }).click();
+  await page.getByRole('heading', { name: 'Your orders' }).waitFor();
   assert.deepEqual(page.errors, []);
   await page.close();
 });
