@@ -4,50 +4,21 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { root, startStack } from './stack.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(path.join(root, '.cache/node/package.json'));
 const { chromium } = require('playwright-core');
 const shots = path.join(root, 'tests/artifacts');
 mkdirSync(shots, { recursive: true });
 
-const freePort = () => new Promise((resolve) => {
-  const srv = net.createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
-});
-
-let stack, browser, site, api, stripe, moto, dataDir;
-const log = [];
+let stack, browser, site, api, stripe, moto;
 
 before(async () => {
-  const [apiPort, dynamoPort, s3Port, stripePort, motoPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
-  dataDir = mkdtempSync(path.join(os.tmpdir(), 'shop-browser-'));
-  stack = spawn('bash', ['scripts/dev.sh'], {
-    cwd: root,
-    detached: true,
-    env: { ...process.env, API_PORT: String(apiPort), DYNAMODB_PORT: String(dynamoPort), S3_PORT: String(s3Port), STRIPE_PORT: String(stripePort), MOTO_PORT: String(motoPort), LOCAL_DIR: dataDir, LOCAL_SCHEDULE_SECONDS: '2', LOG_LEVEL: 'warn', WATCH_ARGS: '--ignore-changes' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the stack did not start:\n${log.join('')}`)), 10 * 60_000);
-    const onData = (d) => {
-      log.push(String(d));
-      if (String(d).includes('The shop is running')) { clearTimeout(timer); resolve(); }
-    };
-    stack.stdout.on('data', onData);
-    stack.stderr.on('data', (d) => log.push(String(d)));
-    stack.on('exit', (code) => { clearTimeout(timer); reject(new Error(`make dev exited with ${code}:\n${log.join('')}`)); });
-  });
-  site = `http://127.0.0.1:${s3Port}/shop-site/`;
-  api = `http://127.0.0.1:${apiPort}`;
-  stripe = `http://127.0.0.1:${stripePort}`;
-  moto = `http://127.0.0.1:${motoPort}`;
+  stack = await startStack();
+  ({ site, api, stripe, moto } = stack);
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -60,13 +31,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  if (stack && stack.exitCode === null) {
-    const exited = new Promise((resolve) => stack.once('exit', resolve));
-    process.kill(-stack.pid, 'SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-    try { process.kill(-stack.pid, 'SIGKILL'); } catch { /* already gone */ }
-  }
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 /** The storefront's Content-Security-Policy (static-site/csp.json, what CloudFront sends on AWS),
@@ -539,7 +504,7 @@ test('an admin creates a product with an image, sees it in the catalog and ships
   await page.getByLabel(/^Price/).fill('64.50');
   await page.getByLabel('Stock').fill('7');
   await page.getByLabel('Category').fill('equipment');
-  const png = path.join(dataDir, 'siphon.png');
+  const png = path.join(shots, 'siphon.png');
   writeFileSync(png, Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAYAAABytg0kAAAAFklEQVR4nGPYOG/GfwYGBgYmBgYGBgAgzwMvNm7EvwAAAABJRU5ErkJggg==', 'base64'));
   await page.getByLabel(/^Image/).setInputFiles(png);
   await page.getByRole('button', { name: 'Create product' }).click();

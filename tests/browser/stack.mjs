@@ -1,0 +1,58 @@
+// The whole local stack for the browser journeys and the Lighthouse report, started with the README's
+// own `make dev` script on free ports, its data in a fresh folder; `stop()` ends all of it.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+const freePort = () => new Promise((resolve) => {
+  const srv = net.createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+});
+
+/** Starts `make dev`'s script and resolves once it says the shop is running. */
+export async function startStack() {
+  const [apiPort, dynamoPort, s3Port, stripePort, motoPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'shop-browser-'));
+  const log = [];
+  const stack = spawn('bash', ['scripts/dev.sh'], {
+    cwd: root,
+    detached: true,
+    env: { ...process.env, API_PORT: String(apiPort), DYNAMODB_PORT: String(dynamoPort), S3_PORT: String(s3Port), STRIPE_PORT: String(stripePort), MOTO_PORT: String(motoPort), LOCAL_DIR: dataDir, LOCAL_SCHEDULE_SECONDS: '2', LOG_LEVEL: 'warn', WATCH_ARGS: '--ignore-changes' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stop = async () => {
+    if (stack.exitCode === null) {
+      const exited = new Promise((resolve) => stack.once('exit', resolve));
+      process.kill(-stack.pid, 'SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      try { process.kill(-stack.pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the stack did not start:\n${log.join('')}`)), 10 * 60_000);
+      stack.stdout.on('data', (d) => {
+        log.push(String(d));
+        if (String(d).includes('The shop is running')) { clearTimeout(timer); resolve(); }
+      });
+      stack.stderr.on('data', (d) => log.push(String(d)));
+      stack.on('exit', (code) => { clearTimeout(timer); reject(new Error(`make dev exited with ${code}:\n${log.join('')}`)); });
+    });
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return {
+    site: `http://127.0.0.1:${s3Port}/shop-site/`,
+    api: `http://127.0.0.1:${apiPort}`,
+    stripe: `http://127.0.0.1:${stripePort}`,
+    moto: `http://127.0.0.1:${motoPort}`,
+    stop,
+  };
+}
