@@ -94,6 +94,31 @@ data "aws_cloudfront_origin_request_policy" "all_viewer" {
   name = "Managed-AllViewerAndCloudFrontHeaders-2022-06"
 }
 
+# The storefront as `cargo xtask publish-site` uploads it: the pages and config.json say `no-cache`
+# (revalidated on every load; a minimum TTL of 0 lets that through), the content-hashed scripts and
+# stylesheets `immutable` for a year.
+resource "aws_cloudfront_cache_policy" "site" {
+  name        = "${var.name}-site"
+  comment     = "The storefront, cached as long as each object's Cache-Control says."
+  min_ttl     = 0
+  default_ttl = 300
+  max_ttl     = 31536000
+
+  parameters_in_cache_key_and_forwarded_to_origin {
+    enable_accept_encoding_brotli = true
+    enable_accept_encoding_gzip   = true
+    query_strings_config {
+      query_string_behavior = "none"
+    }
+    headers_config {
+      header_behavior = "none"
+    }
+    cookies_config {
+      cookie_behavior = "none"
+    }
+  }
+}
+
 # The API under /api/* of the storefront's origin: same origin, so no CORS preflight. The cache
 # key is the path, the query string and Authorization: a response only the functions mark
 # `public` is ever stored (personal ones say `private, no-store`), and a request that carries a
@@ -218,7 +243,7 @@ resource "aws_cloudfront_distribution" "cdn" {
     allowed_methods            = ["GET", "HEAD"]
     cached_methods             = ["GET", "HEAD"]
     compress                   = true
-    cache_policy_id            = data.aws_cloudfront_cache_policy.optimized.id
+    cache_policy_id            = aws_cloudfront_cache_policy.site.id
     response_headers_policy_id = aws_cloudfront_response_headers_policy.site.id
   }
   ordered_cache_behavior {

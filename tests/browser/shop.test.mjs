@@ -787,3 +787,19 @@ test('a shopper whose password became too easy to guess chooses a new one right 
   assert.deepEqual(page.errors, []);
   await page.close();
 });
+
+test('the published pages are revalidated, and the scripts and styles they name are cached for good under hashed names', async () => {
+  const page = await fetch(site + 'index.html');
+  assert.equal(page.headers.get('cache-control'), 'no-cache');
+  const html = await page.text();
+  const assets = [...html.matchAll(/(?:href|src)="((?:js\/)?[\w-]+\.[0-9a-f]{10}\.(?:js|css))"/g)].map((m) => m[1]);
+  assert.equal(assets.length, 2, html);
+  for (const asset of assets) {
+    const res = await fetch(site + asset);
+    assert.equal(res.status, 200, asset);
+    assert.equal(res.headers.get('cache-control'), 'public, max-age=31536000, immutable', asset);
+  }
+  // The entry module names its imports by their hashed names too.
+  const main = await (await fetch(site + assets.find((a) => a.startsWith('js/main.')))).text();
+  assert.match(main, /from '\.\/api\.[0-9a-f]{10}\.js'/);
+});

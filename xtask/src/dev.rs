@@ -155,7 +155,7 @@ pub async fn publish_site(
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../static-site");
     let mut files = Vec::new();
     collect(&root, &mut files)?;
-    let mut count = 0;
+    let mut site = std::collections::BTreeMap::new();
     for path in files {
         let key = path
             .strip_prefix(&root)?
@@ -177,23 +177,25 @@ pub async fn publish_site(
         } else {
             std::fs::read(&path)?
         };
-        // Pages and config change with every deploy; the rest may be cached briefly.
-        let cache = if key.ends_with(".html") || key == "config.json" {
-            "no-cache"
-        } else {
-            "public, max-age=300"
-        };
+        site.insert(key, body);
+    }
+    let mut count = 0;
+    // Assets first: a page is only published once everything it names is there.
+    let mut objects = crate::site::publish(&site);
+    objects.sort_by_key(|o| o.cache_control == "no-cache");
+    for o in objects {
         s3.put_object()
             .bucket(bucket)
-            .key(&key)
-            .content_type(content_type(&key))
-            .cache_control(cache)
-            .body(ByteStream::from(body))
+            .key(&o.key)
+            .content_type(content_type(&o.key))
+            .cache_control(o.cache_control)
+            .body(ByteStream::from(o.body))
             .send()
             .await
             .map_err(|e| {
                 format!(
-                    "upload {key}: {}",
+                    "upload {}: {}",
+                    o.key,
                     aws_sdk_s3::error::DisplayErrorContext(e)
                 )
             })?;

@@ -23,6 +23,7 @@ mod dev;
 mod generate;
 mod hcl;
 mod sam;
+mod site;
 mod triggers;
 
 const USAGE: &str = "usage: cargo xtask setup | backfill-search | publish-site BUCKET API_URL | start-functions API_URL | schedules API_URL | streams API_URL | replay-dead-letters API_URL | mail | sample-events | manifest | gen [--check] | bench";
