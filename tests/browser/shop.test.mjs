@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { root, startStack } from './stack.mjs';
+import { lighthouseRuns, publicPages, root, startStack } from './stack.mjs';
 
 const require = createRequire(path.join(root, '.cache/node/package.json'));
 const { chromium } = require('playwright-core');
@@ -802,4 +802,12 @@ test('the published pages are revalidated, and the scripts and styles they name 
   // The entry module names its imports by their hashed names too.
   const main = await (await fetch(site + assets.find((a) => a.startsWith('js/main.')))).text();
   assert.match(main, /from '\.\/api\.[0-9a-f]{10}\.js'/);
+});
+
+test('the public pages pass every Lighthouse accessibility, best-practice and SEO audit', async () => {
+  const runs = await lighthouseRuns(await publicPages({ site, api }), ['accessibility', 'best-practices', 'seo']);
+  const failed = runs.flatMap(([name, lhr]) => Object.values(lhr.categories).flatMap((c) => c.auditRefs
+    .filter((r) => r.weight > 0 && lhr.audits[r.id].score !== null && lhr.audits[r.id].score < 1)
+    .map((r) => `${name}: ${c.title}: ${lhr.audits[r.id].title}`)));
+  assert.deepEqual(failed, []);
 });

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -55,4 +55,39 @@ export async function startStack() {
     moto: `http://127.0.0.1:${motoPort}`,
     stop,
   };
+}
+
+/** The storefront's public pages, by name, for Lighthouse (fresh loads, signed out). */
+export async function publicPages({ site, api }) {
+  const products = await (await fetch(`${api}/products?limit=3`)).json();
+  return [
+    ['home', '#/'],
+    ['category', '#/?category=coffee'],
+    ['search results', '#/?q=tea'],
+    ['product', `#/product/${products.items[0].id}`],
+    ['cart', '#/cart'],
+    ['sign-in', '#/login'],
+    ['register', '#/register'],
+  ].map(([name, hash]) => [name, site + hash]);
+}
+
+/** Lighthouse (mobile preset) in Debian chromium over `pages` (`[name, url]`): each one's result. */
+export async function lighthouseRuns(pages, categories) {
+  const modules = path.join(root, '.cache/node/node_modules');
+  const { default: lighthouse } = await import(pathToFileURL(path.join(modules, 'lighthouse/core/index.js')));
+  const launcher = await import(pathToFileURL(path.join(modules, 'chrome-launcher/dist/index.js')));
+  const chrome = await launcher.launch({
+    chromePath: '/usr/bin/chromium',
+    chromeFlags: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run'],
+  });
+  try {
+    const runs = [];
+    for (const [name, url] of pages) {
+      const { lhr } = await lighthouse(url, { port: chrome.port, output: 'json', logLevel: 'error', onlyCategories: categories });
+      runs.push([name, lhr]);
+    }
+    return runs;
+  } finally {
+    await chrome.kill();
+  }
 }
