@@ -101,7 +101,8 @@ cat <<MSG
     DynamoDB Local:  http://127.0.0.1:$DYNAMODB_PORT
     S3 emulator:     http://127.0.0.1:$S3_PORT   (bucket $IMAGES_BUCKET)
     Stripe:          $STRIPE_API_BASE   (localstripe; pay with 4242 4242 4242 4242)
-    Admin login:     $ADMIN_EMAIL / $ADMIN_PASSWORD
+    Admin login:     $ADMIN_EMAIL / $ADMIN_PASSWORD, then the code of: cargo xtask totp
+                     (or add the key $ADMIN_TOTP_SECRET to an authenticator app)
     Emails sent:     cargo xtask mail   (or http://127.0.0.1:$MOTO_PORT/moto-api/ ; moto is EventBridge and SES)
     Dead letters:    $LOCAL_DIR/dead-letters/
 

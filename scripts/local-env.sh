@@ -19,6 +19,9 @@ export AWS_REGION="${AWS_REGION:-us-east-1}"
 export CORS_ALLOW_ORIGIN="${CORS_ALLOW_ORIGIN:-http://127.0.0.1:${S3_PORT}}"
 export ADMIN_EMAIL="${ADMIN_EMAIL:-admin@shop.local}"
 export ADMIN_PASSWORD="${ADMIN_PASSWORD:-admin-password}"
+# The admin's authenticator secret (base32; admins need two-factor sign-in): add it to an app, or
+# print the current code with `cargo xtask totp`. Public, like the rest of this file.
+export ADMIN_TOTP_SECRET="${ADMIN_TOTP_SECRET:-JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP}"
 # Stripe is localstripe locally: these keys are fake and only it accepts them.
 export STRIPE_PORT="${STRIPE_PORT:-8420}"
 export STRIPE_API_BASE="${STRIPE_API_BASE:-http://127.0.0.1:${STRIPE_PORT}}"

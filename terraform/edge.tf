@@ -4,7 +4,7 @@
 # and known-bad-inputs rule sets. The API's own stage throttle stays as the backstop.
 
 locals {
-  sign_in_paths = ["/api/users/register", "/api/users/login", "/api/users/password-reset", "/api/users/password-reset/confirm", "/api/users/verify-email"]
+  sign_in_paths = ["/api/users/register", "/api/users/login", "/api/users/login/mfa", "/api/users/password-reset", "/api/users/password-reset/confirm", "/api/users/verify-email"]
 }
 
 resource "aws_wafv2_web_acl" "edge" {

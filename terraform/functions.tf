@@ -42,6 +42,54 @@ locals {
       ses     = []
       streams = []
     }
+    "login-mfa" = {
+      route    = "POST /users/login/mfa"
+      schedule = null
+      memory   = 512
+      dynamodb = [
+        { table = "users", actions = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"] },
+      ]
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
+    }
+    "enrol-totp" = {
+      route    = "POST /users/mfa/totp"
+      schedule = null
+      memory   = 1769
+      dynamodb = [
+        { table = "users", actions = ["GetItem", "PutItem", "UpdateItem"] },
+      ]
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
+    }
+    "confirm-totp" = {
+      route    = "POST /users/mfa/totp/confirm"
+      schedule = null
+      memory   = 512
+      dynamodb = [
+        { table = "users", actions = ["GetItem", "UpdateItem"] },
+      ]
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
+    }
+    "remove-totp" = {
+      route    = "DELETE /users/mfa/totp"
+      schedule = null
+      memory   = 1769
+      dynamodb = [
+        { table = "users", actions = ["GetItem", "PutItem", "UpdateItem"] },
+      ]
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
+    }
     # measured at 512 MB's CPU share: warm p50 3.8 ms (full core 3.6), cold total 10.7 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "logout" = {
       route    = "POST /users/logout"

@@ -242,19 +242,41 @@ function formHandler(form, action) {
   return form;
 }
 
-/** Signs in; answers whether the account must first set a new password (its old one is now
- *  too easy to guess), in which case nothing else, the guest cart's merge included, works yet. */
+/** Signs in with a password. Answers `{ mfa }` (the account has two-factor sign-in: the code
+ *  step follows) or `{ weak }` (the account must first set a new password, its old one now too
+ *  easy to guess; nothing else, the guest cart's merge included, works yet) or `{}`. */
 async function signIn(email, password) {
   // The device token an earlier sign-in to this account gave this browser: with it, guessing
   // elsewhere against the account never slows this browser down.
   const deviceKey = `device:${email.trim().toLowerCase()}`;
   const device = localStorage.getItem(deviceKey);
   const res = await api('POST', '/users/login', { body: { email, password, ...(device ? { device_token: device } : {}) } });
+  if (res.mfa_required) return { mfa: res.mfa_token, deviceKey };
+  return signedIn(res, deviceKey);
+}
+
+async function signedIn(res, deviceKey) {
   localStorage.setItem(deviceKey, res.device_token);
   session.save(res.token, res.user, res.refresh_token);
-  if (res.password_change_required) return true;
+  if (res.password_change_required) return { weak: true };
   await cart.mergeGuestCart().catch(() => {});
-  return false;
+  return {};
+}
+
+/** The second step of a sign-in to an account with two-factor sign-in: a code from the app, or a
+ *  recovery code when the phone is lost. */
+function codeStep(step, password, params, show) {
+  const form = formHandler(h('form', { class: 'form panel', id: 'mfa-form' },
+    field('Code', { name: 'code', required: true, autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: '14', 'aria-describedby': 'mfa-hint' }),
+    h('p', { class: 'muted', id: 'mfa-hint' }, 'The 6 digits your authenticator app shows now. Lost your phone? Enter one of your recovery codes instead.'),
+    h('button', { type: 'submit' }, 'Continue')), async ({ code }) => {
+    const res = await api('POST', '/users/login/mfa', { body: { mfa_token: step.mfa, code } });
+    if ((await signedIn(res, step.deviceKey)).weak) return newPasswordStep(password, params, show);
+    toast(`Welcome back, ${session.user.name.split(' ')[0]}`);
+    afterLogin(params);
+  });
+  show(h('h1', {}, 'Enter your code'), form);
+  form.querySelector('input').focus();
 }
 
 /** The step between a sign-in with a password today's rules refuse and everything else. */
@@ -287,7 +309,9 @@ async function loginPage(params, _id, show) {
     field('Email', { name: 'email', type: 'email', required: true, autocomplete: 'email' }),
     field('Password', { name: 'password', type: 'password', required: true, autocomplete: 'current-password' }),
     h('button', { type: 'submit' }, 'Sign in')), async ({ email, password }) => {
-    if (await signIn(email, password)) return newPasswordStep(password, params, show);
+    const step = await signIn(email, password);
+    if (step.mfa) return codeStep(step, password, params, show);
+    if (step.weak) return newPasswordStep(password, params, show);
     toast(`Welcome back, ${session.user.name.split(' ')[0]}`);
     afterLogin(params);
   });
@@ -391,7 +415,48 @@ async function accountPage(_params, _id, show) {
   const verified = me.email_verified
     ? h('p', { class: 'muted', id: 'email-verified' }, `Signed in as ${me.email} (confirmed)`)
     : h('p', { class: 'muted', id: 'email-unverified' }, `Signed in as ${me.email}. Confirm it with the link we emailed you to pay by card. `, resend);
-  show(h('h1', {}, 'Your account'), verified, h('h2', {}, 'Profile'), profile, h('h2', {}, 'Password'), password, h('h2', {}, 'Session'), sessions);
+  show(h('h1', {}, 'Your account'), verified, h('h2', {}, 'Profile'), profile, h('h2', {}, 'Password'), password,
+    h('h2', {}, 'Two-factor sign-in'), twoFactor(me, () => accountPage(_params, _id, show)), h('h2', {}, 'Session'), sessions);
+}
+
+/** Two-factor sign-in on the account page: set up (password, scan, confirm with a code, keep the
+ *  recovery codes) or turn off (password and a code). `again` draws the account page anew. */
+function twoFactor(me, again) {
+  const box = h('div', { id: 'two-factor' });
+  const password = () => field('Current password', { name: 'current_password', type: 'password', required: true, autocomplete: 'current-password' });
+  const code = (label) => field(label, { name: 'code', required: true, autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: '14' });
+  if (me.mfa_enabled) {
+    box.append(h('p', { id: 'mfa-on' }, 'On: signing in asks for a code from your authenticator app.'),
+      formHandler(h('form', { class: 'form panel', id: 'mfa-off-form' }, password(), code('Code (or a recovery code)'),
+        h('button', { type: 'submit', class: 'secondary' }, 'Turn off')), async (f) => {
+        await api('DELETE', '/users/mfa/totp', { auth: true, body: f });
+        toast('Two-factor sign-in is off');
+        again();
+      }));
+    return box;
+  }
+  const confirm = (secret) => formHandler(h('form', { class: 'form panel', id: 'mfa-confirm-form' },
+    h('img', { src: `data:image/svg+xml,${encodeURIComponent(secret.qr_svg)}`, alt: 'QR code to scan with your authenticator app', width: '200', height: '200', id: 'mfa-qr' }),
+    h('p', {}, 'Or type this key into the app: ', h('code', { id: 'mfa-secret' }, secret.secret)),
+    code('Code from the app'),
+    h('button', { type: 'submit' }, 'Turn on')), async (f) => {
+    const { recovery_codes: codes } = await api('POST', '/users/mfa/totp/confirm', { auth: true, body: f });
+    box.replaceChildren(h('p', { id: 'mfa-on' }, 'Two-factor sign-in is on.'),
+      h('p', {}, 'Keep these recovery codes somewhere safe: each one signs you in once if you lose your phone. They are shown only now.'),
+      h('ol', { id: 'recovery-codes' }, ...codes.map((c) => h('li', {}, h('code', {}, c)))),
+      h('button', { type: 'button', onclick: again }, 'I have kept them'));
+    box.querySelector('button').focus();
+  });
+  box.append(h('p', { id: 'mfa-off' }, me.role === 'admin'
+    ? 'Admin accounts need it for the back office: a code from an authenticator app on your phone at each sign-in.'
+    : 'Add a second step to signing in: a code from an authenticator app on your phone.'),
+  formHandler(h('form', { class: 'form panel', id: 'mfa-setup-form' }, password(),
+    h('button', { type: 'submit' }, 'Set up')), async (f) => {
+    const secret = await api('POST', '/users/mfa/totp', { auth: true, body: f });
+    box.replaceChildren(h('p', {}, 'Scan the code with your authenticator app, then enter the code it shows.'), confirm(secret));
+    box.querySelector('input[name="code"]').focus();
+  }));
+  return box;
 }
 
 // ------------------------------------------------------------------ routes

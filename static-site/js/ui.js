@@ -76,6 +76,7 @@ export function explain(err) {
     return `Too many attempts. Please wait ${err.retryAfter ? Math.ceil(err.retryAfter / 60) + ' minute(s)' : 'a moment'} and try again.`;
   }
   if (err.offline) return 'We cannot reach the shop right now. Please try again in a moment.';
+  if (err.code === 'mfa_enrollment_required') return 'The back office needs two-factor sign-in: set it up on your account page first.';
   return err.message;
 }
 

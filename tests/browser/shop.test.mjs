@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { lighthouseRuns, publicPages, root, startStack } from './stack.mjs';
+import { lighthouseRuns, publicPages, root, startStack, unusedCode } from './stack.mjs';
 
 const require = createRequire(path.join(root, '.cache/node/package.json'));
 const { chromium } = require('playwright-core');
@@ -125,6 +125,24 @@ async function shipTo(page, a) {
 /** The review's figure rows (`subtotal`, `shipping`, `tax`, `total`) as text. */
 async function figure(page, name) {
   return (await page.locator(`#quote [data-figure="${name}"]`).allInnerTexts()).join(' | ');
+}
+
+/** The seeded admin's sign-in through the API: the password, then a code from its authenticator. */
+async function adminLogin() {
+  const first = await call('POST', '/users/login', { body: { email: 'admin@shop.local', password: 'admin-password' } });
+  assert.equal(first.body.mfa_required, true, JSON.stringify(first.body));
+  const login = await call('POST', '/users/login/mfa', { body: { mfa_token: first.body.mfa_token, code: await unusedCode(stack.adminTotp) } });
+  assert.equal(login.status, 200, JSON.stringify(login.body));
+  return login;
+}
+
+/** The seeded admin's sign-in in `page`, on the sign-in page: the password, then the code step. */
+async function adminSignsIn(page) {
+  await page.getByLabel('Email').fill('admin@shop.local');
+  await page.getByLabel('Password').fill('admin-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByLabel('Code').fill(await unusedCode(stack.adminTotp));
+  await page.getByRole('button', { name: 'Continue' }).click();
 }
 
 /** Signs `page` in as the account of a login answer, as the storefront keeps a session. */
@@ -327,9 +345,7 @@ test('a shopper in California sees tax on the mug only, pays, and follows the pa
   // The admin ships it from the queue with a UPS tracking number.
   const admin = await newPage();
   await admin.goto(`${site}#/login`);
-  await admin.getByLabel('Email').fill('admin@shop.local');
-  await admin.getByLabel('Password').fill('admin-password');
-  await admin.getByRole('button', { name: 'Sign in' }).click();
+  await adminSignsIn(admin);
   await admin.locator('#nav-account').waitFor();
   await admin.goto(`${site}#/admin/orders?status=PAID`);
   const card = admin.locator(`article[data-order="${orderId}"]`);
@@ -451,7 +467,7 @@ test('a shopper who forgot the password gets a link by email and signs in with t
 });
 
 test('only N left: a checkout that asks for more than the stock says so', async () => {
-  const admin = (await call('POST', '/users/login', { body: { email: 'admin@shop.local', password: 'admin-password' } })).body.token;
+  const admin = (await adminLogin()).body.token;
   const p = (await call('POST', '/products', { token: admin, body: { name: 'Last Bag Standing', price_cents: 2200, category: 'coffee', stock: 2 } })).body;
   const page = await newPage();
   await page.goto(`${site}#/product/${p.id}`);
@@ -464,9 +480,7 @@ test('only N left: a checkout that asks for more than the stock says so', async 
   await call('PUT', `/products/${p.id}`, { token: admin, body: { stock: 1 } });
   await page.getByRole('link', { name: /Cart/ }).click();
   await page.getByRole('link', { name: 'Sign in to check out' }).click();
-  await page.getByLabel('Email').fill('admin@shop.local');
-  await page.getByLabel('Password').fill('admin-password');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await adminSignsIn(page);
   // Signing in leads on to the checkout.
   await page.getByRole('heading', { name: 'Checkout' }).waitFor();
   await shipTo(page, OREGON);
@@ -486,9 +500,7 @@ test('an admin creates a product with an image, sees it in the catalog and ships
     merged();
   });
   await page.goto(`${site}#/login`);
-  await page.getByLabel('Email').fill('admin@shop.local');
-  await page.getByLabel('Password').fill('admin-password');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await adminSignsIn(page);
   await page.getByRole('link', { name: 'Admin', exact: true }).click();
   await page.getByRole('heading', { name: 'Manage the shop' }).waitFor();
   await mergeDone;
@@ -621,7 +633,7 @@ test('the storefront runs under its Content-Security-Policy, which refuses an in
 
 test('an admin saves the shipping and tax settings, and a save over another admin\'s change is refused', async () => {
   const page = await newPage();
-  const login = await call('POST', '/users/login', { body: { email: 'admin@shop.local', password: 'admin-password' } });
+  const login = await adminLogin();
   await signInAs(page, login);
   await page.goto(`${site}#/admin/settings`);
   const shipping = page.locator('#shipping-doc');
@@ -664,7 +676,7 @@ test('every page loads without a layout shift and with no accessibility violatio
   });
   assert.equal(order.status, 201, JSON.stringify(order.body));
   await call('PUT', '/cart', { token, body: { items: [{ product_id: products[1].id, quantity: 1 }] } });
-  const admin = await call('POST', '/users/login', { body: { email: 'admin@shop.local', password: 'admin-password' } });
+  const admin = await adminLogin();
   // Every kind of stock label is on the search page: plenty, only a few left, sold out.
   for (const [name, stock] of [['Audit Plenty', 50], ['Audit Few', 2], ['Audit Gone', 0]]) {
     const made = await call('POST', '/products', { token: admin.body.token, body: { name, price_cents: 500, category: 'tea', stock } });
@@ -784,6 +796,66 @@ test('a shopper whose password became too easy to guess chooses a new one right 
   await page.getByRole('heading', { name: 'Fresh from the roastery' }).waitFor();
   await page.getByRole('link', { name: 'Orders', exact: true }).click();
   await page.getByRole('heading', { name: 'Your orders' }).waitFor();
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('a shopper turns on two-factor sign-in, signs in with a code, then with a recovery code after losing the phone', async () => {
+  const page = await newPage();
+  const email = `tess+${Date.now()}@example.com`;
+  const password = 'two-steps-ahead-7';
+  assert.equal((await call('POST', '/users/register', { body: { email, password, name: 'Tess' } })).status, 201);
+  await page.goto(`${site}#/login`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#nav-account').waitFor();
+  await page.goto(`${site}#/account`);
+  const box = page.locator('#two-factor');
+  await box.getByLabel('Current password').fill(password);
+  await box.getByRole('button', { name: 'Set up' }).click();
+  await page.locator('#mfa-qr').waitFor();
+  assert.deepEqual(await accessibilityViolations(page), []);
+  const secret = (await page.locator('#mfa-secret').innerText()).trim();
+  // A wrong code is said so, and nothing is on yet.
+  await box.getByLabel('Code from the app').fill('000000');
+  await box.getByRole('button', { name: 'Turn on' }).click();
+  await box.locator('.error', { hasText: 'wrong' }).waitFor();
+  await box.getByLabel('Code from the app').fill(await unusedCode(secret));
+  await box.getByRole('button', { name: 'Turn on' }).click();
+  const codes = await page.locator('#recovery-codes li').allInnerTexts();
+  assert.equal(codes.length, 10, codes.join());
+  assert.deepEqual(await accessibilityViolations(page), []);
+  await page.screenshot({ path: path.join(shots, 'two-factor-recovery-codes.png') });
+  await page.getByRole('button', { name: 'I have kept them' }).click();
+  await page.locator('#mfa-on').waitFor();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+
+  // The password alone is not enough: the code step follows, and the app's code signs in.
+  await page.goto(`${site}#/login`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Enter your code' }).waitFor();
+  assert.equal(await page.locator('#nav-account').isVisible(), false, 'signed in before the code');
+  assert.deepEqual(await accessibilityViolations(page), []);
+  await page.getByLabel('Code').fill(await unusedCode(secret));
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.locator('#nav-account').waitFor();
+  await page.goto(`${site}#/account`);
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+
+  // The phone is lost: a recovery code signs in once.
+  await page.goto(`${site}#/login`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByLabel('Code').fill(codes[0]);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.locator('#nav-account').waitFor();
+  const again = await call('POST', '/users/login', { body: { email, password } });
+  const reused = await call('POST', '/users/login/mfa', { body: { mfa_token: again.body.mfa_token, code: codes[0] } });
+  assert.equal(reused.status, 401, 'a recovery code signs in once');
   assert.deepEqual(page.errors, []);
   await page.close();
 });

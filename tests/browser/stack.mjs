@@ -2,6 +2,7 @@
 // own `make dev` script on free ports, its data in a fresh folder; `stop()` ends all of it.
 
 import { spawn } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -14,15 +15,54 @@ const freePort = () => new Promise((resolve) => {
   const srv = net.createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
 });
 
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** An authenticator secret as the shop shows it: 20 random bytes in base32 (RFC 4648). */
+function newSecret() {
+  let bits = '';
+  for (const b of randomBytes(20)) bits += b.toString(2).padStart(8, '0');
+  return bits.match(/.{5}/g).map((c) => BASE32[parseInt(c, 2)]).join('');
+}
+
+/** The TOTP code (RFC 6238: HMAC-SHA1, 6 digits) of base32 `secret` at 30-second `step`. */
+export function totp(secret, step) {
+  const bits = [...secret.replace(/[\s=]/g, '').toUpperCase()].map((c) => BASE32.indexOf(c).toString(2).padStart(5, '0')).join('');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[19] & 0xf;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+const lastStep = new Map();
+
+/** A code of `secret` that no earlier call gave: the shop accepts each code once, and those of the
+ *  steps either side of now, so this waits for the next step when all three are used. */
+export async function unusedCode(secret) {
+  for (;;) {
+    const now = Math.floor(Date.now() / 1000);
+    const current = Math.floor(now / 30);
+    const step = Math.max(current - 1, (lastStep.get(secret) ?? -Infinity) + 1);
+    if (step <= current + 1) {
+      lastStep.set(secret, step);
+      return totp(secret, step);
+    }
+    await new Promise((r) => setTimeout(r, (30 - (now % 30)) * 1000));
+  }
+}
+
 /** Starts `make dev`'s script and resolves once it says the shop is running. */
 export async function startStack() {
   const [apiPort, dynamoPort, s3Port, stripePort, motoPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'shop-browser-'));
+  // The seeded admin's authenticator secret: this run's own.
+  const adminTotp = newSecret();
   const log = [];
   const stack = spawn('bash', ['scripts/dev.sh'], {
     cwd: root,
     detached: true,
-    env: { ...process.env, API_PORT: String(apiPort), DYNAMODB_PORT: String(dynamoPort), S3_PORT: String(s3Port), STRIPE_PORT: String(stripePort), MOTO_PORT: String(motoPort), LOCAL_DIR: dataDir, LOCAL_SCHEDULE_SECONDS: '2', LOG_LEVEL: 'warn', WATCH_ARGS: '--ignore-changes' },
+    env: { ...process.env, API_PORT: String(apiPort), DYNAMODB_PORT: String(dynamoPort), S3_PORT: String(s3Port), STRIPE_PORT: String(stripePort), MOTO_PORT: String(motoPort), LOCAL_DIR: dataDir, ADMIN_TOTP_SECRET: adminTotp, LOCAL_SCHEDULE_SECONDS: '2', LOG_LEVEL: 'warn', WATCH_ARGS: '--ignore-changes' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stop = async () => {
@@ -53,6 +93,7 @@ export async function startStack() {
     api: `http://127.0.0.1:${apiPort}`,
     stripe: `http://127.0.0.1:${stripePort}`,
     moto: `http://127.0.0.1:${motoPort}`,
+    adminTotp,
     stop,
   };
 }

@@ -5,6 +5,9 @@ under `cargo lambda watch`), with a fresh data folder. Gates: at least 1000 gene
 all operations, no 5xx, and every response documented and matching its schema and the error format.
 """
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -34,7 +37,8 @@ def free_port():
 def stack():
     ports = {"API_PORT": free_port(), "DYNAMODB_PORT": free_port(), "S3_PORT": free_port()}
     data = tempfile.mkdtemp(prefix="shop-fuzz-")
-    env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "LOCAL_DIR": data, "LOG_LEVEL": "warn", "WATCH_ARGS": "--ignore-changes"}
+    env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "LOCAL_DIR": data, "LOG_LEVEL": "warn", "WATCH_ARGS": "--ignore-changes",
+           "ADMIN_TOTP_SECRET": ADMIN_TOTP_SECRET}
     log = open(Path(data) / "stack.log", "w+")
     proc = subprocess.Popen(["bash", "scripts/dev.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -52,10 +56,38 @@ def stack():
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def login(api):
-    req = urllib.request.Request(f"{api}/users/login", data=json.dumps({"email": "admin@shop.local", "password": "admin-password"}).encode(), method="POST")
+# The seeded admin's authenticator secret: this run's own (admins sign in with a code).
+ADMIN_TOTP_SECRET = base64.b32encode(os.urandom(20)).decode()
+_last_step = [0]
+
+
+def totp(secret, step):
+    """RFC 6238: HMAC-SHA1 over the 30-second step, 6 digits."""
+    mac = hmac.new(base64.b32decode(secret), step.to_bytes(8, "big"), hashlib.sha1).digest()
+    offset = mac[19] & 0xF
+    return f"{(int.from_bytes(mac[offset:offset + 4], 'big') & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
+def unused_code():
+    """A code no earlier call gave (each is accepted once, those of the steps either side of now)."""
+    while True:
+        current = int(time.time()) // 30
+        step = max(current - 1, _last_step[0] + 1)
+        if step <= current + 1:
+            _last_step[0] = step
+            return totp(ADMIN_TOTP_SECRET, step)
+        time.sleep(30 - time.time() % 30)
+
+
+def post(api, path, body):
+    req = urllib.request.Request(f"{api}{path}", data=json.dumps(body).encode(), method="POST", headers={"content-type": "application/json"})
     with urllib.request.urlopen(req) as r:
-        return json.load(r)["token"]
+        return json.load(r)
+
+
+def login(api):
+    step = post(api, "/users/login", {"email": "admin@shop.local", "password": "admin-password"})
+    return post(api, "/users/login/mfa", {"mfa_token": step["mfa_token"], "code": unused_code()})["token"]
 
 
 def fuzz(api, workdir, *args):

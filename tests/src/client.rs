@@ -28,6 +28,37 @@ pub struct Api {
     backend: Backend,
 }
 
+/// A code of `secret` that no earlier call gave (the shop accepts each code once, and codes of
+/// the steps either side of now): waits for the next step when this one and its neighbours are
+/// used up.
+pub async fn unused_code(secret: &shop::auth::totp::TotpSecret) -> String {
+    use shop::auth::totp::{DRIFT_STEPS, STEP_SECS, step_at};
+    static USED: std::sync::Mutex<Vec<(String, u64)>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let now = shop::types::now_epoch_secs();
+        let step = {
+            let mut used = USED.lock().unwrap();
+            let key = secret.base32();
+            let last = used.iter().find(|(k, _)| *k == key).map(|(_, s)| *s);
+            let step = last.map_or(step_at(now) - DRIFT_STEPS, |l| {
+                (l + 1).max(step_at(now) - DRIFT_STEPS)
+            });
+            (step <= step_at(now) + DRIFT_STEPS).then(|| {
+                used.retain(|(k, _)| *k != key);
+                used.push((key, step));
+                step
+            })
+        };
+        match step {
+            Some(step) => return secret.code_at(step),
+            None => {
+                tokio::time::sleep(std::time::Duration::from_secs(STEP_SECS - now % STEP_SECS))
+                    .await
+            }
+        }
+    }
+}
+
 /// The password every customer made by [`Api::customer`] has.
 pub const CUSTOMER_PASSWORD: &str = "shopper-passphrase-42";
 /// The tracking number the suites ship with.
@@ -230,6 +261,45 @@ impl Api {
     pub async fn token(&self, email: &str, password: &str) -> String {
         let r = self.login(email, password).await;
         assert_eq!(r.status(), 200, "login {email}: {:?}", r.body);
+        r.body["token"].as_str().unwrap().to_string()
+    }
+
+    /// The code step of a sign-in: `POST /users/login/mfa`.
+    pub async fn login_mfa(&self, mfa_token: &str, code: &str) -> TestResponse {
+        self.send(
+            crate::request("POST", "/users/login/mfa")
+                .json(json!({"mfa_token": mfa_token, "code": code})),
+        )
+        .await
+    }
+
+    /// The completed sign-in of an account with two-factor sign-in on with `secret`: the
+    /// password, then a code no earlier sign-in of this process used ([`unused_code`]).
+    pub async fn sign_in_with_code(
+        &self,
+        email: &str,
+        password: &str,
+        secret: &shop::auth::totp::TotpSecret,
+    ) -> TestResponse {
+        let r = self.login(email, password).await;
+        assert_eq!(r.status(), 200, "login {email}: {:?}", r.body);
+        assert_eq!(r.body["mfa_required"], true, "{:?}", r.body);
+        let code = unused_code(secret).await;
+        let r = self
+            .login_mfa(r.body["mfa_token"].as_str().unwrap(), &code)
+            .await;
+        assert_eq!(r.status(), 200, "code step {email}: {:?}", r.body);
+        r
+    }
+
+    /// A bearer token for an account with two-factor sign-in on with `secret`.
+    pub async fn token_with_code(
+        &self,
+        email: &str,
+        password: &str,
+        secret: &shop::auth::totp::TotpSecret,
+    ) -> String {
+        let r = self.sign_in_with_code(email, password, secret).await;
         r.body["token"].as_str().unwrap().to_string()
     }
 

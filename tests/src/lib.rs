@@ -29,7 +29,10 @@ pub mod s3;
 pub mod spec;
 pub mod stripe;
 
-pub use client::{Api, CUSTOMER_PASSWORD, UPS_TRACKING};
+pub use client::{Api, CUSTOMER_PASSWORD, UPS_TRACKING, unused_code};
+
+/// The password of the admins the suites seed.
+pub const ADMIN_PASSWORD: &str = "admin-password";
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -203,13 +206,24 @@ impl TestApp {
         &self.api
     }
 
-    /// Tokens for a fresh admin (seeded as `make dev` seeds one) and a fresh customer.
-    pub async fn admin_and_customer(&self) -> (String, String) {
-        shop::users::ensure_admin(self.app, "admin@test.local", "admin-password", "Admin")
+    /// Seeds an admin as `make dev` does (two-factor sign-in on with a fresh secret, returned).
+    pub async fn admin(&self, email: &str) -> shop::auth::totp::TotpSecret {
+        let secret = shop::auth::totp::TotpSecret::generate();
+        shop::users::ensure_admin(self.app, email, ADMIN_PASSWORD, "Admin", &secret)
             .await
             .unwrap();
+        secret
+    }
+
+    /// Tokens for a fresh admin (seeded as `make dev` seeds one, signed in with a code) and a
+    /// fresh customer.
+    pub async fn admin_and_customer(&self) -> (String, String) {
+        let email = "admin@test.local";
+        let secret = self.admin(email).await;
         (
-            self.api.token("admin@test.local", "admin-password").await,
+            self.api
+                .token_with_code(email, ADMIN_PASSWORD, &secret)
+                .await,
             // Boxed: the sign-up, stream read and verification futures are large.
             Box::pin(self.verified_customer("shopper@test.local")).await,
         )

@@ -6,12 +6,12 @@ use shop_tests::{TestApp, Watch};
 #[tokio::test]
 async fn admin_create_public_search_update_delete_over_http() {
     let t = TestApp::new().await;
-    shop::users::ensure_admin(t.app, "admin@e2e.local", "admin-password", "Admin")
-        .await
-        .unwrap();
+    let secret = t.admin("admin@e2e.local").await;
     let watch = Watch::start(&t.env);
     let api = watch.api();
-    let admin = api.token("admin@e2e.local", "admin-password").await;
+    let admin = api
+        .token_with_code("admin@e2e.local", shop_tests::ADMIN_PASSWORD, &secret)
+        .await;
 
     let body = json!({"name": "Cold Brew Kit", "description": "Jar and filter.", "price_cents": 2990, "category": "equipment", "stock": 20});
     let (s, created) = api

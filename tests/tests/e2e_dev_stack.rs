@@ -15,6 +15,7 @@ use std::{
 };
 
 use serde_json::json;
+use shop::auth::totp::TotpSecret;
 use shop_tests::{
     Api,
     events::{mails, moto_data_at},
@@ -54,7 +55,7 @@ struct Dev {
 impl Dev {
     /// `make dev`'s script, in a process group of its own (as a terminal runs it), until it says
     /// the shop is running.
-    fn start(ports: &Ports, data: &std::path::Path) -> Dev {
+    fn start(ports: &Ports, data: &std::path::Path, admin_totp: &TotpSecret) -> Dev {
         let mut cmd = Command::new("bash");
         // What cargo set for this test process would make the script's builds rebuild (Watch).
         for (name, _) in std::env::vars_os() {
@@ -74,6 +75,7 @@ impl Dev {
             .env("STRIPE_PORT", ports.stripe.to_string())
             .env("MOTO_PORT", ports.moto.to_string())
             .env("LOCAL_DIR", data)
+            .env("ADMIN_TOTP_SECRET", admin_totp.base32())
             .env("LOG_LEVEL", "warn")
             .env("WATCH_ARGS", "--ignore-changes")
             .process_group(0)
@@ -250,7 +252,9 @@ async fn make_dev_keeps_answering_under_shoppers_and_across_a_restart_on_the_sam
         format!("http://127.0.0.1:{}", ports.moto),
         format!("http://127.0.0.1:{}", ports.stripe),
     );
-    let mut dev = Dev::start(&ports, &data);
+    // The admin the script seeds is enrolled with this secret (as scripts/local-env.sh's is).
+    let admin_totp = TotpSecret::generate();
+    let mut dev = Dev::start(&ports, &data, &admin_totp);
     // One CORS policy: credentials (cargo lambda watch's layer adds them) with a named origin.
     let r = reqwest::get(format!("{base}/health")).await.unwrap();
     let header = |n: &str| r.headers().get(n).map(|v| v.to_str().unwrap().to_string());
@@ -258,7 +262,9 @@ async fn make_dev_keeps_answering_under_shoppers_and_across_a_restart_on_the_sam
         assert_ne!(header("access-control-allow-origin").as_deref(), Some("*"));
     }
     let api = Api::http(&base);
-    let admin = api.token("admin@shop.local", "admin-password").await;
+    let admin = api
+        .token_with_code("admin@shop.local", "admin-password", &admin_totp)
+        .await;
     let product = api.product(&admin, "Load Test Mug", 900, 99_999).await;
     let mut tokens = Vec::new();
     for i in 0..SHOPPERS {
@@ -335,7 +341,7 @@ async fn make_dev_keeps_answering_under_shoppers_and_across_a_restart_on_the_sam
 
     // A second start on the same data: answering throughout, and the stream pollers resume after
     // their checkpoints (no old event reaches the new bus again).
-    let dev = Dev::start(&ports, &data);
+    let dev = Dev::start(&ports, &data, &admin_totp);
     let probe = Probe::start(base.clone());
     tokio::time::sleep(Duration::from_secs(load_seconds())).await;
     let (failures, slowest) = probe.finish().await;
@@ -347,7 +353,8 @@ async fn make_dev_keeps_answering_under_shoppers_and_across_a_restart_on_the_sam
     assert_eq!(bus_events(&moto).await, 0, "old events published again");
     let r = api
         .order(
-            &api.token("admin@shop.local", "admin-password").await,
+            &api.token_with_code("admin@shop.local", "admin-password", &admin_totp)
+                .await,
             &orders[0],
         )
         .await;

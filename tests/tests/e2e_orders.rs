@@ -7,21 +7,12 @@ use shop_tests::{TestApp, Watch};
 #[tokio::test]
 async fn shopper_checks_out_the_cart_and_cancels() {
     let t = TestApp::new().await;
-    shop::users::ensure_admin(t.app, "admin@e2e.local", "admin-password", "Admin")
-        .await
-        .unwrap();
+    let secret = t.admin("admin@e2e.local").await;
     let watch = Watch::start(&t.env);
     let api = watch.api();
-
-    let (_, login) = api
-        .json(
-            "POST",
-            "/users/login",
-            None,
-            Some(json!({"email": "admin@e2e.local", "password": "admin-password"})),
-        )
+    let admin = api
+        .token_with_code("admin@e2e.local", shop_tests::ADMIN_PASSWORD, &secret)
         .await;
-    let admin = login["token"].as_str().unwrap().to_string();
     let (s, p) = api.json("POST", "/products", Some(&admin), Some(json!({"name": "Tasting Box", "price_cents": 4990, "category": "gifts", "stock": 3})))
     .await;
     assert_eq!(s, 201);

@@ -42,12 +42,17 @@ async fn a_hanging_dependency_is_a_503_not_a_lambda_timeout() {
 }
 
 /// A valid request for each function, so that only the outage can make it fail.
-fn body_for(function: &str, product: &str, refresh: &str) -> Option<Value> {
+fn body_for(function: &str, product: &str, refresh: &str, mfa_token: &str) -> Option<Value> {
     match function {
         "register" => Some(
             json!({"email": "late@example.com", "password": "shopper-passphrase-42", "name": "Late"}),
         ),
         "login" => Some(json!({"email": "admin@outage.local", "password": "admin-password"})),
+        // A genuine sign-in step: a made-up one is refused by its MAC before any read.
+        "login-mfa" => Some(json!({"mfa_token": mfa_token, "code": "123456"})),
+        "enrol-totp" => Some(json!({"current_password": "admin-password"})),
+        "confirm-totp" => Some(json!({"code": "123456"})),
+        "remove-totp" => Some(json!({"current_password": "admin-password", "code": "123456"})),
         "update-me" => Some(json!({"name": "Renamed"})),
         "create-product" => {
             Some(json!({"name": "New", "price_cents": 100, "category": "x", "stock": 1}))
@@ -87,10 +92,19 @@ async fn every_endpoint_answers_503_during_an_outage_and_recovers_without_a_rest
     let mut env = env_for("outage", &format!("http://127.0.0.1:{port}"));
     env.insert("S3_ENDPOINT".into(), s3::endpoint());
     let t = TestApp::from_env(env).await;
-    shop::users::ensure_admin(t.app, "admin@outage.local", "admin-password", "Admin")
+    let secret = t.admin("admin@outage.local").await;
+    let signed_in = t
+        .api()
+        .sign_in_with_code("admin@outage.local", "admin-password", &secret)
+        .await;
+    let mfa_token = t
+        .api()
+        .login("admin@outage.local", "admin-password")
         .await
-        .unwrap();
-    let signed_in = t.api().login("admin@outage.local", "admin-password").await;
+        .body["mfa_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let admin = signed_in.body["token"].as_str().unwrap().to_string();
     let refresh = signed_in.body["refresh_token"]
         .as_str()
@@ -151,7 +165,7 @@ async fn every_endpoint_answers_503_during_an_outage_and_recovers_without_a_rest
             .header("idempotency-key", "during")
             // The settings' version as seeded: a replacement that only the outage can refuse.
             .header("if-match", "\"1\"");
-        if let Some(b) = body_for(&function, &product, &refresh) {
+        if let Some(b) = body_for(&function, &product, &refresh, &mfa_token) {
             req = req.json(b);
         }
         let api = api.clone();
@@ -161,7 +175,7 @@ async fn every_endpoint_answers_503_during_an_outage_and_recovers_without_a_rest
         });
     }
     let results = calls.join_all().await;
-    assert_eq!(results.len(), 33, "every route of the router was called");
+    assert_eq!(results.len(), 37, "every route of the router was called");
     for (function, status, body) in &results {
         assert_eq!(*status, 503, "{function}: {body}");
         assert_eq!(

@@ -675,23 +675,6 @@ async fn concurrent_logouts_all_revoke_and_expired_entries_are_pruned() {
 }
 
 #[tokio::test]
-async fn admin_seed_is_idempotent_and_admin_can_log_in() {
-    let t = TestApp::new().await;
-    assert!(
-        shop::users::ensure_admin(t.app, "admin@shop.local", "admin-password", "Admin")
-            .await
-            .unwrap()
-    );
-    assert!(
-        !shop::users::ensure_admin(t.app, "admin@shop.local", "admin-password", "Admin")
-            .await
-            .unwrap()
-    );
-    let r = t.api().login("admin@shop.local", "admin-password").await;
-    assert_eq!(r.body["user"]["role"], "admin");
-}
-
-#[tokio::test]
 async fn health_reports_dynamodb() {
     let t = TestApp::new().await;
     let r = t.api().send(request("GET", "/health")).await;

@@ -2,10 +2,11 @@
 //! sample catalog; publish the storefront to its bucket.
 //!
 //! Reads the same environment as the functions (see `shop::config::env`), plus
-//! `ADMIN_EMAIL` / `ADMIN_PASSWORD` for the seeded admin.
+//! `ADMIN_EMAIL` / `ADMIN_PASSWORD` / `ADMIN_TOTP_SECRET` for the seeded admin.
 
 use shop::{
     ApiError, App,
+    auth::totp::TotpSecret,
     catalog::{self, CreateProductRequest, NewProduct},
 };
 
@@ -32,7 +33,8 @@ pub async fn setup() -> Result<(), Box<dyn std::error::Error>> {
     }
     let email = std::env::var("ADMIN_EMAIL").unwrap_or_else(|_| "admin@shop.local".into());
     let password = std::env::var("ADMIN_PASSWORD").unwrap_or_else(|_| "admin-password".into());
-    let created = shop::users::ensure_admin(app, &email, &password, "Admin").await?;
+    let created =
+        shop::users::ensure_admin(app, &email, &password, "Admin", &admin_totp_secret()?).await?;
     println!(
         "tables ready; admin {email} {}",
         if created { "created" } else { "already exists" }
@@ -42,6 +44,42 @@ pub async fn setup() -> Result<(), Box<dyn std::error::Error>> {
     // Products from an earlier `make dev` may predate the word index.
     let indexed = catalog::backfill_index(app).await.map_err(|e| e.chain())?;
     println!("search index: {indexed} products indexed");
+    Ok(())
+}
+
+/// The seeded admin's authenticator secret: `ADMIN_TOTP_SECRET`, else scripts/local-env.sh's
+/// default (read from the script, which defines it).
+fn admin_totp_secret() -> Result<TotpSecret, Box<dyn std::error::Error>> {
+    const VAR: &str = "ADMIN_TOTP_SECRET";
+    let text = match std::env::var(VAR) {
+        Ok(v) => v,
+        Err(_) => {
+            let path =
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/local-env.sh");
+            let script = std::fs::read_to_string(path)?;
+            let prefix = format!("export {VAR}=\"${{{VAR}:-");
+            script
+                .lines()
+                .find_map(|l| l.strip_prefix(&prefix)?.strip_suffix("}\""))
+                .ok_or("scripts/local-env.sh does not define ADMIN_TOTP_SECRET")?
+                .to_string()
+        }
+    };
+    TotpSecret::from_base32(&text)
+        .ok_or_else(|| format!("{VAR} is not a 20-byte base32 secret").into())
+}
+
+/// `totp`: the seeded admin's current sign-in code (what their authenticator app would show).
+pub fn totp() -> Result<(), Box<dyn std::error::Error>> {
+    let secret = admin_totp_secret()?;
+    let now = shop::types::now_epoch_secs();
+    let step = shop::auth::totp::step_at(now);
+    let left = shop::auth::totp::STEP_SECS - now % shop::auth::totp::STEP_SECS;
+    println!("{}", secret.code_at(step));
+    eprintln!(
+        "valid {left} s more (each code signs in once; the next one is {})",
+        secret.code_at(step + 1)
+    );
     Ok(())
 }
 

@@ -9,6 +9,7 @@
 //!   rule delivery, through the invoke endpoint.
 //! - `replay-dead-letters API_URL`: invoke what the local dead-letter files hold once more.
 //! - `mail`: the emails the shop sent (from the local SES), newest last.
+//! - `totp`: the seeded admin's current two-factor code (from `ADMIN_TOTP_SECRET`).
 //! - `sample-events`: one event of each type, through the publisher's decoding (tests/contract).
 //! - `manifest`: print the tables and environment variables the infrastructure must describe.
 //! - `gen [--check]`: write (or check) what Cargo.toml's function manifest determines: the binaries,
@@ -26,7 +27,7 @@ mod sam;
 mod site;
 mod triggers;
 
-const USAGE: &str = "usage: cargo xtask setup | backfill-search | publish-site BUCKET API_URL | start-functions API_URL | schedules API_URL | streams API_URL | replay-dead-letters API_URL | mail | sample-events | manifest | gen [--check] | bench";
+const USAGE: &str = "usage: cargo xtask setup | backfill-search | publish-site BUCKET API_URL | start-functions API_URL | schedules API_URL | streams API_URL | replay-dead-letters API_URL | mail | totp | sample-events | manifest | gen [--check] | bench";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The benchmark re-runs this binary as its bare twin Lambdas.
@@ -63,6 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ["streams", api_url] => runtime()?.block_on(triggers::run(api_url)),
         ["replay-dead-letters", api_url] => runtime()?.block_on(triggers::replay(api_url)),
         ["mail"] => runtime()?.block_on(dev::mail()),
+        ["totp"] => dev::totp(),
         ["sample-events"] => {
             println!(
                 "{}",

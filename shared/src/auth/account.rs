@@ -36,6 +36,19 @@ pub const EMAIL_VERIFIED: &str = "email_verified";
 /// it sets a new password, that is all it may do. Removed by every path that sets a password.
 pub const PASSWORD_CHANGE_REQUIRED: &str = "password_change_required";
 
+/// Two-factor sign-in is on: the account holds a confirmed authenticator secret ([`TOTP_SECRET`]).
+pub const MFA_ENABLED: &str = "mfa_enabled";
+/// The authenticator secret, sealed (`auth::totp::MfaKeys::seal`); set with [`MFA_ENABLED`].
+pub const TOTP_SECRET: &str = "totp_secret";
+/// A secret handed out for enrolment and not yet confirmed with a code.
+pub const TOTP_PENDING: &str = "totp_pending";
+/// The step of the last code accepted: no code of it or before is accepted again.
+pub const TOTP_LAST_STEP: &str = "totp_last_step";
+/// The unused recovery codes' MACs (a string set).
+pub const RECOVERY_CODES: &str = "recovery_codes";
+/// Sign-ins past their password and waiting for their code: challenge id -> expiry.
+pub const MFA_CHALLENGES: &str = "mfa_challenges";
+
 /// What an account flagged [`PASSWORD_CHANGE_REQUIRED`] gets from everything else.
 pub fn password_change_required() -> ApiError {
     ApiError::Blocked {
@@ -68,6 +81,14 @@ impl AccountView<'_> {
             self.0.get(PASSWORD_CHANGE_REQUIRED),
             Some(AttributeValue::Bool(true))
         )
+    }
+
+    pub fn mfa_enabled(&self) -> bool {
+        matches!(self.0.get(MFA_ENABLED), Some(AttributeValue::Bool(true)))
+    }
+
+    pub fn number(&self, attr: &str) -> Option<u64> {
+        self.0.get(attr)?.as_n().ok()?.parse().ok()
     }
 
     /// Whether the access token `jti` was revoked by a logout.

@@ -3,10 +3,12 @@
 
 pub mod account;
 pub mod device;
+pub mod mfa;
 pub mod password;
 pub mod principal;
 pub mod session;
 pub mod token;
+pub mod totp;
 
 pub use account::{Accounts, REVOKED_TOKENS, account_key};
 pub use password::{hash_password, verify_password};

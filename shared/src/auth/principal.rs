@@ -29,6 +29,8 @@ pub struct Principal {
     pub sid: String,
     /// From the same account read: the owner has verified the email (card payments need it).
     pub email_verified: bool,
+    /// From the same read: two-factor sign-in is on (admin routes need it).
+    pub mfa_enabled: bool,
 }
 
 impl Principal {
@@ -36,11 +38,21 @@ impl Principal {
         self.role == Role::Admin
     }
 
+    /// Whether the caller acts with an admin's powers (on other people's orders, say): an admin
+    /// account with two-factor sign-in on. An admin without it is refused until it enrols.
+    pub fn acts_as_admin(&self) -> ApiResult<bool> {
+        match (self.is_admin(), self.mfa_enabled) {
+            (true, true) => Ok(true),
+            (true, false) => Err(super::mfa::enrollment_required()),
+            (false, _) => Ok(false),
+        }
+    }
+
+    /// An admin account with two-factor sign-in on; an admin without it may only enrol.
     pub fn require_admin(&self) -> ApiResult<()> {
-        if self.is_admin() {
-            Ok(())
-        } else {
-            Err(ApiError::NotAllowed("this action needs an admin account"))
+        match self.acts_as_admin()? {
+            true => Ok(()),
+            false => Err(ApiError::NotAllowed("this action needs an admin account")),
         }
     }
 }
@@ -177,6 +189,7 @@ fn signed_in(claims: Claims, user: Option<&Item>) -> ApiResult<Principal> {
         exp: claims.exp,
         sid: claims.sid,
         email_verified: account.email_verified(),
+        mfa_enabled: account.mfa_enabled(),
     })
 }
 

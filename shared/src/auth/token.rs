@@ -109,6 +109,8 @@ pub struct JwtKeys {
     pub refresh_key: Vec<u8>,
     /// The key device tokens are MACed with (see `auth::device`).
     pub device_key: Vec<u8>,
+    /// The keys of two-factor sign-in (see `auth::totp`).
+    pub mfa: super::totp::MfaKeys,
 }
 
 /// Derives the refresh-token key from the signing secret.
@@ -138,6 +140,7 @@ impl JwtKeys {
             ttl_secs: config.token_ttl.as_secs(),
             refresh_key: refresh_key(&config.jwt_secret),
             device_key: super::device::device_key(&config.jwt_secret),
+            mfa: super::totp::MfaKeys::new(&config.jwt_secret),
         }
     }
 

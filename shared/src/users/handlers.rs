@@ -10,8 +10,8 @@ use super::{
     },
     model::{
         ACCOUNT_ALERT_FAILURES, ACCOUNT_WIDE, BAD_CREDENTIALS, Credentials, Email, LoginRequest,
-        LoginResponse, Name, NewUser, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, ProfileUpdate,
-        RefreshRequest, RegisterRequest, UpdateMeRequest, UserView, new_password,
+        LoginResponse, MfaRequired, Name, NewUser, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS,
+        ProfileUpdate, RefreshRequest, RegisterRequest, UpdateMeRequest, UserView, new_password,
     },
     store::{self, Account, Scope},
 };
@@ -42,14 +42,14 @@ pub async fn register(app: &'static App, req: Request) -> ApiResult<Reply> {
 /// What the throttle found before a password check: this account's failures at this address (a
 /// success then clears them, if there are any), and the place the attempt claimed on the account's
 /// counter across addresses, if it had to claim one.
-struct Checked {
-    pair: store::Failures,
+pub(super) struct Checked {
+    pub(super) pair: store::Failures,
     claimed: Option<u64>,
 }
 
 /// Whether a password check must claim a place on its account's counter across addresses.
 #[derive(Clone, Copy)]
-enum AccountWide<'a> {
+pub(super) enum AccountWide<'a> {
     /// A browser the account signed in from before (a device token), or a signed-in caller.
     Exempt,
     /// Anyone else; `owner` (when the email has an account) is told when the count runs high.
@@ -61,7 +61,7 @@ enum AccountWide<'a> {
 /// `account_wide` (a sign-in without a device token of the account) the attempt must also claim a
 /// place on the account's counter across every address ([`ACCOUNT_WIDE`]), which a botnet runs
 /// out of while the owner's browsers, holding device tokens, are never slowed.
-async fn throttle(
+pub(super) async fn throttle(
     app: &App,
     email: &Email,
     addr: &str,
@@ -127,7 +127,7 @@ async fn throttle(
 /// A wrong password: counted for this account at this address, this address, and the account
 /// (whose owner hears of an attack far above anyone's typos; the account is never locked).
 /// `claimed`: the account's count already holds this attempt (its claimed place).
-async fn failed_password(
+pub(super) async fn failed_password(
     app: &App,
     email: &Email,
     owner: Option<&UserId>,
@@ -208,9 +208,7 @@ pub async fn login(app: &'static App, req: Request) -> ApiResult<Reply> {
     )
     .await?;
     let Some(Account {
-        view: user,
-        sessions,
-        ..
+        view: user, item, ..
     }) = account.filter(|_| ok)
     else {
         failed_password(app, &creds.email, owner.as_ref(), &addr, checked.claimed).await?;
@@ -224,21 +222,38 @@ pub async fn login(app: &'static App, req: Request) -> ApiResult<Reply> {
         store::release_attempt(app, Scope::Account(&creds.email)).await?;
     }
     record_user(user.id.as_str());
-    let tokens = auth::session::open(app, &user.id, user.role, &sessions, weak).await?;
-    tracing::info!(security_event = "signed_in", client = %addr, "signed in");
     if weak {
         tracing::warn!(
             security_event = "weak_password_sign_in",
             "signed in with a password today's rules refuse; a new one is required"
         );
     }
+    if user.mfa_enabled {
+        let now = now_epoch_secs();
+        let mfa_token = auth::mfa::open_challenge(app, &user.id, &item, weak, now).await?;
+        tracing::info!(security_event = "password_accepted_code_required", client = %addr, "password right; waiting for the second factor");
+        return Reply::ok(&MfaRequired::new(mfa_token));
+    }
+    let tokens = auth::session::open(app, &user.id, user.role, &item, weak).await?;
+    signed_in(app, &addr, tokens, user, weak)
+}
+
+/// The answer of a completed sign-in: the token pair, and a fresh device token for the browser.
+pub(super) fn signed_in(
+    app: &App,
+    addr: &str,
+    tokens: auth::TokenPair,
+    user: UserView,
+    password_change_required: bool,
+) -> ApiResult<Reply> {
+    tracing::info!(security_event = "signed_in", client = %addr, "signed in");
     // Like every personal answer, never stored by a cache (`Caching::Private`, the default).
     let device_token = auth::device::issue(&app.jwt.device_key, &user.id, now_epoch_secs());
     Reply::ok(&LoginResponse {
         tokens,
         device_token,
         user,
-        password_change_required: weak,
+        password_change_required,
     })
 }
 
@@ -294,7 +309,7 @@ pub async fn update_me(app: &'static App, req: Request) -> ApiResult<Reply> {
     let user = store::update_profile(app, &account.view.id, &update, new_hash).await?;
     if changed_password {
         // Whoever else was signed in (perhaps with the old password) is signed out; this session stays.
-        auth::session::end_all(app, &who.user_id, &account.sessions, Some(&who.sid)).await?;
+        auth::session::end_all(app, &who.user_id, &account.item, Some(&who.sid)).await?;
         tracing::info!(security_event = "password_changed", user_id = %who.user_id, "password changed");
     }
     Reply::ok(&user)

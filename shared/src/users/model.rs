@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    auth::password::Password,
+    auth::{password::Password, totp::SecondFactor},
     error::{ApiError, ApiResult},
     types::{Role, Timestamp, UserId, bounded_text, char_len, string_newtype},
 };
@@ -215,7 +215,7 @@ pub enum Claim {
 
 pub const BAD_CREDENTIALS: &str = "email or password is incorrect";
 
-/// The public shape of a user: `{id, email, name, role, address?, email_verified, created_at, updated_at}`.
+/// The public shape of a user: `{id, email, name, role, address?, email_verified, mfa_enabled, created_at, updated_at}`.
 /// Decoded straight from the stored item, which also holds the hash: it is simply not a field here.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct UserView {
@@ -228,6 +228,9 @@ pub struct UserView {
     /// The owner opened the verification link mailed at registration (card payments need it).
     #[serde(default)]
     pub email_verified: bool,
+    /// Two-factor sign-in (an authenticator app) is on.
+    #[serde(default)]
+    pub mfa_enabled: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -317,6 +320,78 @@ pub struct LoginResponse {
     /// everything else answers 403 `password_change_required`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub password_change_required: bool,
+}
+
+/// What `POST /users/login` answers for an account with two-factor sign-in: the password was
+/// right, and `mfa_token` (single use, 5 minutes, this account only) goes with the code to
+/// `POST /users/login/mfa`. No tokens yet.
+#[derive(Debug, Serialize)]
+pub struct MfaRequired {
+    mfa_required: bool,
+    mfa_token: String,
+}
+
+impl MfaRequired {
+    pub fn new(mfa_token: String) -> Self {
+        MfaRequired {
+            mfa_required: true,
+            mfa_token,
+        }
+    }
+}
+
+/// `POST /users/login/mfa` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MfaLoginRequest {
+    pub mfa_token: String,
+    pub code: String,
+}
+
+/// `POST /users/mfa/totp` body: enrolment needs the password again.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MfaEnrolRequest {
+    pub current_password: String,
+}
+
+/// `POST /users/mfa/totp/confirm` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MfaConfirmRequest {
+    pub code: String,
+}
+
+/// `DELETE /users/mfa/totp` body: the password and a current code (or a recovery code).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MfaRemoveRequest {
+    pub current_password: String,
+    pub code: String,
+}
+
+/// A typed second factor: six digits, or a recovery code.
+pub fn second_factor(raw: &str) -> ApiResult<SecondFactor> {
+    SecondFactor::parse(raw).ok_or_else(|| {
+        ApiError::invalid_field(
+            "code",
+            "must be the 6 digits your authenticator app shows, or one of your recovery codes",
+        )
+    })
+}
+
+/// What enrolment answers: the secret to type, or its URI as a QR code to scan.
+#[derive(Debug, Serialize)]
+pub struct MfaEnrolment {
+    pub secret: String,
+    pub otpauth_uri: String,
+    pub qr_svg: String,
+}
+
+/// The recovery codes, shown once when enrolment is confirmed.
+#[derive(Debug, Serialize)]
+pub struct RecoveryCodes {
+    pub recovery_codes: Vec<String>,
 }
 
 /// `POST /users/refresh` body.
@@ -581,6 +656,7 @@ mod tests {
             role: Role::Customer,
             address: None,
             email_verified: false,
+            mfa_enabled: false,
             created_at: Timestamp::now(),
             updated_at: Timestamp::now(),
         };

@@ -52,26 +52,30 @@ struct UserRecord<'a> {
 pub struct Account {
     pub view: UserView,
     pub password_hash: String,
-    /// The account item's `sessions` attribute (alone), for opening or ending sessions.
-    pub sessions: Item,
+    /// The account item as read (its sessions, open sign-in steps and two-factor state), for
+    /// opening or ending sessions and checking a second factor.
+    pub item: Item,
 }
 
 impl Account {
-    pub fn from_item(mut item: Item) -> ApiResult<Self> {
+    pub fn from_item(item: Item) -> ApiResult<Self> {
         let password_hash = db::str_attr(&item, PASSWORD_HASH)
             .unwrap_or_default()
             .to_string();
-        let sessions: Item = item
-            .remove(auth::session::SESSIONS)
-            .map(|v| (auth::session::SESSIONS.to_string(), v))
-            .into_iter()
-            .collect();
         Ok(Account {
-            view: from_item(item)?,
+            view: from_item(item.clone())?,
             password_hash,
-            sessions,
+            item,
         })
     }
+}
+
+/// The account item of `id`, strongly consistent; `None` when the account is gone.
+pub async fn load_account(app: &App, id: &UserId) -> ApiResult<Option<Account>> {
+    db::get_item(&app.dynamo, table(app), account_key(id.as_str()), true)
+        .await?
+        .map(Account::from_item)
+        .transpose()
 }
 
 fn table(app: &App) -> &str {
@@ -95,6 +99,7 @@ pub async fn create_user(
         address: None,
         // An operator creates admins: their address needs no proof.
         email_verified: role == Role::Admin,
+        mfa_enabled: false,
         created_at: now,
         updated_at: now,
     };

@@ -37,6 +37,64 @@ pub(crate) struct Fixture {
     pub(crate) throughput_buyers: Vec<String>,
     /// A localstripe PaymentMethod of the test card that pays.
     pub(crate) card: String,
+    pub(crate) two_factor: TwoFactor,
+}
+
+/// The two-factor functions' pools, one account per request: a code is accepted once per
+/// account, so each request is the first its account sees in its step (codes are made at call
+/// time, from the secret).
+#[derive(Serialize, Deserialize, Default)]
+pub(crate) struct TwoFactor {
+    /// Every enrolled pool account's authenticator secret (base32).
+    secret: String,
+    /// Open sign-in steps (login-mfa), each of its own enrolled account.
+    steps: Vec<String>,
+    /// Signed-in accounts with enrolment started (confirm-totp), with the pending secret.
+    pending: Vec<(String, String)>,
+    /// Signed-in enrolled accounts (remove-totp).
+    enrolled: Vec<String>,
+}
+
+impl TwoFactor {
+    async fn make(accounts: &Accounts, pool: usize) -> Self {
+        use shop::auth::mfa;
+        let app = accounts.app;
+        let secret = shop::auth::totp::TotpSecret::generate();
+        let now = shop::types::now_epoch_secs();
+        let (mut steps, mut pending, mut enrolled) = (Vec::new(), Vec::new(), Vec::new());
+        for k in 0..pool {
+            let user = accounts.make(&format!("coded-{k}@bench.local")).await;
+            mfa::enrol_with(app, &user, &secret).await.unwrap();
+            let item = account_item(app, &user).await;
+            // Opened as if an hour from now: the step stays open through the whole benchmark.
+            steps.push(
+                mfa::open_challenge(app, &user, &item, false, now + 3600)
+                    .await
+                    .unwrap(),
+            );
+            let user = accounts.make(&format!("enrolling-{k}@bench.local")).await;
+            let started = mfa::begin(app, &user).await.unwrap();
+            pending.push((
+                signed_in(app, &user, Role::Customer).await,
+                started.base32(),
+            ));
+            let user = accounts.make(&format!("unenrolling-{k}@bench.local")).await;
+            mfa::enrol_with(app, &user, &secret).await.unwrap();
+            enrolled.push(signed_in(app, &user, Role::Customer).await);
+        }
+        TwoFactor {
+            secret: secret.base32(),
+            steps,
+            pending,
+            enrolled,
+        }
+    }
+}
+
+/// The current code of `secret` (base32).
+fn code_now(secret: &str) -> String {
+    let secret = shop::auth::totp::TotpSecret::from_base32(secret).unwrap();
+    secret.code_at(shop::auth::totp::step_at(shop::types::now_epoch_secs()))
 }
 
 /// Below the unpaid-order cap (MAX_UNPAID_ORDERS, at most 100 per shopper).
@@ -60,7 +118,13 @@ pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) 
     let verify_tokens = links(app, shop::users::links::Purpose::Verify, verifier, pool).await;
     let unverified = accounts.make("unverified@bench.local").await;
     let unverified = signed_in(app, &unverified, Role::Customer).await;
+    // Admin routes need two-factor sign-in on.
+    let admin_secret = shop::auth::totp::TotpSecret::generate();
+    shop::auth::mfa::enrol_with(app, &admin.id, &admin_secret)
+        .await
+        .unwrap();
     let admin_token = signed_in(app, &admin.id, Role::Admin).await;
+    let two_factor = TwoFactor::make(&accounts, pool).await;
     let customer_token = signed_in(app, &customer.id, Role::Customer).await;
     // A cart of three products and some orders, through the same services the functions use.
     fill_cart(app, &customer_token, &created).await;
@@ -114,6 +178,7 @@ pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) 
         payable_orders,
         webhook_orders,
         card: shop_tests::stripe::card(shop_tests::stripe::CARD_OK).await,
+        two_factor,
     }
 }
 
@@ -501,6 +566,19 @@ fn account_call<'a>(function: &str, f: &'a Fixture, i: usize) -> Option<Call<'a>
             .json(json!({"token": f.verify_tokens[i]}))
             .own_address(i),
         "resend-verification" => post().by(&f.unverified).own_address(i),
+        "login-mfa" => post().json(
+            json!({"mfa_token": f.two_factor.steps[i], "code": code_now(&f.two_factor.secret)}),
+        ),
+        "enrol-totp" => post()
+            .by(&f.customer)
+            .json(json!({"current_password": "bench-password"})),
+        "confirm-totp" => {
+            let (token, secret) = &f.two_factor.pending[i];
+            post().by(token).json(json!({"code": code_now(secret)}))
+        }
+        "remove-totp" => Call::new("DELETE").by(&f.two_factor.enrolled[i]).json(
+            json!({"current_password": "bench-password", "code": code_now(&f.two_factor.secret)}),
+        ),
         _ => return None,
     })
 }
@@ -635,13 +713,9 @@ async fn signed_in(app: &'static shop::App, user: &shop::types::UserId, role: Ro
     session(app, user, role).await.token
 }
 
-/// A fresh session of `user` (access and refresh token), as signing in opens one.
-async fn session(
-    app: &'static shop::App,
-    user: &shop::types::UserId,
-    role: Role,
-) -> shop::auth::TokenPair {
-    let account = shop::db::get_item(
+/// The account item of `user`, as the functions read it.
+async fn account_item(app: &'static shop::App, user: &shop::types::UserId) -> shop::db::Item {
+    shop::db::get_item(
         &app.dynamo,
         &app.config.tables.users,
         shop::auth::account_key(user.as_str()),
@@ -649,7 +723,16 @@ async fn session(
     )
     .await
     .unwrap()
-    .unwrap_or_default();
+    .unwrap()
+}
+
+/// A fresh session of `user` (access and refresh token), as signing in opens one.
+async fn session(
+    app: &'static shop::App,
+    user: &shop::types::UserId,
+    role: Role,
+) -> shop::auth::TokenPair {
+    let account = account_item(app, user).await;
     shop::auth::session::open(app, user, role, &account, false)
         .await
         .unwrap()

@@ -18,6 +18,7 @@ pub struct UpdateExpr {
     set: Vec<String>,
     remove: Vec<String>,
     add: Vec<String>,
+    delete: Vec<String>,
     conditions: Vec<String>,
     names: HashMap<String, String>,
     values: HashMap<String, AttributeValue>,
@@ -99,6 +100,13 @@ impl UpdateExpr {
         self
     }
 
+    /// `DELETE attr v` (takes the elements of the set `v` out of the set `attr`).
+    pub fn delete(&mut self, attr: &str, v: AttributeValue) -> &mut Self {
+        let (p, v) = (self.name(attr), self.value(v));
+        self.delete.push(format!("{p} {v}"));
+        self
+    }
+
     /// `REMOVE attr`
     pub fn remove(&mut self, attr: &str) -> &mut Self {
         self.remove_path(&[attr])
@@ -118,16 +126,20 @@ impl UpdateExpr {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.set.is_empty() && self.remove.is_empty() && self.add.is_empty()
+        self.set.is_empty()
+            && self.remove.is_empty()
+            && self.add.is_empty()
+            && self.delete.is_empty()
     }
 
-    /// The update expression: `SET .. REMOVE .. ADD ..`.
+    /// The update expression: `SET .. REMOVE .. ADD .. DELETE ..`.
     pub fn expression(&self) -> String {
         let mut parts = Vec::new();
         for (verb, list) in [
             ("SET", &self.set),
             ("REMOVE", &self.remove),
             ("ADD", &self.add),
+            ("DELETE", &self.delete),
         ] {
             if !list.is_empty() {
                 parts.push(format!("{verb} {}", list.join(", ")));
