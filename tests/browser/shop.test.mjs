@@ -823,6 +823,7 @@ test('a shopper turns on two-factor sign-in, signs in with a code, then with a r
   await box.locator('.error', { hasText: 'wrong' }).waitFor();
   await box.getByLabel('Code from the app').fill(await unusedCode(secret));
   await box.getByRole('button', { name: 'Turn on' }).click();
+  await page.locator('#recovery-codes').waitFor();
   const codes = await page.locator('#recovery-codes li').allInnerTexts();
   assert.equal(codes.length, 10, codes.join());
   assert.deepEqual(await accessibilityViolations(page), []);
@@ -830,6 +831,7 @@ test('a shopper turns on two-factor sign-in, signs in with a code, then with a r
   await page.getByRole('button', { name: 'I have kept them' }).click();
   await page.locator('#mfa-on').waitFor();
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByRole('link', { name: 'Sign in' }).waitFor();
 
   // The password alone is not enough: the code step follows, and the app's code signs in.
   await page.goto(`${site}#/login`);
@@ -844,6 +846,7 @@ test('a shopper turns on two-factor sign-in, signs in with a code, then with a r
   await page.locator('#nav-account').waitFor();
   await page.goto(`${site}#/account`);
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByRole('link', { name: 'Sign in' }).waitFor();
 
   // The phone is lost: a recovery code signs in once.
   await page.goto(`${site}#/login`);

@@ -555,7 +555,7 @@ def test_both_descriptions_put_a_waf_in_front_of_the_distribution():
     """A CloudFront-scoped web ACL: a tight per-address rate on the sign-in routes of the manifest,
     a general per-address ceiling, AWS's common and known-bad-inputs rule sets, logs to an
     aws-waf-logs-* group with the Authorization header redacted; in us-east-1 in both."""
-    assert sign_in_paths() == ["/api/users/login", "/api/users/password-reset", "/api/users/password-reset/confirm", "/api/users/register", "/api/users/verify-email"]
+    assert sign_in_paths() == ["/api/users/login", "/api/users/login/mfa", "/api/users/password-reset", "/api/users/password-reset/confirm", "/api/users/register", "/api/users/verify-email"]
     t = load_template()
     res = t["Resources"]
     acl = res["WebAcl"]

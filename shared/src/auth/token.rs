@@ -113,11 +113,12 @@ pub struct JwtKeys {
     pub mfa: super::totp::MfaKeys,
 }
 
-/// Derives the refresh-token key from the signing secret.
-fn refresh_key(secret: &[u8]) -> Vec<u8> {
+/// A key for one purpose (`label`), derived from the signing secret: no new secret is deployed,
+/// and a MAC made for one purpose never passes for another's, nor for a token's signature.
+pub(super) fn derive_key(secret: &[u8], label: &[u8]) -> Vec<u8> {
     use hmac::{Hmac, Mac};
     let mut m = Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
-    m.update(b"shop/refresh-token/v2");
+    m.update(label);
     m.finalize().into_bytes().to_vec()
 }
 
@@ -138,7 +139,7 @@ impl JwtKeys {
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
             ttl_secs: config.token_ttl.as_secs(),
-            refresh_key: refresh_key(&config.jwt_secret),
+            refresh_key: derive_key(&config.jwt_secret, b"shop/refresh-token/v2"),
             device_key: super::device::device_key(&config.jwt_secret),
             mfa: super::totp::MfaKeys::new(&config.jwt_secret),
         }

@@ -16,6 +16,7 @@ use ring::{
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use super::token::derive_key as derive;
 use crate::types::{UserId, parse_ulid};
 
 /// Seconds per code.
@@ -34,12 +35,6 @@ pub struct MfaKeys {
     seal: LessSafeKey,
     recovery: Vec<u8>,
     challenge: Vec<u8>,
-}
-
-fn derive(secret: &[u8], label: &[u8]) -> Vec<u8> {
-    let mut m = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
-    m.update(label);
-    m.finalize().into_bytes().to_vec()
 }
 
 fn random<const N: usize>() -> [u8; N] {

@@ -62,7 +62,13 @@ const COLD_STARTS: usize = 20;
 
 /// Functions that hash a password (argon2id at OWASP cost): their cold total is reported at their
 /// memory, not held to the cold budget; their warm runs are short.
-const HASHING: &[&str] = &["login", "register", "confirm-password-reset"];
+const HASHING: &[&str] = &[
+    "login",
+    "register",
+    "confirm-password-reset",
+    "enrol-totp",
+    "remove-totp",
+];
 
 /// Functions whose requests wait on localstripe (a Python server, far slower than Stripe):
 /// fewer warm requests.
