@@ -113,15 +113,6 @@ pub struct JwtKeys {
     pub mfa: super::totp::MfaKeys,
 }
 
-/// A key for one purpose (`label`), derived from the signing secret: no new secret is deployed,
-/// and a MAC made for one purpose never passes for another's, nor for a token's signature.
-pub(super) fn derive_key(secret: &[u8], label: &[u8]) -> Vec<u8> {
-    use hmac::{Hmac, Mac};
-    let mut m = Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
-    m.update(label);
-    m.finalize().into_bytes().to_vec()
-}
-
 impl JwtKeys {
     pub fn new(config: &Config) -> Self {
         hs256::install();
@@ -139,7 +130,7 @@ impl JwtKeys {
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
             ttl_secs: config.token_ttl.as_secs(),
-            refresh_key: derive_key(&config.jwt_secret, b"shop/refresh-token/v2"),
+            refresh_key: super::totp::derive_key(&config.jwt_secret, b"shop/refresh-token/v2"),
             device_key: super::device::device_key(&config.jwt_secret),
             mfa: super::totp::MfaKeys::new(&config.jwt_secret),
         }

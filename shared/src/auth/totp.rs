@@ -16,7 +16,6 @@ use ring::{
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use super::token::derive_key as derive;
 use crate::types::{UserId, parse_ulid};
 
 /// Seconds per code.
@@ -29,6 +28,14 @@ pub const RECOVERY_CODES: usize = 10;
 pub const CHALLENGE_TTL_SECS: u64 = 5 * 60;
 /// What the authenticator app shows as the account's issuer.
 pub const ISSUER: &str = "Shop";
+
+/// A key for one purpose (`label`), derived from the signing secret: no new secret is deployed,
+/// and a MAC made for one purpose never passes for another's, nor for a token's signature.
+pub(super) fn derive_key(secret: &[u8], label: &[u8]) -> Vec<u8> {
+    let mut m = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    m.update(label);
+    m.finalize().into_bytes().to_vec()
+}
 
 /// Keys derived from the signing secret, one per purpose.
 pub struct MfaKeys {
@@ -47,11 +54,11 @@ fn random<const N: usize>() -> [u8; N] {
 
 impl MfaKeys {
     pub fn new(signing_secret: &[u8]) -> Self {
-        let seal = derive(signing_secret, b"shop/totp-seal/v1");
+        let seal = derive_key(signing_secret, b"shop/totp-seal/v1");
         MfaKeys {
             seal: LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &seal).expect("a 32-byte key")),
-            recovery: derive(signing_secret, b"shop/recovery-code/v1"),
-            challenge: derive(signing_secret, b"shop/mfa-challenge/v1"),
+            recovery: derive_key(signing_secret, b"shop/recovery-code/v1"),
+            challenge: derive_key(signing_secret, b"shop/mfa-challenge/v1"),
         }
     }
 
