@@ -136,11 +136,17 @@ async function adminLogin() {
   return login;
 }
 
+/** The password step of a sign-in in `page`, from the sign-in page. */
+async function passwordStep(page, email, password, { open = true } = {}) {
+  if (open) await page.goto(`${site}#/login`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
 /** The seeded admin's sign-in in `page`, on the sign-in page: the password, then the code step. */
 async function adminSignsIn(page) {
-  await page.getByLabel('Email').fill('admin@shop.local');
-  await page.getByLabel('Password').fill('admin-password');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await passwordStep(page, 'admin@shop.local', 'admin-password', { open: false });
   await page.getByLabel('Code').fill(await unusedCode(stack.adminTotp));
   await page.getByRole('button', { name: 'Continue' }).click();
 }
@@ -805,10 +811,7 @@ test('a shopper turns on two-factor sign-in, signs in with a code, then with a r
   const email = `tess+${Date.now()}@example.com`;
   const password = 'two-steps-ahead-7';
   assert.equal((await call('POST', '/users/register', { body: { email, password, name: 'Tess' } })).status, 201);
-  await page.goto(`${site}#/login`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await passwordStep(page, email, password);
   await page.locator('#nav-account').waitFor();
   await page.goto(`${site}#/account`);
   const box = page.locator('#two-factor');
@@ -834,10 +837,7 @@ test('a shopper turns on two-factor sign-in, signs in with a code, then with a r
   await page.getByRole('link', { name: 'Sign in' }).waitFor();
 
   // The password alone is not enough: the code step follows, and the app's code signs in.
-  await page.goto(`${site}#/login`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await passwordStep(page, email, password);
   await page.getByRole('heading', { name: 'Enter your code' }).waitFor();
   assert.equal(await page.locator('#nav-account').isVisible(), false, 'signed in before the code');
   assert.deepEqual(await accessibilityViolations(page), []);
@@ -849,10 +849,7 @@ test('a shopper turns on two-factor sign-in, signs in with a code, then with a r
   await page.getByRole('link', { name: 'Sign in' }).waitFor();
 
   // The phone is lost: a recovery code signs in once.
-  await page.goto(`${site}#/login`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await passwordStep(page, email, password);
   await page.getByLabel('Code').fill(codes[0]);
   await page.getByRole('button', { name: 'Continue' }).click();
   await page.locator('#nav-account').waitFor();

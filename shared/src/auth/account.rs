@@ -87,10 +87,6 @@ impl AccountView<'_> {
         matches!(self.0.get(MFA_ENABLED), Some(AttributeValue::Bool(true)))
     }
 
-    pub fn number(&self, attr: &str) -> Option<u64> {
-        self.0.get(attr)?.as_n().ok()?.parse().ok()
-    }
-
     /// Whether the access token `jti` was revoked by a logout.
     pub fn revoked(&self, jti: &str) -> bool {
         self.0

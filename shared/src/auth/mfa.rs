@@ -144,7 +144,7 @@ pub async fn redeem(
     let redeemed = match factor {
         SecondFactor::Totp(code) => {
             let secret = app.jwt().mfa.open(user, sealed);
-            let last = view.number(TOTP_LAST_STEP);
+            let last = db::num::<u64>(account, TOTP_LAST_STEP);
             let Some(step) = secret.and_then(|s| s.accepts(code, now, last)) else {
                 return Ok(None);
             };
