@@ -38,12 +38,13 @@ export function totp(secret, step) {
 const lastStep = new Map();
 
 /** A code of `secret` that no earlier call gave: the shop accepts each code once, and those of the
- *  steps either side of now, so this waits for the next step when all three are used. */
+ *  steps either side of now. The step behind now may leave the window before the request lands, so
+ *  this gives now's and the next, and waits for the next step when both are used. */
 export async function unusedCode(secret) {
   for (;;) {
     const now = Math.floor(Date.now() / 1000);
     const current = Math.floor(now / 30);
-    const step = Math.max(current - 1, (lastStep.get(secret) ?? -Infinity) + 1);
+    const step = Math.max(current, (lastStep.get(secret) ?? -Infinity) + 1);
     if (step <= current + 1) {
       lastStep.set(secret, step);
       return totp(secret, step);

@@ -72,7 +72,7 @@ def unused_code():
     """A code no earlier call gave (each is accepted once, those of the steps either side of now)."""
     while True:
         current = int(time.time()) // 30
-        step = max(current - 1, _last_step[0] + 1)
+        step = max(current, _last_step[0] + 1)
         if step <= current + 1:
             _last_step[0] = step
             return totp(ADMIN_TOTP_SECRET, step)

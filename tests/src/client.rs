@@ -40,9 +40,8 @@ pub async fn unused_code(secret: &shop::auth::totp::TotpSecret) -> String {
             let mut used = USED.lock().unwrap();
             let key = secret.base32();
             let last = used.iter().find(|(k, _)| *k == key).map(|(_, s)| *s);
-            let step = last.map_or(step_at(now) - DRIFT_STEPS, |l| {
-                (l + 1).max(step_at(now) - DRIFT_STEPS)
-            });
+            // Never the step behind now: it may leave the window before the request lands.
+            let step = last.map_or(step_at(now), |l| (l + 1).max(step_at(now)));
             (step <= step_at(now) + DRIFT_STEPS).then(|| {
                 used.retain(|(k, _)| *k != key);
                 used.push((key, step));

@@ -63,7 +63,7 @@ async fn write(app: &impl Accounts, user: &UserId, u: &UpdateExpr) -> ApiResult<
 pub async fn begin(app: &impl Accounts, user: &UserId) -> ApiResult<TotpSecret> {
     let secret = TotpSecret::generate();
     let mut u = UpdateExpr::new();
-    u.set(TOTP_PENDING, s(app.jwt().mfa.seal(user, &secret)));
+    u.set(TOTP_PENDING, s(app.jwt().mfa().seal(user, &secret)));
     not_enabled(&mut u);
     if !write(app, user, &u).await? {
         return Err(already_enabled());
@@ -83,7 +83,7 @@ pub async fn confirm(
     if AccountView(account).mfa_enabled() {
         return Err(already_enabled());
     }
-    let keys = &app.jwt().mfa;
+    let keys = app.jwt().mfa();
     let pending = db::str_attr(account, TOTP_PENDING).ok_or_else(|| {
         ApiError::conflict(
             "mfa_not_started",
@@ -143,7 +143,7 @@ pub async fn redeem(
     let mut u = UpdateExpr::new();
     let redeemed = match factor {
         SecondFactor::Totp(code) => {
-            let secret = app.jwt().mfa.open(user, sealed);
+            let secret = app.jwt().mfa().open(user, sealed);
             let last = db::num::<u64>(account, TOTP_LAST_STEP);
             let Some(step) = secret.and_then(|s| s.accepts(code, now, last)) else {
                 return Ok(None);
@@ -154,7 +154,7 @@ pub async fn redeem(
             Redeemed::Totp
         }
         SecondFactor::Recovery(code) => {
-            let hash = app.jwt().mfa.recovery_hash(user, code);
+            let hash = app.jwt().mfa().recovery_hash(user, code);
             let held = match account.get(RECOVERY_CODES) {
                 Some(AttributeValue::Ss(set)) => set.as_slice(),
                 _ => &[],
@@ -248,7 +248,7 @@ pub async fn open_challenge(
     }
     u.condition(db::exists());
     write(app, user, &u).await?;
-    Ok(app.jwt().mfa.challenge_token(&c))
+    Ok(app.jwt().mfa().challenge_token(&c))
 }
 
 /// Turns two-factor sign-in on with a known secret, unless it is on already (the dev seed's and
@@ -259,7 +259,7 @@ pub async fn enrol_with(
     secret: &TotpSecret,
 ) -> ApiResult<bool> {
     let mut u = UpdateExpr::new();
-    u.set(TOTP_SECRET, s(app.jwt().mfa.seal(user, secret)))
+    u.set(TOTP_SECRET, s(app.jwt().mfa().seal(user, secret)))
         .set(MFA_ENABLED, AttributeValue::Bool(true));
     not_enabled(&mut u);
     write(app, user, &u).await

@@ -109,8 +109,10 @@ pub struct JwtKeys {
     pub refresh_key: Vec<u8>,
     /// The key device tokens are MACed with (see `auth::device`).
     pub device_key: Vec<u8>,
-    /// The keys of two-factor sign-in (see `auth::totp`).
-    pub mfa: super::totp::MfaKeys,
+    /// The keys of two-factor sign-in (see `auth::totp`), derived on first use: only the sign-in
+    /// and two-factor functions need them, and the others' cold start should not pay for them.
+    mfa: std::sync::OnceLock<super::totp::MfaKeys>,
+    secret: Vec<u8>,
 }
 
 impl JwtKeys {
@@ -132,8 +134,14 @@ impl JwtKeys {
             ttl_secs: config.token_ttl.as_secs(),
             refresh_key: super::totp::derive_key(&config.jwt_secret, b"shop/refresh-token/v2"),
             device_key: super::device::device_key(&config.jwt_secret),
-            mfa: super::totp::MfaKeys::new(&config.jwt_secret),
+            mfa: std::sync::OnceLock::new(),
+            secret: config.jwt_secret.clone(),
         }
+    }
+
+    pub fn mfa(&self) -> &super::totp::MfaKeys {
+        self.mfa
+            .get_or_init(|| super::totp::MfaKeys::new(&self.secret))
     }
 
     pub fn issue(&self, user: &UserId, role: Role, sid: &str) -> ApiResult<String> {

@@ -157,7 +157,9 @@ pub async fn find_by_email(app: &App, email: &Email) -> ApiResult<Option<Account
     let Some(id) = account_id_by_email(app, email).await? else {
         return Ok(None);
     };
-    db::get_item(&app.dynamo, table(app), account_key(id.as_str()), false)
+    // Strongly consistent: a sign-in right after enrolling a second factor or changing the password
+    // must see that change, not a replica from before it.
+    db::get_item(&app.dynamo, table(app), account_key(id.as_str()), true)
         .await?
         .map(Account::from_item)
         .transpose()

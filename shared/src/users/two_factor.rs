@@ -109,7 +109,7 @@ pub async fn login_mfa(app: &'static App, req: Request) -> ApiResult<Reply> {
     let now = now_epoch_secs();
     let addr = client_address(&req, app.config.origin_secret.as_deref());
     let refused = || ApiError::Unauthenticated(INVALID_MFA_TOKEN);
-    let challenge = app.jwt.mfa.parse_challenge(&body.mfa_token, now);
+    let challenge = app.jwt.mfa().parse_challenge(&body.mfa_token, now);
     let account = match &challenge {
         Some(c) => store::load_account(app, &c.user).await?,
         None => None,
