@@ -2,7 +2,7 @@
 // free ports: Debian chromium driven by playwright-core (never a downloaded browser).
 // Screenshots of the key pages go to tests/artifacts/ (git-ignored).
 
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -32,6 +32,24 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await stack?.stop();
+});
+
+// The journeys below are independent of each other (each has its own shopper, products and
+// settings it leaves as found), so they run two at a time, after the plain tests, which need a
+// catalog nobody adds to meanwhile. Most of a journey is waiting on the stack (the streams, the
+// webhooks, the emails), so two at once halve the suite's time.
+const journeys = [];
+function journey(name, fn) {
+  journeys.push([name, fn]);
+}
+
+// The longest first: Lighthouse runs its own browser beside the journeys.
+journey('the public pages pass every Lighthouse accessibility, best-practice and SEO audit', async () => {
+  const runs = await lighthouseRuns(await publicPages({ site, api }), ['accessibility', 'best-practices', 'seo']);
+  const failed = runs.flatMap(([name, lhr]) => Object.values(lhr.categories).flatMap((c) => c.auditRefs
+    .filter((r) => r.weight > 0 && lhr.audits[r.id].score !== null && lhr.audits[r.id].score < 1)
+    .map((r) => `${name}: ${c.title}: ${lhr.audits[r.id].title}`)));
+  assert.deepEqual(failed, []);
 });
 
 /** The storefront's Content-Security-Policy (static-site/csp.json, what CloudFront sends on AWS),
@@ -127,8 +145,16 @@ async function figure(page, name) {
   return (await page.locator(`#quote [data-figure="${name}"]`).allInnerTexts()).join(' | ');
 }
 
-/** The seeded admin's sign-in through the API: the password, then a code from its authenticator. */
-async function adminLogin() {
+/** The seeded admin's sign-in through the API: the password, then a code from its authenticator.
+ *  One sign-in serves every test that only needs the admin's token (a code is accepted once, and
+ *  two fit in 30 seconds). */
+let adminSession;
+function adminLogin() {
+  adminSession ??= signInAdmin();
+  return adminSession;
+}
+
+async function signInAdmin() {
   const first = await call('POST', '/users/login', { body: { email: 'admin@shop.local', password: 'admin-password' } });
   assert.equal(first.body.mfa_required, true, JSON.stringify(first.body));
   const login = await call('POST', '/users/login/mfa', { body: { mfa_token: first.body.mfa_token, code: await unusedCode(stack.adminTotp) } });
@@ -168,7 +194,7 @@ async function confirmedShopper(page, name, password) {
   return { email, login: await call('POST', '/users/login', { body: { email, password } }) };
 }
 
-test('a shopper registers, searches, fills the cart, checks out and cancels', async () => {
+journey('a shopper registers, searches, fills the cart, checks out and cancels', async () => {
   const page = await newPage();
   await page.goto(site);
   await page.getByRole('heading', { name: 'Fresh from the roastery' }).waitFor();
@@ -250,7 +276,7 @@ async function fillCard(page, number) {
   await field.locator('input[placeholder="postal_code"]').fill('10001');
 }
 
-test('a shopper pays by card: a declined card says so, another card pays, and 3-D Secure is completed', async () => {
+journey('a shopper pays by card: a declined card says so, another card pays, and 3-D Secure is completed', async () => {
   const page = await newPage();
   const email = `ada+${Date.now()}@example.com`;
   assert.equal((await call('POST', '/users/register', { body: { email, password: 'analytical-engine', name: 'Ada' } })).status, 201);
@@ -298,7 +324,7 @@ test('a shopper pays by card: a declined card says so, another card pays, and 3-
   assert.deepEqual(page.errors, []);
 });
 
-test('a shopper in California sees tax on the mug only, pays, and follows the parcel the admin ships by UPS', async () => {
+journey('a shopper in California sees tax on the mug only, pays, and follows the parcel the admin ships by UPS', async () => {
   const page = await newPage();
   const { email, login } = await confirmedShopper(page, 'Mary', 'difference-engine-1843');
   const token = login.body.token;
@@ -392,7 +418,7 @@ test('a shopper in California sees tax on the mug only, pays, and follows the pa
   assert.deepEqual(page.errors, []);
 });
 
-test('a shopper stays signed in past the access token, and signs out everywhere', async () => {
+journey('a shopper stays signed in past the access token, and signs out everywhere', async () => {
   const page = await newPage();
   const email = `lin+${Date.now()}@example.com`;
   assert.equal((await call('POST', '/users/register', { body: { email, password: 'a-long-river-song', name: 'Lin' } })).status, 201);
@@ -443,7 +469,7 @@ async function mailFor(to, subject, timeoutMs = 30_000) {
   }
 }
 
-test('a shopper who forgot the password gets a link by email and signs in with the new one', async () => {
+journey('a shopper who forgot the password gets a link by email and signs in with the new one', async () => {
   const page = await newPage();
   const email = `ola+${Date.now()}@example.com`;
   assert.equal((await call('POST', '/users/register', { body: { email, password: 'first-river-song', name: 'Ola' } })).status, 201);
@@ -472,7 +498,7 @@ test('a shopper who forgot the password gets a link by email and signs in with t
   assert.deepEqual(page.errors, []);
 });
 
-test('only N left: a checkout that asks for more than the stock says so', async () => {
+journey('only N left: a checkout that asks for more than the stock says so', async () => {
   const admin = (await adminLogin()).body.token;
   const p = (await call('POST', '/products', { token: admin, body: { name: 'Last Bag Standing', price_cents: 2200, category: 'coffee', stock: 2 } })).body;
   const page = await newPage();
@@ -495,7 +521,7 @@ test('only N left: a checkout that asks for more than the stock says so', async 
   await page.screenshot({ path: path.join(shots, 'only-n-left.png') });
 });
 
-test('an admin creates a product with an image, sees it in the catalog and ships an order', async () => {
+journey('an admin creates a product with an image, sees it in the catalog and ships an order', async () => {
   const page = await newPage();
   // A slow cart merge at sign-in: the admin moves on before it ends and must stay where they went.
   let merged;
@@ -637,7 +663,7 @@ test('the storefront runs under its Content-Security-Policy, which refuses an in
   await page.close();
 });
 
-test('an admin saves the shipping and tax settings, and a save over another admin\'s change is refused', async () => {
+journey('an admin saves the shipping and tax settings, and a save over another admin\'s change is refused', async () => {
   const page = await newPage();
   const login = await adminLogin();
   await signInAs(page, login);
@@ -671,7 +697,7 @@ test('an admin saves the shipping and tax settings, and a save over another admi
   await page.close();
 });
 
-test('every page loads without a layout shift and with no accessibility violation, at phone size', async () => {
+journey('every page loads without a layout shift and with no accessibility violation, at phone size', async () => {
   const page = await newPage({ width: 412, height: 823 });
   const products = (await call('GET', '/products?limit=5')).body.items;
   const { login } = await confirmedShopper(page, 'Audre', 'audre-passphrase-7');
@@ -725,7 +751,7 @@ async function tabTo(page, selector, { back = false } = {}) {
   assert.fail(`the keyboard never reached ${selector}`);
 }
 
-test('a shopper finds, buys and pays with the keyboard alone, always seeing where the focus is', async () => {
+journey('a shopper finds, buys and pays with the keyboard alone, always seeing where the focus is', async () => {
   const page = await newPage();
   const { login } = await confirmedShopper(page, 'Haben', 'haben-passphrase-8');
   await signInAs(page, login);
@@ -779,7 +805,7 @@ test('a shopper finds, buys and pays with the keyboard alone, always seeing wher
   await page.close();
 });
 
-test('a shopper whose password became too easy to guess chooses a new one right after signing in', async () => {
+journey('a shopper whose password became too easy to guess chooses a new one right after signing in', async () => {
   const page = await newPage();
   const email = `walt+${Date.now()}@example.com`;
   assert.equal((await call('POST', '/users/register', { body: { email, password: 'zebra-stripes-9', name: 'Walt' } })).status, 201);
@@ -806,7 +832,7 @@ test('a shopper whose password became too easy to guess chooses a new one right 
   await page.close();
 });
 
-test('a shopper turns on two-factor sign-in, signs in with a code, then with a recovery code after losing the phone', async () => {
+journey('a shopper turns on two-factor sign-in, signs in with a code, then with a recovery code after losing the phone', async () => {
   const page = await newPage();
   const email = `tess+${Date.now()}@example.com`;
   const password = 'two-steps-ahead-7';
@@ -876,10 +902,6 @@ test('the published pages are revalidated, and the scripts and styles they name 
   assert.match(main, /from '\.\/api\.[0-9a-f]{10}\.js'/);
 });
 
-test('the public pages pass every Lighthouse accessibility, best-practice and SEO audit', async () => {
-  const runs = await lighthouseRuns(await publicPages({ site, api }), ['accessibility', 'best-practices', 'seo']);
-  const failed = runs.flatMap(([name, lhr]) => Object.values(lhr.categories).flatMap((c) => c.auditRefs
-    .filter((r) => r.weight > 0 && lhr.audits[r.id].score !== null && lhr.audits[r.id].score < 1)
-    .map((r) => `${name}: ${c.title}: ${lhr.audits[r.id].title}`)));
-  assert.deepEqual(failed, []);
+describe('journeys, two at a time', { concurrency: 2 }, () => {
+  for (const [name, fn] of journeys) test(name, fn);
 });

@@ -38,13 +38,15 @@ export function totp(secret, step) {
 const lastStep = new Map();
 
 /** A code of `secret` that no earlier call gave: the shop accepts each code once, and those of the
- *  steps either side of now. The step behind now may leave the window before the request lands, so
- *  this gives now's and the next, and waits for the next step when both are used. */
+ *  steps either side of now. The step behind now is given only while 10 s of its window are left
+ *  (so it cannot leave the window before the request lands); this waits for the next step when
+ *  the codes it may give are used. */
 export async function unusedCode(secret) {
   for (;;) {
     const now = Math.floor(Date.now() / 1000);
     const current = Math.floor(now / 30);
-    const step = Math.max(current, (lastStep.get(secret) ?? -Infinity) + 1);
+    const first = now % 30 < 20 ? current - 1 : current;
+    const step = Math.max(first, (lastStep.get(secret) ?? -Infinity) + 1);
     if (step <= current + 1) {
       lastStep.set(secret, step);
       return totp(secret, step);
