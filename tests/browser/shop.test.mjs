@@ -36,8 +36,8 @@ after(async () => {
 
 // The journeys below are independent of each other (each has its own shopper, products and
 // settings it leaves as found), so they run two at a time, after the plain tests, which need a
-// catalog nobody adds to meanwhile. Most of a journey is waiting on the stack (the streams, the
-// webhooks, the emails), so two at once halve the suite's time.
+// catalog nobody adds to meanwhile. Much of a journey is waiting on the stack (the streams, the
+// webhooks, the emails), which the other journey's steps fill.
 const journeys = [];
 function journey(name, fn) {
   journeys.push([name, fn]);
