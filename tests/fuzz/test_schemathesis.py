@@ -71,14 +71,15 @@ def totp(secret, step):
 def unused_code():
     """A code no earlier call gave (each is accepted once, those of the steps either side of now)."""
     while True:
-        current = int(time.time()) // 30
+        now = int(time.time())
+        current = now // 30
         # The step behind now only while 10 s of its window are left (the request lands in it).
-        first = current - 1 if time.time() % 30 < 20 else current
+        first = current - 1 if now % 30 < 20 else current
         step = max(first, _last_step[0] + 1)
         if step <= current + 1:
             _last_step[0] = step
             return totp(ADMIN_TOTP_SECRET, step)
-        time.sleep(30 - time.time() % 30)
+        time.sleep(30 - now % 30)
 
 
 def post(api, path, body):
