@@ -32,6 +32,7 @@ locals {
 
     EVENT_BUS_NAME      = aws_cloudwatch_event_bus.shop.name
     LOW_STOCK_THRESHOLD = tostring(var.low_stock_threshold)
+    SHOP_UTC_OFFSET     = var.shop_utc_offset
     EMAIL_FROM          = var.email_from
     STORE_NAME          = var.store_name
     SITE_URL            = local.site_origin

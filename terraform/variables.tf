@@ -121,6 +121,16 @@ variable "low_stock_threshold" {
   default     = 5
 }
 
+variable "shop_utc_offset" {
+  description = "The shop's offset from UTC (UTC, +01:00, -05:00), where its sales days begin."
+  type        = string
+  default     = "UTC"
+  validation {
+    condition     = can(regex("^(UTC|[+-](0[0-9]|1[0-4]):[0-5][0-9])$", var.shop_utc_offset))
+    error_message = "shop_utc_offset must be UTC or an offset such as +01:00."
+  }
+}
+
 variable "origin_secret" {
   description = "A random secret (at least 32 bytes) CloudFront sends the API in X-Origin-Verify; the functions refuse (403) every request without it, so the execute-api URL serves nothing."
   type        = string

@@ -15,6 +15,7 @@ pub mod orders;
 pub mod payments;
 pub mod platform;
 pub mod pricing;
+pub mod sales;
 pub mod settings;
 pub mod types;
 pub mod users;

@@ -12,6 +12,7 @@ pub struct Settings {
     pub catalog: CatalogSettings,
     pub orders: OrderSettings,
     pub mail: MailSettings,
+    pub sales: SalesSettings,
 }
 
 impl Settings {
@@ -21,6 +22,7 @@ impl Settings {
             catalog: CatalogSettings::read(&e)?,
             orders: OrderSettings::read(&e)?,
             mail: MailSettings::read(&e),
+            sales: SalesSettings::read(&e)?,
         })
     }
 }
@@ -89,6 +91,45 @@ impl MailSettings {
     }
 }
 
+/// The sales figures': the shop's offset from UTC, so a day is the owner's day.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SalesSettings {
+    pub utc_offset: time::UtcOffset,
+}
+
+impl SalesSettings {
+    pub fn read(e: &Env) -> Result<Self, ConfigError> {
+        let raw = e.or(env::SHOP_UTC_OFFSET, "UTC");
+        let utc_offset = parse_offset(&raw).ok_or_else(|| ConfigError::Invalid {
+            var: env::SHOP_UTC_OFFSET,
+            reason: format!("must be UTC or an offset such as +01:00, got {raw:?}"),
+        })?;
+        Ok(SalesSettings { utc_offset })
+    }
+}
+
+/// An offset from UTC as an owner writes it: `UTC`, `Z`, or `+HH:MM` / `-HH:MM` (at most 14 h).
+pub fn parse_offset(raw: &str) -> Option<time::UtcOffset> {
+    let raw = raw.trim();
+    if matches!(raw, "UTC" | "utc" | "Z" | "z") {
+        return Some(time::UtcOffset::UTC);
+    }
+    let (sign, rest) = match raw.as_bytes().first()? {
+        b'+' => (1i8, &raw[1..]),
+        b'-' => (-1i8, &raw[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (i8, i8) = (h.parse().ok()?, m.parse().ok()?);
+    if !(0..=14).contains(&h) || !(0..60).contains(&m) {
+        return None;
+    }
+    time::UtcOffset::from_hms(sign * h, sign * m, 0).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +169,7 @@ mod tests {
             (env::LOW_STOCK_THRESHOLD, "0"),
             (env::ORDER_PAYMENT_WINDOW_SECONDS, "0"),
             (env::MAX_UNPAID_ORDERS, "101"),
+            (env::SHOP_UTC_OFFSET, "Europe/Berlin"),
         ] {
             assert!(
                 matches!(read(&[(var, raw)]), Err(ConfigError::Invalid { var: v, .. }) if v == var),

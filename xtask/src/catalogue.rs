@@ -72,6 +72,14 @@ pub(crate) fn order_placed(n: usize, user: &str) -> Value {
     record(n, "INSERT", None, Some(o))
 }
 
+/// Order `n` of `user` moving from PENDING to PAID, as the orders table's stream hands it on.
+pub(crate) fn order_paid(n: usize, user: &str) -> Value {
+    let (mut old, mut new) = (order("PENDING", "unpaid", None), order("PAID", "paid", None));
+    old["user_id"] = json!({ "S": user });
+    new["user_id"] = json!({ "S": user });
+    record(n, "MODIFY", Some(old), Some(new))
+}
+
 /// The changes behind every event type, in the order a shop would see them.
 fn changes() -> Vec<Value> {
     let user = image(json!({

@@ -40,6 +40,8 @@ pub mod env {
     /// emails, and where operator alerts (low stock) go.
     pub const EVENT_BUS_NAME: &str = "EVENT_BUS_NAME";
     pub const LOW_STOCK_THRESHOLD: &str = "LOW_STOCK_THRESHOLD";
+    /// The shop's offset from UTC (`UTC`, `+01:00`): where its sales days begin and end.
+    pub const SHOP_UTC_OFFSET: &str = "SHOP_UTC_OFFSET";
     pub const EMAIL_FROM: &str = "EMAIL_FROM";
     pub const STORE_NAME: &str = "STORE_NAME";
     pub const SITE_URL: &str = "SITE_URL";
@@ -79,6 +81,7 @@ pub mod env {
         MAX_UNPAID_ORDERS,
         EVENT_BUS_NAME,
         LOW_STOCK_THRESHOLD,
+        SHOP_UTC_OFFSET,
         EMAIL_FROM,
         STORE_NAME,
         SITE_URL,
