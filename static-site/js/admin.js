@@ -1,4 +1,4 @@
-// Admin pages: products (create, edit, stock, image upload through a presigned URL, delete),
+// Admin pages: the sales figures, products (create, edit, stock, image upload through a presigned URL, delete),
 // orders by status, the queue to ship (with tracking) and its packing slips, and the shipping and
 // tax settings. The API enforces the admin role; these pages only show what it allows.
 
@@ -10,7 +10,7 @@ const STATUSES = ['PENDING', 'PAID', 'SHIPPED', 'DELIVERED', 'CANCELLED'];
 const NEXT = { PENDING: ['PAID', 'CANCELLED'], PAID: ['SHIPPED', 'CANCELLED'], SHIPPED: ['DELIVERED'] };
 const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
 
-const ADMIN_TABS = { products: 'Products', orders: 'Orders', settings: 'Shipping & tax' };
+const ADMIN_TABS = { sales: 'Sales', products: 'Products', orders: 'Orders', settings: 'Shipping & tax' };
 
 function adminTabs(current) {
   return h('nav', { class: 'tabs', 'aria-label': 'Admin' }, Object.entries(ADMIN_TABS).map(([tab, name]) =>
@@ -247,7 +247,52 @@ async function adminSettings(_params, _id, show) {
     settingsForm('/tax', 'Tax rates', tax));
 }
 
+/** `day` (YYYY-MM-DD) moved by `n` days. */
+function shiftDay(day, n) {
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
+const SALES_FIGURES = [
+  ['net_cents', 'Net sales', true], ['gross_cents', 'Gross sales', true], ['refunded_cents', 'Refunded', true],
+  ['paid', 'Orders paid'], ['placed', 'Orders placed'], ['units', 'Units sold'], ['new_customers', 'New customers'],
+];
+
+/** The owner's dashboard: the figures of a range of days (the shop's days), a bar per day of net
+ *  sales (the table below it carries the same numbers for screen readers) and the best sellers. */
+async function adminSales(params, _id, show) {
+  const query = new URLSearchParams();
+  for (const k of ['from', 'to']) if (params.get(k)) query.set(k, params.get(k));
+  const s = await api('GET', `/admin/stats${query.size ? `?${query}` : ''}`, { auth: true });
+  const value = (f, key, isMoney) => (isMoney ? money(f[key]) : String(f[key]));
+  const ranges = [7, 30, 90, 365].map((n) => {
+    const from = shiftDay(s.to, 1 - n);
+    const current = from === s.from;
+    return h('a', { class: `button ${current ? '' : 'secondary'}`, href: `#/admin/sales?from=${from}&to=${s.to}`, ...(current && { 'aria-current': 'true' }) }, `${n} days`);
+  });
+  const top = Math.max(1, ...s.days.map((d) => d.net_cents));
+  const chart = h('div', { class: 'bars', 'aria-hidden': 'true' }, s.days.map((d) =>
+    h('span', { style: `height:${Math.max(0, Math.round((100 * d.net_cents) / top))}%`, title: `${d.date}: ${money(d.net_cents)}` })));
+  show(h('h1', {}, 'Manage the shop'), adminTabs('sales'),
+    h('nav', { class: 'tabs', 'aria-label': 'Range' }, ranges),
+    h('h2', { id: 'sales-range' }, `${s.from} to ${s.to}`),
+    h('dl', { class: 'stats', id: 'sales-totals' }, SALES_FIGURES.map(([key, label, isMoney]) =>
+      h('div', { 'data-figure': key }, h('dt', {}, label), h('dd', {}, value(s.totals, key, isMoney))))),
+    chart,
+    h('h2', {}, 'Best sellers'),
+    s.top_products.length
+      ? h('table', { id: 'top-products' }, h('thead', {}, h('tr', {}, h('th', {}, 'Product'), h('th', { class: 'num' }, 'Units'), h('th', { class: 'num' }, 'Revenue'))),
+        h('tbody', {}, s.top_products.map((p) => h('tr', {}, h('td', {}, p.name), h('td', { class: 'num' }, String(p.units)), h('td', { class: 'num' }, money(p.revenue_cents))))))
+      : h('p', { class: 'empty' }, 'Nothing sold in these days.'),
+    h('h2', {}, 'By day'),
+    h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Sales by day' }, h('table', { id: 'sales-days' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'Day'), SALES_FIGURES.map(([, label]) => h('th', { class: 'num' }, label)))),
+      h('tbody', {}, [...s.days].reverse().map((d) => h('tr', {}, h('td', {}, d.date), SALES_FIGURES.map(([key, , isMoney]) => h('td', { class: 'num' }, value(d, key, isMoney)))))))));
+}
+
 export const adminRoutes = [
+  [/^\/admin\/sales$/, adminSales, 'admin', 'admin'],
   [/^\/admin\/settings$/, adminSettings, 'admin', 'admin'],
   [/^\/admin\/products$/, adminProducts, 'admin', 'admin'],
   [/^\/admin\/products\/new$/, adminProductForm, 'admin', 'admin'],

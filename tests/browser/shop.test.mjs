@@ -697,6 +697,49 @@ journey('an admin saves the shipping and tax settings, and a save over another a
   await page.close();
 });
 
+journey('the owner sees a paid order in the sales figures and among the best sellers', async () => {
+  const admin = (await adminLogin()).body.token;
+  const totals = async () => (await call('GET', '/admin/stats', { token: admin })).body.totals;
+  const before = await totals();
+  const name = `Dashboard Grinder ${Date.now()}`;
+  const made = await call('POST', '/products', { token: admin, body: { name, price_cents: 95_000, category: 'gear', stock: 10 } });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const email = `owner-view+${Date.now()}@example.com`;
+  assert.equal((await call('POST', '/users/register', { body: { email, password: 'dashboard-shopper-9', name: 'Dana' } })).status, 201);
+  const token = (await call('POST', '/users/login', { body: { email, password: 'dashboard-shopper-9' } })).body.token;
+  const order = await call('POST', '/orders', {
+    token, headers: { 'idempotency-key': `dash-${Date.now()}` },
+    body: { items: [{ product_id: made.body.id, quantity: 2 }], shipping_address: OREGON, shipping_method: 'standard' },
+  });
+  assert.equal(order.status, 201, JSON.stringify(order.body));
+  assert.equal((await call('PUT', `/orders/${order.body.id}/status`, { token: admin, body: { status: 'PAID' } })).status, 200);
+
+  // The figures follow the events (table stream, bus, record-sales) within seconds.
+  const page = await newPage();
+  await signInAs(page, (await adminLogin()));
+  const paidShown = async () => Number(await page.locator('#sales-totals [data-figure="paid"] dd').innerText());
+  await page.goto(`${site}#/admin/sales`);
+  const deadline = Date.now() + 30_000;
+  let paid = await paidShown();
+  while (paid < before.paid + 1 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1000));
+    await page.reload();
+    paid = await paidShown();
+  }
+  assert.ok(paid >= before.paid + 1, `paid orders shown: ${paid}, before: ${before.paid}`);
+  await page.screenshot({ path: path.join(shots, 'admin-sales.png'), fullPage: true });
+  const row = page.locator('#top-products tr', { hasText: name });
+  assert.equal(await row.locator('td').nth(1).innerText(), '2');
+  assert.equal(await row.locator('td').nth(2).innerText(), '$1,900.00');
+  const after = await totals();
+  assert.ok(after.gross_cents - before.gross_cents >= order.body.total_cents, 'the order\'s total is in the gross sales');
+  await page.getByRole('link', { name: '7 days' }).click();
+  await page.locator('#sales-days tbody tr').nth(6).waitFor();
+  assert.equal(await page.locator('#sales-days tbody tr').count(), 7);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 journey('every page loads without a layout shift and with no accessibility violation, at phone size', async () => {
   const page = await newPage({ width: 412, height: 823 });
   const products = (await call('GET', '/products?limit=5')).body.items;
@@ -717,7 +760,7 @@ journey('every page loads without a layout shift and with no accessibility viola
   const pages = {
     guest: ['#/', '#/?q=audit', `#/product/${products[0].id}`, '#/cart', '#/login', '#/register', '#/forgot'],
     shopper: ['#/account', '#/orders', `#/orders/${order.body.id}`, '#/checkout'],
-    admin: ['#/admin/products', '#/admin/products/new', '#/admin/orders', '#/admin/settings'],
+    admin: ['#/admin/sales', '#/admin/products', '#/admin/products/new', '#/admin/orders', '#/admin/settings'],
   };
   const found = [];
   for (const [who, hashes] of Object.entries(pages)) {

@@ -51,7 +51,10 @@ async fn the_figures_are_the_sum_over_the_orders_and_a_redelivered_event_moves_n
     for (i, (token, items)) in [
         (&alice, json!([{"product_id": tea, "quantity": 2}])),
         (&alice, json!([{"product_id": mug, "quantity": 1}])),
-        (&alice, json!([{"product_id": tea, "quantity": 1}, {"product_id": mug, "quantity": 1}])),
+        (
+            &alice,
+            json!([{"product_id": tea, "quantity": 1}, {"product_id": mug, "quantity": 1}]),
+        ),
         (&bob, json!([{"product_id": mug, "quantity": 3}])),
     ]
     .into_iter()
@@ -143,7 +146,11 @@ async fn only_an_admin_reads_the_figures_and_a_bad_range_is_named() {
     );
     let r = stats(&t, &admin, &[]).await;
     assert_eq!(r.status(), 200, "{:?}", r.body);
-    assert_eq!(r.body["days"].as_array().unwrap().len(), 30, "the last 30 days by default");
+    assert_eq!(
+        r.body["days"].as_array().unwrap().len(),
+        30,
+        "the last 30 days by default"
+    );
     for (query, field) in [
         (vec![("from", "2026-02-30")], "from"),
         (vec![("from", "2026-12-05"), ("to", "2026-12-04")], "from"),

@@ -74,7 +74,10 @@ pub(crate) fn order_placed(n: usize, user: &str) -> Value {
 
 /// Order `n` of `user` moving from PENDING to PAID, as the orders table's stream hands it on.
 pub(crate) fn order_paid(n: usize, user: &str) -> Value {
-    let (mut old, mut new) = (order("PENDING", "unpaid", None), order("PAID", "paid", None));
+    let (mut old, mut new) = (
+        order("PENDING", "unpaid", None),
+        order("PAID", "paid", None),
+    );
     old["user_id"] = json!({ "S": user });
     new["user_id"] = json!({ "S": user });
     record(n, "MODIFY", Some(old), Some(new))

@@ -64,7 +64,13 @@ impl Day {
 impl std::fmt::Display for Day {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let d = self.0;
-        write!(f, "{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+        write!(
+            f,
+            "{:04}-{:02}-{:02}",
+            d.year(),
+            u8::from(d.month()),
+            d.day()
+        )
     }
 }
 
@@ -85,7 +91,10 @@ impl Range {
     /// `from` and `to` as the query gives them (either may be absent: `to` is then today and
     /// `from` 29 days before `to`). At most [`MAX_DAYS`] days; `from` after `to` is refused.
     pub fn parse(from: Option<&str>, to: Option<&str>, today: Day) -> Result<Range, ApiError> {
-        let to = to.map(|t| Day::parse("to", t)).transpose()?.unwrap_or(today);
+        let to = to
+            .map(|t| Day::parse("to", t))
+            .transpose()?
+            .unwrap_or(today);
         let from = match from {
             Some(f) => Day::parse("from", f)?,
             None => to.plus(1 - DEFAULT_DAYS),
@@ -257,7 +266,8 @@ pub fn summarise(
     days: impl IntoIterator<Item = (Day, Figures)>,
     products: impl IntoIterator<Item = (Day, ProductSale)>,
 ) -> Stats {
-    let mut by_day: BTreeMap<Day, Figures> = range.days().map(|d| (d, Figures::default())).collect();
+    let mut by_day: BTreeMap<Day, Figures> =
+        range.days().map(|d| (d, Figures::default())).collect();
     for (day, f) in days {
         if let Some(sum) = by_day.get_mut(&day) {
             sum.add(&f);
@@ -344,7 +354,14 @@ mod tests {
     #[test]
     fn dates_parse_strictly() {
         assert_eq!(day("2024-02-29").to_string(), "2024-02-29");
-        for bad in ["2023-02-29", "2026-13-01", "2026-1-01", "20261201", "2026-12-01x", ""] {
+        for bad in [
+            "2023-02-29",
+            "2026-13-01",
+            "2026-1-01",
+            "20261201",
+            "2026-12-01x",
+            "",
+        ] {
             assert!(Day::parse("from", bad).is_err(), "{bad}");
         }
     }
@@ -398,38 +415,75 @@ mod tests {
     fn each_event_adds_what_it_reports_to_its_day() {
         let at = "2026-12-04T10:00:00Z";
         let o = order(2_700, &[("A", 500, 2), ("B", 1_000, 1)]);
-        let placed = delta_of(&event(EventType::OrderPlaced, o.clone(), at), UtcOffset::UTC).unwrap();
-        assert_eq!(placed.figures, Figures { placed: 1, ..Default::default() });
+        let placed = delta_of(
+            &event(EventType::OrderPlaced, o.clone(), at),
+            UtcOffset::UTC,
+        )
+        .unwrap();
+        assert_eq!(
+            placed.figures,
+            Figures {
+                placed: 1,
+                ..Default::default()
+            }
+        );
         assert!(placed.products.is_empty());
         let paid = delta_of(&event(EventType::OrderPaid, o.clone(), at), UtcOffset::UTC).unwrap();
         assert_eq!(
             paid.figures,
-            Figures { paid: 1, units: 3, gross_cents: 2_700, net_cents: 2_700, ..Default::default() }
+            Figures {
+                paid: 1,
+                units: 3,
+                gross_cents: 2_700,
+                net_cents: 2_700,
+                ..Default::default()
+            }
         );
         assert_eq!(
-            paid.products.iter().map(|p| (p.product_id.as_str(), p.units, p.revenue_cents)).collect::<Vec<_>>(),
+            paid.products
+                .iter()
+                .map(|p| (p.product_id.as_str(), p.units, p.revenue_cents))
+                .collect::<Vec<_>>(),
             vec![("A", 2, 1_000), ("B", 1, 1_000)]
         );
-        let refunded = delta_of(&event(EventType::OrderRefunded, o.clone(), at), UtcOffset::UTC).unwrap();
+        let refunded = delta_of(
+            &event(EventType::OrderRefunded, o.clone(), at),
+            UtcOffset::UTC,
+        )
+        .unwrap();
         assert_eq!(
             refunded.figures,
-            Figures { refunded_cents: 2_700, net_cents: -2_700, ..Default::default() }
+            Figures {
+                refunded_cents: 2_700,
+                net_cents: -2_700,
+                ..Default::default()
+            }
         );
         assert_eq!(refunded.day, day("2026-12-04"));
-        for ignored in [EventType::OrderShipped, EventType::OrderCancelled, EventType::OrderDelivered] {
-            assert_eq!(delta_of(&event(ignored, o.clone(), at), UtcOffset::UTC), None);
+        for ignored in [
+            EventType::OrderShipped,
+            EventType::OrderCancelled,
+            EventType::OrderDelivered,
+        ] {
+            assert_eq!(
+                delta_of(&event(ignored, o.clone(), at), UtcOffset::UTC),
+                None
+            );
         }
     }
 
     #[test]
     fn the_summary_sums_shards_fills_empty_days_and_ranks_products_by_revenue() {
-        let range = Range::parse(Some("2026-12-01"), Some("2026-12-03"), day("2026-12-03")).unwrap();
-        let f = |paid, gross, refunded| Figures::from_counters(|k| match k {
-            "paid" => paid,
-            "gross_cents" => gross,
-            "refunded_cents" => refunded,
-            _ => 0,
-        });
+        let range =
+            Range::parse(Some("2026-12-01"), Some("2026-12-03"), day("2026-12-03")).unwrap();
+        let f = |paid, gross, refunded| {
+            Figures::from_counters(|k| match k {
+                "paid" => paid,
+                "gross_cents" => gross,
+                "refunded_cents" => refunded,
+                _ => 0,
+            })
+        };
         let sale = |id: &str, units, revenue| ProductSale {
             product_id: ProductId::from_trusted(id),
             name: id.to_lowercase(),
@@ -453,13 +507,25 @@ mod tests {
         );
         let dates: Vec<String> = stats.days.iter().map(|d| d.date.to_string()).collect();
         assert_eq!(dates, ["2026-12-01", "2026-12-02", "2026-12-03"]);
-        assert_eq!((stats.days[0].figures.paid, stats.days[0].figures.net_cents), (3, 3_500));
+        assert_eq!(
+            (stats.days[0].figures.paid, stats.days[0].figures.net_cents),
+            (3, 3_500)
+        );
         assert_eq!(stats.days[1].figures, Figures::default());
         assert_eq!(
-            (stats.totals.paid, stats.totals.gross_cents, stats.totals.refunded_cents, stats.totals.net_cents),
+            (
+                stats.totals.paid,
+                stats.totals.gross_cents,
+                stats.totals.refunded_cents,
+                stats.totals.net_cents
+            ),
             (4, 4_700, 500, 4_200)
         );
-        let top: Vec<_> = stats.top_products.iter().map(|p| (p.product_id.as_str(), p.units, p.revenue_cents)).collect();
+        let top: Vec<_> = stats
+            .top_products
+            .iter()
+            .map(|p| (p.product_id.as_str(), p.units, p.revenue_cents))
+            .collect();
         assert_eq!(top, vec![("A", 2, 600), ("B", 5, 500)]);
     }
 

@@ -34,10 +34,7 @@ fn partition(shard: u8) -> String {
 
 fn marker(event_id: &str) -> Item {
     let mut item = db::key(format!("SALESEVENT#{event_id}"), "SALESEVENT");
-    item.insert(
-        TTL_ATTR.into(),
-        n(now_epoch_secs() + COUNTED_MEMORY_SECS),
-    );
+    item.insert(TTL_ATTR.into(), n(now_epoch_secs() + COUNTED_MEMORY_SECS));
     item
 }
 
@@ -76,7 +73,9 @@ pub async fn record(app: &App, event_id: &str, delta: &Delta) -> ApiResult<Recor
         }
         match tx.send(&app.dynamo).await {
             Ok(()) => return Ok(Recorded::Counted),
-            Err(TxError::Cancelled(r)) if r.failed("marker") => return Ok(Recorded::AlreadyCounted),
+            Err(TxError::Cancelled(r)) if r.failed("marker") => {
+                return Ok(Recorded::AlreadyCounted);
+            }
             Err(TxError::Cancelled(r)) if r.conflict() => continue,
             Err(e) => return Err(e.into()),
         }
@@ -109,7 +108,10 @@ pub async fn load(
             let Ok(day) = Day::parse(SK, date) else {
                 continue;
             };
-            days.push((day, Figures::from_counters(|c| db::num(&item, c).unwrap_or(0))));
+            days.push((
+                day,
+                Figures::from_counters(|c| db::num(&item, c).unwrap_or(0)),
+            ));
         } else if let Some((date, product)) = sk
             .strip_prefix(ITEM_PREFIX)
             .and_then(|rest| rest.split_once('#'))
