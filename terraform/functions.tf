@@ -510,6 +510,19 @@ locals {
       ses     = []
       streams = []
     }
+    "low-stock" = {
+      route    = "GET /admin/low-stock"
+      schedule = null
+      memory   = 512
+      dynamodb = [
+        { table = "users", actions = ["GetItem"] },
+        { table = "products:index", actions = ["Query"] },
+      ]
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
+    }
     "admin-stats" = {
       route    = "GET /admin/stats"
       schedule = null

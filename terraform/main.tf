@@ -104,6 +104,21 @@ resource "aws_dynamodb_table" "products" {
     range_key       = "gsi2sk"
     projection_type = "ALL"
   }
+  # Sorted by the stock level itself: the admin's low-stock list is a key condition.
+  attribute {
+    name = "gsi3pk"
+    type = "S"
+  }
+  attribute {
+    name = "stock"
+    type = "N"
+  }
+  global_secondary_index {
+    name            = "by_stock"
+    hash_key        = "gsi3pk"
+    range_key       = "stock"
+    projection_type = "ALL"
+  }
   point_in_time_recovery {
     enabled = true
   }

@@ -260,11 +260,15 @@ const SALES_FIGURES = [
 ];
 
 /** The owner's dashboard: the figures of a range of days (the shop's days), a bar per day of net
- *  sales (the table below it carries the same numbers for screen readers) and the best sellers. */
+ *  sales (the table below it carries the same numbers for screen readers), the best sellers and
+ *  what is running out. */
 async function adminSales(params, _id, show) {
   const query = new URLSearchParams();
   for (const k of ['from', 'to']) if (params.get(k)) query.set(k, params.get(k));
-  const s = await api('GET', `/admin/stats${query.size ? `?${query}` : ''}`, { auth: true });
+  const [s, low] = await Promise.all([
+    api('GET', `/admin/stats${query.size ? `?${query}` : ''}`, { auth: true }),
+    api('GET', '/admin/low-stock', { auth: true }),
+  ]);
   const value = (f, key, isMoney) => (isMoney ? money(f[key]) : String(f[key]));
   const ranges = [7, 30, 90, 365].map((n) => {
     const from = shiftDay(s.to, 1 - n);
@@ -285,6 +289,11 @@ async function adminSales(params, _id, show) {
       ? h('table', { id: 'top-products' }, h('thead', {}, h('tr', {}, h('th', {}, 'Product'), h('th', { class: 'num' }, 'Units'), h('th', { class: 'num' }, 'Revenue'))),
         h('tbody', {}, s.top_products.map((p) => h('tr', {}, h('td', {}, p.name), h('td', { class: 'num' }, String(p.units)), h('td', { class: 'num' }, money(p.revenue_cents))))))
       : h('p', { class: 'empty' }, 'Nothing sold in these days.'),
+    h('h2', {}, `Running low (${low.threshold} or fewer left)`),
+    low.items.length
+      ? h('table', { id: 'low-stock' }, h('thead', {}, h('tr', {}, h('th', {}, 'Product'), h('th', { class: 'num' }, 'In stock'))),
+        h('tbody', {}, low.items.map((p) => h('tr', {}, h('td', {}, h('a', { href: `#/admin/products/${p.id}` }, p.name)), h('td', { class: 'num' }, String(p.stock))))))
+      : h('p', { class: 'empty' }, 'Every product is well stocked.'),
     h('h2', {}, 'By day'),
     h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Sales by day' }, h('table', { id: 'sales-days' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Day'), SALES_FIGURES.map(([, label]) => h('th', { class: 'num' }, label)))),

@@ -701,9 +701,12 @@ journey('the owner sees a paid order in the sales figures and among the best sel
   const admin = (await adminLogin()).body.token;
   const totals = async () => (await call('GET', '/admin/stats', { token: admin })).body.totals;
   const before = await totals();
-  const name = `Dashboard Grinder ${Date.now()}`;
+  const name = `Zeta Grinder ${Date.now()}`;
   const made = await call('POST', '/products', { token: admin, body: { name, price_cents: 95_000, category: 'gear', stock: 10 } });
   assert.equal(made.status, 201, JSON.stringify(made.body));
+  const filter = `Zeta Filter ${Date.now()}`;
+  const filterMade = await call('POST', '/products', { token: admin, body: { name: filter, price_cents: 900, category: 'gear', stock: 1 } });
+  assert.equal(filterMade.status, 201, JSON.stringify(filterMade.body));
   const email = `owner-view+${Date.now()}@example.com`;
   assert.equal((await call('POST', '/users/register', { body: { email, password: 'dashboard-shopper-9', name: 'Dana' } })).status, 201);
   const token = (await call('POST', '/users/login', { body: { email, password: 'dashboard-shopper-9' } })).body.token;
@@ -733,6 +736,12 @@ journey('the owner sees a paid order in the sales figures and among the best sel
   assert.equal(await row.locator('td').nth(2).innerText(), '$1,900.00');
   const after = await totals();
   assert.ok(after.gross_cents - before.gross_cents >= order.body.total_cents, 'the order\'s total is in the gross sales');
+  // Eight grinders are left, above the threshold; the one filter left is running low.
+  const lowNames = await page.locator('#low-stock tbody td:first-child').allInnerTexts();
+  assert.ok(!lowNames.includes(name), 'eight left is not low');
+  const lowRow = page.locator('#low-stock tbody tr', { hasText: filter });
+  assert.equal(await lowRow.locator('td').nth(1).innerText(), '1');
+  assert.equal(await lowRow.getByRole('link').getAttribute('href'), `#/admin/products/${filterMade.body.id}`);
   await page.getByRole('link', { name: '7 days' }).click();
   await page.locator('#sales-days tbody tr').nth(6).waitFor();
   assert.equal(await page.locator('#sales-days tbody tr').count(), 7);

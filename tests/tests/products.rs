@@ -763,3 +763,149 @@ async fn catalog_reads_are_cacheable_with_an_etag_and_personal_answers_are_not()
         assert_eq!(r.header("etag"), None, "{what}");
     }
 }
+
+/// `GET /admin/low-stock`: the names and stock levels listed.
+async fn low_stock(t: &TestApp, token: &str) -> Vec<(String, i64)> {
+    let r = t
+        .api()
+        .send(request("GET", "/admin/low-stock").bearer(token))
+        .await;
+    assert_eq!(r.status(), 200, "{:?}", r.body);
+    assert_eq!(r.body["threshold"], 5);
+    r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["stock"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_low_stock_list_follows_every_stock_write_and_only_admins_read_it() {
+    let t = TestApp::new().await;
+    let (admin, customer) = t.admin_and_customer().await;
+    let mut ids = Vec::new();
+    for (name, stock) in [
+        ("Gone", 0),
+        ("Three", 3),
+        ("Five", 5),
+        ("Six", 6),
+        ("Plenty", 100),
+    ] {
+        ids.push(t.product(name, 500, stock).await);
+    }
+    let owned = |v: &[(&str, i64)]| -> Vec<(String, i64)> {
+        v.iter().map(|(n, s)| (n.to_string(), *s)).collect()
+    };
+    assert_eq!(
+        low_stock(&t, &admin).await,
+        owned(&[("Gone", 0), ("Three", 3), ("Five", 5)])
+    );
+
+    // A checkout takes Six to 4; the admin restocks Three to 50.
+    let order = t
+        .api()
+        .checkout(
+            &customer,
+            "low-1",
+            json!({"items": [{"product_id": ids[3], "quantity": 2}]}),
+        )
+        .await;
+    assert_eq!(order.status(), 201, "{:?}", order.body);
+    let r = t
+        .api()
+        .send(
+            request("PUT", &format!("/products/{}", ids[1]))
+                .bearer(&admin)
+                .json(json!({"stock": 50})),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{:?}", r.body);
+    assert_eq!(
+        low_stock(&t, &admin).await,
+        owned(&[("Gone", 0), ("Six", 4), ("Five", 5)])
+    );
+
+    // Cancelling the order puts Six's units back.
+    let id = order.body["id"].as_str().unwrap();
+    assert_eq!(
+        t.api()
+            .set_status(&customer, id, "CANCELLED")
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        low_stock(&t, &admin).await,
+        owned(&[("Gone", 0), ("Five", 5)])
+    );
+
+    let r = t
+        .api()
+        .send(request("GET", "/admin/low-stock").bearer(&customer))
+        .await;
+    assert_eq!(r.status(), 403);
+}
+
+#[tokio::test]
+async fn a_catalog_made_before_the_stock_index_is_indexed_by_the_backfill() {
+    let t = TestApp::new().await;
+    let (admin, _) = t.admin_and_customer().await;
+    let id = t.product("Old Stock", 500, 2).await;
+    // As an item written before the index existed: without its partition.
+    t.app
+        .dynamo
+        .update_item()
+        .table_name(&t.env["PRODUCTS_TABLE"])
+        .key("pk", shop::db::s(format!("PRODUCT#{id}")))
+        .key("sk", shop::db::s("PRODUCT"))
+        .update_expression("REMOVE gsi3pk")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(low_stock(&t, &admin).await, vec![]);
+    shop::catalog::backfill_index(t.app).await.unwrap();
+    assert_eq!(
+        low_stock(&t, &admin).await,
+        vec![("Old Stock".to_string(), 2)]
+    );
+}
+
+#[tokio::test]
+async fn a_table_made_before_an_index_was_defined_gets_it_at_the_next_start() {
+    use shop::catalog::store::{BY_CATEGORY, BY_NAME, TABLE};
+    let t = TestApp::new().await;
+    let older = shop::db::TableDef {
+        gsis: &[BY_NAME, BY_CATEGORY],
+        ..TABLE
+    };
+    let name = format!("{}-older", t.env["PRODUCTS_TABLE"]);
+    shop::db::create_table(&t.app.dynamo, &name, &older)
+        .await
+        .unwrap();
+    shop::db::create_table(&t.app.dynamo, &name, &TABLE)
+        .await
+        .unwrap();
+    let described = t
+        .app
+        .dynamo
+        .describe_table()
+        .table_name(&name)
+        .send()
+        .await
+        .unwrap();
+    let mut indexes: Vec<&str> = described
+        .table()
+        .unwrap()
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|g| g.index_name())
+        .collect();
+    indexes.sort();
+    assert_eq!(indexes, ["by_category", "by_name", "by_stock"]);
+}

@@ -5,8 +5,9 @@ use lambda_http::Request;
 use super::{
     images,
     model::{
-        CreateProductRequest, ImageRequest, ImageUpload, NewProduct, ProductPatch, ProductQuery,
-        StockLevel, UpdateProductRequest, image_key, inventory_ids, product_id_in_path,
+        CreateProductRequest, ImageRequest, ImageUpload, LowStock, NewProduct, ProductPatch,
+        ProductQuery, StockLevel, UpdateProductRequest, image_key, inventory_ids,
+        product_id_in_path,
     },
     store,
 };
@@ -107,4 +108,12 @@ pub async fn get_inventory(app: &'static App, req: Request) -> ApiResult<Reply> 
     // Not cached: stock moves with every checkout and cancel, and a shopper deciding on an
     // "available" that is 30 s old would be told otherwise at checkout.
     Ok(Reply::ok(&serde_json::json!({ "items": items }))?.cached(Caching::NoStore))
+}
+
+/// `GET /admin/low-stock` (admins): every product at or under `LOW_STOCK_THRESHOLD`, fewest first.
+pub async fn low_stock(app: &'static App, req: Request) -> ApiResult<Reply> {
+    auth::authenticate(app, &req).await?.require_admin()?;
+    let threshold = app.settings.catalog.low_stock_threshold;
+    let items = store::low_stock(app, threshold).await?;
+    Reply::ok(&LowStock { threshold, items })
 }

@@ -9,8 +9,8 @@ pub mod search;
 pub mod store;
 
 pub use handlers::{
-    create_product, delete_product, get_inventory, get_product, list_products, product_image,
-    update_product,
+    create_product, delete_product, get_inventory, get_product, list_products, low_stock,
+    product_image, update_product,
 };
 pub use model::{CreateProductRequest, NewProduct, ProductView};
 pub use store::{backfill_index, create, load_product, load_products};

@@ -138,6 +138,13 @@ pub struct ProductView {
     pub updated_at: Timestamp,
 }
 
+/// `GET /admin/low-stock`: the products at or under the threshold, fewest first.
+#[derive(Debug, Serialize)]
+pub struct LowStock {
+    pub threshold: i64,
+    pub items: Vec<ProductView>,
+}
+
 fn product_name(raw: &str) -> ApiResult<String> {
     bounded_text("name", raw, 1, 200)
 }

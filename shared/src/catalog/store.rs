@@ -27,17 +27,22 @@ use crate::{
     types::{Cents, ProductId, Quantity, Timestamp},
 };
 
-/// Products, slug guards and the word index (see `search`). Both indexes sort by lower-cased name:
-/// the whole catalog (`by_name`) or one category (`by_category`).
+/// Products, slug guards and the word index (see `search`). Two indexes sort by lower-cased name:
+/// the whole catalog (`by_name`) or one category (`by_category`); `by_stock` sorts by the stock
+/// level itself, so every write of a product's stock (a checkout's decrement too) keeps it exact.
 pub const TABLE: TableDef = TableDef {
     id: TableId::Products,
     env: env::PRODUCTS_TABLE,
-    gsis: &[BY_NAME, BY_CATEGORY],
+    gsis: &[BY_NAME, BY_CATEGORY, BY_STOCK],
     ttl: false,
     stream: true,
 };
 pub const BY_NAME: Gsi = Gsi::first("by_name");
 pub const BY_CATEGORY: Gsi = Gsi::second("by_category");
+pub const BY_STOCK: Gsi = Gsi::third_by_number("by_stock", STOCK);
+/// The `by_stock` partitions: products spread over a few, so a busy shop's stock writes are not
+/// all on one index partition; a read of low stock queries each.
+pub const STOCK_SHARDS: u8 = 4;
 
 /// Partition of the `by_name` index: the whole catalog.
 pub const CATALOG: &str = "CATALOG";
@@ -146,14 +151,62 @@ fn keys(id: &ProductId, name: &str, category: &Category) -> Item {
         (BY_NAME.sk, name_sk(name, id)),
         (BY_CATEGORY.pk, category_pk(category)),
         (BY_CATEGORY.sk, name_sk(name, id)),
+        (BY_STOCK.pk, stock_pk(id)),
     ] {
         k.insert(attr.to_string(), s(v));
     }
     k
 }
 
+/// A product's `by_stock` partition, fixed by its id.
+fn stock_pk(id: &ProductId) -> String {
+    let last = id.as_str().bytes().last().unwrap_or_default();
+    format!("STOCK#{}", last % STOCK_SHARDS)
+}
+
 fn table(app: &App) -> &str {
     &app.config.tables.products
+}
+
+/// Every product whose stock is at or under `threshold`, fewest first: one Query per `by_stock`
+/// partition (the key condition selects only those products), each paged through.
+pub async fn low_stock(app: &App, threshold: i64) -> ApiResult<Vec<ProductView>> {
+    let reads = (0..STOCK_SHARDS).map(|shard| async move {
+        let mut found: Vec<ProductView> = Vec::new();
+        let mut start = None;
+        loop {
+            let page = app
+                .dynamo
+                .query()
+                .table_name(table(app))
+                .index_name(BY_STOCK.name)
+                .key_condition_expression("#pk = :pk AND #stock <= :t")
+                .expression_attribute_names("#pk", BY_STOCK.pk)
+                .expression_attribute_names("#stock", BY_STOCK.sk)
+                .expression_attribute_values(":pk", s(format!("STOCK#{shard}")))
+                .expression_attribute_values(":t", n(threshold))
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for mut item in page.items.unwrap_or_default() {
+                for k in db::KEY_ATTRIBUTES {
+                    item.remove(k);
+                }
+                found.push(serde_dynamo::from_item(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok::<_, ApiError>(found),
+            }
+        }
+    });
+    let mut all: Vec<ProductView> = futures_util::future::try_join_all(reads)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    all.sort_by(|a, b| (a.stock, &a.name).cmp(&(b.stock, &b.name)));
+    Ok(all)
 }
 
 const INDEX_PRODUCT_ID: &str = "product_id";
@@ -590,7 +643,8 @@ pub async fn set_image(app: &App, id: &ProductId, url: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// Writes the word index of every product (idempotent): for catalogs that predate the index.
+/// Writes the word index and the stock partition of every product (idempotent): for catalogs that
+/// predate them.
 /// Reads the catalog page by page in name order; each product's entries go in one transaction.
 pub async fn backfill_index(app: &App) -> ApiResult<usize> {
     let mut page = PageRequest {
@@ -609,7 +663,14 @@ pub async fn backfill_index(app: &App) -> ApiResult<usize> {
         )
         .await?;
         for product in &found.items {
-            let mut tx = Tx::new();
+            let mut place = UpdateExpr::new();
+            place
+                .set(BY_STOCK.pk, s(stock_pk(&product.id)))
+                .condition(db::exists());
+            let mut tx = Tx::new().update(
+                "stock_index",
+                place.tx_item(table(app), product_key(&product.id))?,
+            );
             for entry in index_entries(product) {
                 tx = tx.put("index", put(table(app), entry)?);
             }

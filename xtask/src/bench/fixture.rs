@@ -658,7 +658,7 @@ fn pricing_call<'a>(function: &str, f: &'a Fixture, i: usize) -> Option<Call<'a>
     Some(match function {
         "get-shipping" | "get-tax" => Call::new("GET").by(&f.admin),
         // The dashboard's default: the last 30 days.
-        "admin-stats" => Call::new("GET").by(&f.admin),
+        "admin-stats" | "low-stock" => Call::new("GET").by(&f.admin),
         "shipping-countries" => Call::new("GET"),
         "put-shipping" => Call::new("PUT")
             .by(&f.admin)

@@ -17,14 +17,22 @@ use crate::platform::config::TableId;
 /// The two index slots' key attributes: tables overload the same two slots.
 const SLOTS: [(&str, &str); 2] = [("gsi1pk", "gsi1sk"), ("gsi2pk", "gsi2sk")];
 
+/// The partition key of a table's third index, whose sort key is a number attribute of the item
+/// itself (so the item's own writes keep it exact).
+const THIRD_PK: &str = "gsi3pk";
+
 /// Every attribute that only places an item in its table or an index (no model reads one).
-pub const KEY_ATTRIBUTES: [&str; 6] = [PK, SK, SLOTS[0].0, SLOTS[0].1, SLOTS[1].0, SLOTS[1].1];
+pub const KEY_ATTRIBUTES: [&str; 7] = [
+    PK, SK, SLOTS[0].0, SLOTS[0].1, SLOTS[1].0, SLOTS[1].1, THIRD_PK,
+];
 
 #[derive(Debug)]
 pub struct Gsi {
     pub name: &'static str,
     pub pk: &'static str,
     pub sk: &'static str,
+    /// The sort key is a number (an attribute the model reads, such as a stock level).
+    pub sk_number: bool,
 }
 
 impl Gsi {
@@ -34,6 +42,7 @@ impl Gsi {
             name,
             pk: SLOTS[0].0,
             sk: SLOTS[0].1,
+            sk_number: false,
         }
     }
 
@@ -43,6 +52,17 @@ impl Gsi {
             name,
             pk: SLOTS[1].0,
             sk: SLOTS[1].1,
+            sk_number: false,
+        }
+    }
+
+    /// A table's third index, sorted by the item's number attribute `sk`.
+    pub const fn third_by_number(name: &'static str, sk: &'static str) -> Gsi {
+        Gsi {
+            name,
+            pk: THIRD_PK,
+            sk,
+            sk_number: true,
         }
     }
 }
@@ -72,7 +92,7 @@ pub async fn create_table(client: &Client, name: &str, def: &TableDef) -> Result
     for gsi in def.gsis {
         req = req
             .attribute_definitions(string_attr(gsi.pk)?)
-            .attribute_definitions(string_attr(gsi.sk)?)
+            .attribute_definitions(sort_attr(gsi)?)
             .global_secondary_indexes(index(gsi)?);
     }
     if def.stream {
@@ -86,7 +106,9 @@ pub async fn create_table(client: &Client, name: &str, def: &TableDef) -> Result
     }
     match req.send().await {
         Ok(_) => {}
-        Err(e) if e.code() == Some("ResourceInUseException") => return Ok(()),
+        Err(e) if e.code() == Some("ResourceInUseException") => {
+            return add_missing_indexes(client, name, def).await;
+        }
         Err(e) => {
             return Err(format!(
                 "create table {name}: {}",
@@ -106,6 +128,65 @@ fn string_attr(name: &str) -> Result<AttributeDefinition, String> {
         .attribute_type(ScalarAttributeType::S)
         .build()
         .map_err(|e| e.to_string())
+}
+
+fn sort_attr(gsi: &Gsi) -> Result<AttributeDefinition, String> {
+    let kind = if gsi.sk_number {
+        ScalarAttributeType::N
+    } else {
+        ScalarAttributeType::S
+    };
+    AttributeDefinition::builder()
+        .attribute_name(gsi.sk)
+        .attribute_type(kind)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// A table made before an index was added to its definition (a developer's `.local` data) gets
+/// it now, one index per update as DynamoDB requires; the items are indexed as it builds.
+async fn add_missing_indexes(client: &Client, name: &str, def: &TableDef) -> Result<(), String> {
+    let fail = |e: String| format!("add indexes to {name}: {e}");
+    let described = client
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(|e| fail(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
+    let has: Vec<String> = described
+        .table()
+        .map(|t| t.global_secondary_indexes().iter())
+        .into_iter()
+        .flatten()
+        .filter_map(|g| g.index_name().map(str::to_string))
+        .collect();
+    for gsi in def.gsis.iter().filter(|g| !has.iter().any(|h| h == g.name)) {
+        let create = aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
+            .index_name(gsi.name)
+            .key_schema(key(gsi.pk, KeyType::Hash)?)
+            .key_schema(key(gsi.sk, KeyType::Range)?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .map_err(|e| fail(e.to_string()))?;
+        client
+            .update_table()
+            .table_name(name)
+            .attribute_definitions(string_attr(gsi.pk)?)
+            .attribute_definitions(sort_attr(gsi)?)
+            .global_secondary_index_updates(
+                aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
+                    .create(create)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| fail(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
+    }
+    Ok(())
 }
 
 fn key(name: &str, t: KeyType) -> Result<KeySchemaElement, String> {
