@@ -523,6 +523,19 @@ locals {
       ses     = []
       streams = []
     }
+    "export-orders" = {
+      route    = "GET /admin/orders/export"
+      schedule = null
+      memory   = 512
+      dynamodb = [
+        { table = "users", actions = ["GetItem", "BatchGetItem"] },
+        { table = "orders:index", actions = ["Query"] },
+      ]
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
+    }
     "admin-stats" = {
       route    = "GET /admin/stats"
       schedule = null

@@ -157,6 +157,21 @@ resource "aws_dynamodb_table" "orders" {
     range_key       = "gsi2sk"
     projection_type = "ALL"
   }
+  # The orders placed on one UTC day, oldest first: the export reads a range day by day.
+  attribute {
+    name = "gsi3pk"
+    type = "S"
+  }
+  attribute {
+    name = "id"
+    type = "S"
+  }
+  global_secondary_index {
+    name            = "by_day"
+    hash_key        = "gsi3pk"
+    range_key       = "id"
+    projection_type = "ALL"
+  }
   ttl {
     attribute_name = "expires_at"
     enabled        = true

@@ -259,6 +259,25 @@ const SALES_FIGURES = [
   ['paid', 'Orders paid'], ['placed', 'Orders placed'], ['units', 'Units sold'], ['new_customers', 'New customers'],
 ];
 
+/** Saves the orders of `from`..`to` as one CSV file, following the export's pages. */
+async function downloadOrders(from, to) {
+  let path = `/admin/orders/export?from=${from}&to=${to}`;
+  const parts = [];
+  for (;;) {
+    const page = await api('GET', path, { auth: true, raw: true });
+    parts.push(page.text);
+    const next = page.link?.match(/<\?([^>]*)>;\s*rel="next"/);
+    if (!next) break;
+    path = `/admin/orders/export?${next[1]}`;
+  }
+  const url = URL.createObjectURL(new Blob(parts, { type: 'text/csv' }));
+  const link = h('a', { href: url, download: `orders-${from}-to-${to}.csv`, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 /** The owner's dashboard: the figures of a range of days (the shop's days), a bar per day of net
  *  sales (the table below it carries the same numbers for screen readers), the best sellers and
  *  what is running out. */
@@ -281,6 +300,14 @@ async function adminSales(params, _id, show) {
   show(h('h1', {}, 'Manage the shop'), adminTabs('sales'),
     h('nav', { class: 'tabs', 'aria-label': 'Range' }, ranges),
     h('h2', { id: 'sales-range' }, `${s.from} to ${s.to}`),
+    h('p', {}, h('button', {
+      class: 'secondary', id: 'export-orders', type: 'button',
+      onclick: async (e) => {
+        e.target.disabled = true;
+        try { await downloadOrders(s.from, s.to); } catch (err) { toast(explain(err)); }
+        e.target.disabled = false;
+      },
+    }, 'Download these orders (CSV)')),
     h('dl', { class: 'stats', id: 'sales-totals' }, SALES_FIGURES.map(([key, label, isMoney]) =>
       h('div', { 'data-figure': key }, h('dt', {}, label), h('dd', {}, value(s.totals, key, isMoney))))),
     chart,

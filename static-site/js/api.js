@@ -88,7 +88,7 @@ const RENEW_AHEAD_SECONDS = 60;
 
 /** Calls the API. `auth: true` sends the bearer token, renewed silently shortly before it expires
  *  (the access token lasts 15 minutes, the session 30 days); a 401 still renews it once and only
- *  then ends the session. `etag: true` answers `{ data, etag }`. */
+ *  then ends the session. `etag: true` answers `{ data, etag }`; `raw: true` answers `{ text, link }`. */
 export async function api(method, path, opts = {}) {
   if (opts.auth && session.token && session.refreshToken && secondsLeft(session.token) < RENEW_AHEAD_SECONDS) {
     await renew();
@@ -110,7 +110,7 @@ function endSession() {
   dispatchEvent(new CustomEvent('unauthorized'));
 }
 
-async function call(method, path, { body, auth = false, headers = {}, etag = false } = {}, retried = false) {
+async function call(method, path, { body, auth = false, headers = {}, etag = false, raw = false } = {}, retried = false) {
   const { apiUrl } = await loadConfig();
   const init = { method, headers: { ...headers } };
   if (body !== undefined) {
@@ -132,6 +132,8 @@ async function call(method, path, { body, auth = false, headers = {}, etag = fal
     if (res.status === 401 && auth && (retried || !session.refreshToken)) endSession();
     throw err;
   }
+  // A file (a CSV export) as text, with the `Link` header that names its next page.
+  if (raw) return { text, link: res.headers.get('link') };
   // A versioned document (settings) comes with the ETag its next change must send as If-Match.
   return etag ? { data, etag: res.headers.get('etag') } : data;
 }

@@ -742,6 +742,13 @@ journey('the owner sees a paid order in the sales figures and among the best sel
   const lowRow = page.locator('#low-stock tbody tr', { hasText: filter });
   assert.equal(await lowRow.locator('td').nth(1).innerText(), '1');
   assert.equal(await lowRow.getByRole('link').getAttribute('href'), `#/admin/products/${filterMade.body.id}`);
+  // The accountant's file: every order of the range, this one included, as one CSV.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download these orders (CSV)' }).click()]);
+  assert.match(download.suggestedFilename(), /^orders-\d{4}-\d{2}-\d{2}-to-\d{4}-\d{2}-\d{2}\.csv$/);
+  const csv = readFileSync(await download.path(), 'utf8');
+  assert.ok(csv.startsWith('order_id,placed_at,'), csv.slice(0, 80));
+  const line = csv.split('\r\n').find((l) => l.startsWith(order.body.id));
+  assert.ok(line && line.includes(`,${email},`) && line.includes(`2 x ${name}`), line);
   await page.getByRole('link', { name: '7 days' }).click();
   await page.locator('#sales-days tbody tr').nth(6).waitFor();
   assert.equal(await page.locator('#sales-days tbody tr').count(), 7);

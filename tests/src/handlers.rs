@@ -47,6 +47,7 @@ pub async fn dispatch(function: &str, app: &'static App, req: Request) -> Option
         "get-tax" => shop::dispatch(app, req, shop::pricing::get_tax).await,
         "put-tax" => shop::dispatch(app, req, shop::pricing::put_tax).await,
         "low-stock" => shop::dispatch(app, req, shop::catalog::low_stock).await,
+        "export-orders" => shop::dispatch(app, req, shop::sales::export_orders).await,
         "admin-stats" => shop::dispatch(app, req, shop::sales::admin_stats).await,
         _ => return None,
     })

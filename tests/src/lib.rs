@@ -366,20 +366,29 @@ impl TestRequest {
 pub struct TestResponse {
     pub status: StatusCode,
     pub headers: lambda_http::http::HeaderMap,
+    /// The body read as JSON (`null` when empty or not JSON, such as a CSV export).
     pub body: Value,
+    /// The body as text.
+    pub text: String,
 }
 
 impl From<lambda_http::Response<Body>> for TestResponse {
     fn from(r: lambda_http::Response<Body>) -> Self {
         let (parts, body) = r.into_parts();
-        let body = if body.as_ref().is_empty() {
+        let body_bytes = body.as_ref().to_vec();
+        let json = parts
+            .headers
+            .get("content-type")
+            .is_none_or(|t| t.as_bytes().starts_with(b"application/json"));
+        let body = if body.as_ref().is_empty() || !json {
             Value::Null
         } else {
-            serde_json::from_slice(body.as_ref()).expect("every response body is JSON")
+            serde_json::from_slice(body.as_ref()).expect("every JSON response body parses")
         };
         TestResponse {
             status: parts.status,
             headers: parts.headers,
+            text: String::from_utf8_lossy(body_bytes.as_ref()).into_owned(),
             body,
         }
     }

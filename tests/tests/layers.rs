@@ -166,8 +166,8 @@ fn shop_crate() -> Crate {
 
 /// The modules of a domain that are pure like its model: `mail` (who gets which email), `links`
 /// (emailed links), `shipment` (carriers and tracking), pricing's `countries`, `address`, `rates`
-/// and `quote`.
-const PURE: [&str; 9] = [
+/// and `quote`, and the sales' `export` (CSV).
+const PURE: [&str; 10] = [
     "model",
     "search",
     "mail",
@@ -177,6 +177,7 @@ const PURE: [&str; 9] = [
     "address",
     "rates",
     "quote",
+    "export",
 ];
 
 #[test]

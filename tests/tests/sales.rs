@@ -162,3 +162,119 @@ async fn only_an_admin_reads_the_figures_and_a_bad_range_is_named() {
         assert_eq!(r.body["error"]["field"], field, "{query:?}: {:?}", r.body);
     }
 }
+
+/// Today in UTC as `YYYY-MM-DD`, moved by `days`.
+fn utc_day(days: i64) -> String {
+    let d = time::OffsetDateTime::now_utc().date() + time::Duration::days(days);
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+#[tokio::test]
+async fn the_export_is_csv_of_the_ranges_orders_with_emails_and_formulas_made_harmless() {
+    let t = TestApp::new().await;
+    let (admin, customer) = t.admin_and_customer().await;
+    let tea = t.product("Tea, loose", 500, 100).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let mut body =
+            shop_tests::shipped(json!({"items": [{"product_id": tea, "quantity": i + 1}]}));
+        if i == 1 {
+            body["shipping_address"]["name"] = json!("=HYPERLINK(\"http://evil\",\"x\")");
+        }
+        let r = t
+            .api()
+            .checkout(&customer, &format!("export-{i}"), body)
+            .await;
+        assert_eq!(r.status(), 201, "{:?}", r.body);
+        ids.push((
+            r.body["id"].as_str().unwrap().to_string(),
+            r.body["total_cents"].as_i64().unwrap(),
+        ));
+    }
+    let (from, to) = (utc_day(-1), utc_day(1));
+    let r = t
+        .api()
+        .send(
+            request("GET", "/admin/orders/export")
+                .bearer(&admin)
+                .query("from", &from)
+                .query("to", &to),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert_eq!(
+        r.header("content-disposition"),
+        Some(format!("attachment; filename=\"orders-{from}-to-{to}.csv\"").as_str())
+    );
+    assert_eq!(r.header("link"), None, "one page holds three orders");
+    let csv = r.text.clone();
+    let lines: Vec<&str> = csv.split_terminator("\r\n").collect();
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(
+        lines[0].starts_with("order_id,placed_at,updated_at,status,payment_status,customer_email,")
+    );
+    for (line, (id, total)) in lines[1..].iter().zip(&ids) {
+        assert!(line.starts_with(&format!("{id},")), "oldest first: {line}");
+        assert!(
+            line.contains(",PENDING,unpaid,shopper@test.local,"),
+            "{line}"
+        );
+        assert!(
+            line.contains(&format!(",{}.{:02},", total / 100, total % 100)),
+            "{line}"
+        );
+    }
+    // Quoted because of the quotes and comma in it, and a text, not a formula.
+    assert!(
+        lines[2].contains(",\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\","),
+        "{}",
+        lines[2]
+    );
+    assert!(lines[1].ends_with(",\"1 x Tea, loose\""), "{}", lines[1]);
+
+    // A range before the orders holds only the header; customers may not export.
+    let r = t
+        .api()
+        .send(
+            request("GET", "/admin/orders/export")
+                .bearer(&admin)
+                .query("from", "2020-01-01")
+                .query("to", "2020-01-02"),
+        )
+        .await;
+    assert_eq!(r.text.split_terminator("\r\n").count(), 1);
+    let r = t
+        .api()
+        .send(request("GET", "/admin/orders/export").bearer(&customer))
+        .await;
+    assert_eq!(r.status(), 403);
+
+    // Two rows a page: the pages, followed one after another, hold every order once.
+    let range = shop::sales::model::Range::parse(
+        Some(&from),
+        Some(&to),
+        shop::sales::model::Day::parse("d", &to).unwrap(),
+    )
+    .unwrap();
+    let mut cursor = None;
+    let mut rows = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = shop::sales::handlers::export_page(t.app, range, cursor.as_ref(), 2)
+            .await
+            .unwrap();
+        pages += 1;
+        rows.extend(page.csv.split_terminator("\r\n").map(str::to_string));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert!(pages >= 2, "{pages} pages");
+    let exported: Vec<&str> = rows[1..].iter().map(|l| &l[..26]).collect();
+    assert_eq!(
+        exported,
+        ids.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>()
+    );
+}

@@ -30,7 +30,7 @@ use crate::{
 pub const TABLE: TableDef = TableDef {
     id: TableId::Orders,
     env: env::ORDERS_TABLE,
-    gsis: &[BY_USER, BY_STATUS],
+    gsis: &[BY_USER, BY_STATUS, BY_DAY],
     ttl: true,
     stream: true,
 };
@@ -38,6 +38,8 @@ pub const TABLE: TableDef = TableDef {
 pub const BY_USER: Gsi = Gsi::first("by_user");
 /// Every order in one status, for the admin's fulfilment lists.
 pub const BY_STATUS: Gsi = Gsi::second("by_status");
+/// The orders placed on one UTC day, in the order they were placed (the export).
+pub const BY_DAY: Gsi = Gsi::third("by_day", "id");
 
 /// Attempts at a transaction that DynamoDB cancelled only because another one touched the same item.
 pub const CONFLICT_ATTEMPTS: u32 = 8;
@@ -90,6 +92,53 @@ pub fn idempotency_record_key(user: &UserId, idem_key: &str) -> Item {
     db::key(format!("IDEMPOTENCY#{user}#{idem_key}"), "IDEMPOTENCY")
 }
 
+/// The `by_day` partition of the orders placed on UTC day `day` (`YYYY-MM-DD`).
+fn placed_pk(day: &str) -> String {
+    format!("PLACED#{day}")
+}
+
+/// The orders placed on UTC day `day` (`YYYY-MM-DD`), oldest first, after order `after` when
+/// given; at most `limit`, and whether more follow.
+pub async fn placed_on(
+    app: &App,
+    day: &str,
+    after: Option<&OrderId>,
+    limit: i32,
+) -> ApiResult<(Vec<Order>, bool)> {
+    let mut q = app
+        .dynamo
+        .query()
+        .table_name(table(app))
+        .index_name(BY_DAY.name)
+        .expression_attribute_names("#pk", BY_DAY.pk)
+        .expression_attribute_values(":pk", s(placed_pk(day)))
+        .limit(limit);
+    q = match after {
+        None => q.key_condition_expression("#pk = :pk"),
+        Some(id) => q
+            .key_condition_expression("#pk = :pk AND #id > :after")
+            .expression_attribute_names("#id", BY_DAY.sk)
+            .expression_attribute_values(":after", s(id.as_str())),
+    };
+    let out = q.send().await?;
+    let more = out
+        .last_evaluated_key
+        .as_ref()
+        .is_some_and(|k| !k.is_empty());
+    let orders = out
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .map(|mut item| {
+            for k in db::KEY_ATTRIBUTES {
+                item.remove(k);
+            }
+            serde_dynamo::from_item(item)
+        })
+        .collect::<Result<Vec<Order>, _>>()?;
+    Ok((orders, more))
+}
+
 fn status_pk(status: OrderStatus) -> String {
     format!("STATUS#{}", status.as_str())
 }
@@ -103,6 +152,7 @@ fn keys(order: &Order) -> Item {
         (BY_USER.sk, order.id.to_string()),
         (BY_STATUS.pk, status_pk(order.status)),
         (BY_STATUS.sk, order.id.to_string()),
+        (BY_DAY.pk, placed_pk(&order.created_at.to_string()[..10])),
     ] {
         k.insert(attr.to_string(), s(v));
     }

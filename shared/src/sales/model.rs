@@ -9,7 +9,7 @@ use time::{Date, Duration as Days, Month, UtcOffset};
 use crate::{
     error::ApiError,
     events::model::{Event, EventType, Payload},
-    types::{ProductId, Timestamp},
+    types::{OrderId, ProductId, Timestamp},
 };
 
 /// The longest range one request may ask for.
@@ -114,6 +114,46 @@ impl Range {
 
     pub fn days(self) -> impl Iterator<Item = Day> {
         (0..=self.from.until(self.to)).map(move |i| self.from.plus(i))
+    }
+
+    /// Whether `at` falls on one of the range's days in the zone `offset`.
+    pub fn contains(self, at: Timestamp, offset: UtcOffset) -> bool {
+        (self.from..=self.to).contains(&Day::of(at, offset))
+    }
+
+    /// The UTC days the range's days (in the zone `offset`) overlap: where orders are filed.
+    pub fn utc_days(self, offset: UtcOffset) -> Range {
+        let start = self.from.0.midnight().assume_offset(offset);
+        let end = self.to.plus(1).0.midnight().assume_offset(offset) - time::Duration::MILLISECOND;
+        Range {
+            from: Day(start.to_offset(UtcOffset::UTC).date()),
+            to: Day(end.to_offset(UtcOffset::UTC).date()),
+        }
+    }
+}
+
+/// Where an export stopped: the UTC day it was reading and the last order it read there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportCursor {
+    pub day: Day,
+    pub after: OrderId,
+}
+
+impl ExportCursor {
+    /// `after` as the next page's link carries it: `YYYY-MM-DD/<order id>`.
+    pub fn parse(raw: &str) -> Result<ExportCursor, ApiError> {
+        let bad = || ApiError::invalid_field("after", "is not a cursor of this export");
+        let (day, id) = raw.split_once('/').ok_or_else(bad)?;
+        Ok(ExportCursor {
+            day: Day::parse("after", day).map_err(|_| bad())?,
+            after: OrderId::parse(id).ok_or_else(bad)?,
+        })
+    }
+}
+
+impl std::fmt::Display for ExportCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.day, self.after)
     }
 }
 
@@ -527,6 +567,31 @@ mod tests {
             .map(|p| (p.product_id.as_str(), p.units, p.revenue_cents))
             .collect();
         assert_eq!(top, vec![("A", 2, 600), ("B", 5, 500)]);
+    }
+
+    #[test]
+    fn a_range_in_a_zone_ahead_of_utc_starts_on_the_utc_day_before() {
+        let r = Range::parse(Some("2026-12-01"), Some("2026-12-02"), day("2026-12-02")).unwrap();
+        let berlin = parse_offset("+01:00").unwrap();
+        let utc = r.utc_days(berlin);
+        assert_eq!((utc.from, utc.to), (day("2026-11-30"), day("2026-12-02")));
+        let la = parse_offset("-08:00").unwrap();
+        let utc = r.utc_days(la);
+        assert_eq!((utc.from, utc.to), (day("2026-12-01"), day("2026-12-03")));
+        assert_eq!(r.utc_days(UtcOffset::UTC), r);
+        let late = Timestamp::parse("2026-11-30T23:30:00Z").unwrap();
+        assert!(r.contains(late, berlin));
+        assert!(!r.contains(late, UtcOffset::UTC));
+        let c = ExportCursor::parse("2026-12-01/01JBXAMPLE0000000000000000").unwrap();
+        assert_eq!(c.to_string(), "2026-12-01/01JBXAMPLE0000000000000000");
+        for bad in [
+            "",
+            "2026-12-01",
+            "2026-12-01/x",
+            "x/01JBXAMPLE0000000000000000",
+        ] {
+            assert!(ExportCursor::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -152,6 +152,25 @@ pub async fn load_user(
     .await
 }
 
+/// The email of each of `ids` whose account still exists (100 accounts per round trip).
+pub async fn emails_of(
+    app: &App,
+    ids: &[UserId],
+) -> ApiResult<std::collections::HashMap<UserId, Email>> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in ids.chunks(db::BATCH_GET_MAX_KEYS) {
+        let mut batch = db::BatchGet::default();
+        for id in chunk {
+            batch = batch.get(table(app), account_key(id.as_str()), false);
+        }
+        for item in batch.send(&app.dynamo).await?.take_all(table(app)) {
+            let user: UserView = serde_dynamo::from_item(item)?;
+            found.insert(user.id, user.email);
+        }
+    }
+    Ok(found)
+}
+
 /// The account registered under `email`, if any (guard read, then the account).
 pub async fn find_by_email(app: &App, email: &Email) -> ApiResult<Option<Account>> {
     let Some(id) = account_id_by_email(app, email).await? else {

@@ -659,6 +659,8 @@ fn pricing_call<'a>(function: &str, f: &'a Fixture, i: usize) -> Option<Call<'a>
         "get-shipping" | "get-tax" => Call::new("GET").by(&f.admin),
         // The dashboard's default: the last 30 days.
         "admin-stats" | "low-stock" => Call::new("GET").by(&f.admin),
+        // Today's orders as CSV: the fixture's orders, with their customers' emails.
+        "export-orders" => Call::new("GET").by(&f.admin),
         "shipping-countries" => Call::new("GET"),
         "put-shipping" => Call::new("PUT")
             .by(&f.admin)

@@ -56,6 +56,16 @@ impl Gsi {
         }
     }
 
+    /// A table's third index, sorted by the item's own string attribute `sk`.
+    pub const fn third(name: &'static str, sk: &'static str) -> Gsi {
+        Gsi {
+            name,
+            pk: THIRD_PK,
+            sk,
+            sk_number: false,
+        }
+    }
+
     /// A table's third index, sorted by the item's number attribute `sk`.
     pub const fn third_by_number(name: &'static str, sk: &'static str) -> Gsi {
         Gsi {

@@ -109,6 +109,16 @@ impl Reply {
         Self::json(StatusCode::CREATED, value)
     }
 
+    /// A body that is not JSON (a CSV export), of `content_type`.
+    pub fn text(content_type: &'static str, body: String) -> Self {
+        Reply {
+            status: StatusCode::OK,
+            body: Some(body),
+            headers: vec![(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+            caching: Caching::default(),
+        }
+    }
+
     pub fn no_content() -> ApiResult<Self> {
         Ok(Reply {
             status: StatusCode::NO_CONTENT,
@@ -188,10 +198,13 @@ fn into_response(reply: Reply, cors_origin: &str) -> Response<Body> {
         .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, cors_origin)
         .header(header::ACCESS_CONTROL_ALLOW_HEADERS, ALLOW_HEADERS)
         .header(header::ACCESS_CONTROL_ALLOW_METHODS, ALLOW_METHODS)
-        .header(header::ACCESS_CONTROL_EXPOSE_HEADERS, "retry-after, etag")
+        .header(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            "retry-after, etag, link, content-disposition",
+        )
         .header(header::VARY, "origin")
         .header(header::CACHE_CONTROL, reply.caching.header());
-    if reply.body.is_some() {
+    if reply.body.is_some() && !reply.headers.iter().any(|(k, _)| k == header::CONTENT_TYPE) {
         builder = builder.header(header::CONTENT_TYPE, "application/json");
     }
     for (k, v) in reply.headers {
