@@ -523,6 +523,45 @@ locals {
       ses     = []
       streams = []
     }
+    "list-customers" = {
+      route    = "GET /admin/customers"
+      schedule = null
+      memory   = 512
+      dynamodb = [
+        { table = "users", actions = ["GetItem", "BatchGetItem"] },
+        { table = "users:index", actions = ["Query"] },
+      ]
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
+    }
+    "get-customer" = {
+      route    = "GET /admin/customers/{id}"
+      schedule = null
+      memory   = 512
+      dynamodb = [
+        { table = "users", actions = ["GetItem"] },
+        { table = "orders:index", actions = ["Query"] },
+      ]
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
+    }
+    "update-customer" = {
+      route    = "PUT /admin/customers/{id}"
+      schedule = null
+      memory   = 512
+      dynamodb = [
+        { table = "users", actions = ["GetItem", "UpdateItem"] },
+        { table = "orders:index", actions = ["Query"] },
+      ]
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
+    }
     "export-orders" = {
       route    = "GET /admin/orders/export"
       schedule = null

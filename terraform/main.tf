@@ -62,6 +62,21 @@ resource "aws_dynamodb_table" "users" {
     name = "sk"
     type = "S"
   }
+  attribute {
+    name = "gsi1pk"
+    type = "S"
+  }
+  attribute {
+    name = "gsi1sk"
+    type = "S"
+  }
+  # The email guards in email order: the admin's customer search by prefix.
+  global_secondary_index {
+    name            = "by_email"
+    hash_key        = "gsi1pk"
+    range_key       = "gsi1sk"
+    projection_type = "ALL"
+  }
   ttl {
     attribute_name = "expires_at"
     enabled        = true

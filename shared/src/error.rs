@@ -22,8 +22,8 @@ pub enum ApiError {
     /// Authenticated, but this caller may not do this.
     #[error("{0}")]
     NotAllowed(&'static str),
-    /// Authenticated, but the account must do `code` first (set a new password) and may do
-    /// nothing else until then.
+    /// The account may not go on: it must do `code` first (set a new password) and may do nothing
+    /// else until then, or it is disabled.
     #[error("{message}")]
     Blocked {
         code: &'static str,

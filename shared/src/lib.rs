@@ -8,6 +8,7 @@
 pub mod app;
 pub mod auth;
 pub mod catalog;
+pub mod customers;
 pub mod error;
 pub mod events;
 pub mod health;

@@ -1,4 +1,4 @@
-// Admin pages: the sales figures, products (create, edit, stock, image upload through a presigned URL, delete),
+// Admin pages: the sales figures, customers (find, disable), products (create, edit, stock, image upload through a presigned URL, delete),
 // orders by status, the queue to ship (with tracking) and its packing slips, and the shipping and
 // tax settings. The API enforces the admin role; these pages only show what it allows.
 
@@ -10,7 +10,7 @@ const STATUSES = ['PENDING', 'PAID', 'SHIPPED', 'DELIVERED', 'CANCELLED'];
 const NEXT = { PENDING: ['PAID', 'CANCELLED'], PAID: ['SHIPPED', 'CANCELLED'], SHIPPED: ['DELIVERED'] };
 const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
 
-const ADMIN_TABS = { sales: 'Sales', products: 'Products', orders: 'Orders', settings: 'Shipping & tax' };
+const ADMIN_TABS = { sales: 'Sales', products: 'Products', orders: 'Orders', customers: 'Customers', settings: 'Shipping & tax' };
 
 function adminTabs(current) {
   return h('nav', { class: 'tabs', 'aria-label': 'Admin' }, Object.entries(ADMIN_TABS).map(([tab, name]) =>
@@ -327,7 +327,62 @@ async function adminSales(params, _id, show) {
       h('tbody', {}, [...s.days].reverse().map((d) => h('tr', {}, h('td', {}, d.date), SALES_FIGURES.map(([key, , isMoney]) => h('td', { class: 'num' }, value(d, key, isMoney)))))))));
 }
 
+/** The customers: a search by the start of the email, a page at a time. */
+async function adminCustomers(params, _id, show) {
+  const q = params.get('q') || '';
+  const body = h('tbody');
+  const row = (c) => h('tr', { 'data-customer': c.id },
+    h('td', {}, h('a', { href: `#/admin/customers/${c.id}` }, c.email)),
+    h('td', {}, c.name),
+    h('td', {}, c.disabled ? h('span', { class: 'status CANCELLED' }, 'Disabled') : c.role === 'admin' ? 'Admin' : c.email_verified ? 'Verified' : 'Not verified'),
+    h('td', { class: 'num' }, c.created_at.slice(0, 10)));
+  const list = pager(
+    (cursor) => api('GET', `/admin/customers?limit=20&q=${encodeURIComponent(q)}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { auth: true }),
+    (items) => body.append(...items.map(row)),
+  );
+  const first = await list.first();
+  const input = h('input', { type: 'search', name: 'q', id: 'customer-search', value: q, autocomplete: 'off' });
+  const search = h('form', { class: 'actions', role: 'search', 'aria-label': 'Customers', onsubmit: (e) => { e.preventDefault(); go(`#/admin/customers?q=${encodeURIComponent(input.value.trim())}`); } },
+    h('label', {}, 'Email starts with', input), h('button', { type: 'submit' }, 'Find'));
+  show(h('h1', {}, 'Manage the shop'), adminTabs('customers'), search,
+    first.items.length
+      ? h('table', { id: 'customers' }, h('thead', {}, h('tr', {}, h('th', {}, 'Email'), h('th', {}, 'Name'), h('th', {}, 'Account'), h('th', { class: 'num' }, 'Since'))), body)
+      : h('p', { class: 'empty' }, 'No account matches.'),
+    list.more);
+}
+
+/** One customer: the account, its open sessions, its latest orders, and disabling it. */
+async function adminCustomer(_params, id, show) {
+  const c = await api('GET', `/admin/customers/${encodeURIComponent(id)}`, { auth: true });
+  const toggle = h('button', {
+    id: 'customer-disable', type: 'button', class: c.disabled ? '' : 'danger',
+    onclick: async () => {
+      toggle.disabled = true;
+      try {
+        await api('PUT', `/admin/customers/${encodeURIComponent(id)}`, { auth: true, body: { disabled: !c.disabled } });
+        toast(c.disabled ? 'Account enabled' : 'Account disabled; its sessions ended');
+        render();
+      } catch (err) {
+        toast(explain(err));
+        toggle.disabled = false;
+      }
+    },
+  }, c.disabled ? 'Enable account' : 'Disable account');
+  const fact = (label, value) => h('div', {}, h('dt', {}, label), h('dd', {}, value));
+  show(h('h1', {}, c.name), adminTabs('customers'),
+    h('dl', { class: 'stats', id: 'customer-facts' },
+      fact('Email', c.email), fact('Account', c.disabled ? 'Disabled' : c.email_verified ? 'Verified' : 'Not verified'),
+      fact('Two-factor', c.mfa_enabled ? 'On' : 'Off'), fact('Signed in on', `${c.sessions} device${c.sessions === 1 ? '' : 's'}`),
+      fact('Customer since', c.created_at.slice(0, 10))),
+    c.address ? h('section', { class: 'panel' }, h('h2', {}, 'Address'), addressBlock(c.address)) : '',
+    c.role === 'customer' ? h('p', {}, toggle) : h('p', { class: 'muted' }, 'An admin account: it is not disabled here.'),
+    h('h2', {}, 'Latest orders'),
+    c.orders.items.length ? h('div', { id: 'customer-orders' }, c.orders.items.map((o) => orderCard(o))) : h('p', { class: 'empty' }, 'No orders yet.'));
+}
+
 export const adminRoutes = [
+  [/^\/admin\/customers$/, adminCustomers, 'admin', 'admin'],
+  [/^\/admin\/customers\/([\w-]+)$/, adminCustomer, 'admin', 'admin'],
   [/^\/admin\/sales$/, adminSales, 'admin', 'admin'],
   [/^\/admin\/settings$/, adminSettings, 'admin', 'admin'],
   [/^\/admin\/products$/, adminProducts, 'admin', 'admin'],

@@ -756,6 +756,32 @@ journey('the owner sees a paid order in the sales figures and among the best sel
   await page.close();
 });
 
+journey('an admin finds a customer by email, disables the account and enables it again', async () => {
+  const email = `blocked+${Date.now()}@example.com`;
+  assert.equal((await call('POST', '/users/register', { body: { email, password: 'blocked-shopper-7', name: 'Bo' } })).status, 201);
+  const token = (await call('POST', '/users/login', { body: { email, password: 'blocked-shopper-7' } })).body.token;
+  const page = await newPage();
+  await signInAs(page, await adminLogin());
+  await page.goto(`${site}#/admin/customers`);
+  await page.getByLabel('Email starts with').fill(email.slice(0, 14).toUpperCase());
+  await page.getByRole('button', { name: 'Find' }).click();
+  await page.getByRole('link', { name: email }).click();
+  await page.getByRole('heading', { name: 'Bo' }).waitFor();
+  assert.match(await page.locator('#customer-facts').innerText(), /1 device/);
+  await page.getByRole('button', { name: 'Disable account' }).click();
+  await page.getByRole('button', { name: 'Enable account' }).waitFor();
+  assert.match(await page.locator('#customer-facts').innerText(), /Disabled[\s\S]*0 devices/);
+  assert.equal((await call('GET', '/users/me', { token })).status, 401, 'the session ended at once');
+  const refused = await call('POST', '/users/login', { body: { email, password: 'blocked-shopper-7' } });
+  assert.equal(refused.status, 403);
+  assert.equal(refused.body.error.code, 'account_disabled');
+  await page.getByRole('button', { name: 'Enable account' }).click();
+  await page.getByRole('button', { name: 'Disable account' }).waitFor();
+  assert.equal((await call('POST', '/users/login', { body: { email, password: 'blocked-shopper-7' } })).status, 200);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 journey('every page loads without a layout shift and with no accessibility violation, at phone size', async () => {
   const page = await newPage({ width: 412, height: 823 });
   const products = (await call('GET', '/products?limit=5')).body.items;
@@ -776,7 +802,7 @@ journey('every page loads without a layout shift and with no accessibility viola
   const pages = {
     guest: ['#/', '#/?q=audit', `#/product/${products[0].id}`, '#/cart', '#/login', '#/register', '#/forgot'],
     shopper: ['#/account', '#/orders', `#/orders/${order.body.id}`, '#/checkout'],
-    admin: ['#/admin/sales', '#/admin/products', '#/admin/products/new', '#/admin/orders', '#/admin/settings'],
+    admin: ['#/admin/sales', '#/admin/products', '#/admin/products/new', '#/admin/orders', '#/admin/customers', `#/admin/customers/${login.body.user.id}`, '#/admin/settings'],
   };
   const found = [];
   for (const [who, hashes] of Object.entries(pages)) {

@@ -44,6 +44,11 @@ pub async fn setup() -> Result<(), Box<dyn std::error::Error>> {
     // Products from an earlier `make dev` may predate the word index.
     let indexed = catalog::backfill_index(app).await.map_err(|e| e.chain())?;
     println!("search index: {indexed} products indexed");
+    // Accounts from an earlier `make dev` may predate the customer search.
+    let placed = shop::users::store::backfill_email_index(app)
+        .await
+        .map_err(|e| e.chain())?;
+    println!("customer search: {placed} older accounts indexed");
     Ok(())
 }
 

@@ -49,6 +49,18 @@ pub const RECOVERY_CODES: &str = "recovery_codes";
 /// Sign-ins past their password and waiting for their code: challenge id -> expiry.
 pub const MFA_CHALLENGES: &str = "mfa_challenges";
 
+/// An admin has disabled the account: it cannot sign in, and its sessions were ended when it was.
+pub const DISABLED: &str = "disabled";
+
+/// What the owner of a disabled account gets from a sign-in with the right password (a wrong one
+/// gets the usual answer, so nobody else learns the account is disabled).
+pub fn account_disabled() -> ApiError {
+    ApiError::Blocked {
+        code: "account_disabled",
+        message: "this account has been disabled; contact the shop",
+    }
+}
+
 /// What an account flagged [`PASSWORD_CHANGE_REQUIRED`] gets from everything else.
 pub fn password_change_required() -> ApiError {
     ApiError::Blocked {
@@ -85,6 +97,10 @@ impl AccountView<'_> {
 
     pub fn mfa_enabled(&self) -> bool {
         matches!(self.0.get(MFA_ENABLED), Some(AttributeValue::Bool(true)))
+    }
+
+    pub fn disabled(&self) -> bool {
+        matches!(self.0.get(DISABLED), Some(AttributeValue::Bool(true)))
     }
 
     /// Whether the access token `jti` was revoked by a logout.

@@ -143,6 +143,11 @@ fn expires_of(session: &AttributeValue) -> u64 {
     number_of(session, EXPIRES)
 }
 
+/// How many live sessions the account `item` has (signed-in browsers and apps).
+pub fn live_count(item: &Item, now: u64) -> usize {
+    sessions_of(item).map_or(0, |m| m.values().filter(|s| expires_of(s) > now).count())
+}
+
 /// Whether `sid` is a live session of the account `item` (read on every request).
 pub fn is_live(item: &Item, sid: &str, now: u64) -> bool {
     sessions_of(item)

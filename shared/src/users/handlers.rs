@@ -3,6 +3,8 @@
 
 use lambda_http::Request;
 
+use crate::auth::account::{AccountView, account_disabled};
+
 use super::{
     links::{
         INVALID_RESET, INVALID_VERIFICATION, LinkRecord, LinkToken, Purpose, RESET_REQUESTED,
@@ -214,6 +216,10 @@ pub async fn login(app: &'static App, req: Request) -> ApiResult<Reply> {
         failed_password(app, &creds.email, owner.as_ref(), &addr, checked.claimed).await?;
         return Err(ApiError::Unauthenticated(BAD_CREDENTIALS));
     };
+    if AccountView(&item).disabled() {
+        tracing::warn!(security_event = "disabled_account_sign_in", user_id = %user.id, client = %addr, "sign-in refused: the account is disabled");
+        return Err(account_disabled());
+    }
     // Most sign-ins follow no failure: then there is nothing to clear.
     if checked.pair.count > 0 {
         store::clear_failures(app, Scope::AccountAtAddress(&creds.email, &addr)).await?;

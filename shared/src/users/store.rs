@@ -15,7 +15,10 @@ use crate::{
     error::{ApiError, ApiResult},
     platform::{
         config::{TableId, env},
-        db::{self, Item, PK, TTL_ATTR, TableDef, Tx, TxError, UpdateExpr, n, s},
+        db::{
+            self, Gsi, Item, PK, Page, PageQuery, PageRequest, TTL_ATTR, TableDef, Tx, TxError,
+            UpdateExpr, n, s,
+        },
     },
     types::{Role, Timestamp, UserId, now_epoch_secs},
 };
@@ -24,7 +27,7 @@ use crate::{
 pub const TABLE: TableDef = TableDef {
     id: TableId::Users,
     env: env::USERS_TABLE,
-    gsis: &[],
+    gsis: &[BY_EMAIL],
     ttl: true,
     stream: true,
 };
@@ -35,9 +38,134 @@ const LAST_FAILURE: &str = "last_failure";
 const HELD_BACK: &str = "held_back";
 const GUARD_USER_ID: &str = "user_id";
 
+/// Every account's email guard in email order: the admin's customer search by prefix.
+pub const BY_EMAIL: Gsi = Gsi::first("by_email");
+/// The `by_email` partition: one, as accounts are made far more slowly than it can take.
+const EMAILS: &str = "EMAILS";
+
 /// Guard item that makes an email unique (written in the same transaction as the user).
 fn email_key(email: &Email) -> Item {
     db::key(format!("EMAIL#{email}"), "EMAIL")
+}
+
+/// The guard as written: its key, the account it names and its `by_email` place.
+fn email_guard(email: &Email, user: &UserId) -> Item {
+    let mut guard = email_key(email);
+    guard.insert(GUARD_USER_ID.into(), s(user.as_str()));
+    guard.insert(BY_EMAIL.pk.into(), s(EMAILS));
+    guard.insert(BY_EMAIL.sk.into(), s(email.to_string()));
+    guard
+}
+
+/// The accounts whose email starts with `prefix` (lower case, as emails are kept), in email
+/// order, a page at a time: each as its whole item.
+pub async fn search_accounts(app: &App, prefix: &str, page: &PageRequest) -> ApiResult<Page<Item>> {
+    #[derive(serde::Deserialize)]
+    struct Guard {
+        user_id: UserId,
+    }
+    let guards: Page<Guard> = db::query_page(
+        &app.dynamo,
+        &app.cursors,
+        PageQuery {
+            table: table(app),
+            index: &BY_EMAIL,
+            partition: EMAILS.into(),
+            prefix: Some(prefix.to_string()),
+            descending: false,
+        },
+        page,
+    )
+    .await?;
+    let mut batch = db::BatchGet::default();
+    for g in &guards.items {
+        batch = batch.get(table(app), account_key(g.user_id.as_str()), false);
+    }
+    let mut found: std::collections::HashMap<String, Item> = if guards.items.is_empty() {
+        Default::default()
+    } else {
+        batch
+            .send(&app.dynamo)
+            .await?
+            .take_all(table(app))
+            .into_iter()
+            .filter_map(|i| Some((db::str_attr(&i, "id")?.to_string(), i)))
+            .collect()
+    };
+    Ok(Page {
+        items: guards
+            .items
+            .iter()
+            .filter_map(|g| found.remove(g.user_id.as_str()))
+            .collect(),
+        next_cursor: guards.next_cursor,
+    })
+}
+
+/// Disables (ending every session in the same write) or re-enables a customer's account; the
+/// account as it is now, `None` when there is none. Admin accounts are not changed here.
+pub async fn set_disabled(app: &App, id: &UserId, disabled: bool) -> ApiResult<Option<Item>> {
+    let mut u = UpdateExpr::new();
+    u.set(auth::account::DISABLED, AttributeValue::Bool(disabled));
+    if disabled {
+        u.set(
+            auth::session::SESSIONS,
+            AttributeValue::M(Default::default()),
+        );
+    }
+    let role = u.name(auth::account::ROLE);
+    let customer = u.value(s("customer"));
+    u.condition(db::exists())
+        .condition(format!("{role} = {customer}"));
+    let result = u
+        .update_item(&app.dynamo, table(app), account_key(id.as_str()))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await;
+    match result {
+        Ok(out) => Ok(out.attributes),
+        Err(e) if db::is_condition_failure(&e) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Places every email guard in the `by_email` index (idempotent): for accounts made before it.
+/// A dev-tool backfill (it scans the guards), never on a request path.
+pub async fn backfill_email_index(app: &App) -> ApiResult<usize> {
+    let mut start = None;
+    let mut placed = 0;
+    loop {
+        let page = app
+            .dynamo
+            .scan()
+            .table_name(table(app))
+            .filter_expression("begins_with(pk, :p) AND attribute_not_exists(gsi1pk)")
+            .expression_attribute_values(":p", s("EMAIL#"))
+            .set_exclusive_start_key(start)
+            .send()
+            .await?;
+        for item in page.items.unwrap_or_default() {
+            let (Some(pk), Some(user)) =
+                (db::str_attr(&item, PK), db::str_attr(&item, GUARD_USER_ID))
+            else {
+                continue;
+            };
+            let Ok(email) = Email::parse(pk.trim_start_matches("EMAIL#")) else {
+                continue;
+            };
+            db::put(
+                &app.dynamo,
+                table(app),
+                email_guard(&email, &UserId::from_trusted(user)),
+            )
+            .await?;
+            placed += 1;
+        }
+        match page.last_evaluated_key {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => return Ok(placed),
+        }
+    }
 }
 
 /// A user as written: the public view plus the hash. Reads decode `UserView` straight from the item.
@@ -114,8 +242,7 @@ pub async fn create_user(
         auth::session::SESSIONS.into(),
         AttributeValue::M(Default::default()),
     );
-    let mut guard = email_key(&view.email);
-    guard.insert(GUARD_USER_ID.into(), s(view.id.as_str()));
+    let guard = email_guard(&view.email, &view.id);
     let mut tx = Tx::new()
         .put("user", db::put_new(table(app), item)?)
         .put("email_guard", db::put_new(table(app), guard)?);

@@ -16,7 +16,7 @@ use crate::{
     app::App,
     auth::{
         self,
-        account::AccountView,
+        account::{AccountView, account_disabled},
         mfa::{self, Redeemed},
     },
     error::{ApiError, ApiResult},
@@ -139,6 +139,10 @@ pub async fn login_mfa(app: &'static App, req: Request) -> ApiResult<Reply> {
         store::clear_failures(app, Scope::AccountAtAddress(email, &addr)).await?;
     }
     record_user(user.as_str());
+    if AccountView(&account.item).disabled() {
+        tracing::warn!(security_event = "disabled_account_sign_in", user_id = %user, client = %addr, "sign-in refused: the account is disabled");
+        return Err(account_disabled());
+    }
     let blocked = AccountView(&account.item).password_change_required();
     let tokens = auth::session::open(app, user, account.view.role, &account.item, false).await?;
     signed_in(app, &addr, tokens, account.view, blocked)

@@ -27,6 +27,9 @@ pub(crate) struct Fixture {
     pub(crate) verify_tokens: Vec<String>,
     /// A signed-in account that stays unverified (resend-verification's caller).
     pub(crate) unverified: String,
+    /// The account update-customer disables and enables in turn (disabling ends its sessions, so
+    /// it is nobody else's caller).
+    pub(crate) disposable: String,
     /// PENDING orders of verified buyers: for pay-order with the buyer's token, for the webhook
     /// with their totals.
     pub(crate) payable_orders: Vec<(String, String)>,
@@ -118,6 +121,7 @@ pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) 
     let verify_tokens = links(app, shop::users::links::Purpose::Verify, verifier, pool).await;
     let unverified = accounts.make("unverified@bench.local").await;
     let unverified = signed_in(app, &unverified, Role::Customer).await;
+    let disposable = accounts.make("disposable@bench.local").await.to_string();
     // Admin routes need two-factor sign-in on.
     let admin_secret = shop::auth::totp::TotpSecret::generate();
     shop::auth::mfa::enrol_with(app, &admin.id, &admin_secret)
@@ -175,6 +179,7 @@ pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) 
         reset_tokens,
         verify_tokens,
         unverified,
+        disposable,
         payable_orders,
         webhook_orders,
         card: shop_tests::stripe::card(shop_tests::stripe::CARD_OK).await,
@@ -661,6 +666,18 @@ fn pricing_call<'a>(function: &str, f: &'a Fixture, i: usize) -> Option<Call<'a>
         "admin-stats" | "low-stock" => Call::new("GET").by(&f.admin),
         // Today's orders as CSV: the fixture's orders, with their customers' emails.
         "export-orders" => Call::new("GET").by(&f.admin),
+        // The customers page's first search: the accounts whose email starts with "c".
+        "list-customers" => Call::new("GET")
+            .at("/admin/customers?q=c&limit=20".into())
+            .by(&f.admin),
+        "get-customer" => Call::new("GET")
+            .at(format!("/admin/customers/{}", f.customer_id))
+            .by(&f.admin),
+        // Disable and enable in turn: every request changes the account.
+        "update-customer" => Call::new("PUT")
+            .at(format!("/admin/customers/{}", f.disposable))
+            .by(&f.admin)
+            .json(json!({"disabled": i.is_multiple_of(2)})),
         "shipping-countries" => Call::new("GET"),
         "put-shipping" => Call::new("PUT")
             .by(&f.admin)
