@@ -124,7 +124,7 @@ async fn a_disabled_customer_is_signed_out_everywhere_and_told_only_after_the_ri
         .await;
     assert_eq!((r.status(), r.error_code()), (422, "not_a_customer"));
     assert_eq!(t.api().me(&admin).await.status(), 200);
-    let r = get(&t, &admin, "/admin/customers/01JBXAMPLE0000000000000000").await;
+    let r = get(&t, &admin, "/admin/customers/01JD0000000000000000000000").await;
     assert_eq!(r.status(), 404);
     let r = t
         .api()

@@ -112,7 +112,7 @@ pub struct JwtKeys {
     /// The keys of two-factor sign-in (see `auth::totp`), derived on first use: only the sign-in
     /// and two-factor functions need them, and the others' cold start should not pay for them.
     mfa: std::sync::OnceLock<super::totp::MfaKeys>,
-    secret: Vec<u8>,
+    signing_secret: Vec<u8>,
 }
 
 impl JwtKeys {
@@ -135,13 +135,13 @@ impl JwtKeys {
             refresh_key: super::totp::derive_key(&config.jwt_secret, b"shop/refresh-token/v2"),
             device_key: super::device::device_key(&config.jwt_secret),
             mfa: std::sync::OnceLock::new(),
-            secret: config.jwt_secret.clone(),
+            signing_secret: config.jwt_secret.clone(),
         }
     }
 
     pub fn mfa(&self) -> &super::totp::MfaKeys {
         self.mfa
-            .get_or_init(|| super::totp::MfaKeys::new(&self.secret))
+            .get_or_init(|| super::totp::MfaKeys::new(&self.signing_secret))
     }
 
     pub fn issue(&self, user: &UserId, role: Role, sid: &str) -> ApiResult<String> {

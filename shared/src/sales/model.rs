@@ -582,13 +582,13 @@ mod tests {
         let late = Timestamp::parse("2026-11-30T23:30:00Z").unwrap();
         assert!(r.contains(late, berlin));
         assert!(!r.contains(late, UtcOffset::UTC));
-        let c = ExportCursor::parse("2026-12-01/01JBXAMPLE0000000000000000").unwrap();
-        assert_eq!(c.to_string(), "2026-12-01/01JBXAMPLE0000000000000000");
+        let c = ExportCursor::parse("2026-12-01/01JD0000000000000000000000").unwrap();
+        assert_eq!(c.to_string(), "2026-12-01/01JD0000000000000000000000");
         for bad in [
             "",
             "2026-12-01",
             "2026-12-01/x",
-            "x/01JBXAMPLE0000000000000000",
+            "x/01JD0000000000000000000000",
         ] {
             assert!(ExportCursor::parse(bad).is_err(), "{bad}");
         }
