@@ -436,6 +436,12 @@ async fn stack(
     env.insert("IMAGES_BUCKET".into(), s3::IMAGES_BUCKET.into());
     // The fixture's access tokens must outlive the run (half an hour and more), not 15 minutes.
     env.insert(shop::config::env::TOKEN_TTL_SECONDS.into(), "86400".into());
+    // Likewise the fixture's unpaid orders: pay-order and the webhook reach them an hour and more
+    // after they were placed, past the default half-hour payment window.
+    env.insert(
+        shop::config::env::ORDER_PAYMENT_WINDOW_SECONDS.into(),
+        "86400".into(),
+    );
     shop_tests::stripe::configure(&mut env);
     shop_tests::events::configure(&mut env);
     env.insert(
