@@ -182,19 +182,34 @@ async fn add_missing_indexes(client: &Client, name: &str, def: &TableDef) -> Res
             )
             .build()
             .map_err(|e| fail(e.to_string()))?;
-        client
-            .update_table()
-            .table_name(name)
-            .attribute_definitions(string_attr(gsi.pk)?)
-            .attribute_definitions(sort_attr(gsi)?)
-            .global_secondary_index_updates(
-                aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
-                    .create(create)
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| fail(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
+        // A table (or index) still being built refuses the change: wait for it, up to 10 s.
+        let mut attempt = 0;
+        loop {
+            let sent = client
+                .update_table()
+                .table_name(name)
+                .attribute_definitions(string_attr(gsi.pk)?)
+                .attribute_definitions(sort_attr(gsi)?)
+                .global_secondary_index_updates(
+                    aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
+                        .create(create.clone())
+                        .build(),
+                )
+                .send()
+                .await;
+            match sent {
+                Ok(_) => break,
+                Err(e) if e.code() == Some("ResourceInUseException") && attempt < 40 => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                }
+                Err(e) => {
+                    return Err(fail(
+                        aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string(),
+                    ));
+                }
+            }
+        }
     }
     Ok(())
 }
