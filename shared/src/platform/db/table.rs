@@ -199,9 +199,13 @@ async fn add_missing_indexes(client: &Client, name: &str, def: &TableDef) -> Res
                 .await;
             match sent {
                 Ok(_) => break,
-                Err(e) if e.code() == Some("ResourceInUseException") && attempt < 40 => {
+                // Busy, or slow to answer (the change may have been made): look, then try again.
+                Err(_) if attempt < 40 => {
                     attempt += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                    if has_index(client, name, gsi.name).await {
+                        break;
+                    }
                 }
                 Err(e) => {
                     return Err(fail(
@@ -212,6 +216,22 @@ async fn add_missing_indexes(client: &Client, name: &str, def: &TableDef) -> Res
         }
     }
     Ok(())
+}
+
+/// Whether table `name` has (or is building) index `index`.
+async fn has_index(client: &Client, name: &str, index: &str) -> bool {
+    client
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .ok()
+        .and_then(|d| d.table)
+        .is_some_and(|t| {
+            t.global_secondary_indexes()
+                .iter()
+                .any(|g| g.index_name() == Some(index))
+        })
 }
 
 fn key(name: &str, t: KeyType) -> Result<KeySchemaElement, String> {
