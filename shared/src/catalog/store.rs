@@ -171,12 +171,9 @@ fn table(app: &App) -> &str {
 /// Every product whose stock is at or under `threshold`, fewest first: one Query per `by_stock`
 /// partition (the key condition selects only those products), each paged through.
 pub async fn low_stock(app: &App, threshold: i64) -> ApiResult<Vec<ProductView>> {
-    let reads = (0..STOCK_SHARDS).map(|shard| async move {
-        let mut found: Vec<ProductView> = Vec::new();
-        let mut start = None;
-        loop {
-            let page = app
-                .dynamo
+    let reads = (0..STOCK_SHARDS).map(|shard| {
+        db::query_all(
+            app.dynamo
                 .query()
                 .table_name(table(app))
                 .index_name(BY_STOCK.name)
@@ -184,27 +181,11 @@ pub async fn low_stock(app: &App, threshold: i64) -> ApiResult<Vec<ProductView>>
                 .expression_attribute_names("#pk", BY_STOCK.pk)
                 .expression_attribute_names("#stock", BY_STOCK.sk)
                 .expression_attribute_values(":pk", s(format!("STOCK#{shard}")))
-                .expression_attribute_values(":t", n(threshold))
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for mut item in page.items.unwrap_or_default() {
-                for k in db::KEY_ATTRIBUTES {
-                    item.remove(k);
-                }
-                found.push(serde_dynamo::from_item(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok::<_, ApiError>(found),
-            }
-        }
+                .expression_attribute_values(":t", n(threshold)),
+        )
     });
-    let mut all: Vec<ProductView> = futures_util::future::try_join_all(reads)
-        .await?
-        .into_iter()
-        .flatten()
-        .collect();
+    let found = futures_util::future::try_join_all(reads).await?;
+    let mut all: Vec<ProductView> = db::decode_all(found.into_iter().flatten().collect())?;
     all.sort_by(|a, b| (a.stock, &a.name).cmp(&(b.stock, &b.name)));
     Ok(all)
 }

@@ -125,18 +125,7 @@ pub async fn placed_on(
         .last_evaluated_key
         .as_ref()
         .is_some_and(|k| !k.is_empty());
-    let orders = out
-        .items
-        .unwrap_or_default()
-        .into_iter()
-        .map(|mut item| {
-            for k in db::KEY_ATTRIBUTES {
-                item.remove(k);
-            }
-            serde_dynamo::from_item(item)
-        })
-        .collect::<Result<Vec<Order>, _>>()?;
-    Ok((orders, more))
+    Ok((db::decode_all(out.items.unwrap_or_default())?, more))
 }
 
 fn status_pk(status: OrderStatus) -> String {

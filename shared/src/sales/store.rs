@@ -5,8 +5,6 @@
 //! one Query per shard. An event is counted once: its marker (`SALESEVENT#<id>`) is put in the same
 //! transaction as its counts, on the condition that none exists.
 
-use std::collections::HashMap;
-
 use super::model::{Day, Delta, Figures, ProductSale, Range, SHARDS, shard_of};
 use crate::{
     app::App,
@@ -141,11 +139,8 @@ async fn rows(
     range: Range,
     upper: &str,
 ) -> ApiResult<Vec<Item>> {
-    let mut out = Vec::new();
-    let mut start: Option<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> = None;
-    loop {
-        let page = app
-            .dynamo
+    db::query_all(
+        app.dynamo
             .query()
             .table_name(table(app))
             .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
@@ -153,14 +148,7 @@ async fn rows(
             .expression_attribute_names("#sk", SK)
             .expression_attribute_values(":pk", s(partition(shard)))
             .expression_attribute_values(":from", s(format!("{prefix}{}", range.from)))
-            .expression_attribute_values(":to", s(format!("{prefix}{}{upper}", range.to)))
-            .set_exclusive_start_key(start)
-            .send()
-            .await?;
-        out.extend(page.items.unwrap_or_default());
-        match page.last_evaluated_key {
-            Some(k) if !k.is_empty() => start = Some(k),
-            _ => return Ok(out),
-        }
-    }
+            .expression_attribute_values(":to", s(format!("{prefix}{}{upper}", range.to))),
+    )
+    .await
 }

@@ -114,7 +114,7 @@ pub async fn set_disabled(app: &App, id: &UserId, disabled: bool) -> ApiResult<O
         );
     }
     let role = u.name(auth::account::ROLE);
-    let customer = u.value(s("customer"));
+    let customer = u.value(to_attribute_value(Role::Customer)?);
     u.condition(db::exists())
         .condition(format!("{role} = {customer}"));
     let result = u

@@ -171,15 +171,12 @@ async fn add_missing_indexes(client: &Client, name: &str, def: &TableDef) -> Res
         .filter_map(|g| g.index_name().map(str::to_string))
         .collect();
     for gsi in def.gsis.iter().filter(|g| !has.iter().any(|h| h == g.name)) {
+        // The index exactly as a new table gets it.
+        let shape = index(gsi)?;
         let create = aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
             .index_name(gsi.name)
-            .key_schema(key(gsi.pk, KeyType::Hash)?)
-            .key_schema(key(gsi.sk, KeyType::Range)?)
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
+            .set_key_schema(Some(shape.key_schema))
+            .set_projection(shape.projection)
             .build()
             .map_err(|e| fail(e.to_string()))?;
         // A table (or index) still being built refuses the change: wait for it, up to 10 s.
