@@ -562,6 +562,45 @@ locals {
       ses     = []
       streams = []
     }
+    "list-promotions" = {
+      route    = "GET /admin/promotions"
+      schedule = null
+      memory   = 512
+      dynamodb = [
+        { table = "users", actions = ["GetItem"] },
+        { table = "orders", actions = ["Query"] },
+      ]
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
+    }
+    "create-promotion" = {
+      route    = "POST /admin/promotions"
+      schedule = null
+      memory   = 512
+      dynamodb = [
+        { table = "users", actions = ["GetItem"] },
+        { table = "orders", actions = ["PutItem"] },
+      ]
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
+    }
+    "update-promotion" = {
+      route    = "PUT /admin/promotions/{code}"
+      schedule = null
+      memory   = 512
+      dynamodb = [
+        { table = "users", actions = ["GetItem"] },
+        { table = "orders", actions = ["GetItem", "UpdateItem"] },
+      ]
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
+    }
     "export-orders" = {
       route    = "GET /admin/orders/export"
       schedule = null

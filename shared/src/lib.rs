@@ -16,6 +16,7 @@ pub mod orders;
 pub mod payments;
 pub mod platform;
 pub mod pricing;
+pub mod promotions;
 pub mod sales;
 pub mod settings;
 pub mod types;

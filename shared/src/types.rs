@@ -250,7 +250,7 @@ impl Default for OrderId {
 }
 
 /// An amount of money in integer minor units (cents). Never a float.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Cents(i64);
 
@@ -300,6 +300,16 @@ impl Cents {
                 ),
             ))
         }
+    }
+
+    /// `pct` percent of this amount, rounded half up.
+    pub fn percent(self, pct: u32) -> Cents {
+        Cents(half_up(self.0 * i64::from(pct), 100))
+    }
+
+    /// An amount the shop computed itself (a share of a discount); never from outside.
+    pub fn from_trusted(cents: i64) -> Cents {
+        Cents(cents)
     }
 
     /// The tax `bp` basis points add to this amount, in cents rounded half up.

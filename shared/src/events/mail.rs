@@ -157,6 +157,12 @@ fn order_lines(order: &OrderData) -> Vec<(String, String)> {
         "Subtotal".into(),
         money(order.subtotal_cents.get(), currency),
     ));
+    if let Some(code) = &order.promo_code {
+        rows.push((
+            format!("Discount ({code})"),
+            money(-order.discount_cents.get(), currency),
+        ));
+    }
     rows.push((
         format!("Shipping ({})", order.shipping_method.name),
         money(order.shipping_cents.get(), currency),
@@ -448,6 +454,26 @@ mod tests {
 
     fn placed() -> Event {
         event(EventType::OrderPlaced, order(None))
+    }
+
+    #[test]
+    fn a_discount_is_its_own_line_under_the_subtotal() {
+        let mut data = order(None);
+        data["promo_code"] = json!("SAVE5");
+        data["discount_cents"] = json!(500);
+        let m = compose(&event(EventType::OrderPlaced, data), "a@b.test", &SHOP).unwrap();
+        assert!(
+            m.text
+                .contains("Subtotal  €27.50\n  Discount (SAVE5)  -€5.00"),
+            "{}",
+            m.text
+        );
+        assert!(
+            !compose(&placed(), "a@b.test", &SHOP)
+                .unwrap()
+                .text
+                .contains("Discount")
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::{
         address::ShippingAddress,
         quote::{ShippingChoice, TaxLine},
     },
+    promotions::model::PromoCode,
     types::{Cents, Currency, OrderId, ProductId, Timestamp, UserId},
     users::{
         links::{LinkRecord, Purpose},
@@ -209,6 +210,11 @@ pub struct OrderData {
     pub shipping_address: ShippingAddress,
     pub shipping_method: ShippingChoice,
     pub subtotal_cents: Cents,
+    /// The discount code the order used, and what it took off (absent: 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promo_code: Option<PromoCode>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub discount_cents: Cents,
     pub shipping_cents: Cents,
     pub tax_lines: Vec<TaxLine>,
     pub tax_cents: Cents,
@@ -224,6 +230,10 @@ pub struct OrderData {
     pub shipment: Option<Shipment>,
 }
 
+fn is_zero(c: &Cents) -> bool {
+    *c == Cents::ZERO
+}
+
 impl From<&Order> for OrderData {
     fn from(o: &Order) -> Self {
         OrderData {
@@ -235,6 +245,8 @@ impl From<&Order> for OrderData {
             shipping_address: o.shipping_address.clone(),
             shipping_method: o.shipping_method.clone(),
             subtotal_cents: o.subtotal_cents,
+            promo_code: o.promo_code.clone(),
+            discount_cents: o.discount_cents,
             shipping_cents: o.shipping_cents,
             tax_lines: o.tax_lines.clone(),
             tax_cents: o.tax_cents,

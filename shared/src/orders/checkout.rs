@@ -1,6 +1,7 @@
 //! Checkout. ONE DynamoDB transaction holds the order, the idempotency record and a conditional
-//! stock decrement per line (plus deleting the cart when the cart was checked out), so stock can
-//! never be oversold and a retried request never reserves twice.
+//! stock decrement per line (plus deleting the cart when the cart was checked out, and taking a use
+//! of the discount code within its limits), so stock can never be oversold, a code never used past
+//! its limits, and a retried request never reserves twice.
 
 use std::collections::HashMap;
 
@@ -24,11 +25,15 @@ use crate::{
         metrics,
     },
     pricing::{
-        quote::{Quote, quote},
+        quote::{Offer, Quote, quote},
         rates::{ShippingRates, TaxRates},
         store as rates,
     },
-    types::ProductId,
+    promotions::{
+        model::{Invalid, Promotion, exhausted},
+        store as promotions,
+    },
+    types::{ProductId, Timestamp},
 };
 
 /// How a checkout ended.
@@ -40,16 +45,21 @@ pub enum Outcome {
 }
 
 /// What a checkout or a quote needs to have read first (in the same round trip as
-/// authentication): the products of `items`, or the cart, and the shipping and tax rates.
-pub fn prefetch(app: &App, source: &CheckoutSource, user: &crate::types::UserId) -> db::BatchGet {
+/// authentication): the products of `items`, or the cart, the shipping and tax rates, and the
+/// discount code.
+pub fn prefetch(app: &App, checkout: &Checkout, user: &crate::types::UserId) -> db::BatchGet {
     let tables = &app.config.tables;
-    let batch = match source {
+    let batch = match &checkout.source {
         CheckoutSource::Items(lines) => lines.iter().fold(db::BatchGet::default(), |b, l| {
             b.get(&tables.products, product_key(&l.product_id), false)
         }),
         CheckoutSource::Cart => {
             db::BatchGet::default().get(&tables.orders, store::cart_key(user), true)
         }
+    };
+    let batch = match &checkout.promo_code {
+        Some(code) => promotions::prefetch(app, batch, code),
+        None => batch,
     };
     rates::prefetch(app, batch)
 }
@@ -63,18 +73,24 @@ pub struct Prefetched {
     pub products: Option<HashMap<ProductId, ProductView>>,
     pub shipping: ShippingRates,
     pub tax: TaxRates,
+    /// The discount code entered, as read (`None` also when it names no code).
+    pub promotion: Option<Promotion>,
 }
 
 /// Takes [`prefetch`]'s items out of `fetched`; `None` for an empty cart.
 pub fn prefetched(
     app: &App,
     who: &Principal,
-    source: &CheckoutSource,
+    checkout: &Checkout,
     mut fetched: Fetched,
 ) -> ApiResult<Option<Prefetched>> {
     let tables = &app.config.tables;
     let (shipping, tax) = rates::take(app, &mut fetched)?;
-    let (lines, cart_version, products) = match source {
+    let promotion = match &checkout.promo_code {
+        Some(code) => promotions::take(app, &mut fetched, code)?,
+        None => None,
+    };
+    let (lines, cart_version, products) = match &checkout.source {
         CheckoutSource::Items(lines) => (
             lines.clone(),
             None,
@@ -98,6 +114,7 @@ pub fn prefetched(
         products,
         shipping,
         tax,
+        promotion,
     }))
 }
 
@@ -109,8 +126,27 @@ pub fn empty_cart() -> ApiError {
     }
 }
 
+/// The code `checkout` names, as read: 422 `promotion_invalid` when there is no such code, 409
+/// `promotion_exhausted` when every use was taken when read.
+fn offer<'a>(checkout: &Checkout, read: &'a Prefetched) -> ApiResult<Option<Offer<'a>>> {
+    let Some(code) = &checkout.promo_code else {
+        return Ok(None);
+    };
+    let promotion = read
+        .promotion
+        .as_ref()
+        .ok_or_else(|| Invalid::Unknown.error(code))?;
+    if promotion.used_up() {
+        return Err(exhausted(code, false));
+    }
+    Ok(Some(Offer {
+        promotion,
+        at: Timestamp::now(),
+    }))
+}
+
 /// The quote of `checkout` from what was read: the catalog (read now when `products` is `None`),
-/// the rates, the address and method.
+/// the rates, the address and method, the discount code.
 pub async fn price(app: &App, checkout: &Checkout, read: &mut Prefetched) -> ApiResult<Quote> {
     let catalog = match read.products.take() {
         Some(found) => found,
@@ -125,6 +161,7 @@ pub async fn price(app: &App, checkout: &Checkout, read: &mut Prefetched) -> Api
         &read.shipping,
         &read.tax,
         &app.settings.catalog.currency,
+        offer(checkout, read)?,
     )
 }
 
@@ -144,7 +181,7 @@ pub async fn checkout(
             Some(order) => Ok(Outcome::Replayed(order)),
             None => Err(err),
         };
-    let Some(mut read) = prefetched(app, who, &checkout.source, fetched)? else {
+    let Some(mut read) = prefetched(app, who, checkout, fetched)? else {
         return refuse(empty_cart()).await;
     };
     for attempt in 0..CONFLICT_ATTEMPTS {
@@ -154,7 +191,11 @@ pub async fn checkout(
         // A retry re-reads the catalog: a price may have changed under us.
         let priced = match price(app, checkout, &mut read).await {
             Ok(q) => q,
-            Err(e @ (ApiError::Rejected { .. } | ApiError::Invalid { .. })) => {
+            Err(
+                e @ (ApiError::Rejected { .. }
+                | ApiError::Invalid { .. }
+                | ApiError::Conflict { .. }),
+            ) => {
                 return refuse(e).await;
             }
             Err(e) => return Err(e),
@@ -172,6 +213,9 @@ pub async fn checkout(
             &fingerprint,
             &order,
             read.cart_version.as_deref(),
+            read.promotion
+                .as_ref()
+                .filter(|_| order.promo_code.is_some()),
         )
         .await?
         {
@@ -212,6 +256,7 @@ async fn place(
     fingerprint: &str,
     order: &Order,
     cart_version: Option<&str>,
+    promotion: Option<&Promotion>,
 ) -> ApiResult<Placed> {
     let mut tx = Tx::new().put("order", store::put_order(app, order)?).put(
         "idempotency",
@@ -229,6 +274,10 @@ async fn place(
         tx = tx.update("line", hold);
     }
     tx = tx.update("unpaid", store::count_unpaid(app, &who.user_id)?);
+    if let Some(promo) = promotion {
+        let [code, own] = promotions::redeem(app, promo, &who.user_id)?;
+        tx = tx.update("promotion", code).update("promotion_use", own);
+    }
     if let Some(version) = cart_version {
         tx = tx.delete(
             "cart",
@@ -249,6 +298,14 @@ async fn place(
             "too_many_unpaid_orders",
             format!("you already have {max} unpaid orders: pay for or cancel one first"),
         )));
+    }
+    if let Some(promo) = promotion {
+        if reasons.failed("promotion") {
+            return Ok(Placed::Failed(exhausted(&promo.code, false)));
+        }
+        if reasons.failed("promotion_use") {
+            return Ok(Placed::Failed(exhausted(&promo.code, true)));
+        }
     }
     if let Some(failed) = line_failure(order, &reasons) {
         return Ok(Placed::Failed(failed));

@@ -45,7 +45,7 @@ pub async fn create_order(app: &'static App, req: Request) -> ApiResult<Reply> {
     // request with this key is not looked for up front: the transaction's conditional put of the
     // idempotency record finds it, so a first attempt (nearly every request) pays no read for it.
     let (who, fetched) = auth::authenticate_batch(app, &req, |user| match &body {
-        Ok(body) => checkout::prefetch(app, &body.source, user),
+        Ok(body) => checkout::prefetch(app, body, user),
         Err(_) => Default::default(),
     })
     .await?;
@@ -68,13 +68,13 @@ pub async fn create_order(app: &'static App, req: Request) -> ApiResult<Reply> {
 pub async fn checkout_quote(app: &'static App, req: Request) -> ApiResult<Reply> {
     let body = checkout_body(&req);
     let (who, fetched) = auth::authenticate_batch(app, &req, |user| match &body {
-        Ok(body) => checkout::prefetch(app, &body.source, user),
+        Ok(body) => checkout::prefetch(app, body, user),
         Err(_) => Default::default(),
     })
     .await?;
     let body = body?;
     let mut read =
-        checkout::prefetched(app, &who, &body.source, fetched)?.ok_or_else(checkout::empty_cart)?;
+        checkout::prefetched(app, &who, &body, fetched)?.ok_or_else(checkout::empty_cart)?;
     Reply::ok(&checkout::price(app, &body, &mut read).await?)
 }
 

@@ -17,6 +17,7 @@ use crate::{
         quote::{Item, Quote, ShippingChoice, TaxLine},
         rates::RateId,
     },
+    promotions::model::PromoCode,
     types::{Cents, Currency, OrderId, ProductId, Quantity, Timestamp, UserId},
 };
 
@@ -162,6 +163,11 @@ pub struct Order {
     pub shipping_address: ShippingAddress,
     pub shipping_method: ShippingChoice,
     pub subtotal_cents: Cents,
+    /// The discount code the order used, and what it took off (0 without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promo_code: Option<PromoCode>,
+    #[serde(default)]
+    pub discount_cents: Cents,
     pub shipping_cents: Cents,
     pub tax_lines: Vec<TaxLine>,
     pub tax_cents: Cents,
@@ -217,6 +223,8 @@ impl Order {
                 name: "Standard (3-5 business days)".into(),
             },
             subtotal_cents: cents(2980),
+            promo_code: None,
+            discount_cents: Cents::ZERO,
             shipping_cents: cents(590),
             tax_lines: vec![TaxLine {
                 name: "California sales tax".into(),
@@ -257,6 +265,11 @@ pub struct OrderView {
     pub shipping_address: ShippingAddress,
     pub shipping_method: ShippingChoice,
     pub subtotal_cents: Cents,
+    /// The discount code the order used, and what it took off (0 without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promo_code: Option<PromoCode>,
+    #[serde(default)]
+    pub discount_cents: Cents,
     pub shipping_cents: Cents,
     pub tax_lines: Vec<TaxLine>,
     pub tax_cents: Cents,
@@ -286,6 +299,8 @@ impl From<Order> for OrderView {
             shipping_address: o.shipping_address,
             shipping_method: o.shipping_method,
             subtotal_cents: o.subtotal_cents,
+            promo_code: o.promo_code,
+            discount_cents: o.discount_cents,
             shipping_cents: o.shipping_cents,
             tax_lines: o.tax_lines,
             tax_cents: o.tax_cents,
@@ -325,6 +340,7 @@ pub fn basket(
                 quantity: l.quantity,
                 weight_grams: p.weight_grams,
                 tax_class: p.tax_class,
+                category: p.category.clone(),
             })
         })
         .collect())
@@ -364,6 +380,8 @@ pub fn order_from(
         shipping_address: address,
         shipping_method: quote.shipping_method.clone(),
         subtotal_cents: quote.subtotal_cents,
+        promo_code: quote.promo_code.clone(),
+        discount_cents: quote.discount_cents,
         shipping_cents: quote.shipping_cents,
         tax_lines: quote.tax_lines.clone(),
         tax_cents: quote.tax_cents,
@@ -386,6 +404,8 @@ pub struct CheckoutRequest {
     pub shipping_address: Option<AddressRequest>,
     #[serde(default)]
     pub shipping_method: Option<String>,
+    #[serde(default)]
+    pub promo_code: Option<String>,
 }
 
 /// What a checkout buys: explicit lines, or whatever is in the cart.
@@ -417,6 +437,8 @@ pub struct Checkout {
     pub source: CheckoutSource,
     pub address: ShippingAddress,
     pub method: Option<RateId>,
+    /// The discount code entered (`None`: no discount).
+    pub promo_code: Option<PromoCode>,
 }
 
 impl TryFrom<CheckoutRequest> for Checkout {
@@ -435,6 +457,11 @@ impl TryFrom<CheckoutRequest> for Checkout {
             method: r
                 .shipping_method
                 .map(|m| RateId::parse("shipping_method", &m))
+                .transpose()?,
+            promo_code: r
+                .promo_code
+                .filter(|c| !c.trim().is_empty())
+                .map(|c| PromoCode::parse("promo_code", &c))
                 .transpose()?,
         })
     }
@@ -461,8 +488,9 @@ impl Checkout {
         };
         let address = serde_json::to_string(&self.address).expect("an address serialises");
         let method = self.method.as_ref().map_or("", RateId::as_str);
+        let code = self.promo_code.as_ref().map_or("", PromoCode::as_str);
         B64.encode(Sha256::digest(
-            format!("{lines}|{address}|{method}").as_bytes(),
+            format!("{lines}|{address}|{method}|{code}").as_bytes(),
         ))
     }
 }
@@ -630,6 +658,8 @@ pub struct Transition {
     pub restock: Vec<OrderLine>,
     /// The move ends an order counted against its owner's cap of unpaid orders.
     pub releases_unpaid: bool,
+    /// The discount code whose use the move gives back (a cancelled or lapsed order's).
+    pub gives_back: Option<PromoCode>,
 }
 
 /// The one answer to "what happens when this order moves to `to`": the refusal, or the new status
@@ -701,6 +731,7 @@ pub fn plan_transition(
         },
         // Every checkout counted its order while PENDING.
         releases_unpaid: from == OrderStatus::Pending,
+        gives_back: order.promo_code.clone().filter(|_| cancelled),
         order: moved,
     })
 }
@@ -903,6 +934,7 @@ mod tests {
             &shipping.try_into().unwrap(),
             &tax.try_into().unwrap(),
             &usd(),
+            None,
         )
         .unwrap();
         Ok(order_from(
@@ -1012,6 +1044,7 @@ mod tests {
                 source,
                 address,
                 method: method.map(|m| RateId::parse("m", m).unwrap()),
+                promo_code: None,
             }
             .fingerprint()
         };
@@ -1176,7 +1209,24 @@ mod tests {
             assert_eq!(plan.restock, order.items);
             assert_eq!(plan.order.payment_status, PaymentStatus::Unpaid);
             assert!(plan.refund.is_none() && plan.releases_unpaid);
+            assert_eq!(plan.gives_back, None, "it used no code");
         }
+    }
+
+    #[test]
+    fn only_a_cancel_gives_a_discount_codes_use_back() {
+        let order = Order {
+            promo_code: Some(PromoCode::parse("c", "save10").unwrap()),
+            ..pending(1)
+        };
+        let lapsed = plan_transition(&order, OrderStatus::Cancelled, Mover::Expiry, now()).unwrap();
+        assert_eq!(lapsed.gives_back, order.promo_code);
+        let paid =
+            plan_transition(&order, OrderStatus::Paid, Mover::Payment("pi_1"), now()).unwrap();
+        assert_eq!(paid.gives_back, None);
+        let refunded =
+            plan_transition(&paid.order, OrderStatus::Cancelled, Mover::Admin, now()).unwrap();
+        assert_eq!(refunded.gives_back, order.promo_code);
     }
 
     #[test]

@@ -23,6 +23,7 @@ use crate::{
             UpdateExpr, built, n, s,
         },
     },
+    promotions::store as promotions,
     types::{OrderId, ProductId, Timestamp, UserId, now_epoch_secs},
 };
 
@@ -450,7 +451,8 @@ pub async fn backoff(attempt: u32) {
 
 /// Carries out a [`Transition`] in one transaction, conditional on the order still being in the
 /// status it was planned from (of two concurrent moves one wins; the other is refused against the
-/// status the order has now). A cancellation restores its lines' stock in the same transaction;
+/// status the order has now). A cancellation restores its lines' stock and gives its discount
+/// code's use back in the same transaction;
 /// a product deleted since is not restocked, and none is restocked past the most it may hold.
 pub async fn apply(app: &App, plan: &Transition) -> ApiResult<Order> {
     let moved = &plan.order;
@@ -472,6 +474,11 @@ pub async fn apply(app: &App, plan: &Transition) -> ApiResult<Order> {
             .iter()
             .filter(|l| !gone.contains(&l.product_id))
             .collect();
+        if let Some(code) = &plan.gives_back {
+            for item in promotions::give_back(app, code, &moved.user_id)? {
+                tx = tx.update("promotion", item);
+            }
+        }
         for line in &restock {
             let how = if capped.contains(&line.product_id) {
                 Restock::FillUp(line.quantity)

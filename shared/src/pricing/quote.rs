@@ -1,6 +1,6 @@
 //! The one pricing function: lines at catalog prices, the shipping options to an address and the
 //! chosen one's price, the tax of the address's region per line (and on shipping where the region
-//! taxes it), and the total. The quote and the checkout both call [`quote`], so a shopper pays
+//! taxes it), a discount code's saving per line (tax is on what is left), and the total. The quote and the checkout both call [`quote`], so a shopper pays
 //! what the quote said. Integer cents throughout, each tax amount rounded half up. Pure.
 
 use std::collections::BTreeMap;
@@ -12,8 +12,10 @@ use super::{
     rates::{Method, RateId, ShippingRates, TaxRates, TaxRegion},
 };
 use crate::{
+    catalog::model::Category,
     error::{ApiError, ApiResult},
-    types::{Cents, Currency, Grams, ProductId, Quantity, TaxClass},
+    promotions::model::{Priced, PromoCode, Promotion},
+    types::{Cents, Currency, Grams, ProductId, Quantity, TaxClass, Timestamp},
 };
 
 /// A line to price: what the catalog says about the product, and how many.
@@ -25,6 +27,14 @@ pub struct Item {
     pub quantity: Quantity,
     pub weight_grams: Grams,
     pub tax_class: TaxClass,
+    pub category: Category,
+}
+
+/// A discount code a shopper entered, to apply as of `at`.
+#[derive(Clone, Copy, Debug)]
+pub struct Offer<'a> {
+    pub promotion: &'a Promotion,
+    pub at: Timestamp,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +73,11 @@ pub struct TaxLine {
 pub struct Quote {
     pub lines: Vec<QuoteLine>,
     pub subtotal_cents: Cents,
+    /// The code applied, and what it took off the subtotal (0 without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promo_code: Option<PromoCode>,
+    #[serde(default)]
+    pub discount_cents: Cents,
     pub shipping_options: Vec<ShippingOption>,
     pub shipping_method: ShippingChoice,
     pub shipping_cents: Cents,
@@ -73,9 +88,11 @@ pub struct Quote {
     pub prices_include_tax: bool,
 }
 
-/// What a basket costs delivered to `to` by `method` (the cheapest offered when `None`).
-/// Refusals: 422 `cannot_ship_to` (no zone serves the country), 422
-/// `shipping_method_unavailable` (the method is not offered there, or the basket is too heavy).
+/// What a basket costs delivered to `to` by `method` (the cheapest offered when `None`), less
+/// `offer`'s discount. Refusals: 422 `cannot_ship_to` (no zone serves the country), 422
+/// `shipping_method_unavailable` (the method is not offered there, or the basket is too heavy),
+/// 422 `promotion_invalid` (the code may not be used on this basket now). Free shipping from a
+/// threshold counts the subtotal after the discount.
 pub fn quote(
     items: &[Item],
     to: &ShippingAddress,
@@ -83,6 +100,7 @@ pub fn quote(
     rates: &ShippingRates,
     tax: &TaxRates,
     currency: &Currency,
+    offer: Option<Offer<'_>>,
 ) -> ApiResult<Quote> {
     let lines: Vec<QuoteLine> = items
         .iter()
@@ -95,23 +113,40 @@ pub fn quote(
         })
         .collect();
     let subtotal = Cents::sum(lines.iter().map(|l| l.line_cents));
+    let off = match offer {
+        None => vec![Cents::ZERO; lines.len()],
+        Some(o) => {
+            let priced: Vec<Priced<'_>> = items
+                .iter()
+                .zip(&lines)
+                .map(|(i, l)| Priced {
+                    line_cents: l.line_cents,
+                    category: &i.category,
+                })
+                .collect();
+            o.promotion
+                .discounts(&priced, o.at)
+                .map_err(|why| why.error(&o.promotion.code))?
+        }
+    };
+    let discount = Cents::sum(off.iter().copied());
     let grams: u64 = items
         .iter()
         .map(|i| u64::from(i.weight_grams.get()) * u64::from(i.quantity.get()))
         .sum();
-    let options = shipping_options(to, rates, grams, subtotal)?;
+    let options = shipping_options(to, rates, grams, subtotal - discount)?;
     let chosen = choose(&options, method)?;
     let region = tax.region_for(&to.country, to.region.as_deref());
     let tax_lines = region.map_or_else(Vec::new, |r| {
         tax_lines(
             r,
-            items.iter().zip(&lines),
+            items.iter().zip(lines.iter().zip(&off)),
             chosen.price_cents,
             tax.prices_include_tax,
         )
     });
     let tax_cents = Cents::sum(tax_lines.iter().map(|t| t.amount_cents));
-    let total = subtotal + chosen.price_cents;
+    let total = subtotal - discount + chosen.price_cents;
     Ok(Quote {
         total_cents: if tax.prices_include_tax {
             total
@@ -126,6 +161,8 @@ pub fn quote(
         shipping_options: options,
         lines,
         subtotal_cents: subtotal,
+        promo_code: offer.map(|o| o.promotion.code.clone()),
+        discount_cents: discount,
         tax_lines,
         tax_cents,
         currency: currency.clone(),
@@ -185,7 +222,7 @@ fn choose<'a>(
 /// rate; lines of 0 are left out.
 fn tax_lines<'a>(
     region: &TaxRegion,
-    lines: impl Iterator<Item = (&'a Item, &'a QuoteLine)>,
+    lines: impl Iterator<Item = (&'a Item, (&'a QuoteLine, &'a Cents))>,
     shipping: Cents,
     included: bool,
 ) -> Vec<TaxLine> {
@@ -208,8 +245,8 @@ fn tax_lines<'a>(
             *t = *t + tax_of(amount, bp);
         }
     };
-    for (item, line) in lines {
-        add(rate(item.tax_class), line.line_cents);
+    for (item, (line, off)) in lines {
+        add(rate(item.tax_class), line.line_cents - *off);
     }
     if region.shipping_taxed {
         add(region.rates.standard, shipping);
@@ -267,6 +304,7 @@ mod tests {
             quantity: Quantity::parse("q", qty).unwrap(),
             weight_grams: Grams::parse("w", grams).unwrap(),
             tax_class: class,
+            category: Category::parse("things").unwrap(),
         }
     }
 
@@ -277,7 +315,7 @@ mod tests {
     fn price(items: &[Item], to: &ShippingAddress, method: Option<&str>) -> ApiResult<Quote> {
         let (s, t) = sample();
         let id = method.map(|m| RateId::parse("m", m).unwrap());
-        quote(items, to, id.as_ref(), &s, &t, &usd())
+        quote(items, to, id.as_ref(), &s, &t, &usd(), None)
     }
 
     fn code(r: ApiResult<Quote>) -> &'static str {
@@ -433,7 +471,7 @@ mod tests {
             item(1190, 1, 500, TaxClass::Standard),
             item(1070, 1, 500, TaxClass::Reduced),
         ];
-        let q = quote(&items, &to("DE", None, "10115"), None, &s, &t, &usd()).unwrap();
+        let q = quote(&items, &to("DE", None, "10115"), None, &s, &t, &usd(), None).unwrap();
         // 11.90 holds 1.90 at 19%; 10.70 holds 0.70 at 7%; 19.90 shipping holds 3.177 -> 3.18.
         let rates: Vec<(u32, i64)> = q
             .tax_lines
@@ -447,5 +485,63 @@ mod tests {
             1190 + 1070 + 1990,
             "the tax is inside the prices"
         );
+    }
+
+    fn code_of(json: serde_json::Value) -> Promotion {
+        let r = serde_json::from_value(json).unwrap();
+        Promotion::create(r, Timestamp::now()).unwrap()
+    }
+
+    #[test]
+    fn a_code_comes_off_before_tax_and_before_the_free_shipping_threshold() {
+        let (s, t) = sample();
+        let items = [
+            item(MUG.0, 2, MUG.1, TaxClass::Standard),
+            item(COFFEE.0, 2, COFFEE.1, TaxClass::Reduced),
+        ];
+        let ca = to("US", Some("CA"), "94105");
+        let full = quote(&items, &ca, None, &s, &t, &usd(), None).unwrap();
+        assert_eq!(
+            (full.subtotal_cents.get(), full.shipping_cents.get()),
+            (6900, 0)
+        );
+        let promo = code_of(serde_json::json!({"code": "tenoff", "kind": "percent", "value": 20}));
+        let offer = Offer {
+            promotion: &promo,
+            at: Timestamp::now(),
+        };
+        let q = quote(&items, &ca, None, &s, &t, &usd(), Some(offer)).unwrap();
+        // 20 % of 36.00 and of 33.00; 55.20 left is under the 60.00 of free shipping.
+        assert_eq!(q.discount_cents.get(), 720 + 660);
+        assert_eq!(q.promo_code.as_ref().map(PromoCode::as_str), Some("TENOFF"));
+        assert_eq!(q.shipping_cents.get(), 590);
+        // 7.25 % of the mugs' 28.80 left = 2.088.
+        assert_eq!(q.tax_cents.get(), 209);
+        assert_eq!(q.total_cents.get(), 6900 - 1380 + 590 + 209);
+    }
+
+    #[test]
+    fn a_code_that_does_not_apply_is_refused_with_its_reason() {
+        let (s, t) = sample();
+        let items = [item(1000, 1, 100, TaxClass::Standard)];
+        let promo = code_of(
+            serde_json::json!({"code": "big", "kind": "fixed", "value": 500, "min_subtotal_cents": 5000}),
+        );
+        let offer = Offer {
+            promotion: &promo,
+            at: Timestamp::now(),
+        };
+        let err = quote(
+            &items,
+            &to("US", Some("OR"), "97201"),
+            None,
+            &s,
+            &t,
+            &usd(),
+            Some(offer),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "promotion_invalid");
+        assert!(err.to_string().contains("50.00"), "{err}");
     }
 }

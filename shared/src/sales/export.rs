@@ -4,7 +4,7 @@
 
 use crate::{orders::model::Order, types::Cents, users::model::Email};
 
-pub const COLUMNS: [&str; 21] = [
+pub const COLUMNS: [&str; 22] = [
     "order_id",
     "placed_at",
     "updated_at",
@@ -22,6 +22,7 @@ pub const COLUMNS: [&str; 21] = [
     "currency",
     "subtotal",
     "discount",
+    "promo_code",
     "shipping",
     "tax",
     "total",
@@ -60,8 +61,11 @@ pub fn row(o: &Order, email: Option<&Email>) -> String {
         o.shipping_method.name.clone(),
         o.currency.as_str().to_string(),
         amount(o.subtotal_cents),
-        // Discount codes are not part of an order yet: nothing was discounted.
-        amount(Cents::ZERO),
+        amount(o.discount_cents),
+        o.promo_code
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         amount(o.shipping_cents),
         amount(o.tax_cents),
         amount(o.total_cents),
@@ -142,7 +146,7 @@ mod tests {
         assert!(r.ends_with("\r\n"));
         assert!(r.contains(",'=cmd|' /C calc'!A0,"), "{r}");
         assert!(
-            r.contains(",29.80,0.00,5.90,2.16,37.86,2 x Stoneware Mug\r\n"),
+            r.contains(",29.80,0.00,,5.90,2.16,37.86,2 x Stoneware Mug\r\n"),
             "{r}"
         );
         assert_eq!(header().matches(',').count(), COLUMNS.len() - 1);

@@ -122,6 +122,7 @@ pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) 
     let unverified = accounts.make("unverified@bench.local").await;
     let unverified = signed_in(app, &unverified, Role::Customer).await;
     let disposable = accounts.make("disposable@bench.local").await.to_string();
+    promotions(app).await;
     // Admin routes need two-factor sign-in on.
     let admin_secret = shop::auth::totp::TotpSecret::generate();
     shop::auth::mfa::enrol_with(app, &admin.id, &admin_secret)
@@ -184,6 +185,27 @@ pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) 
         webhook_orders,
         card: shop_tests::stripe::card(shop_tests::stripe::CARD_OK).await,
         two_factor,
+    }
+}
+
+/// The code the quote applies and update-promotion edits, and a list of codes as a shop keeps
+/// them (a few dozen).
+pub(crate) const PROMO: &str = "BENCH-10";
+
+async fn promotions(app: &'static App) {
+    for k in 0..30 {
+        let code = if k == 0 {
+            PROMO.to_string()
+        } else {
+            format!("SPRING-{k}")
+        };
+        let req = serde_json::from_value(
+            json!({"code": code, "kind": "percent", "value": 10, "max_per_customer": 1000}),
+        )
+        .unwrap();
+        let promo =
+            shop::promotions::model::Promotion::create(req, shop::types::Timestamp::now()).unwrap();
+        shop::promotions::store::create(app, &promo).await.unwrap();
     }
 }
 
@@ -635,7 +657,7 @@ fn order_call<'a>(function: &str, f: &'a Fixture, i: usize) -> Option<Call<'a>> 
             ))
             .header("idempotency-key", format!("bench-{}", ulid::Ulid::new())),
         "checkout-quote" => Call::new("POST").by(&f.customer).json(shop_tests::shipped(
-            json!({"items": [{"product_id": f.stocked, "quantity": 1}]}),
+            json!({"items": [{"product_id": f.stocked, "quantity": 1}], "promo_code": PROMO}),
         )),
         // The page the storefront's order history asks for.
         "list-orders" => Call::new("GET")
@@ -678,6 +700,16 @@ fn pricing_call<'a>(function: &str, f: &'a Fixture, i: usize) -> Option<Call<'a>
             .at(format!("/admin/customers/{}", f.disposable))
             .by(&f.admin)
             .json(json!({"disabled": i.is_multiple_of(2)})),
+        "list-promotions" => Call::new("GET").by(&f.admin),
+        "create-promotion" => Call::new("POST").by(&f.admin).json(json!({
+            "code": format!("NEW-{i}"), "kind": "fixed", "value": 500,
+            "min_subtotal_cents": 2500, "max_redemptions": 100
+        })),
+        // Raise the limit a step each time: every request changes the code.
+        "update-promotion" => Call::new("PUT")
+            .at(format!("/admin/promotions/{PROMO}"))
+            .by(&f.admin)
+            .json(json!({"max_redemptions": 1000 + i})),
         "shipping-countries" => Call::new("GET"),
         "put-shipping" => Call::new("PUT")
             .by(&f.admin)

@@ -1,0 +1,51 @@
+//! The admin's discount-code endpoints, one function each.
+
+use lambda_http::Request;
+
+use super::{
+    model::{PromoCode, Promotion, PromotionList, PromotionRequest, PromotionUpdate},
+    store,
+};
+use crate::{
+    app::App,
+    auth,
+    error::{ApiError, ApiResult},
+    platform::http::{Reply, json_body, path_param},
+    types::Timestamp,
+};
+
+/// `POST /admin/promotions` (admins): a new code; 409 `promotion_exists` when it is taken.
+pub async fn create_promotion(app: &'static App, req: Request) -> ApiResult<Reply> {
+    let body: PromotionRequest = json_body(&req)?;
+    let who = auth::authenticate(app, &req).await?;
+    who.require_admin()?;
+    let promo = Promotion::create(body, Timestamp::now())?;
+    store::create(app, &promo).await?;
+    tracing::info!(admin = %who.user_id, code = %promo.code, "promotion created");
+    Reply::created(&promo)
+}
+
+/// `GET /admin/promotions` (admins): every code with its uses, newest first.
+pub async fn list_promotions(app: &'static App, req: Request) -> ApiResult<Reply> {
+    auth::authenticate(app, &req).await?.require_admin()?;
+    Reply::ok(&PromotionList::new(store::list(app).await?))
+}
+
+/// `PUT /admin/promotions/{code}` (admins): changes its limits or period (ending it is an
+/// `ends_at` of now); its discount and count of uses stay.
+pub async fn update_promotion(app: &'static App, req: Request) -> ApiResult<Reply> {
+    let code = PromoCode::parse("code", &path_param(&req, "code")?)
+        .map_err(|_| ApiError::NotFound("promotion"))?;
+    let body: PromotionUpdate = json_body(&req)?;
+    let who = auth::authenticate(app, &req).await?;
+    who.require_admin()?;
+    let current = store::load(app, &code)
+        .await?
+        .ok_or(ApiError::NotFound("promotion"))?;
+    let edited = current.edited(body, Timestamp::now())?;
+    let saved = store::save_limits(app, &edited)
+        .await?
+        .ok_or(ApiError::NotFound("promotion"))?;
+    tracing::info!(admin = %who.user_id, code = %code, "promotion changed");
+    Reply::ok(&saved)
+}
