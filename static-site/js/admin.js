@@ -1,4 +1,4 @@
-// Admin pages: the sales figures, customers (find, disable), products (create, edit, stock, image upload through a presigned URL, delete),
+// Admin pages: the sales figures, customers (find, disable), discount codes (create, see uses, end), products (create, edit, stock, image upload through a presigned URL, delete),
 // orders by status, the queue to ship (with tracking) and its packing slips, and the shipping and
 // tax settings. The API enforces the admin role; these pages only show what it allows.
 
@@ -10,7 +10,7 @@ const STATUSES = ['PENDING', 'PAID', 'SHIPPED', 'DELIVERED', 'CANCELLED'];
 const NEXT = { PENDING: ['PAID', 'CANCELLED'], PAID: ['SHIPPED', 'CANCELLED'], SHIPPED: ['DELIVERED'] };
 const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
 
-const ADMIN_TABS = { sales: 'Sales', products: 'Products', orders: 'Orders', customers: 'Customers', settings: 'Shipping & tax' };
+const ADMIN_TABS = { sales: 'Sales', products: 'Products', orders: 'Orders', customers: 'Customers', promotions: 'Discounts', settings: 'Shipping & tax' };
 
 function adminTabs(current) {
   return h('nav', { class: 'tabs', 'aria-label': 'Admin' }, Object.entries(ADMIN_TABS).map(([tab, name]) =>
@@ -380,7 +380,93 @@ async function adminCustomer(_params, id, show) {
     c.orders.items.length ? h('div', { id: 'customer-orders' }, c.orders.items.map((o) => orderCard(o))) : h('p', { class: 'empty' }, 'No orders yet.'));
 }
 
+/** What a code takes off, as the owner reads it. */
+function discountOf(p) {
+  return p.kind === 'percent' ? `${p.value}% off` : `${money(p.value)} off`;
+}
+
+/** Whether a code can be used now, and until when. */
+function periodOf(p) {
+  const now = new Date().toISOString();
+  if (p.ends_at && p.ends_at <= now) return h('span', { class: 'status CANCELLED' }, 'Ended');
+  if (p.starts_at && p.starts_at > now) return `From ${p.starts_at.slice(0, 10)}`;
+  return p.ends_at ? `Until ${p.ends_at.slice(0, 16).replace('T', ' ')} UTC` : 'Running';
+}
+
+/** The discount codes: each with its uses against its limit and a way to end it, and a form for a
+ *  new one. The limits are the API's to enforce; this page only shows them. */
+async function adminPromotions(_params, _id, show) {
+  const { promotions } = await api('GET', '/admin/promotions', { auth: true });
+  const end = (p) => h('button', {
+    type: 'button', class: 'secondary', 'data-end': p.code,
+    onclick: async (e) => {
+      e.target.disabled = true;
+      try {
+        await api('PUT', `/admin/promotions/${encodeURIComponent(p.code)}`, { auth: true, body: { ends_at: new Date().toISOString() } });
+        toast(`${p.code} has ended`);
+        render();
+      } catch (err) {
+        toast(explain(err));
+        e.target.disabled = false;
+      }
+    },
+  }, 'End now');
+  const ended = (p) => p.ends_at && p.ends_at <= new Date().toISOString();
+  const rows = promotions.map((p) => h('tr', { 'data-promotion': p.code },
+    h('th', { scope: 'row' }, h('code', {}, p.code)),
+    h('td', {}, discountOf(p), p.categories?.length ? ` (${p.categories.join(', ')})` : '', p.min_subtotal_cents ? `, from ${money(p.min_subtotal_cents)}` : ''),
+    h('td', { class: 'num', 'data-uses': p.code }, `${p.redeemed}${p.max_redemptions ? ` / ${p.max_redemptions}` : ''}`),
+    h('td', {}, p.max_per_customer ? `${p.max_per_customer} per customer` : 'Any'),
+    h('td', {}, periodOf(p)),
+    h('td', {}, ended(p) ? '' : end(p))));
+  const field = (label, name, attrs = {}) => h('label', {}, label, h('input', { name, id: `promo-${name}`, ...attrs }));
+  const message = h('p', { id: 'promotion-message', class: 'form-message', 'aria-live': 'polite' });
+  const form = h('form', { class: 'form wide panel', id: 'promotion-form', 'aria-labelledby': 'new-promotion' },
+    h('h2', { id: 'new-promotion', class: 'full' }, 'New discount code'),
+    field('Code', 'code', { required: true, maxlength: '32', pattern: '[A-Za-z0-9_\\-]{3,32}', autocomplete: 'off' }),
+    h('label', {}, 'Kind', h('select', { name: 'kind', id: 'promo-kind' }, h('option', { value: 'percent' }, 'Percent off'), h('option', { value: 'fixed' }, 'Amount off'))),
+    field('Percent or amount', 'value', { required: true, inputmode: 'decimal' }),
+    field('Minimum subtotal (optional)', 'min_subtotal', { inputmode: 'decimal' }),
+    field('Uses in all (optional)', 'max_redemptions', { type: 'number', min: '1' }),
+    field('Uses per customer (optional)', 'max_per_customer', { type: 'number', min: '1' }),
+    field('Categories (optional, comma-separated)', 'categories', { autocomplete: 'off' }),
+    field('Last day (optional, UTC)', 'last_day', { type: 'date' }),
+    h('div', { class: 'full' }, h('button', { type: 'submit', id: 'create-promotion' }, 'Create code')));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const f = Object.fromEntries(new FormData(form));
+    const cents = (text) => (text.trim() ? parseCents(text) : undefined);
+    const body = { code: f.code.trim(), kind: f.kind };
+    body.value = f.kind === 'percent' ? Number(f.value) : cents(f.value);
+    if (f.min_subtotal.trim()) body.min_subtotal_cents = cents(f.min_subtotal);
+    for (const k of ['max_redemptions', 'max_per_customer']) if (f[k]) body[k] = Number(f[k]);
+    const categories = f.categories.split(',').map((c) => c.trim()).filter(Boolean);
+    if (categories.length) body.categories = categories;
+    if (f.last_day) body.ends_at = `${shiftDay(f.last_day, 1)}T00:00:00Z`;
+    message.className = 'form-message error';
+    if (body.value == null || Number.isNaN(body.value)) {
+      message.textContent = 'Enter a percent from 1 to 100, or an amount such as 5.00.';
+      return;
+    }
+    try {
+      await api('POST', '/admin/promotions', { auth: true, body });
+      toast(`${body.code.toUpperCase()} created`);
+      render();
+    } catch (err) {
+      message.textContent = `${explain(err)}${err.field ? ` (${err.field})` : ''}`;
+    }
+  });
+  show(h('h1', {}, 'Manage the shop'), adminTabs('promotions'),
+    promotions.length
+      ? h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Discount codes' }, h('table', { id: 'promotions' },
+        h('thead', {}, h('tr', {}, h('th', {}, 'Code'), h('th', {}, 'Discount'), h('th', { class: 'num' }, 'Used'), h('th', {}, 'Limit'), h('th', {}, 'When'), h('th', {}, h('span', { class: 'visually-hidden' }, 'Actions')))),
+        h('tbody', {}, rows)))
+      : h('p', { class: 'empty' }, 'No discount codes yet.'),
+    form, message);
+}
+
 export const adminRoutes = [
+  [/^\/admin\/promotions$/, adminPromotions, 'admin', 'admin'],
   [/^\/admin\/customers$/, adminCustomers, 'admin', 'admin'],
   [/^\/admin\/customers\/([\w-]+)$/, adminCustomer, 'admin', 'admin'],
   [/^\/admin\/sales$/, adminSales, 'admin', 'admin'],

@@ -1,5 +1,6 @@
-// Checkout: cart -> address (prefilled from the profile) -> shipping method with prices -> review
-// (subtotal, shipping, tax lines, total, all from POST /checkout/quote) -> place order -> pay on the
+// Checkout: cart -> address (prefilled from the profile) -> shipping method with prices -> a
+// discount code -> review (subtotal, discount, shipping, tax lines, total, all from POST
+// /checkout/quote) -> place order -> pay on the
 // order page. The quote and the order are priced by the same function on the API, so what the
 // review shows is what the order charges.
 
@@ -54,9 +55,22 @@ async function checkoutPage(_params, _id, show) {
     input('Phone (optional, for the carrier)', 'phone', '', { input: { type: 'tel', maxlength: '30', autocomplete: 'shipping tel' } }),
     h('label', { class: 'full check' }, remember, 'Save this address to my profile'),
     h('div', { class: 'full' }, h('button', { type: 'submit', id: 'to-shipping' }, 'Continue to shipping')));
-  const quoted = h('div', { id: 'quote' });
+  const methods = h('div');
+  const review = h('div');
   let address = null;
   let method = null;
+  let promo = null;
+  const promoInput = h('input', { name: 'promo_code', id: 'promo-code', maxlength: '32', autocomplete: 'off', spellcheck: 'false' });
+  const promoMessage = h('p', { id: 'promo-message', class: 'form-message', 'aria-live': 'polite' });
+  // Outside the redrawn parts, so focus and what was typed stay put while the quote changes.
+  const promoBox = h('form', { class: 'panel promo', id: 'promo-form', hidden: true, 'aria-labelledby': 'promo-title' },
+    h('h2', { id: 'promo-title' }, 'Discount code'),
+    h('div', { class: 'inline' }, h('label', { for: 'promo-code', class: 'visually-hidden' }, 'Discount code'), promoInput,
+      h('button', { type: 'submit', class: 'secondary', id: 'apply-promo' }, 'Apply')),
+    promoMessage);
+  const quoted = h('div', { id: 'quote' }, methods, promoBox, review);
+  /** What the quote and the order are asked for: the same body, so they agree. */
+  const body = () => ({ shipping_address: address, ...(method && { shipping_method: method }), ...(promo && { promo_code: promo }) });
 
   const fail = (err) => {
     message.className = 'form-message error';
@@ -68,14 +82,16 @@ async function checkoutPage(_params, _id, show) {
   /** Prices the cart to `address` by `method` (the cheapest when null) and draws the choices. */
   const requote = async () => {
     message.textContent = '';
-    const q = await api('POST', '/checkout/quote', { auth: true, body: { shipping_address: address, ...(method && { shipping_method: method }) } });
+    const q = await api('POST', '/checkout/quote', { auth: true, body: body() });
     method = q.shipping_method.id;
+    promoBox.hidden = false;
     const options = h('fieldset', { class: 'panel methods', id: 'shipping-methods' }, h('legend', {}, '2. Shipping method'),
       q.shipping_options.map((o) => h('label', { class: 'method' },
         h('input', { type: 'radio', name: 'method', value: o.id, checked: o.id === method, onchange: () => { method = o.id; requote().catch(fail); } }),
         h('span', {}, o.name), h('span', { class: 'price' }, o.price_cents ? money(o.price_cents, q.currency) : 'Free'))));
     const place = h('button', { id: 'place-order', onclick: () => placeOrder(place, remember.checked) }, `Place order · ${money(q.total_cents, q.currency)}`);
-    quoted.replaceChildren(options,
+    methods.replaceChildren(options);
+    review.replaceChildren(
       h('section', { class: 'panel review', 'aria-labelledby': 'review-title' },
         h('h2', { id: 'review-title' }, '3. Review'),
         h('div', { class: 'review-grid' },
@@ -96,7 +112,7 @@ async function checkoutPage(_params, _id, show) {
       sessionStorage.setItem('checkout-key', key);
     }
     try {
-      const order = await api('POST', '/orders', { auth: true, body: { shipping_address: address, shipping_method: method }, headers: { 'idempotency-key': key } });
+      const order = await api('POST', '/orders', { auth: true, body: body(), headers: { 'idempotency-key': key } });
       sessionStorage.removeItem('checkout-key');
       if (rememberIt) {
         const { name: _n, phone: _p, ...profile } = address;
@@ -117,13 +133,31 @@ async function checkoutPage(_params, _id, show) {
     }
   };
 
+  promoBox.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const before = promo;
+    promo = promoInput.value.trim() || null;
+    try {
+      await requote();
+      promoMessage.className = 'form-message';
+      promoMessage.textContent = promo ? `${promo.toUpperCase()} is applied.` : '';
+    } catch (err) {
+      promo = before;
+      promoMessage.className = 'form-message error';
+      promoMessage.textContent = explain(err);
+      promoInput.focus();
+    }
+  });
+
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const button = form.querySelector('button[type=submit]');
     button.disabled = true;
     address = addressOf(form);
     method = null;
-    quoted.replaceChildren();
+    methods.replaceChildren();
+    review.replaceChildren();
+    promoBox.hidden = true;
     try {
       await requote();
     } catch (err) {

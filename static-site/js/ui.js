@@ -129,11 +129,12 @@ export function addressBlock(a) {
     .filter(Boolean).flatMap((line, i) => (i ? [h('br'), line] : [line])));
 }
 
-/** Subtotal, shipping, each tax line and the total of a quote or an order, as table rows. */
+/** Subtotal, any discount, shipping, each tax line and the total of a quote or an order, as table rows. */
 export function figures(o) {
   const row = (label, cents, attrs = {}) => h('tr', attrs, h('th', { scope: 'row' }, label), h('td', { class: 'num' }, money(cents, o.currency)));
   return h('table', { class: 'figures' }, h('tbody', {},
     row('Subtotal', o.subtotal_cents, { 'data-figure': 'subtotal' }),
+    o.discount_cents ? row(`Discount: ${o.promo_code}`, -o.discount_cents, { 'data-figure': 'discount' }) : '',
     row(`Shipping: ${o.shipping_method.name}`, o.shipping_cents, { 'data-figure': 'shipping' }),
     o.tax_lines.map((t) => row(`${t.name} (${percent(t.rate_bp)}${o.prices_include_tax ? ', included' : ''})`, t.amount_cents, { 'data-figure': 'tax' })),
     o.tax_lines.length ? '' : row(o.prices_include_tax ? 'Tax included' : 'Tax', 0, { 'data-figure': 'tax' }),

@@ -782,6 +782,64 @@ journey('an admin finds a customer by email, disables the account and enables it
   await page.close();
 });
 
+journey('an admin creates a discount code, a shopper saves with it at checkout, and the admin ends it', async () => {
+  const code = `SAVE${Date.now() % 100000}`;
+  const admin = await newPage();
+  await signInAs(admin, await adminLogin());
+  await admin.goto(`${site}#/admin/promotions`);
+  await admin.getByRole('heading', { name: 'New discount code' }).waitFor();
+  await admin.getByLabel('Code').fill(code.toLowerCase());
+  await admin.getByLabel('Kind').selectOption('fixed');
+  await admin.getByLabel('Percent or amount').fill('5');
+  await admin.getByLabel('Uses in all (optional)').fill('5');
+  await admin.getByRole('button', { name: 'Create code' }).click();
+  const row = admin.locator(`tr[data-promotion="${code}"]`);
+  await row.waitFor();
+  assert.match(await row.innerText(), /\$5\.00 off[\s\S]*0 \/ 5[\s\S]*Running/);
+
+  const page = await newPage();
+  const { login } = await confirmedShopper(page, 'Hedy', 'frequency-hopping-42');
+  const products = (await call('GET', '/products?limit=5')).body.items;
+  const token = login.body.token;
+  await call('PUT', '/cart', { token, body: { items: [{ product_id: products[0].id, quantity: 2 }] } });
+  await signInAs(page, login);
+  await page.goto(`${site}#/checkout`);
+  await page.getByRole('heading', { name: 'Checkout' }).waitFor();
+  await shipTo(page, OREGON);
+  await page.locator('#shipping-methods').waitFor();
+  const before = await figure(page, 'total');
+  await page.getByLabel('Discount code').fill('NOT-A-CODE');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.locator('#promo-message', { hasText: 'not a discount code' }).waitFor();
+  assert.equal(await figure(page, 'total'), before, 'a refused code changes nothing');
+  await page.getByLabel('Discount code').fill(code.toLowerCase());
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.locator('#promo-message', { hasText: `${code} is applied` }).waitFor();
+  assert.match(await figure(page, 'discount'), new RegExp(`${code}[\\s\\S]*-\\$5\\.00`));
+  const quoted = await figure(page, 'total');
+  assert.notEqual(quoted, before);
+  await page.getByRole('button', { name: /^Place order/ }).click();
+  await page.getByRole('heading', { name: /^Order / }).waitFor();
+  const order = (await call('GET', `/orders/${page.url().split('/').pop()}`, { token })).body;
+  assert.equal(order.promo_code, code);
+  assert.equal(order.discount_cents, 500);
+  const dollars = `$${Math.floor(order.total_cents / 100)}.${String(order.total_cents % 100).padStart(2, '0')}`;
+  assert.ok(quoted.includes(dollars), `the order charges what the review showed: ${quoted} vs ${dollars}`);
+
+  await admin.reload();
+  await row.waitFor();
+  assert.match(await row.innerText(), /1 \/ 5/);
+  await row.getByRole('button', { name: 'End now' }).click();
+  await admin.locator(`tr[data-promotion="${code}"]`, { hasText: 'Ended' }).waitFor();
+  const late = await call('POST', '/checkout/quote', { token, body: { items: [{ product_id: products[0].id, quantity: 1 }], shipping_address: OREGON, promo_code: code } });
+  assert.equal(late.status, 422);
+  assert.equal(late.body.error.details.reason, 'ended');
+  assert.deepEqual(page.errors, []);
+  assert.deepEqual(admin.errors, []);
+  await page.close();
+  await admin.close();
+});
+
 journey('every page loads without a layout shift and with no accessibility violation, at phone size', async () => {
   const page = await newPage({ width: 412, height: 823 });
   const products = (await call('GET', '/products?limit=5')).body.items;
@@ -802,7 +860,7 @@ journey('every page loads without a layout shift and with no accessibility viola
   const pages = {
     guest: ['#/', '#/?q=audit', `#/product/${products[0].id}`, '#/cart', '#/login', '#/register', '#/forgot'],
     shopper: ['#/account', '#/orders', `#/orders/${order.body.id}`, '#/checkout'],
-    admin: ['#/admin/sales', '#/admin/products', '#/admin/products/new', '#/admin/orders', '#/admin/customers', `#/admin/customers/${login.body.user.id}`, '#/admin/settings'],
+    admin: ['#/admin/sales', '#/admin/products', '#/admin/products/new', '#/admin/orders', '#/admin/customers', `#/admin/customers/${login.body.user.id}`, '#/admin/promotions', '#/admin/settings'],
   };
   const found = [];
   for (const [who, hashes] of Object.entries(pages)) {

@@ -772,6 +772,7 @@ async fn low_stock(t: &TestApp, token: &str) -> Vec<(String, i64)> {
         .await;
     assert_eq!(r.status(), 200, "{:?}", r.body);
     assert_eq!(r.body["threshold"], 5);
+    assert_eq!(r.body["more"], false);
     r.body["items"]
         .as_array()
         .unwrap()
@@ -844,6 +845,18 @@ async fn the_low_stock_list_follows_every_stock_write_and_only_admins_read_it() 
         low_stock(&t, &admin).await,
         owned(&[("Gone", 0), ("Five", 5)])
     );
+    // A limit keeps the fewest, and says others are low too.
+    let first = t
+        .api()
+        .send(
+            request("GET", "/admin/low-stock")
+                .bearer(&admin)
+                .query("limit", "1"),
+        )
+        .await;
+    assert_eq!(first.body["items"][0]["name"], "Gone");
+    assert_eq!(first.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(first.body["more"], true);
 
     let r = t
         .api()

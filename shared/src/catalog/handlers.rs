@@ -110,10 +110,16 @@ pub async fn get_inventory(app: &'static App, req: Request) -> ApiResult<Reply> 
     Ok(Reply::ok(&serde_json::json!({ "items": items }))?.cached(Caching::NoStore))
 }
 
-/// `GET /admin/low-stock` (admins): every product at or under `LOW_STOCK_THRESHOLD`, fewest first.
+/// `GET /admin/low-stock?limit` (admins): the `limit` products (20 unless asked, at most 100) with
+/// the fewest units at or under `LOW_STOCK_THRESHOLD`, fewest first; `more` when others are low too.
 pub async fn low_stock(app: &'static App, req: Request) -> ApiResult<Reply> {
+    let limit = page_request(&req)?.limit;
     auth::authenticate(app, &req).await?.require_admin()?;
     let threshold = app.settings.catalog.low_stock_threshold;
-    let items = store::low_stock(app, threshold).await?;
-    Reply::ok(&LowStock { threshold, items })
+    let (items, more) = store::low_stock(app, threshold, limit).await?;
+    Reply::ok(&LowStock {
+        threshold,
+        items,
+        more,
+    })
 }

@@ -138,11 +138,13 @@ pub struct ProductView {
     pub updated_at: Timestamp,
 }
 
-/// `GET /admin/low-stock`: the products at or under the threshold, fewest first.
+/// `GET /admin/low-stock`: the products at or under the threshold, fewest first, as many as asked;
+/// `more` when others are at or under it too.
 #[derive(Debug, Serialize)]
 pub struct LowStock {
     pub threshold: i64,
     pub items: Vec<ProductView>,
+    pub more: bool,
 }
 
 fn product_name(raw: &str) -> ApiResult<String> {

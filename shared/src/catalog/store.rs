@@ -168,26 +168,42 @@ fn table(app: &App) -> &str {
     &app.config.tables.products
 }
 
-/// Every product whose stock is at or under `threshold`, fewest first: one Query per `by_stock`
-/// partition (the key condition selects only those products), each paged through.
-pub async fn low_stock(app: &App, threshold: i64) -> ApiResult<Vec<ProductView>> {
+/// The `limit` products with the fewest units at or under `threshold`, fewest first, and whether
+/// more are: one Query page per `by_stock` partition (the key condition selects only those).
+pub async fn low_stock(
+    app: &App,
+    threshold: i64,
+    limit: i32,
+) -> ApiResult<(Vec<ProductView>, bool)> {
+    // Each partition is sorted by stock, so the fewest `limit` of all are among the fewest `limit`
+    // of each: one page per partition, never the whole list.
     let reads = (0..STOCK_SHARDS).map(|shard| {
-        db::query_all(
-            app.dynamo
-                .query()
-                .table_name(table(app))
-                .index_name(BY_STOCK.name)
-                .key_condition_expression("#pk = :pk AND #stock <= :t")
-                .expression_attribute_names("#pk", BY_STOCK.pk)
-                .expression_attribute_names("#stock", BY_STOCK.sk)
-                .expression_attribute_values(":pk", s(format!("STOCK#{shard}")))
-                .expression_attribute_values(":t", n(threshold)),
-        )
+        app.dynamo
+            .query()
+            .table_name(table(app))
+            .index_name(BY_STOCK.name)
+            .key_condition_expression("#pk = :pk AND #stock <= :t")
+            .expression_attribute_names("#pk", BY_STOCK.pk)
+            .expression_attribute_names("#stock", BY_STOCK.sk)
+            .expression_attribute_values(":pk", s(format!("STOCK#{shard}")))
+            .expression_attribute_values(":t", n(threshold))
+            .limit(limit)
+            .send()
     });
-    let found = futures_util::future::try_join_all(reads).await?;
-    let mut all: Vec<ProductView> = db::decode_all(found.into_iter().flatten().collect())?;
+    let pages = futures_util::future::try_join_all(reads).await?;
+    let mut more = pages
+        .iter()
+        .any(|p| p.last_evaluated_key.as_ref().is_some_and(|k| !k.is_empty()));
+    let found: Vec<Item> = pages
+        .into_iter()
+        .flat_map(|p| p.items.unwrap_or_default())
+        .collect();
+    let mut all: Vec<ProductView> = db::decode_all(found)?;
     all.sort_by(|a, b| (a.stock, &a.name).cmp(&(b.stock, &b.name)));
-    Ok(all)
+    let limit = usize::try_from(limit).unwrap_or(0);
+    more |= all.len() > limit;
+    all.truncate(limit);
+    Ok((all, more))
 }
 
 const INDEX_PRODUCT_ID: &str = "product_id";
