@@ -788,7 +788,7 @@ journey('an admin creates a discount code, a shopper saves with it at checkout, 
   await signInAs(admin, await adminLogin());
   await admin.goto(`${site}#/admin/promotions`);
   await admin.getByRole('heading', { name: 'New discount code' }).waitFor();
-  await admin.getByLabel('Code').fill(code.toLowerCase());
+  await admin.getByRole('textbox', { name: 'Code' }).fill(code.toLowerCase());
   await admin.getByLabel('Kind').selectOption('fixed');
   await admin.getByLabel('Percent or amount').fill('5');
   await admin.getByLabel('Uses in all (optional)').fill('5');
@@ -808,11 +808,11 @@ journey('an admin creates a discount code, a shopper saves with it at checkout, 
   await shipTo(page, OREGON);
   await page.locator('#shipping-methods').waitFor();
   const before = await figure(page, 'total');
-  await page.getByLabel('Discount code').fill('NOT-A-CODE');
+  await page.getByRole('textbox', { name: 'Discount code' }).fill('NOT-A-CODE');
   await page.getByRole('button', { name: 'Apply' }).click();
   await page.locator('#promo-message', { hasText: 'not a discount code' }).waitFor();
   assert.equal(await figure(page, 'total'), before, 'a refused code changes nothing');
-  await page.getByLabel('Discount code').fill(code.toLowerCase());
+  await page.getByRole('textbox', { name: 'Discount code' }).fill(code.toLowerCase());
   await page.getByRole('button', { name: 'Apply' }).click();
   await page.locator('#promo-message', { hasText: `${code} is applied` }).waitFor();
   assert.match(await figure(page, 'discount'), new RegExp(`${code}[\\s\\S]*-\\$5\\.00`));

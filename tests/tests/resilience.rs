@@ -69,6 +69,8 @@ fn body_for(function: &str, product: &str, refresh: &str, mfa_token: &str) -> Op
         "put-tax" => serde_json::from_str(include_str!("../../scripts/seed-tax.json")).ok(),
         "update-order-status" => Some(json!({"status": "PAID"})),
         "update-customer" => Some(json!({"disabled": false})),
+        "create-promotion" => Some(json!({"code": "OUTAGE", "kind": "percent", "value": 10})),
+        "update-promotion" => Some(json!({"max_redemptions": 5})),
         // A genuine token: a made-up one is refused by its MAC before any read.
         "refresh" => Some(json!({ "refresh_token": refresh })),
         "password-reset" => Some(json!({"email": "late@example.com"})),
@@ -146,7 +148,7 @@ async fn every_endpoint_answers_503_during_an_outage_and_recovers_without_a_rest
             } else {
                 &product
             };
-            let mut url = path.replace("{id}", id);
+            let mut url = path.replace("{id}", id).replace("{code}", "OUTAGE");
             if function == "get-inventory" {
                 url.push_str(&format!("?ids={product}"));
             }
