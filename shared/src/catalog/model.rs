@@ -1,8 +1,6 @@
 //! The catalog without storage: the product a client sees, the request bodies and what they parse
 //! into, listing and inventory parameters, and which images may be uploaded. Pure: no HTTP, no AWS.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use super::search::{SearchQuery, check_indexable};

@@ -2,7 +2,7 @@
 //! (`*Request`, raw JSON shapes) and what it parses into (checked once, then trusted by pricing).
 //! Pure: no HTTP, no AWS.
 
-use std::{collections::HashSet, fmt};
+use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 

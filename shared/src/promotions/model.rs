@@ -8,14 +8,14 @@ use serde_json::json;
 use crate::{
     catalog::model::Category,
     error::{ApiError, ApiResult},
-    types::{Cents, Timestamp, double_option},
+    types::{Cents, Timestamp, double_option, string_newtype},
 };
 
-/// A discount code: 3 to 32 of A-Z, 0-9, `-` and `_`, kept upper case, so codes match whatever
-/// case a shopper types.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct PromoCode(String);
+string_newtype!(
+    /// A discount code: 3 to 32 of A-Z, 0-9, `-` and `_`, kept upper case, so codes match
+    /// whatever case a shopper types.
+    PromoCode
+);
 
 impl PromoCode {
     pub fn parse(field: &str, raw: &str) -> ApiResult<Self> {
@@ -32,16 +32,6 @@ impl PromoCode {
                 "must be 3 to 32 letters, digits, '-' or '_'",
             ))
         }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for PromoCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

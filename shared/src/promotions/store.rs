@@ -39,13 +39,10 @@ pub fn prefetch(app: &App, batch: db::BatchGet, code: &PromoCode) -> db::BatchGe
 
 /// The code out of a batch read [`prefetch`] extended (`None`: no such code).
 pub fn take(app: &App, fetched: &mut Fetched, code: &PromoCode) -> ApiResult<Option<Promotion>> {
-    fetched.take(table(app), &key(code)).map(decode).transpose()
-}
-
-fn decode(mut item: Item) -> ApiResult<Promotion> {
-    item.remove(db::PK);
-    item.remove(db::SK);
-    Ok(serde_dynamo::from_item(item)?)
+    fetched
+        .take(table(app), &key(code))
+        .map(db::decode)
+        .transpose()
 }
 
 /// Creates the code; 409 `promotion_exists` when the code is taken.
@@ -71,7 +68,7 @@ pub async fn create(app: &App, promo: &Promotion) -> ApiResult<()> {
 pub async fn load(app: &App, code: &PromoCode) -> ApiResult<Option<Promotion>> {
     db::get_item(&app.dynamo, table(app), key(code), true)
         .await?
-        .map(decode)
+        .map(db::decode)
         .transpose()
 }
 
@@ -112,7 +109,7 @@ pub async fn save_limits(app: &App, edited: &Promotion) -> ApiResult<Option<Prom
         .send()
         .await;
     match sent {
-        Ok(out) => out.attributes.map(decode).transpose(),
+        Ok(out) => out.attributes.map(db::decode).transpose(),
         Err(e) if db::is_condition_failure(&e) => Ok(None),
         Err(e) => Err(e.into()),
     }

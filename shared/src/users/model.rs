@@ -1,8 +1,6 @@
 //! Users without storage: the public view of an account, the request bodies and what they parse
 //! into, and the lockout rule. Pure: no HTTP, no AWS.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use crate::{

@@ -22,7 +22,7 @@ mod update;
 
 pub use batch::{BATCH_GET_MAX_KEYS, BatchGet, Fetched};
 pub use cursor::{CursorKey, DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest};
-pub use query::{PageQuery, decode_all, query_all, query_page};
+pub use query::{PageQuery, decode, decode_all, query_all, query_page};
 pub use table::{Gsi, KEY_ATTRIBUTES, TableDef, create_table};
 pub use tx::{Cancellation, Reasons, Tx, TxError};
 pub use update::UpdateExpr;

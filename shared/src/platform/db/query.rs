@@ -75,16 +75,15 @@ pub async fn query_page<T: DeserializeOwned>(
 /// and no model reads them; left out, a page of orders decodes in about half the time (the
 /// conversion is per attribute).
 pub fn decode_all<T: DeserializeOwned>(items: Vec<Item>) -> ApiResult<Vec<T>> {
-    items
-        .into_iter()
-        .map(|mut item| {
-            for k in KEY_ATTRIBUTES {
-                item.remove(k);
-            }
-            serde_dynamo::from_item(item)
-        })
-        .collect::<Result<Vec<T>, _>>()
-        .map_err(Into::into)
+    items.into_iter().map(decode).collect()
+}
+
+/// One item as [`decode_all`] decodes each.
+pub fn decode<T: DeserializeOwned>(mut item: Item) -> ApiResult<T> {
+    for k in KEY_ATTRIBUTES {
+        item.remove(k);
+    }
+    Ok(serde_dynamo::from_item(item)?)
 }
 
 /// Every item `query` finds, read page after page: for reads bounded by their key condition
