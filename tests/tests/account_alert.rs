@@ -7,6 +7,9 @@ use serde_json::json;
 use shop::users::{ACCOUNT_ALERT_FAILURES, ACCOUNT_WIDE, ACCOUNT_WIDE_GUESSES_PER_HOUR};
 use shop_tests::{Api, CUSTOMER_PASSWORD, TestApp, events, request};
 
+/// Addresses in the botnet; each makes three guesses.
+const ATTACKERS: u32 = 500;
+
 /// The owner's earlier sign-in from their own browser: its device token.
 async fn owners_device(api: &Api, email: &str) -> String {
     let r = api.login(email, CUSTOMER_PASSWORD).await;
@@ -32,13 +35,14 @@ async fn a_botnet_gets_a_few_dozen_guesses_while_the_owners_browser_signs_in_at_
     let email = "botnet@target.test";
     t.api().customer(email).await;
     let device = owners_device(t.api(), email).await;
-    // 1,000 addresses, three guesses each, 64 in flight at a time.
+    // 500 addresses, three guesses each, 16 in flight at a time: a burst DynamoDB Local (which
+    // answers one request at a time) keeps up with while other suites share it.
     let attack = {
         let api = t.api().clone();
         tokio::spawn(async move {
-            let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(64));
+            let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
             let mut calls = tokio::task::JoinSet::new();
-            for i in (0..1000u32).flat_map(|i| [i; 3]) {
+            for i in (0..ATTACKERS).flat_map(|i| [i; 3]) {
                 let (api, gate) = (api.clone(), gate.clone());
                 calls.spawn(async move {
                     let _turn = gate.acquire().await.unwrap();
@@ -71,10 +75,14 @@ async fn a_botnet_gets_a_few_dozen_guesses_while_the_owners_browser_signs_in_at_
         "botnet: {guesses} guesses tried, {held} held back; owner signed in {} times",
         owner.len()
     );
+    let others: Vec<&u16> = statuses
+        .iter()
+        .filter(|s| ![401, 429].contains(*s))
+        .collect();
     assert_eq!(
         guesses + held,
-        3000,
-        "every attempt is a wrong guess or held back"
+        u64::from(ATTACKERS) * 3,
+        "every attempt is a wrong guess or held back, not {others:?}"
     );
     assert!(
         (ACCOUNT_WIDE.free..=ACCOUNT_WIDE_GUESSES_PER_HOUR).contains(&guesses),
