@@ -239,7 +239,7 @@ locals {
       schedule = null
       memory   = 256
       dynamodb = [
-        { table = "users", actions = ["GetItem"] },
+        { table = "users", actions = ["GetItem", "PutItem"] },
         { table = "products", actions = ["PutItem"] },
       ]
       s3      = []
@@ -253,7 +253,7 @@ locals {
       schedule = null
       memory   = 512
       dynamodb = [
-        { table = "users", actions = ["GetItem"] },
+        { table = "users", actions = ["GetItem", "PutItem"] },
         { table = "products", actions = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"] },
       ]
       s3      = []
@@ -267,7 +267,7 @@ locals {
       schedule = null
       memory   = 256
       dynamodb = [
-        { table = "users", actions = ["GetItem"] },
+        { table = "users", actions = ["GetItem", "PutItem"] },
         { table = "products", actions = ["GetItem", "DeleteItem"] },
       ]
       s3      = []
@@ -281,8 +281,8 @@ locals {
       schedule = null
       memory   = 1024
       dynamodb = [
-        { table = "users", actions = ["GetItem"] },
-        { table = "products", actions = ["UpdateItem"] },
+        { table = "users", actions = ["GetItem", "PutItem"] },
+        { table = "products", actions = ["GetItem", "UpdateItem"] },
       ]
       s3      = ["PutObject"]
       events  = []
@@ -381,7 +381,7 @@ locals {
       schedule = null
       memory   = 512
       dynamodb = [
-        { table = "users", actions = ["GetItem"] },
+        { table = "users", actions = ["GetItem", "PutItem"] },
         { table = "orders", actions = ["GetItem", "UpdateItem"] },
         { table = "products", actions = ["UpdateItem"] },
       ]
@@ -464,8 +464,8 @@ locals {
       schedule = null
       memory   = 512
       dynamodb = [
-        { table = "users", actions = ["GetItem"] },
-        { table = "orders", actions = ["PutItem"] },
+        { table = "users", actions = ["GetItem", "PutItem"] },
+        { table = "orders", actions = ["GetItem", "PutItem"] },
       ]
       s3      = []
       events  = []
@@ -502,8 +502,8 @@ locals {
       schedule = null
       memory   = 512
       dynamodb = [
-        { table = "users", actions = ["GetItem"] },
-        { table = "orders", actions = ["PutItem"] },
+        { table = "users", actions = ["GetItem", "PutItem"] },
+        { table = "orders", actions = ["GetItem", "PutItem"] },
       ]
       s3      = []
       events  = []
@@ -554,7 +554,7 @@ locals {
       schedule = null
       memory   = 512
       dynamodb = [
-        { table = "users", actions = ["GetItem", "UpdateItem"] },
+        { table = "users", actions = ["GetItem", "PutItem", "UpdateItem"] },
         { table = "orders:index", actions = ["Query"] },
       ]
       s3      = []
@@ -580,7 +580,7 @@ locals {
       schedule = null
       memory   = 512
       dynamodb = [
-        { table = "users", actions = ["GetItem"] },
+        { table = "users", actions = ["GetItem", "PutItem"] },
         { table = "orders", actions = ["PutItem"] },
       ]
       s3      = []
@@ -593,8 +593,20 @@ locals {
       schedule = null
       memory   = 512
       dynamodb = [
-        { table = "users", actions = ["GetItem"] },
+        { table = "users", actions = ["GetItem", "PutItem"] },
         { table = "orders", actions = ["GetItem", "UpdateItem"] },
+      ]
+      s3      = []
+      events  = []
+      ses     = []
+      streams = []
+    }
+    "list-audit" = {
+      route    = "GET /admin/audit"
+      schedule = null
+      memory   = 512
+      dynamodb = [
+        { table = "users", actions = ["GetItem", "Query", "BatchGetItem"] },
       ]
       s3      = []
       events  = []

@@ -6,6 +6,7 @@
 //! knows no domain; no module imports another in a circle. [`App`] is the composition root.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod customers;

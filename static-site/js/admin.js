@@ -1,4 +1,5 @@
-// Admin pages: the sales figures, customers (find, disable), discount codes (create, see uses, end), products (create, edit, stock, image upload through a presigned URL, delete),
+// Admin pages: the sales figures, customers (find, disable), discount codes (create, see uses, end),
+// the audit trail of every admin change, products (create, edit, stock, image upload through a presigned URL, delete),
 // orders by status, the queue to ship (with tracking) and its packing slips, and the shipping and
 // tax settings. The API enforces the admin role; these pages only show what it allows.
 
@@ -10,7 +11,7 @@ const STATUSES = ['PENDING', 'PAID', 'SHIPPED', 'DELIVERED', 'CANCELLED'];
 const NEXT = { PENDING: ['PAID', 'CANCELLED'], PAID: ['SHIPPED', 'CANCELLED'], SHIPPED: ['DELIVERED'] };
 const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
 
-const ADMIN_TABS = { sales: 'Sales', products: 'Products', orders: 'Orders', customers: 'Customers', promotions: 'Discounts', settings: 'Shipping & tax' };
+const ADMIN_TABS = { sales: 'Sales', products: 'Products', orders: 'Orders', customers: 'Customers', promotions: 'Discounts', settings: 'Shipping & tax', audit: 'Activity' };
 
 function adminTabs(current) {
   return h('nav', { class: 'tabs', 'aria-label': 'Admin' }, Object.entries(ADMIN_TABS).map(([tab, name]) =>
@@ -465,7 +466,60 @@ async function adminPromotions(_params, _id, show) {
     form, message);
 }
 
+/** What each kind of audit entry says, and where its target is shown. */
+const AUDITED = {
+  product_created: ['Created product', (t) => `#/admin/products/${t}`],
+  product_updated: ['Changed product', (t) => `#/admin/products/${t}`],
+  product_image_set: ['New image for product', (t) => `#/admin/products/${t}`],
+  product_deleted: ['Deleted product', null],
+  order_status_changed: ['Moved order', (t) => `#/orders/${t}`],
+  shipping_rates_changed: ['Changed the shipping rates', () => '#/admin/settings'],
+  tax_rates_changed: ['Changed the tax rates', () => '#/admin/settings'],
+  customer_disabled: ['Disabled customer', (t) => `#/admin/customers/${t}`],
+  customer_enabled: ['Enabled customer', (t) => `#/admin/customers/${t}`],
+  promotion_created: ['Created discount code', () => '#/admin/promotions'],
+  promotion_changed: ['Changed discount code', () => '#/admin/promotions'],
+};
+
+/** A recorded value as the owner reads it: money in cents as money, anything nested as short JSON. */
+function auditValue(field, v) {
+  if (v === undefined) return h('span', { class: 'muted' }, 'none');
+  if (typeof v === 'number' && field.endsWith('_cents')) return money(v);
+  const text = typeof v === 'string' ? v : JSON.stringify(v);
+  return text.length > 80 ? h('span', { title: text }, `${text.slice(0, 79)}…`) : text;
+}
+
+/** The audit trail: every admin change, newest first, with who made it and each field before and
+ *  after. Read only: the API has no way to change it. */
+async function adminAudit(_params, _id, show) {
+  const body = h('tbody');
+  const row = (e) => {
+    const [what, link] = AUDITED[e.action] || [e.action, null];
+    const target = e.target.length > 12 ? e.target.slice(-8) : e.target;
+    return h('tr', { 'data-audit': e.action },
+      h('td', {}, h('time', { datetime: e.at }, `${e.at.slice(0, 16).replace('T', ' ')} UTC`)),
+      h('td', {}, e.actor_email || e.actor),
+      h('td', {}, `${what} `, link ? h('a', { href: link(e.target) }, target) : h('code', {}, target)),
+      h('td', {}, e.changes.length
+        ? h('ul', { class: 'changes' }, e.changes.map((c) => h('li', { 'data-field': c.field },
+          h('strong', {}, c.field.replace(/_/g, ' ')), ': ', auditValue(c.field, c.before), ' → ', auditValue(c.field, c.after))))
+        : h('span', { class: 'muted' }, 'Nothing changed')));
+  };
+  const list = pager(
+    (cursor) => api('GET', `/admin/audit?limit=25${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { auth: true }),
+    (items) => body.append(...items.map(row)),
+  );
+  const first = await list.first();
+  show(h('h1', {}, 'Manage the shop'), adminTabs('audit'),
+    first.items.length
+      ? h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Activity' }, h('table', { id: 'audit' },
+        h('thead', {}, h('tr', {}, h('th', {}, 'When'), h('th', {}, 'Who'), h('th', {}, 'What'), h('th', {}, 'Changes'))), body))
+      : h('p', { class: 'empty' }, 'No changes recorded yet.'),
+    list.more);
+}
+
 export const adminRoutes = [
+  [/^\/admin\/audit$/, adminAudit, 'admin', 'admin'],
   [/^\/admin\/promotions$/, adminPromotions, 'admin', 'admin'],
   [/^\/admin\/customers$/, adminCustomers, 'admin', 'admin'],
   [/^\/admin\/customers\/([\w-]+)$/, adminCustomer, 'admin', 'admin'],

@@ -834,6 +834,16 @@ journey('an admin creates a discount code, a shopper saves with it at checkout, 
   const late = await call('POST', '/checkout/quote', { token, body: { items: [{ product_id: products[0].id, quantity: 1 }], shipping_address: OREGON, promo_code: code } });
   assert.equal(late.status, 422);
   assert.equal(late.body.error.details.reason, 'ended');
+  // The Activity tab shows both changes, newest first, each field before and after.
+  await admin.getByRole('link', { name: 'Activity' }).click();
+  // Other journeys run alongside: this code's entries are the ones that name it.
+  const entries = admin.locator('#audit tbody tr', { hasText: code });
+  await entries.first().waitFor();
+  assert.equal(await entries.count(), 2);
+  const [ended, created] = [entries.nth(0), entries.nth(1)];
+  assert.match(await ended.innerText(), new RegExp(`Changed discount code ${code}[\\s\\S]*ends at: none → \\d{4}-`));
+  assert.match(await ended.innerText(), /admin@/);
+  assert.match(await created.innerText(), new RegExp(`Created discount code ${code}[\\s\\S]*max redemptions: none → 5`));
   assert.deepEqual(page.errors, []);
   assert.deepEqual(admin.errors, []);
   await page.close();
@@ -860,7 +870,7 @@ journey('every page loads without a layout shift and with no accessibility viola
   const pages = {
     guest: ['#/', '#/?q=audit', `#/product/${products[0].id}`, '#/cart', '#/login', '#/register', '#/forgot'],
     shopper: ['#/account', '#/orders', `#/orders/${order.body.id}`, '#/checkout'],
-    admin: ['#/admin/sales', '#/admin/products', '#/admin/products/new', '#/admin/orders', '#/admin/customers', `#/admin/customers/${login.body.user.id}`, '#/admin/promotions', '#/admin/settings'],
+    admin: ['#/admin/sales', '#/admin/products', '#/admin/products/new', '#/admin/orders', '#/admin/customers', `#/admin/customers/${login.body.user.id}`, '#/admin/promotions', '#/admin/settings', '#/admin/audit'],
   };
   const found = [];
   for (const [who, hashes] of Object.entries(pages)) {

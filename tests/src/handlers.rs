@@ -53,6 +53,7 @@ pub async fn dispatch(function: &str, app: &'static App, req: Request) -> Option
         "list-promotions" => shop::dispatch(app, req, shop::promotions::list_promotions).await,
         "create-promotion" => shop::dispatch(app, req, shop::promotions::create_promotion).await,
         "update-promotion" => shop::dispatch(app, req, shop::promotions::update_promotion).await,
+        "list-audit" => shop::dispatch(app, req, shop::customers::list_audit).await,
         "export-orders" => shop::dispatch(app, req, shop::sales::export_orders).await,
         "admin-stats" => shop::dispatch(app, req, shop::sales::admin_stats).await,
         _ => return None,

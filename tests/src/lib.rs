@@ -127,6 +127,23 @@ pub async fn create_tables(app: &App) -> Result<(), String> {
     }
 }
 
+/// Puts `new` into the catalog as the dev tooling (the audit trail names it as the actor).
+pub async fn seed_product(
+    app: &App,
+    new: shop::catalog::NewProduct,
+) -> shop::ApiResult<shop::catalog::ProductView> {
+    use shop::audit::{Action, Entry, model::tooling};
+    let product = new.product(app.settings.catalog.currency.clone());
+    let entry = Entry::new(
+        &tooling(),
+        Action::ProductCreated,
+        &product.id,
+        None,
+        Some(&product),
+    )?;
+    shop::catalog::create(app, product, &entry).await
+}
+
 /// The README's sample shipping and tax rates (`scripts/seed-*.json`), unless the shop has its
 /// own already (idempotent: `make dev` seeds on every start).
 pub async fn seed_rates(app: &App) -> Result<(), String> {
@@ -139,9 +156,24 @@ pub async fn seed_rates(app: &App) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
     let shipping = rates::ShippingRates::try_from(shipping).map_err(|e| e.to_string())?;
     let tax = rates::TaxRates::try_from(tax).map_err(|e| e.to_string())?;
+    use shop::audit::{Action, Entry, model::tooling};
+    let chain = |e: shop::ApiError| e.chain();
+    let by = tooling();
+    let shipping_entry = Entry::new(
+        &by,
+        Action::ShippingRatesChanged,
+        "shipping",
+        None,
+        Some(&shipping),
+    )
+    .map_err(chain)?;
+    let tax_entry =
+        Entry::new(&by, Action::TaxRatesChanged, "tax", None, Some(&tax)).map_err(chain)?;
     for saved in [
-        store::save(app, shipping, 0).await.map(|_| ()),
-        store::save(app, tax, 0).await.map(|_| ()),
+        store::save(app, shipping, 0, &shipping_entry)
+            .await
+            .map(|_| ()),
+        store::save(app, tax, 0, &tax_entry).await.map(|_| ()),
     ] {
         match saved {
             Ok(()) | Err(shop::ApiError::Stale(_)) => {}
@@ -274,7 +306,7 @@ impl TestApp {
             serde_json::json!({"name": name, "price_cents": price_cents, "category": "test", "stock": stock}),
         )
         .unwrap();
-        shop::catalog::create(self.app, shop::catalog::NewProduct::try_from(req).unwrap())
+        seed_product(self.app, shop::catalog::NewProduct::try_from(req).unwrap())
             .await
             .unwrap()
             .id

@@ -124,7 +124,7 @@ async fn seed_catalog(app: &App) -> Result<usize, Box<dyn std::error::Error>> {
     let items: Vec<CreateProductRequest> = serde_json::from_str(&raw)?;
     let mut added = 0;
     for item in items {
-        match catalog::create(app, NewProduct::try_from(item)?).await {
+        match shop_tests::seed_product(app, NewProduct::try_from(item)?).await {
             Ok(_) => added += 1,
             Err(ApiError::Conflict { .. }) => {}
             Err(e) => return Err(e.chain().into()),

@@ -13,6 +13,7 @@ use super::{
 };
 use crate::{
     app::App,
+    audit::{Action, Entry},
     auth,
     error::{ApiError, ApiResult},
     platform::http::{
@@ -20,6 +21,12 @@ use crate::{
     },
     types::ProductId,
 };
+
+/// What an image upload changes on the product.
+#[derive(serde::Serialize)]
+struct ImageSet<'a> {
+    image_url: Option<&'a str>,
+}
 
 fn product_id(req: &Request) -> ApiResult<ProductId> {
     product_id_in_path(&path_param(req, "id")?)
@@ -46,30 +53,56 @@ pub async fn get_product(app: &'static App, req: Request) -> ApiResult<Reply> {
 
 /// `POST /products` (admin)
 pub async fn create_product(app: &'static App, req: Request) -> ApiResult<Reply> {
-    auth::authenticate(app, &req).await?.require_admin()?;
+    let who = auth::authenticate(app, &req).await?;
+    who.require_admin()?;
     let new = NewProduct::try_from(json_body::<CreateProductRequest>(&req)?)?;
-    Reply::created(&store::create(app, new).await?)
+    let product = new.product(app.settings.catalog.currency.clone());
+    let audit = Entry::new(
+        &who.user_id,
+        Action::ProductCreated,
+        &product.id,
+        None,
+        Some(&product),
+    )?;
+    Reply::created(&store::create(app, product, &audit).await?)
 }
 
 /// `PUT /products/{id}` (admin): a partial update.
 pub async fn update_product(app: &'static App, req: Request) -> ApiResult<Reply> {
-    auth::authenticate(app, &req).await?.require_admin()?;
+    let who = auth::authenticate(app, &req).await?;
+    who.require_admin()?;
     let id = product_id(&req)?;
     let patch = ProductPatch::try_from(json_body::<UpdateProductRequest>(&req)?)?;
     let current = store::load_product(app, &id, true)
         .await?
         .ok_or(ApiError::NotFound("product"))?;
-    Reply::ok(&store::update(app, &current, &patch).await?)
+    // The stock as read: a checkout may take units between this read and the write.
+    let audit = Entry::new(
+        &who.user_id,
+        Action::ProductUpdated,
+        &id,
+        Some(&current),
+        Some(&patch.applied_to(&current)),
+    )?;
+    Reply::ok(&store::update(app, &current, &patch, &audit).await?)
 }
 
 /// `DELETE /products/{id}` (admin)
 pub async fn delete_product(app: &'static App, req: Request) -> ApiResult<Reply> {
-    auth::authenticate(app, &req).await?.require_admin()?;
+    let who = auth::authenticate(app, &req).await?;
+    who.require_admin()?;
     let id = product_id(&req)?;
     let current = store::load_product(app, &id, true)
         .await?
         .ok_or(ApiError::NotFound("product"))?;
-    store::delete(app, &current).await?;
+    let audit = Entry::new(
+        &who.user_id,
+        Action::ProductDeleted,
+        &id,
+        Some(&current),
+        None,
+    )?;
+    store::delete(app, &current, &audit).await?;
     Reply::no_content()
 }
 
@@ -77,13 +110,28 @@ pub async fn delete_product(app: &'static App, req: Request) -> ApiResult<Reply>
 /// most 5 MiB. The product's `image_url` points at the new object straight away (documented:
 /// upload right after).
 pub async fn product_image(app: &'static App, req: Request) -> ApiResult<Reply> {
-    auth::authenticate(app, &req).await?.require_admin()?;
+    let who = auth::authenticate(app, &req).await?;
+    who.require_admin()?;
     let id = product_id(&req)?;
     let body: ImageRequest = json_body(&req)?;
     let (key, mime) = image_key(&id, &body.content_type)?;
+    let current = store::load_product(app, &id, true)
+        .await?
+        .ok_or(ApiError::NotFound("product"))?;
     let upload = images::presign_upload(app, &key, mime).await?;
     let image_url = format!("{}/{key}", app.config.images_base_url);
-    store::set_image(app, &id, &image_url).await?;
+    let audit = Entry::new(
+        &who.user_id,
+        Action::ProductImageSet,
+        &id,
+        Some(&ImageSet {
+            image_url: current.image_url.as_deref(),
+        }),
+        Some(&ImageSet {
+            image_url: Some(&image_url),
+        }),
+    )?;
+    store::set_image(app, &id, &image_url, &audit).await?;
     Reply::ok(&ImageUpload {
         upload_url: upload.url,
         upload_fields: upload.fields,

@@ -184,6 +184,28 @@ pub struct NewProduct {
     pub image_url: Option<String>,
 }
 
+impl NewProduct {
+    /// The product this creates now, priced in the shop's `currency`.
+    pub fn product(self, currency: Currency) -> ProductView {
+        let now = Timestamp::now();
+        ProductView {
+            id: ProductId::new(),
+            name: self.name,
+            slug: self.slug,
+            description: self.description,
+            price_cents: self.price,
+            currency,
+            category: self.category,
+            stock: self.stock.get(),
+            weight_grams: self.weight,
+            tax_class: self.tax_class,
+            image_url: self.image_url,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 impl TryFrom<CreateProductRequest> for NewProduct {
     type Error = ApiError;
     fn try_from(r: CreateProductRequest) -> ApiResult<Self> {
@@ -250,6 +272,42 @@ pub struct ProductPatch {
     pub slug: Option<Slug>,
     /// `Some(None)` removes the image.
     pub image_url: Option<Option<String>>,
+}
+
+impl ProductPatch {
+    /// `current` as this patch leaves it.
+    pub fn applied_to(&self, current: &ProductView) -> ProductView {
+        let mut p = current.clone();
+        if let Some(v) = &self.name {
+            p.name = v.clone();
+        }
+        if let Some(v) = &self.description {
+            p.description = v.clone();
+        }
+        if let Some(v) = self.price {
+            p.price_cents = v;
+        }
+        if let Some(v) = &self.category {
+            p.category = v.clone();
+        }
+        if let Some(v) = self.stock {
+            p.stock = v.get();
+        }
+        if let Some(v) = self.weight {
+            p.weight_grams = v;
+        }
+        if let Some(v) = self.tax_class {
+            p.tax_class = v;
+        }
+        if let Some(v) = &self.slug {
+            p.slug = v.clone();
+        }
+        if let Some(v) = &self.image_url {
+            p.image_url = v.clone();
+        }
+        p.updated_at = Timestamp::now();
+        p
+    }
 }
 
 impl TryFrom<UpdateProductRequest> for ProductPatch {

@@ -4,18 +4,17 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, Update,
+    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, Update,
 };
 use serde_dynamo::to_item;
 
 use super::{
-    model::{
-        Category, NewProduct, ProductPatch, ProductQuery, ProductView, Slug, Stock, slug_taken,
-    },
+    model::{Category, ProductPatch, ProductQuery, ProductView, Slug, Stock, slug_taken},
     search::{self, SearchQuery},
 };
 use crate::{
     app::App,
+    audit,
     error::{ApiError, ApiResult},
     platform::{
         config::{TableId, env},
@@ -313,7 +312,7 @@ pub async fn list(
     };
     let q = PageQuery {
         table: table(app),
-        index,
+        index: Some(index),
         partition,
         prefix: None,
         descending: false,
@@ -410,25 +409,14 @@ fn slug_guard(slug: &Slug, id: &ProductId) -> Item {
     guard
 }
 
-/// Creates a product and its slug guard in one transaction (409 when the slug is taken).
-pub async fn create(app: &App, new: NewProduct) -> ApiResult<ProductView> {
-    let now = Timestamp::now();
-    let id = ProductId::new();
-    let product = ProductView {
-        id: id.clone(),
-        name: new.name,
-        slug: new.slug,
-        description: new.description,
-        price_cents: new.price,
-        currency: app.settings.catalog.currency.clone(),
-        category: new.category,
-        stock: new.stock.get(),
-        weight_grams: new.weight,
-        tax_class: new.tax_class,
-        image_url: new.image_url,
-        created_at: now,
-        updated_at: now,
-    };
+/// Creates `product`, its slug guard and its audit entry in one transaction (409 when the slug is
+/// taken).
+pub async fn create(
+    app: &App,
+    product: ProductView,
+    audit: &audit::Entry,
+) -> ApiResult<ProductView> {
+    let id = product.id.clone();
     let mut item: Item = to_item(&product)?;
     item.extend(keys(&id, &product.name, &product.category));
     let mut tx = Tx::new()
@@ -436,7 +424,8 @@ pub async fn create(app: &App, new: NewProduct) -> ApiResult<ProductView> {
         .put(
             "slug_guard",
             db::put_new(table(app), slug_guard(&product.slug, &id))?,
-        );
+        )
+        .put("audit", audit::store::record(app, audit)?);
     // The word index is written with the product, so it can never disagree with the catalog.
     for entry in index_entries(&product) {
         tx = tx.put("index", put(table(app), entry)?);
@@ -449,12 +438,14 @@ pub async fn create(app: &App, new: NewProduct) -> ApiResult<ProductView> {
 }
 
 /// One UpdateItem of only the given fields, so a concurrent checkout's stock decrement is never
-/// overwritten. A slug change moves the guard in the same transaction. `current` is the product as
-/// read just before; the update only applies if its slug is still the product's.
+/// overwritten. A slug change moves the guard, and the audit entry is recorded, in the same
+/// transaction. `current` is the product as read just before; the update only applies if its slug
+/// is still the product's.
 pub async fn update(
     app: &App,
     current: &ProductView,
     patch: &ProductPatch,
+    audit: &audit::Entry,
 ) -> ApiResult<ProductView> {
     let id = &current.id;
     let mut renamed = current.clone();
@@ -470,7 +461,9 @@ pub async fn update(
     }
     let new_slug = patch.slug.as_ref().filter(|s| **s != current.slug);
     let u = update_expr(current, patch, reindex, new_slug)?;
-    let mut tx = Tx::new().update("product", u.tx_item(table(app), product_key(id))?);
+    let mut tx = Tx::new()
+        .update("product", u.tx_item(table(app), product_key(id))?)
+        .put("audit", audit::store::record(app, audit)?);
     if reindex {
         tx = reindex_items(tx, table(app), current, &renamed)?;
     }
@@ -592,9 +585,9 @@ fn reindex_items(
     Ok(tx)
 }
 
-/// The product and its slug guard go together. Orders keep their own copy of name and price, so
-/// history is unaffected.
-pub async fn delete(app: &App, current: &ProductView) -> ApiResult<()> {
+/// The product and its slug guard go together, with the audit entry. Orders keep their own copy
+/// of name and price, so history is unaffected.
+pub async fn delete(app: &App, current: &ProductView, audit: &audit::Entry) -> ApiResult<()> {
     let delete = |key: Item, condition: Option<String>| {
         built(
             Delete::builder()
@@ -609,7 +602,8 @@ pub async fn delete(app: &App, current: &ProductView) -> ApiResult<()> {
             "product",
             delete(product_key(&current.id), Some(db::exists()))?,
         )
-        .delete("slug_guard", delete(slug_key(&current.slug), None)?);
+        .delete("slug_guard", delete(slug_key(&current.slug), None)?)
+        .put("audit", audit::store::record(app, audit)?);
     for key in index_keys(current) {
         tx = tx.delete("index", delete_key(table(app), key)?);
     }
@@ -620,24 +614,26 @@ pub async fn delete(app: &App, current: &ProductView) -> ApiResult<()> {
     }
 }
 
-/// Points the product's `image_url` at `url` (404 when there is no such product).
-pub async fn set_image(app: &App, id: &ProductId, url: &str) -> ApiResult<()> {
+/// Points the product's `image_url` at `url`, with the audit entry (404 when there is no such
+/// product).
+pub async fn set_image(
+    app: &App,
+    id: &ProductId,
+    url: &str,
+    audit: &audit::Entry,
+) -> ApiResult<()> {
     let mut u = UpdateExpr::new();
     u.set("image_url", s(url))
         .set("updated_at", s(Timestamp::now().to_string()))
         .condition(db::exists());
-    u.update_item(&app.dynamo, table(app), product_key(id))
-        .return_values(ReturnValue::None)
-        .send()
-        .await
-        .map_err(|e| {
-            if db::is_condition_failure(&e) {
-                ApiError::NotFound("product")
-            } else {
-                e.into()
-            }
-        })?;
-    Ok(())
+    let tx = Tx::new()
+        .update("product", u.tx_item(table(app), product_key(id))?)
+        .put("audit", audit::store::record(app, audit)?);
+    match tx.send(&app.dynamo).await {
+        Ok(()) => Ok(()),
+        Err(TxError::Cancelled(r)) if r.failed("product") => Err(ApiError::NotFound("product")),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Writes the word index and the stock partition of every product (idempotent): for catalogs that

@@ -3,12 +3,13 @@
 use lambda_http::Request;
 
 use super::model::{
-    CustomerDetail, CustomerSummary, UpdateCustomerRequest, customer_id_in_path, search_prefix,
-    summaries,
+    AuditView, CustomerDetail, CustomerSummary, UpdateCustomerRequest, customer_id_in_path,
+    search_prefix, summaries,
 };
 use crate::{
     app::App,
-    auth,
+    audit::{self, Action, Entry},
+    auth::{self, account::AccountView},
     error::{ApiError, ApiResult},
     orders::{self, model::Sort},
     platform::{
@@ -48,16 +49,34 @@ pub async fn update_customer(app: &'static App, req: Request) -> ApiResult<Reply
     let body: UpdateCustomerRequest = json_body(&req)?;
     let who = auth::authenticate(app, &req).await?;
     who.require_admin()?;
-    let Some(changed) = users::store::set_disabled(app, &id, body.disabled).await? else {
-        return Err(match users::store::load_account(app, &id).await? {
-            Some(a) if a.view.role == Role::Admin => ApiError::Rejected {
-                code: "not_a_customer",
-                message: "an admin account cannot be disabled here".into(),
-                details: None,
-            },
-            _ => ApiError::NotFound("customer"),
+    let account = users::store::load_account(app, &id)
+        .await?
+        .ok_or(ApiError::NotFound("customer"))?;
+    if account.view.role == Role::Admin {
+        return Err(ApiError::Rejected {
+            code: "not_a_customer",
+            message: "an admin account cannot be disabled here".into(),
+            details: None,
         });
-    };
+    }
+    let audit = Entry::new(
+        &who.user_id,
+        match body.disabled {
+            true => Action::CustomerDisabled,
+            false => Action::CustomerEnabled,
+        },
+        &id,
+        Some(&Disabled {
+            disabled: AccountView(&account.item).disabled(),
+        }),
+        Some(&Disabled {
+            disabled: body.disabled,
+        }),
+    )?;
+    if !users::store::set_disabled(app, &id, body.disabled, &audit).await? {
+        // Deleted, or made an admin, since it was read.
+        return Err(ApiError::NotFound("customer"));
+    }
     tracing::warn!(
         security_event = if body.disabled { "account_disabled" } else { "account_enabled" },
         user_id = %id,
@@ -65,7 +84,29 @@ pub async fn update_customer(app: &'static App, req: Request) -> ApiResult<Reply
         "customer account {}",
         if body.disabled { "disabled; its sessions ended" } else { "enabled" }
     );
-    Reply::ok(&detail_of(app, &id, &changed).await?)
+    Reply::ok(&detail(app, &id).await?)
+}
+
+/// What disabling or enabling changes on an account.
+#[derive(serde::Serialize)]
+struct Disabled {
+    disabled: bool,
+}
+
+/// `GET /admin/audit?limit&cursor` (admins): the audit trail, newest first, each entry with its
+/// actor's email (of the account as it is now; the id stays when the account is gone).
+pub async fn list_audit(app: &'static App, req: Request) -> ApiResult<Reply> {
+    let page = page_request(&req)?;
+    auth::authenticate(app, &req).await?.require_admin()?;
+    let entries = audit::store::page(app, &page).await?;
+    let mut actors: Vec<UserId> = entries.items.iter().map(|e| e.actor.clone()).collect();
+    actors.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    actors.dedup();
+    let emails = users::store::emails_of(app, &actors).await?;
+    Reply::ok(&entries.map(|entry| AuditView {
+        actor_email: emails.get(&entry.actor).cloned(),
+        entry,
+    }))
 }
 
 async fn detail(app: &App, id: &UserId) -> ApiResult<CustomerDetail> {

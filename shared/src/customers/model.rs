@@ -1,9 +1,10 @@
-//! The customers pages' values: the search prefix, the disable request, and the views built from an
-//! account item. Pure: no HTTP, no AWS.
+//! The customers pages' values: the search prefix, the disable request, the views built from an
+//! account item, and an audit entry with its actor. Pure: no HTTP, no AWS.
 
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    audit::Entry,
     auth::account::AccountView,
     error::{ApiError, ApiResult},
     orders::model::OrderView,
@@ -100,6 +101,15 @@ pub fn summaries(page: Page<Item>) -> ApiResult<Page<CustomerSummary>> {
         items,
         next_cursor: page.next_cursor,
     })
+}
+
+/// An audit entry as the admin's list shows it: the entry and who its actor is.
+#[derive(Debug, Serialize)]
+pub struct AuditView {
+    #[serde(flatten)]
+    pub entry: Entry,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_email: Option<Email>,
 }
 
 #[cfg(test)]

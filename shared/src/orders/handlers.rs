@@ -16,6 +16,7 @@ use super::{
 };
 use crate::{
     app::App,
+    audit::{Action, Entry},
     auth::{self, Principal},
     catalog::store::load_products,
     error::ApiResult,
@@ -135,14 +136,27 @@ pub async fn update_order_status(app: &'static App, req: Request) -> ApiResult<R
     } else {
         Mover::Owner
     };
+    let by_admin = matches!(by, Mover::Admin);
     let plan = plan_transition(&order, to, by, Timestamp::now())?;
+    let audit = match by_admin {
+        true => Some(Entry::new(
+            &who.user_id,
+            Action::OrderStatusChanged,
+            &order.id,
+            Some(&OrderView::from(order.clone())),
+            Some(&OrderView::from(plan.order.clone())),
+        )?),
+        false => None,
+    };
     // A card payment goes back before the order says so; if Stripe cannot refund now, the order
     // stays PAID (503) and the admin tries again (the refund's idempotency key makes that safe).
     if let Some(intent) = &plan.refund {
         app.stripe.refund(intent).await?;
         tracing::info!(order_id = %order.id, payment_intent = %intent, "paid order refunded");
     }
-    Reply::ok(&OrderView::from(store::apply(app, &plan).await?))
+    Reply::ok(&OrderView::from(
+        store::apply(app, &plan, audit.as_ref()).await?,
+    ))
 }
 
 /// The cart's lines priced from the catalog now.

@@ -13,6 +13,7 @@ use super::model::{
 };
 use crate::{
     app::App,
+    audit,
     auth::account::account_pk,
     catalog::store::{self as catalog, Restock, StockFound},
     error::{ApiError, ApiResult},
@@ -195,7 +196,7 @@ async fn list_ordered<T: serde::de::DeserializeOwned>(
 ) -> ApiResult<Page<T>> {
     let q = PageQuery {
         table: table(app),
-        index,
+        index: Some(index),
         partition,
         prefix: None,
         descending,
@@ -454,7 +455,8 @@ pub async fn backoff(attempt: u32) {
 /// status the order has now). A cancellation restores its lines' stock and gives its discount
 /// code's use back in the same transaction;
 /// a product deleted since is not restocked, and none is restocked past the most it may hold.
-pub async fn apply(app: &App, plan: &Transition) -> ApiResult<Order> {
+/// An admin's move records its `audit` entry in the same transaction.
+pub async fn apply(app: &App, plan: &Transition, audit: Option<&audit::Entry>) -> ApiResult<Order> {
     let moved = &plan.order;
     // Lines whose product is gone (not restocked), and lines restocked to the maximum instead.
     let mut gone: Vec<ProductId> = Vec::new();
@@ -464,6 +466,9 @@ pub async fn apply(app: &App, plan: &Transition) -> ApiResult<Order> {
             backoff(attempt).await;
         }
         let mut tx = Tx::new().update("order", move_item(app, plan)?);
+        if let Some(entry) = audit {
+            tx = tx.put("audit", audit::store::record(app, entry)?);
+        }
         if plan.releases_unpaid {
             let mut c = UpdateExpr::new();
             c.add(UNPAID, n(-1));

@@ -168,7 +168,7 @@ async fn on_payment(app: &App, intent: &PaymentIntent) -> ApiResult<()> {
                 Mover::Payment(&intent.id),
                 Timestamp::now(),
             )?;
-            match orders::apply(app, &paid).await {
+            match orders::apply(app, &paid, None).await {
                 Ok(_) => {
                     metrics::emit(&[(PAYMENTS_RECEIVED, 1)]);
                     Ok(())
@@ -345,7 +345,7 @@ async fn expire(app: &App, order: &Order) -> ApiResult<bool> {
         Mover::Expiry,
         Timestamp::now(),
     )?;
-    match orders::apply(app, &lapse).await {
+    match orders::apply(app, &lapse, None).await {
         Ok(_) => {
             tracing::info!(order_id = %order.id, "unpaid order expired; stock restored");
             Ok(true)

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::{
     app::App,
+    audit::Entry,
     auth,
     error::{ApiError, ApiResult},
     platform::{
@@ -35,11 +36,24 @@ where
     T: Document + TryFrom<R, Error = ApiError>,
     R: DeserializeOwned,
 {
-    let admin = auth::authenticate(app, req).await?;
-    admin.require_admin()?;
     let edited = if_match(T::NAME, header_str(req, "if-match"))?;
     let doc = T::try_from(json_body::<R>(req)?)?;
-    let saved = store::save(app, doc, edited).await?;
+    // The version edited is read with the token: it is the entry's "before", and the write is
+    // conditional on it still being current.
+    let (admin, current) =
+        auth::authenticate_with(app, req, |_| store::load::<T>(app, Consistency::Strong)).await?;
+    admin.require_admin()?;
+    if current.version != edited {
+        return Err(ApiError::Stale(T::NAME));
+    }
+    let audit = Entry::new(
+        &admin.user_id,
+        T::CHANGED,
+        T::KIND,
+        Some(&current.doc),
+        Some(&doc),
+    )?;
+    let saved = store::save(app, doc, edited, &audit).await?;
     tracing::info!(admin = %admin.user_id, kind = T::KIND, version = saved.version, "settings changed");
     versioned(&saved)
 }

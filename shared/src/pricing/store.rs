@@ -5,11 +5,14 @@
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_dynamo::to_item;
 
+use aws_sdk_dynamodb::types::Put;
+
 use super::rates::{ShippingRates, TaxRates, Versioned};
 use crate::{
     app::App,
+    audit::{self, Action},
     error::{ApiError, ApiResult},
-    platform::db::{self, Fetched, Item, n, not_exists},
+    platform::db::{self, Fetched, Item, Tx, TxError, n, not_exists},
 };
 
 /// A settings document of the shop.
@@ -18,16 +21,20 @@ pub trait Document: Serialize + DeserializeOwned + Default {
     const KIND: &'static str;
     /// What an error message calls it.
     const NAME: &'static str;
+    /// What the audit trail calls its replacement.
+    const CHANGED: Action;
 }
 
 impl Document for ShippingRates {
     const KIND: &'static str = "shipping";
     const NAME: &'static str = "shipping rates";
+    const CHANGED: Action = Action::ShippingRatesChanged;
 }
 
 impl Document for TaxRates {
     const KIND: &'static str = "tax";
     const NAME: &'static str = "tax rates";
+    const CHANGED: Action = Action::TaxRatesChanged;
 }
 
 const SETTINGS_PREFIX: &str = "SETTINGS#";
@@ -84,16 +91,18 @@ pub fn take(app: &App, fetched: &mut Fetched) -> ApiResult<(ShippingRates, TaxRa
     Ok((shipping.doc, tax.doc))
 }
 
-/// Replaces the document edited at version `edited`; 412 when another write came first.
-pub async fn save<T: Document>(app: &App, doc: T, edited: u64) -> ApiResult<Versioned<T>> {
+/// Replaces the document edited at version `edited`, with its audit entry; 412 when another
+/// write came first.
+pub async fn save<T: Document>(
+    app: &App,
+    doc: T,
+    edited: u64,
+    audit: &audit::Entry,
+) -> ApiResult<Versioned<T>> {
     let version = edited + 1;
     let mut item: Item = to_item(Stored { version, doc: &doc })?;
     item.extend(key::<T>());
-    let put = app
-        .dynamo
-        .put_item()
-        .table_name(table(app))
-        .set_item(Some(item));
+    let put = Put::builder().table_name(table(app)).set_item(Some(item));
     let put = if edited == 0 {
         put.condition_expression(not_exists())
     } else {
@@ -101,9 +110,12 @@ pub async fn save<T: Document>(app: &App, doc: T, edited: u64) -> ApiResult<Vers
             .expression_attribute_names("#v", VERSION)
             .expression_attribute_values(":v", n(edited))
     };
-    if db::applied(put.send().await)? {
-        Ok(Versioned { doc, version })
-    } else {
-        Err(ApiError::Stale(T::NAME))
+    let tx = Tx::new()
+        .put("document", db::built(put.build())?)
+        .put("audit", audit::store::record(app, audit)?);
+    match tx.send(&app.dynamo).await {
+        Ok(()) => Ok(Versioned { doc, version }),
+        Err(TxError::Cancelled(r)) if r.failed("document") => Err(ApiError::Stale(T::NAME)),
+        Err(e) => Err(e.into()),
     }
 }

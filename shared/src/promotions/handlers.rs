@@ -8,6 +8,7 @@ use super::{
 };
 use crate::{
     app::App,
+    audit::{Action, Entry},
     auth,
     error::{ApiError, ApiResult},
     platform::http::{Reply, json_body, path_param},
@@ -20,7 +21,14 @@ pub async fn create_promotion(app: &'static App, req: Request) -> ApiResult<Repl
     let who = auth::authenticate(app, &req).await?;
     who.require_admin()?;
     let promo = Promotion::create(body, Timestamp::now())?;
-    store::create(app, &promo).await?;
+    let audit = Entry::new(
+        &who.user_id,
+        Action::PromotionCreated,
+        &promo.code,
+        None,
+        Some(&promo),
+    )?;
+    store::create(app, &promo, &audit).await?;
     tracing::info!(admin = %who.user_id, code = %promo.code, "promotion created");
     Reply::created(&promo)
 }
@@ -43,9 +51,17 @@ pub async fn update_promotion(app: &'static App, req: Request) -> ApiResult<Repl
         .await?
         .ok_or(ApiError::NotFound("promotion"))?;
     let edited = current.edited(body, Timestamp::now())?;
-    let saved = store::save_limits(app, &edited)
-        .await?
-        .ok_or(ApiError::NotFound("promotion"))?;
+    let audit = Entry::new(
+        &who.user_id,
+        Action::PromotionChanged,
+        &code,
+        Some(&current),
+        Some(&edited),
+    )?;
+    if !store::save_limits(app, &edited, &audit).await? {
+        return Err(ApiError::NotFound("promotion"));
+    }
     tracing::info!(admin = %who.user_id, code = %code, "promotion changed");
-    Reply::ok(&saved)
+    // Its uses as read just before: checkouts may have counted more since.
+    Reply::ok(&edited)
 }

@@ -10,8 +10,9 @@ use serde_dynamo::to_item;
 use super::model::{PromoCode, Promotion};
 use crate::{
     app::App,
+    audit,
     error::{ApiError, ApiResult},
-    platform::db::{self, Fetched, Item, UpdateExpr, n, s},
+    platform::db::{self, Fetched, Item, Tx, TxError, UpdateExpr, n, s},
     types::UserId,
 };
 
@@ -45,23 +46,20 @@ pub fn take(app: &App, fetched: &mut Fetched, code: &PromoCode) -> ApiResult<Opt
         .transpose()
 }
 
-/// Creates the code; 409 `promotion_exists` when the code is taken.
-pub async fn create(app: &App, promo: &Promotion) -> ApiResult<()> {
+/// Creates the code with its audit entry; 409 `promotion_exists` when the code is taken.
+pub async fn create(app: &App, promo: &Promotion, audit: &audit::Entry) -> ApiResult<()> {
     let mut item: Item = to_item(promo)?;
     item.extend(key(&promo.code));
-    let put = app
-        .dynamo
-        .put_item()
-        .table_name(table(app))
-        .set_item(Some(item))
-        .condition_expression(db::not_exists());
-    if db::applied(put.send().await)? {
-        Ok(())
-    } else {
-        Err(ApiError::conflict(
+    let tx = Tx::new()
+        .put("promotion", db::put_new(table(app), item)?)
+        .put("audit", audit::store::record(app, audit)?);
+    match tx.send(&app.dynamo).await {
+        Ok(()) => Ok(()),
+        Err(TxError::Cancelled(r)) if r.failed("promotion") => Err(ApiError::conflict(
             "promotion_exists",
             format!("{} is already a discount code", promo.code),
-        ))
+        )),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -84,9 +82,9 @@ pub async fn list(app: &App) -> ApiResult<Vec<Promotion>> {
     db::decode_all(db::query_all(query).await?)
 }
 
-/// Writes the admin's edit of the limits and period, leaving the count of uses as the checkouts
-/// keep it; `None` when there is no such code.
-pub async fn save_limits(app: &App, edited: &Promotion) -> ApiResult<Option<Promotion>> {
+/// Writes the admin's edit of the limits and period with its audit entry, leaving the count of
+/// uses as the checkouts keep it; `false` when there is no such code.
+pub async fn save_limits(app: &App, edited: &Promotion, audit: &audit::Entry) -> ApiResult<bool> {
     let mut u = UpdateExpr::new();
     let item: Item = to_item(edited)?;
     for attr in [
@@ -103,14 +101,12 @@ pub async fn save_limits(app: &App, edited: &Promotion) -> ApiResult<Option<Prom
         };
     }
     u.condition(db::exists());
-    let sent = u
-        .update_item(&app.dynamo, table(app), key(&edited.code))
-        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-        .send()
-        .await;
-    match sent {
-        Ok(out) => out.attributes.map(db::decode).transpose(),
-        Err(e) if db::is_condition_failure(&e) => Ok(None),
+    let tx = Tx::new()
+        .update("promotion", u.tx_item(table(app), key(&edited.code))?)
+        .put("audit", audit::store::record(app, audit)?);
+    match tx.send(&app.dynamo).await {
+        Ok(()) => Ok(true),
+        Err(TxError::Cancelled(r)) if r.failed("promotion") => Ok(false),
         Err(e) => Err(e.into()),
     }
 }

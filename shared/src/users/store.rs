@@ -11,6 +11,7 @@ use super::{
 };
 use crate::{
     app::App,
+    audit,
     auth::{self, REVOKED_TOKENS, account_key},
     error::{ApiError, ApiResult},
     platform::{
@@ -69,7 +70,7 @@ pub async fn search_accounts(app: &App, prefix: &str, page: &PageRequest) -> Api
         &app.cursors,
         PageQuery {
             table: table(app),
-            index: &BY_EMAIL,
+            index: Some(&BY_EMAIL),
             partition: EMAILS.into(),
             prefix: Some(prefix.to_string()),
             descending: false,
@@ -102,9 +103,15 @@ pub async fn search_accounts(app: &App, prefix: &str, page: &PageRequest) -> Api
     })
 }
 
-/// Disables (ending every session in the same write) or re-enables a customer's account; the
-/// account as it is now, `None` when there is none. Admin accounts are not changed here.
-pub async fn set_disabled(app: &App, id: &UserId, disabled: bool) -> ApiResult<Option<Item>> {
+/// Disables (ending every session in the same write) or re-enables a customer's account, with
+/// the admin's audit entry; `false` when there is no such customer (admin accounts are not
+/// changed here).
+pub async fn set_disabled(
+    app: &App,
+    id: &UserId,
+    disabled: bool,
+    audit: &audit::Entry,
+) -> ApiResult<bool> {
     let mut u = UpdateExpr::new();
     u.set(auth::account::DISABLED, AttributeValue::Bool(disabled));
     if disabled {
@@ -117,14 +124,12 @@ pub async fn set_disabled(app: &App, id: &UserId, disabled: bool) -> ApiResult<O
     let customer = u.value(to_attribute_value(Role::Customer)?);
     u.condition(db::exists())
         .condition(format!("{role} = {customer}"));
-    let result = u
-        .update_item(&app.dynamo, table(app), account_key(id.as_str()))
-        .return_values(ReturnValue::AllNew)
-        .send()
-        .await;
-    match result {
-        Ok(out) => Ok(out.attributes),
-        Err(e) if db::is_condition_failure(&e) => Ok(None),
+    let tx = Tx::new()
+        .update("account", u.tx_item(table(app), account_key(id.as_str()))?)
+        .put("audit", audit::store::record(app, audit)?);
+    match tx.send(&app.dynamo).await {
+        Ok(()) => Ok(true),
+        Err(TxError::Cancelled(r)) if r.failed("account") => Ok(false),
         Err(e) => Err(e.into()),
     }
 }

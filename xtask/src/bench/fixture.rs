@@ -205,7 +205,17 @@ async fn promotions(app: &'static App) {
         .unwrap();
         let promo =
             shop::promotions::model::Promotion::create(req, shop::types::Timestamp::now()).unwrap();
-        shop::promotions::store::create(app, &promo).await.unwrap();
+        let entry = shop::audit::Entry::new(
+            &shop::audit::model::tooling(),
+            shop::audit::Action::PromotionCreated,
+            &promo.code,
+            None,
+            Some(&promo),
+        )
+        .unwrap();
+        shop::promotions::store::create(app, &promo, &entry)
+            .await
+            .unwrap();
     }
 }
 
@@ -235,18 +245,17 @@ async fn buyers(app: &'static App, accounts: &Accounts, prefix: &str, n: usize) 
 
 /// Thirty products with stock for every run, and `pool` + 2 for delete-product to delete.
 async fn catalog(app: &'static App, pool: usize) -> (Vec<String>, Vec<String>) {
-    use shop::catalog as products;
     let mut created = Vec::new();
     for i in 0..30 {
         let name = format!("Bench Product {i:02}");
-        let p = products::create(app, new_product(&name, 1_000_000))
+        let p = shop_tests::seed_product(app, new_product(&name, 1_000_000))
             .await
             .unwrap();
         created.push(p.id.to_string());
     }
     let mut doomed = Vec::new();
     for i in 0..pool + 2 {
-        let p = products::create(app, new_product(&format!("Doomed {i:04}"), 1))
+        let p = shop_tests::seed_product(app, new_product(&format!("Doomed {i:04}"), 1))
             .await
             .unwrap();
         doomed.push(p.id.to_string());
@@ -701,6 +710,8 @@ fn pricing_call<'a>(function: &str, f: &'a Fixture, i: usize) -> Option<Call<'a>
             .by(&f.admin)
             .json(json!({"disabled": i.is_multiple_of(2)})),
         "list-promotions" => Call::new("GET").by(&f.admin),
+        // The trail's first page: every write probe above adds to it.
+        "list-audit" => Call::new("GET").by(&f.admin),
         "create-promotion" => Call::new("POST").by(&f.admin).json(json!({
             "code": format!("NEW-{i}"), "kind": "fixed", "value": 500,
             "min_subtotal_cents": 2500, "max_redemptions": 100

@@ -10,7 +10,7 @@ pub(crate) async fn checkout_throughput(app: &'static App, fx: &Fixture) -> Vec<
     for (run, concurrency) in [1usize, 8, 32].into_iter().enumerate() {
         let stock = 64i64;
         let attempts = 96usize;
-        let product = shop::catalog::create(
+        let product = shop_tests::seed_product(
             app,
             new_product(&format!("Throughput {concurrency}"), stock),
         )

@@ -1,20 +1,21 @@
-//! The one paged Query every listing uses: an index partition, optionally narrowed to a sort-key
-//! prefix, one page at a time behind a signed cursor.
+//! The one paged Query every listing uses: a partition of an index or of the table, optionally
+//! narrowed to a sort-key prefix, one page at a time behind a signed cursor.
 
 use aws_sdk_dynamodb::{Client, operation::query::builders::QueryFluentBuilder};
 use serde::de::DeserializeOwned;
 
-use super::{CursorKey, Gsi, Item, KEY_ATTRIBUTES, Page, PageRequest, s};
+use super::{CursorKey, Gsi, Item, KEY_ATTRIBUTES, PK, Page, PageRequest, SK, s};
 use crate::error::ApiResult;
 
 /// Which items a listing reads.
 #[derive(Debug)]
 pub struct PageQuery<'a> {
     pub table: &'a str,
-    pub index: &'a Gsi,
-    /// Value of the index's partition key.
+    /// `None`: the table itself, by its own keys.
+    pub index: Option<&'a Gsi>,
+    /// Value of the partition key.
     pub partition: String,
-    /// `begins_with` on the index's sort key, when set and not empty.
+    /// `begins_with` on the sort key, when set and not empty.
     pub prefix: Option<String>,
     /// Descending sort-key order (ULID sort keys: newest first).
     pub descending: bool,
@@ -25,7 +26,7 @@ impl PageQuery<'_> {
     fn scope(&self) -> String {
         format!(
             "{}|{}|{}",
-            self.index.name,
+            self.index.map_or("table", |i| i.name),
             self.partition,
             self.prefix.as_deref().unwrap_or_default()
         )
@@ -45,11 +46,12 @@ pub async fn query_page<T: DeserializeOwned>(
         .as_deref()
         .map(|c| cursors.decode(&scope, c))
         .transpose()?;
+    let (pk, sk) = q.index.map_or((PK, SK), |i| (i.pk, i.sk));
     let mut query = client
         .query()
         .table_name(q.table)
-        .index_name(q.index.name)
-        .expression_attribute_names("#pk", q.index.pk)
+        .set_index_name(q.index.map(|i| i.name.to_string()))
+        .expression_attribute_names("#pk", pk)
         .expression_attribute_values(":pk", s(q.partition))
         .scan_index_forward(!q.descending)
         .set_exclusive_start_key(start)
@@ -58,7 +60,7 @@ pub async fn query_page<T: DeserializeOwned>(
         None => query.key_condition_expression("#pk = :pk"),
         Some(prefix) => query
             .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#sk", q.index.sk)
+            .expression_attribute_names("#sk", sk)
             .expression_attribute_values(":prefix", s(prefix)),
     };
     // Read whole, without a ProjectionExpression: measured on a page of 10 orders, a projection
