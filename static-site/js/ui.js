@@ -92,7 +92,8 @@ export function placeholder(name) {
 }
 
 export function productImage(p) {
-  return p.image_url ? h('img', { class: 'thumb', src: p.image_url, alt: p.name, loading: 'lazy' }) : placeholder(p.name);
+  // The box's 4:3 (the sample pictures' own size), so the browser reserves it before the file arrives.
+  return p.image_url ? h('img', { class: 'thumb', src: p.image_url, alt: p.name, loading: 'lazy', width: '640', height: '480' }) : placeholder(p.name);
 }
 
 export function stockLabel(stock) {

@@ -199,6 +199,17 @@ journey('a shopper registers, searches, fills the cart, checks out and cancels',
   await page.goto(site);
   await page.getByRole('heading', { name: 'Fresh from the roastery' }).waitFor();
   assert.ok(await page.locator('article.card').count() >= 12, 'the seeded catalog is shown');
+  // Every sample product shown has its drawn picture (no letter tile), loaded at the box's 4:3.
+  const seeded = new Set(JSON.parse(readFileSync(path.join(root, 'scripts/seed-catalog.json'), 'utf8')).map((p) => p.name));
+  const cards = await page.locator('article.card').evaluateAll((all) => all.map((c) => [c.querySelector('h2').textContent, c.querySelector('.thumb').tagName]));
+  const sample = cards.filter(([name]) => seeded.has(name));
+  assert.ok(sample.length >= 6, JSON.stringify(cards));
+  assert.deepEqual(sample.filter(([, tag]) => tag !== 'IMG'), [], 'no letter tile');
+  const picture = page.locator('article.card', { hasText: sample[0][0] }).locator('img.thumb');
+  await picture.evaluate((img) => img.decode());
+  assert.deepEqual(await picture.evaluate((img) => [img.naturalWidth, img.naturalHeight]), [640, 480]);
+  const box = await picture.boundingBox();
+  assert.ok(Math.abs(box.width / box.height - 4 / 3) < 0.02, `shown at ${box.width} x ${box.height}`);
   await page.screenshot({ path: path.join(shots, 'catalog.png') });
 
   // Register (the cart link and sign-in are in the header).
@@ -618,7 +629,8 @@ test('the catalog pages with Load more, and a page that fails can be tried again
   await page.getByRole('button', { name: 'Load more' }).click();
   await page.getByRole('button', { name: 'Try again' }).click();
   await page.locator('article.card').nth(23).waitFor();
-  const names = await page.locator('article.card h3').allInnerTexts();
+  const names = await page.locator('article.card h2').allInnerTexts();
+  assert.equal(names.length, await page.locator('article.card').count());
   assert.equal(new Set(names).size, names.length, 'no product is shown twice');
   assert.deepEqual(page.errors, []);
   await page.close();

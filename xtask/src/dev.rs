@@ -116,19 +116,47 @@ pub async fn mail() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Adds the sample catalog; products whose slug exists already are left as they are.
+/// Adds the sample catalog, each product with its picture (drawn by `pictures`) in the images
+/// bucket; products whose slug exists already are left as they are.
 async fn seed_catalog(app: &App) -> Result<usize, Box<dyn std::error::Error>> {
+    use shop::audit::{Action, Entry, model::tooling};
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/seed-catalog.json");
     let raw = std::fs::read_to_string(&path)?;
     let items: Vec<CreateProductRequest> = serde_json::from_str(&raw)?;
+    let s3 = s3_client().await;
     let mut added = 0;
     for item in items {
-        match shop_tests::seed_product(app, NewProduct::try_from(item)?).await {
+        let mut product =
+            NewProduct::try_from(item)?.product(app.settings.catalog.currency.clone());
+        let (key, mime) = catalog::model::image_key(&product.id, "image/png")?;
+        product.image_url = Some(format!("{}/{key}", app.config.images_base_url));
+        let picture = crate::pictures::draw(&product.name, product.category.as_str());
+        let entry = Entry::new(
+            &tooling(),
+            Action::ProductCreated,
+            &product.id,
+            None,
+            Some(&product),
+        )?;
+        match catalog::create(app, product, &entry).await {
             Ok(_) => added += 1,
-            Err(ApiError::Conflict { .. }) => {}
+            Err(ApiError::Conflict { .. }) => continue,
             Err(e) => return Err(e.chain().into()),
         }
+        s3.put_object()
+            .bucket(&app.config.images_bucket)
+            .key(&key)
+            .content_type(mime)
+            .body(aws_sdk_s3::primitives::ByteStream::from(picture))
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "upload {key}: {}",
+                    aws_sdk_s3::error::DisplayErrorContext(e)
+                )
+            })?;
     }
     Ok(added)
 }
@@ -177,24 +205,7 @@ pub async fn publish_site(
     api_url: &str,
 ) -> Result<usize, Box<dyn std::error::Error>> {
     use aws_sdk_s3::primitives::ByteStream;
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(shop::app::https_client());
-    let endpoint = std::env::var(shop::config::env::S3_ENDPOINT)
-        .ok()
-        .filter(|e| !e.is_empty());
-    if endpoint.is_some() {
-        loader = loader
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                "S3RVER", "S3RVER", None, None, "local",
-            ));
-    }
-    let sdk = loader.load().await;
-    let mut conf = aws_sdk_s3::config::Builder::from(&sdk);
-    if let Some(ep) = endpoint {
-        conf = conf.endpoint_url(ep).force_path_style(true);
-    }
-    let s3 = aws_sdk_s3::Client::from_conf(conf.build());
+    let s3 = s3_client().await;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../static-site");
     let mut files = Vec::new();
     collect(&root, &mut files)?;
@@ -245,6 +256,29 @@ pub async fn publish_site(
         count += 1;
     }
     Ok(count)
+}
+
+/// The S3 client of the dev tools: the emulator at `S3_ENDPOINT` when set (with its fixed keys),
+/// else AWS with the environment's credentials.
+async fn s3_client() -> aws_sdk_s3::Client {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(shop::app::https_client());
+    let endpoint = std::env::var(shop::config::env::S3_ENDPOINT)
+        .ok()
+        .filter(|e| !e.is_empty());
+    if endpoint.is_some() {
+        loader = loader
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "S3RVER", "S3RVER", None, None, "local",
+            ));
+    }
+    let sdk = loader.load().await;
+    let mut conf = aws_sdk_s3::config::Builder::from(&sdk);
+    if let Some(ep) = endpoint {
+        conf = conf.endpoint_url(ep).force_path_style(true);
+    }
+    aws_sdk_s3::Client::from_conf(conf.build())
 }
 
 fn collect(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {

@@ -23,6 +23,7 @@ mod catalogue;
 mod dev;
 mod generate;
 mod hcl;
+mod pictures;
 mod sam;
 mod site;
 mod triggers;
