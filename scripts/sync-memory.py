@@ -33,7 +33,8 @@ text = (root / "Cargo.toml").read_text()
 for f in report["functions"]:
     name, mb, comment = re.escape(f["function"]), f["recommended_memory_mb"], why(f)
     text = sub_once(
-        rf"^# {name}: .*\n{name} = {{ (handler = \"[^\"]+\", )?memory = \d+",
+        # The comment is replaced, or added above a function measured for the first time.
+        rf"^(?:# {name}: .*\n)?{name} = {{ (handler = \"[^\"]+\", )?memory = \d+",
         f"# {f['function']}: {comment}\n{f['function']} = {{ \\g<1>memory = {mb}",
         text,
         f"{f['function']} in Cargo.toml",
