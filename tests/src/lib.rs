@@ -132,8 +132,15 @@ pub async fn seed_product(
     app: &App,
     new: shop::catalog::NewProduct,
 ) -> shop::ApiResult<shop::catalog::ProductView> {
+    put_product(app, new.product(app.settings.catalog.currency.clone())).await
+}
+
+/// Creates `product` as the dev tooling, its audit entry naming the tooling as the actor.
+pub async fn put_product(
+    app: &App,
+    product: shop::catalog::ProductView,
+) -> shop::ApiResult<shop::catalog::ProductView> {
     use shop::audit::{Action, Entry, model::tooling};
-    let product = new.product(app.settings.catalog.currency.clone());
     let entry = Entry::new(
         &tooling(),
         Action::ProductCreated,
