@@ -394,10 +394,9 @@ function periodOf(p) {
   return p.ends_at ? `Until ${p.ends_at.slice(0, 16).replace('T', ' ')} UTC` : 'Running';
 }
 
-/** The discount codes: each with its uses against its limit and a way to end it, and a form for a
- *  new one. The limits are the API's to enforce; this page only shows them. */
+/** The discount codes, A to Z a page at a time: each with its uses against its limit and a way to
+ *  end it, and a form for a new one. The limits are the API's to enforce; this page only shows them. */
 async function adminPromotions(_params, _id, show) {
-  const { promotions } = await api('GET', '/admin/promotions', { auth: true });
   const end = (p) => h('button', {
     type: 'button', class: 'secondary', 'data-end': p.code,
     onclick: async (e) => {
@@ -413,13 +412,19 @@ async function adminPromotions(_params, _id, show) {
     },
   }, 'End now');
   const ended = (p) => p.ends_at && p.ends_at <= new Date().toISOString();
-  const rows = promotions.map((p) => h('tr', { 'data-promotion': p.code },
+  const row = (p) => h('tr', { 'data-promotion': p.code },
     h('th', { scope: 'row' }, h('code', {}, p.code)),
     h('td', {}, discountOf(p), p.categories?.length ? ` (${p.categories.join(', ')})` : '', p.min_subtotal_cents ? `, from ${money(p.min_subtotal_cents)}` : ''),
     h('td', { class: 'num', 'data-uses': p.code }, `${p.redeemed}${p.max_redemptions ? ` / ${p.max_redemptions}` : ''}`),
     h('td', {}, p.max_per_customer ? `${p.max_per_customer} per customer` : 'Any'),
     h('td', {}, periodOf(p)),
-    h('td', {}, ended(p) ? '' : end(p))));
+    h('td', {}, ended(p) ? '' : end(p)));
+  const body = h('tbody');
+  const list = pager(
+    (cursor) => api('GET', `/admin/promotions?limit=25${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { auth: true }),
+    (items) => body.append(...items.map(row)),
+  );
+  const first = await list.first();
   const field = (label, name, attrs = {}) => h('label', {}, label, h('input', { name, id: `promo-${name}`, ...attrs }));
   const message = h('p', { id: 'promotion-message', class: 'form-message', 'aria-live': 'polite' });
   const form = h('form', { class: 'form wide panel', id: 'promotion-form', 'aria-labelledby': 'new-promotion' },
@@ -458,12 +463,12 @@ async function adminPromotions(_params, _id, show) {
     }
   });
   show(h('h1', {}, 'Manage the shop'), adminTabs('promotions'),
-    promotions.length
+    first.items.length
       ? h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Discount codes' }, h('table', { id: 'promotions' },
         h('thead', {}, h('tr', {}, h('th', {}, 'Code'), h('th', {}, 'Discount'), h('th', { class: 'num' }, 'Used'), h('th', {}, 'Limit'), h('th', {}, 'When'), h('th', {}, h('span', { class: 'visually-hidden' }, 'Actions')))),
-        h('tbody', {}, rows)))
+        body))
       : h('p', { class: 'empty' }, 'No discount codes yet.'),
-    form, message);
+    list.more, form, message);
 }
 
 /** What each kind of audit entry says, and where its target is shown. */

@@ -320,6 +320,30 @@ impl TestApp {
             .to_string()
     }
 
+    /// Every item of a paged listing at `path`, in its order, read `limit` at a time through the
+    /// cursors (each page checked to be 200 and at most `limit` long).
+    pub async fn every_page(&self, token: &str, path: &str, limit: usize) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut req = request("GET", path)
+                .bearer(token)
+                .query("limit", &limit.to_string());
+            if let Some(c) = &cursor {
+                req = req.query("cursor", c);
+            }
+            let r = self.api().send(req).await;
+            assert_eq!(r.status(), 200, "{path}: {:?}", r.body);
+            let page = r.body["items"].as_array().unwrap();
+            assert!(page.len() <= limit, "{path}: {} items", page.len());
+            items.extend(page.iter().cloned());
+            match r.body["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => return items,
+            }
+        }
+    }
+
     /// A product's stock now (strongly consistent).
     pub async fn stock_of(&self, id: &str) -> i64 {
         let id = shop::types::ProductId::parse("id", id).unwrap();

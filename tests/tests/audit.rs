@@ -13,25 +13,7 @@ async fn send(t: &TestApp, token: &str, method: &str, path: &str, body: Value) -
 
 /// Every entry, newest first, read `limit` at a time through the cursors.
 async fn trail(t: &TestApp, admin: &str, limit: usize) -> Vec<Value> {
-    let mut entries = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut req = request("GET", "/admin/audit")
-            .bearer(admin)
-            .query("limit", &limit.to_string());
-        if let Some(c) = &cursor {
-            req = req.query("cursor", c);
-        }
-        let r = t.api().send(req).await;
-        assert_eq!(r.status(), 200, "{:?}", r.body);
-        let page = r.body["items"].as_array().unwrap();
-        assert!(page.len() <= limit);
-        entries.extend(page.iter().cloned());
-        match r.body["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => return entries,
-        }
-    }
+    t.every_page(admin, "/admin/audit", limit).await
 }
 
 /// The entries `admin_id` made, oldest first.

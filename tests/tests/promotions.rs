@@ -16,17 +16,10 @@ async fn promotion(t: &TestApp, admin: &str, body: Value) -> TestResponse {
 }
 
 async fn listed(t: &TestApp, admin: &str, code: &str) -> Value {
-    let r = t
-        .api()
-        .send(request("GET", "/admin/promotions").bearer(admin))
-        .await;
-    assert_eq!(r.status(), 200, "{:?}", r.body);
-    r.body["promotions"]
-        .as_array()
-        .unwrap()
-        .iter()
+    t.every_page(admin, "/admin/promotions", 100)
+        .await
+        .into_iter()
         .find(|p| p["code"] == code)
-        .cloned()
         .unwrap_or(Value::Null)
 }
 
@@ -94,6 +87,32 @@ async fn the_admin_creates_lists_and_ends_codes_and_shoppers_cannot() {
         )
         .await;
     assert_eq!(missing.status(), 404);
+
+    // The list reads a page at a time, A to Z, each code once.
+    for code in ["delta-5", "alpha-5", "echo-5", "charlie-5"] {
+        let r = promotion(
+            &t,
+            &admin,
+            json!({"code": code, "kind": "fixed", "value": 500}),
+        )
+        .await;
+        assert_eq!(r.status(), 201, "{:?}", r.body);
+    }
+    let codes: Vec<Value> = t
+        .every_page(&admin, "/admin/promotions", 2)
+        .await
+        .iter()
+        .map(|p| p["code"].clone())
+        .collect();
+    assert_eq!(
+        codes,
+        ["ALPHA-5", "CHARLIE-5", "DELTA-5", "ECHO-5", "SPRING-10"]
+    );
+    let shopper = t
+        .api()
+        .send(request("GET", "/admin/promotions").bearer(&customer))
+        .await;
+    assert_eq!(shopper.status(), 403);
 }
 
 #[tokio::test]

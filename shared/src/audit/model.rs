@@ -40,8 +40,8 @@ pub struct Change {
 /// One admin write as the trail keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
-    /// A ULID: the entry's key, so the trail sorts by time.
-    pub id: String,
+    /// The entry's key, so the trail sorts by time.
+    pub id: ulid::Ulid,
     pub at: Timestamp,
     /// The admin's account.
     pub actor: UserId,
@@ -70,7 +70,7 @@ impl Entry {
         after: Option<&T>,
     ) -> ApiResult<Entry> {
         Ok(Entry {
-            id: ulid::Ulid::new().to_string(),
+            id: ulid::Ulid::new(),
             at: Timestamp::now(),
             actor: actor.clone(),
             action,
@@ -183,8 +183,11 @@ mod tests {
         assert_eq!(e.actor, admin);
         assert_eq!(e.target, "01CUSTOMER");
         assert_eq!(e.changes[0].after, Some(json!(true)));
-        assert!(ulid::Ulid::from_string(&e.id).is_ok());
         let stored = serde_json::to_value(&e).unwrap();
         assert_eq!(stored["action"], "customer_disabled");
+        // Kept as the ULID's text, the trail's sort key.
+        assert_eq!(stored["id"], e.id.to_string());
+        let item: crate::db::Item = serde_dynamo::to_item(&e).unwrap();
+        assert_eq!(item["id"].as_s().unwrap().len(), 26);
     }
 }

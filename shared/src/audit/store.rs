@@ -22,7 +22,7 @@ fn table(app: &App) -> &str {
 /// The transaction item that records `entry` beside the write it describes.
 pub fn record(app: &App, entry: &Entry) -> ApiResult<Put> {
     let mut item: Item = to_item(entry)?;
-    item.extend(db::key(PARTITION.into(), &entry.id));
+    item.extend(db::key(PARTITION.into(), &entry.id.to_string()));
     db::put_new(table(app), item)
 }
 

@@ -3,7 +3,7 @@
 use lambda_http::Request;
 
 use super::{
-    model::{PromoCode, Promotion, PromotionList, PromotionRequest, PromotionUpdate},
+    model::{PromoCode, Promotion, PromotionRequest, PromotionUpdate},
     store,
 };
 use crate::{
@@ -11,7 +11,7 @@ use crate::{
     audit::{Action, Entry},
     auth,
     error::{ApiError, ApiResult},
-    platform::http::{Reply, json_body, path_param},
+    platform::http::{Reply, json_body, page_request, path_param},
     types::Timestamp,
 };
 
@@ -33,10 +33,12 @@ pub async fn create_promotion(app: &'static App, req: Request) -> ApiResult<Repl
     Reply::created(&promo)
 }
 
-/// `GET /admin/promotions` (admins): every code with its uses, newest first.
+/// `GET /admin/promotions?limit&cursor` (admins): the codes with their uses, A to Z, a page at a
+/// time.
 pub async fn list_promotions(app: &'static App, req: Request) -> ApiResult<Reply> {
+    let page = page_request(&req)?;
     auth::authenticate(app, &req).await?.require_admin()?;
-    Reply::ok(&PromotionList::new(store::list(app).await?))
+    Reply::ok(&store::page(app, &page).await?)
 }
 
 /// `PUT /admin/promotions/{code}` (admins): changes its limits or period (ending it is an

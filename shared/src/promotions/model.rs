@@ -419,19 +419,6 @@ impl Promotion {
     }
 }
 
-/// `{promotions: [...]}`, newest code first.
-#[derive(Serialize)]
-pub struct PromotionList {
-    pub promotions: Vec<Promotion>,
-}
-
-impl PromotionList {
-    pub fn new(mut promotions: Vec<Promotion>) -> Self {
-        promotions.sort_by_key(|p| std::cmp::Reverse(p.created_at));
-        PromotionList { promotions }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,6 @@
 //! Discount codes in DynamoDB, in the orders table (the checkout's transaction counts a use
 //! there with the order): every code under one partition (`PROMOTIONS` / `CODE#<code>`, so the
-//! list is one Query; a shop has dozens of codes, not millions), and one counter per customer and
+//! list is one paged Query in code order), and one counter per customer and
 //! code (`PROMOUSE#<code>#<user>` / `PROMOUSE`). `redeemed` on the code's item counts the orders
 //! holding it now; the outbox's stream filter matches neither key.
 
@@ -12,7 +12,7 @@ use crate::{
     app::App,
     audit,
     error::{ApiError, ApiResult},
-    platform::db::{self, Fetched, Item, Tx, TxError, UpdateExpr, n, s},
+    platform::db::{self, Fetched, Item, Page, PageQuery, PageRequest, Tx, TxError, UpdateExpr, n},
     types::UserId,
 };
 
@@ -70,16 +70,16 @@ pub async fn load(app: &App, code: &PromoCode) -> ApiResult<Option<Promotion>> {
         .transpose()
 }
 
-/// Every code (one partition, read to its end).
-pub async fn list(app: &App) -> ApiResult<Vec<Promotion>> {
-    let query = app
-        .dynamo
-        .query()
-        .table_name(table(app))
-        .key_condition_expression("#pk = :pk")
-        .expression_attribute_names("#pk", db::PK)
-        .expression_attribute_values(":pk", s(PARTITION));
-    db::decode_all(db::query_all(query).await?)
+/// One page of the codes, A to Z.
+pub async fn page(app: &App, page: &PageRequest) -> ApiResult<Page<Promotion>> {
+    let query = PageQuery {
+        table: table(app),
+        index: None,
+        partition: PARTITION.into(),
+        prefix: None,
+        descending: false,
+    };
+    db::query_page(&app.dynamo, &app.cursors, query, page).await
 }
 
 /// Writes the admin's edit of the limits and period with its audit entry, leaving the count of

@@ -695,7 +695,8 @@ fn pricing_call<'a>(function: &str, f: &'a Fixture, i: usize) -> Option<Call<'a>
         "get-shipping" | "get-tax" => Call::new("GET").by(&f.admin),
         // The dashboard's default: the last 30 days.
         "admin-stats" | "low-stock" => Call::new("GET").by(&f.admin),
-        // Today's orders as CSV: the fixture's orders, with their customers' emails.
+        // The first page of today's orders as CSV (2,000 rows: the fixture places thousands today),
+        // with their customers' emails.
         "export-orders" => Call::new("GET").by(&f.admin),
         // The customers page's first search: the accounts whose email starts with "c".
         "list-customers" => Call::new("GET")

@@ -33,7 +33,7 @@ pub(crate) fn recommend_memory(
     sizes: &[super::AtSize],
     peak_rss_mb: f64,
     configured: u64,
-    hashing: bool,
+    cold_budget_ms: Option<f64>,
 ) -> u64 {
     let full_core = full_core(sizes);
     let full = full_core.map_or(f64::MAX, |s| s.warm_p50_ms);
@@ -46,7 +46,7 @@ pub(crate) fn recommend_memory(
     let fits = |s: &super::AtSize, margin: f64| {
         s.warm_p50_ms - full <= slack * margin
             && s.warm_p99_ms <= full_p99 * 2.0 + 1.0
-            && (hashing || s.cold_total_p50_ms <= super::COLD_BUDGET_MS * margin.min(1.0))
+            && cold_budget_ms.is_none_or(|b| s.cold_total_p50_ms <= b * margin.min(1.0))
             && peak_rss_mb * 2.0 <= s.memory_mb as f64
             // The other budgets hold at the size chosen, measured there.
             && s
@@ -72,6 +72,8 @@ pub(crate) fn recommend_memory(
 mod tests {
     use super::{super::AtSize, recommend_memory};
 
+    const COLD: Option<f64> = Some(super::super::COLD_BUDGET_MS);
+
     /// Sizes 128..1769 MB with these warm p50s and cold totals (ms).
     fn sizes(p50: [f64; 5], cold: [f64; 5]) -> Vec<AtSize> {
         super::MEMORY_SIZES
@@ -92,28 +94,28 @@ mod tests {
     fn memory_is_the_smallest_size_within_the_slack_of_a_full_core() {
         // Waiting-bound: 128 MB is as fast as a full core (within 1 ms).
         let s = sizes([5.6, 5.2, 5.1, 5.0, 5.0], QUICK_COLD);
-        assert_eq!(recommend_memory(&s, 6.0, 1024, false), 128);
+        assert_eq!(recommend_memory(&s, 6.0, 1024, COLD), 128);
         // CPU-bound: only 1024 MB stays within 1 ms of the full core's 1.0 ms.
         let s = sizes([9.0, 4.5, 2.3, 1.4, 1.0], QUICK_COLD);
-        assert_eq!(recommend_memory(&s, 6.0, 128, false), 1024);
+        assert_eq!(recommend_memory(&s, 6.0, 128, COLD), 1024);
         // Argon2: only a full core is within 10% of itself.
         let s = sizes(
             [560.0, 280.0, 140.0, 70.0, 40.0],
             [600.0, 300.0, 150.0, 80.0, 45.0],
         );
-        assert_eq!(recommend_memory(&s, 25.0, 512, true), 1769);
+        assert_eq!(recommend_memory(&s, 25.0, 512, None), 1769);
         // Peak RSS needs twice its size.
         let s = sizes([5.0; 5], QUICK_COLD);
-        assert_eq!(recommend_memory(&s, 100.0, 128, false), 256);
+        assert_eq!(recommend_memory(&s, 100.0, 128, COLD), 256);
     }
 
     #[test]
     fn the_cold_budget_rules_out_sizes_whose_cold_start_is_too_slow() {
         // Warm p50 is fine everywhere, but the handshake at 128 and 256 MB's share is not.
         let s = sizes([5.0; 5], [90.0, 45.0, 20.0, 10.0, 6.0]);
-        assert_eq!(recommend_memory(&s, 6.0, 1024, false), 512);
+        assert_eq!(recommend_memory(&s, 6.0, 1024, COLD), 512);
         // A password-hashing function is exempt from it.
-        assert_eq!(recommend_memory(&s, 6.0, 1024, true), 128);
+        assert_eq!(recommend_memory(&s, 6.0, 1024, None), 128);
     }
 
     #[test]
@@ -123,26 +125,26 @@ mod tests {
         for (z, p99) in s.iter_mut().zip([20.0, 15.7, 2.0, 1.4, 1.3]) {
             z.warm_p99_ms = p99;
         }
-        assert_eq!(recommend_memory(&s, 6.0, 1024, false), 512);
+        assert_eq!(recommend_memory(&s, 6.0, 1024, COLD), 512);
     }
 
     #[test]
     fn a_measurement_near_the_line_keeps_the_configured_size() {
         // 512 MB is 1.05 ms over the full core's 1 ms p50: just over the slack, within 1.25x.
         let s = sizes([4.0, 3.0, 2.05, 1.5, 1.0], QUICK_COLD);
-        assert_eq!(recommend_memory(&s, 6.0, 512, false), 512);
-        assert_eq!(recommend_memory(&s, 6.0, 1024, false), 1024);
+        assert_eq!(recommend_memory(&s, 6.0, 512, COLD), 512);
+        assert_eq!(recommend_memory(&s, 6.0, 1024, COLD), 1024);
     }
 
     #[test]
     fn a_clear_measurement_moves_the_configured_size() {
         // 512 MB is 2 ms over: far out; move up.
         let s = sizes([6.0, 4.0, 3.0, 1.2, 1.0], QUICK_COLD);
-        assert_eq!(recommend_memory(&s, 6.0, 512, false), 1024);
+        assert_eq!(recommend_memory(&s, 6.0, 512, COLD), 1024);
         // 512 MB is 0.2 ms over: well within; move down.
         let s = sizes([6.0, 4.0, 1.2, 1.1, 1.0], QUICK_COLD);
-        assert_eq!(recommend_memory(&s, 6.0, 1024, false), 512);
+        assert_eq!(recommend_memory(&s, 6.0, 1024, COLD), 512);
         // A size outside the list is replaced by the rule's own pick.
-        assert_eq!(recommend_memory(&s, 6.0, 700, false), 512);
+        assert_eq!(recommend_memory(&s, 6.0, 700, COLD), 512);
     }
 }

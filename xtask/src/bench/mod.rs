@@ -70,6 +70,24 @@ const HASHING: &[&str] = &[
     "remove-totp",
 ];
 
+/// Functions whose one request does bulk work, with the rows the probe's request handles (its
+/// check makes sure it did): their cold total is held to the cold budget plus [`BULK_ROW_MS`] a
+/// row, which a full page of the export at 512 MB would miss.
+const BULK: &[(&str, usize)] = &[("export-orders", shop::sales::handlers::EXPORT_PAGE_ROWS)];
+const BULK_ROW_MS: f64 = 0.1;
+
+/// The cold total `function` is held to (`None`: a hashing function, reported only).
+fn cold_budget_ms(function: &str) -> Option<f64> {
+    if HASHING.contains(&function) {
+        return None;
+    }
+    let rows = BULK
+        .iter()
+        .find(|(f, _)| *f == function)
+        .map_or(0, |(_, rows)| *rows);
+    Some(COLD_BUDGET_MS + rows as f64 * BULK_ROW_MS)
+}
+
 /// Functions whose requests wait on localstripe (a Python server, far slower than Stripe):
 /// fewer warm requests.
 const STRIPE_BOUND: &[&str] = &["pay-order"];
@@ -139,6 +157,8 @@ fn check(function: &str, out: &runtime::Outcome) -> Result<(), String> {
             "send-email" => body["sent"] == true,
             "record-sales" => body["recorded"] == true,
             "expire-orders" => true,
+            // A full page of the export, as [`BULK`] counts it: a next page is linked.
+            "export-orders" => status_of(&out.body) == 200 && body["headers"]["link"].is_string(),
             _ => status_of(&out.body) < 400,
         };
     if fine {
@@ -555,7 +575,7 @@ async fn measure(
         sizes.push(AtSize::of(memory, &w, lazy, at_init));
     }
     let rss = sizes.iter().map(|s| s.peak_rss_mb).fold(0.0, f64::max);
-    let recommended = recommend_memory(&sizes, rss, target.memory, HASHING.contains(&function));
+    let recommended = recommend_memory(&sizes, rss, target.memory, cold_budget_ms(function));
     let at = sizes
         .iter()
         .find(|s| s.memory_mb == recommended)
@@ -625,8 +645,8 @@ fn budgets(all: &[String], reports: &[FunctionReport], throughput: &[Value]) -> 
     for r in reports {
         let f = &r.function;
         budgets.push(json!({"budget": format!("{f} init p50 <= floor + {INIT_OVER_FLOOR_BUDGET_MS} ms at {} MB ({:.2} ms)", r.memory_mb, r.floor_init_ms), "value": r.init_ms_median, "ok": r.init_ms_median <= r.floor_init_ms + INIT_OVER_FLOOR_BUDGET_MS}));
-        if !HASHING.contains(&f.as_str()) {
-            budgets.push(json!({"budget": format!("{f} cold total p50 <= {COLD_BUDGET_MS} ms at {} MB", r.memory_mb), "value": r.cold_total_ms, "ok": r.cold_total_ms <= COLD_BUDGET_MS}));
+        if let Some(cold) = cold_budget_ms(f) {
+            budgets.push(json!({"budget": format!("{f} cold total p50 <= {cold} ms at {} MB", r.memory_mb), "value": r.cold_total_ms, "ok": r.cold_total_ms <= cold}));
         }
         if let Some(o) = r.overhead_p50 {
             budgets.push(json!({"budget": format!("{f} warm p50 <= 1.10 x the twin making its required calls, at {} MB", r.memory_mb), "value": o, "ok": o <= OVERHEAD_BUDGET}));
