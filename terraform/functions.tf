@@ -3,7 +3,7 @@
 # `dynamodb` grants exactly these actions; a table named "<table>:index" means its indexes.
 locals {
   functions = {
-    # measured at 512 MB's CPU share: warm p50 0.8 ms (full core 0.8), cold total 5.3 ms, $1.207 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 0.6 ms (full core 0.7), cold total 5.4 ms, $1.207 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "health" = {
       route    = "GET /health"
       schedule = null
@@ -16,7 +16,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1769 MB's CPU share: warm p50 22.6 ms (full core 22.6), cold total 37.0 ms, $1.730 per 1M; peak RSS 25 MB (docs/benchmark.md)
+    # measured at 1769 MB's CPU share: warm p50 21.7 ms (full core 21.7), cold total 36.6 ms, $1.707 per 1M; peak RSS 25 MB (docs/benchmark.md)
     "register" = {
       route    = "POST /users/register"
       schedule = null
@@ -29,7 +29,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1769 MB's CPU share: warm p50 25.7 ms (full core 25.7), cold total 39.4 ms, $1.799 per 1M; peak RSS 26 MB (docs/benchmark.md)
+    # measured at 1769 MB's CPU share: warm p50 27.1 ms (full core 27.1), cold total 43.4 ms, $1.845 per 1M; peak RSS 26 MB (docs/benchmark.md)
     "login" = {
       route    = "POST /users/login"
       schedule = null
@@ -42,7 +42,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 3.5 ms (full core 3.3), cold total 8.6 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 3.2 ms (full core 3.3), cold total 9.3 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "login-mfa" = {
       route    = "POST /users/login/mfa"
       schedule = null
@@ -55,7 +55,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1769 MB's CPU share: warm p50 26.7 ms (full core 26.7), cold total 40.7 ms, $1.822 per 1M; peak RSS 25 MB (docs/benchmark.md)
+    # measured at 1769 MB's CPU share: warm p50 23.1 ms (full core 23.1), cold total 38.4 ms, $1.753 per 1M; peak RSS 25 MB (docs/benchmark.md)
     "enrol-totp" = {
       route    = "POST /users/mfa/totp"
       schedule = null
@@ -68,11 +68,11 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 2.1 ms (full core 1.9), cold total 7.4 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 256 MB's CPU share: warm p50 1.8 ms (full core 1.6), cold total 7.3 ms, $1.207 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "confirm-totp" = {
       route    = "POST /users/mfa/totp/confirm"
       schedule = null
-      memory   = 512
+      memory   = 256
       dynamodb = [
         { table = "users", actions = ["GetItem", "UpdateItem"] },
       ]
@@ -81,7 +81,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1769 MB's CPU share: warm p50 26.3 ms (full core 26.3), cold total 39.8 ms, $1.822 per 1M; peak RSS 25 MB (docs/benchmark.md)
+    # measured at 1769 MB's CPU share: warm p50 24.4 ms (full core 24.4), cold total 39.8 ms, $1.776 per 1M; peak RSS 25 MB (docs/benchmark.md)
     "remove-totp" = {
       route    = "DELETE /users/mfa/totp"
       schedule = null
@@ -94,7 +94,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 2.9 ms (full core 2.6), cold total 7.4 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 2.8 ms (full core 2.3), cold total 10.1 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "logout" = {
       route    = "POST /users/logout"
       schedule = null
@@ -107,7 +107,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 1.6 ms (full core 1.7), cold total 6.7 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 1.5 ms (full core 1.5), cold total 7.0 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "logout-all" = {
       route    = "POST /users/logout-all"
       schedule = null
@@ -120,7 +120,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 1.8 ms (full core 1.7), cold total 6.7 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 1.8 ms (full core 1.7), cold total 7.0 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "refresh" = {
       route    = "POST /users/refresh"
       schedule = null
@@ -133,7 +133,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 2.9 ms (full core 2.8), cold total 7.7 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 2.5 ms (full core 2.4), cold total 8.3 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "password-reset" = {
       route    = "POST /users/password-reset"
       schedule = null
@@ -146,7 +146,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1769 MB's CPU share: warm p50 27.5 ms (full core 27.5), cold total 42.9 ms, $1.845 per 1M; peak RSS 26 MB (docs/benchmark.md)
+    # measured at 1769 MB's CPU share: warm p50 24.8 ms (full core 24.8), cold total 40.6 ms, $1.776 per 1M; peak RSS 26 MB (docs/benchmark.md)
     "confirm-password-reset" = {
       route    = "POST /users/password-reset/confirm"
       schedule = null
@@ -159,7 +159,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 3.6 ms (full core 3.5), cold total 9.1 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 3.1 ms (full core 3.6), cold total 8.5 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "verify-email" = {
       route    = "POST /users/verify-email"
       schedule = null
@@ -172,7 +172,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 3.4 ms (full core 2.8), cold total 10.0 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 2.6 ms (full core 2.8), cold total 8.7 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "resend-verification" = {
       route    = "POST /users/verify-email/resend"
       schedule = null
@@ -185,7 +185,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 0.9 ms (full core 0.9), cold total 6.1 ms, $1.207 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 0.7 ms (full core 0.8), cold total 5.6 ms, $1.207 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "get-me" = {
       route    = "GET /users/me"
       schedule = null
@@ -198,7 +198,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 1.7 ms (full core 1.7), cold total 7.1 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 1.4 ms (full core 1.5), cold total 7.0 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "update-me" = {
       route    = "PUT /users/me"
       schedule = null
@@ -211,7 +211,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 1.5 ms (full core 1.5), cold total 5.8 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 1.4 ms (full core 1.4), cold total 6.3 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "list-products" = {
       route    = "GET /products"
       schedule = null
@@ -224,7 +224,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 0.9 ms (full core 0.9), cold total 5.7 ms, $1.207 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 0.8 ms (full core 0.8), cold total 5.2 ms, $1.207 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "get-product" = {
       route    = "GET /products/{id}"
       schedule = null
@@ -237,7 +237,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 256 MB's CPU share: warm p50 7.1 ms (full core 7.1), cold total 10.4 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 256 MB's CPU share: warm p50 6.2 ms (full core 6.7), cold total 9.8 ms, $1.223 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "create-product" = {
       route    = "POST /products"
       schedule = null
@@ -251,7 +251,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 4.5 ms (full core 4.4), cold total 9.6 ms, $1.233 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 3.9 ms (full core 3.9), cold total 9.7 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "update-product" = {
       route    = "PUT /products/{id}"
       schedule = null
@@ -265,7 +265,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 256 MB's CPU share: warm p50 7.7 ms (full core 8.2), cold total 10.1 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 256 MB's CPU share: warm p50 7.1 ms (full core 6.8), cold total 10.9 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "delete-product" = {
       route    = "DELETE /products/{id}"
       schedule = null
@@ -279,7 +279,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 3.2 ms (full core 3.5), cold total 7.9 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 3.1 ms (full core 3.0), cold total 8.4 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "product-image" = {
       route    = "POST /products/{id}/image"
       schedule = null
@@ -293,7 +293,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 1.4 ms (full core 1.3), cold total 5.4 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 1.2 ms (full core 1.2), cold total 5.6 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "get-inventory" = {
       route    = "GET /inventory"
       schedule = null
@@ -306,7 +306,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 2.1 ms (full core 2.1), cold total 8.2 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 1.9 ms (full core 1.9), cold total 7.8 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "get-cart" = {
       route    = "GET /cart"
       schedule = null
@@ -321,7 +321,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 2.6 ms (full core 2.4), cold total 7.0 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 2.3 ms (full core 2.2), cold total 7.7 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "put-cart" = {
       route    = "PUT /cart"
       schedule = null
@@ -336,7 +336,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 256 MB's CPU share: warm p50 5.9 ms (full core 5.7), cold total 10.5 ms, $1.220 per 1M; peak RSS 7 MB (docs/benchmark.md)
+    # measured at 256 MB's CPU share: warm p50 5.4 ms (full core 5.0), cold total 12.7 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "create-order" = {
       route    = "POST /orders"
       schedule = null
@@ -351,7 +351,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 1.7 ms (full core 1.8), cold total 6.8 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 1.6 ms (full core 1.7), cold total 7.3 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "list-orders" = {
       route    = "GET /orders"
       schedule = null
@@ -365,7 +365,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 1.3 ms (full core 1.2), cold total 7.1 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 1.0 ms (full core 1.0), cold total 6.5 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "get-order" = {
       route    = "GET /orders/{id}"
       schedule = null
@@ -379,7 +379,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 4.2 ms (full core 4.1), cold total 10.3 ms, $1.233 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 3.8 ms (full core 3.8), cold total 9.7 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "update-order-status" = {
       route    = "PUT /orders/{id}/status"
       schedule = null
@@ -394,7 +394,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 256 MB's CPU share: warm p50 5.2 ms (full core 7.3), cold total 18.6 ms, $1.220 per 1M; peak RSS 7 MB (docs/benchmark.md)
+    # measured at 256 MB's CPU share: warm p50 5.2 ms (full core 7.5), cold total 25.0 ms, $1.220 per 1M; peak RSS 7 MB (docs/benchmark.md)
     "pay-order" = {
       route    = "POST /orders/{id}/payment"
       schedule = null
@@ -408,7 +408,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 2.1 ms (full core 2.2), cold total 7.4 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 1.9 ms (full core 1.9), cold total 6.9 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "expire-orders" = {
       route    = null
       schedule = "rate(1 minute)"
@@ -423,7 +423,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 4.5 ms (full core 4.6), cold total 9.8 ms, $1.233 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 4.3 ms (full core 4.4), cold total 9.7 ms, $1.233 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "payment-webhook" = {
       route    = "POST /payments/webhook"
       schedule = null
@@ -436,11 +436,11 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 2.1 ms (full core 1.8), cold total 7.6 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 1769 MB's CPU share: warm p50 1.5 ms (full core 1.5), cold total 6.2 ms, $1.246 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "checkout-quote" = {
       route    = "POST /checkout/quote"
       schedule = null
-      memory   = 512
+      memory   = 1769
       dynamodb = [
         { table = "users", actions = ["BatchGetItem"] },
         { table = "orders", actions = ["BatchGetItem"] },
@@ -451,11 +451,11 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1024 MB's CPU share: warm p50 1.3 ms (full core 1.3), cold total 6.5 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 1.1 ms (full core 1.0), cold total 6.2 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "get-shipping" = {
       route    = "GET /shipping"
       schedule = null
-      memory   = 1024
+      memory   = 512
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["GetItem"] },
@@ -465,7 +465,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 3.4 ms (full core 3.4), cold total 9.4 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 3.3 ms (full core 3.3), cold total 10.7 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "put-shipping" = {
       route    = "PUT /shipping"
       schedule = null
@@ -479,7 +479,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 0.9 ms (full core 0.9), cold total 6.1 ms, $1.207 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 0.8 ms (full core 0.8), cold total 5.8 ms, $1.207 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "shipping-countries" = {
       route    = "GET /shipping/countries"
       schedule = null
@@ -492,11 +492,11 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1024 MB's CPU share: warm p50 1.1 ms (full core 1.1), cold total 6.6 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 1.0 ms (full core 1.0), cold total 6.0 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "get-tax" = {
       route    = "GET /tax"
       schedule = null
-      memory   = 1024
+      memory   = 512
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["GetItem"] },
@@ -506,7 +506,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 3.6 ms (full core 3.5), cold total 8.7 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 3.3 ms (full core 3.2), cold total 9.6 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "put-tax" = {
       route    = "PUT /tax"
       schedule = null
@@ -520,11 +520,11 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 3.6 ms (full core 3.5), cold total 9.9 ms, $1.227 per 1M; peak RSS 7 MB (docs/benchmark.md)
+    # measured at 1024 MB's CPU share: warm p50 3.3 ms (full core 3.6), cold total 10.3 ms, $1.253 per 1M; peak RSS 7 MB (docs/benchmark.md)
     "low-stock" = {
       route    = "GET /admin/low-stock"
       schedule = null
-      memory   = 512
+      memory   = 1024
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
         { table = "products:index", actions = ["Query"] },
@@ -534,7 +534,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 3.4 ms (full core 3.5), cold total 8.4 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 2.9 ms (full core 2.8), cold total 8.8 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "list-customers" = {
       route    = "GET /admin/customers"
       schedule = null
@@ -548,11 +548,11 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 2.5 ms (full core 2.6), cold total 8.0 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 1024 MB's CPU share: warm p50 2.5 ms (full core 2.4), cold total 8.2 ms, $1.240 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "get-customer" = {
       route    = "GET /admin/customers/{id}"
       schedule = null
-      memory   = 512
+      memory   = 1024
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
         { table = "orders:index", actions = ["Query"] },
@@ -562,7 +562,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 4.6 ms (full core 4.6), cold total 10.0 ms, $1.233 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 4.3 ms (full core 3.9), cold total 10.1 ms, $1.233 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "update-customer" = {
       route    = "PUT /admin/customers/{id}"
       schedule = null
@@ -576,11 +576,11 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1769 MB's CPU share: warm p50 34.5 ms (full core 34.5), cold total 37.9 ms, $2.006 per 1M; peak RSS 12 MB (docs/benchmark.md)
+    # measured at 1024 MB's CPU share: warm p50 1.7 ms (full core 1.5), cold total 6.9 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "list-promotions" = {
       route    = "GET /admin/promotions"
       schedule = null
-      memory   = 1769
+      memory   = 1024
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["Query"] },
@@ -590,11 +590,11 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 256 MB's CPU share: warm p50 2.8 ms (full core 3.1), cold total 15.7 ms, $1.210 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 2.6 ms (full core 2.7), cold total 7.9 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "create-promotion" = {
       route    = "POST /admin/promotions"
       schedule = null
-      memory   = 256
+      memory   = 512
       dynamodb = [
         { table = "users", actions = ["GetItem", "PutItem"] },
         { table = "orders", actions = ["PutItem"] },
@@ -604,11 +604,11 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 256 MB's CPU share: warm p50 3.5 ms (full core 3.6), cold total 8.8 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 3.4 ms (full core 3.2), cold total 9.0 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "update-promotion" = {
       route    = "PUT /admin/promotions/{code}"
       schedule = null
-      memory   = 256
+      memory   = 512
       dynamodb = [
         { table = "users", actions = ["GetItem", "PutItem"] },
         { table = "orders", actions = ["GetItem", "UpdateItem"] },
@@ -618,7 +618,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 3.1 ms (full core 3.4), cold total 7.4 ms, $1.227 per 1M; peak RSS 7 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 3.0 ms (full core 2.9), cold total 7.9 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "list-audit" = {
       route    = "GET /admin/audit"
       schedule = null
@@ -631,11 +631,11 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 1769 MB's CPU share: warm p50 142.2 ms (full core 142.2), cold total 172.4 ms, $4.494 per 1M; peak RSS 16 MB (docs/benchmark.md)
+    # measured at 1024 MB's CPU share: warm p50 157.4 ms (full core 149.0), cold total 167.9 ms, $3.307 per 1M; peak RSS 15 MB (docs/benchmark.md)
     "export-orders" = {
       route    = "GET /admin/orders/export"
       schedule = null
-      memory   = 1769
+      memory   = 1024
       dynamodb = [
         { table = "users", actions = ["GetItem", "BatchGetItem"] },
         { table = "orders:index", actions = ["Query"] },
@@ -645,7 +645,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 5.1 ms (full core 4.7), cold total 20.5 ms, $1.240 per 1M; peak RSS 7 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 4.5 ms (full core 4.0), cold total 17.3 ms, $1.233 per 1M; peak RSS 7 MB (docs/benchmark.md)
     "admin-stats" = {
       route    = "GET /admin/stats"
       schedule = null
@@ -659,7 +659,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 256 MB's CPU share: warm p50 3.2 ms (full core 2.5), cold total 9.7 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 256 MB's CPU share: warm p50 2.6 ms (full core 2.1), cold total 7.2 ms, $1.210 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "record-sales" = {
       route    = null
       schedule = null
@@ -672,7 +672,7 @@ locals {
       ses     = []
       streams = []
     }
-    # measured at 512 MB's CPU share: warm p50 2.0 ms (full core 2.0), cold total 6.2 ms, $1.213 per 1M; peak RSS 5 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 1.8 ms (full core 1.9), cold total 6.2 ms, $1.213 per 1M; peak RSS 5 MB (docs/benchmark.md)
     "publish-events" = {
       route    = null
       schedule = null
@@ -683,7 +683,7 @@ locals {
       ses      = []
       streams  = ["orders", "products", "users"]
     }
-    # measured at 512 MB's CPU share: warm p50 4.5 ms (full core 4.3), cold total 11.3 ms, $1.233 per 1M; peak RSS 6 MB (docs/benchmark.md)
+    # measured at 512 MB's CPU share: warm p50 4.1 ms (full core 4.0), cold total 11.3 ms, $1.233 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "send-email" = {
       route    = null
       schedule = null
