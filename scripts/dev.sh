@@ -53,8 +53,9 @@ setsid java -Djava.library.path="$(dirname "$jar")/DynamoDBLocal_lib" -jar "$jar
 pids+=($!)
 
 echo "==> starting the S3 emulator (s3rver) on 127.0.0.1:$S3_PORT (data in $LOCAL_DIR/s3)"
-setsid node "$root/.cache/node/node_modules/s3rver/bin/s3rver.js" --directory "$data/s3" \
-  --address 127.0.0.1 --port "$S3_PORT" --silent \
+# Object-created notifications go to $LOCAL_DIR/s3-events.jsonl, which `xtask streams` delivers.
+setsid node "$root/scripts/s3rver/run.cjs" --directory "$data/s3" \
+  --address 127.0.0.1 --port "$S3_PORT" --silent --events-log "$data/s3-events.jsonl" \
   --configure-bucket "$IMAGES_BUCKET" "$root/scripts/s3rver/images-cors.xml" \
   --configure-bucket "$SITE_BUCKET" "$root/scripts/s3rver/website.xml" \
   >"$data/s3.log" 2>&1 &
@@ -89,7 +90,7 @@ curl -fsS -o /dev/null "$STRIPE_API_BASE/_config/webhooks/local" \
 echo "==> running the scheduled functions every ${LOCAL_SCHEDULE_SECONDS:-10} s (expire-orders), as EventBridge does on AWS"
 setsid "$root/target/debug/xtask" schedules "http://127.0.0.1:$API_PORT" &
 pids+=($!)
-echo "==> polling the tables' streams into publish-events and delivering the bus's rules (send-email), as AWS does"
+echo "==> polling the tables' streams into publish-events, delivering the bus's rules (send-email) and the images bucket's uploads (resize-image), as AWS does"
 setsid "$root/target/debug/xtask" streams "http://127.0.0.1:$API_PORT" &
 pids+=($!)
 

@@ -8,6 +8,8 @@ locals {
   stream_mappings = merge([
     for fn, v in local.stream_functions : { for t in v.streams : "${fn}/${t}" => { function = fn, table = t } }
   ]...)
+  # Functions invoked by objects created under a prefix of the images bucket (the admins' uploads).
+  upload_functions = { for k, v in local.functions : k => v if v.uploads != null }
 }
 
 resource "aws_cloudwatch_event_bus" "shop" {
@@ -38,7 +40,7 @@ resource "aws_sqs_queue_policy" "events_dlq" {
       Principal = { Service = "events.amazonaws.com" }
       Action    = "sqs:SendMessage"
       Resource  = aws_sqs_queue.events_dlq.arn
-      Condition = { ArnEquals = { "aws:SourceArn" = [for r in aws_cloudwatch_event_rule.bus : r.arn] } }
+      Condition = { ArnEquals = { "aws:SourceArn" = concat([for r in aws_cloudwatch_event_rule.bus : r.arn], [for r in aws_cloudwatch_event_rule.uploads : r.arn]) } }
     }]
   })
 }
@@ -104,9 +106,54 @@ resource "aws_lambda_permission" "bus" {
   source_arn    = aws_cloudwatch_event_rule.bus[each.key].arn
 }
 
+# S3 reports every object created in the images bucket to the account's default bus; a rule there
+# hands the uploads to their function (which resizes them into the product's picture).
+resource "aws_s3_bucket_notification" "images" {
+  bucket      = aws_s3_bucket.images.id
+  eventbridge = true
+}
+
+resource "aws_cloudwatch_event_rule" "uploads" {
+  for_each = local.upload_functions
+  name     = "${var.name}-${each.key}-uploads"
+  event_pattern = jsonencode({
+    source        = ["aws.s3"]
+    "detail-type" = ["Object Created"]
+    detail = {
+      bucket = { name = [aws_s3_bucket.images.id] }
+      object = { key = [{ prefix = each.value.uploads }] }
+    }
+  })
+}
+
+resource "aws_cloudwatch_event_target" "uploads" {
+  for_each = local.upload_functions
+  rule     = aws_cloudwatch_event_rule.uploads[each.key].name
+  arn      = aws_lambda_alias.live[each.key].arn
+
+  retry_policy {
+    maximum_retry_attempts       = 8
+    maximum_event_age_in_seconds = 3600
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.events_dlq.arn
+  }
+}
+
+resource "aws_lambda_permission" "uploads" {
+  for_each      = local.upload_functions
+  statement_id  = "AllowUploads"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.fn[each.key].function_name
+  qualifier     = aws_lambda_alias.live[each.key].name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.uploads[each.key].arn
+}
+
 # Rule targets are invoked asynchronously: two retries, then the events DLQ.
 resource "aws_lambda_function_event_invoke_config" "bus" {
-  for_each                     = toset([for r in local.rules : r.target])
+  for_each                     = toset(concat([for r in local.rules : r.target], keys(local.upload_functions)))
   function_name                = aws_lambda_function.fn[each.key].function_name
   qualifier                    = aws_lambda_alias.live[each.key].name
   maximum_retry_attempts       = 2

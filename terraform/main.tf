@@ -232,7 +232,7 @@ resource "aws_iam_role_policy" "fn" {
       length(each.value.s3) == 0 ? [] : [{
         Effect   = "Allow"
         Action   = [for a in each.value.s3 : "s3:${a}"]
-        Resource = "${aws_s3_bucket.images.arn}/products/*"
+        Resource = ["${aws_s3_bucket.images.arn}/products/*", "${aws_s3_bucket.images.arn}/uploads/*"]
       }],
       [for t in each.value.streams : {
         Effect   = "Allow"

@@ -65,6 +65,23 @@ resource "aws_s3_bucket_lifecycle_configuration" "buckets" {
       days_after_initiation = 1
     }
   }
+  # An upload is deleted once resized; one left over (its event lost for an hour of retries) goes.
+  dynamic "rule" {
+    for_each = each.key == "images" ? ["uploads/"] : []
+    content {
+      id     = "expire-stale-uploads"
+      status = "Enabled"
+      filter {
+        prefix = rule.value
+      }
+      expiration {
+        days = 2
+      }
+      noncurrent_version_expiration {
+        noncurrent_days = 1
+      }
+    }
+  }
 }
 
 # Admins upload product images with presigned POSTs (key, type and size fixed by the policy).

@@ -14,6 +14,7 @@ use crate::{
     platform::{
         config::{Config, ConfigError},
         db::CursorKey,
+        objects::{self, Objects},
         stripe::Stripe,
     },
     settings::Settings,
@@ -36,13 +37,12 @@ pub struct App {
     pub cursors: CursorKey,
     /// Connects on first use: only the payment paths ever call it.
     pub stripe: Stripe,
+    /// The images bucket; connects on first use (only resize-image calls it).
+    pub images: Objects,
     sdk: aws_config::SdkConfig,
     events: OnceLock<aws_sdk_eventbridge::Client>,
     ses: OnceLock<aws_sdk_sesv2::Client>,
 }
-
-/// Root CAs of the Amazon Trust Services, which every AWS endpoint chains to (see certs/README.md).
-const AMAZON_ROOTS: &[u8] = include_bytes!("../certs/amazon-roots.pem");
 
 /// The PEM file of the benchmark's certificate authority (a `bench-tls` build only).
 pub const BENCH_CA_FILE: &str = "BENCH_CA_FILE";
@@ -51,7 +51,7 @@ pub const BENCH_CA_FILE: &str = "BENCH_CA_FILE";
 /// hundreds of files on every cold start. Plain-HTTP local endpoints are unaffected.
 pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
     use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
-    let trust = TrustStore::empty().with_pem_certificate(AMAZON_ROOTS);
+    let trust = TrustStore::empty().with_pem_certificate(crate::platform::AMAZON_ROOTS);
     // The benchmark's throwaway CA (its TLS terminator in front of DynamoDB Local), so first
     // requests pay a real handshake. Compiled into benchmark builds only: a deployed function can
     // be told to trust nothing but Amazon's roots, whatever its environment says.
@@ -115,6 +115,7 @@ impl App {
             jwt: JwtKeys::new(&config),
             cursors: CursorKey::new(&config.jwt_secret),
             stripe: Stripe::new(&config.stripe),
+            images: Objects::new(&config),
             dynamo,
             config,
             settings,
@@ -177,11 +178,7 @@ impl App {
     /// Where form uploads (presigned POSTs) to the images bucket go: by path on an emulator, the
     /// bucket's own host on AWS.
     pub fn image_bucket_url(&self) -> String {
-        let bucket = &self.config.images_bucket;
-        match &self.config.local.s3 {
-            Some(endpoint) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
-            None => format!("https://{bucket}.s3.{}.amazonaws.com", self.config.region),
-        }
+        objects::bucket_url(&self.config)
     }
 
     /// Reads the platform's config and the shop's settings through `get` (the process environment

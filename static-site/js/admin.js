@@ -37,7 +37,9 @@ async function adminProducts(_params, _id, show) {
 }
 
 /** Uploads `file` as the product's image: ask the API for a presigned POST, then send the form to
- *  S3, whose policy fixes the key and type and caps the size (checked here first, for a clear message). */
+ *  S3, whose policy fixes the key and type and caps the size (checked here first, for a clear
+ *  message). The bucket's event then has resize-image check the file and make the product's
+ *  picture; this waits (up to 30 s) until the product shows this upload or a later one. */
 async function uploadImage(productId, file) {
   if (!IMAGE_TYPES.includes(file.type)) throw new Error('Images must be JPEG, PNG or WebP.');
   const grant = await api('POST', `/products/${productId}/image`, { auth: true, body: { content_type: file.type } });
@@ -47,11 +49,18 @@ async function uploadImage(productId, file) {
   form.append('file', file);
   const res = await fetch(grant.upload_url, { method: 'POST', body: form });
   if (!res.ok) throw new Error(`The image upload failed (${res.status}).`);
-  return grant.image_url;
+  for (let n = 0; n < 60; n++) {
+    await new Promise((r) => setTimeout(r, 500));
+    // A query of its own per poll: the product answer is cacheable.
+    const p = await api('GET', `/products/${productId}?picture=${grant.upload}-${n}`);
+    if (p.picture && p.picture.upload >= grant.upload) return p;
+  }
+  throw new Error('The image was uploaded but no picture was made from it: is it a JPEG, PNG or WebP of at most 40 megapixels?');
 }
 
 async function adminProductForm(_params, id, show) {
-  const p = id ? await api('GET', `/products/${encodeURIComponent(id)}`) : null;
+  // Fresh, not from the cache: an admin just saved it.
+  const p = id ? await api('GET', `/products/${encodeURIComponent(id)}?fresh=${Date.now()}`) : null;
   const input = (label, name, attrs = {}) => h('label', attrs.full ? { class: 'full' } : {}, label,
     h('input', { name, id: `product-${name}`, value: attrs.value ?? '', ...attrs.input }));
   const image = h('input', { type: 'file', name: 'image', id: 'product-image', accept: IMAGE_TYPES.join(',') });
@@ -110,7 +119,7 @@ async function adminProductForm(_params, id, show) {
 
   show(h('nav', { class: 'crumbs' }, h('a', { href: '#/admin/products' }, 'Products')),
     h('h1', {}, p ? `Edit ${p.name}` : 'New product'),
-    p ? h('div', { style: 'max-width:280px;margin-bottom:16px' }, productImage(p)) : '',
+    p ? h('div', { style: 'max-width:280px;margin-bottom:16px' }, productImage(p, { sizes: '280px', eager: true })) : '',
     form);
 }
 

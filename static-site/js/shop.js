@@ -19,10 +19,11 @@ async function loadCategories() {
 }
 
 
-function productCard(p) {
+/** A product's card; the first row's pictures (`i` < 4) load at once, the rest when scrolled to. */
+function productCard(p, i = 99) {
   const href = `#/product/${p.id}`;
   return h('article', { class: 'card', 'data-product': p.slug },
-    h('a', { class: 'cover', href, tabindex: '-1', 'aria-hidden': 'true' }, productImage(p)),
+    h('a', { class: 'cover', href, tabindex: '-1', 'aria-hidden': 'true' }, productImage(p, { eager: i < 4 })),
     h('div', { class: 'body' },
       h('h2', {}, h('a', { href }, p.name)),
       stockLabel(p.stock),
@@ -87,7 +88,7 @@ async function productPage(_params, id, show) {
     h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/' }, 'Shop'), ' / ',
       h('a', { href: `#/?category=${p.category}` }, pretty(p.category))),
     h('div', { class: 'product' },
-      productImage(p),
+      productImage(p, { sizes: '(max-width: 720px) 100vw, 480px', eager: true }),
       h('div', {},
         h('h1', {}, p.name),
         h('p', { class: 'price' }, money(p.price_cents, p.currency)),

@@ -91,9 +91,20 @@ export function placeholder(name) {
   return el;
 }
 
-export function productImage(p) {
-  // The box's 4:3 (the sample pictures' own size), so the browser reserves it before the file arrives.
-  return p.image_url ? h('img', { class: 'thumb', src: p.image_url, alt: p.name, loading: 'lazy', width: '640', height: '480' }) : placeholder(p.name);
+/** A product's picture: every width resize-image made in `srcset`, `sizes` the box's width on the
+ *  page, its own size as width/height (so the box is reserved before a byte arrives), lazy unless
+ *  `eager` (above the fold). A product with only an `image_url` gets it at the 4:3 of the box. */
+export function productImage(p, { sizes = '(max-width: 640px) 50vw, 240px', eager = false } = {}) {
+  const loading = eager ? 'eager' : 'lazy';
+  const pic = p.picture;
+  if (pic && pic.sources?.length) {
+    return h('img', {
+      class: 'thumb', src: p.image_url || pic.sources[0].url, alt: p.name, loading, decoding: 'async',
+      srcset: pic.sources.map((s) => `${s.url} ${s.width}w`).join(', '), sizes,
+      width: String(pic.width), height: String(pic.height),
+    });
+  }
+  return p.image_url ? h('img', { class: 'thumb', src: p.image_url, alt: p.name, loading, width: '640', height: '480' }) : placeholder(p.name);
 }
 
 export function stockLabel(stock) {

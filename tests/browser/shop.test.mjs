@@ -199,7 +199,8 @@ journey('a shopper registers, searches, fills the cart, checks out and cancels',
   await page.goto(site);
   await page.getByRole('heading', { name: 'Fresh from the roastery' }).waitFor();
   assert.ok(await page.locator('article.card').count() >= 12, 'the seeded catalog is shown');
-  // Every sample product shown has its drawn picture (no letter tile), loaded at the box's 4:3.
+  // Every sample product shown has its drawn picture (no letter tile), resized to WebP widths the
+  // browser picks from, loaded at the box's 4:3.
   const seeded = new Set(JSON.parse(readFileSync(path.join(root, 'scripts/seed-catalog.json'), 'utf8')).map((p) => p.name));
   const cards = await page.locator('article.card').evaluateAll((all) => all.map((c) => [c.querySelector('h2').textContent, c.querySelector('.thumb').tagName]));
   const sample = cards.filter(([name]) => seeded.has(name));
@@ -207,7 +208,10 @@ journey('a shopper registers, searches, fills the cart, checks out and cancels',
   assert.deepEqual(sample.filter(([, tag]) => tag !== 'IMG'), [], 'no letter tile');
   const picture = page.locator('article.card', { hasText: sample[0][0] }).locator('img.thumb');
   await picture.evaluate((img) => img.decode());
-  assert.deepEqual(await picture.evaluate((img) => [img.naturalWidth, img.naturalHeight]), [640, 480]);
+  const [natural, current, srcset] = await picture.evaluate((img) => [img.naturalWidth / img.naturalHeight, img.currentSrc, img.srcset]);
+  assert.ok(Math.abs(natural - 4 / 3) < 0.01, `a 4:3 picture (${natural})`);
+  assert.match(current, /\/products\/[0-9A-Z]{26}\/[0-9A-Z]{26}\/(320|640)\.webp$/);
+  assert.match(srcset, /320\.webp 320w, .*640\.webp 640w/);
   const box = await picture.boundingBox();
   assert.ok(Math.abs(box.width / box.height - 4 / 3) < 0.02, `shown at ${box.width} x ${box.height}`);
   await page.screenshot({ path: path.join(shots, 'catalog.png') });
@@ -560,17 +564,19 @@ journey('an admin creates a product with an image, sees it in the catalog and sh
   await page.getByLabel('Stock').fill('7');
   await page.getByLabel('Category').fill('equipment');
   const png = path.join(shots, 'siphon.png');
-  writeFileSync(png, Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAYAAABytg0kAAAAFklEQVR4nGPYOG/GfwYGBgYmBgYGBgAgzwMvNm7EvwAAAABJRU5ErkJggg==', 'base64'));
+  writeFileSync(png, Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAYAAABytg0kAAAAFElEQVR4nGM4EaDxXyPgxH8GGAMATXQI/S28mRgAAAAASUVORK5CYII=', 'base64'));
   await page.getByLabel(/^Image/).setInputFiles(png);
   await page.getByRole('button', { name: 'Create product' }).click();
-  await page.getByRole('heading', { name: `Edit ${name}` }).waitFor();
+  await page.getByRole('heading', { name: `Edit ${name}` }).waitFor({ timeout: 45_000 });
   const img = page.locator(`img[alt="${name}"]`);
   await img.waitFor();
+  // Resized by resize-image from the upload: a 2 x 2 picture is served at its own width, as WebP.
   const src = await img.getAttribute('src');
-  assert.match(src, /\/shop-images\/products\//);
+  assert.match(src, /\/shop-images\/products\/[0-9A-Z]{26}\/[0-9A-Z]{26}\/2\.webp$/);
+  assert.equal(await img.getAttribute('srcset'), `${src} 2w`);
   const served = await fetch(src);
-  assert.equal(served.status, 200, 'the uploaded image is served');
-  assert.equal(Buffer.from(await served.arrayBuffer()).subarray(1, 4).toString(), 'PNG');
+  assert.equal(served.status, 200, 'the picture is served');
+  assert.equal(Buffer.from(await served.arrayBuffer()).subarray(8, 12).toString(), 'WEBP');
   await page.screenshot({ path: path.join(shots, 'admin-product.png') });
 
   // It shows up in the public catalog search.

@@ -87,6 +87,15 @@ export async function startStack() {
       stack.stderr.on('data', (d) => log.push(String(d)));
       stack.on('exit', (code) => { clearTimeout(timer); reject(new Error(`make dev exited with ${code}:\n${log.join('')}`)); });
     });
+    // The sample pictures are made from uploads, as an admin's are: resize-image runs on each
+    // upload's event (delivered by `xtask streams`); wait until every sample product has its own.
+    const api = `http://127.0.0.1:${apiPort}`;
+    for (let waited = 0; ; waited += 1000) {
+      const all = await fetch(`${api}/products?limit=100&pictures=${waited}`).then((r) => r.json()).catch(() => ({ items: [] }));
+      if (all.items.length > 0 && all.items.every((p) => p.picture)) break;
+      if (waited > 180_000) throw new Error(`the sample pictures were not made:\n${log.join('')}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   } catch (e) {
     await stop();
     throw e;

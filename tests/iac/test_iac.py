@@ -73,8 +73,17 @@ def rule_targets():
     return out
 
 
+def uploaded():
+    """{function: key prefix} of the functions the images bucket's created objects invoke."""
+    return {f: spec["uploads"] for f, spec in access().items() if "uploads" in spec}
+
+
+# What the functions may touch in the images bucket: the pictures and the admins' uploads.
+IMAGE_PREFIXES = ["products/*", "uploads/*"]
+
+
 def unrouted():
-    return set(schedules()) | set(streamed()) | set(rule_targets())
+    return set(schedules()) | set(streamed()) | set(rule_targets()) | set(uploaded())
 
 
 def triggers():
@@ -84,6 +93,7 @@ def triggers():
     out.update({f: f"schedule {e}" for f, e in schedules().items()})
     out.update({f: "stream " + ", ".join(t) for f, t in streamed().items()})
     out.update({f: "rule " + ", ".join(r) for f, r in rule_targets().items()})
+    out.update({f: f"images bucket {p}" for f, p in uploaded().items()})
     return out
 
 
@@ -190,6 +200,11 @@ def check_events():
         ev = json.loads((ROOT / "events" / f"{fn}.json").read_text())
         sources = {r["eventSource"] for r in ev.get("Records", [])}
         problems += diff(f"{fn}.json record sources", {"aws:dynamodb"}, sources)
+    for fn, prefix in uploaded().items():
+        ev = json.loads((ROOT / "events" / f"{fn}.json").read_text())
+        problems += diff(f"{fn}.json source", ("aws.s3", "Object Created"), (ev.get("source"), ev.get("detail-type")))
+        if not ev["detail"]["object"]["key"].startswith(prefix):
+            problems.append(f"{fn}.json is no upload under {prefix}")
     for fn, names in rule_targets().items():
         ev = json.loads((ROOT / "events" / f"{fn}.json").read_text())
         r = rules()[names[0]]["pattern"]
@@ -209,6 +224,10 @@ def template_functions(t):
 
 def resource_of(res):
     """Maps a policy Resource back to "dynamodb:<table>[:index]" or "s3:images"."""
+    if isinstance(res, list):
+        subs = [r["Fn::Sub"] for r in res]
+        assert subs == [f"${{ImagesBucket.Arn}}/{p}" for p in IMAGE_PREFIXES], f"unexpected policy resource {res!r}"
+        return "s3:images"
     if res == "*":
         return "stream:*"
     if isinstance(res, dict) and "Fn::GetAtt" in res:
@@ -220,12 +239,9 @@ def resource_of(res):
     sub = res["Fn::Sub"] if isinstance(res, dict) else res
     if sub.endswith(":identity/*"):
         return "ses:sender"
-    m = re.fullmatch(r"\$\{(\w+)\.Arn\}(/index/\*|/products/\*)", sub)
+    m = re.fullmatch(r"\$\{(\w+)\.Arn\}/index/\*", sub)
     assert m, f"unexpected policy resource {res!r}"
-    if m.group(2) == "/index/*":
-        return "dynamodb:" + {v: k for k, v in TABLE_LOGICAL.items()}[m.group(1)] + ":index"
-    assert m.group(1) == "ImagesBucket"
-    return "s3:images"
+    return "dynamodb:" + {v: k for k, v in TABLE_LOGICAL.items()}[m.group(1)] + ":index"
 
 
 def routes_of(t, function):
@@ -267,6 +283,16 @@ def check_template(t):
         matched = [n for e in events if e["Type"] == "EventBridgeRule" for n, r in rules().items() if r["pattern"] == e["Properties"]["Pattern"]]
         if matched:
             scheduled.append("rule " + ", ".join(matched))
+        for e in events:
+            p = e["Properties"]
+            if e["Type"] == "EventBridgeRule" and p["Pattern"].get("source") == ["aws.s3"]:
+                # S3 reports to the default bus: no EventBusName; the bucket is the images bucket.
+                problems += diff(f"{name} upload rule bus", None, p.get("EventBusName"))
+                problems += diff(f"{name} upload rule bucket", [{"Ref": "ImagesBucket"}], p["Pattern"]["detail"]["bucket"]["name"])
+                problems += diff(f"{name} upload rule type", ["Object Created"], p["Pattern"]["detail-type"])
+                prefixes = [k["prefix"] for k in p["Pattern"]["detail"]["object"]["key"]]
+                scheduled += [f"images bucket {x}" for x in prefixes]
+                problems += diff(f"{name} async retries", 2, props.get("EventInvokeConfig", {}).get("MaximumRetryAttempts"))
         problems += diff(f"{name} routes", [trigger], routes_of(t, name) + scheduled)
         problems += diff(f"{name} memory", access()[fn]["memory"], props.get("MemorySize", globals_fn["MemorySize"]))
         grants = {}
@@ -303,6 +329,8 @@ def check_terraform(tf, template_env):
             found = f"schedule {spec['schedule']}"
         elif spec.get("streams"):
             found = "stream " + ", ".join(spec["streams"])
+        elif spec.get("uploads") not in (None, "null"):
+            found = f"images bucket {spec['uploads']}"
         else:
             found = "rule " + ", ".join(n for n, r in tf["locals"]["rules"].items() if r["target"] == fn)
         problems += diff(f"terraform {fn} route", trigger, found)

@@ -344,6 +344,58 @@ impl TestApp {
         }
     }
 
+    /// Uploads `bytes` as `admin`'s picture of `product` through the presigned form, as the
+    /// storefront does; the upload's object key.
+    pub async fn upload_picture(
+        &self,
+        admin: &str,
+        product: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> String {
+        let r = self
+            .api()
+            .send(
+                request("POST", &format!("/products/{product}/image"))
+                    .bearer(admin)
+                    .json(serde_json::json!({ "content_type": content_type })),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{:?}", r.body);
+        let fields = r.body["upload_fields"].as_object().unwrap();
+        let mut form = reqwest::multipart::Form::new();
+        for (name, value) in fields {
+            form = form.text(name.clone(), value.as_str().unwrap().to_string());
+        }
+        let file = reqwest::multipart::Part::bytes(bytes)
+            .file_name("picture")
+            .mime_str(content_type)
+            .unwrap();
+        let post = reqwest::Client::new()
+            .post(r.body["upload_url"].as_str().unwrap())
+            .multipart(form.part("file", file))
+            .send()
+            .await
+            .unwrap();
+        assert!(post.status().is_success(), "upload: {}", post.status());
+        fields["key"].as_str().unwrap().to_string()
+    }
+
+    /// Hands the images bucket's `Object Created` event for `key` to resize-image, as the rule on
+    /// the default bus does; what it answers.
+    pub async fn deliver_upload(&self, key: &str) -> Value {
+        let event = s3::object_created(
+            &self.app.config.images_bucket,
+            key,
+            1,
+            "2026-12-01T00:00:00Z",
+        );
+        shop::catalog::resize_image(self.app, event)
+            .await
+            .map_err(|e| e.chain())
+            .unwrap()
+    }
+
     /// A product's stock now (strongly consistent).
     pub async fn stock_of(&self, id: &str) -> i64 {
         let id = shop::types::ProductId::parse("id", id).unwrap();

@@ -37,3 +37,42 @@ pub fn endpoint() -> String {
         })
         .clone()
 }
+
+/// S3's `Object Created` event for `key`, as EventBridge delivers it to a rule's target.
+pub fn object_created(bucket: &str, key: &str, size: u64, time: &str) -> serde_json::Value {
+    serde_json::json!({
+        "version": "0",
+        "id": ulid::Ulid::new().to_string(),
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": "123456789012",
+        "time": time,
+        "region": "us-east-1",
+        "resources": [format!("arn:aws:s3:::{bucket}")],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": bucket},
+            "object": {"key": key, "size": size, "sequencer": "00617F08299329D189"},
+            "request-id": "N4N7GDK58NMKJ12R",
+            "requester": "123456789012",
+            "reason": "PutObject"
+        }
+    })
+}
+
+/// A `width` x `height` PNG: a gradient, so resized widths differ in their bytes.
+pub fn sample_png(width: u32, height: u32) -> Vec<u8> {
+    use image::ImageEncoder;
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([
+            (x * 255 / width.max(1)) as u8,
+            (y * 255 / height.max(1)) as u8,
+            90,
+        ])
+    });
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut out)
+        .write_image(img.as_raw(), width, height, image::ExtendedColorType::Rgb8)
+        .expect("a PNG encodes");
+    out
+}

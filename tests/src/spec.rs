@@ -60,6 +60,8 @@ pub struct Function {
     pub memory: u64,
     pub schedule: Option<String>,
     pub streams: Option<Vec<String>>,
+    /// The images bucket's key prefix whose created objects invoke it (through EventBridge).
+    pub uploads: Option<String>,
     /// table -> actions
     #[serde(default)]
     pub dynamodb: toml::Table,

@@ -79,16 +79,26 @@ async fn every_admin_write_is_on_the_trail_with_who_when_and_what_changed() {
     )
     .await;
     assert_eq!(r.status(), 200, "{:?}", r.body);
-    let r = send(
-        &t,
-        &admin,
-        "POST",
-        &format!("/products/{tea}/image"),
-        json!({"content_type": "image/png"}),
-    )
-    .await;
-    assert_eq!(r.status(), 200, "{:?}", r.body);
-    let image_url = r.body["image_url"].clone();
+    // The picture is recorded when resize-image makes it, as the admin who uploaded it.
+    let key = t
+        .upload_picture(
+            &admin,
+            &tea,
+            "image/png",
+            shop_tests::s3::sample_png(64, 48),
+        )
+        .await;
+    assert_eq!(t.deliver_upload(&key).await["made"], "picture");
+    let image_url = t
+        .api()
+        .send(request("GET", &format!("/products/{tea}")))
+        .await
+        .body["image_url"]
+        .clone();
+    assert!(
+        image_url.as_str().unwrap().ends_with("/64.webp"),
+        "{image_url}"
+    );
     let doomed = t.product("Doomed", 100, 1).await;
     let r = send(
         &t,

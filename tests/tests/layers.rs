@@ -166,8 +166,8 @@ fn shop_crate() -> Crate {
 
 /// The modules of a domain that are pure like its model: `mail` (who gets which email), `links`
 /// (emailed links), `shipment` (carriers and tracking), pricing's `countries`, `address`, `rates`
-/// and `quote`, and the sales' `export` (CSV).
-const PURE: [&str; 10] = [
+/// and `quote`, the sales' `export` (CSV), and the catalog's `pictures` (what an upload becomes).
+const PURE: [&str; 11] = [
     "model",
     "search",
     "mail",
@@ -178,6 +178,7 @@ const PURE: [&str; 10] = [
     "rates",
     "quote",
     "export",
+    "pictures",
 ];
 
 #[test]

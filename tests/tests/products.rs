@@ -1,7 +1,7 @@
 //! Catalog and inventory handlers against DynamoDB Local and the S3 emulator.
 
 use serde_json::{Value, json};
-use shop_tests::{TestApp, TestResponse, request};
+use shop_tests::{TestApp, TestResponse, request, s3};
 
 fn product(name: &str, category: &str, price: i64, stock: i64) -> Value {
     json!({"name": name, "description": format!("{name}, described."), "price_cents": price, "category": category, "stock": stock})
@@ -604,7 +604,7 @@ fn ulid_like() -> String {
 }
 
 #[tokio::test]
-async fn image_upload_through_the_presigned_url_is_served_at_image_url() {
+async fn an_image_upload_goes_to_a_private_key_and_becomes_the_picture_once_resized() {
     let t = TestApp::new().await;
     let (admin, customer) = t.admin_and_customer().await;
     let id = t
@@ -633,9 +633,11 @@ async fn image_upload_through_the_presigned_url_is_served_at_image_url() {
     assert_eq!(r.status(), 200, "{:?}", r.body);
     assert_eq!(r.body["expires_in"], 300);
     assert_eq!(r.body["max_bytes"], 5 * 1024 * 1024);
-    let upload_url = r.body["upload_url"].as_str().unwrap();
+    assert!(
+        r.body.get("image_url").is_none(),
+        "nothing is served before it is checked"
+    );
     let fields = r.body["upload_fields"].as_object().unwrap();
-    let image_url = r.body["image_url"].as_str().unwrap();
     // The form carries the policy S3 enforces: this key, this type, at most 5 MiB.
     let policy: Value = serde_json::from_slice(
         &base64::Engine::decode(
@@ -647,37 +649,78 @@ async fn image_upload_through_the_presigned_url_is_served_at_image_url() {
     .unwrap();
     let conditions = policy["conditions"].as_array().unwrap();
     let key = fields["key"].as_str().unwrap();
-    assert!(image_url.ends_with(key), "{image_url} is the object {key}");
+    let admin_id = t.api().me(&admin).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let upload = r.body["upload"].as_str().unwrap();
+    assert_eq!(key, format!("uploads/{id}/{admin_id}/{upload}.png"));
     assert!(conditions.contains(&json!(["eq", "$key", key])));
     assert!(conditions.contains(&json!(["eq", "$Content-Type", "image/png"])));
     assert!(conditions.contains(&json!(["content-length-range", 1, 5 * 1024 * 1024])));
-    let png: Vec<u8> = [&b"\x89PNG\r\n\x1a\n"[..], &[7u8; 64]].concat();
-    let http = reqwest::Client::new();
+
     // s3rver takes the form as S3 does but enforces no policy (nor signature): the policy and its
     // signature are unit-tested in shop::catalog::images.
-    let mut form = reqwest::multipart::Form::new();
-    for (name, value) in fields {
-        form = form.text(name.clone(), value.as_str().unwrap().to_string());
-    }
-    form = form.part(
-        "file",
-        reqwest::multipart::Part::bytes(png.clone())
-            .file_name("pour-over.png")
-            .mime_str("image/png")
-            .unwrap(),
-    );
-    let post = http.post(upload_url).multipart(form).send().await.unwrap();
-    assert!(post.status().is_success(), "upload: {}", post.status());
-    let got = http.get(image_url).send().await.unwrap();
-    assert!(got.status().is_success());
-    assert_eq!(got.headers()["content-type"], "image/png");
-    assert_eq!(got.bytes().await.unwrap().to_vec(), png);
-
-    let p = t
-        .api()
-        .send(request("GET", &format!("/products/{id}")))
+    let png = shop_tests::s3::sample_png(1600, 1200);
+    let key = t
+        .upload_picture(&admin, &id, "image/png", png.clone())
         .await;
-    assert_eq!(p.body["image_url"], image_url);
+    let get_product = || t.api().send(request("GET", &format!("/products/{id}")));
+    let p = get_product().await;
+    assert!(p.body.get("picture").is_none() && p.body.get("image_url").is_none());
+
+    assert_eq!(t.deliver_upload(&key).await["made"], "picture");
+    let p = get_product().await.body;
+    let picture = &p["picture"];
+    assert_eq!(
+        (picture["width"].as_u64(), picture["height"].as_u64()),
+        (Some(1600), Some(1200))
+    );
+    let widths: Vec<u64> = picture["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["width"].as_u64().unwrap())
+        .collect();
+    assert_eq!(widths, [320, 640, 1280]);
+    assert_eq!(
+        p["image_url"], picture["sources"][1]["url"],
+        "640 wide for one-URL clients"
+    );
+    let http = reqwest::Client::new();
+    for source in picture["sources"].as_array().unwrap() {
+        let got = http
+            .get(source["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.status(), 200, "{source}");
+        assert_eq!(got.headers()["content-type"], "image/webp");
+        assert!(
+            got.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("immutable")
+        );
+        let bytes = got.bytes().await.unwrap();
+        let img = image::load_from_memory(&bytes).unwrap();
+        assert_eq!(u64::from(img.width()), source["width"].as_u64().unwrap());
+    }
+    let original = http
+        .get(picture["original"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(original.bytes().await.unwrap().to_vec(), png);
+    // The upload itself is gone once it is a picture.
+    let bucket_url = format!("{}/{}", s3::endpoint(), s3::IMAGES_BUCKET);
+    let gone = http
+        .get(format!("{bucket_url}/{key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
+
     let r = t
         .api()
         .send(

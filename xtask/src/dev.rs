@@ -7,7 +7,7 @@
 use shop::{
     ApiError, App,
     auth::totp::TotpSecret,
-    catalog::{self, CreateProductRequest, NewProduct},
+    catalog::{self, CreateProductRequest, NewProduct, pictures::UploadKey},
 };
 
 /// `backfill-search`: writes the word index of every product (idempotent), for catalogs that
@@ -126,22 +126,27 @@ async fn seed_catalog(app: &App) -> Result<usize, Box<dyn std::error::Error>> {
     let s3 = s3_client().await;
     let mut added = 0;
     for item in items {
-        let mut product =
-            NewProduct::try_from(item)?.product(app.settings.catalog.currency.clone());
-        let (key, mime) = catalog::model::image_key(&product.id, "image/png")?;
-        product.image_url = Some(format!("{}/{key}", app.config.images_base_url));
+        let product = NewProduct::try_from(item)?.product(app.settings.catalog.currency.clone());
         // Drawn only for a product just added: a restart of `make dev` finds them all there.
         let picture = match shop_tests::put_product(app, product).await {
-            Ok(p) => crate::pictures::draw(&p.name, p.category.as_str()),
+            Ok(p) => (
+                p.id.clone(),
+                crate::pictures::draw(&p.name, p.category.as_str()),
+            ),
             Err(ApiError::Conflict { .. }) => continue,
             Err(e) => return Err(e.chain().into()),
         };
         added += 1;
+        // Uploaded as an admin's picture is: resize-image makes the product's picture from it
+        // once the trigger delivers the bucket's event.
+        let (upload, mime) =
+            UploadKey::new(&picture.0, &shop::audit::model::tooling(), "image/png")?;
+        let key = upload.key();
         s3.put_object()
             .bucket(&app.config.images_bucket)
             .key(&key)
             .content_type(mime)
-            .body(aws_sdk_s3::primitives::ByteStream::from(picture))
+            .body(aws_sdk_s3::primitives::ByteStream::from(picture.1))
             .send()
             .await
             .map_err(|e| {

@@ -7,6 +7,8 @@ use serde_norway::{
     value::{Tag, TaggedValue},
 };
 
+use serde_json::json;
+
 use crate::generate::{Function, Trigger, pascal};
 
 /// A YAML mapping in the order written: `map! { "Key" => value, ... }`.
@@ -75,6 +77,12 @@ pub fn arn_path(path: &str) -> String {
         .join("/")
 }
 
+/// What the functions may touch in the images bucket: the pictures and the admins' uploads.
+pub const IMAGE_PREFIXES: [&str; 2] = [
+    shop::catalog::pictures::PICTURE_PREFIX,
+    shop::catalog::pictures::UPLOAD_PREFIX,
+];
+
 /// Every resource of function `f`, by logical id, in the order written.
 pub fn resources(f: &Function) -> Vec<(String, Value)> {
     let l = pascal(&f.name);
@@ -111,7 +119,7 @@ fn function(f: &Function, l: &str) -> Value {
         Trigger::Stream(_) => Some(
             "Invoked synchronously by its event source mapping, whose on-failure destination is the outbox DLQ.",
         ),
-        Trigger::Rules(_) => None,
+        Trigger::Rules(_) | Trigger::Uploads(_) => None,
     };
     let skips = dlq
         .map(|why| skip("CKV_AWS_116", why))
@@ -124,7 +132,7 @@ fn function(f: &Function, l: &str) -> Value {
         "LoggingConfig".into(),
         map! { "LogGroup" => cfn_ref(format!("{l}Logs")) },
     );
-    if !f.rules().is_empty() {
+    if f.is_async() {
         // EventBridge invokes asynchronously: Lambda retries a failed event twice, then parks it.
         props.insert(
             "EventInvokeConfig".into(),
@@ -169,7 +177,8 @@ fn statements(f: &Function) -> Vec<Value> {
         out.push(allow("dynamodb", actions, resource));
     }
     if !f.s3.is_empty() {
-        out.push(allow("s3", &f.s3, sub("${ImagesBucket.Arn}/products/*")));
+        let prefixes = IMAGE_PREFIXES.map(|p| sub(format!("${{ImagesBucket.Arn}}/{p}*")));
+        out.push(allow("s3", &f.s3, list(prefixes)));
     }
     if let Some(o) = f.stream() {
         let read = ["DescribeStream", "GetRecords", "GetShardIterator"].map(String::from);
@@ -259,6 +268,25 @@ fn events(f: &Function) -> Mapping {
                     map! { "Type" => "EventBridgeRule", "Properties" => properties },
                 );
             }
+        }
+        Trigger::Uploads(prefix) => {
+            // S3 sends its notifications to the account's default bus.
+            let pattern = crate::generate::upload_pattern(json!("BUCKET"), prefix);
+            let mut pattern: Value =
+                serde_norway::to_value(pattern).expect("a JSON pattern is a YAML value");
+            pattern["detail"]["bucket"]["name"] = list([cfn_ref("ImagesBucket")]);
+            let properties = map! {
+                "Pattern" => pattern,
+                "RetryPolicy" => map! {
+                    "MaximumRetryAttempts" => 8,
+                    "MaximumEventAgeInSeconds" => 3600,
+                },
+                "DeadLetterConfig" => map! { "Arn" => get_att("EventsDeadLetterQueue.Arn") },
+            };
+            out.insert(
+                "Uploads".into(),
+                map! { "Type" => "EventBridgeRule", "Properties" => properties },
+            );
         }
     }
     out

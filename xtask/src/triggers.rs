@@ -9,7 +9,9 @@
 //! - per rule of the manifest, an archive on the bus in moto with the rule's event pattern (so
 //!   moto matches events exactly as EventBridge would), polled; each new event is invoked on the
 //!   rule's target as an asynchronous invocation through [`AsyncQueue`] (a few at a time, two
-//!   retries a minute and two minutes later, then `$LOCAL_DLQ_DIR/events.jsonl`).
+//!   retries a minute and two minutes later, then `$LOCAL_DLQ_DIR/events.jsonl`);
+//! - the images bucket's object-created records (logged by scripts/s3rver/run.cjs) as S3 sends
+//!   them to EventBridge, to each upload function whose rule matches, the same asynchronous way.
 //!
 //! A poller checkpoints the last record it handed on per shard in `$LOCAL_CHECKPOINT_DIR`
 //! (default `$LOCAL_DIR/checkpoints`), so a second start on the same data resumes after it
@@ -104,6 +106,19 @@ pub async fn run(api_url: &str) -> Result<(), Box<dyn std::error::Error>> {
         }
         tasks.push(tokio::spawn(async move {
             deliver_rules(ctx, &events, &bus, &rules).await
+        }));
+    }
+    let uploads: Vec<(String, String)> = fns
+        .iter()
+        .filter_map(|f| Some((f.uploads()?.to_string(), f.name.clone())))
+        .collect();
+    if !uploads.is_empty() {
+        let bucket = env(shop::config::env::IMAGES_BUCKET)?;
+        for (prefix, target) in &uploads {
+            println!("uploads: {bucket}/{prefix} -> {target}");
+        }
+        tasks.push(tokio::spawn(async move {
+            deliver_uploads(ctx, &bucket, &uploads).await
         }));
     }
     for t in tasks {
@@ -513,18 +528,13 @@ async fn ensure_archives(
     }
 }
 
-/// Delivers the events that reach each rule's archive to the rule's target, for ever, through
-/// the asynchronous-invocation queue.
-async fn deliver_rules(
-    ctx: &'static Ctx,
-    events: &str,
-    bus: &str,
-    rules: &[(String, Value, String)],
-) -> Res<()> {
+/// Lambda's asynchronous invocation of a rule's target: a few at a time, retried, then the events
+/// dead-letter file.
+fn async_invocations(ctx: &'static Ctx) -> AsyncQueue {
     let invoke: Invoke = Arc::new(move |target, event| {
         Box::pin(async move { invoke(ctx, &target, &event).await.map(|_| ()) })
     });
-    let queue = AsyncQueue::start(
+    AsyncQueue::start(
         async_queue::concurrency(),
         async_queue::retry_delays(),
         invoke,
@@ -540,7 +550,69 @@ async fn deliver_rules(
                 }),
             )
         }),
-    );
+    )
+}
+
+/// The file scripts/s3rver/run.cjs appends the bucket's object-created records to.
+const S3_EVENTS: &str = "s3-events.jsonl";
+
+/// Delivers the images bucket's uploads as S3 and EventBridge do on AWS: each object-created
+/// record s3rver logged becomes EventBridge's `Object Created` event, and goes to every upload
+/// function whose rule (bucket, key prefix) matches it, as an asynchronous invocation. The offset
+/// read so far is checkpointed, so a restart does not resize every upload again.
+async fn deliver_uploads(ctx: &'static Ctx, bucket: &str, uploads: &[(String, String)]) -> Res<()> {
+    let queue = async_invocations(ctx);
+    let log = local_dir().join(S3_EVENTS);
+    let checkpoint = ctx.checkpoints.join("s3-events.offset");
+    let mut offset: usize = std::fs::read_to_string(&checkpoint)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    loop {
+        if let Ok(bytes) = std::fs::read(&log) {
+            if bytes.len() < offset {
+                offset = 0; // a new log (the data folder was reset)
+            }
+            let rest = &bytes[offset..];
+            // Whole lines only: s3rver may be mid-append.
+            let complete = rest.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            for line in rest[..complete].split(|b| *b == b'\n') {
+                let Ok(record) = serde_json::from_slice::<Value>(line) else {
+                    continue;
+                };
+                let event = shop_tests::s3::object_created(
+                    record["s3"]["bucket"]["name"].as_str().unwrap_or_default(),
+                    record["s3"]["object"]["key"].as_str().unwrap_or_default(),
+                    record["s3"]["object"]["size"].as_u64().unwrap_or_default(),
+                    record["eventTime"].as_str().unwrap_or_default(),
+                );
+                for (prefix, target) in uploads {
+                    if generate::upload_selects(&event, bucket, prefix) {
+                        queue.push("uploads", target, event.clone());
+                    }
+                }
+            }
+            if complete > 0 {
+                offset += complete;
+                let tmp = checkpoint.with_extension("tmp");
+                if std::fs::write(&tmp, offset.to_string()).is_ok() {
+                    let _ = std::fs::rename(&tmp, &checkpoint);
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Delivers the events that reach each rule's archive to the rule's target, for ever, through
+/// the asynchronous-invocation queue.
+async fn deliver_rules(
+    ctx: &'static Ctx,
+    events: &str,
+    bus: &str,
+    rules: &[(String, Value, String)],
+) -> Res<()> {
+    let queue = async_invocations(ctx);
     let mut made = vec![false; rules.len()];
     let mut seen: Vec<usize> = vec![0; rules.len()];
     loop {

@@ -2,13 +2,15 @@
 
 use lambda_http::Request;
 
+use serde_json::{Value, json};
+
 use super::{
     images,
     model::{
         CreateProductRequest, ImageRequest, ImageUpload, LowStock, NewProduct, ProductPatch,
-        ProductQuery, StockLevel, UpdateProductRequest, image_key, inventory_ids,
-        product_id_in_path,
+        ProductQuery, StockLevel, UpdateProductRequest, inventory_ids, product_id_in_path,
     },
+    pictures::{self, UploadKey},
     store,
 };
 use crate::{
@@ -16,8 +18,9 @@ use crate::{
     audit::{Action, Entry},
     auth,
     error::{ApiError, ApiResult},
-    platform::http::{
-        CATALOG_CACHING, Caching, Reply, json_body, page_request, path_param, query_param,
+    platform::{
+        http::{CATALOG_CACHING, Caching, Reply, json_body, page_request, path_param, query_param},
+        objects::{ObjectCreated, Stored},
     },
     types::ProductId,
 };
@@ -107,39 +110,128 @@ pub async fn delete_product(app: &'static App, req: Request) -> ApiResult<Reply>
 }
 
 /// `POST /products/{id}/image` (admin): a short-lived presigned POST for one jpeg/png/webp of at
-/// most 5 MiB. The product's `image_url` points at the new object straight away (documented:
-/// upload right after).
+/// most 5 MiB, to a private upload key. Nothing changes on the product yet: `resize-image` turns
+/// the upload into the product's picture (and records it in the audit trail) once it is checked.
 pub async fn product_image(app: &'static App, req: Request) -> ApiResult<Reply> {
     let who = auth::authenticate(app, &req).await?;
     who.require_admin()?;
     let id = product_id(&req)?;
     let body: ImageRequest = json_body(&req)?;
-    let (key, mime) = image_key(&id, &body.content_type)?;
-    let current = store::load_product(app, &id, true)
+    let (key, mime) = UploadKey::new(&id, &who.user_id, &body.content_type)?;
+    store::load_product(app, &id, false)
         .await?
         .ok_or(ApiError::NotFound("product"))?;
-    let upload = images::presign_upload(app, &key, mime).await?;
-    let image_url = format!("{}/{key}", app.config.images_base_url);
+    let upload = images::presign_upload(app, &key.key(), mime).await?;
+    Ok(Reply::ok(&ImageUpload {
+        upload_url: upload.url,
+        upload_fields: upload.fields,
+        upload: key.upload,
+        expires_in: images::UPLOAD_URL_TTL.as_secs(),
+        content_type: mime.to_string(),
+        max_bytes: images::MAX_IMAGE_BYTES,
+    })?
+    .cached(Caching::NoStore))
+}
+
+/// Pictures are never rewritten: each upload has its own folder.
+const PICTURE_CACHING: &str = "public, max-age=31536000, immutable";
+
+/// `resize-image` (the bucket's `Object Created` events under `uploads/`): the upload becomes the
+/// product's picture, one WebP per width plus the original, unless it is not an allowed picture
+/// (refused and logged as a security event, never served), the product is gone, or the product
+/// already shows this or a later upload. The upload is deleted in every case but a failure, which
+/// the trigger retries. Idempotent: a second delivery finds the picture set and does nothing.
+pub async fn resize_image(app: &'static App, event: Value) -> ApiResult<Value> {
+    let event: ObjectCreated = serde_json::from_value(event)
+        .map_err(|e| ApiError::internal(format!("not an S3 Object Created event: {e}")))?;
+    let Some(raw_key) = event.key_in(&app.config.images_bucket) else {
+        return Ok(json!({ "made": "nothing" }));
+    };
+    let Some(key) = UploadKey::parse(raw_key) else {
+        tracing::warn!(
+            security_event = "upload_refused",
+            key = raw_key,
+            "an object under uploads/ that no upload URL names"
+        );
+        return Ok(json!({ "made": "nothing" }));
+    };
+    let credentials = app.credentials().await?;
+    let made = make_picture(app, &credentials, &key).await?;
+    app.images.delete(&credentials, &key.key()).await?;
+    Ok(json!({ "made": made }))
+}
+
+/// What the upload at `key` made: `picture`, `refused` or `nothing`.
+async fn make_picture(
+    app: &App,
+    credentials: &aws_credential_types::Credentials,
+    key: &UploadKey,
+) -> ApiResult<&'static str> {
+    let current = store::load_product(app, &key.product, true).await?;
+    let Some(current) = current else {
+        return Ok("nothing");
+    };
+    if current
+        .picture
+        .as_ref()
+        .is_some_and(|p| p.upload >= key.upload)
+    {
+        return Ok("nothing");
+    }
+    let Some(bytes) = app.images.get(credentials, &key.key()).await? else {
+        // Already handled and deleted by an earlier delivery.
+        return Ok("nothing");
+    };
+    let rendered = match pictures::render(key, &bytes) {
+        Ok(r) => r,
+        Err(refusal) => {
+            tracing::warn!(
+                security_event = "upload_refused",
+                product_id = %key.product,
+                admin = %key.admin,
+                key = %key.key(),
+                bytes = bytes.len(),
+                reason = %refusal,
+                "an uploaded picture was refused"
+            );
+            return Ok("refused");
+        }
+    };
+    let picture = rendered.picture(key, &app.config.images_base_url);
+    let folder = key.folder();
+    for r in rendered.renditions {
+        let stored = Stored {
+            content_type: r.content_type,
+            cache_control: PICTURE_CACHING,
+        };
+        app.images
+            .put(
+                credentials,
+                &format!("{folder}/{}", r.name),
+                r.bytes,
+                stored,
+            )
+            .await?;
+    }
     let audit = Entry::new(
-        &who.user_id,
+        &key.admin,
         Action::ProductImageSet,
-        &id,
+        &key.product,
         Some(&ImageSet {
             image_url: current.image_url.as_deref(),
         }),
         Some(&ImageSet {
-            image_url: Some(&image_url),
+            image_url: Some(picture.default_url()),
         }),
     )?;
-    store::set_image(app, &id, &image_url, &audit).await?;
-    Reply::ok(&ImageUpload {
-        upload_url: upload.url,
-        upload_fields: upload.fields,
-        image_url,
-        expires_in: images::UPLOAD_URL_TTL.as_secs(),
-        content_type: mime.to_string(),
-        max_bytes: images::MAX_IMAGE_BYTES,
-    })
+    Ok(
+        if store::set_picture(app, &key.product, &picture, &audit).await? {
+            tracing::info!(product_id = %key.product, upload = %key.upload, widths = picture.sources.len(), "picture made");
+            "picture"
+        } else {
+            "nothing"
+        },
+    )
 }
 
 /// `GET /inventory?ids=a,b,c` (up to 100): one BatchGetItem. Unknown ids report stock 0, unavailable.

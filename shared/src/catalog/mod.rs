@@ -5,12 +5,13 @@
 pub mod handlers;
 pub mod images;
 pub mod model;
+pub mod pictures;
 pub mod search;
 pub mod store;
 
 pub use handlers::{
     create_product, delete_product, get_inventory, get_product, list_products, low_stock,
-    product_image, update_product,
+    product_image, resize_image, update_product,
 };
 pub use model::{CreateProductRequest, NewProduct, ProductView};
 pub use store::{backfill_index, create, load_product, load_products};

@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::search::{SearchQuery, check_indexable};
+use super::{
+    pictures::Picture,
+    search::{SearchQuery, check_indexable},
+};
 use crate::{
     error::{ApiError, ApiResult},
     types::{
@@ -107,14 +110,7 @@ impl Stock {
 pub const MAX_INVENTORY_IDS: usize = 100;
 /// Longest search prefix `q`.
 pub const MAX_QUERY_CHARS: usize = 100;
-/// Image types an admin may upload, with the file extension each is stored under.
-pub const IMAGE_TYPES: &[(&str, &str)] = &[
-    ("image/jpeg", "jpg"),
-    ("image/png", "png"),
-    ("image/webp", "webp"),
-];
-
-/// `{id, name, slug, description, price_cents, currency, category, stock, weight_grams, tax_class, image_url?, created_at, updated_at}`
+/// `{id, name, slug, description, price_cents, currency, category, stock, weight_grams, tax_class, image_url?, picture?, created_at, updated_at}`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ProductView {
     pub id: ProductId,
@@ -132,6 +128,9 @@ pub struct ProductView {
     pub tax_class: TaxClass,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
+    /// The uploaded picture in every width; `image_url` is then its default width.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picture: Option<Picture>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -200,6 +199,7 @@ impl NewProduct {
             weight_grams: self.weight,
             tax_class: self.tax_class,
             image_url: self.image_url,
+            picture: None,
             created_at: now,
             updated_at: now,
         }
@@ -303,7 +303,9 @@ impl ProductPatch {
             p.slug = v.clone();
         }
         if let Some(v) = &self.image_url {
+            // An image URL set by hand replaces the uploaded picture.
             p.image_url = v.clone();
+            p.picture = None;
         }
         p.updated_at = Timestamp::now();
         p
@@ -436,22 +438,11 @@ pub struct ImageRequest {
 pub struct ImageUpload {
     pub upload_url: String,
     pub upload_fields: std::collections::BTreeMap<String, String>,
-    pub image_url: String,
+    /// The upload's id: the product's `picture.upload` is this (or later) once it is resized.
+    pub upload: ulid::Ulid,
     pub expires_in: u64,
     pub content_type: String,
     pub max_bytes: u64,
-}
-
-/// The object key and extension for an upload of `content_type`, or a 400 for other types.
-pub fn image_key(id: &ProductId, content_type: &str) -> ApiResult<(String, &'static str)> {
-    let ct = content_type.trim().to_ascii_lowercase();
-    let (mime, ext) = IMAGE_TYPES.iter().find(|(m, _)| *m == ct).ok_or_else(|| {
-        ApiError::invalid_field(
-            "content_type",
-            "must be image/jpeg, image/png or image/webp",
-        )
-    })?;
-    Ok((format!("products/{id}/{}.{ext}", ulid::Ulid::new()), mime))
 }
 
 #[cfg(test)]
@@ -533,17 +524,6 @@ mod tests {
             )
             .is_err()
         );
-    }
-
-    #[test]
-    fn only_jpeg_png_webp_images() {
-        let id = ProductId::new();
-        let (key, mime) = image_key(&id, "IMAGE/PNG").unwrap();
-        assert!(key.starts_with(&format!("products/{id}/")) && key.ends_with(".png"));
-        assert_eq!(mime, "image/png");
-        for bad in ["image/gif", "image/svg+xml", "text/html", ""] {
-            assert!(image_key(&id, bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

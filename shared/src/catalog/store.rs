@@ -10,6 +10,7 @@ use serde_dynamo::to_item;
 
 use super::{
     model::{Category, ProductPatch, ProductQuery, ProductView, Slug, Stock, slug_taken},
+    pictures::Picture,
     search::{self, SearchQuery},
 };
 use crate::{
@@ -36,6 +37,8 @@ pub const TABLE: TableDef = TableDef {
     ttl: false,
     stream: true,
 };
+/// The product's uploaded picture (`pictures::Picture`).
+const PICTURE: &str = "picture";
 pub const BY_NAME: Gsi = Gsi::first("by_name");
 pub const BY_CATEGORY: Gsi = Gsi::second("by_category");
 pub const BY_STOCK: Gsi = Gsi::third_by_number("by_stock", STOCK);
@@ -538,10 +541,10 @@ fn update_expr(
     }
     match &patch.image_url {
         Some(Some(url)) => {
-            u.set("image_url", s(url));
+            u.set("image_url", s(url)).remove(PICTURE);
         }
         Some(None) => {
-            u.remove("image_url");
+            u.remove("image_url").remove(PICTURE);
         }
         None => {}
     }
@@ -614,24 +617,30 @@ pub async fn delete(app: &App, current: &ProductView, audit: &audit::Entry) -> A
     }
 }
 
-/// Points the product's `image_url` at `url`, with the audit entry (404 when there is no such
-/// product).
-pub async fn set_image(
+/// Gives the product `picture` (and its default width as `image_url`), with the audit entry, unless
+/// the product is gone or already has this or a later upload's picture (uploads resized out of
+/// order, or an event delivered twice): then nothing is written and the answer is `false`.
+pub async fn set_picture(
     app: &App,
     id: &ProductId,
-    url: &str,
+    picture: &Picture,
     audit: &audit::Entry,
-) -> ApiResult<()> {
+) -> ApiResult<bool> {
     let mut u = UpdateExpr::new();
-    u.set("image_url", s(url))
-        .set("updated_at", s(Timestamp::now().to_string()))
-        .condition(db::exists());
+    u.set(PICTURE, serde_dynamo::to_attribute_value(picture)?)
+        .set("image_url", s(picture.default_url()))
+        .set("updated_at", s(Timestamp::now().to_string()));
+    let (pic, upload) = (u.name(PICTURE), u.name("upload"));
+    let this = u.value(s(picture.upload.to_string()));
+    u.condition(db::exists()).condition(format!(
+        "attribute_not_exists({pic}) OR {pic}.{upload} < {this}"
+    ));
     let tx = Tx::new()
         .update("product", u.tx_item(table(app), product_key(id))?)
         .put("audit", audit::store::record(app, audit)?);
     match tx.send(&app.dynamo).await {
-        Ok(()) => Ok(()),
-        Err(TxError::Cancelled(r)) if r.failed("product") => Err(ApiError::NotFound("product")),
+        Ok(()) => Ok(true),
+        Err(TxError::Cancelled(r)) if r.failed("product") => Ok(false),
         Err(e) => Err(e.into()),
     }
 }

@@ -7,5 +7,9 @@ pub mod db;
 pub mod http;
 pub mod mail;
 pub mod metrics;
+pub mod objects;
 pub mod stripe;
 pub mod telemetry;
+
+/// Root CAs of the Amazon Trust Services, which every AWS endpoint chains to (see certs/README.md).
+pub const AMAZON_ROOTS: &[u8] = include_bytes!("../../certs/amazon-roots.pem");

@@ -136,6 +136,7 @@ fn manifest_targets(root: &std::path::Path) -> Vec<Target> {
                 Trigger::Schedule(expr) => format!("schedule {expr}"),
                 Trigger::Stream(_) => "table streams".into(),
                 Trigger::Rules(_) => "bus rule".into(),
+                Trigger::Uploads(prefix) => format!("images bucket {prefix}"),
             },
             function: f.name,
             memory: f.memory,
