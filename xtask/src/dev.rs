@@ -128,7 +128,7 @@ async fn seed_catalog(app: &App) -> Result<usize, Box<dyn std::error::Error>> {
     for item in items {
         let product = NewProduct::try_from(item)?.product(app.settings.catalog.currency.clone());
         // Drawn only for a product just added: a restart of `make dev` finds them all there.
-        let picture = match shop_tests::put_product(app, product).await {
+        let (id, picture) = match shop_tests::put_product(app, product).await {
             Ok(p) => (
                 p.id.clone(),
                 crate::pictures::draw(&p.name, p.category.as_str()),
@@ -139,14 +139,13 @@ async fn seed_catalog(app: &App) -> Result<usize, Box<dyn std::error::Error>> {
         added += 1;
         // Uploaded as an admin's picture is: resize-image makes the product's picture from it
         // once the trigger delivers the bucket's event.
-        let (upload, mime) =
-            UploadKey::new(&picture.0, &shop::audit::model::tooling(), "image/png")?;
+        let (upload, mime) = UploadKey::new(&id, &shop::audit::model::tooling(), "image/png")?;
         let key = upload.key();
         s3.put_object()
             .bucket(&app.config.images_bucket)
             .key(&key)
             .content_type(mime)
-            .body(aws_sdk_s3::primitives::ByteStream::from(picture.1))
+            .body(aws_sdk_s3::primitives::ByteStream::from(picture))
             .send()
             .await
             .map_err(|e| {

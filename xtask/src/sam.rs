@@ -254,18 +254,9 @@ fn events(f: &Function) -> Mapping {
             for (rule, pattern) in rules {
                 let pattern: Value =
                     serde_norway::to_value(pattern).expect("a JSON pattern is a YAML value");
-                let properties = map! {
-                    "EventBusName" => cfn_ref("EventBus"),
-                    "Pattern" => pattern,
-                    "RetryPolicy" => map! {
-                        "MaximumRetryAttempts" => 8,
-                        "MaximumEventAgeInSeconds" => 3600,
-                    },
-                    "DeadLetterConfig" => map! { "Arn" => get_att("EventsDeadLetterQueue.Arn") },
-                };
                 out.insert(
                     pascal(rule).into(),
-                    map! { "Type" => "EventBridgeRule", "Properties" => properties },
+                    event_rule(Some(cfn_ref("EventBus")), pattern),
                 );
             }
         }
@@ -275,21 +266,29 @@ fn events(f: &Function) -> Mapping {
             let mut pattern: Value =
                 serde_norway::to_value(pattern).expect("a JSON pattern is a YAML value");
             pattern["detail"]["bucket"]["name"] = list([cfn_ref("ImagesBucket")]);
-            let properties = map! {
-                "Pattern" => pattern,
-                "RetryPolicy" => map! {
-                    "MaximumRetryAttempts" => 8,
-                    "MaximumEventAgeInSeconds" => 3600,
-                },
-                "DeadLetterConfig" => map! { "Arn" => get_att("EventsDeadLetterQueue.Arn") },
-            };
-            out.insert(
-                "Uploads".into(),
-                map! { "Type" => "EventBridgeRule", "Properties" => properties },
-            );
+            out.insert("Uploads".into(), event_rule(None, pattern));
         }
     }
     out
+}
+
+/// An EventBridge rule's event on `bus` (the account's default bus when `None`): EventBridge retries
+/// delivery for an hour, then parks the event in the events DLQ.
+fn event_rule(bus: Option<Value>, pattern: Value) -> Value {
+    let mut properties = Mapping::new();
+    if let Some(bus) = bus {
+        properties.insert("EventBusName".into(), bus);
+    }
+    properties.insert("Pattern".into(), pattern);
+    properties.insert(
+        "RetryPolicy".into(),
+        map! { "MaximumRetryAttempts" => 8, "MaximumEventAgeInSeconds" => 3600 },
+    );
+    properties.insert(
+        "DeadLetterConfig".into(),
+        map! { "Arn" => get_att("EventsDeadLetterQueue.Arn") },
+    );
+    map! { "Type" => "EventBridgeRule", "Properties" => Value::Mapping(properties) }
 }
 
 /// The integration, route and invoke permission of an HTTP function. The route is written out

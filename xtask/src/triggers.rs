@@ -566,10 +566,11 @@ const S3_EVENTS: &str = "s3-events.jsonl";
 async fn deliver_uploads(ctx: &'static Ctx, bucket: &str, uploads: &[(String, String)]) -> Res<()> {
     let queue = async_invocations(ctx);
     let log = local_dir().join(S3_EVENTS);
-    let checkpoint = ctx.checkpoints.join("s3-events.offset");
-    let mut offset: usize = std::fs::read_to_string(&checkpoint)
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
+    let checkpoint = ctx.checkpoints.join("s3-events.json");
+    let mut done = read_checkpoint(&checkpoint);
+    let mut offset: usize = done
+        .get(S3_EVENTS)
+        .and_then(|o| o.parse().ok())
         .unwrap_or(0);
     loop {
         if let Ok(bytes) = std::fs::read(&log) {
@@ -597,10 +598,8 @@ async fn deliver_uploads(ctx: &'static Ctx, bucket: &str, uploads: &[(String, St
             }
             if complete > 0 {
                 offset += complete;
-                let tmp = checkpoint.with_extension("tmp");
-                if std::fs::write(&tmp, offset.to_string()).is_ok() {
-                    let _ = std::fs::rename(&tmp, &checkpoint);
-                }
+                done.insert(S3_EVENTS.into(), offset.to_string());
+                write_checkpoint(&checkpoint, &done);
             }
         }
         tokio::time::sleep(Duration::from_millis(250)).await;

@@ -171,11 +171,7 @@ async fn make_picture(
     let Some(current) = current else {
         return Ok("nothing");
     };
-    if current
-        .picture
-        .as_ref()
-        .is_some_and(|p| p.upload >= key.upload)
-    {
+    if !pictures::supersedes(key, current.picture.as_ref()) {
         return Ok("nothing");
     }
     let Some(bytes) = app.images.get(credentials, &key.key()).await? else {

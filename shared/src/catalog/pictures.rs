@@ -161,6 +161,12 @@ impl Picture {
     }
 }
 
+/// Whether `upload` should become the picture of a product that shows `current`: only an upload
+/// made after the current picture's (events come late, twice, or out of order).
+pub fn supersedes(upload: &UploadKey, current: Option<&Picture>) -> bool {
+    current.is_none_or(|p| p.upload < upload.upload)
+}
+
 /// An object to write: its name within the upload's folder, its type and its bytes.
 #[derive(Debug)]
 pub struct Rendition {
@@ -359,6 +365,22 @@ mod tests {
         ] {
             assert_eq!(UploadKey::parse(&forged), None, "{forged}");
         }
+    }
+
+    #[test]
+    fn only_a_later_upload_supersedes_the_picture() {
+        let (older, newer) = (key("png"), key("png"));
+        assert!(older.upload < newer.upload);
+        let shown = render(&older, &png(4, 3))
+            .unwrap()
+            .picture(&older, "http://s3");
+        assert!(supersedes(&older, None));
+        assert!(supersedes(&newer, Some(&shown)));
+        assert!(!supersedes(&older, Some(&shown)), "the same upload again");
+        let shown = render(&newer, &png(4, 3))
+            .unwrap()
+            .picture(&newer, "http://s3");
+        assert!(!supersedes(&older, Some(&shown)), "an older upload, late");
     }
 
     #[test]
