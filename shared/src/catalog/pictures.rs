@@ -369,8 +369,12 @@ mod tests {
 
     #[test]
     fn only_a_later_upload_supersedes_the_picture() {
-        let (older, newer) = (key("png"), key("png"));
-        assert!(older.upload < newer.upload);
+        // Two ULIDs of one millisecond sort at random: these are a millisecond apart.
+        let at = |ms: u64| UploadKey {
+            upload: Ulid::from_parts(ms, 0),
+            ..key("png")
+        };
+        let (older, newer) = (at(1_796_000_000_000), at(1_796_000_000_001));
         let shown = render(&older, &png(4, 3))
             .unwrap()
             .picture(&older, "http://s3");
