@@ -35,8 +35,8 @@ wait_port() {
   for _ in $(seq 1 600); do port_busy "$1" && return 0; sleep 0.1; done
   echo "nothing is listening on port $1 after 60 s" >&2; return 1
 }
-for p in "$API_PORT" "$DYNAMODB_PORT" "$S3_PORT" "$STRIPE_PORT" "$MOTO_PORT"; do
-  if port_busy "$p"; then echo "port $p is already in use: stop what uses it or set API_PORT / DYNAMODB_PORT / S3_PORT / STRIPE_PORT / MOTO_PORT" >&2; exit 1; fi
+for p in "$API_PORT" "$DYNAMODB_PORT" "$S3_PORT" "$SITE_PORT" "$STRIPE_PORT" "$MOTO_PORT"; do
+  if port_busy "$p"; then echo "port $p is already in use: stop what uses it or set API_PORT / DYNAMODB_PORT / S3_PORT / SITE_PORT / STRIPE_PORT / MOTO_PORT" >&2; exit 1; fi
 done
 
 echo "==> building the functions (first run compiles the AWS SDK: a few minutes)"
@@ -58,6 +58,7 @@ setsid node "$root/scripts/s3rver/run.cjs" --directory "$data/s3" \
   --address 127.0.0.1 --port "$S3_PORT" --silent --events-log "$data/s3-events.jsonl" \
   --configure-bucket "$IMAGES_BUCKET" "$root/scripts/s3rver/images-cors.xml" \
   --configure-bucket "$SITE_BUCKET" "$root/scripts/s3rver/website.xml" \
+  --site-front "$SITE_PORT" "$SITE_BUCKET" \
   >"$data/s3.log" 2>&1 &
 pids+=($!)
 
@@ -69,7 +70,7 @@ pids+=($!)
 echo "==> starting EventBridge and SES (moto) on 127.0.0.1:$MOTO_PORT"
 setsid "$root/.cache/venv-moto/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$data/moto.log" 2>&1 &
 pids+=($!)
-for p in "$DYNAMODB_PORT" "$S3_PORT" "$STRIPE_PORT" "$MOTO_PORT"; do wait_port "$p"; done
+for p in "$DYNAMODB_PORT" "$S3_PORT" "$SITE_PORT" "$STRIPE_PORT" "$MOTO_PORT"; do wait_port "$p"; done
 
 "$root/target/debug/xtask" setup
 # The storefront goes to its bucket the way a deploy puts it there, pointed at this API.
@@ -87,6 +88,8 @@ echo "==> starting every function once, one at a time (cargo lambda watch starts
 curl -fsS -o /dev/null "$STRIPE_API_BASE/_config/webhooks/local" \
   --data-urlencode "url=http://127.0.0.1:$API_PORT/payments/webhook" \
   --data-urlencode "secret=$STRIPE_WEBHOOK_SECRET"
+echo "==> writing the storefront's public pages (render-pages, as after a deploy)"
+curl -fsS -o /dev/null "http://127.0.0.1:$API_PORT/2015-03-31/functions/render-pages/invocations" -d '{"rebuild":true}'
 echo "==> running the scheduled functions every ${LOCAL_SCHEDULE_SECONDS:-10} s (expire-orders), as EventBridge does on AWS"
 setsid "$root/target/debug/xtask" schedules "http://127.0.0.1:$API_PORT" &
 pids+=($!)
@@ -97,7 +100,7 @@ pids+=($!)
 cat <<MSG
 
   The shop is running.
-    Storefront:      http://127.0.0.1:$S3_PORT/$SITE_BUCKET/
+    Storefront:      http://127.0.0.1:$SITE_PORT/   (the site bucket as the CDN serves it)
     API:             http://127.0.0.1:$API_PORT          (try: curl http://127.0.0.1:$API_PORT/health)
     DynamoDB Local:  http://127.0.0.1:$DYNAMODB_PORT
     S3 emulator:     http://127.0.0.1:$S3_PORT   (bucket $IMAGES_BUCKET)

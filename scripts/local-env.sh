@@ -3,6 +3,8 @@
 export API_PORT="${API_PORT:-9000}"
 export DYNAMODB_PORT="${DYNAMODB_PORT:-8000}"
 export S3_PORT="${S3_PORT:-4569}"
+# The storefront: the site bucket behind the CDN's path function (scripts/s3rver/run.cjs).
+export SITE_PORT="${SITE_PORT:-4570}"
 export USERS_TABLE="${USERS_TABLE:-shop-users}"
 export PRODUCTS_TABLE="${PRODUCTS_TABLE:-shop-products}"
 export ORDERS_TABLE="${ORDERS_TABLE:-shop-orders}"
@@ -14,9 +16,9 @@ export SITE_BUCKET="${SITE_BUCKET:-shop-site}"
 # Where DynamoDB Local and s3rver keep their data between runs.
 export LOCAL_DIR="${LOCAL_DIR:-.local}"
 export AWS_REGION="${AWS_REGION:-us-east-1}"
-# The storefront's own origin (the S3 emulator): cargo lambda watch adds Allow-Credentials, which a
-# browser refuses beside `*`.
-export CORS_ALLOW_ORIGIN="${CORS_ALLOW_ORIGIN:-http://127.0.0.1:${S3_PORT}}"
+# The storefront's own origin: cargo lambda watch adds Allow-Credentials, which a browser refuses
+# beside `*`.
+export CORS_ALLOW_ORIGIN="${CORS_ALLOW_ORIGIN:-http://127.0.0.1:${SITE_PORT}}"
 export ADMIN_EMAIL="${ADMIN_EMAIL:-admin@shop.local}"
 export ADMIN_PASSWORD="${ADMIN_PASSWORD:-admin-password}"
 # The admin's authenticator secret (base32; admins need two-factor sign-in): add it to an app, or
@@ -37,7 +39,7 @@ export SES_ENDPOINT="${SES_ENDPOINT:-http://127.0.0.1:${MOTO_PORT}}"
 export EVENT_BUS_NAME="${EVENT_BUS_NAME:-shop-events}"
 export EMAIL_FROM="${EMAIL_FROM:-shop@shop.local}"
 export ALERT_EMAIL="${ALERT_EMAIL:-${ADMIN_EMAIL}}"
-export SITE_URL="${SITE_URL:-http://127.0.0.1:${S3_PORT}/${SITE_BUCKET}/}"
+export SITE_URL="${SITE_URL:-http://127.0.0.1:${SITE_PORT}}"
 # The seller the storefront's receipts name (sample values; `|` separates address lines).
 export SHOP_LEGAL_NAME="${SHOP_LEGAL_NAME:-Bean & Leaf Trading LLC}"
 export SHOP_ADDRESS="${SHOP_ADDRESS:-500 Roastery Lane|Portland, OR 97201|United States}"

@@ -13,6 +13,7 @@ locals {
         { table = "users", actions = ["GetItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -27,6 +28,7 @@ locals {
         { table = "users", actions = ["PutItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -41,6 +43,7 @@ locals {
         { table = "users", actions = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -55,6 +58,7 @@ locals {
         { table = "users", actions = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -69,6 +73,7 @@ locals {
         { table = "users", actions = ["GetItem", "PutItem", "UpdateItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -83,6 +88,7 @@ locals {
         { table = "users", actions = ["GetItem", "UpdateItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -97,6 +103,7 @@ locals {
         { table = "users", actions = ["GetItem", "PutItem", "UpdateItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -111,6 +118,7 @@ locals {
         { table = "users", actions = ["GetItem", "UpdateItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -125,6 +133,7 @@ locals {
         { table = "users", actions = ["GetItem", "UpdateItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -139,6 +148,7 @@ locals {
         { table = "users", actions = ["GetItem", "UpdateItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -153,6 +163,7 @@ locals {
         { table = "users", actions = ["GetItem", "PutItem", "UpdateItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -167,6 +178,7 @@ locals {
         { table = "users", actions = ["GetItem", "UpdateItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -181,6 +193,7 @@ locals {
         { table = "users", actions = ["GetItem", "UpdateItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -195,6 +208,7 @@ locals {
         { table = "users", actions = ["GetItem", "PutItem", "UpdateItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -209,6 +223,7 @@ locals {
         { table = "users", actions = ["GetItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -223,6 +238,7 @@ locals {
         { table = "users", actions = ["GetItem", "PutItem", "UpdateItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -237,6 +253,7 @@ locals {
         { table = "products:index", actions = ["Query"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -251,6 +268,7 @@ locals {
         { table = "products", actions = ["GetItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -266,6 +284,7 @@ locals {
         { table = "products", actions = ["PutItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -281,6 +300,7 @@ locals {
         { table = "products", actions = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -296,6 +316,7 @@ locals {
         { table = "products", actions = ["GetItem", "DeleteItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -311,6 +332,7 @@ locals {
         { table = "products", actions = ["GetItem"] },
       ]
       s3      = ["PutObject"]
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -326,6 +348,7 @@ locals {
         { table = "products", actions = ["GetItem", "UpdateItem"] },
       ]
       s3      = ["GetObject", "PutObject", "DeleteObject"]
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -340,6 +363,7 @@ locals {
         { table = "products", actions = ["BatchGetItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -356,6 +380,7 @@ locals {
         { table = "products", actions = ["BatchGetItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -372,6 +397,7 @@ locals {
         { table = "products", actions = ["BatchGetItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -388,6 +414,7 @@ locals {
         { table = "products", actions = ["BatchGetItem", "UpdateItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -403,6 +430,7 @@ locals {
         { table = "orders:index", actions = ["Query"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -418,6 +446,7 @@ locals {
         { table = "orders", actions = ["GetItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -434,6 +463,7 @@ locals {
         { table = "products", actions = ["UpdateItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -449,6 +479,7 @@ locals {
         { table = "orders", actions = ["GetItem", "UpdateItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -465,6 +496,7 @@ locals {
         { table = "products", actions = ["UpdateItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -479,6 +511,7 @@ locals {
         { table = "orders", actions = ["GetItem", "PutItem", "UpdateItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -495,6 +528,7 @@ locals {
         { table = "products", actions = ["BatchGetItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -510,6 +544,7 @@ locals {
         { table = "orders", actions = ["GetItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -525,6 +560,7 @@ locals {
         { table = "orders", actions = ["GetItem", "PutItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -539,6 +575,7 @@ locals {
         { table = "orders", actions = ["GetItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -554,6 +591,7 @@ locals {
         { table = "orders", actions = ["GetItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -569,6 +607,7 @@ locals {
         { table = "orders", actions = ["GetItem", "PutItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -584,6 +623,7 @@ locals {
         { table = "products:index", actions = ["Query"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -599,6 +639,7 @@ locals {
         { table = "users:index", actions = ["Query"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -614,6 +655,7 @@ locals {
         { table = "orders:index", actions = ["Query"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -629,6 +671,7 @@ locals {
         { table = "orders:index", actions = ["Query"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -644,6 +687,7 @@ locals {
         { table = "orders", actions = ["Query"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -659,6 +703,7 @@ locals {
         { table = "orders", actions = ["PutItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -674,6 +719,7 @@ locals {
         { table = "orders", actions = ["GetItem", "UpdateItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -688,6 +734,7 @@ locals {
         { table = "users", actions = ["GetItem", "Query", "BatchGetItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -703,6 +750,7 @@ locals {
         { table = "orders:index", actions = ["Query"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -718,6 +766,7 @@ locals {
         { table = "orders", actions = ["Query"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = []
       streams = []
@@ -732,6 +781,22 @@ locals {
         { table = "orders", actions = ["PutItem", "UpdateItem"] },
       ]
       s3      = []
+      site    = []
+      events  = []
+      ses     = []
+      streams = []
+    }
+    # not measured yet.
+    "render-pages" = {
+      route    = null
+      schedule = null
+      uploads  = null
+      memory   = 512
+      dynamodb = [
+        { table = "products:index", actions = ["Query"] },
+      ]
+      s3      = []
+      site    = ["GetObject", "PutObject"]
       events  = []
       ses     = []
       streams = []
@@ -744,6 +809,7 @@ locals {
       memory   = 512
       dynamodb = []
       s3       = []
+      site     = []
       events   = ["PutEvents"]
       ses      = []
       streams  = ["orders", "products", "users"]
@@ -758,6 +824,7 @@ locals {
         { table = "users", actions = ["GetItem", "UpdateItem", "DeleteItem"] },
       ]
       s3      = []
+      site    = []
       events  = []
       ses     = ["SendEmail"]
       streams = []
@@ -768,12 +835,13 @@ locals {
     retries    = 3
     filters = {
       orders   = "{\"dynamodb\":{\"Keys\":{\"pk\":{\"S\":[{\"prefix\":\"ORDER#\"}]}}},\"eventName\":[\"INSERT\",\"MODIFY\"]}"
-      products = "{\"dynamodb\":{\"Keys\":{\"pk\":{\"S\":[{\"prefix\":\"PRODUCT#\"}]}}},\"eventName\":[\"MODIFY\"]}"
+      products = "{\"dynamodb\":{\"Keys\":{\"pk\":{\"S\":[{\"prefix\":\"PRODUCT#\"}]}}},\"eventName\":[\"INSERT\",\"MODIFY\",\"REMOVE\"]}"
       users    = "{\"dynamodb\":{\"Keys\":{\"pk\":{\"S\":[{\"prefix\":\"USER#\"},{\"prefix\":\"RESET#\"},{\"prefix\":\"VERIFY#\"},{\"prefix\":\"ALERT#\"}]}}},\"eventName\":[\"INSERT\"]}"
     }
   }
   rules = {
     "sales-figures"       = { target = "record-sales", pattern = "{\"detail-type\":[\"OrderPlaced\",\"OrderPaid\",\"OrderRefunded\",\"UserRegistered\"],\"source\":[\"shop.orders\",\"shop.users\"]}" }
+    "storefront-pages"    = { target = "render-pages", pattern = "{\"detail-type\":[\"ProductCreated\",\"ProductUpdated\",\"ProductDeleted\"],\"source\":[\"shop.catalog\"]}" }
     "transactional-email" = { target = "send-email", pattern = "{\"detail-type\":[\"OrderPlaced\",\"OrderPaid\",\"OrderShipped\",\"OrderDelivered\",\"OrderCancelled\",\"OrderRefunded\",\"ProductLowStock\",\"ProductOutOfStock\",\"PasswordResetRequested\",\"EmailVerificationRequested\",\"AccountUnderAttack\"],\"source\":[\"shop.orders\",\"shop.catalog\",\"shop.users\"]}" }
   }
 }

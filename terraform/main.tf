@@ -36,6 +36,7 @@ locals {
     EMAIL_FROM          = var.email_from
     STORE_NAME          = var.store_name
     SITE_URL            = local.site_origin
+    SITE_BUCKET         = aws_s3_bucket.site.id
     ALERT_EMAIL         = var.alert_email
     ORIGIN_SECRET       = var.origin_secret
   }
@@ -233,6 +234,11 @@ resource "aws_iam_role_policy" "fn" {
         Effect   = "Allow"
         Action   = [for a in each.value.s3 : "s3:${a}"]
         Resource = ["${aws_s3_bucket.images.arn}/products/*", "${aws_s3_bucket.images.arn}/uploads/*"]
+      }],
+      length(each.value.site) == 0 ? [] : [{
+        Effect   = "Allow"
+        Action   = [for a in each.value.site : "s3:${a}"]
+        Resource = "${aws_s3_bucket.site.arn}/*"
       }],
       [for t in each.value.streams : {
         Effect   = "Allow"

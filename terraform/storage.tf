@@ -183,6 +183,30 @@ resource "aws_cloudfront_function" "api_path" {
   EOT
 }
 
+# The storefront's paths -> the site bucket's objects (pages/ from render-pages, else the shell).
+# The code is scripts/cdn/site-paths.js; tests/iac checks this copy.
+resource "aws_cloudfront_function" "site_paths" {
+  name    = "${var.name}-site-paths"
+  runtime = "cloudfront-js-2.0"
+  comment = "Maps the storefront's paths to its pages in the site bucket."
+  publish = true
+  code    = <<-EOT
+    function handler(event) {
+      var request = event.request;
+      var uri = request.uri;
+      var m = uri.match(/^\/(products|category)\/([a-z0-9-]{1,100})\/?$/);
+      if (uri === '/' || uri === '/index.html') {
+        request.uri = '/pages/index.html';
+      } else if (m) {
+        request.uri = '/pages/' + m[1] + '/' + m[2] + '.html';
+      } else if (uri.lastIndexOf('.') < uri.lastIndexOf('/')) {
+        request.uri = '/index.html';
+      }
+      return request;
+    }
+  EOT
+}
+
 # Storefront security headers; the CSP is static-site/csp.json (tests/iac checks it).
 resource "aws_cloudfront_response_headers_policy" "site" {
   name    = "${var.name}-site-headers"
@@ -265,9 +289,14 @@ resource "aws_cloudfront_distribution" "cdn" {
     compress                   = true
     cache_policy_id            = aws_cloudfront_cache_policy.site.id
     response_headers_policy_id = aws_cloudfront_response_headers_policy.site.id
+    function_association {
+      event_type   = "viewer-request"
+      function_arn = aws_cloudfront_function.site_paths.arn
+    }
   }
+  # Pictures are products/<id>/<file>; a product's page is /products/<slug> (the site).
   ordered_cache_behavior {
-    path_pattern               = "products/*"
+    path_pattern               = "products/*/*"
     target_origin_id           = "images"
     viewer_protocol_policy     = "redirect-to-https"
     allowed_methods            = ["GET", "HEAD"]

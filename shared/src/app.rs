@@ -39,6 +39,8 @@ pub struct App {
     pub stripe: Stripe,
     /// The images bucket; connects on first use (only resize-image calls it).
     pub images: Objects,
+    /// The storefront's bucket; connects on first use (only render-pages writes to it).
+    pub site: Objects,
     sdk: aws_config::SdkConfig,
     events: OnceLock<aws_sdk_eventbridge::Client>,
     ses: OnceLock<aws_sdk_sesv2::Client>,
@@ -115,7 +117,8 @@ impl App {
             jwt: JwtKeys::new(&config),
             cursors: CursorKey::new(&config.jwt_secret),
             stripe: Stripe::new(&config.stripe),
-            images: Objects::new(&config),
+            images: Objects::new(&config, &config.images_bucket),
+            site: Objects::new(&config, &config.site_bucket),
             dynamo,
             config,
             settings,
@@ -178,7 +181,7 @@ impl App {
     /// Where form uploads (presigned POSTs) to the images bucket go: by path on an emulator, the
     /// bucket's own host on AWS.
     pub fn image_bucket_url(&self) -> String {
-        objects::bucket_url(&self.config)
+        objects::bucket_url(&self.config, &self.config.images_bucket)
     }
 
     /// Reads the platform's config and the shop's settings through `get` (the process environment

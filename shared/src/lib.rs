@@ -20,6 +20,7 @@ pub mod pricing;
 pub mod promotions;
 pub mod sales;
 pub mod settings;
+pub mod storefront;
 pub mod types;
 pub mod users;
 

@@ -12,6 +12,7 @@ pub struct Settings {
     pub catalog: CatalogSettings,
     pub orders: OrderSettings,
     pub mail: MailSettings,
+    pub site: SiteSettings,
     pub sales: SalesSettings,
 }
 
@@ -22,6 +23,7 @@ impl Settings {
             catalog: CatalogSettings::read(&e)?,
             orders: OrderSettings::read(&e)?,
             mail: MailSettings::read(&e),
+            site: SiteSettings::read(&e),
             sales: SalesSettings::read(&e)?,
         })
     }
@@ -69,12 +71,9 @@ impl OrderSettings {
     }
 }
 
-/// The emails': what they call the shop, where their links go, and where operator alerts go.
+/// The emails': where operator alerts go.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MailSettings {
-    pub store_name: String,
-    /// The storefront's address, for links in emails; none: emails carry no links.
-    pub site_url: Option<String>,
     /// Where operator alerts go; none: they are logged, not mailed.
     pub alert_email: Option<String>,
 }
@@ -82,11 +81,27 @@ pub struct MailSettings {
 impl MailSettings {
     pub fn read(e: &Env) -> Self {
         MailSettings {
+            alert_email: e.secret(env::ALERT_EMAIL),
+        }
+    }
+}
+
+/// The storefront's: what the shop is called and where it is published (its origin, no trailing
+/// slash), for emails' links and the public pages' canonical addresses.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SiteSettings {
+    pub store_name: String,
+    /// None: emails carry no links, and no public pages are written.
+    pub url: Option<String>,
+}
+
+impl SiteSettings {
+    pub fn read(e: &Env) -> Self {
+        SiteSettings {
             store_name: e.or(env::STORE_NAME, "Serverless Shop"),
-            site_url: e
+            url: e
                 .secret(env::SITE_URL)
                 .map(|u| u.trim_end_matches('/').to_string()),
-            alert_email: e.secret(env::ALERT_EMAIL),
         }
     }
 }
@@ -152,14 +167,14 @@ mod tests {
         );
         assert_eq!(s.orders.payment_window, Duration::from_secs(1800));
         assert_eq!(s.orders.max_unpaid_orders, 3);
-        assert_eq!(s.mail.store_name, "Serverless Shop");
+        assert_eq!(s.site.store_name, "Serverless Shop");
         let s = read(&[
             (env::CURRENCY, "eur"),
             (env::SITE_URL, "https://shop.example/"),
         ])
         .unwrap();
         assert_eq!(s.catalog.currency.as_str(), "EUR");
-        assert_eq!(s.mail.site_url.as_deref(), Some("https://shop.example"));
+        assert_eq!(s.site.url.as_deref(), Some("https://shop.example"));
     }
 
     #[test]

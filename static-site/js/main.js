@@ -6,13 +6,14 @@ import { loadConfig, session } from './api.js';
 import * as cart from './cart.js';
 import { adminRoutes } from './admin.js';
 import { checkoutRoutes } from './checkout.js';
-import { addRoutes, go, render, showPage, toLogin } from './router.js';
-import { shopRoutes } from './shop.js';
+import { addRoutes, render, setHydrate, showPage, toLogin } from './router.js';
+import { hydrate, shopRoutes } from './shop.js';
 import { h } from './ui.js';
 
 addRoutes(shopRoutes);
 addRoutes(checkoutRoutes);
 addRoutes(adminRoutes);
+setHydrate(hydrate);
 
 function syncNav() {
   const kind = session.token ? (session.isAdmin ? 'admin' : 'user') : 'guest';
@@ -33,7 +34,7 @@ addEventListener('unauthorized', () => toLogin('Your session has ended. Please s
 document.getElementById('search').addEventListener('submit', (e) => {
   e.preventDefault();
   const q = new FormData(e.currentTarget).get('q').trim();
-  go(q ? `#/?q=${encodeURIComponent(q)}` : '#/');
+  location.assign(q ? `/search?${new URLSearchParams({ q })}` : '/');
 });
 
 syncNav();

@@ -1,5 +1,8 @@
-// Navigation: the route table, rendering the page the hash names, and sending the shopper to sign in.
-// Pages import this module; it imports no page (main.js registers them).
+// Navigation: the route table, rendering the page the address names, and sending the shopper to sign
+// in. The public pages (/, /category/<name>, /products/<slug>) arrive prerendered: the first render
+// takes them over instead of drawing them again. Within the app, pages are `#/…` addresses, which
+// also keep every old link working. Pages import this module; it imports no page (main.js
+// registers them).
 
 import { ApiError, session } from './api.js';
 import { banner, explain, h, hideBanner, loading } from './ui.js';
@@ -9,10 +12,24 @@ const app = document.getElementById('app');
 /** `[pattern, view, nav, needs]`: `view(params, match, show)` draws the page through `show`;
  *  `needs` is 'user' or 'admin' when the page needs a signed-in shopper or an admin. */
 const routes = [];
+/** `hydrate(app)`: brings a prerendered page to life (main.js registers shop.js's). */
+let hydrate = null;
 
 export function addRoutes(list) {
   routes.push(...list);
 }
+
+export function setHydrate(fn) {
+  hydrate = fn;
+}
+
+/** The route the address names: an `#/…` address's, else the path's (`/search?q=` is the catalog). */
+function current() {
+  if (location.hash.startsWith('#/')) return location.hash.slice(1);
+  return (location.pathname === '/search' ? '/' : location.pathname) + location.search;
+}
+
+let first = true;
 
 export function go(hash) {
   if (location.hash === hash) render();
@@ -35,7 +52,10 @@ let generation = 0;
 export async function render({ moved = false } = {}) {
   const mine = ++generation;
   const show = (...children) => { if (mine === generation) app.replaceChildren(...children); };
-  const [path, query] = (location.hash.slice(1) || '/').split('?');
+  const prerendered = first && app.dataset.page && !location.hash.startsWith('#/');
+  first = false;
+  if (prerendered && hydrate) return hydrate(app);
+  const [path, query] = current().split('?');
   const params = new URLSearchParams(query || '');
   hideBanner();
   for (const [re, view, nav, needs] of routes) {

@@ -78,6 +78,27 @@ async function catalog(params, _id, show) {
   );
 }
 
+/** A prerendered page (home, category, product) taken over: its buttons work, its search box says
+ *  what it searched, and its stock labels show the live count (the page says only in or out). */
+export async function hydrate(root) {
+  const qty = root.querySelector('#qty');
+  root.querySelectorAll('button[data-add]').forEach((b) => {
+    const p = { id: b.dataset.add, name: b.dataset.name };
+    b.addEventListener('click', () => addToCart(p, qty ? Math.max(1, Math.min(99, Number(qty.value) || 1)) : 1, b));
+  });
+  const labels = [...root.querySelectorAll('[data-stock]')];
+  if (!labels.length) return;
+  const ids = [...new Set(labels.map((l) => l.dataset.stock))].slice(0, 100);
+  const live = await api('GET', `/inventory?ids=${ids.map(encodeURIComponent).join(',')}`).catch(() => null);
+  for (const item of live?.items || []) {
+    root.querySelectorAll(`[data-stock="${CSS.escape(item.product_id)}"]`).forEach((l) => {
+      const now = stockLabel(item.stock);
+      l.className = now.className;
+      l.textContent = now.textContent;
+    });
+  }
+}
+
 async function productPage(_params, id, show) {
   const p = await api('GET', `/products/${encodeURIComponent(id)}`);
   document.title = `${p.name} — Bean & Leaf`;
@@ -464,6 +485,7 @@ function twoFactor(me, again) {
 
 export const shopRoutes = [
   [/^\/$/, catalog, 'shop'],
+  [/^\/category\/([\w-]+)$/, (params, category, show) => catalog(new URLSearchParams({ ...Object.fromEntries(params), category }), null, show), 'shop'],
   [/^\/product\/([\w-]+)$/, productPage, 'shop'],
   [/^\/cart$/, cartPage, 'cart'],
   [/^\/orders$/, ordersPage, 'orders', 'user'],

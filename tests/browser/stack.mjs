@@ -57,7 +57,7 @@ export async function unusedCode(secret) {
 
 /** Starts `make dev`'s script and resolves once it says the shop is running. */
 export async function startStack() {
-  const [apiPort, dynamoPort, s3Port, stripePort, motoPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  const [apiPort, dynamoPort, s3Port, sitePort, stripePort, motoPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'shop-browser-'));
   // The seeded admin's authenticator secret: this run's own.
   const adminTotp = newSecret();
@@ -65,7 +65,7 @@ export async function startStack() {
   const stack = spawn('bash', ['scripts/dev.sh'], {
     cwd: root,
     detached: true,
-    env: { ...process.env, API_PORT: String(apiPort), DYNAMODB_PORT: String(dynamoPort), S3_PORT: String(s3Port), STRIPE_PORT: String(stripePort), MOTO_PORT: String(motoPort), LOCAL_DIR: dataDir, ADMIN_TOTP_SECRET: adminTotp, LOCAL_SCHEDULE_SECONDS: '2', LOG_LEVEL: 'warn', WATCH_ARGS: '--ignore-changes' },
+    env: { ...process.env, API_PORT: String(apiPort), DYNAMODB_PORT: String(dynamoPort), S3_PORT: String(s3Port), SITE_PORT: String(sitePort), STRIPE_PORT: String(stripePort), MOTO_PORT: String(motoPort), LOCAL_DIR: dataDir, ADMIN_TOTP_SECRET: adminTotp, LOCAL_SCHEDULE_SECONDS: '2', LOG_LEVEL: 'warn', WATCH_ARGS: '--ignore-changes' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stop = async () => {
@@ -101,7 +101,7 @@ export async function startStack() {
     throw e;
   }
   return {
-    site: `http://127.0.0.1:${s3Port}/shop-site/`,
+    site: `http://127.0.0.1:${sitePort}/`,
     api: `http://127.0.0.1:${apiPort}`,
     stripe: `http://127.0.0.1:${stripePort}`,
     moto: `http://127.0.0.1:${motoPort}`,
@@ -114,10 +114,10 @@ export async function startStack() {
 export async function publicPages({ site, api }) {
   const products = await (await fetch(`${api}/products?limit=3`)).json();
   return [
-    ['home', '#/'],
-    ['category', '#/?category=coffee'],
-    ['search results', '#/?q=tea'],
-    ['product', `#/product/${products.items[0].id}`],
+    ['home', ''],
+    ['category', 'category/coffee'],
+    ['search results', 'search?q=tea'],
+    ['product', `products/${products.items[0].slug}`],
     ['cart', '#/cart'],
     ['sign-in', '#/login'],
     ['register', '#/register'],

@@ -147,6 +147,8 @@ def expected_grants(spec):
     grants = {f"dynamodb:{t}": sorted(f"dynamodb:{a}" for a in acts) for t, acts in spec.get("dynamodb", {}).items()}
     if spec.get("s3"):
         grants["s3:images"] = sorted(f"s3:{a}" for a in spec["s3"])
+    if spec.get("site"):
+        grants["s3:site"] = sorted(f"s3:{a}" for a in spec["site"])
     for t in spec.get("streams", []):
         grants[f"stream:{t}"] = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
     if spec.get("streams"):
@@ -237,6 +239,8 @@ def resource_of(res):
         table = {v: k for k, v in TABLE_LOGICAL.items()}[logical]
         return f"stream:{table}" if attr == "StreamArn" else f"dynamodb:{table}"
     sub = res["Fn::Sub"] if isinstance(res, dict) else res
+    if sub == "${SiteBucket.Arn}/*":
+        return "s3:site"
     if sub.endswith(":identity/*"):
         return "ses:sender"
     m = re.fullmatch(r"\$\{(\w+)\.Arn\}/index/\*", sub)
@@ -338,6 +342,8 @@ def check_terraform(tf, template_env):
         grants = {f"dynamodb:{g['table']}": sorted(f"dynamodb:{a}" for a in g["actions"]) for g in spec["dynamodb"]}
         if spec["s3"]:
             grants["s3:images"] = sorted(f"s3:{a}" for a in spec["s3"])
+        if spec["site"]:
+            grants["s3:site"] = sorted(f"s3:{a}" for a in spec["site"])
         for t in spec["streams"]:
             grants[f"stream:{t}"] = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
         if spec["streams"]:
@@ -665,3 +671,21 @@ def test_checkov_has_no_failed_checks(target):
     summary = report["summary"] if isinstance(report, dict) else report[0]["summary"]
     assert summary["failed"] == 0 and summary["parsing_errors"] == 0, summary
     assert summary["passed"] > 50, summary
+
+
+def test_the_cdn_maps_the_storefront_paths_with_the_one_function_the_local_front_runs():
+    code = (ROOT / "scripts/cdn/site-paths.js").read_text()
+    t = load_template()
+    res = t["Resources"]
+    assert res["SitePaths"]["Properties"]["FunctionCode"] == code
+    default = res["Cdn"]["Properties"]["DistributionConfig"]["DefaultCacheBehavior"]
+    assert default["FunctionAssociations"][0]["FunctionARN"] == {"Fn::GetAtt": ["SitePaths", "FunctionMetadata.FunctionARN"]}
+    patterns = {b["PathPattern"]: b["TargetOriginId"] for b in res["Cdn"]["Properties"]["DistributionConfig"]["CacheBehaviors"]}
+    # Pictures only: a product's page (/products/<slug>) stays on the site.
+    assert patterns["products/*/*"] == "images" and "products/*" not in patterns
+    tf_text = (ROOT / "terraform/storage.tf").read_text()
+    start = tf_text.index('resource "aws_cloudfront_function" "site_paths"')
+    body = tf_text[start:].split("<<-EOT\n", 1)[1].split("  EOT\n", 1)[0]
+    assert "\n".join(line[4:] for line in body.rstrip("\n").split("\n")) + "\n" == code
+    assert 'path_pattern               = "products/*/*"' in tf_text
+    assert 'function_arn = aws_cloudfront_function.site_paths.arn' in tf_text

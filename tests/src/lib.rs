@@ -224,6 +224,7 @@ impl TestApp {
         let mut env = env_for(&prefix, &endpoint);
         env.insert("S3_ENDPOINT".into(), s3::endpoint());
         env.insert("IMAGES_BUCKET".into(), s3::IMAGES_BUCKET.into());
+        env.insert("SITE_BUCKET".into(), s3::SITE_BUCKET.into());
         tweak(&mut env);
         Self::from_env(env).await
     }

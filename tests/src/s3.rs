@@ -1,10 +1,11 @@
-//! The S3 emulator (npm `s3rver`), started once per test process with the images bucket.
+//! The S3 emulator (npm `s3rver`), started once per test process with the images and site buckets.
 
 use std::{process::Command, sync::OnceLock, time::Duration};
 
 use crate::{free_port, process_lifetime_service, repo_root, spawn_tied, wait_for_port};
 
 pub const IMAGES_BUCKET: &str = "shop-images";
+pub const SITE_BUCKET: &str = "shop-site";
 
 /// `s3rver` on a free port with data in a temporary folder; returns its endpoint URL.
 pub fn endpoint() -> String {
@@ -24,6 +25,7 @@ pub fn endpoint() -> String {
                         .args(["--address", "127.0.0.1", "--silent", "--port"])
                         .arg(port.to_string())
                         .args(["--configure-bucket", IMAGES_BUCKET])
+                        .args(["--configure-bucket", SITE_BUCKET])
                         .stdout(std::process::Stdio::null()),
                 )
                 .expect("node is installed");

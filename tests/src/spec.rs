@@ -67,6 +67,9 @@ pub struct Function {
     pub dynamodb: toml::Table,
     #[serde(default)]
     pub s3: Vec<String>,
+    /// Actions on the storefront's bucket (its published pages).
+    #[serde(default)]
+    pub site: Vec<String>,
     #[serde(default)]
     pub events: Vec<String>,
     #[serde(default)]

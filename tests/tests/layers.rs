@@ -167,7 +167,7 @@ fn shop_crate() -> Crate {
 /// The modules of a domain that are pure like its model: `mail` (who gets which email), `links`
 /// (emailed links), `shipment` (carriers and tracking), pricing's `countries`, `address`, `rates`
 /// and `quote`, the sales' `export` (CSV), and the catalog's `pictures` (what an upload becomes).
-const PURE: [&str; 11] = [
+const PURE: [&str; 13] = [
     "model",
     "search",
     "mail",
@@ -179,6 +179,8 @@ const PURE: [&str; 11] = [
     "quote",
     "export",
     "pictures",
+    "pages",
+    "plan",
 ];
 
 #[test]

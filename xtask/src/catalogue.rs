@@ -124,6 +124,8 @@ fn changes() -> Vec<Value> {
         ),
         record(8, "MODIFY", Some(product(6)), Some(product(4))),
         record(9, "MODIFY", Some(product(4)), Some(product(0))),
+        record(13, "INSERT", None, Some(product(6))),
+        record(14, "REMOVE", Some(product(4)), None),
         record(
             10,
             "INSERT",

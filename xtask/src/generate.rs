@@ -34,6 +34,8 @@ pub struct Function {
     /// `(table, actions)`; a table named `<table>:index` means its indexes.
     pub dynamodb: Vec<(String, Vec<String>)>,
     pub s3: Vec<String>,
+    /// Actions on the storefront's bucket.
+    pub site: Vec<String>,
     /// EventBridge actions on the shop's bus; SES actions from the configured sender.
     pub events: Vec<String>,
     pub ses: Vec<String>,
@@ -230,6 +232,7 @@ pub fn manifest(cargo_toml: &str) -> Result<Vec<Function>, String> {
             handler: f.handler,
             memory: f.memory,
             s3: f.s3,
+            site: f.site,
             events: f.events,
             ses: f.ses,
         });
@@ -384,6 +387,7 @@ pub fn terraform(fns: &[Function]) -> String {
                 Attr::new("memory", f.memory),
                 Attr::new("dynamodb", Value::List(grants)),
                 Attr::new("s3", strings(&f.s3)),
+                Attr::new("site", strings(&f.site)),
                 Attr::new("events", strings(&f.events)),
                 Attr::new("ses", strings(&f.ses)),
                 Attr::new("streams", streams),

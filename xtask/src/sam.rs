@@ -180,6 +180,9 @@ fn statements(f: &Function) -> Vec<Value> {
         let prefixes = IMAGE_PREFIXES.map(|p| sub(format!("${{ImagesBucket.Arn}}/{p}*")));
         out.push(allow("s3", &f.s3, list(prefixes)));
     }
+    if !f.site.is_empty() {
+        out.push(allow("s3", &f.site, sub("${SiteBucket.Arn}/*")));
+    }
     if let Some(o) = f.stream() {
         let read = ["DescribeStream", "GetRecords", "GetShardIterator"].map(String::from);
         for source in &o.sources {

@@ -81,10 +81,9 @@ fn name_of(
     let text = String::from_utf8_lossy(body);
     for dep in files.keys().filter(|k| fingerprinted(k) && *k != key) {
         let named = reference(key_dir(key), dep);
-        if ['\'', '"']
-            .iter()
-            .any(|q| text.contains(&format!("{q}{named}{q}")))
-        {
+        if ['\'', '"'].iter().any(|q| {
+            text.contains(&format!("{q}{named}{q}")) || text.contains(&format!("{q}/{dep}{q}"))
+        }) {
             name_of(dep, files, renamed, visiting);
         }
     }
@@ -109,7 +108,9 @@ fn reference(dir: &str, target: &str) -> String {
     }
 }
 
-/// `body` (a file in `dir`) with every quoted reference to a renamed asset replaced.
+/// `body` (a file in `dir`) with every quoted reference to a renamed asset replaced, relative
+/// (`'./api.js'`, `"js/main.js"`) or from the site's root (`"/js/main.js"`, as the pages say it:
+/// they are served at every depth of path).
 fn rewrite(dir: &str, body: &[u8], renamed: &BTreeMap<String, String>) -> Vec<u8> {
     let Ok(mut text) = String::from_utf8(body.to_vec()) else {
         return body.to_vec();
@@ -120,6 +121,10 @@ fn rewrite(dir: &str, body: &[u8], renamed: &BTreeMap<String, String>) -> Vec<u8
             text = text.replace(
                 &format!("{quote}{from}{quote}"),
                 &format!("{quote}{to}{quote}"),
+            );
+            text = text.replace(
+                &format!("{quote}/{old}{quote}"),
+                &format!("{quote}/{new}{quote}"),
             );
         }
     }
@@ -134,7 +139,7 @@ mod tests {
         [
             (
                 "index.html",
-                r#"<link href="styles.css"><script src="js/main.js"></script>"#,
+                r#"<link href="/styles.css"><script src="/js/main.js"></script>"#,
             ),
             ("styles.css", "body{}"),
             (
@@ -178,7 +183,7 @@ mod tests {
         let (html, cache) = out["index.html"];
         assert_eq!(
             html,
-            format!(r#"<link href="{css}"><script src="{main}"></script>"#)
+            format!(r#"<link href="/{css}"><script src="/{main}"></script>"#)
         );
         assert_eq!(cache, "no-cache");
         let strip = |k: &str| k.trim_start_matches("js/").to_string();

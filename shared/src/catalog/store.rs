@@ -323,6 +323,31 @@ pub async fn list(
     db::query_page(&app.dynamo, &app.cursors, q, page).await
 }
 
+/// Every product in name order, read a page of the name index at a time, up to `cap` (and whether
+/// there were more). For jobs that publish the whole catalog, never for a request.
+pub async fn every_product(app: &App, cap: usize) -> ApiResult<(Vec<ProductView>, bool)> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = PageRequest { limit: 100, cursor };
+        let query = ProductQuery {
+            category: None,
+            search: None,
+        };
+        let got = list(app, query, &page).await?;
+        out.extend(got.items);
+        if out.len() >= cap {
+            let more = out.len() > cap || got.next_cursor.is_some();
+            out.truncate(cap);
+            return Ok((out, more));
+        }
+        match got.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok((out, false)),
+        }
+    }
+}
+
 /// One page of the products `query` finds (in `category`, when given), in name order: the index
 /// partition of the query's most selective word, read in name order, keeping the entries whose
 /// words match every query word. The cursor is the last entry's key, signed for this query.

@@ -124,8 +124,8 @@ pub async fn send_email(app: &'static App, envelope: Value) -> ApiResult<Value> 
             source: None,
         })?;
     let shop = Shop {
-        name: &app.settings.mail.store_name,
-        site_url: app.settings.mail.site_url.as_deref(),
+        name: &app.settings.site.store_name,
+        site_url: app.settings.site.url.as_deref(),
         link_secret: &app.config.jwt_secret,
     };
     let Some(m) = mail::compose(&event, &to, &shop) else {

@@ -31,8 +31,9 @@ pub fn recipient(event: &Event) -> Option<Recipient> {
         | EmailVerificationRequested
         | AccountUnderAttack => Some(Recipient::Customer),
         ProductLowStock | ProductOutOfStock => Some(Recipient::Operator),
-        // The verification email (EmailVerificationRequested) is the welcome.
-        UserRegistered => None,
+        // The verification email (EmailVerificationRequested) is the welcome; the storefront's
+        // pages follow the catalog's changes, no one is mailed about them.
+        UserRegistered | ProductCreated | ProductUpdated | ProductDeleted => None,
     }
 }
 
@@ -357,6 +358,7 @@ pub fn compose(event: &Event, to: &str, shop: &Shop) -> Option<Mail> {
     let (subject, body) = match &event.data {
         Payload::Order(d) => order_mail(kind, d, shop)?,
         Payload::Stock(d) => stock_mail(kind, d)?,
+        Payload::Product(_) => return None,
         Payload::Reset(d) => {
             let (link, outro) = emailed_link(
                 shop,
@@ -513,12 +515,16 @@ mod tests {
     }
 
     #[test]
-    fn every_type_but_the_registration_has_an_email_and_a_recipient() {
+    fn every_type_but_the_registration_and_the_catalog_changes_has_an_email_and_a_recipient() {
+        use EventType::*;
         let user = "01JBUSER000000000000000000";
-        for kind in EventType::ALL
-            .into_iter()
-            .filter(|k| *k != EventType::UserRegistered)
-        {
+        let silent = [
+            UserRegistered,
+            ProductCreated,
+            ProductUpdated,
+            ProductDeleted,
+        ];
+        for kind in EventType::ALL.into_iter().filter(|k| !silent.contains(k)) {
             let data = match Payload::parse(kind, order(None)) {
                 Ok(_) => order(None),
                 Err(_) => json!({
@@ -537,6 +543,15 @@ mod tests {
             json!({"user_id": user, "email": "n@b.test", "name": "N"}),
         );
         assert_eq!(compose(&registered, "n@b.test", &SHOP), None);
+        let changed = event(
+            ProductUpdated,
+            json!({"product_id": "01JBP1", "name": "N", "slug": "n", "category": "tea",
+                   "price_cents": 100, "currency": "USD", "in_stock": true}),
+        );
+        assert_eq!(
+            (recipient(&changed), compose(&changed, "x@y.test", &SHOP)),
+            (None, None)
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::{
+    catalog::model::{Category, ProductView, Slug},
     orders::model::{CancelReason, Order, OrderLine, OrderStatus, PaymentStatus},
     orders::shipment::Shipment,
     platform::metrics::Metric,
@@ -36,6 +37,9 @@ pub enum EventType {
     OrderRefunded,
     ProductLowStock,
     ProductOutOfStock,
+    ProductCreated,
+    ProductUpdated,
+    ProductDeleted,
     UserRegistered,
     PasswordResetRequested,
     EmailVerificationRequested,
@@ -43,7 +47,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 12] = [
+    pub const ALL: [EventType; 15] = [
         EventType::OrderPlaced,
         EventType::OrderPaid,
         EventType::OrderShipped,
@@ -52,6 +56,9 @@ impl EventType {
         EventType::OrderRefunded,
         EventType::ProductLowStock,
         EventType::ProductOutOfStock,
+        EventType::ProductCreated,
+        EventType::ProductUpdated,
+        EventType::ProductDeleted,
         EventType::UserRegistered,
         EventType::PasswordResetRequested,
         EventType::EmailVerificationRequested,
@@ -68,6 +75,9 @@ impl EventType {
             EventType::OrderRefunded => "OrderRefunded",
             EventType::ProductLowStock => "ProductLowStock",
             EventType::ProductOutOfStock => "ProductOutOfStock",
+            EventType::ProductCreated => "ProductCreated",
+            EventType::ProductUpdated => "ProductUpdated",
+            EventType::ProductDeleted => "ProductDeleted",
             EventType::UserRegistered => "UserRegistered",
             EventType::PasswordResetRequested => "PasswordResetRequested",
             EventType::EmailVerificationRequested => "EmailVerificationRequested",
@@ -82,7 +92,11 @@ impl EventType {
     /// EventBridge's `source`: the domain that owns the change.
     pub fn source(self) -> &'static str {
         match self {
-            EventType::ProductLowStock | EventType::ProductOutOfStock => "shop.catalog",
+            EventType::ProductLowStock
+            | EventType::ProductOutOfStock
+            | EventType::ProductCreated
+            | EventType::ProductUpdated
+            | EventType::ProductDeleted => "shop.catalog",
             EventType::UserRegistered
             | EventType::PasswordResetRequested
             | EventType::EmailVerificationRequested
@@ -165,6 +179,7 @@ impl Event {
 pub enum Payload {
     Order(Box<OrderData>),
     Stock(StockData),
+    Product(ProductData),
     Account(AccountData),
     Reset(ResetData),
     Verification(VerificationData),
@@ -179,6 +194,9 @@ impl Payload {
             OrderPlaced | OrderPaid | OrderShipped | OrderDelivered | OrderCancelled
             | OrderRefunded => Payload::Order(serde_json::from_value(data)?),
             ProductLowStock | ProductOutOfStock => Payload::Stock(serde_json::from_value(data)?),
+            ProductCreated | ProductUpdated | ProductDeleted => {
+                Payload::Product(serde_json::from_value(data)?)
+            }
             UserRegistered => Payload::Account(serde_json::from_value(data)?),
             PasswordResetRequested => Payload::Reset(serde_json::from_value(data)?),
             EmailVerificationRequested => Payload::Verification(serde_json::from_value(data)?),
@@ -194,7 +212,7 @@ impl Payload {
             Payload::Reset(d) => Some(&d.user_id),
             Payload::Verification(d) => Some(&d.user_id),
             Payload::Attack(d) => Some(&d.user_id),
-            Payload::Stock(_) => None,
+            Payload::Stock(_) | Payload::Product(_) => None,
         }
     }
 }
@@ -267,6 +285,40 @@ pub struct StockData {
     pub name: String,
     pub stock: i64,
     pub threshold: i64,
+}
+
+/// `ProductCreated`, `ProductUpdated`, `ProductDeleted`: the product as its public page shows it
+/// (after the change; before it, for a deletion), and where its page and category were before an
+/// update that moved them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductData {
+    pub product_id: ProductId,
+    pub name: String,
+    pub slug: Slug,
+    pub category: Category,
+    pub price_cents: Cents,
+    pub currency: Currency,
+    pub in_stock: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_slug: Option<Slug>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_category: Option<Category>,
+}
+
+impl ProductData {
+    fn of(p: &ProductView) -> Self {
+        ProductData {
+            product_id: p.id.clone(),
+            name: p.name.clone(),
+            slug: p.slug.clone(),
+            category: p.category.clone(),
+            price_cents: p.price_cents,
+            currency: p.currency.clone(),
+            in_stock: p.stock > 0,
+            previous_slug: None,
+            previous_category: None,
+        }
+    }
 }
 
 /// `UserRegistered`: the new account.
@@ -348,6 +400,16 @@ pub struct StockLevel {
     pub stock: i64,
 }
 
+impl From<&ProductView> for StockLevel {
+    fn from(p: &ProductView) -> Self {
+        StockLevel {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            stock: p.stock,
+        }
+    }
+}
+
 /// The events of one change to a product item: stock crossing below `threshold` (still some
 /// left), or reaching zero. Restocking, or a change that leaves the stock where it was, is none.
 pub fn product_events(
@@ -373,6 +435,40 @@ pub fn product_events(
         out.push((EventType::ProductLowStock, data()));
     }
     out
+}
+
+/// What a product's public page shows, so a change elsewhere (a stock count that stays above
+/// zero, `updated_at`) moves no page.
+fn page_of(p: &ProductView) -> impl PartialEq + '_ {
+    (
+        (&p.name, &p.slug, &p.description, p.price_cents, &p.currency),
+        (&p.category, &p.image_url, &p.picture, p.stock > 0),
+    )
+}
+
+/// The events of one change to a product item for its public page: created, deleted, or changed
+/// in something the page shows.
+pub fn page_events(
+    old: Option<&ProductView>,
+    new: Option<&ProductView>,
+) -> Vec<(EventType, Payload)> {
+    match (old, new) {
+        (None, Some(p)) => vec![(
+            EventType::ProductCreated,
+            Payload::Product(ProductData::of(p)),
+        )],
+        (Some(p), None) => vec![(
+            EventType::ProductDeleted,
+            Payload::Product(ProductData::of(p)),
+        )],
+        (Some(o), Some(n)) if page_of(o) != page_of(n) => {
+            let mut data = ProductData::of(n);
+            data.previous_slug = (o.slug != n.slug).then(|| o.slug.clone());
+            data.previous_category = (o.category != n.category).then(|| o.category.clone());
+            vec![(EventType::ProductUpdated, Payload::Product(data))]
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// The events of one change to an account item: a new account.
@@ -596,5 +692,85 @@ mod tests {
             assert_eq!(EventType::parse(t.as_str()), Some(t));
             assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
         }
+    }
+
+    fn shown(name: &str, stock: i64) -> ProductView {
+        ProductView {
+            id: ProductId::from_trusted("p1"),
+            name: name.into(),
+            slug: Slug::from_name(name).unwrap(),
+            description: String::new(),
+            price_cents: Cents::price("p", 500).unwrap(),
+            currency: Currency::parse("USD").unwrap(),
+            category: Category::parse("tea").unwrap(),
+            stock,
+            weight_grams: Default::default(),
+            tax_class: Default::default(),
+            image_url: None,
+            picture: None,
+            created_at: Timestamp::parse("2026-12-01T00:00:00Z").unwrap(),
+            updated_at: Timestamp::parse("2026-12-01T00:00:00Z").unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_page_event_follows_what_the_page_shows_and_nothing_else() {
+        let tea = shown("Tea", 5);
+        assert_eq!(
+            kinds(page_events(None, Some(&tea))),
+            [EventType::ProductCreated]
+        );
+        assert_eq!(
+            kinds(page_events(Some(&tea), None)),
+            [EventType::ProductDeleted]
+        );
+        // A sale that leaves some in stock, or a touched updated_at, moves no page.
+        let mut sold = shown("Tea", 2);
+        sold.updated_at = Timestamp::parse("2026-12-02T00:00:00Z").unwrap();
+        assert!(page_events(Some(&tea), Some(&sold)).is_empty());
+        for (what, changed) in [
+            ("sold out", shown("Tea", 0)),
+            (
+                "price",
+                ProductView {
+                    price_cents: Cents::price("p", 600).unwrap(),
+                    ..tea.clone()
+                },
+            ),
+            (
+                "picture",
+                ProductView {
+                    image_url: Some("https://i/x.webp".into()),
+                    ..tea.clone()
+                },
+            ),
+        ] {
+            assert_eq!(
+                kinds(page_events(Some(&tea), Some(&changed))),
+                [EventType::ProductUpdated],
+                "{what}"
+            );
+        }
+        let renamed = ProductView {
+            category: Category::parse("black-tea").unwrap(),
+            ..shown("Assam", 5)
+        };
+        let ev = page_events(Some(&tea), Some(&renamed));
+        let Payload::Product(d) = &ev[0].1 else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(
+            (d.slug.as_str(), d.previous_slug.as_ref().map(Slug::as_str)),
+            ("assam", Some("tea"))
+        );
+        assert_eq!(
+            d.previous_category.as_ref().map(Category::as_str),
+            Some("tea")
+        );
+        let unmoved = page_events(Some(&tea), Some(&shown("Tea", 0)));
+        let Payload::Product(d) = &unmoved[0].1 else {
+            panic!()
+        };
+        assert_eq!((d.previous_slug.as_ref(), d.in_stock), (None, false));
     }
 }

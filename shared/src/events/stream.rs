@@ -6,11 +6,15 @@ use serde_dynamo::Item;
 use serde_json::Value;
 
 use super::model::{
-    Alert, Event, StockLevel, alert_events, link_events, order_events, product_events, user_events,
+    Alert, Event, StockLevel, alert_events, link_events, order_events, page_events, product_events,
+    user_events,
 };
 use crate::{
     auth::account::{ACCOUNT_PREFIX, ACCOUNT_SK},
-    catalog::store::{PRODUCT_PREFIX, PRODUCT_SK},
+    catalog::{
+        model::ProductView,
+        store::{PRODUCT_PREFIX, PRODUCT_SK},
+    },
     orders::{
         model::Order,
         store::{ORDER_PREFIX, ORDER_SK},
@@ -133,11 +137,14 @@ pub fn events_of(raw: &Value, low_stock: i64) -> Result<Vec<Event>, String> {
             decode::<Order>(&c.old_image)?.as_ref(),
             decode::<Order>(&c.new_image)?.as_ref(),
         ),
-        Entity::Product => product_events(
-            decode::<StockLevel>(&c.old_image)?.as_ref(),
-            decode::<StockLevel>(&c.new_image)?.as_ref(),
-            low_stock,
-        ),
+        Entity::Product => {
+            let old = decode::<ProductView>(&c.old_image)?;
+            let new = decode::<ProductView>(&c.new_image)?;
+            let level = |p: &Option<ProductView>| p.as_ref().map(StockLevel::from);
+            let mut events = product_events(level(&old).as_ref(), level(&new).as_ref(), low_stock);
+            events.extend(page_events(old.as_ref(), new.as_ref()));
+            events
+        }
         Entity::Account => user_events(
             decode::<UserView>(&c.old_image)?.as_ref(),
             decode::<UserView>(&c.new_image)?.as_ref(),
@@ -273,7 +280,11 @@ mod tests {
     fn stock_records_cross_the_threshold_and_accounts_register() {
         let keys =
             json!({"pk": {"S": "PRODUCT#01JBPRODUCT000000000000000"}, "sk": {"S": "PRODUCT"}});
-        let img = |stock: i64| json!({"id": {"S": "01JBPRODUCT000000000000000"}, "name": {"S": "Tea"}, "stock": {"N": stock.to_string()}, "price_cents": {"N": "100"}});
+        let img = |stock: i64| {
+            json!({"id": {"S": "01JBPRODUCT000000000000000"}, "name": {"S": "Tea"}, "stock": {"N": stock.to_string()}, "price_cents": {"N": "100"},
+            "slug": {"S": "tea"}, "description": {"S": ""}, "currency": {"S": "USD"}, "category": {"S": "tea"},
+            "created_at": {"S": "2026-12-01T00:00:00Z"}, "updated_at": {"S": "2026-12-01T00:00:00Z"}})
+        };
         assert_eq!(
             kinds(&record(
                 "p",
@@ -284,9 +295,24 @@ mod tests {
             )),
             [EventType::ProductLowStock]
         );
+        // Selling out also changes what the product's page says.
         assert_eq!(
-            kinds(&record("p", "MODIFY", keys, Some(img(1)), Some(img(0)))),
-            [EventType::ProductOutOfStock]
+            kinds(&record(
+                "p",
+                "MODIFY",
+                keys.clone(),
+                Some(img(1)),
+                Some(img(0))
+            )),
+            [EventType::ProductOutOfStock, EventType::ProductUpdated]
+        );
+        assert_eq!(
+            kinds(&record("p", "INSERT", keys.clone(), None, Some(img(4)))),
+            [EventType::ProductCreated]
+        );
+        assert_eq!(
+            kinds(&record("p", "REMOVE", keys, Some(img(4)), None)),
+            [EventType::ProductDeleted]
         );
         let keys = json!({"pk": {"S": "USER#01JBUSER000000000000000000"}, "sk": {"S": "PROFILE"}});
         // DynamoDB Local writes an empty map attribute (no sessions yet) as `{}`.

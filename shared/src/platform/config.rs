@@ -19,6 +19,8 @@ pub mod env {
     pub const ORDERS_TABLE: &str = "ORDERS_TABLE";
     pub const IMAGES_BUCKET: &str = "IMAGES_BUCKET";
     pub const IMAGES_BASE_URL: &str = "IMAGES_BASE_URL";
+    /// The storefront's bucket, where render-pages writes the public pages.
+    pub const SITE_BUCKET: &str = "SITE_BUCKET";
     pub const JWT_SECRET: &str = "JWT_SECRET";
     pub const JWT_ISSUER: &str = "JWT_ISSUER";
     pub const JWT_AUDIENCE: &str = "JWT_AUDIENCE";
@@ -67,6 +69,7 @@ pub mod env {
         ORDERS_TABLE,
         IMAGES_BUCKET,
         IMAGES_BASE_URL,
+        SITE_BUCKET,
         JWT_SECRET,
         JWT_ISSUER,
         JWT_AUDIENCE,
@@ -164,6 +167,7 @@ pub const STRIPE_API: &str = "https://api.stripe.com";
 pub struct Config {
     pub tables: Tables,
     pub images_bucket: String,
+    pub site_bucket: String,
     /// Public base URL of the images bucket; a product's `image_url` is `<base>/<key>`.
     pub images_base_url: String,
     pub jwt_secret: Vec<u8>,
@@ -368,6 +372,7 @@ impl Config {
                 .trim_end_matches('/')
                 .to_string(),
             images_bucket,
+            site_bucket: e.or(env::SITE_BUCKET, "shop-site"),
             jwt_secret: jwt_secret(&e)?,
             jwt_issuer: e.or(env::JWT_ISSUER, "shop"),
             jwt_audience: e.or(env::JWT_AUDIENCE, "shop-api"),

@@ -1,4 +1,4 @@
-//! The images bucket: GET, PUT and DELETE of one object, SigV4-signed by hand over the hyper +
+//! The images and site buckets: GET, PUT and DELETE of one object, SigV4-signed by hand over the hyper +
 //! rustls stack the SDK's client already links. The S3 SDK would add about 0.8 MB to a zip the
 //! picture codecs already fill; three calls do not need it.
 //!
@@ -47,9 +47,9 @@ pub struct Objects {
 }
 
 impl Objects {
-    pub fn new(config: &Config) -> Self {
+    pub fn new(config: &Config, bucket: &str) -> Self {
         Objects {
-            base: bucket_url(config),
+            base: bucket_url(config, bucket),
             region: config.region.clone(),
             client: OnceLock::new(),
         }
@@ -187,9 +187,8 @@ impl Objects {
     }
 }
 
-/// Where the images bucket is reached: by path on an emulator, the bucket's own host on AWS.
-pub fn bucket_url(config: &Config) -> String {
-    let bucket = &config.images_bucket;
+/// Where a bucket is reached: by path on an emulator, the bucket's own host on AWS.
+pub fn bucket_url(config: &Config, bucket: &str) -> String {
     match &config.local.s3 {
         Some(endpoint) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
         None => format!("https://{bucket}.s3.{}.amazonaws.com", config.region),
