@@ -58,7 +58,7 @@ setsid node "$root/scripts/s3rver/run.cjs" --directory "$data/s3" \
   --address 127.0.0.1 --port "$S3_PORT" --silent --events-log "$data/s3-events.jsonl" \
   --configure-bucket "$IMAGES_BUCKET" "$root/scripts/s3rver/images-cors.xml" \
   --configure-bucket "$SITE_BUCKET" "$root/scripts/s3rver/website.xml" \
-  --site-front "$SITE_PORT" "$SITE_BUCKET" \
+  --site-front "$SITE_PORT" "$SITE_BUCKET" "$IMAGES_BUCKET" \
   >"$data/s3.log" 2>&1 &
 pids+=($!)
 

@@ -12,6 +12,8 @@ export JWT_SECRET="${JWT_SECRET:-local-development-secret-not-for-production-use
 export DYNAMODB_ENDPOINT="${DYNAMODB_ENDPOINT:-http://127.0.0.1:${DYNAMODB_PORT}}"
 export S3_ENDPOINT="${S3_ENDPOINT:-http://127.0.0.1:${S3_PORT}}"
 export IMAGES_BUCKET="${IMAGES_BUCKET:-shop-images}"
+# Pictures are served from the storefront's origin (products/<id>/<file>), as the CDN serves them.
+export IMAGES_BASE_URL="${IMAGES_BASE_URL:-http://127.0.0.1:${SITE_PORT}}"
 export SITE_BUCKET="${SITE_BUCKET:-shop-site}"
 # Where DynamoDB Local and s3rver keep their data between runs.
 export LOCAL_DIR="${LOCAL_DIR:-.local}"

@@ -18,7 +18,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--port') options.port = Number(args[++i]);
   else if (a === '--silent') options.silent = true;
   else if (a === '--events-log') eventsLog = args[++i];
-  else if (a === '--site-front') front = { port: Number(args[++i]), bucket: args[++i] };
+  else if (a === '--site-front') front = { port: Number(args[++i]), bucket: args[++i], images: args[++i] };
   else if (a === '--configure-bucket') {
     const name = args[++i];
     const configs = [];
@@ -53,7 +53,7 @@ server.run().then(
 // through the CDN's own viewer-request function (scripts/cdn/site-paths.js, the code both IaCs
 // deploy) and the object it names is read from the bucket; the query string is not forwarded,
 // as the site's cache policy forwards none.
-function siteFront(s3Address, s3Port, { port, bucket }) {
+function siteFront(s3Address, s3Port, { port, bucket, images }) {
   const http = require('http');
   const vm = require('vm');
   const code = fs.readFileSync(path.join(__dirname, '../cdn/site-paths.js'), 'utf8');
@@ -64,10 +64,12 @@ function siteFront(s3Address, s3Port, { port, bucket }) {
       return;
     }
     const uri = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-    const mapped = handler({ request: { uri, method: req.method, querystring: {}, headers: {} } });
+    // The CDN's pictures behaviour (products/*/*, the images bucket, no function) comes first.
+    const picture = /^\/products\/[^/]+\/./.test(uri);
+    const mapped = picture ? { uri } : handler({ request: { uri, method: req.method, querystring: {}, headers: {} } });
     const upstream = http.request({
       host: s3Address, port: s3Port, method: req.method,
-      path: `/${bucket}${encodeURI(mapped.uri)}`,
+      path: `/${picture ? images : bucket}${encodeURI(mapped.uri)}`,
       headers: { 'if-none-match': req.headers['if-none-match'] || '' },
     }, (up) => {
       const keep = ['content-type', 'content-length', 'cache-control', 'etag', 'last-modified'];

@@ -5,7 +5,8 @@ let config = null;
 
 export async function loadConfig() {
   if (!config) {
-    const res = await fetch('config.json', { cache: 'no-store' });
+    // From the site's root: pages are served at every depth of path.
+    const res = await fetch('/config.json', { cache: 'no-store' });
     if (!res.ok) throw new Error('config.json is missing');
     config = await res.json();
     config.apiUrl = config.apiUrl.replace(/\/$/, '');

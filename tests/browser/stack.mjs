@@ -102,6 +102,7 @@ export async function startStack() {
   }
   return {
     site: `http://127.0.0.1:${sitePort}/`,
+    s3: `http://127.0.0.1:${s3Port}`,
     api: `http://127.0.0.1:${apiPort}`,
     stripe: `http://127.0.0.1:${stripePort}`,
     moto: `http://127.0.0.1:${motoPort}`,

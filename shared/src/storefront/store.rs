@@ -8,7 +8,7 @@ use crate::{
 };
 
 /// Pages are revalidated on every load (they change with the catalog), like the shell.
-const PAGE_CACHE: &str = "public, max-age=0, must-revalidate";
+const PAGE_CACHE: &str = "no-cache";
 
 /// The published `index.html`, which every page is made from.
 pub async fn shell(app: &App) -> ApiResult<Shell> {
