@@ -12,11 +12,12 @@ locals {
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 1769 MB's CPU share: warm p50 21.7 ms (full core 21.7), cold total 36.6 ms, $1.707 per 1M; peak RSS 25 MB (docs/benchmark.md)
     "register" = {
@@ -27,11 +28,12 @@ locals {
       dynamodb = [
         { table = "users", actions = ["PutItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 1769 MB's CPU share: warm p50 27.1 ms (full core 27.1), cold total 43.4 ms, $1.845 per 1M; peak RSS 26 MB (docs/benchmark.md)
     "login" = {
@@ -42,11 +44,12 @@ locals {
       dynamodb = [
         { table = "users", actions = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 3.2 ms (full core 3.3), cold total 9.3 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "login-mfa" = {
@@ -57,11 +60,12 @@ locals {
       dynamodb = [
         { table = "users", actions = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 1769 MB's CPU share: warm p50 23.1 ms (full core 23.1), cold total 38.4 ms, $1.753 per 1M; peak RSS 25 MB (docs/benchmark.md)
     "enrol-totp" = {
@@ -72,11 +76,12 @@ locals {
       dynamodb = [
         { table = "users", actions = ["GetItem", "PutItem", "UpdateItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 256 MB's CPU share: warm p50 1.8 ms (full core 1.6), cold total 7.3 ms, $1.207 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "confirm-totp" = {
@@ -87,11 +92,12 @@ locals {
       dynamodb = [
         { table = "users", actions = ["GetItem", "UpdateItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 1769 MB's CPU share: warm p50 24.4 ms (full core 24.4), cold total 39.8 ms, $1.776 per 1M; peak RSS 25 MB (docs/benchmark.md)
     "remove-totp" = {
@@ -102,11 +108,12 @@ locals {
       dynamodb = [
         { table = "users", actions = ["GetItem", "PutItem", "UpdateItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 2.8 ms (full core 2.3), cold total 10.1 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "logout" = {
@@ -117,11 +124,12 @@ locals {
       dynamodb = [
         { table = "users", actions = ["GetItem", "UpdateItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 1.5 ms (full core 1.5), cold total 7.0 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "logout-all" = {
@@ -132,11 +140,12 @@ locals {
       dynamodb = [
         { table = "users", actions = ["GetItem", "UpdateItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 1.8 ms (full core 1.7), cold total 7.0 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "refresh" = {
@@ -147,11 +156,12 @@ locals {
       dynamodb = [
         { table = "users", actions = ["GetItem", "UpdateItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 2.5 ms (full core 2.4), cold total 8.3 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "password-reset" = {
@@ -162,11 +172,12 @@ locals {
       dynamodb = [
         { table = "users", actions = ["GetItem", "PutItem", "UpdateItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 1769 MB's CPU share: warm p50 24.8 ms (full core 24.8), cold total 40.6 ms, $1.776 per 1M; peak RSS 26 MB (docs/benchmark.md)
     "confirm-password-reset" = {
@@ -177,11 +188,12 @@ locals {
       dynamodb = [
         { table = "users", actions = ["GetItem", "UpdateItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 3.1 ms (full core 3.6), cold total 8.5 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "verify-email" = {
@@ -192,11 +204,12 @@ locals {
       dynamodb = [
         { table = "users", actions = ["GetItem", "UpdateItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 2.6 ms (full core 2.8), cold total 8.7 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "resend-verification" = {
@@ -207,11 +220,12 @@ locals {
       dynamodb = [
         { table = "users", actions = ["GetItem", "PutItem", "UpdateItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 0.7 ms (full core 0.8), cold total 5.6 ms, $1.207 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "get-me" = {
@@ -222,11 +236,12 @@ locals {
       dynamodb = [
         { table = "users", actions = ["GetItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 1.4 ms (full core 1.5), cold total 7.0 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "update-me" = {
@@ -237,11 +252,12 @@ locals {
       dynamodb = [
         { table = "users", actions = ["GetItem", "PutItem", "UpdateItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 1.4 ms (full core 1.4), cold total 6.3 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "list-products" = {
@@ -252,11 +268,12 @@ locals {
       dynamodb = [
         { table = "products:index", actions = ["Query"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 0.8 ms (full core 0.8), cold total 5.2 ms, $1.207 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "get-product" = {
@@ -267,11 +284,12 @@ locals {
       dynamodb = [
         { table = "products", actions = ["GetItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 256 MB's CPU share: warm p50 6.2 ms (full core 6.7), cold total 9.8 ms, $1.223 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "create-product" = {
@@ -283,11 +301,12 @@ locals {
         { table = "users", actions = ["GetItem", "PutItem"] },
         { table = "products", actions = ["PutItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 3.9 ms (full core 3.9), cold total 9.7 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "update-product" = {
@@ -299,11 +318,12 @@ locals {
         { table = "users", actions = ["GetItem", "PutItem"] },
         { table = "products", actions = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 256 MB's CPU share: warm p50 7.1 ms (full core 6.8), cold total 10.9 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "delete-product" = {
@@ -315,11 +335,12 @@ locals {
         { table = "users", actions = ["GetItem", "PutItem"] },
         { table = "products", actions = ["GetItem", "DeleteItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 3.1 ms (full core 3.0), cold total 8.4 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "product-image" = {
@@ -331,11 +352,12 @@ locals {
         { table = "users", actions = ["GetItem"] },
         { table = "products", actions = ["GetItem"] },
       ]
-      s3      = ["PutObject"]
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = ["PutObject"]
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # not measured yet; decoding a 12 MP photo wants the CPU of 1024 MB.
     "resize-image" = {
@@ -347,11 +369,12 @@ locals {
         { table = "users", actions = ["PutItem"] },
         { table = "products", actions = ["GetItem", "UpdateItem"] },
       ]
-      s3      = ["GetObject", "PutObject", "DeleteObject"]
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = ["GetObject", "PutObject", "DeleteObject"]
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 1.2 ms (full core 1.2), cold total 5.6 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "get-inventory" = {
@@ -362,11 +385,12 @@ locals {
       dynamodb = [
         { table = "products", actions = ["BatchGetItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 1.9 ms (full core 1.9), cold total 7.8 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "get-cart" = {
@@ -379,11 +403,12 @@ locals {
         { table = "orders", actions = ["GetItem"] },
         { table = "products", actions = ["BatchGetItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 2.3 ms (full core 2.2), cold total 7.7 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "put-cart" = {
@@ -396,11 +421,12 @@ locals {
         { table = "orders", actions = ["PutItem", "DeleteItem"] },
         { table = "products", actions = ["BatchGetItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 256 MB's CPU share: warm p50 5.4 ms (full core 5.0), cold total 12.7 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "create-order" = {
@@ -413,11 +439,12 @@ locals {
         { table = "orders", actions = ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "DeleteItem"] },
         { table = "products", actions = ["BatchGetItem", "UpdateItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 1.6 ms (full core 1.7), cold total 7.3 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "list-orders" = {
@@ -429,11 +456,12 @@ locals {
         { table = "users", actions = ["GetItem"] },
         { table = "orders:index", actions = ["Query"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 1.0 ms (full core 1.0), cold total 6.5 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "get-order" = {
@@ -445,11 +473,12 @@ locals {
         { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["GetItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 3.8 ms (full core 3.8), cold total 9.7 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "update-order-status" = {
@@ -462,11 +491,12 @@ locals {
         { table = "orders", actions = ["GetItem", "UpdateItem"] },
         { table = "products", actions = ["UpdateItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 256 MB's CPU share: warm p50 5.2 ms (full core 7.5), cold total 25.0 ms, $1.220 per 1M; peak RSS 7 MB (docs/benchmark.md)
     "pay-order" = {
@@ -478,11 +508,12 @@ locals {
         { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["GetItem", "UpdateItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 1.9 ms (full core 1.9), cold total 6.9 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "expire-orders" = {
@@ -495,11 +526,12 @@ locals {
         { table = "orders", actions = ["GetItem", "UpdateItem"] },
         { table = "products", actions = ["UpdateItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 4.3 ms (full core 4.4), cold total 9.7 ms, $1.233 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "payment-webhook" = {
@@ -510,11 +542,12 @@ locals {
       dynamodb = [
         { table = "orders", actions = ["GetItem", "PutItem", "UpdateItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 1769 MB's CPU share: warm p50 1.5 ms (full core 1.5), cold total 6.2 ms, $1.246 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "checkout-quote" = {
@@ -527,11 +560,12 @@ locals {
         { table = "orders", actions = ["BatchGetItem"] },
         { table = "products", actions = ["BatchGetItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 1.1 ms (full core 1.0), cold total 6.2 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "get-shipping" = {
@@ -543,11 +577,12 @@ locals {
         { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["GetItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 3.3 ms (full core 3.3), cold total 10.7 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "put-shipping" = {
@@ -559,11 +594,12 @@ locals {
         { table = "users", actions = ["GetItem", "PutItem"] },
         { table = "orders", actions = ["GetItem", "PutItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 0.8 ms (full core 0.8), cold total 5.8 ms, $1.207 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "shipping-countries" = {
@@ -574,11 +610,12 @@ locals {
       dynamodb = [
         { table = "orders", actions = ["GetItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 1.0 ms (full core 1.0), cold total 6.0 ms, $1.213 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "get-tax" = {
@@ -590,11 +627,12 @@ locals {
         { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["GetItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 3.3 ms (full core 3.2), cold total 9.6 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "put-tax" = {
@@ -606,11 +644,12 @@ locals {
         { table = "users", actions = ["GetItem", "PutItem"] },
         { table = "orders", actions = ["GetItem", "PutItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 1024 MB's CPU share: warm p50 3.3 ms (full core 3.6), cold total 10.3 ms, $1.253 per 1M; peak RSS 7 MB (docs/benchmark.md)
     "low-stock" = {
@@ -622,11 +661,12 @@ locals {
         { table = "users", actions = ["GetItem"] },
         { table = "products:index", actions = ["Query"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 2.9 ms (full core 2.8), cold total 8.8 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "list-customers" = {
@@ -638,11 +678,12 @@ locals {
         { table = "users", actions = ["GetItem", "BatchGetItem"] },
         { table = "users:index", actions = ["Query"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 1024 MB's CPU share: warm p50 2.5 ms (full core 2.4), cold total 8.2 ms, $1.240 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "get-customer" = {
@@ -654,11 +695,12 @@ locals {
         { table = "users", actions = ["GetItem"] },
         { table = "orders:index", actions = ["Query"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 4.3 ms (full core 3.9), cold total 10.1 ms, $1.233 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "update-customer" = {
@@ -670,11 +712,12 @@ locals {
         { table = "users", actions = ["GetItem", "PutItem", "UpdateItem"] },
         { table = "orders:index", actions = ["Query"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 1024 MB's CPU share: warm p50 1.7 ms (full core 1.5), cold total 6.9 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "list-promotions" = {
@@ -686,11 +729,12 @@ locals {
         { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["Query"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 2.6 ms (full core 2.7), cold total 7.9 ms, $1.220 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "create-promotion" = {
@@ -702,11 +746,12 @@ locals {
         { table = "users", actions = ["GetItem", "PutItem"] },
         { table = "orders", actions = ["PutItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 3.4 ms (full core 3.2), cold total 9.0 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "update-promotion" = {
@@ -718,11 +763,12 @@ locals {
         { table = "users", actions = ["GetItem", "PutItem"] },
         { table = "orders", actions = ["GetItem", "UpdateItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 3.0 ms (full core 2.9), cold total 7.9 ms, $1.227 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "list-audit" = {
@@ -733,11 +779,12 @@ locals {
       dynamodb = [
         { table = "users", actions = ["GetItem", "Query", "BatchGetItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 1024 MB's CPU share: warm p50 157.4 ms (full core 149.0), cold total 167.9 ms, $3.307 per 1M; peak RSS 15 MB (docs/benchmark.md)
     "export-orders" = {
@@ -749,11 +796,12 @@ locals {
         { table = "users", actions = ["GetItem", "BatchGetItem"] },
         { table = "orders:index", actions = ["Query"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 4.5 ms (full core 4.0), cold total 17.3 ms, $1.233 per 1M; peak RSS 7 MB (docs/benchmark.md)
     "admin-stats" = {
@@ -765,11 +813,12 @@ locals {
         { table = "users", actions = ["GetItem"] },
         { table = "orders", actions = ["Query"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # measured at 256 MB's CPU share: warm p50 2.6 ms (full core 2.1), cold total 7.2 ms, $1.210 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "record-sales" = {
@@ -780,11 +829,12 @@ locals {
       dynamodb = [
         { table = "orders", actions = ["PutItem", "UpdateItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = null
     }
     # not measured yet.
     "render-pages" = {
@@ -795,24 +845,26 @@ locals {
       dynamodb = [
         { table = "products:index", actions = ["Query"] },
       ]
-      s3      = []
-      site    = ["GetObject", "PutObject"]
-      events  = []
-      ses     = []
-      streams = []
+      s3          = []
+      site        = ["GetObject", "PutObject"]
+      events      = []
+      ses         = []
+      streams     = []
+      concurrency = 1
     }
     # measured at 512 MB's CPU share: warm p50 1.8 ms (full core 1.9), cold total 6.2 ms, $1.213 per 1M; peak RSS 5 MB (docs/benchmark.md)
     "publish-events" = {
-      route    = null
-      schedule = null
-      uploads  = null
-      memory   = 512
-      dynamodb = []
-      s3       = []
-      site     = []
-      events   = ["PutEvents"]
-      ses      = []
-      streams  = ["orders", "products", "users"]
+      route       = null
+      schedule    = null
+      uploads     = null
+      memory      = 512
+      dynamodb    = []
+      s3          = []
+      site        = []
+      events      = ["PutEvents"]
+      ses         = []
+      streams     = ["orders", "products", "users"]
+      concurrency = null
     }
     # measured at 512 MB's CPU share: warm p50 4.1 ms (full core 4.0), cold total 11.3 ms, $1.233 per 1M; peak RSS 6 MB (docs/benchmark.md)
     "send-email" = {
@@ -823,11 +875,12 @@ locals {
       dynamodb = [
         { table = "users", actions = ["GetItem", "UpdateItem", "DeleteItem"] },
       ]
-      s3      = []
-      site    = []
-      events  = []
-      ses     = ["SendEmail"]
-      streams = []
+      s3          = []
+      site        = []
+      events      = []
+      ses         = ["SendEmail"]
+      streams     = []
+      concurrency = null
     }
   }
   outbox = {

@@ -310,6 +310,8 @@ resource "aws_lambda_function" "fn" {
   memory_size      = each.value.memory
   timeout          = 10 # each handler gives up after 8 s with a 503
   publish          = true
+  # -1: unreserved; the manifest's `concurrency` otherwise.
+  reserved_concurrent_executions = coalesce(each.value.concurrency, -1)
 
   environment {
     variables = local.env

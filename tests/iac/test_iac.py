@@ -299,6 +299,7 @@ def check_template(t):
                 problems += diff(f"{name} async retries", 2, props.get("EventInvokeConfig", {}).get("MaximumRetryAttempts"))
         problems += diff(f"{name} routes", [trigger], routes_of(t, name) + scheduled)
         problems += diff(f"{name} memory", access()[fn]["memory"], props.get("MemorySize", globals_fn["MemorySize"]))
+        problems += diff(f"{name} reserved concurrency", access()[fn].get("concurrency"), props.get("ReservedConcurrentExecutions"))
         grants = {}
         for policy in props.get("Policies", []):
             for st in policy["Statement"]:
@@ -339,6 +340,7 @@ def check_terraform(tf, template_env):
             found = "rule " + ", ".join(n for n, r in tf["locals"]["rules"].items() if r["target"] == fn)
         problems += diff(f"terraform {fn} route", trigger, found)
         problems += diff(f"terraform {fn} memory", access()[fn]["memory"], spec["memory"])
+        problems += diff(f"terraform {fn} reserved concurrency", access()[fn].get("concurrency"), None if spec["concurrency"] in (None, "null") else spec["concurrency"])
         grants = {f"dynamodb:{g['table']}": sorted(f"dynamodb:{a}" for a in g["actions"]) for g in spec["dynamodb"]}
         if spec["s3"]:
             grants["s3:images"] = sorted(f"s3:{a}" for a in spec["s3"])

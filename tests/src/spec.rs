@@ -62,6 +62,9 @@ pub struct Function {
     pub streams: Option<Vec<String>>,
     /// The images bucket's key prefix whose created objects invoke it (through EventBridge).
     pub uploads: Option<String>,
+    /// Reserved concurrency: at most this many invocations at once (locally, the async queue's
+    /// bound for it).
+    pub concurrency: Option<u32>,
     /// table -> actions
     #[serde(default)]
     pub dynamodb: toml::Table,

@@ -29,6 +29,8 @@ pub struct Function {
     pub trigger: Trigger,
     pub handler: String,
     pub memory: u64,
+    /// Reserved concurrency, when the function must not run more than this many at once.
+    pub concurrency: Option<u32>,
     /// Why this memory size (from the comment line above the entry), if given.
     pub memory_note: Option<String>,
     /// `(table, actions)`; a table named `<table>:index` means its indexes.
@@ -231,6 +233,7 @@ pub fn manifest(cargo_toml: &str) -> Result<Vec<Function>, String> {
             trigger,
             handler: f.handler,
             memory: f.memory,
+            concurrency: f.concurrency,
             s3: f.s3,
             site: f.site,
             events: f.events,
@@ -391,6 +394,7 @@ pub fn terraform(fns: &[Function]) -> String {
                 Attr::new("events", strings(&f.events)),
                 Attr::new("ses", strings(&f.ses)),
                 Attr::new("streams", streams),
+                Attr::new("concurrency", f.concurrency.map(u64::from)),
             ];
             Attr::entry(f.name.as_str(), Value::Object(spec)).comment(f.memory_note.clone())
         })
@@ -827,6 +831,41 @@ expire = { handler = "payments::expire_orders", memory = 512, schedule = "rate(1
         assert_eq!(ev["routeKey"], "POST /products/{id}/image");
         assert_eq!(ev["rawPath"], "/products/01JBXAMPLE0000000000000000/image");
         assert!(ev["pathParameters"]["id"].is_string());
+    }
+
+    #[test]
+    fn reserved_concurrency_and_the_site_grant_reach_both_iacs() {
+        let cargo = format!(
+            "{CARGO}pages = {{ handler = \"storefront::render_pages\", memory = 512, schedule = \"rate(1 hour)\", concurrency = 1, site = [\"PutObject\"] }}\n"
+        );
+        let fns = manifest(&cargo).unwrap();
+        let f = fns.iter().find(|f| f.name == "pages").unwrap();
+        let b = sam(f);
+        let props = &b["PagesFunction"]["Properties"];
+        assert_eq!(props["ReservedConcurrentExecutions"], 1);
+        let statements = &props["Policies"][0]["Statement"];
+        let site = statements
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|s| s["Action"][0] == "s3:PutObject")
+            .expect("a site grant");
+        assert_eq!(site["Resource"], crate::sam::sub("${SiteBucket.Arn}/*"));
+        let tf = terraform(&fns);
+        assert!(
+            tf.contains("concurrency = 1") && tf.contains("site        = [\"PutObject\"]"),
+            "{tf}"
+        );
+        for other in manifest(CARGO).unwrap() {
+            let block = sam(&other);
+            for (_, resource) in block.as_mapping().unwrap() {
+                assert!(
+                    resource["Properties"]
+                        .get("ReservedConcurrentExecutions")
+                        .is_none()
+                );
+            }
+        }
     }
 
     #[test]

@@ -128,6 +128,9 @@ fn function(f: &Function, l: &str) -> Value {
     let mut props = Mapping::new();
     props.insert("Description".into(), f.route().into());
     props.insert("MemorySize".into(), f.memory.into());
+    if let Some(n) = f.concurrency {
+        props.insert("ReservedConcurrentExecutions".into(), u64::from(n).into());
+    }
     props.insert(
         "LoggingConfig".into(),
         map! { "LogGroup" => cfn_ref(format!("{l}Logs")) },

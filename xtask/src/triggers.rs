@@ -104,8 +104,12 @@ pub async fn run(api_url: &str) -> Result<(), Box<dyn std::error::Error>> {
         for (r, _, target) in &rules {
             println!("rules: {r} on {bus} -> {target}");
         }
+        let reserved: HashMap<String, usize> = fns
+            .iter()
+            .filter_map(|f| Some((f.name.clone(), usize::try_from(f.concurrency?).ok()?)))
+            .collect();
         tasks.push(tokio::spawn(async move {
-            deliver_rules(ctx, &events, &bus, &rules).await
+            deliver_rules(ctx, &events, &bus, &rules, &reserved).await
         }));
     }
     let uploads: Vec<(String, String)> = fns
@@ -533,12 +537,12 @@ async fn ensure_archives(
 
 /// Lambda's asynchronous invocation of a rule's target: a few at a time, retried, then the events
 /// dead-letter file.
-fn async_invocations(ctx: &'static Ctx) -> AsyncQueue {
+fn async_invocations(ctx: &'static Ctx, concurrency: usize) -> AsyncQueue {
     let invoke: Invoke = Arc::new(move |target, event| {
         Box::pin(async move { invoke(ctx, &target, &event).await.map(|_| ()) })
     });
     AsyncQueue::start(
-        async_queue::concurrency(),
+        concurrency,
         async_queue::retry_delays(),
         invoke,
         Arc::new(move |job: Job, last: String| {
@@ -564,7 +568,7 @@ const S3_EVENTS: &str = "s3-events.jsonl";
 /// function whose rule (bucket, key prefix) matches it, as an asynchronous invocation. The offset
 /// read so far is checkpointed, so a restart does not resize every upload again.
 async fn deliver_uploads(ctx: &'static Ctx, bucket: &str, uploads: &[(String, String)]) -> Res<()> {
-    let queue = async_invocations(ctx);
+    let queue = async_invocations(ctx, async_queue::concurrency());
     let log = local_dir().join(S3_EVENTS);
     let checkpoint = ctx.checkpoints.join("s3-events.json");
     let mut done = read_checkpoint(&checkpoint);
@@ -607,14 +611,22 @@ async fn deliver_uploads(ctx: &'static Ctx, bucket: &str, uploads: &[(String, St
 }
 
 /// Delivers the events that reach each rule's archive to the rule's target, for ever, through
-/// the asynchronous-invocation queue.
+/// its target's asynchronous-invocation queue: as Lambda's, one per function, at most its reserved
+/// concurrency (`reserved`) of them in it at once.
 async fn deliver_rules(
     ctx: &'static Ctx,
     events: &str,
     bus: &str,
     rules: &[(String, Value, String)],
+    reserved: &HashMap<String, usize>,
 ) -> Res<()> {
-    let queue = async_invocations(ctx);
+    let mut queues: HashMap<&str, AsyncQueue> = HashMap::new();
+    for (_, _, target) in rules {
+        let limit = reserved.get(target).copied().unwrap_or(usize::MAX);
+        queues
+            .entry(target.as_str())
+            .or_insert_with(|| async_invocations(ctx, async_queue::concurrency().min(limit)));
+    }
     let mut made = vec![false; rules.len()];
     let mut seen: Vec<usize> = vec![0; rules.len()];
     loop {
@@ -643,7 +655,7 @@ async fn deliver_rules(
             let list = a["events"].as_array().cloned().unwrap_or_default();
             for event in list.into_iter().skip(seen[i]) {
                 seen[i] += 1;
-                queue.push(rule, target, envelope(event));
+                queues[target.as_str()].push(rule, target, envelope(event));
             }
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
