@@ -341,6 +341,13 @@ resource "aws_s3_bucket_policy" "site" {
       Action    = "s3:GetObject"
       Resource  = "${aws_s3_bucket.site.arn}/*"
       Condition = { StringEquals = { "AWS:SourceArn" = aws_cloudfront_distribution.cdn.arn } }
+      }, {
+      # So a page that does not exist (a mistyped /products/<slug>) is a 404, not S3's 403.
+      Effect    = "Allow"
+      Principal = { Service = "cloudfront.amazonaws.com" }
+      Action    = "s3:ListBucket"
+      Resource  = aws_s3_bucket.site.arn
+      Condition = { StringEquals = { "AWS:SourceArn" = aws_cloudfront_distribution.cdn.arn } }
     }]
   })
 }

@@ -91,10 +91,20 @@ export async function hydrate(root) {
   const ids = [...new Set(labels.map((l) => l.dataset.stock))].slice(0, 100);
   const live = await api('GET', `/inventory?ids=${ids.map(encodeURIComponent).join(',')}`).catch(() => null);
   for (const item of live?.items || []) {
-    root.querySelectorAll(`[data-stock="${CSS.escape(item.product_id)}"]`).forEach((l) => {
+    const id = CSS.escape(item.product_id);
+    root.querySelectorAll(`[data-stock="${id}"]`).forEach((l) => {
       const now = stockLabel(item.stock);
       l.className = now.className;
       l.textContent = now.textContent;
+    });
+    // Sold out (or back) since the page was written: the button says so, in the same place.
+    root.querySelectorAll(`button[data-add="${id}"]`).forEach((b) => {
+      const out = item.stock <= 0;
+      if (b.disabled === out) return;
+      b.disabled = out;
+      const name = b.dataset.name;
+      if (b.hasAttribute('aria-label')) b.setAttribute('aria-label', out ? `Sold out: ${name}` : `Add ${name} to cart`);
+      b.textContent = out ? 'Sold out' : (b.classList.contains('secondary') ? 'Add' : 'Add to cart');
     });
   }
 }

@@ -35,7 +35,7 @@ def free_port():
 
 @pytest.fixture(scope="module")
 def stack():
-    ports = {"API_PORT": free_port(), "DYNAMODB_PORT": free_port(), "S3_PORT": free_port()}
+    ports = {"API_PORT": free_port(), "DYNAMODB_PORT": free_port(), "S3_PORT": free_port(), "SITE_PORT": free_port()}
     data = tempfile.mkdtemp(prefix="shop-fuzz-")
     env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "LOCAL_DIR": data, "LOG_LEVEL": "warn", "WATCH_ARGS": "--ignore-changes",
            "ADMIN_TOTP_SECRET": ADMIN_TOTP_SECRET}

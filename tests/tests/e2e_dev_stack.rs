@@ -38,13 +38,21 @@ struct Ports {
     api: u16,
     dynamodb: u16,
     s3: u16,
+    site: u16,
     stripe: u16,
     moto: u16,
 }
 
 impl Ports {
-    fn all(&self) -> [u16; 5] {
-        [self.api, self.dynamodb, self.s3, self.stripe, self.moto]
+    fn all(&self) -> [u16; 6] {
+        [
+            self.api,
+            self.dynamodb,
+            self.s3,
+            self.site,
+            self.stripe,
+            self.moto,
+        ]
     }
 }
 
@@ -72,6 +80,7 @@ impl Dev {
             .env("API_PORT", ports.api.to_string())
             .env("DYNAMODB_PORT", ports.dynamodb.to_string())
             .env("S3_PORT", ports.s3.to_string())
+            .env("SITE_PORT", ports.site.to_string())
             .env("STRIPE_PORT", ports.stripe.to_string())
             .env("MOTO_PORT", ports.moto.to_string())
             .env("LOCAL_DIR", data)
@@ -243,6 +252,7 @@ async fn make_dev_keeps_answering_under_shoppers_and_across_a_restart_on_the_sam
         api: free_port(),
         dynamodb: free_port(),
         s3: free_port(),
+        site: free_port(),
         stripe: free_port(),
         moto: free_port(),
     };

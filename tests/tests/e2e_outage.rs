@@ -8,7 +8,7 @@ use serde_json::json;
 use shop_tests::{
     TestApp, Watch, dynamodb, env_for, events,
     events::{Triggers, wait_for_mail},
-    free_port, wait_for_port,
+    free_port, s3, wait_for_port,
 };
 
 #[tokio::test]
@@ -23,6 +23,10 @@ async fn a_change_made_before_dynamodb_goes_down_is_mailed_once_it_is_back() {
         &endpoint,
     );
     events::configure(&mut env);
+    // The stack has its buckets; the site is not published, so render-pages writes nothing.
+    env.insert("S3_ENDPOINT".into(), s3::endpoint());
+    env.insert("IMAGES_BUCKET".into(), s3::IMAGES_BUCKET.into());
+    env.insert("SITE_BUCKET".into(), s3::SITE_BUCKET.into());
     let t = TestApp::from_env(env).await;
     events::provision(t.app).await;
     let watch = Watch::start(&t.env);

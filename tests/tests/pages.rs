@@ -64,6 +64,13 @@ async fn an_admins_changes_reach_the_public_pages_and_the_sitemap() {
         e.insert("STORE_NAME".into(), "Bean & Leaf".into());
     })
     .await;
+    // Before the site is published there is nothing to write into: the event is done, not failed.
+    let early = json!({"rebuild": true});
+    let r = shop::storefront::handlers::render_pages(t.app, early)
+        .await
+        .unwrap();
+    assert_eq!(r["written"], 0);
+    assert_eq!(object("sitemap.xml").await.0, 404);
     // The shell as publish-site leaves it.
     let shell = std::fs::read(repo_root().join("static-site/index.html")).unwrap();
     let credentials = t.app.credentials().await.unwrap();

@@ -520,7 +520,13 @@ fn stream_event(o: &Outbox) -> serde_json::Value {
 fn rule_event(f: &Function, pattern: &serde_json::Value) -> serde_json::Value {
     let kind = pattern["detail-type"][0].as_str().unwrap_or("OrderPlaced");
     let source = pattern["source"][0].as_str().unwrap_or("shop.orders");
-    let version = shop::events::model::EventType::parse(kind).map_or(1, |k| k.version());
+    // The publisher's own event of that type, from the event catalogue's sample changes.
+    let detail = crate::catalogue::sample_events()
+        .expect("the sample changes decode")
+        .into_iter()
+        .find(|e| e["detail-type"] == kind)
+        .map(|e| e["detail"].clone())
+        .unwrap_or_else(|| panic!("no sample change makes a {kind} event"));
     json!({
         "version": "0",
         "id": format!("sample-{}", f.name),
@@ -530,10 +536,7 @@ fn rule_event(f: &Function, pattern: &serde_json::Value) -> serde_json::Value {
         "time": "2026-12-01T00:00:00Z",
         "region": "us-east-1",
         "resources": [],
-        "detail": {
-            "metadata": {"id": "5f1c0d9e8b7a6f5e4d3c2b1a09f8e7d6", "type": kind, "version": version, "occurred_at": "2026-12-01T00:00:00.000Z"},
-            "data": shop::events::model::OrderData::from(&shop::orders::Order::example()),
-        },
+        "detail": detail,
     })
 }
 
@@ -834,6 +837,29 @@ expire = { handler = "payments::expire_orders", memory = 512, schedule = "rate(1
     }
 
     #[test]
+    fn a_rule_targets_sample_event_is_the_publishers_own_event_of_a_type_it_matches() {
+        let cargo = std::fs::read_to_string(shop_tests::repo_root().join("Cargo.toml")).unwrap();
+        for f in manifest(&cargo).unwrap() {
+            let Some((rule, pattern)) = f.rules().first() else {
+                continue;
+            };
+            let ev: serde_json::Value = serde_json::from_str(&event(&f)).unwrap();
+            let parsed: shop::events::Event = serde_json::from_value(ev["detail"].clone())
+                .unwrap_or_else(|e| panic!("{}: {e}", f.name));
+            let kind = parsed.metadata.kind.as_str();
+            assert!(
+                pattern["detail-type"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|t| t == kind),
+                "{} gets {kind}, which {rule} does not match",
+                f.name
+            );
+        }
+    }
+
+    #[test]
     fn reserved_concurrency_and_the_site_grant_reach_both_iacs() {
         let cargo = format!(
             "{CARGO}pages = {{ handler = \"storefront::render_pages\", memory = 512, schedule = \"rate(1 hour)\", concurrency = 1, site = [\"PutObject\"] }}\n"
@@ -895,7 +921,12 @@ expire = { handler = "payments::expire_orders", memory = 512, schedule = "rate(1
         );
         assert_eq!(pattern["detail"]["object"]["key"][0]["prefix"], "uploads/");
         assert_eq!(props["EventInvokeConfig"]["MaximumRetryAttempts"], 2);
-        assert!(terraform(&fns).contains("uploads  = \"uploads/\""));
+        let tf = terraform(&fns);
+        assert!(
+            tf.lines()
+                .any(|l| l.trim_start().starts_with("uploads ") && l.ends_with("= \"uploads/\"")),
+            "{tf}"
+        );
         // The local delivery selects what the rule selects.
         let ev: serde_json::Value = serde_json::from_str(&event(f)).unwrap();
         assert!(upload_selects(&ev, "shop-images", "uploads/"));

@@ -44,7 +44,10 @@ pub async fn render_pages(app: &'static App, input: Value) -> ApiResult<Value> {
         url,
     };
     // Read after the event, so a late or repeated event writes the catalog as it is now.
-    let shell = store::shell(app).await?;
+    let Some(shell) = store::shell(app).await? else {
+        tracing::warn!("the site bucket has no index.html yet: no public pages are written");
+        return Ok(json!({ "written": 0 }));
+    };
     let (catalog, more) = catalog::store::every_product(app, MAX_PRODUCTS).await?;
     if more {
         tracing::warn!(

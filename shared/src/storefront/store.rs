@@ -10,18 +10,15 @@ use crate::{
 /// Pages are revalidated on every load (they change with the catalog), like the shell.
 const PAGE_CACHE: &str = "no-cache";
 
-/// The published `index.html`, which every page is made from.
-pub async fn shell(app: &App) -> ApiResult<Shell> {
+/// The published `index.html`, which every page is made from; `None` before the site is published
+/// (the deploy's `{"rebuild": true}` then writes every page).
+pub async fn shell(app: &App) -> ApiResult<Option<Shell>> {
     let credentials = app.credentials().await?;
-    let html = app
-        .site
-        .get(&credentials, SHELL_KEY)
-        .await?
-        .ok_or_else(|| {
-            ApiError::internal("the site bucket has no index.html: publish the site first")
-        })?;
+    let Some(html) = app.site.get(&credentials, SHELL_KEY).await? else {
+        return Ok(None);
+    };
     let html = String::from_utf8_lossy(&html);
-    Shell::parse(&html).ok_or_else(|| {
+    Shell::parse(&html).map(Some).ok_or_else(|| {
         ApiError::internal("the published index.html has no </head> or <main id=\"app\">")
     })
 }
