@@ -19,7 +19,10 @@ try {
   writeFileSync(path.join(root, 'docs/lighthouse.md'), `# Lighthouse report
 
 Lighthouse ${runs[0][1].lighthouseVersion}, mobile preset (simulated slow 4G and 4x CPU slowdown), Debian chromium, against
-\`make dev\` (the storefront from s3rver, the functions under \`cargo lambda watch\`, debug builds). Written by
+\`make dev\` (the storefront from the site bucket through the CDN's path function, in front of s3rver; the
+functions under \`cargo lambda watch\`, debug builds). Home (\`/\`), category (\`/category/coffee\`) and product
+(\`/products/<slug>\`) are the pages render-pages prerenders; search (\`/search?q=tea\`), cart, sign-in and register
+are drawn by the script. Written by
 \`make lighthouse\` on ${new Date().toISOString().slice(0, 10)}; scores vary from run to run. Signed-in pages are not
 reached by Lighthouse's fresh loads: the browser journeys assert layout shift (<= 0.02) and accessibility
 (axe-core, 0 violations) on every page, signed in or not, and that every Lighthouse accessibility,
