@@ -15,23 +15,23 @@ const ADMIN_TABS = { sales: 'Sales', products: 'Products', orders: 'Orders', cus
 
 function adminTabs(current) {
   return h('nav', { class: 'tabs', 'aria-label': 'Admin' }, Object.entries(ADMIN_TABS).map(([tab, name]) =>
-    h('a', { class: `button ${current === tab ? '' : 'secondary'}`, href: `#/admin/${tab}` }, name)));
+    h('a', { class: `button ${current === tab ? '' : 'secondary'}`, href: `/admin/${tab}` }, name)));
 }
 
 async function adminProducts(_params, _id, show) {
   const body = h('tbody');
   const row = (p) => h('tr', { 'data-product': p.slug },
-    h('td', {}, h('a', { href: `#/admin/products/${p.id}` }, p.name), h('br'), h('span', { class: 'muted' }, pretty(p.category))),
+    h('td', {}, h('a', { href: `/admin/products/${p.id}` }, p.name), h('br'), h('span', { class: 'muted' }, pretty(p.category))),
     h('td', { class: 'num' }, money(p.price_cents, p.currency)),
     h('td', { class: 'num' }, String(p.stock)),
-    h('td', { class: 'num' }, h('a', { class: 'button secondary', href: `#/admin/products/${p.id}` }, 'Edit')));
+    h('td', { class: 'num' }, h('a', { class: 'button secondary', href: `/admin/products/${p.id}` }, 'Edit')));
   const products = pager(
     (cursor) => api('GET', `/products?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`),
     (items) => body.append(...items.map(row)),
   );
   await products.first();
   show(h('h1', {}, 'Manage the shop'), adminTabs('products'),
-    h('p', {}, h('a', { class: 'button', href: '#/admin/products/new', id: 'new-product' }, 'New product')),
+    h('p', {}, h('a', { class: 'button', href: '/admin/products/new', id: 'new-product' }, 'New product')),
     h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Product'), h('th', { class: 'num' }, 'Price'), h('th', { class: 'num' }, 'Stock'), h('th', {}, h('span', { class: 'visually-hidden' }, 'Actions')))), body),
     products.more);
 }
@@ -97,7 +97,7 @@ async function adminProductForm(_params, id, show) {
         : await api('POST', '/products', { auth: true, body });
       if (image.files.length) await uploadImage(saved.id, image.files[0]);
       toast(p ? 'Product saved' : 'Product created');
-      go(`#/admin/products/${saved.id}`);
+      go(`/admin/products/${saved.id}`);
     } catch (err) {
       message.textContent = err.status ? explain(err) : err.message;
     } finally {
@@ -110,14 +110,14 @@ async function adminProductForm(_params, id, show) {
     try {
       await api('DELETE', `/products/${product.id}`, { auth: true });
       toast('Product deleted');
-      go('#/admin/products');
+      go('/admin/products');
     } catch (err) {
       message.className = 'error';
       message.textContent = explain(err);
     }
   }
 
-  show(h('nav', { class: 'crumbs' }, h('a', { href: '#/admin/products' }, 'Products')),
+  show(h('nav', { class: 'crumbs' }, h('a', { href: '/admin/products' }, 'Products')),
     h('h1', {}, p ? `Edit ${p.name}` : 'New product'),
     p ? h('div', { style: 'max-width:280px;margin-bottom:16px' }, productImage(p, { sizes: '280px', eager: true })) : '',
     form);
@@ -178,7 +178,7 @@ async function adminOrders(params, _id, show) {
     if (toShip) {
       el.append(h('div', { class: 'review-grid' },
         h('div', {}, addressBlock(o.shipping_address), h('p', { class: 'muted' }, o.shipping_method.name)),
-        h('div', {}, shipForm(o), h('p', {}, h('a', { href: `#/admin/orders/${o.id}/slip` }, 'Packing slip')))));
+        h('div', {}, shipForm(o), h('p', {}, h('a', { href: `/admin/orders/${o.id}/slip` }, 'Packing slip')))));
     } else {
       el.append(trackingLine(o));
     }
@@ -192,7 +192,7 @@ async function adminOrders(params, _id, show) {
   const first = await orders.first();
   show(h('h1', {}, 'Manage the shop'), adminTabs('orders'),
     h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Order status' }, STATUSES.map((s) =>
-      h('a', { role: 'tab', 'aria-selected': String(s === status), class: `button ${s === status ? '' : 'secondary'}`, href: `#/admin/orders?status=${s}` }, TABS[s]))),
+      h('a', { role: 'tab', 'aria-selected': String(s === status), class: `button ${s === status ? '' : 'secondary'}`, href: `/admin/orders?status=${s}` }, TABS[s]))),
     toShip ? h('p', { class: 'muted' }, 'Paid orders, oldest first.') : '',
     first.items.length ? list : h('div', { class: 'empty' }, toShip ? 'Nothing to ship.' : `No ${status.toLowerCase()} orders.`),
     orders.more);
@@ -207,7 +207,7 @@ async function packingSlip(_params, id, show) {
     h('table', {},
       h('thead', {}, h('tr', {}, h('th', {}, 'Item'), h('th', { class: 'num' }, 'Qty'), h('th', {}, h('span', { class: 'visually-hidden' }, 'Packed')))),
       h('tbody', {}, o.items.map((l) => h('tr', {}, h('td', {}, l.name), h('td', { class: 'num' }, String(l.quantity)), h('td', {}, '☐'))))),
-    h('p', { class: 'no-print actions' }, h('button', { onclick: () => print() }, 'Print'), h('a', { class: 'button secondary', href: '#/admin/orders?status=PAID' }, 'Back to the queue'))));
+    h('p', { class: 'no-print actions' }, h('button', { onclick: () => print() }, 'Print'), h('a', { class: 'button secondary', href: '/admin/orders?status=PAID' }, 'Back to the queue'))));
 }
 
 /** One settings document (shipping zones and rates, or tax regions) as JSON the API validates.
@@ -302,7 +302,7 @@ async function adminSales(params, _id, show) {
   const ranges = [7, 30, 90, 365].map((n) => {
     const from = shiftDay(s.to, 1 - n);
     const current = from === s.from;
-    return h('a', { class: `button ${current ? '' : 'secondary'}`, href: `#/admin/sales?from=${from}&to=${s.to}`, ...(current && { 'aria-current': 'true' }) }, `${n} days`);
+    return h('a', { class: `button ${current ? '' : 'secondary'}`, href: `/admin/sales?from=${from}&to=${s.to}`, ...(current && { 'aria-current': 'true' }) }, `${n} days`);
   });
   const top = Math.max(1, ...s.days.map((d) => d.net_cents));
   const chart = h('div', { class: 'bars', 'aria-hidden': 'true' }, s.days.map((d) =>
@@ -329,7 +329,7 @@ async function adminSales(params, _id, show) {
     h('h2', {}, `Running low (${low.threshold} or fewer left)`),
     low.items.length
       ? h('table', { id: 'low-stock' }, h('thead', {}, h('tr', {}, h('th', {}, 'Product'), h('th', { class: 'num' }, 'In stock'))),
-        h('tbody', {}, low.items.map((p) => h('tr', {}, h('td', {}, h('a', { href: `#/admin/products/${p.id}` }, p.name)), h('td', { class: 'num' }, String(p.stock))))))
+        h('tbody', {}, low.items.map((p) => h('tr', {}, h('td', {}, h('a', { href: `/admin/products/${p.id}` }, p.name)), h('td', { class: 'num' }, String(p.stock))))))
       : h('p', { class: 'empty' }, 'Every product is well stocked.'),
     h('h2', {}, 'By day'),
     h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Sales by day' }, h('table', { id: 'sales-days' },
@@ -342,7 +342,7 @@ async function adminCustomers(params, _id, show) {
   const q = params.get('q') || '';
   const body = h('tbody');
   const row = (c) => h('tr', { 'data-customer': c.id },
-    h('td', {}, h('a', { href: `#/admin/customers/${c.id}` }, c.email)),
+    h('td', {}, h('a', { href: `/admin/customers/${c.id}` }, c.email)),
     h('td', {}, c.name),
     h('td', {}, c.disabled ? h('span', { class: 'status CANCELLED' }, 'Disabled') : c.role === 'admin' ? 'Admin' : c.email_verified ? 'Verified' : 'Not verified'),
     h('td', { class: 'num' }, c.created_at.slice(0, 10)));
@@ -352,7 +352,7 @@ async function adminCustomers(params, _id, show) {
   );
   const first = await list.first();
   const input = h('input', { type: 'search', name: 'q', id: 'customer-search', value: q, autocomplete: 'off' });
-  const search = h('form', { class: 'actions', role: 'search', 'aria-label': 'Customers', onsubmit: (e) => { e.preventDefault(); go(`#/admin/customers?q=${encodeURIComponent(input.value.trim())}`); } },
+  const search = h('form', { class: 'actions', role: 'search', 'aria-label': 'Customers', onsubmit: (e) => { e.preventDefault(); go(`/admin/customers?q=${encodeURIComponent(input.value.trim())}`); } },
     h('label', {}, 'Email starts with', input), h('button', { type: 'submit' }, 'Find'));
   show(h('h1', {}, 'Manage the shop'), adminTabs('customers'), search,
     first.items.length
@@ -482,17 +482,17 @@ async function adminPromotions(_params, _id, show) {
 
 /** What each kind of audit entry says, and where its target is shown. */
 const AUDITED = {
-  product_created: ['Created product', (t) => `#/admin/products/${t}`],
-  product_updated: ['Changed product', (t) => `#/admin/products/${t}`],
-  product_image_set: ['New image for product', (t) => `#/admin/products/${t}`],
+  product_created: ['Created product', (t) => `/admin/products/${t}`],
+  product_updated: ['Changed product', (t) => `/admin/products/${t}`],
+  product_image_set: ['New image for product', (t) => `/admin/products/${t}`],
   product_deleted: ['Deleted product', null],
-  order_status_changed: ['Moved order', (t) => `#/orders/${t}`],
-  shipping_rates_changed: ['Changed the shipping rates', () => '#/admin/settings'],
-  tax_rates_changed: ['Changed the tax rates', () => '#/admin/settings'],
-  customer_disabled: ['Disabled customer', (t) => `#/admin/customers/${t}`],
-  customer_enabled: ['Enabled customer', (t) => `#/admin/customers/${t}`],
-  promotion_created: ['Created discount code', () => '#/admin/promotions'],
-  promotion_changed: ['Changed discount code', () => '#/admin/promotions'],
+  order_status_changed: ['Moved order', (t) => `/orders/${t}`],
+  shipping_rates_changed: ['Changed the shipping rates', () => '/admin/settings'],
+  tax_rates_changed: ['Changed the tax rates', () => '/admin/settings'],
+  customer_disabled: ['Disabled customer', (t) => `/admin/customers/${t}`],
+  customer_enabled: ['Enabled customer', (t) => `/admin/customers/${t}`],
+  promotion_created: ['Created discount code', () => '/admin/promotions'],
+  promotion_changed: ['Changed discount code', () => '/admin/promotions'],
 };
 
 /** A recorded value as the owner reads it: money in cents as money, anything nested as short JSON. */

@@ -33,7 +33,7 @@ function input(label, name, value, attrs = {}) {
 async function checkoutPage(_params, _id, show) {
   const [view, me, shipsTo] = await Promise.all([cart.getCart(), api('GET', '/users/me', { auth: true }), loadCountries()]);
   if (!view.items.length) {
-    return show(h('h1', {}, 'Checkout'), h('div', { class: 'empty' }, 'Your cart is empty. ', h('a', { href: '#/' }, 'Browse the shop')));
+    return show(h('h1', {}, 'Checkout'), h('div', { class: 'empty' }, 'Your cart is empty. ', h('a', { href: '/' }, 'Browse the shop')));
   }
   const saved = me.address || {};
   const known = shipsTo.some((c) => c.code === saved.country);
@@ -120,7 +120,7 @@ async function checkoutPage(_params, _id, show) {
       }
       cart.forgetCount();
       toast('Thank you! Your order is placed.');
-      go(`#/orders/${order.id}`);
+      go(`/orders/${order.id}`);
     } catch (err) {
       if (!err.offline) sessionStorage.removeItem('checkout-key');
       button.disabled = false;
@@ -167,7 +167,7 @@ async function checkoutPage(_params, _id, show) {
     }
   });
 
-  show(h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/cart' }, 'Your cart'), ' / Checkout'),
+  show(h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '/cart' }, 'Your cart'), ' / Checkout'),
     h('h1', {}, 'Checkout'),
     h('h2', { id: 'address-title' }, '1. Shipping address'),
     form, message, quoted);

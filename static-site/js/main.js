@@ -1,4 +1,5 @@
-// Bean & Leaf storefront: a hash-routed single page over the shop API. Every request shows a loading
+// Bean & Leaf storefront: the prerendered public pages taken over, and the app's own pages drawn over
+// the shop API, all at path addresses. Every request shows a loading
 // state and explains its failure; a 401 sends the shopper to sign in and back.
 // The entry point: registers the pages with the router, wires the page chrome, and starts.
 
@@ -6,7 +7,7 @@ import { loadConfig, session } from './api.js';
 import * as cart from './cart.js';
 import { adminRoutes } from './admin.js';
 import { checkoutRoutes } from './checkout.js';
-import { addRoutes, render, setHydrate, showPage, toLogin } from './router.js';
+import { addRoutes, go, interceptLinks, render, setHydrate, showPage, toLogin } from './router.js';
 import { hydrate, shopRoutes } from './shop.js';
 import { h } from './ui.js';
 
@@ -27,14 +28,17 @@ function syncNav() {
 
 // ------------------------------------------------------------------ start
 
-addEventListener('hashchange', () => render({ moved: true }));
+addEventListener('popstate', () => render({ moved: true }));
+// An old `#/…` address typed or followed within the page.
+addEventListener('hashchange', () => { if (location.hash.startsWith('#/')) render({ moved: true }); });
+interceptLinks();
 addEventListener('session', syncNav);
 addEventListener('cart', (e) => { document.getElementById('cart-count').textContent = String(e.detail.count); });
 addEventListener('unauthorized', () => toLogin('Your session has ended. Please sign in again.'));
 document.getElementById('search').addEventListener('submit', (e) => {
   e.preventDefault();
   const q = new FormData(e.currentTarget).get('q').trim();
-  location.assign(q ? `/search?${new URLSearchParams({ q })}` : '/');
+  go(q ? `/search?${new URLSearchParams({ q })}` : '/search');
 });
 
 syncNav();

@@ -3,7 +3,7 @@
 import { api, ApiError, loadConfig, session } from './api.js';
 import * as cart from './cart.js';
 import { payPanel } from './pay.js';
-import { go, render, toLogin } from './router.js';
+import { go, render, safeNext, toLogin } from './router.js';
 import { addressBlock, banner, date, explain, figures, h, money, orderCard, pager, paymentBadge, pretty, productImage, stockLabel, toast, trackingLine } from './ui.js';
 
 // ------------------------------------------------------------------ catalog
@@ -21,7 +21,7 @@ async function loadCategories() {
 
 /** A product's card; the first row's pictures (`i` < 4) load at once, the rest when scrolled to. */
 function productCard(p, i = 99) {
-  const href = `#/product/${p.id}`;
+  const href = `/product/${p.id}`;
   return h('article', { class: 'card', 'data-product': p.slug },
     h('a', { class: 'cover', href, tabindex: '-1', 'aria-hidden': 'true' }, productImage(p, { eager: i < 4 })),
     h('div', { class: 'body' },
@@ -59,7 +59,7 @@ async function catalog(params, _id, show) {
 
   const chip = (value, label) => h('li', {}, h('button', {
     'aria-pressed': String(category === value),
-    onclick: () => go(`#/?${new URLSearchParams({ ...(q && { q }), ...(value && { category: value }) })}`),
+    onclick: () => go(`/search?${new URLSearchParams({ ...(q && { q }), ...(value && { category: value }) })}`),
   }, label));
   const grid = h('div', { class: 'grid', id: 'products' });
   const title = q && category ? `${pretty(category)} matching “${q}”`
@@ -116,8 +116,8 @@ async function productPage(_params, id, show) {
   const button = h('button', { disabled: p.stock <= 0, onclick: (e) => addToCart(p, Math.max(1, Math.min(99, Number(qty.value) || 1)), e.currentTarget) },
     p.stock > 0 ? 'Add to cart' : 'Sold out');
   show(
-    h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/' }, 'Shop'), ' / ',
-      h('a', { href: `#/?category=${p.category}` }, pretty(p.category))),
+    h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '/' }, 'Shop'), ' / ',
+      h('a', { href: `/?category=${p.category}` }, pretty(p.category))),
     h('div', { class: 'product' },
       productImage(p, { sizes: '(max-width: 720px) 100vw, 480px', eager: true }),
       h('div', {},
@@ -135,7 +135,7 @@ async function cartPage(_params, _id, show) {
   const view = await cart.getCart();
   const message = h('p', { id: 'cart-message', 'aria-live': 'polite' });
   if (!view.items.length && !view.unavailable.length) {
-    return show(h('h1', {}, 'Your cart'), h('div', { class: 'empty' }, 'Your cart is empty. ', h('a', { href: '#/' }, 'Browse the shop')));
+    return show(h('h1', {}, 'Your cart'), h('div', { class: 'empty' }, 'Your cart is empty. ', h('a', { href: '/' }, 'Browse the shop')));
   }
   const change = async (productId, quantity, input) => {
     input.disabled = true;
@@ -152,7 +152,7 @@ async function cartPage(_params, _id, show) {
     const input = h('input', { class: 'qty', type: 'number', min: '0', max: '99', value: String(l.quantity), 'aria-label': `Quantity of ${l.name}` });
     input.addEventListener('change', () => change(l.product_id, Math.max(0, Math.min(99, Number(input.value) || 0)), input));
     return h('tr', { 'data-line': l.product_id },
-      h('td', {}, h('a', { href: `#/product/${l.product_id}` }, l.name), h('br'),
+      h('td', {}, h('a', { href: `/product/${l.product_id}` }, l.name), h('br'),
         l.stock < l.quantity ? h('span', { class: 'stock out' }, l.stock ? `Only ${l.stock} left` : 'Sold out') : ''),
       h('td', { class: 'num hide-sm' }, money(l.unit_price_cents, view.currency)),
       h('td', { class: 'num' }, input),
@@ -160,7 +160,7 @@ async function cartPage(_params, _id, show) {
       h('td', { class: 'num' }, h('button', { class: 'secondary', 'aria-label': `Remove ${l.name}`, onclick: (e) => change(l.product_id, 0, e.currentTarget) }, 'Remove')));
   });
   // The checkout page asks a guest to sign in first and comes back.
-  const checkout = h('a', { class: 'button', id: 'checkout', href: '#/checkout' }, session.token ? 'Check out' : 'Sign in to check out');
+  const checkout = h('a', { class: 'button', id: 'checkout', href: '/checkout' }, session.token ? 'Check out' : 'Sign in to check out');
   show(
     h('h1', {}, 'Your cart'),
     view.unavailable.length ? h('p', { class: 'error' }, `${view.unavailable.length} item(s) are no longer sold and will not be ordered.`) : '',
@@ -169,7 +169,7 @@ async function cartPage(_params, _id, show) {
       h('tbody', {}, rows),
       h('tfoot', {}, h('tr', {}, h('td', {}, 'Subtotal'), h('td', { class: 'hide-sm' }), h('td'), h('td', { class: 'num', id: 'cart-total' }, money(view.total_cents, view.currency)), h('td')))),
     h('p', { class: 'muted', style: 'text-align:right' }, 'Shipping and tax are added at checkout, once we know where it goes.'),
-    h('div', { class: 'actions', style: 'margin-top:16px;justify-content:flex-end' }, h('a', { href: '#/', class: 'button secondary' }, 'Keep shopping'), checkout),
+    h('div', { class: 'actions', style: 'margin-top:16px;justify-content:flex-end' }, h('a', { href: '/', class: 'button secondary' }, 'Keep shopping'), checkout),
     message,
   );
 }
@@ -204,21 +204,21 @@ async function ordersPage(_params, _id, show) {
     'Older orders',
   );
   const first = await orders.first();
-  show(h('h1', {}, 'Your orders'), first.items.length ? list : h('div', { class: 'empty' }, 'No orders yet. ', h('a', { href: '#/' }, 'Start shopping')), orders.more);
+  show(h('h1', {}, 'Your orders'), first.items.length ? list : h('div', { class: 'empty' }, 'No orders yet. ', h('a', { href: '/' }, 'Start shopping')), orders.more);
 }
 
 async function orderPage(_params, id, show) {
   const o = await api('GET', `/orders/${encodeURIComponent(id)}`, { auth: true });
   const payable = o.status === 'PENDING' && o.user_id === session.user?.id;
   show(
-    h('nav', { class: 'crumbs' }, h('a', { href: '#/orders' }, 'Your orders')),
+    h('nav', { class: 'crumbs' }, h('a', { href: '/orders' }, 'Your orders')),
     h('h1', {}, `Order ${o.id.slice(-8)}`),
     orderCard(o, cancelButton(o, render)),
     h('section', { class: 'panel order-detail', 'aria-label': 'Delivery and charges' },
       h('div', { class: 'review-grid' },
         h('div', {}, h('h2', {}, 'Shipping to'), addressBlock(o.shipping_address), trackingLine(o)),
         h('div', {}, h('h2', {}, 'Charges'), figures(o),
-          h('p', {}, h('a', { href: `#/orders/${o.id}/receipt`, id: 'receipt-link' }, 'Printable receipt'))))),
+          h('p', {}, h('a', { href: `/orders/${o.id}/receipt`, id: 'receipt-link' }, 'Printable receipt'))))),
     payable ? payPanel(o, render) : '',
   );
 }
@@ -240,7 +240,7 @@ async function receiptPage(_params, id, show) {
       h('tbody', {}, o.items.map((l) => h('tr', {}, h('td', {}, l.name), h('td', { class: 'num' }, String(l.quantity)),
         h('td', { class: 'num' }, money(l.unit_price_cents, o.currency)), h('td', { class: 'num' }, money(l.unit_price_cents * l.quantity, o.currency)))))),
     figures(o),
-    h('p', { class: 'no-print actions' }, h('button', { onclick: () => print() }, 'Print'), h('a', { class: 'button secondary', href: `#/orders/${o.id}` }, 'Back to the order'))));
+    h('p', { class: 'no-print actions' }, h('button', { onclick: () => print() }, 'Print'), h('a', { class: 'button secondary', href: `/orders/${o.id}` }, 'Back to the order'))));
 }
 
 // ------------------------------------------------------------------ account
@@ -329,9 +329,9 @@ function newPasswordStep(current, params, show) {
 function afterLogin(params) {
   // The nav changes as soon as the session is saved, so the shopper may already have moved on
   // while the guest cart was merged: never pull them back from where they went.
-  if (!/^#\/(login|register)\b/.test(location.hash)) return;
+  if (!/^\/(login|register)\b/.test(location.pathname)) return;
   const next = params.get('next');
-  go(next && next.startsWith('#/') ? next : '#/');
+  go(safeNext(next));
 }
 
 async function loginPage(params, _id, show) {
@@ -348,8 +348,8 @@ async function loginPage(params, _id, show) {
     afterLogin(params);
   });
   show(h('h1', {}, 'Sign in'), note ? h('p', { class: 'muted' }, note) : '', form,
-    h('p', {}, 'New here? ', h('a', { href: `#/register${params.toString() ? `?${params}` : ''}` }, 'Create an account')),
-    h('p', {}, h('a', { href: '#/forgot', id: 'forgot-link' }, 'Forgot your password?')));
+    h('p', {}, 'New here? ', h('a', { href: `/register${params.toString() ? `?${params}` : ''}` }, 'Create an account')),
+    h('p', {}, h('a', { href: '/forgot', id: 'forgot-link' }, 'Forgot your password?')));
 }
 
 // The answer is the same whether or not an account has the address (the API says so too).
@@ -359,13 +359,21 @@ async function forgotPage(_params, _id, show) {
     h('button', { type: 'submit' }, 'Email me a link')), async ({ email }) => {
     const r = await api('POST', '/users/password-reset', { body: { email } });
     show(h('h1', {}, 'Check your email'), h('p', { id: 'forgot-sent' }, r.message),
-      h('p', {}, h('a', { href: '#/login' }, 'Back to sign in')));
+      h('p', {}, h('a', { href: '/login' }, 'Back to sign in')));
   });
   show(h('h1', {}, 'Forgot your password?'), h('p', { class: 'muted' }, 'We will email you a link to choose a new one.'), form);
 }
 
-async function resetPage(params, _id, show) {
+/** The link's token, taken out of the address bar: the emails carry it after `#`, which no request
+ *  sends, and a reload or a shared screenshot of the page must not send or show it either. */
+function takeToken(params) {
   const token = params.get('token') || '';
+  if (token) history.replaceState(null, '', location.pathname);
+  return token;
+}
+
+async function resetPage(params, _id, show) {
+  const token = takeToken(params);
   const form = formHandler(h('form', { class: 'form panel', id: 'reset-form' },
     field('New password (8 to 128 characters)', { name: 'password', type: 'password', required: true, minlength: '8', maxlength: '128', autocomplete: 'new-password' }),
     h('button', { type: 'submit' }, 'Set password')), async ({ password }) => {
@@ -373,7 +381,7 @@ async function resetPage(params, _id, show) {
     // Every session ended with the reset, this browser's too.
     session.clear();
     sessionStorage.setItem('login-message', 'Your password is set. Sign in with it.');
-    go('#/login');
+    go('/login');
   });
   show(h('h1', {}, 'Choose a new password'), form);
 }
@@ -389,20 +397,20 @@ async function registerPage(params, _id, show) {
     toast('Welcome to Bean & Leaf!');
     afterLogin(params);
   });
-  show(h('h1', {}, 'Create your account'), form, h('p', {}, 'Already have one? ', h('a', { href: '#/login' }, 'Sign in')));
+  show(h('h1', {}, 'Create your account'), form, h('p', {}, 'Already have one? ', h('a', { href: '/login' }, 'Sign in')));
 }
 
 // Opened from the email mailed at registration.
 async function verifyPage(params, _id, show) {
   try {
-    await api('POST', '/users/verify-email', { body: { token: params.get('token') || '' } });
+    await api('POST', '/users/verify-email', { body: { token: takeToken(params) } });
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
     return show(h('h1', {}, 'Confirm your email'), h('p', { id: 'verify-failed' }, err.message),
-      h('p', {}, 'Signed in? Your account page sends a new link.'), h('a', { href: '#/account' }, 'Your account'));
+      h('p', {}, 'Signed in? Your account page sends a new link.'), h('a', { href: '/account' }, 'Your account'));
   }
   show(h('h1', {}, 'Thank you'), h('p', { id: 'verified' }, 'Your email address is confirmed: you can pay by card.'),
-    h('a', { href: '#/' }, 'Back to the shop'));
+    h('a', { href: '/' }, 'Back to the shop'));
 }
 
 async function accountPage(_params, _id, show) {
@@ -435,7 +443,7 @@ async function accountPage(_params, _id, show) {
     session.clear();
     cart.forgetCount();
     toast(done);
-    go('#/');
+    go('/');
   } }, label);
   const sessions = h('div', { class: 'actions' },
     signOut('/users/logout', 'Sign out', 'Signed out'),

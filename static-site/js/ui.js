@@ -168,7 +168,7 @@ export const CARRIERS = { ups: 'UPS', usps: 'USPS', fedex: 'FedEx', dhl: 'DHL', 
 export function orderCard(o, actions = []) {
   return h('article', { class: 'panel order', 'data-order': o.id },
     h('header', {},
-      h('div', {}, h('strong', {}, h('a', { href: `#/orders/${o.id}` }, `Order ${o.id.slice(-8)}`)), ' ', h('span', { class: 'muted' }, date(o.created_at))),
+      h('div', {}, h('strong', {}, h('a', { href: `/orders/${o.id}` }, `Order ${o.id.slice(-8)}`)), ' ', h('span', { class: 'muted' }, date(o.created_at))),
       h('div', { class: 'actions' }, paymentBadge(o.payment_status || 'unpaid', o.status), statusBadge(o.status))),
     h('ul', {}, o.items.map((l) => h('li', {}, `${l.quantity} × ${l.name} — ${money(l.unit_price_cents * l.quantity, o.currency)}`))),
     h('div', { class: 'actions', style: 'justify-content:space-between;margin-top:10px' },

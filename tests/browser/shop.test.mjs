@@ -463,10 +463,22 @@ journey('a shopper stays signed in past the access token, and signs out everywhe
   }, soon);
   const meCalls = [];
   page.on('request', (r) => { if (r.url().endsWith('/users/me')) meCalls.push(r.method()); });
-  await page.goto(`${site}#/orders`);
-  await page.goto(`${site}#/account`);
+  // Through the app's own links: the page is not loaded again, only drawn.
+  const loads = [];
+  page.on('load', () => loads.push(page.url()));
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Orders' }).click();
+  await page.getByRole('heading', { name: 'Your orders' }).waitFor();
+  assert.equal(page.url(), `${site}orders`);
+  await page.locator('#nav-account').click();
   await page.getByRole('heading', { name: 'Your account' }).waitFor();
+  assert.equal(page.url(), `${site}account`);
+  assert.deepEqual(loads, [], 'moved without reloading');
   assert.deepEqual(meCalls.filter((m) => m === 'GET'), ['GET'], 'renewed ahead, so the first call succeeded');
+  // Back goes back, through the history.
+  await page.goBack();
+  await page.getByRole('heading', { name: 'Your orders' }).waitFor();
+  await page.goForward();
+  await page.getByRole('heading', { name: 'Your account' }).waitFor();
   const after = await page.evaluate(() => sessionStorage.getItem('refresh'));
   assert.notEqual(after, rotated, 'renewed ahead of expiry');
   // Sign out everywhere: this tab's session ends, and so does any other.
@@ -557,7 +569,7 @@ journey('an admin creates a product with an image, sees it in the catalog and sh
   await page.getByRole('heading', { name: 'Manage the shop' }).waitFor();
   await mergeDone;
   await page.waitForTimeout(300);
-  assert.match(page.url(), /#\/admin\/products$/, 'the end of sign-in pulled the admin away from the page they opened');
+  assert.match(page.url(), /\/admin\/products$/, 'the end of sign-in pulled the admin away from the page they opened');
   await page.unroute(`${api}/cart`);
   await page.screenshot({ path: path.join(shots, 'admin-products.png') });
 
@@ -765,7 +777,7 @@ journey('the owner sees a paid order in the sales figures and among the best sel
   assert.ok(!lowNames.includes(name), 'eight left is not low');
   const lowRow = page.locator('#low-stock tbody tr', { hasText: filter });
   assert.equal(await lowRow.locator('td').nth(1).innerText(), '1');
-  assert.equal(await lowRow.getByRole('link').getAttribute('href'), `#/admin/products/${filterMade.body.id}`);
+  assert.equal(await lowRow.getByRole('link').getAttribute('href'), `/admin/products/${filterMade.body.id}`);
   // The accountant's file: every order of the range, this one included, as one CSV.
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download these orders (CSV)' }).click()]);
   assert.match(download.suggestedFilename(), /^orders-\d{4}-\d{2}-\d{2}-to-\d{4}-\d{2}-\d{2}\.csv$/);
@@ -892,19 +904,19 @@ journey('every page loads without a layout shift and with no accessibility viola
     assert.equal(made.status, 201, JSON.stringify(made.body));
   }
   const pages = {
-    guest: ['#/', '#/?q=audit', `#/product/${products[0].id}`, '#/cart', '#/login', '#/register', '#/forgot'],
-    shopper: ['#/account', '#/orders', `#/orders/${order.body.id}`, '#/checkout'],
-    admin: ['#/admin/sales', '#/admin/products', '#/admin/products/new', '#/admin/orders', '#/admin/customers', `#/admin/customers/${login.body.user.id}`, '#/admin/promotions', '#/admin/settings', '#/admin/audit'],
+    guest: ['', `category/${products[0].category}`, 'search?q=audit', `products/${products[0].slug}`, `product/${products[0].id}`, 'cart', 'login', 'register', 'forgot'],
+    shopper: ['account', 'orders', `orders/${order.body.id}`, 'checkout'],
+    admin: ['admin/sales', 'admin/products', 'admin/products/new', 'admin/orders', 'admin/customers', `admin/customers/${login.body.user.id}`, 'admin/promotions', 'admin/settings', 'admin/audit'],
   };
   const found = [];
-  for (const [who, hashes] of Object.entries(pages)) {
+  for (const [who, paths] of Object.entries(pages)) {
     if (who === 'shopper') await signInAs(page, login);
     if (who === 'admin') await signInAs(page, admin);
-    for (const hash of hashes) {
-      const { cls, shifted, violations } = await inspect(page, site + hash);
-      console.log(`${hash}: CLS ${cls.toFixed(3)}, ${violations.length} accessibility violation(s)`);
-      if (cls > 0.02) found.push(`${hash}: layout shift ${cls.toFixed(3)} (at most 0.02): ${shifted.join('; ')}`);
-      for (const v of violations) found.push(`${hash}: ${v}`);
+    for (const at of paths) {
+      const { cls, shifted, violations } = await inspect(page, site + at);
+      console.log(`/${at}: CLS ${cls.toFixed(3)}, ${violations.length} accessibility violation(s)`);
+      if (cls > 0.02) found.push(`/${at}: layout shift ${cls.toFixed(3)} (at most 0.02): ${shifted.join('; ')}`);
+      for (const v of violations) found.push(`/${at}: ${v}`);
     }
   }
   assert.deepEqual(found, []);
