@@ -112,6 +112,9 @@ export async function hydrate(root) {
 async function productPage(_params, id, show) {
   const p = await api('GET', `/products/${encodeURIComponent(id)}`);
   document.title = `${p.name} — Bean & Leaf`;
+  // This address is the script's; the product's own page is /products/<slug>.
+  const canonical = document.querySelector('link[rel="canonical"]') || document.head.appendChild(h('link', { rel: 'canonical' }));
+  canonical.href = `${location.origin}/products/${p.slug}`;
   const qty = h('input', { id: 'qty', class: 'qty', type: 'number', min: '1', max: String(Math.min(99, Math.max(p.stock, 1))), value: '1', inputmode: 'numeric' });
   const button = h('button', { disabled: p.stock <= 0, onclick: (e) => addToCart(p, Math.max(1, Math.min(99, Number(qty.value) || 1)), e.currentTarget) },
     p.stock > 0 ? 'Add to cart' : 'Sold out');

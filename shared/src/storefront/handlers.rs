@@ -2,6 +2,7 @@
 //! `ProductDeleted` events (and of `{"rebuild": true}`, invoked after a deploy) that rewrites the
 //! public pages they change.
 
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
@@ -19,20 +20,30 @@ use crate::{
 /// The most products the pages list; a larger catalog needs a sitemap index (not built yet).
 pub const MAX_PRODUCTS: usize = 5_000;
 
-fn change_of(input: &Value) -> ApiResult<Option<Change>> {
-    if input.get("rebuild") == Some(&Value::Bool(true)) {
-        return Ok(Some(Change::Rebuild));
-    }
-    let event: Event = serde_json::from_value(input["detail"].clone())
-        .map_err(|e| ApiError::internal(format!("not a shop event: {e}")))?;
-    Ok(match event.data {
-        Payload::Product(data) => Some(Change::Product(data)),
-        _ => None,
+/// What invokes render-pages: a bus rule's event, or the deploy's `{"rebuild": true}`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Input {
+    Rebuild { rebuild: bool },
+    Bus { detail: Box<Event> },
+}
+
+fn change_of(input: Value) -> ApiResult<Option<Change>> {
+    let input: Input = serde_json::from_value(input).map_err(|_| {
+        ApiError::internal("neither a catalog event from the bus nor {\"rebuild\": true}")
+    })?;
+    Ok(match input {
+        Input::Rebuild { rebuild } => rebuild.then_some(Change::Rebuild),
+        Input::Bus { detail } => match detail.data {
+            Payload::Product(data) => Some(Change::Product(data)),
+            _ => None,
+        },
     })
 }
 
+/// Rewrites the pages `input` changes, from the catalog as it is when it runs.
 pub async fn render_pages(app: &'static App, input: Value) -> ApiResult<Value> {
-    let Some(change) = change_of(&input)? else {
+    let Some(change) = change_of(input)? else {
         return Ok(json!({ "written": 0 }));
     };
     let Some(url) = app.settings.site.url.as_deref() else {

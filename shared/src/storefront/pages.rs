@@ -492,11 +492,14 @@ pub fn sitemap(site: &Site, categories: &[Category], products: &[ProductView]) -
     out
 }
 
-/// `robots.txt`: everything but the shopper's own pages may be crawled; the sitemap says where.
+/// `robots.txt`: the public pages may be crawled; not the shopper's own pages, the site's search
+/// results, or `/product/<id>` (the script's address of a product, whose page is `/products/<slug>`).
+/// The sitemap says where the pages are.
 pub fn robots(site: &Site) -> String {
     format!(
         "User-agent: *\nDisallow: /api/\nDisallow: /cart\nDisallow: /checkout\nDisallow: /orders\n\
-         Disallow: /account\nDisallow: /admin\nAllow: /\n\nSitemap: {}/{SITEMAP_KEY}\n",
+         Disallow: /account\nDisallow: /admin\nDisallow: /search\nDisallow: /product/\nAllow: /\n\n\
+         Sitemap: {}/{SITEMAP_KEY}\n",
         site.url
     )
 }
@@ -631,7 +634,13 @@ mod tests {
         assert!(xml.contains(
             "<url><loc>https://shop.example/products/earl-grey</loc><lastmod>2026-12-02T10:00:00"
         ));
-        assert!(robots(&site()).contains("Sitemap: https://shop.example/sitemap.xml"));
+        let robots = robots(&site());
+        assert!(robots.contains("Sitemap: https://shop.example/sitemap.xml"));
+        assert!(robots.contains("Disallow: /search\n") && robots.contains("Disallow: /product/\n"));
+        assert!(
+            !robots.contains("Disallow: /products"),
+            "the product pages are crawled"
+        );
     }
 
     #[test]
