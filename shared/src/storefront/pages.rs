@@ -492,13 +492,13 @@ pub fn sitemap(site: &Site, categories: &[Category], products: &[ProductView]) -
     out
 }
 
-/// `robots.txt`: the public pages may be crawled; not the shopper's own pages, the site's search
-/// results, or `/product/<id>` (the script's address of a product, whose page is `/products/<slug>`).
-/// The sitemap says where the pages are.
+/// `robots.txt`: the public pages and search results may be crawled; not the shopper's own pages,
+/// or `/product/<id>` (the script's address of a product, whose page is `/products/<slug>`). The
+/// sitemap says where the pages are.
 pub fn robots(site: &Site) -> String {
     format!(
         "User-agent: *\nDisallow: /api/\nDisallow: /cart\nDisallow: /checkout\nDisallow: /orders\n\
-         Disallow: /account\nDisallow: /admin\nDisallow: /search\nDisallow: /product/\nAllow: /\n\n\
+         Disallow: /account\nDisallow: /admin\nDisallow: /product/\nAllow: /\n\n\
          Sitemap: {}/{SITEMAP_KEY}\n",
         site.url
     )
@@ -636,7 +636,7 @@ mod tests {
         ));
         let robots = robots(&site());
         assert!(robots.contains("Sitemap: https://shop.example/sitemap.xml"));
-        assert!(robots.contains("Disallow: /search\n") && robots.contains("Disallow: /product/\n"));
+        assert!(robots.contains("Disallow: /product/\n") && !robots.contains("/search"));
         assert!(
             !robots.contains("Disallow: /products"),
             "the product pages are crawled"
