@@ -30,6 +30,8 @@ type Https = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// One object call answers within this or fails (the function retries the whole event).
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// Tries of a call S3 answers with a 500 or 503.
+const ATTEMPTS: u32 = 3;
 
 /// How a written object is served.
 #[derive(Debug, Clone, Copy)]
@@ -83,8 +85,36 @@ impl Objects {
             .map_err(|e| ApiError::internal(e.clone()))
     }
 
-    /// Sends one signed request for `key`; the status and body of the answer.
+    /// Sends a signed request for `key`, again (after 50 then 100 ms) when S3 answers 500 or 503,
+    /// as the SDKs do: S3 asks clients to retry those. The status and body of the last answer.
     async fn call(
+        &self,
+        credentials: &Credentials,
+        method: Method,
+        key: &str,
+        body: Bytes,
+        headers: &[(&str, &str)],
+    ) -> ApiResult<(StatusCode, Bytes)> {
+        let mut delay = Duration::from_millis(50);
+        for _ in 1..ATTEMPTS {
+            let answer = self
+                .call_once(credentials, method.clone(), key, body.clone(), headers)
+                .await?;
+            if !matches!(
+                answer.0,
+                StatusCode::INTERNAL_SERVER_ERROR | StatusCode::SERVICE_UNAVAILABLE
+            ) {
+                return Ok(answer);
+            }
+            tokio::time::sleep(delay).await;
+            delay *= 2;
+        }
+        self.call_once(credentials, method, key, body, headers)
+            .await
+    }
+
+    /// Sends one signed request for `key`; the status and body of the answer.
+    async fn call_once(
         &self,
         credentials: &Credentials,
         method: Method,
@@ -264,5 +294,58 @@ mod tests {
         .unwrap();
         assert_eq!(event.key_in("shop-images"), Some("uploads/a"));
         assert_eq!(event.key_in("another"), None);
+    }
+
+    /// An S3 stand-in answering each connection with the next of `statuses`; the requests it got.
+    fn answering(statuses: Vec<u16>) -> (String, std::sync::mpsc::Receiver<String>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for (status, conn) in statuses.into_iter().zip(listener.incoming()) {
+                let mut conn = conn.unwrap();
+                let mut buf = [0u8; 8192];
+                let n = conn.read(&mut buf).unwrap();
+                let head = String::from_utf8_lossy(&buf[..n])
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                tx.send(head).unwrap();
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+                conn.write_all(reply.as_bytes()).unwrap();
+            }
+        });
+        (url, rx)
+    }
+
+    fn local(url: &str) -> Objects {
+        let env = std::collections::HashMap::from([
+            ("USERS_TABLE", "u".to_string()),
+            ("PRODUCTS_TABLE", "p".to_string()),
+            ("ORDERS_TABLE", "o".to_string()),
+            ("JWT_SECRET", "x".repeat(40)),
+            ("S3_ENDPOINT", url.to_string()),
+            ("DYNAMODB_ENDPOINT", "http://127.0.0.1:1".to_string()),
+        ]);
+        let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+        Objects::new(&config, "site")
+    }
+
+    #[tokio::test]
+    async fn a_500_or_503_is_tried_again_and_other_failures_are_not() {
+        let creds = Credentials::new("k", "s", None, None, "test");
+        let (url, seen) = answering(vec![500, 503, 204]);
+        local(&url).delete(&creds, "pages/a.html").await.unwrap();
+        assert_eq!(seen.try_iter().count(), 3, "two retries, then the answer");
+        let (url, seen) = answering(vec![500, 500, 500]);
+        assert!(local(&url).delete(&creds, "pages/a.html").await.is_err());
+        assert_eq!(seen.try_iter().count(), 3, "three tries at most");
+        let (url, seen) = answering(vec![403, 200]);
+        assert!(local(&url).get(&creds, "pages/a.html").await.is_err());
+        assert_eq!(seen.try_iter().count(), 1, "a refusal is final");
     }
 }
