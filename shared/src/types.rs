@@ -276,6 +276,12 @@ impl Cents {
         self.0
     }
 
+    /// `12.34` (never through a float), as a feed or a spreadsheet reads an amount.
+    pub fn decimal(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        format!("{sign}{}.{:02}", self.0.abs() / 100, self.0.abs() % 100)
+    }
+
     /// `self * qty`; cannot overflow for prices and quantities within their bounds.
     pub fn times(self, qty: Quantity) -> Cents {
         Cents(self.0 * i64::from(qty.get()))

@@ -71,7 +71,8 @@ pub fn money(cents: i64, currency: &str) -> String {
     }
 }
 
-fn escape(s: &str) -> String {
+/// Text for HTML content and attribute values.
+pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -98,11 +98,8 @@ fn cell(raw: &str) -> String {
     }
 }
 
-/// Cents as `12.34` (never through a float).
 fn amount(c: Cents) -> String {
-    let v = c.get();
-    let sign = if v < 0 { "-" } else { "" };
-    format!("{sign}{}.{:02}", v.abs() / 100, v.abs() % 100)
+    c.decimal()
 }
 
 #[cfg(test)]
