@@ -306,7 +306,8 @@ pub struct ProductData {
 }
 
 impl ProductData {
-    fn of(p: &ProductView) -> Self {
+    /// The product as its page shows it, with no move recorded.
+    pub fn of(p: &ProductView) -> Self {
         ProductData {
             product_id: p.id.clone(),
             name: p.name.clone(),

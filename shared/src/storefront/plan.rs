@@ -166,20 +166,6 @@ mod tests {
         }
     }
 
-    fn data(p: &ProductView) -> ProductData {
-        ProductData {
-            product_id: p.id.clone(),
-            name: p.name.clone(),
-            slug: p.slug.clone(),
-            category: p.category.clone(),
-            price_cents: p.price_cents,
-            currency: p.currency.clone(),
-            in_stock: true,
-            previous_slug: None,
-            previous_category: None,
-        }
-    }
-
     fn keys(out: &[Output]) -> Vec<&str> {
         out.iter().map(|o| o.key.as_str()).collect()
     }
@@ -195,7 +181,12 @@ mod tests {
             product("a", "Assam", "tea"),
             product("b", "Bolivia", "coffee"),
         );
-        let out = plan(&Change::Product(data(&a)), &shell, &SITE, &[a.clone(), b]);
+        let out = plan(
+            &Change::Product(ProductData::of(&a)),
+            &shell,
+            &SITE,
+            &[a.clone(), b],
+        );
         assert_eq!(
             keys(&out),
             [
@@ -213,7 +204,7 @@ mod tests {
     fn a_renamed_product_leaves_a_page_that_sends_on_and_both_categories_are_rewritten() {
         let shell = Shell::parse(SHELL).unwrap();
         let now = product("a", "Assam Gold", "black-tea");
-        let mut d = data(&now);
+        let mut d = ProductData::of(&now);
         d.previous_slug = Some(Slug::parse("assam").unwrap());
         d.previous_category = Some(Category::parse("tea").unwrap());
         let out = plan(&Change::Product(d), &shell, &SITE, &[now]);
@@ -232,7 +223,12 @@ mod tests {
     fn a_deleted_product_sends_visitors_to_its_category_and_leaves_the_sitemap() {
         let shell = Shell::parse(SHELL).unwrap();
         let (gone, other) = (product("a", "Assam", "tea"), product("c", "Ceylon", "tea"));
-        let out = plan(&Change::Product(data(&gone)), &shell, &SITE, &[other]);
+        let out = plan(
+            &Change::Product(ProductData::of(&gone)),
+            &shell,
+            &SITE,
+            &[other],
+        );
         let page = body(&out, "pages/products/assam.html");
         assert!(page.contains("noindex") && page.contains("url=https://shop.example/category/tea"));
         assert!(!body(&out, "sitemap.xml").contains("/products/assam"));
