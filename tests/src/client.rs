@@ -134,6 +134,11 @@ pub fn route(method: &str, path: &str) -> Option<(&'static str, HashMap<String, 
     })
 }
 
+/// How long one function's first request may take to start it (a build is done; this is
+/// `cargo run` waiting for the build lock and the process's init), and how often it is asked.
+const START_DEADLINE: std::time::Duration = std::time::Duration::from_secs(180);
+const START_TRIES: usize = 2;
+
 impl Api {
     /// Sends `req` and returns the response (status, headers, JSON body).
     pub async fn send(&self, req: TestRequest) -> TestResponse {
@@ -194,9 +199,22 @@ impl Api {
         let mut called = 0;
         for (method, template, function) in routes().iter().filter(|r| wanted(&r.2)) {
             let path = template.replace("{id}", &id);
-            let r = self
-                .send(crate::request(method, &path).raw(&too_large))
-                .await;
+            let send = || self.send(crate::request(method, &path).raw(&too_large));
+            // A start that has not answered in time is asked once more (a request lost while
+            // its process came up), then named, rather than holding everything after it.
+            let mut r = None;
+            for _ in 0..START_TRIES {
+                r = tokio::time::timeout(START_DEADLINE, send()).await.ok();
+                if r.is_some() {
+                    break;
+                }
+            }
+            let Some(r) = r else {
+                return Err(format!(
+                    "{function} ({method} {path}) did not answer in {START_TRIES} tries of {} s",
+                    START_DEADLINE.as_secs()
+                ));
+            };
             if r.status() != 413 {
                 return Err(format!(
                     "{function} ({method} {path}) answered {}: {}",
