@@ -135,6 +135,31 @@ pub struct ProductView {
     pub updated_at: Timestamp,
 }
 
+#[cfg(test)]
+impl ProductView {
+    /// The product the unit tests start from: `name` (its slug made from it), tea, $5.00, one in
+    /// stock, no description or picture.
+    pub fn example(name: &str) -> ProductView {
+        let at = Timestamp::parse("2026-12-01T00:00:00Z").expect("a valid time");
+        ProductView {
+            id: ProductId::from_trusted("01JBPRODUCT000000000000000"),
+            name: name.into(),
+            slug: Slug::from_name(name).expect("a name with letters"),
+            description: String::new(),
+            price_cents: Cents::price("example", 500).expect("a valid price"),
+            currency: Currency::parse("USD").expect("a valid currency"),
+            category: Category::parse("tea").expect("a valid category"),
+            stock: 1,
+            weight_grams: Grams::default(),
+            tax_class: TaxClass::default(),
+            image_url: None,
+            picture: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+}
+
 /// `GET /admin/low-stock`: the products at or under the threshold, fewest first, as many as asked;
 /// `more` when others are at or under it too.
 #[derive(Debug, Serialize)]

@@ -697,20 +697,8 @@ mod tests {
 
     fn shown(name: &str, stock: i64) -> ProductView {
         ProductView {
-            id: ProductId::from_trusted("p1"),
-            name: name.into(),
-            slug: Slug::from_name(name).unwrap(),
-            description: String::new(),
-            price_cents: Cents::price("p", 500).unwrap(),
-            currency: Currency::parse("USD").unwrap(),
-            category: Category::parse("tea").unwrap(),
             stock,
-            weight_grams: Default::default(),
-            tax_class: Default::default(),
-            image_url: None,
-            picture: None,
-            created_at: Timestamp::parse("2026-12-01T00:00:00Z").unwrap(),
-            updated_at: Timestamp::parse("2026-12-01T00:00:00Z").unwrap(),
+            ..ProductView::example(name)
         }
     }
 

@@ -467,7 +467,7 @@ pub fn robots(site: &Site) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{Cents, Currency, ProductId, Timestamp};
+    use crate::types::{Cents, Timestamp};
 
     const SHELL: &str = "<!doctype html><html><head><meta charset=\"utf-8\">\n  <title>Shop</title>\n  \
         <meta name=\"description\" content=\"Shell\">\n  <script type=\"module\" src=\"/js/main.0a1b2c3d4e.js\"></script>\n</head>\
@@ -482,20 +482,12 @@ mod tests {
 
     fn product(name: &str, stock: i64) -> ProductView {
         ProductView {
-            id: ProductId::from_trusted("01JBPRODUCT000000000000000"),
-            name: name.into(),
-            slug: Slug::from_name(name).unwrap(),
             description: "Bergamot & black tea </script> \"strong\"".into(),
             price_cents: Cents::price("p", 123_450).unwrap(),
-            currency: Currency::parse("USD").unwrap(),
-            category: Category::parse("tea").unwrap(),
             stock,
-            weight_grams: Default::default(),
-            tax_class: Default::default(),
             image_url: Some("https://img.example/p/1-640.webp".into()),
-            picture: None,
-            created_at: Timestamp::parse("2026-12-01T00:00:00Z").unwrap(),
             updated_at: Timestamp::parse("2026-12-02T10:00:00Z").unwrap(),
+            ..ProductView::example(name)
         }
     }
 

@@ -138,7 +138,7 @@ pub fn plan(change: &Change, shell: &Shell, site: &Site, catalog: &[ProductView]
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{Cents, Currency, ProductId, Timestamp};
+    use crate::types::ProductId;
 
     const SHELL: &str =
         "<html><head><title>S</title></head><body><main id=\"app\">x</main></body></html>";
@@ -150,19 +150,8 @@ mod tests {
     fn product(id: &str, name: &str, category: &str) -> ProductView {
         ProductView {
             id: ProductId::from_trusted(id),
-            name: name.into(),
-            slug: Slug::from_name(name).unwrap(),
-            description: String::new(),
-            price_cents: Cents::price("p", 500).unwrap(),
-            currency: Currency::parse("USD").unwrap(),
             category: Category::parse(category).unwrap(),
-            stock: 1,
-            weight_grams: Default::default(),
-            tax_class: Default::default(),
-            image_url: None,
-            picture: None,
-            created_at: Timestamp::parse("2026-12-01T00:00:00Z").unwrap(),
-            updated_at: Timestamp::parse("2026-12-01T00:00:00Z").unwrap(),
+            ..ProductView::example(name)
         }
     }
 
