@@ -352,7 +352,9 @@ locals {
         { table = "users", actions = ["GetItem"] },
         { table = "products", actions = ["GetItem"] },
       ]
-      s3          = ["PutObject"]
+      s3 = [
+        { prefix = "uploads/", actions = ["PutObject"] },
+      ]
       site        = []
       events      = []
       ses         = []
@@ -369,7 +371,10 @@ locals {
         { table = "users", actions = ["PutItem"] },
         { table = "products", actions = ["GetItem", "UpdateItem"] },
       ]
-      s3          = ["GetObject", "PutObject", "DeleteObject"]
+      s3 = [
+        { prefix = "uploads/", actions = ["GetObject", "DeleteObject"] },
+        { prefix = "products/", actions = ["PutObject"] },
+      ]
       site        = []
       events      = []
       ses         = []

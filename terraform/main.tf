@@ -230,10 +230,10 @@ resource "aws_iam_role_policy" "fn" {
         Action   = [for a in grant.actions : "dynamodb:${a}"]
         Resource = endswith(grant.table, ":index") ? "${local.tables[trimsuffix(grant.table, ":index")].arn}/index/*" : local.tables[grant.table].arn
       }],
-      length(each.value.s3) == 0 ? [] : [{
+      [for grant in each.value.s3 : {
         Effect   = "Allow"
-        Action   = [for a in each.value.s3 : "s3:${a}"]
-        Resource = ["${aws_s3_bucket.images.arn}/products/*", "${aws_s3_bucket.images.arn}/uploads/*"]
+        Action   = [for a in grant.actions : "s3:${a}"]
+        Resource = "${aws_s3_bucket.images.arn}/${grant.prefix}*"
       }],
       length(each.value.site) == 0 ? [] : [{
         Effect   = "Allow"

@@ -79,7 +79,7 @@ def uploaded():
 
 
 # What the functions may touch in the images bucket: the pictures and the admins' uploads.
-IMAGE_PREFIXES = ["products/*", "uploads/*"]
+IMAGE_PREFIXES = ["products/", "uploads/"]
 
 
 def unrouted():
@@ -145,8 +145,8 @@ def load_terraform(directory=ROOT / "terraform"):
 def expected_grants(spec):
     """{resource: sorted actions} for one function, from Cargo.toml."""
     grants = {f"dynamodb:{t}": sorted(f"dynamodb:{a}" for a in acts) for t, acts in spec.get("dynamodb", {}).items()}
-    if spec.get("s3"):
-        grants["s3:images"] = sorted(f"s3:{a}" for a in spec["s3"])
+    for prefix, acts in spec.get("s3", {}).items():
+        grants[f"s3:images/{prefix}"] = sorted(f"s3:{a}" for a in acts)
     if spec.get("site"):
         grants["s3:site"] = sorted(f"s3:{a}" for a in spec["site"])
     for t in spec.get("streams", []):
@@ -225,11 +225,7 @@ def template_functions(t):
 
 
 def resource_of(res):
-    """Maps a policy Resource back to "dynamodb:<table>[:index]" or "s3:images"."""
-    if isinstance(res, list):
-        subs = [r["Fn::Sub"] for r in res]
-        assert subs == [f"${{ImagesBucket.Arn}}/{p}" for p in IMAGE_PREFIXES], f"unexpected policy resource {res!r}"
-        return "s3:images"
+    """Maps a policy Resource back to "dynamodb:<table>[:index]", "s3:images/<prefix>", ..."""
     if res == "*":
         return "stream:*"
     if isinstance(res, dict) and "Fn::GetAtt" in res:
@@ -241,6 +237,10 @@ def resource_of(res):
     sub = res["Fn::Sub"] if isinstance(res, dict) else res
     if sub == "${SiteBucket.Arn}/*":
         return "s3:site"
+    m = re.fullmatch(r"\$\{ImagesBucket\.Arn\}/([a-z]+/)\*", sub)
+    if m:
+        assert m.group(1) in IMAGE_PREFIXES, f"a grant outside the functions' prefixes: {res!r}"
+        return f"s3:images/{m.group(1)}"
     if sub.endswith(":identity/*"):
         return "ses:sender"
     m = re.fullmatch(r"\$\{(\w+)\.Arn\}/index/\*", sub)
@@ -342,8 +342,8 @@ def check_terraform(tf, template_env):
         problems += diff(f"terraform {fn} memory", access()[fn]["memory"], spec["memory"])
         problems += diff(f"terraform {fn} reserved concurrency", access()[fn].get("concurrency"), None if spec["concurrency"] in (None, "null") else spec["concurrency"])
         grants = {f"dynamodb:{g['table']}": sorted(f"dynamodb:{a}" for a in g["actions"]) for g in spec["dynamodb"]}
-        if spec["s3"]:
-            grants["s3:images"] = sorted(f"s3:{a}" for a in spec["s3"])
+        for g in spec["s3"]:
+            grants[f"s3:images/{g['prefix']}"] = sorted(f"s3:{a}" for a in g["actions"])
         if spec["site"]:
             grants["s3:site"] = sorted(f"s3:{a}" for a in spec["site"])
         for t in spec["streams"]:

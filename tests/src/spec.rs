@@ -68,8 +68,9 @@ pub struct Function {
     /// table -> actions
     #[serde(default)]
     pub dynamodb: toml::Table,
+    /// images bucket key prefix (`products/`, `uploads/`) -> actions on the objects under it
     #[serde(default)]
-    pub s3: Vec<String>,
+    pub s3: toml::Table,
     /// Actions on the storefront's bucket (its published pages).
     #[serde(default)]
     pub site: Vec<String>,

@@ -35,7 +35,9 @@ pub struct Function {
     pub memory_note: Option<String>,
     /// `(table, actions)`; a table named `<table>:index` means its indexes.
     pub dynamodb: Vec<(String, Vec<String>)>,
-    pub s3: Vec<String>,
+    /// `(prefix, actions)` in the images bucket: a function gets each action only under the
+    /// prefix that needs it.
+    pub s3: Vec<(String, Vec<String>)>,
     /// Actions on the storefront's bucket.
     pub site: Vec<String>,
     /// EventBridge actions on the shop's bus; SES actions from the configured sender.
@@ -192,6 +194,38 @@ pub fn pascal(kebab: &str) -> String {
         .collect()
 }
 
+/// Grants as Terraform rows: `{ <key> = "...", actions = [...] }`.
+fn grant_rows(key: &str, grants: &[(String, Vec<String>)]) -> crate::hcl::Value {
+    use crate::hcl::{Attr, Value};
+    Value::List(
+        grants
+            .iter()
+            .map(|(on, actions)| {
+                Value::Row(vec![
+                    Attr::new(key, on.as_str()),
+                    Attr::new("actions", Value::from(actions.clone())),
+                ])
+            })
+            .collect(),
+    )
+}
+
+/// `name`'s grants in the images bucket, each under one of the prefixes the functions use.
+fn images_grant(name: &str, s3: &toml::Table) -> Result<Vec<(String, Vec<String>)>, String> {
+    let grants: Vec<(String, Vec<String>)> =
+        spec::ordered(&format!("the S3 grant of {name}:"), s3)?;
+    match grants
+        .iter()
+        .find(|(prefix, _)| !crate::sam::IMAGE_PREFIXES.contains(&prefix.as_str()))
+    {
+        Some((prefix, _)) => Err(format!(
+            "{name} is granted S3 actions under {prefix}, which is none of {:?}",
+            crate::sam::IMAGE_PREFIXES
+        )),
+        None => Ok(grants),
+    }
+}
+
 /// The functions of `cargo_toml`, in manifest order.
 pub fn manifest(cargo_toml: &str) -> Result<Vec<Function>, String> {
     let doc: spec::CargoToml = toml::from_str(cargo_toml).map_err(|e| e.to_string())?;
@@ -229,12 +263,12 @@ pub fn manifest(cargo_toml: &str) -> Result<Vec<Function>, String> {
                 .find_map(|l| l.strip_prefix(&note_prefix))
                 .map(str::to_string),
             dynamodb: spec::ordered("the DynamoDB grant of", &f.dynamodb)?,
+            s3: images_grant(&name, &f.s3)?,
             name,
             trigger,
             handler: f.handler,
             memory: f.memory,
             concurrency: f.concurrency,
-            s3: f.s3,
             site: f.site,
             events: f.events,
             ses: f.ses,
@@ -368,16 +402,6 @@ pub fn terraform(fns: &[Function]) -> String {
     let functions = fns
         .iter()
         .map(|f| {
-            let grants = f
-                .dynamodb
-                .iter()
-                .map(|(table, actions)| {
-                    Value::Row(vec![
-                        Attr::new("table", table.as_str()),
-                        Attr::new("actions", strings(actions)),
-                    ])
-                })
-                .collect();
             let streams: Vec<String> = f
                 .stream()
                 .iter()
@@ -388,8 +412,8 @@ pub fn terraform(fns: &[Function]) -> String {
                 Attr::new("schedule", f.schedule()),
                 Attr::new("uploads", f.uploads()),
                 Attr::new("memory", f.memory),
-                Attr::new("dynamodb", Value::List(grants)),
-                Attr::new("s3", strings(&f.s3)),
+                Attr::new("dynamodb", grant_rows("table", &f.dynamodb)),
+                Attr::new("s3", grant_rows("prefix", &f.s3)),
                 Attr::new("site", strings(&f.site)),
                 Attr::new("events", strings(&f.events)),
                 Attr::new("ses", strings(&f.ses)),
@@ -687,7 +711,7 @@ mod tests {
 [workspace.metadata.shop.functions]
 # health: measured: 1 ms
 health = { handler = "health::health", memory = 512, dynamodb = { users = ["GetItem"] } }
-product-image = { handler = "catalog::product_image", memory = 1024, dynamodb = { users = ["GetItem"], "products:index" = ["Query"] }, s3 = ["PutObject"] }
+product-image = { handler = "catalog::product_image", memory = 1024, dynamodb = { users = ["GetItem"], "products:index" = ["Query"] }, s3 = { "uploads/" = ["PutObject"] } }
 expire = { handler = "payments::expire_orders", memory = 512, schedule = "rate(1 minute)", dynamodb = { "orders:index" = ["Query"] } }
 "#;
 
@@ -758,13 +782,8 @@ expire = { handler = "payments::expire_orders", memory = 512, schedule = "rate(1
             vec![
                 ("dynamodb:GetItem".into(), get_att("UsersTable.Arn")),
                 ("dynamodb:Query".into(), sub("${ProductsTable.Arn}/index/*")),
-                (
-                    "s3:PutObject".into(),
-                    serde_norway::Value::Sequence(vec![
-                        sub("${ImagesBucket.Arn}/products/*"),
-                        sub("${ImagesBucket.Arn}/uploads/*"),
-                    ])
-                ),
+                // Where the admin's browser posts the picture, and nowhere else.
+                ("s3:PutObject".into(), sub("${ImagesBucket.Arn}/uploads/*")),
             ]
         );
         assert_eq!(
@@ -897,7 +916,7 @@ expire = { handler = "payments::expire_orders", memory = 512, schedule = "rate(1
     #[test]
     fn an_upload_function_gets_the_bucket_rule_on_the_default_bus_and_retries() {
         let cargo = format!(
-            "{CARGO}resize = {{ handler = \"catalog::resize_image\", memory = 1024, uploads = \"uploads/\", s3 = [\"GetObject\"] }}\n"
+            "{CARGO}resize = {{ handler = \"catalog::resize_image\", memory = 1024, uploads = \"uploads/\", s3 = {{ \"uploads/\" = [\"GetObject\", \"DeleteObject\"], \"products/\" = [\"PutObject\"] }} }}\n"
         );
         let fns = manifest(&cargo).unwrap();
         let f = fns.iter().find(|f| f.name == "resize").unwrap();
@@ -935,5 +954,19 @@ expire = { handler = "payments::expire_orders", memory = 512, schedule = "rate(1
         // One spelling of the prefix: the one the function parses.
         let elsewhere = cargo.replace("uploads = \"uploads/\"", "uploads = \"incoming/\"");
         assert!(manifest(&elsewhere).unwrap_err().contains("incoming/"));
+        // Each action only under the prefix that needs it, and only the functions' prefixes.
+        let statements = &props["Policies"][0]["Statement"];
+        let put = statements
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|s| s["Action"][0] == "s3:PutObject")
+            .unwrap();
+        assert_eq!(
+            put["Resource"],
+            crate::sam::sub("${ImagesBucket.Arn}/products/*")
+        );
+        let anywhere = cargo.replace("\"products/\" = ", "\"\" = ");
+        assert!(manifest(&anywhere).unwrap_err().contains("none of"));
     }
 }

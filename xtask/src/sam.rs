@@ -179,9 +179,12 @@ fn statements(f: &Function) -> Vec<Value> {
         };
         out.push(allow("dynamodb", actions, resource));
     }
-    if !f.s3.is_empty() {
-        let prefixes = IMAGE_PREFIXES.map(|p| sub(format!("${{ImagesBucket.Arn}}/{p}*")));
-        out.push(allow("s3", &f.s3, list(prefixes)));
+    for (prefix, actions) in &f.s3 {
+        out.push(allow(
+            "s3",
+            actions,
+            sub(format!("${{ImagesBucket.Arn}}/{prefix}*")),
+        ));
     }
     if !f.site.is_empty() {
         out.push(allow("s3", &f.site, sub("${SiteBucket.Arn}/*")));
