@@ -85,8 +85,10 @@ impl Objects {
             .map_err(|e| ApiError::internal(e.clone()))
     }
 
-    /// Sends a signed request for `key`, again (after 50 then 100 ms) when S3 answers 500 or 503,
-    /// as the SDKs do: S3 asks clients to retry those. The status and body of the last answer.
+    /// Sends a signed request for `key`, again (after 50 then 100 ms) when S3 answers 500 or 503
+    /// or the connection fails before an answer (a pooled connection the other side had closed
+    /// while the function was busy or frozen), as the SDKs do: every request here (GET, PUT,
+    /// DELETE of one key) may be sent twice. The status and body of the last answer.
     async fn call(
         &self,
         credentials: &Credentials,
@@ -99,12 +101,11 @@ impl Objects {
         for _ in 1..ATTEMPTS {
             let answer = self
                 .call_once(credentials, method.clone(), key, body.clone(), headers)
-                .await?;
-            if !matches!(
-                answer.0,
-                StatusCode::INTERNAL_SERVER_ERROR | StatusCode::SERVICE_UNAVAILABLE
-            ) {
-                return Ok(answer);
+                .await;
+            match answer {
+                Ok((StatusCode::INTERNAL_SERVER_ERROR | StatusCode::SERVICE_UNAVAILABLE, _)) => {}
+                Ok(answer) => return Ok(answer),
+                Err(e) => tracing::warn!(error = %e.chain(), "S3 {method} {key}: trying again"),
             }
             tokio::time::sleep(delay).await;
             delay *= 2;
@@ -296,7 +297,8 @@ mod tests {
         assert_eq!(event.key_in("another"), None);
     }
 
-    /// An S3 stand-in answering each connection with the next of `statuses`; the requests it got.
+    /// An S3 stand-in answering each connection with the next of `statuses` (0: closing it
+    /// without an answer); the requests it got.
     fn answering(statuses: Vec<u16>) -> (String, std::sync::mpsc::Receiver<String>) {
         use std::io::{Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -313,6 +315,9 @@ mod tests {
                     .unwrap_or_default()
                     .to_string();
                 tx.send(head).unwrap();
+                if status == 0 {
+                    continue;
+                }
                 let reply = format!(
                     "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
                 );
@@ -335,8 +340,13 @@ mod tests {
         Objects::new(&config, "site")
     }
 
+    const STORED: Stored = Stored {
+        content_type: "text/plain",
+        cache_control: "no-cache",
+    };
+
     #[tokio::test]
-    async fn a_500_or_503_is_tried_again_and_other_failures_are_not() {
+    async fn a_500_or_503_or_a_lost_connection_is_tried_again_and_other_failures_are_not() {
         let creds = Credentials::new("k", "s", None, None, "test");
         let (url, seen) = answering(vec![500, 503, 204]);
         local(&url).delete(&creds, "pages/a.html").await.unwrap();
@@ -344,6 +354,16 @@ mod tests {
         let (url, seen) = answering(vec![500, 500, 500]);
         assert!(local(&url).delete(&creds, "pages/a.html").await.is_err());
         assert_eq!(seen.try_iter().count(), 3, "three tries at most");
+        let (url, seen) = answering(vec![0, 0, 200]);
+        local(&url).get(&creds, "pages/a.html").await.unwrap();
+        assert_eq!(
+            seen.try_iter().count(),
+            3,
+            "a connection lost before the answer"
+        );
+        let (url, seen) = answering(vec![0, 0, 0]);
+        assert!(local(&url).put(&creds, "a", vec![1], STORED).await.is_err());
+        assert_eq!(seen.try_iter().count(), 3);
         let (url, seen) = answering(vec![403, 200]);
         assert!(local(&url).get(&creds, "pages/a.html").await.is_err());
         assert_eq!(seen.try_iter().count(), 1, "a refusal is final");
