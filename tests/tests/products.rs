@@ -965,3 +965,25 @@ async fn a_table_made_before_an_index_was_defined_gets_it_at_the_next_start() {
     indexes.sort();
     assert_eq!(indexes, ["by_category", "by_name", "by_stock"]);
 }
+
+#[tokio::test]
+async fn the_whole_catalog_is_read_up_to_a_cap_which_says_whether_there_was_more() {
+    let t = TestApp::new().await;
+    let (admin, _) = t.admin_and_customer().await;
+    for k in 0..7 {
+        let name = format!("Catalog Tea {k}");
+        let r = t
+            .api()
+            .create_product(&admin, product(&name, "tea", 500, 1))
+            .await;
+        assert_eq!(r.status(), 201, "{:?}", r.body);
+    }
+    let read = |cap| shop::catalog::store::every_product(t.app, cap);
+    let (some, more) = read(5).await.unwrap();
+    assert_eq!((some.len(), more), (5, true));
+    assert_eq!(some[0].name, "Catalog Tea 0", "in name order");
+    let (all, more) = read(7).await.unwrap();
+    assert_eq!((all.len(), more), (7, false), "exactly the cap is not more");
+    let (all, more) = read(5_000).await.unwrap();
+    assert_eq!((all.len(), more), (7, false));
+}

@@ -67,6 +67,6 @@ pub async fn render_pages(app: &'static App, input: Value) -> ApiResult<Value> {
         );
     }
     let written = store::write(app, plan(&change, &shell, &site, &catalog)).await?;
-    tracing::info!(written, "public pages written");
-    Ok(json!({ "written": written }))
+    tracing::info!(written, products = catalog.len(), "public pages written");
+    Ok(json!({ "written": written, "products": catalog.len() }))
 }
