@@ -78,3 +78,26 @@ pub fn sample_png(width: u32, height: u32) -> Vec<u8> {
         .expect("a PNG encodes");
     out
 }
+
+/// A `width` x `height` JPEG with a photo's detail (shading and grain), so decoding, resizing and
+/// encoding it costs what a product photo's does.
+pub fn sample_photo(width: u32, height: u32) -> Vec<u8> {
+    let mut seed = 0x2545_f491_u32;
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let grain = seed % 48;
+        let shade = |v: u32, span: u32| (v * 160 / span.max(1) + grain) as u8;
+        image::Rgb([
+            shade(x, width),
+            shade(y, height),
+            shade(x + y, width + height),
+        ])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+        .encode_image(&img)
+        .expect("a JPEG encodes");
+    out
+}

@@ -41,6 +41,11 @@ pub(crate) struct Fixture {
     /// A localstripe PaymentMethod of the test card that pays.
     pub(crate) card: String,
     pub(crate) two_factor: TwoFactor,
+    /// resize-image's uploads, one per request, each later than the one before (so each becomes
+    /// the picture), all of one product of their own.
+    pub(crate) uploads: Vec<String>,
+    /// render-pages' event: a price change of a product on the site, as the publisher makes it.
+    pub(crate) page_event: Value,
 }
 
 /// The two-factor functions' pools, one account per request: a code is accepted once per
@@ -103,7 +108,20 @@ fn code_now(secret: &str) -> String {
 /// Below the unpaid-order cap (MAX_UNPAID_ORDERS, at most 100 per shopper).
 const ORDERS_PER_BUYER: usize = 90;
 
-pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) -> Fixture {
+/// How many requests each kind of pool serves: most functions', the Stripe-bound ones', and
+/// resize-image's (a photo each).
+pub(crate) struct Pools {
+    pub(crate) requests: usize,
+    pub(crate) stripe: usize,
+    pub(crate) uploads: usize,
+}
+
+pub(crate) async fn fixture(app: &'static App, pools: Pools) -> Fixture {
+    let Pools {
+        requests: pool,
+        stripe: stripe_pool,
+        uploads,
+    } = pools;
     use shop::users;
     shop_tests::seed_rates(app).await.unwrap();
     let admin = users::store::register(app, new_user("admin@bench.local"), Role::Admin)
@@ -162,6 +180,7 @@ pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) 
         opened_intent(app, &id, i).await;
         webhook_orders.push((id, total));
     }
+    let page_event = site(app, &created[5]).await;
     Fixture {
         admin: admin_token,
         customer: customer_token,
@@ -185,7 +204,73 @@ pub(crate) async fn fixture(app: &'static App, pool: usize, stripe_pool: usize) 
         webhook_orders,
         card: shop_tests::stripe::card(shop_tests::stripe::CARD_OK).await,
         two_factor,
+        uploads: pictures(app, &admin.id, uploads).await,
+        page_event,
     }
+}
+
+/// The most products render-pages reads in a run at the default BENCH_WARM: the thirty, and the
+/// 2,035 in [`SCRATCH`] that create-product adds or delete-product has not deleted yet (the
+/// doomed pool, made up front), and a few more. Its cold budget counts this many rows.
+pub(crate) const CATALOG_ROWS: usize = 2_100;
+
+/// The photo every resize-image request turns into a picture: [`PHOTO`]'s size, as a shop's
+/// product photo is uploaded after cropping.
+pub(crate) const PHOTO: (u32, u32) = (1600, 1200);
+
+/// `n` uploads of one photo for a product of their own, as an admin's browser posts them; their
+/// keys, each upload id later than the one before.
+async fn pictures(app: &'static App, admin: &shop::types::UserId, n: usize) -> Vec<String> {
+    let product = shop_tests::seed_product(app, new_product("Pictured", 1, SCRATCH))
+        .await
+        .unwrap();
+    let photo = shop_tests::s3::sample_photo(PHOTO.0, PHOTO.1);
+    let credentials = app.credentials().await.unwrap();
+    let first = ulid::Ulid::new();
+    let mut keys = Vec::new();
+    for k in 0..n {
+        let upload = ulid::Ulid::from_parts(first.timestamp_ms() + k as u64, first.random());
+        let key = format!("uploads/{}/{admin}/{upload}.jpg", product.id);
+        let stored = shop::platform::objects::Stored {
+            content_type: "image/jpeg",
+            cache_control: "no-store",
+        };
+        app.images
+            .put(&credentials, &key, photo.clone(), stored)
+            .await
+            .unwrap();
+        keys.push(key);
+    }
+    keys
+}
+
+/// The site as published (the shell in its bucket) and the event of a price change of `product`,
+/// which render-pages answers by writing its page, its category, home, the sitemap and robots.txt.
+async fn site(app: &'static App, product: &str) -> Value {
+    use shop::events::model::{Event, EventType, Payload, ProductData};
+    let shell = std::fs::read(repo_root().join("static-site/index.html")).unwrap();
+    let html = shop::platform::objects::Stored {
+        content_type: "text/html",
+        cache_control: "no-cache",
+    };
+    let credentials = app.credentials().await.unwrap();
+    app.site
+        .put(&credentials, "index.html", shell, html)
+        .await
+        .unwrap();
+    let id = shop::types::ProductId::parse("id", product).unwrap();
+    let view = shop::catalog::load_product(app, &id, true)
+        .await
+        .unwrap()
+        .unwrap();
+    let data = Payload::Product(ProductData::of(&view));
+    serde_json::to_value(Event::new(
+        "bench",
+        EventType::ProductUpdated,
+        shop::types::Timestamp::now(),
+        data,
+    ))
+    .unwrap()
 }
 
 /// The code the quote applies and update-promotion edits, and a list of codes as a shop keeps
@@ -248,14 +333,14 @@ async fn catalog(app: &'static App, pool: usize) -> (Vec<String>, Vec<String>) {
     let mut created = Vec::new();
     for i in 0..30 {
         let name = format!("Bench Product {i:02}");
-        let p = shop_tests::seed_product(app, new_product(&name, 1_000_000))
+        let p = shop_tests::seed_product(app, new_product(&name, 1_000_000, BENCH))
             .await
             .unwrap();
         created.push(p.id.to_string());
     }
     let mut doomed = Vec::new();
     for i in 0..pool + 2 {
-        let p = shop_tests::seed_product(app, new_product(&format!("Doomed {i:04}"), 1))
+        let p = shop_tests::seed_product(app, new_product(&format!("Doomed {i:04}"), 1, SCRATCH))
             .await
             .unwrap();
         doomed.push(p.id.to_string());
@@ -450,9 +535,14 @@ pub(crate) fn new_user(email: &str) -> shop::users::NewUser {
     .unwrap()
 }
 
-pub(crate) fn new_product(name: &str, stock: i64) -> shop::catalog::NewProduct {
+/// The category of the thirty products the probes read; the products that come and go (created,
+/// deleted, pictured) are in [`SCRATCH`], so the page render-pages rewrites lists thirty.
+pub(crate) const BENCH: &str = "bench";
+pub(crate) const SCRATCH: &str = "scratch";
+
+pub(crate) fn new_product(name: &str, stock: i64, category: &str) -> shop::catalog::NewProduct {
     let req: shop::catalog::CreateProductRequest =
-        serde_json::from_value(json!({"name": name, "price_cents": 1234, "category": "bench", "stock": stock, "description": "A product for the benchmark."})).unwrap();
+        serde_json::from_value(json!({"name": name, "price_cents": 1234, "category": category, "stock": stock, "description": "A product for the benchmark."})).unwrap();
     shop::catalog::NewProduct::try_from(req).unwrap()
 }
 
@@ -504,6 +594,14 @@ pub(crate) fn event_for(function: &str, route: &str, f: &Fixture, i: usize) -> V
         // An order paid: the day's counters and one product's, in one transaction.
         "record-sales" => bus_event(crate::catalogue::order_paid(i, &f.customer_id), i),
         "payment-webhook" => webhook_event(route, f, i),
+        // A photo uploaded, as the bucket's Object Created event reaches the function.
+        "resize-image" => shop_tests::s3::object_created(
+            shop_tests::s3::IMAGES_BUCKET,
+            &f.uploads[i],
+            1,
+            "2026-12-01T00:00:00Z",
+        ),
+        "render-pages" => on_the_bus(f.page_event.clone(), i),
         _ => {
             let call = account_call(function, f, i)
                 .or_else(|| catalog_call(function, f, i))
@@ -627,7 +725,7 @@ fn catalog_call<'a>(function: &str, f: &'a Fixture, i: usize) -> Option<Call<'a>
         "list-products" => Call::new("GET").at("/products?limit=20".into()),
         "get-product" => Call::new("GET").at(format!("/products/{}", p(i))),
         "create-product" => Call::new("POST").by(&f.admin).json(
-            json!({"name": format!("Created {i}"), "price_cents": 990, "category": "bench", "stock": 5}),
+            json!({"name": format!("Created {i}"), "price_cents": 990, "category": SCRATCH, "stock": 5}),
         ),
         "update-product" => Call::new("PUT")
             .at(format!("/products/{}", p(i)))
@@ -766,16 +864,21 @@ fn email_event(f: &Fixture, i: usize) -> Value {
 /// The event of one committed change as a rule's target gets it from the bus, under a fresh id
 /// (`i` and the run's), so no consumer's once-per-event marker makes it a duplicate.
 fn bus_event(record: Value, i: usize) -> Value {
-    let mut detail = serde_json::to_value(
-        shop::events::stream::events_of(&record, 5)
-            .unwrap()
-            .remove(0),
-    )
-    .unwrap();
+    let event = shop::events::stream::events_of(&record, 5)
+        .unwrap()
+        .remove(0);
+    on_the_bus(serde_json::to_value(event).unwrap(), i)
+}
+
+/// `event` (an [`shop::events::model::Event`]) in the envelope the bus hands a rule's target,
+/// under a fresh id.
+fn on_the_bus(mut detail: Value, i: usize) -> Value {
     detail["metadata"]["id"] = json!(format!("{:016x}{i:016x}", run_id()));
+    let kind = shop::events::EventType::parse(detail["metadata"]["type"].as_str().unwrap())
+        .expect("an event type");
     json!({
-        "version": "0", "id": ulid::Ulid::new().to_string(), "detail-type": detail["metadata"]["type"],
-        "source": "shop.orders", "account": "123456789012", "time": "2026-12-01T00:00:00Z",
+        "version": "0", "id": ulid::Ulid::new().to_string(), "detail-type": kind.as_str(),
+        "source": kind.source(), "account": "123456789012", "time": "2026-12-01T00:00:00Z",
         "region": "us-east-1", "resources": [], "detail": detail
     })
 }

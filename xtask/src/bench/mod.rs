@@ -73,8 +73,17 @@ const HASHING: &[&str] = &[
 /// Functions whose one request does bulk work, with the rows the probe's request handles (its
 /// check makes sure it did): their cold total is held to the cold budget plus [`BULK_ROW_MS`] a
 /// row, which a full page of the export at 512 MB would miss.
-const BULK: &[(&str, usize)] = &[("export-orders", shop::sales::handlers::EXPORT_PAGE_ROWS)];
+const BULK: &[(&str, usize)] = &[
+    ("export-orders", shop::sales::handlers::EXPORT_PAGE_ROWS),
+    ("render-pages", fixture::CATALOG_ROWS),
+];
 const BULK_ROW_MS: f64 = 0.1;
+
+/// Functions that decode, resize and encode a picture, with the pixels of the probe's photo: their
+/// cold total is held to the cold budget plus [`MEGAPIXEL_MS`] a megapixel; their warm runs are
+/// short (each request is a photo).
+const PIXELS: &[(&str, u32)] = &[("resize-image", fixture::PHOTO.0 * fixture::PHOTO.1)];
+const MEGAPIXEL_MS: f64 = 100.0;
 
 /// The cold total `function` is held to (`None`: a hashing function, reported only).
 fn cold_budget_ms(function: &str) -> Option<f64> {
@@ -85,7 +94,11 @@ fn cold_budget_ms(function: &str) -> Option<f64> {
         .iter()
         .find(|(f, _)| *f == function)
         .map_or(0, |(_, rows)| *rows);
-    Some(COLD_BUDGET_MS + rows as f64 * BULK_ROW_MS)
+    let pixels = PIXELS
+        .iter()
+        .find(|(f, _)| *f == function)
+        .map_or(0, |(_, p)| *p);
+    Some(COLD_BUDGET_MS + rows as f64 * BULK_ROW_MS + pixels as f64 / 1e6 * MEGAPIXEL_MS)
 }
 
 /// Functions whose requests wait on localstripe (a Python server, far slower than Stripe):
@@ -157,6 +170,15 @@ fn check(function: &str, out: &runtime::Outcome) -> Result<(), String> {
                 .is_some_and(|f| f.is_empty()),
             "send-email" => body["sent"] == true,
             "record-sales" => body["recorded"] == true,
+            "resize-image" => body["made"] == "picture",
+            // The product's page, its category, home, the sitemap and robots.txt, from a catalog
+            // no larger than [`BULK`] counts.
+            "render-pages" => {
+                body["written"].as_u64() >= Some(5)
+                    && body["products"]
+                        .as_u64()
+                        .is_some_and(|n| (30..=fixture::CATALOG_ROWS as u64).contains(&n))
+            }
             "expire-orders" => true,
             // A full page of the export, as [`BULK`] counts it: a next page is linked.
             "export-orders" => status_of(&out.body) == 200 && body["headers"]["link"].is_string(),
@@ -382,12 +404,12 @@ async fn bench(tls_config: std::sync::Arc<rustls::ServerConfig>, ca_file: std::p
     let (mut db, env, app) = stack(tls_config, &ca_file).await;
     let counts = Counts::new(warm_n);
     eprintln!("bench: building the fixture");
-    let fx = fixture(
-        app,
-        counts.per_function(warm_n),
-        counts.per_function(counts.stripe),
-    )
-    .await;
+    let pools = Pools {
+        requests: counts.per_function(warm_n),
+        stripe: counts.per_function(counts.stripe),
+        uploads: counts.per_function(counts.for_function("resize-image")),
+    };
+    let fx = fixture(app, pools).await;
     let mode_env = |at_init: bool| {
         let mut e = env.clone();
         e.insert(
@@ -455,6 +477,8 @@ async fn stack(
     let mut env: std::collections::HashMap<String, String> = env_for("bench", &endpoint);
     env.insert("S3_ENDPOINT".into(), s3::endpoint());
     env.insert("IMAGES_BUCKET".into(), s3::IMAGES_BUCKET.into());
+    env.insert("SITE_BUCKET".into(), s3::SITE_BUCKET.into());
+    env.insert("SITE_URL".into(), "https://shop.bench".into());
     // The fixture's access tokens must outlive the run (half an hour and more), not 15 minutes.
     env.insert(shop::config::env::TOKEN_TTL_SECONDS.into(), "86400".into());
     // Likewise the fixture's unpaid orders: pay-order and the webhook reach them an hour and more
@@ -516,7 +540,7 @@ impl Counts {
     }
 
     fn for_function(&self, function: &str) -> usize {
-        if HASHING.contains(&function) {
+        if HASHING.contains(&function) || PIXELS.iter().any(|(f, _)| *f == function) {
             self.warm.min(20)
         } else if STRIPE_BOUND.contains(&function) {
             self.stripe

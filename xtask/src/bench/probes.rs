@@ -12,7 +12,7 @@ pub(crate) async fn checkout_throughput(app: &'static App, fx: &Fixture) -> Vec<
         let attempts = 96usize;
         let product = shop_tests::seed_product(
             app,
-            new_product(&format!("Throughput {concurrency}"), stock),
+            new_product(&format!("Throughput {concurrency}"), stock, SCRATCH),
         )
         .await
         .unwrap()
