@@ -54,12 +54,16 @@ pub async fn render_pages(app: &'static App, input: Value) -> ApiResult<Value> {
         name: &app.settings.site.store_name,
         url,
     };
-    // Read after the event, so a late or repeated event writes the catalog as it is now.
-    let Some(shell) = store::shell(app).await? else {
+    // Read after the event, so a late or repeated event writes the catalog as it is now. Boxed:
+    // SDK futures are large.
+    let (shell, (catalog, more)) = tokio::try_join!(
+        Box::pin(store::shell(app)),
+        Box::pin(catalog::store::every_product(app, MAX_PRODUCTS)),
+    )?;
+    let Some(shell) = shell else {
         tracing::warn!("the site bucket has no index.html yet: no public pages are written");
         return Ok(json!({ "written": 0 }));
     };
-    let (catalog, more) = catalog::store::every_product(app, MAX_PRODUCTS).await?;
     if more {
         tracing::warn!(
             max = MAX_PRODUCTS,

@@ -1,6 +1,9 @@
 //! The site bucket: the published shell read, the planned pages written.
 
-use super::{pages::SHELL_KEY, pages::Shell, plan::Output};
+use super::{
+    pages::{PAGES_PREFIX, SHELL_KEY, Shell},
+    plan::Output,
+};
 use crate::{
     app::App,
     error::{ApiError, ApiResult},
@@ -23,17 +26,33 @@ pub async fn shell(app: &App) -> ApiResult<Option<Shell>> {
     })
 }
 
-/// Writes every planned object (the sitemap and robots.txt last, after the pages they name).
+/// Writes in flight at once: a rebuild writes every product's page, an event a handful.
+const WRITES_AT_ONCE: usize = 8;
+
+/// Writes every planned object, the pages side by side, then the sitemap and robots.txt (after the
+/// pages they name).
 pub async fn write(app: &App, outputs: Vec<Output>) -> ApiResult<usize> {
+    use futures_util::{StreamExt, TryStreamExt, stream};
     let credentials = app.credentials().await?;
     let count = outputs.len();
-    for o in outputs {
-        let stored = Stored {
-            content_type: o.content_type,
-            cache_control: PAGE_CACHE,
-        };
-        app.site
-            .put(&credentials, &o.key, o.body.into_bytes(), stored)
+    let (pages, index): (Vec<Output>, Vec<Output>) = outputs
+        .into_iter()
+        .partition(|o| o.key.starts_with(PAGES_PREFIX));
+    for batch in [pages, index] {
+        stream::iter(batch)
+            .map(|o| {
+                let credentials = &credentials;
+                async move {
+                    let stored = Stored {
+                        content_type: o.content_type,
+                        cache_control: PAGE_CACHE,
+                    };
+                    let body = o.body.into_bytes();
+                    app.site.put(credentials, &o.key, body, stored).await
+                }
+            })
+            .buffer_unordered(WRITES_AT_ONCE)
+            .try_collect::<()>()
             .await?;
     }
     Ok(count)
