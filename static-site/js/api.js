@@ -6,8 +6,7 @@ let config = null;
 export async function loadConfig() {
   if (!config) {
     // From the site's root: pages are served at every depth of path.
-    // Not no-store: the page preloads it (published with no-cache, so it is revalidated).
-    const res = await fetch('/config.json');
+    const res = await fetch('/config.json', { cache: 'no-store' });
     if (!res.ok) throw new Error('config.json is missing');
     config = await res.json();
     config.apiUrl = config.apiUrl.replace(/\/$/, '');

@@ -52,11 +52,7 @@ pub fn publish(files: &BTreeMap<String, Vec<u8>>) -> Vec<Object> {
                 None if key.ends_with(".html") || key == "config.json" => (key.clone(), REVALIDATE),
                 None => (key.clone(), BRIEF),
             };
-            let body = match key.ends_with(".html") {
-                true => with_hints(body, files),
-                false => body.clone(),
-            };
-            let body = rewrite(key_dir(&key), &body, &renamed);
+            let body = rewrite(key_dir(&key), body, &renamed);
             Object {
                 key,
                 body,
@@ -81,78 +77,20 @@ fn name_of(
         "{key} imports itself through {visiting:?}"
     );
     visiting.push(key.to_string());
-    for dep in references(key, files) {
-        name_of(dep, files, renamed, visiting);
-    }
-    visiting.pop();
-    let name = hashed_name(key, &rewrite(key_dir(key), &files[key], renamed));
-    renamed.insert(key.to_string(), name.clone());
-    name
-}
-
-/// The assets `key` names in quotes (a module's imports, a page's stylesheet and script).
-fn references<'a>(key: &str, files: &'a BTreeMap<String, Vec<u8>>) -> Vec<&'a String> {
-    let text = String::from_utf8_lossy(&files[key]);
-    files
-        .keys()
-        .filter(|k| fingerprinted(k) && *k != key)
-        .filter(|dep| {
-            let named = reference(key_dir(key), dep);
-            ['\'', '"'].iter().any(|q| {
-                text.contains(&format!("{q}{named}{q}")) || text.contains(&format!("{q}/{dep}{q}"))
-            })
-        })
-        .collect()
-}
-
-/// A page with hints at the end of its head, so what its module script waits for starts at
-/// once: every module the script imports, directly or not, as a `modulepreload` (else the
-/// browser learns of each level of imports one round trip after the last), `config.json` as a
-/// preload, and a preconnect to the API named there. A page without a module script is as it was.
-fn with_hints(page: &[u8], files: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
-    const SCRIPT: &str = "<script type=\"module\" src=\"/";
-    let Ok(text) = std::str::from_utf8(page) else {
-        return page.to_vec();
-    };
-    let entry = text
-        .split_once(SCRIPT)
-        .and_then(|(_, rest)| rest.split_once('"'))
-        .map(|(src, _)| src.to_string())
-        .filter(|src| files.contains_key(src));
-    let (Some(entry), Some(head_end)) = (entry, text.find("</head>")) else {
-        return page.to_vec();
-    };
-    let mut modules = std::collections::BTreeSet::new();
-    let mut next = vec![&entry];
-    while let Some(key) = next.pop() {
-        for dep in references(key, files) {
-            if dep.ends_with(".js") && *dep != entry && modules.insert(dep) {
-                next.push(dep);
-            }
+    let body = &files[key];
+    let text = String::from_utf8_lossy(body);
+    for dep in files.keys().filter(|k| fingerprinted(k) && *k != key) {
+        let named = reference(key_dir(key), dep);
+        if ['\'', '"'].iter().any(|q| {
+            text.contains(&format!("{q}{named}{q}")) || text.contains(&format!("{q}/{dep}{q}"))
+        }) {
+            name_of(dep, files, renamed, visiting);
         }
     }
-    let mut hints = String::new();
-    for module in modules {
-        hints += &format!("  <link rel=\"modulepreload\" href=\"/{module}\">\n");
-    }
-    if files.contains_key("config.json") {
-        hints += "  <link rel=\"preload\" href=\"/config.json\" as=\"fetch\" crossorigin>\n";
-    }
-    if let Some(api) = api_origin(files) {
-        hints += &format!("  <link rel=\"preconnect\" href=\"{api}\" crossorigin>\n");
-    }
-    format!("{}{hints}{}", &text[..head_end], &text[head_end..]).into_bytes()
-}
-
-/// The origin of the API `config.json` names (`https://host[:port]`), if it names one.
-fn api_origin(files: &BTreeMap<String, Vec<u8>>) -> Option<String> {
-    let config: serde_json::Value = serde_json::from_slice(files.get("config.json")?).ok()?;
-    let url = config["apiUrl"].as_str()?;
-    let (scheme, rest) = url.split_once("://")?;
-    let host = rest.split('/').next().filter(|h| !h.is_empty())?;
-    ["http", "https"]
-        .contains(&scheme)
-        .then(|| format!("{scheme}://{host}"))
+    visiting.pop();
+    let name = hashed_name(key, &rewrite(key_dir(key), body, renamed));
+    renamed.insert(key.to_string(), name.clone());
+    name
 }
 
 fn key_dir(key: &str) -> &str {
@@ -271,41 +209,6 @@ mod tests {
         assert_eq!(out["config.json"].1, "no-cache");
         assert_eq!(out["openapi.yaml"].1, "public, max-age=300");
         assert_eq!(objects.len(), site().len());
-    }
-
-    #[test]
-    fn a_page_names_every_module_its_script_imports_the_config_and_the_api_up_front() {
-        let mut files = site();
-        files.insert(
-            "index.html".into(),
-            br#"<head><script type="module" src="/js/main.js"></script></head><body></body>"#
-                .to_vec(),
-        );
-        files.insert(
-            "config.json".into(),
-            br#"{"apiUrl": "https://api.example.com/prod/"}"#.to_vec(),
-        );
-        files.insert("js/admin.js".into(), b"export const unused = 1;".to_vec());
-        let objects = publish(&files);
-        let out = by_name(&objects);
-        let named = |prefix: &str| *out.keys().find(|k| k.starts_with(prefix)).unwrap();
-        let html = out["index.html"].0;
-        // ui.js is imported by main.js and api.js by both (once); admin.js by nothing.
-        let expected = format!(
-            "<head><script type=\"module\" src=\"/{}\"></script>  \
-             <link rel=\"modulepreload\" href=\"/{}\">\n  \
-             <link rel=\"modulepreload\" href=\"/{}\">\n  \
-             <link rel=\"preload\" href=\"/config.json\" as=\"fetch\" crossorigin>\n  \
-             <link rel=\"preconnect\" href=\"https://api.example.com\" crossorigin>\n\
-             </head><body></body>",
-            named("js/main."),
-            named("js/api."),
-            named("js/ui."),
-        );
-        assert_eq!(html, expected);
-        // A page without a module script gains nothing.
-        files.insert("plain.html".into(), b"<head></head>".to_vec());
-        assert_eq!(by_name(&publish(&files))["plain.html"].0, "<head></head>");
     }
 
     #[test]
