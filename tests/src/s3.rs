@@ -101,3 +101,18 @@ pub fn sample_photo(width: u32, height: u32) -> Vec<u8> {
         .expect("a JPEG encodes");
     out
 }
+
+/// The storefront's shell (`static-site/index.html`) in `app`'s site bucket, as publish-site
+/// leaves it: what render-pages makes every page from.
+pub async fn publish_shell(app: &shop::App) {
+    let shell = std::fs::read(repo_root().join("static-site/index.html")).unwrap();
+    let html = shop::platform::objects::Stored {
+        content_type: "text/html",
+        cache_control: "no-cache",
+    };
+    let credentials = app.credentials().await.unwrap();
+    app.site
+        .put(&credentials, "index.html", shell, html)
+        .await
+        .unwrap();
+}

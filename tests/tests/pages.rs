@@ -6,11 +6,8 @@
 use std::collections::HashSet;
 
 use serde_json::{Value, json};
-use shop::{
-    events::{EventType, stream::events_of},
-    platform::objects::Stored,
-};
-use shop_tests::{TestApp, events::stream_records, repo_root, request, s3};
+use shop::events::{EventType, stream::events_of};
+use shop_tests::{TestApp, events::stream_records, request, s3};
 
 /// Hands every product event not handed on yet to render-pages, as the bus rule would (and each
 /// one twice when `twice`); how many were delivered.
@@ -71,18 +68,7 @@ async fn an_admins_changes_reach_the_public_pages_and_the_sitemap() {
         .unwrap();
     assert_eq!(r["written"], 0);
     assert_eq!(object("sitemap.xml").await.0, 404);
-    // The shell as publish-site leaves it.
-    let shell = std::fs::read(repo_root().join("static-site/index.html")).unwrap();
-    let credentials = t.app.credentials().await.unwrap();
-    let html = Stored {
-        content_type: "text/html",
-        cache_control: "no-cache",
-    };
-    t.app
-        .site
-        .put(&credentials, "index.html", shell, html)
-        .await
-        .unwrap();
+    s3::publish_shell(t.app).await;
     let (admin, _) = t.admin_and_customer().await;
     let mut seen = HashSet::new();
 

@@ -759,6 +759,16 @@ expire = { handler = "payments::expire_orders", memory = 512, schedule = "rate(1
         serde_norway::from_str(&crate::sam::block(f)).unwrap()
     }
 
+    /// The policy statement of a function's `Properties` whose first action is `action`.
+    fn granting<'a>(props: &'a serde_norway::Value, action: &str) -> &'a serde_norway::Value {
+        props["Policies"][0]["Statement"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|s| s["Action"][0] == action)
+            .unwrap_or_else(|| panic!("a statement granting {action}"))
+    }
+
     #[test]
     fn sam_blocks_grant_exactly_the_manifest() {
         use crate::sam::{cfn_ref, get_att, sub};
@@ -888,13 +898,7 @@ expire = { handler = "payments::expire_orders", memory = 512, schedule = "rate(1
         let b = sam(f);
         let props = &b["PagesFunction"]["Properties"];
         assert_eq!(props["ReservedConcurrentExecutions"], 1);
-        let statements = &props["Policies"][0]["Statement"];
-        let site = statements
-            .as_sequence()
-            .unwrap()
-            .iter()
-            .find(|s| s["Action"][0] == "s3:PutObject")
-            .expect("a site grant");
+        let site = granting(props, "s3:PutObject");
         assert_eq!(site["Resource"], crate::sam::sub("${SiteBucket.Arn}/*"));
         let tf = terraform(&fns);
         assert!(
@@ -955,13 +959,7 @@ expire = { handler = "payments::expire_orders", memory = 512, schedule = "rate(1
         let elsewhere = cargo.replace("uploads = \"uploads/\"", "uploads = \"incoming/\"");
         assert!(manifest(&elsewhere).unwrap_err().contains("incoming/"));
         // Each action only under the prefix that needs it, and only the functions' prefixes.
-        let statements = &props["Policies"][0]["Statement"];
-        let put = statements
-            .as_sequence()
-            .unwrap()
-            .iter()
-            .find(|s| s["Action"][0] == "s3:PutObject")
-            .unwrap();
+        let put = granting(props, "s3:PutObject");
         assert_eq!(
             put["Resource"],
             crate::sam::sub("${ImagesBucket.Arn}/products/*")

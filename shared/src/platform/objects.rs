@@ -30,7 +30,7 @@ type Https = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// One object call answers within this or fails (the function retries the whole event).
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
-/// Tries of a call S3 answers with a 500 or 503.
+/// Tries of a call S3 answers with a 500 or 503, or whose connection fails before an answer.
 const ATTEMPTS: u32 = 3;
 
 /// How a written object is served.

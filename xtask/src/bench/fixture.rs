@@ -226,15 +226,15 @@ async fn pictures(app: &'static App, admin: &shop::types::UserId, n: usize) -> V
         .unwrap();
     let photo = shop_tests::s3::sample_photo(PHOTO.0, PHOTO.1);
     let credentials = app.credentials().await.unwrap();
+    let stored = shop::platform::objects::Stored {
+        content_type: "image/jpeg",
+        cache_control: "no-store",
+    };
     let first = ulid::Ulid::new();
     let mut keys = Vec::new();
     for k in 0..n {
         let upload = ulid::Ulid::from_parts(first.timestamp_ms() + k as u64, first.random());
         let key = format!("uploads/{}/{admin}/{upload}.jpg", product.id);
-        let stored = shop::platform::objects::Stored {
-            content_type: "image/jpeg",
-            cache_control: "no-store",
-        };
         app.images
             .put(&credentials, &key, photo.clone(), stored)
             .await
@@ -248,16 +248,7 @@ async fn pictures(app: &'static App, admin: &shop::types::UserId, n: usize) -> V
 /// which render-pages answers by writing its page, its category, home, the sitemap and robots.txt.
 async fn site(app: &'static App, product: &str) -> Value {
     use shop::events::model::{Event, EventType, Payload, ProductData};
-    let shell = std::fs::read(repo_root().join("static-site/index.html")).unwrap();
-    let html = shop::platform::objects::Stored {
-        content_type: "text/html",
-        cache_control: "no-cache",
-    };
-    let credentials = app.credentials().await.unwrap();
-    app.site
-        .put(&credentials, "index.html", shell, html)
-        .await
-        .unwrap();
+    shop_tests::s3::publish_shell(app).await;
     let id = shop::types::ProductId::parse("id", product).unwrap();
     let view = shop::catalog::load_product(app, &id, true)
         .await

@@ -86,19 +86,18 @@ const PIXELS: &[(&str, u32)] = &[("resize-image", fixture::PHOTO.0 * fixture::PH
 /// A 12 MP phone photo in 3 s at a full core.
 const MEGAPIXEL_MS: f64 = 250.0;
 
+/// `function`'s entry in one of the tables above.
+fn entry<T: Copy>(table: &[(&str, T)], function: &str) -> Option<T> {
+    table.iter().find(|(f, _)| *f == function).map(|(_, v)| *v)
+}
+
 /// The cold total `function` is held to (`None`: a hashing function, reported only).
 fn cold_budget_ms(function: &str) -> Option<f64> {
     if HASHING.contains(&function) {
         return None;
     }
-    let rows = BULK
-        .iter()
-        .find(|(f, _)| *f == function)
-        .map_or(0, |(_, rows)| *rows);
-    let pixels = PIXELS
-        .iter()
-        .find(|(f, _)| *f == function)
-        .map_or(0, |(_, p)| *p);
+    let rows = entry(BULK, function).unwrap_or(0);
+    let pixels = entry(PIXELS, function).unwrap_or(0);
     Some(COLD_BUDGET_MS + rows as f64 * BULK_ROW_MS + pixels as f64 / 1e6 * MEGAPIXEL_MS)
 }
 
@@ -541,7 +540,7 @@ impl Counts {
     }
 
     fn for_function(&self, function: &str) -> usize {
-        if HASHING.contains(&function) || PIXELS.iter().any(|(f, _)| *f == function) {
+        if HASHING.contains(&function) || entry(PIXELS, function).is_some() {
             self.warm.min(20)
         } else if STRIPE_BOUND.contains(&function) {
             self.stripe
@@ -688,12 +687,7 @@ fn budgets(all: &[String], reports: &[FunctionReport], throughput: &[Value]) -> 
     // first request is mostly connecting: a photo's or a bulk request's cold total is its work,
     // whose noise would drown the difference measured.
     let connecting = |r: &&FunctionReport| {
-        let f = r.function.as_str();
-        let mut heavy = PIXELS
-            .iter()
-            .map(|(n, _)| n)
-            .chain(BULK.iter().map(|(n, _)| n));
-        !heavy.any(|name| *name == f)
+        entry(PIXELS, &r.function).is_none() && entry(BULK, &r.function).is_none()
     };
     let total =
         |pick: fn(&FunctionReport) -> f64| reports.iter().filter(connecting).map(pick).sum::<f64>();
