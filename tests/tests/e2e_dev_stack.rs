@@ -34,6 +34,9 @@ fn load_seconds() -> u64 {
 
 const SHOPPERS: usize = 8;
 
+/// How long `make dev` may take to stop after Ctrl-C before the test calls it hung.
+const CTRL_C_GRACE: Duration = Duration::from_secs(60);
+
 struct Ports {
     api: u16,
     dynamodb: u16,
@@ -74,6 +77,15 @@ impl Dev {
                 cmd.env_remove(&name);
             }
         }
+        // A terminal starts its job with Ctrl-C's default action. A test run started in the
+        // background inherits SIGINT ignored, which bash cannot trap: the script would never stop.
+        // SAFETY: signal(2) is async-signal-safe; the closure touches nothing else.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                Ok(())
+            });
+        }
         let mut child = cmd
             .arg(repo_root().join("scripts/dev.sh"))
             .current_dir(repo_root())
@@ -109,20 +121,43 @@ impl Dev {
         dev
     }
 
-    /// Ctrl-C: SIGINT to the script's process group, as a terminal sends it; waits for the script.
+    /// Ctrl-C: SIGINT to the script's process group, as a terminal sends it; waits for the script
+    /// (its cleanup gives every service 10 s, then kills it).
     fn interrupt(&mut self) -> Duration {
         let started = Instant::now();
-        // SAFETY: a plain kill(2) of our own child's process group.
-        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGINT) };
-        let _ = self.child.wait();
+        if !self.signal(libc::SIGINT, CTRL_C_GRACE) {
+            self.end();
+            panic!("make dev did not stop within {CTRL_C_GRACE:?} of Ctrl-C");
+        }
         started.elapsed()
+    }
+
+    /// Sends `signal` to the script's process group; whether the script ended within `grace`.
+    fn signal(&mut self, signal: libc::c_int, grace: Duration) -> bool {
+        // SAFETY: a plain kill(2) of our own child's process group.
+        unsafe { libc::kill(-(self.child.id() as i32), signal) };
+        let until = Instant::now() + grace;
+        while matches!(self.child.try_wait(), Ok(None)) {
+            if Instant::now() > until {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        true
+    }
+
+    /// Whatever it takes: SIGTERM (the script's cleanup runs on it too), then SIGKILL.
+    fn end(&mut self) {
+        if !self.signal(libc::SIGTERM, Duration::from_secs(20)) {
+            self.signal(libc::SIGKILL, Duration::from_secs(5));
+        }
     }
 }
 
 impl Drop for Dev {
     fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            self.interrupt();
+        if matches!(self.child.try_wait(), Ok(None)) && !self.signal(libc::SIGINT, CTRL_C_GRACE) {
+            self.end();
         }
     }
 }

@@ -472,7 +472,7 @@ async fn stack(
     ca_file: &std::path::Path,
 ) -> (std::process::Child, BTreeMap<String, String>, &'static App) {
     let db_port = free_port();
-    let db = dynamodb::spawn(db_port, None);
+    let db = dynamodb::spawn_with(db_port, None, dynamodb::Jit::Full);
     let endpoint = tls::serve(tls_config, ([127, 0, 0, 1], db_port).into()).await;
     let mut env: std::collections::HashMap<String, String> = env_for("bench", &endpoint);
     env.insert("S3_ENDPOINT".into(), s3::endpoint());
