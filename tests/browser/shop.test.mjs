@@ -109,6 +109,9 @@ async function inspect(page, url) {
 
 /** axe-core's findings on the page as it is now (WCAG 2.1 A and AA, and axe's best practices). */
 async function accessibilityViolations(page) {
+  // The page as it settles, not halfway through a fade: a toast fading in or out is half
+  // transparent for 0.2 s, and axe measures its contrast against what shows through it.
+  await page.waitForFunction(() => document.getAnimations().every((a) => !(a instanceof CSSTransition) || a.playState !== 'running'));
   // Evaluated through the DevTools protocol: the page's CSP does not apply to the test's own script.
   await page.evaluate(axeSource);
   const { violations } = await page.evaluate(() => window.axe.run(document, {
