@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # DynamoDB Local (the jar `scripts/tools.sh` installs under .cache/) with the given arguments, e.g.
 # `-sharedDb -inMemory -port 8000`. Used by `make dev`, `make test` and the tests' own instances.
+# It runs from the jar's directory (where the jar finds its native library): give -dbPath absolute.
 #
 # DYNAMODB_LOCAL_JAVA_OPTS: the JVM's flags. By default only the quick JIT compiler: the optimising
 # one spends more CPU compiling than a local stack's traffic wins back (four DynamoDB-heavy test
