@@ -17,7 +17,9 @@ pids=()
 # within 10 s, whatever state it is in, so nothing outlives `make dev`.
 cleanup() {
   trap - EXIT INT TERM
-  echo; echo "==> stopping the local stack"
+  # A closed stdout (make dev | head) must not end this script before it has stopped the services.
+  trap '' PIPE
+  { echo; echo "==> stopping the local stack"; } 2>/dev/null || true
   for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
   for _ in $(seq 1 100); do
     alive=0

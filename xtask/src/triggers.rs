@@ -205,17 +205,30 @@ async fn poll_table(
         order: Vec::new(),
         quiet: Default::default(),
     };
+    let mut listed: Option<tokio::time::Instant> = None;
     loop {
-        poller.discover_shards().await;
+        // Like Lambda's pollers, the shards are listed now and then, not on every read: a new
+        // shard only matters once the open one closes, or while there is none yet.
+        let due = listed.is_none_or(|at| at.elapsed() >= SHARD_LISTING_INTERVAL);
+        if due || !poller.has_open_shard() {
+            poller.discover_shards().await;
+            listed = Some(tokio::time::Instant::now());
+        }
         let mut idle = true;
         for id in poller.order.clone() {
             idle &= poller.read_shard(&id).await;
         }
         if idle {
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(SHARD_POLL_INTERVAL).await;
         }
     }
 }
+
+/// Lambda reads each shard of a stream four times a second while it has nothing new.
+const SHARD_POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// How often a poller lists its stream's shards while it has one open to read.
+const SHARD_LISTING_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The table's stream, once the table exists and DynamoDB Local answers.
 async fn stream_arn(ctx: &Ctx, table: &str) -> Res<String> {
@@ -283,6 +296,11 @@ impl Poller<'_> {
             self.at(id),
         )
         .await
+    }
+
+    /// Whether a shard is still being read (one not yet closed and drained).
+    fn has_open_shard(&self) -> bool {
+        self.iterators.values().any(Option::is_some)
     }
 
     /// Picks up shards the stream lists that are not read yet.
@@ -477,6 +495,11 @@ async fn deliver_batch(
 
 /// An archive name (at most 48 characters) for rule `i` on `bus`.
 fn archive_name(bus: &str, i: usize) -> String {
+    format!("{}{i}", archive_prefix(bus))
+}
+
+/// What the names of `bus`'s archives start with.
+fn archive_prefix(bus: &str) -> String {
     let tail: String = bus
         .chars()
         .rev()
@@ -485,7 +508,50 @@ fn archive_name(bus: &str, i: usize) -> String {
         .into_iter()
         .rev()
         .collect();
-    format!("{tail}-r{i}")
+    format!("{tail}-r")
+}
+
+/// One call of the EventBridge API (moto's).
+fn events_api(
+    ctx: &Ctx,
+    events: &str,
+    target: &str,
+    body: Value,
+) -> impl Future<Output = reqwest::Result<reqwest::Response>> {
+    ctx.http
+        .post(events)
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("x-amz-target", format!("AWSEvents.{target}"))
+        // moto tells services apart by the signature's credential scope.
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=local/20261201/us-east-1/events/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .body(body.to_string())
+        .send()
+}
+
+/// How many events each rule's archive holds (0 for one not made yet); `None` when moto does not
+/// answer. Cheap, unlike moto's data dump, which serialises every email and event it keeps.
+async fn archive_counts(ctx: &Ctx, events: &str, bus: &str, rules: usize) -> Option<Vec<usize>> {
+    let prefix = archive_prefix(bus);
+    let r = events_api(ctx, events, "ListArchives", json!({"NamePrefix": prefix}))
+        .await
+        .ok()?;
+    let listed: Value = r.json().await.ok()?;
+    let counts = (0..rules)
+        .map(|i| {
+            let name = archive_name(bus, i);
+            listed["Archives"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|a| a["ArchiveName"] == name.as_str())
+                .and_then(|a| a["EventCount"].as_u64())
+                .map_or(0, |n| n as usize)
+        })
+        .collect();
+    Some(counts)
 }
 
 /// Makes sure each rule has its archive on the bus (a bus created later is picked up).
@@ -500,19 +566,7 @@ async fn ensure_archives(
         if made[i] {
             continue;
         }
-        let call = |target: &str, body: Value| {
-            ctx.http
-                .post(events)
-                .header("content-type", "application/x-amz-json-1.1")
-                .header("x-amz-target", format!("AWSEvents.{target}"))
-                // moto tells services apart by the signature's credential scope.
-                .header(
-                    "authorization",
-                    "AWS4-HMAC-SHA256 Credential=local/20261201/us-east-1/events/aws4_request, SignedHeaders=host, Signature=0",
-                )
-                .body(body.to_string())
-                .send()
-        };
+        let call = |target: &'static str, body: Value| events_api(ctx, events, target, body);
         let Ok(r) = call("DescribeEventBus", json!({"Name": bus})).await else {
             return;
         };
@@ -631,6 +685,12 @@ async fn deliver_rules(
     let mut seen: Vec<usize> = vec![0; rules.len()];
     loop {
         ensure_archives(ctx, events, bus, rules, &mut made).await;
+        // The archives' events are read (moto's whole data dump) only when one has new ones.
+        let counts = archive_counts(ctx, events, bus, rules.len()).await;
+        if !counts.is_some_and(|c| c.iter().zip(&seen).any(|(n, s)| n > s)) {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            continue;
+        }
         let data: Option<Value> = match ctx
             .http
             .get(format!(
