@@ -566,8 +566,7 @@ async fn ensure_archives(
         if made[i] {
             continue;
         }
-        let call = |target: &'static str, body: Value| events_api(ctx, events, target, body);
-        let Ok(r) = call("DescribeEventBus", json!({"Name": bus})).await else {
+        let Ok(r) = events_api(ctx, events, "DescribeEventBus", json!({"Name": bus})).await else {
             return;
         };
         let Ok(desc) = r.json::<Value>().await else {
@@ -581,7 +580,7 @@ async fn ensure_archives(
             "EventSourceArn": arn,
             "EventPattern": pattern.to_string(),
         });
-        if let Ok(r) = call("CreateArchive", body).await {
+        if let Ok(r) = events_api(ctx, events, "CreateArchive", body).await {
             let ok = r.status().is_success();
             let text = r.text().await.unwrap_or_default();
             made[i] = ok || text.contains("already exists");
