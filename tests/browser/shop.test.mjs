@@ -87,8 +87,11 @@ async function newPage(viewport = { width: 1280, height: 900 }) {
   // page closed mid-load then leaves no routed request behind).
   await page.route(`${site}**`, async (route) => {
     if (route.request().resourceType() !== 'document') return route.continue().catch(() => {});
-    const response = await route.fetch();
-    await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': policy } });
+    // Sent again once when the kept-alive connection it went out on was closed by the server
+    // meanwhile (ECONNRESET), as a browser resends a GET; a second failure fails the navigation.
+    const response = await route.fetch().catch(() => route.fetch()).catch(() => null);
+    if (!response) return route.abort().catch(() => {});
+    await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': policy } }).catch(() => {});
   });
   page.errors = errors;
   return page;
