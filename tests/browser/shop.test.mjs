@@ -35,9 +35,9 @@ after(async () => {
 });
 
 // The journeys below are independent of each other (each has its own shopper, products and
-// settings it leaves as found), so they run three at a time, after the plain tests, which need a
+// settings it leaves as found), so they run two at a time, after the plain tests, which need a
 // catalog nobody adds to meanwhile. Much of a journey is waiting on the stack (the streams, the
-// webhooks, the emails), which the other journeys' steps fill.
+// webhooks, the emails), which the other journey's steps fill.
 const journeys = [];
 function journey(name, fn) {
   journeys.push([name, fn]);
@@ -1133,6 +1133,6 @@ test('a product page carries its name, price, availability and JSON-LD without J
   await page.close();
 });
 
-describe('journeys, three at a time', { concurrency: 3 }, () => {
+describe('journeys, two at a time', { concurrency: 2 }, () => {
   for (const [name, fn] of journeys) test(name, fn);
 });
