@@ -108,7 +108,7 @@ pub async fn publish_shell(app: &shop::App) {
     let shell = std::fs::read(repo_root().join("static-site/index.html")).unwrap();
     let html = shop::platform::objects::Stored {
         content_type: "text/html",
-        cache_control: "no-cache",
+        cache_control: shop::platform::objects::REVALIDATE,
     };
     let credentials = app.credentials().await.unwrap();
     app.site

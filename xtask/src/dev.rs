@@ -233,7 +233,7 @@ pub async fn publish_site(
     let mut count = 0;
     // Assets first: a page is only published once everything it names is there.
     let mut objects = crate::site::publish(&site);
-    objects.sort_by_key(|o| o.cache_control == "no-cache");
+    objects.sort_by_key(|o| o.cache_control == shop::platform::objects::REVALIDATE);
     for o in objects {
         s3.put_object()
             .bucket(bucket)

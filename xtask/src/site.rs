@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
+use shop::platform::objects::{IMMUTABLE, REVALIDATE};
 
 /// One object of the site bucket.
 #[derive(Debug, PartialEq, Eq)]
@@ -15,8 +16,6 @@ pub struct Object {
     pub cache_control: &'static str,
 }
 
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
-const REVALIDATE: &str = "no-cache";
 const BRIEF: &str = "public, max-age=300";
 
 /// Whether `key` is published under a hashed name.

@@ -20,7 +20,7 @@ use crate::{
     error::{ApiError, ApiResult},
     platform::{
         http::{CATALOG_CACHING, Caching, Reply, json_body, page_request, path_param, query_param},
-        objects::{ObjectCreated, Stored},
+        objects::{IMMUTABLE, ObjectCreated, Stored},
     },
     types::ProductId,
 };
@@ -133,9 +133,6 @@ pub async fn product_image(app: &'static App, req: Request) -> ApiResult<Reply> 
     .cached(Caching::NoStore))
 }
 
-/// Pictures are never rewritten: each upload has its own folder.
-const PICTURE_CACHING: &str = "public, max-age=31536000, immutable";
-
 /// `resize-image` (the bucket's `Object Created` events under `uploads/`): the upload becomes the
 /// product's picture, one WebP per width plus the original, unless it is not an allowed picture
 /// (refused and logged as a security event, never served), the product is gone, or the product
@@ -198,7 +195,8 @@ async fn make_picture(
     for r in rendered.renditions {
         let stored = Stored {
             content_type: r.content_type,
-            cache_control: PICTURE_CACHING,
+            // Pictures are never rewritten: each upload has its own folder.
+            cache_control: IMMUTABLE,
         };
         app.images
             .put(

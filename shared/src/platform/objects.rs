@@ -33,6 +33,13 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Tries of a call S3 answers with a 500 or 503, or whose connection fails before an answer.
 const ATTEMPTS: u32 = 3;
 
+/// `Cache-Control` of an object that changes under its name (pages, the site's config): browsers
+/// and CloudFront revalidate it on every load.
+pub const REVALIDATE: &str = "no-cache";
+/// `Cache-Control` of an object whose name changes with its content (hashed assets, uploaded
+/// pictures): kept for a year, never revalidated.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
 /// How a written object is served.
 #[derive(Debug, Clone, Copy)]
 pub struct Stored<'a> {
@@ -342,7 +349,7 @@ mod tests {
 
     const STORED: Stored = Stored {
         content_type: "text/plain",
-        cache_control: "no-cache",
+        cache_control: REVALIDATE,
     };
 
     #[tokio::test]

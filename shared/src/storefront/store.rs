@@ -7,11 +7,8 @@ use super::{
 use crate::{
     app::App,
     error::{ApiError, ApiResult},
-    platform::objects::Stored,
+    platform::objects::{REVALIDATE, Stored},
 };
-
-/// Pages are revalidated on every load (they change with the catalog), like the shell.
-const PAGE_CACHE: &str = "no-cache";
 
 /// The published `index.html`, which every page is made from; `None` before the site is published
 /// (the deploy's `{"rebuild": true}` then writes every page).
@@ -45,7 +42,8 @@ pub async fn write(app: &App, outputs: Vec<Output>) -> ApiResult<usize> {
                 async move {
                     let stored = Stored {
                         content_type: o.content_type,
-                        cache_control: PAGE_CACHE,
+                        // Pages change with the catalog.
+                        cache_control: REVALIDATE,
                     };
                     let body = o.body.into_bytes();
                     app.site.put(credentials, &o.key, body, stored).await
