@@ -8,8 +8,6 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 "$root/scripts/tools.sh" python node stripe moto
 export PATH="$root/.cache/venv/bin:$PATH"
-# shellcheck source=scripts/local-env.sh
-source "$root/scripts/local-env.sh"
 
 pids=()
 # Each service runs in its own process group (setsid), its children with it (cargo lambda watch's
@@ -33,23 +31,73 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_port() {
-  for _ in $(seq 1 600); do port_busy "$1" && return 0; sleep 0.1; done
-  echo "nothing is listening on port $1 after 60 s" >&2; return 1
+ports=(API_PORT DYNAMODB_PORT S3_PORT SITE_PORT STRIPE_PORT MOTO_PORT)
+check_ports() {
+  for name in "${ports[@]}"; do
+    local p="${!name:-}"
+    if [ -n "$p" ] && [ "$p" != 0 ] && port_busy "$p"; then
+      echo "port $p is already in use: stop what uses it or set ${ports[*]}" >&2; exit 1
+    fi
+  done
 }
-for p in "$API_PORT" "$DYNAMODB_PORT" "$S3_PORT" "$SITE_PORT" "$STRIPE_PORT" "$MOTO_PORT"; do
-  if port_busy "$p"; then echo "port $p is already in use: stop what uses it or set API_PORT / DYNAMODB_PORT / S3_PORT / SITE_PORT / STRIPE_PORT / MOTO_PORT" >&2; exit 1; fi
-done
+# Whether a process of session $2 (a service started with setsid, its children included) listens
+# on port $1: another program may take a free port before the service binds it, and the port then
+# answers while the service fails.
+owns_port() {
+  local inodes pid
+  inodes="$(awk -v port="$(printf '%04X' "$1")" '$4 == "0A" && $2 ~ (":" port "$") { printf "%s|", $10 }' \
+    /proc/net/tcp /proc/net/tcp6 2>/dev/null)"
+  [ -n "$inodes" ] || return 1
+  for pid in $(awk -v sid="$2" '{ sub(/^.*\) /, ""); if ($4 == sid) { split(FILENAME, f, "/"); print f[3] } }' \
+    /proc/[0-9]*/stat 2>/dev/null); do
+    find "/proc/$pid/fd" -lname 'socket:*' -printf '%l\n' 2>/dev/null | grep -qE "^socket:\[(${inodes%|})\]$" && return 0
+  done
+  return 1
+}
+# Waits until service $2 (named $3, logging to $4) listens on port $1.
+wait_service() {
+  for _ in $(seq 1 600); do
+    owns_port "$1" "$2" && return 0
+    if ! kill -0 "$2" 2>/dev/null; then
+      if port_busy "$1"; then
+        echo "$3 could not listen on port $1: another program took it meanwhile" >&2
+        exit 75
+      fi
+      echo "$3 exited:" >&2; tail -n 20 "$4" >&2; exit 1
+    fi
+    sleep 0.1
+  done
+  echo "$3 is not listening on port $1 after 60 s" >&2; exit 1
+}
+check_ports
 
 echo "==> building the functions (first run compiles the AWS SDK: a few minutes)"
 cargo build --workspace --quiet
 
+# A port given as 0 is any free one, chosen now rather than before the build, which may take
+# minutes while other programs take ports (test stacks ask so); $LOCAL_DIR/ports.env names them.
+zeros=()
+for name in "${ports[@]}"; do [ "${!name:-}" = 0 ] && zeros+=("$name"); done
+if [ "${#zeros[@]}" -gt 0 ]; then
+  read -ra chosen < <(python3 -c '
+import socket, sys
+held = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in held: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in held))' "${#zeros[@]}")
+  for i in "${!zeros[@]}"; do export "${zeros[$i]}=${chosen[$i]}"; done
+fi
+# shellcheck source=scripts/local-env.sh
+source "$root/scripts/local-env.sh"
+check_ports
+
 mkdir -p "$LOCAL_DIR/dynamodb" "$LOCAL_DIR/s3"
 data="$(cd "$LOCAL_DIR" && pwd)"
+for name in "${ports[@]}"; do echo "$name=${!name}"; done >"$data/ports.env"
 # The emulators start side by side; each is waited for below.
 echo "==> starting DynamoDB Local on 127.0.0.1:$DYNAMODB_PORT (data in $LOCAL_DIR/dynamodb)"
 setsid "$root/scripts/dynamodb-local.sh" -sharedDb -dbPath "$data/dynamodb" -port "$DYNAMODB_PORT" \
   >"$data/dynamodb.log" 2>&1 &
+dynamodb_pid=$!
 pids+=($!)
 
 echo "==> starting the S3 emulator (s3rver) on 127.0.0.1:$S3_PORT (data in $LOCAL_DIR/s3)"
@@ -60,17 +108,24 @@ setsid node "$root/scripts/s3rver/run.cjs" --directory "$data/s3" \
   --configure-bucket "$SITE_BUCKET" "$root/scripts/s3rver/website.xml" \
   --site-front "$SITE_PORT" "$SITE_BUCKET" "$IMAGES_BUCKET" \
   >"$data/s3.log" 2>&1 &
+s3_pid=$!
 pids+=($!)
 
 echo "==> starting Stripe (localstripe) on 127.0.0.1:$STRIPE_PORT"
 setsid "$root/.cache/venv-stripe/bin/python" "$root/scripts/run_localstripe.py" "$STRIPE_PORT" \
   >"$data/stripe.log" 2>&1 &
+stripe_pid=$!
 pids+=($!)
 
 echo "==> starting EventBridge and SES (moto) on 127.0.0.1:$MOTO_PORT"
 setsid "$root/.cache/venv-moto/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$data/moto.log" 2>&1 &
+moto_pid=$!
 pids+=($!)
-for p in "$DYNAMODB_PORT" "$S3_PORT" "$SITE_PORT" "$STRIPE_PORT" "$MOTO_PORT"; do wait_port "$p"; done
+wait_service "$DYNAMODB_PORT" "$dynamodb_pid" "DynamoDB Local" "$data/dynamodb.log"
+wait_service "$S3_PORT" "$s3_pid" "s3rver" "$data/s3.log"
+wait_service "$SITE_PORT" "$s3_pid" "the site front (s3rver)" "$data/s3.log"
+wait_service "$STRIPE_PORT" "$stripe_pid" "localstripe" "$data/stripe.log"
+wait_service "$MOTO_PORT" "$moto_pid" "moto" "$data/moto.log"
 
 "$root/target/debug/xtask" setup
 # The storefront goes to its bucket the way a deploy puts it there, pointed at this API.
@@ -88,9 +143,11 @@ cd "$watch_dir"
 # shellcheck disable=SC2086
 setsid cargo lambda watch --manifest-path "$root/Cargo.toml" --invoke-address 127.0.0.1 \
   --invoke-port "$API_PORT" ${WATCH_ARGS:-} &
+watch_pid=$!
 pids+=($!)
 cd "$root"
-wait_port "$API_PORT"
+# Its output is this script's own.
+wait_service "$API_PORT" "$watch_pid" "cargo lambda watch" /dev/null
 echo "==> starting every function once, one at a time (cargo lambda watch starts each on its first request)"
 "$root/target/debug/xtask" start-functions "http://127.0.0.1:$API_PORT"
 # localstripe signs and sends its events to the local webhook route, as Stripe would.

@@ -3,17 +3,14 @@
 
 import { spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-const freePort = () => new Promise((resolve) => {
-  const srv = net.createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
-});
+const PORTS = ['API_PORT', 'DYNAMODB_PORT', 'S3_PORT', 'SITE_PORT', 'STRIPE_PORT', 'MOTO_PORT'];
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
@@ -57,7 +54,6 @@ export async function unusedCode(secret) {
 
 /** Starts `make dev`'s script and resolves once it says the shop is running. */
 export async function startStack() {
-  const [apiPort, dynamoPort, s3Port, sitePort, stripePort, motoPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'shop-browser-'));
   // The seeded admin's authenticator secret: this run's own.
   const adminTotp = newSecret();
@@ -65,7 +61,9 @@ export async function startStack() {
   const stack = spawn('bash', ['scripts/dev.sh'], {
     cwd: root,
     detached: true,
-    env: { ...process.env, API_PORT: String(apiPort), DYNAMODB_PORT: String(dynamoPort), S3_PORT: String(s3Port), SITE_PORT: String(sitePort), STRIPE_PORT: String(stripePort), MOTO_PORT: String(motoPort), LOCAL_DIR: dataDir, ADMIN_TOTP_SECRET: adminTotp, LOCAL_SCHEDULE_SECONDS: '2', LOG_LEVEL: 'warn', WATCH_ARGS: '--ignore-changes' },
+    // Ports of 0: free ones, chosen by the script after its build (one chosen before could be taken
+    // by another program meanwhile), named in its ports.env.
+    env: { ...process.env, ...Object.fromEntries(PORTS.map((name) => [name, '0'])), LOCAL_DIR: dataDir, ADMIN_TOTP_SECRET: adminTotp, LOCAL_SCHEDULE_SECONDS: '2', LOG_LEVEL: 'warn', WATCH_ARGS: '--ignore-changes' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stop = async () => {
@@ -77,6 +75,7 @@ export async function startStack() {
     }
     rmSync(dataDir, { recursive: true, force: true });
   };
+  let ports;
   try {
     await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`the stack did not start:\n${log.join('')}`)), 10 * 60_000);
@@ -87,9 +86,10 @@ export async function startStack() {
       stack.stderr.on('data', (d) => log.push(String(d)));
       stack.on('exit', (code) => { clearTimeout(timer); reject(new Error(`make dev exited with ${code}:\n${log.join('')}`)); });
     });
+    ports = Object.fromEntries(readFileSync(path.join(dataDir, 'ports.env'), 'utf8').trim().split('\n').map((l) => l.split('=')));
     // The sample pictures are made from uploads, as an admin's are: resize-image runs on each
     // upload's event (delivered by `xtask streams`); wait until every sample product has its own.
-    const api = `http://127.0.0.1:${apiPort}`;
+    const api = `http://127.0.0.1:${ports.API_PORT}`;
     for (let waited = 0; ; waited += 1000) {
       const all = await fetch(`${api}/products?limit=100&pictures=${waited}`).then((r) => r.json()).catch(() => ({ items: [] }));
       if (all.items.length > 0 && all.items.every((p) => p.picture)) break;
@@ -101,11 +101,11 @@ export async function startStack() {
     throw e;
   }
   return {
-    site: `http://127.0.0.1:${sitePort}/`,
-    s3: `http://127.0.0.1:${s3Port}`,
-    api: `http://127.0.0.1:${apiPort}`,
-    stripe: `http://127.0.0.1:${stripePort}`,
-    moto: `http://127.0.0.1:${motoPort}`,
+    site: `http://127.0.0.1:${ports.SITE_PORT}/`,
+    s3: `http://127.0.0.1:${ports.S3_PORT}`,
+    api: `http://127.0.0.1:${ports.API_PORT}`,
+    stripe: `http://127.0.0.1:${ports.STRIPE_PORT}`,
+    moto: `http://127.0.0.1:${ports.MOTO_PORT}`,
     adminTotp,
     stop,
   };

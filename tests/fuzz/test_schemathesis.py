@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -27,17 +26,13 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 MIN_REQUESTS = 1000
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def stack():
-    ports = {"API_PORT": free_port(), "DYNAMODB_PORT": free_port(), "S3_PORT": free_port(), "SITE_PORT": free_port()}
+    # Ports of 0: free ones, chosen by the script after its build (one chosen before could be taken
+    # by another program meanwhile), named in its ports.env.
+    ports = {name: "0" for name in ("API_PORT", "DYNAMODB_PORT", "S3_PORT", "SITE_PORT", "STRIPE_PORT", "MOTO_PORT")}
     data = tempfile.mkdtemp(prefix="shop-fuzz-")
-    env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "LOCAL_DIR": data, "LOG_LEVEL": "warn", "WATCH_ARGS": "--ignore-changes",
+    env = {**os.environ, **ports, "LOCAL_DIR": data, "LOG_LEVEL": "warn", "WATCH_ARGS": "--ignore-changes",
            "ADMIN_TOTP_SECRET": ADMIN_TOTP_SECRET}
     log = open(Path(data) / "stack.log", "w+")
     proc = subprocess.Popen(["bash", "scripts/dev.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -47,7 +42,8 @@ def stack():
             assert proc.poll() is None, Path(log.name).read_text()
             assert time.time() < deadline, "the stack did not start"
             time.sleep(0.5)
-        yield f"http://127.0.0.1:{ports['API_PORT']}", data
+        chosen = dict(line.split("=") for line in (Path(data) / "ports.env").read_text().split())
+        yield f"http://127.0.0.1:{chosen['API_PORT']}", data
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

@@ -19,7 +19,7 @@ use shop::auth::totp::TotpSecret;
 use shop_tests::{
     Api,
     events::{mails, moto_data_at},
-    free_port, repo_root, request,
+    repo_root, request,
     stripe::{CARD_OK, card_at},
 };
 
@@ -47,6 +47,37 @@ struct Ports {
 }
 
 impl Ports {
+    /// Free ones, chosen by the script after its build (one chosen before could be taken by
+    /// another program meanwhile).
+    const ANY: Ports = Ports {
+        api: 0,
+        dynamodb: 0,
+        s3: 0,
+        site: 0,
+        stripe: 0,
+        moto: 0,
+    };
+
+    /// The ports the script listens on (its `ports.env`).
+    fn chosen(data: &std::path::Path) -> Ports {
+        let env = std::fs::read_to_string(data.join("ports.env")).unwrap();
+        let port = |name: &str| -> u16 {
+            env.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+                .unwrap_or_else(|| panic!("no {name} in {env}"))
+                .parse()
+                .unwrap()
+        };
+        Ports {
+            api: port("API_PORT"),
+            dynamodb: port("DYNAMODB_PORT"),
+            s3: port("S3_PORT"),
+            site: port("SITE_PORT"),
+            stripe: port("STRIPE_PORT"),
+            moto: port("MOTO_PORT"),
+        }
+    }
+
     fn all(&self) -> [u16; 6] {
         [
             self.api,
@@ -283,23 +314,16 @@ async fn bus_events(moto: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn make_dev_keeps_answering_under_shoppers_and_across_a_restart_on_the_same_data() {
-    let ports = Ports {
-        api: free_port(),
-        dynamodb: free_port(),
-        s3: free_port(),
-        site: free_port(),
-        stripe: free_port(),
-        moto: free_port(),
-    };
     let data = std::env::temp_dir().join(format!("shop-dev-{}", ulid::Ulid::new()));
+    // The admin the script seeds is enrolled with this secret (as scripts/local-env.sh's is).
+    let admin_totp = TotpSecret::generate();
+    let mut dev = Dev::start(&Ports::ANY, &data, &admin_totp);
+    let ports = Ports::chosen(&data);
     let (base, moto, stripe) = (
         format!("http://127.0.0.1:{}", ports.api),
         format!("http://127.0.0.1:{}", ports.moto),
         format!("http://127.0.0.1:{}", ports.stripe),
     );
-    // The admin the script seeds is enrolled with this secret (as scripts/local-env.sh's is).
-    let admin_totp = TotpSecret::generate();
-    let mut dev = Dev::start(&ports, &data, &admin_totp);
     // One CORS policy: credentials (cargo lambda watch's layer adds them) with a named origin.
     let r = reqwest::get(format!("{base}/health")).await.unwrap();
     let header = |n: &str| r.headers().get(n).map(|v| v.to_str().unwrap().to_string());
