@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // s3rver as the dev stack runs it: the CLI's options, plus `--events-log FILE`, to which every
 // object-created notification is appended as one JSON line (S3's event record). The dev tooling
-// (`xtask streams`) hands those to the upload functions as S3 hands them to EventBridge.
+// (`xtask streams`) hands those to the upload functions as S3 hands them to EventBridge. Writes
+// replace an object whole, as S3's do (atomic-writes.cjs).
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const S3rver = require(path.join(__dirname, '../../.cache/node/node_modules/s3rver'));
+const s3rver = path.join(__dirname, '../../.cache/node/node_modules/s3rver');
+const S3rver = require(s3rver);
+require('./atomic-writes.cjs')(require(`${s3rver}/lib/stores/filesystem`), require(`${s3rver}/lib/models/object`));
 
 const args = process.argv.slice(2);
 const options = { silent: false, configureBuckets: [] };

@@ -1,4 +1,5 @@
-//! The S3 emulator (npm `s3rver`), started once per test process with the images and site buckets.
+//! The S3 emulator (npm `s3rver`, through `scripts/s3rver/run.cjs`), started once per test process
+//! with the images and site buckets.
 
 use std::{process::Command, sync::OnceLock, time::Duration};
 
@@ -7,7 +8,7 @@ use crate::{free_port, process_lifetime_service, repo_root, spawn_tied, wait_for
 pub const IMAGES_BUCKET: &str = "shop-images";
 pub const SITE_BUCKET: &str = "shop-site";
 
-/// `s3rver` on a free port with data in a temporary folder; returns its endpoint URL.
+/// The emulator on a free port with data in a temporary folder; returns its endpoint URL.
 pub fn endpoint() -> String {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
     ENDPOINT
@@ -16,7 +17,8 @@ pub fn endpoint() -> String {
                 let port = free_port();
                 let dir = std::env::temp_dir().join(format!("shop-s3-{}", std::process::id()));
                 std::fs::create_dir_all(&dir).unwrap();
-                let bin = repo_root().join(".cache/node/node_modules/s3rver/bin/s3rver.js");
+                // As the dev stack runs it: writes replace an object whole, as S3's do.
+                let bin = repo_root().join("scripts/s3rver/run.cjs");
                 let child = spawn_tied(
                     Command::new("node")
                         .arg(bin)
