@@ -57,7 +57,7 @@ owns_port() {
 # Waits until service $2 (named $3, logging to $4) listens on port $1.
 wait_service() {
   for _ in $(seq 1 600); do
-    owns_port "$1" "$2" && return 0
+    port_busy "$1" && owns_port "$1" "$2" && return 0
     if ! kill -0 "$2" 2>/dev/null; then
       if port_busy "$1"; then
         echo "$3 could not listen on port $1: another program took it meanwhile" >&2
