@@ -69,7 +69,8 @@ wait_service() {
   done
   echo "$3 is not listening on port $1 after 60 s" >&2; exit 1
 }
-check_ports
+# Before the build, which may take minutes: a port in use (the default ones too) is told at once.
+(source "$root/scripts/local-env.sh" && check_ports)
 
 echo "==> building the functions (first run compiles the AWS SDK: a few minutes)"
 cargo build --workspace --quiet
