@@ -138,11 +138,18 @@ echo "==> starting the API (cargo lambda watch) on 127.0.0.1:$API_PORT"
 # with --ignore-changes. The repository root holds ~15,000 directories (.cache/, target/): starting
 # the 47 functions there cost watch 41 s of CPU, against 0.4 s from functions/. A stack that does
 # not reload runs it there; `make dev` watches the root, so that a change in shared/ reloads too.
-watch_dir="$root"
-case " ${WATCH_ARGS:-} " in *" --ignore-changes "*) watch_dir="$root/functions" ;; esac
+# Such a stack also runs the binaries just built rather than a `cargo run` per function start
+# (scripts/cargo-run-built.sh); cargo-lambda is called directly, as `cargo lambda` would set CARGO.
+watch_dir="$root" watch=(cargo lambda)
+case " ${WATCH_ARGS:-} " in
+  *" --ignore-changes "*) watch_dir="$root/functions" watch=(env CARGO="$root/scripts/cargo-run-built.sh" cargo-lambda lambda) ;;
+esac
+# One inotify instance per function it starts (and a few spare): told now, not as a start that hangs.
+functions=("$root"/functions/src/bin/*.rs)
+"$root/scripts/inotify-room.sh" $((${#functions[@]} + 8))
 cd "$watch_dir"
 # shellcheck disable=SC2086
-setsid cargo lambda watch --manifest-path "$root/Cargo.toml" --invoke-address 127.0.0.1 \
+setsid "${watch[@]}" watch --manifest-path "$root/Cargo.toml" --invoke-address 127.0.0.1 \
   --invoke-port "$API_PORT" ${WATCH_ARGS:-} &
 watch_pid=$!
 pids+=($!)

@@ -18,7 +18,9 @@ usage: run_tests.py [--jobs N] [--suite NAME=COMMAND ...] [--alone NAME ...] < c
 import argparse
 import json
 import os
+import re
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -48,15 +50,76 @@ def rust_binaries(messages):
         yield name, [exe, "--quiet"], os.path.dirname(m["manifest_path"])
 
 
+# Where the machine lets us (root), each suite runs in a CPU-accounting cgroup of its own, so the
+# report shows the CPU it took, the processes it started included, and any it left running.
+CGROUPS = [(d, usage) for d, usage in (("/sys/fs/cgroup/cpuacct", "cpuacct.usage"), ("/sys/fs/cgroup", "cpu.stat"))
+           if os.access(os.path.join(d, "cgroup.procs"), os.W_OK)][:1]
+
+
+def cgroup_for(name):
+    """A fresh cgroup for the suite NAME, or None."""
+    for base, _ in CGROUPS:
+        path = os.path.join(base, f"shop-test-{os.getpid()}-{''.join(c if c.isalnum() else '-' for c in name)}")
+        try:
+            os.mkdir(path)
+            return path
+        except OSError:
+            return None
+    return None
+
+
+def cpu_seconds(cgroup):
+    _, usage = CGROUPS[0]
+    with open(os.path.join(cgroup, usage)) as f:
+        text = f.read()
+    if usage == "cpu.stat":
+        return int(re.search(r"usage_usec (\d+)", text).group(1)) / 1e6
+    return int(text) / 1e9
+
+
+def close_cgroup(cgroup):
+    """Whatever the suite left running is stopped (a test must stop what it starts) and named."""
+    # A process killed as its parent exited (PR_SET_PDEATHSIG) may take a moment to go.
+    for _ in range(50):
+        with open(os.path.join(cgroup, "cgroup.procs")) as f:
+            left = [int(p) for p in f.read().split()]
+        if not left:
+            break
+        time.sleep(0.1)
+    names = []
+    for pid in left:
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                names.append(f.read().strip())
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    for _ in range(50):
+        try:
+            os.rmdir(cgroup)
+            break
+        except OSError:
+            time.sleep(0.1)
+    return names
+
+
 def run(job, env):
     name, argv, cwd = job
     start = time.monotonic()
+    cgroup = cgroup_for(name)
+    if cgroup:
+        # The suite joins its cgroup before it starts: everything it spawns is counted with it.
+        argv = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, *argv]
+    cpu, left = None, []
     with tempfile.TemporaryFile() as out:
         code = subprocess.call(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL)
+        if cgroup:
+            cpu = cpu_seconds(cgroup)
+            left = close_cgroup(cgroup)
         out.seek(0)
         text = out.read().decode(errors="replace")
-    return name, code, time.monotonic() - start, text
+    return name, code, time.monotonic() - start, cpu, left, text
 
 
 def main():
@@ -84,14 +147,20 @@ def main():
     started = time.monotonic()
     failed, took = [], {}
 
-    def report(name, code, secs, text):
+    cpu_total = []
+
+    def report(name, code, secs, cpu, left, text):
         took[name] = round(secs, 1)
+        cpu_total.append(cpu or 0.0)
+        used = f"  cpu {cpu:6.1f}s" if cpu is not None else ""
+        if left:
+            print(f"{name} left running (now stopped): {', '.join(left)}", flush=True)
         if code == 0:
             summary = [l for l in text.splitlines() if l.startswith(("test result:", "ok ", "#", "=")) or " passed" in l]
-            print(f"ok    {secs:6.1f}s  {name}  {summary[-1].strip() if summary else ''}", flush=True)
+            print(f"ok    {secs:6.1f}s{used}  {name}  {summary[-1].strip() if summary else ''}", flush=True)
         else:
             failed.append(name)
-            print(f"FAIL  {secs:6.1f}s  {name} (exit {code})\n{text}", flush=True)
+            print(f"FAIL  {secs:6.1f}s{used}  {name} (exit {code})\n{text}", flush=True)
 
     alone = [j for j in jobs if j[0] in args.alone]
     missing = set(args.alone) - {j[0] for j in alone}
@@ -106,7 +175,8 @@ def main():
     os.makedirs(os.path.dirname(DURATIONS), exist_ok=True)
     with open(DURATIONS, "w") as f:
         json.dump({**before, **took}, f, indent=1, sort_keys=True)
-    print(f"{len(jobs)} suites in {time.monotonic() - started:.0f} s, {args.jobs} at a time; "
+    cpu = f" ({sum(cpu_total):.0f} s of CPU)" if CGROUPS else ""
+    print(f"{len(jobs)} suites in {time.monotonic() - started:.0f} s{cpu}, {args.jobs} at a time; "
           f"{len(failed)} failed{': ' + ', '.join(failed) if failed else ''}")
     sys.exit(1 if failed else 0)
 

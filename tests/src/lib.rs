@@ -548,6 +548,31 @@ pub fn set_by_cargo_for_this_crate(name: &str) -> bool {
         )
 }
 
+/// What cargo set for this test process is not for the cargo a test runs: ring's build script
+/// reruns when CARGO_PKG_NAME or CARGO_MANIFEST_DIR differ, and the functions were rebuilt (~25 s)
+/// and relinked, then rebuilt again by the next plain `cargo build`.
+fn without_this_crates_cargo_env(cmd: &mut Command) {
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(set_by_cargo_for_this_crate) {
+            cmd.env_remove(&name);
+        }
+    }
+}
+
+/// The functions' binaries, current (once per test process): watch runs them as they are.
+fn build_functions() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let mut cmd = Command::new("cargo");
+        cmd.args(["build", "--quiet", "--package", "functions", "--bins"])
+            .arg("--manifest-path")
+            .arg(repo_root().join("Cargo.toml"));
+        without_this_crates_cargo_env(&mut cmd);
+        let status = cmd.status().expect("cargo runs");
+        assert!(status.success(), "the functions build");
+    });
+}
+
 /// `cargo lambda watch` on a free port with the workspace router, stopped (whole process group)
 /// on drop.
 pub struct Watch {
@@ -559,10 +584,15 @@ pub struct Watch {
 
 impl Watch {
     pub fn start(env: &HashMap<String, String>) -> Watch {
+        build_functions();
         let port = free_port();
-        let mut cmd = Command::new("cargo");
+        // cargo-lambda itself rather than `cargo lambda`, which would set CARGO to cargo: watch
+        // starts each function through scripts/cargo-run-built.sh, which runs the binary built
+        // above instead of a `cargo run` (a build check and a turn at cargo's locks) per start.
+        let mut cmd = Command::new("cargo-lambda");
         cmd.args(["lambda", "watch", "--ignore-changes", "--manifest-path"])
             .arg(repo_root().join("Cargo.toml"))
+            .env("CARGO", repo_root().join("scripts/cargo-run-built.sh"))
             .args(["--invoke-address", "127.0.0.1", "--invoke-port"])
             .arg(port.to_string())
             // Watch puts a recursive file watcher on the directory it runs in, one per function it
@@ -576,18 +606,10 @@ impl Watch {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        // What cargo set for this test process is not for the `cargo run`s watch makes: ring's
-        // build script reruns when CARGO_PKG_NAME or CARGO_MANIFEST_DIR differ, and the functions
-        // were rebuilt (~25 s) and each relinked at its first start, then rebuilt again by the
-        // next plain `cargo build`.
-        for (name, _) in std::env::vars_os() {
-            if name.to_str().is_some_and(set_by_cargo_for_this_crate) {
-                cmd.env_remove(&name);
-            }
-        }
+        without_this_crates_cargo_env(&mut cmd);
         let mut child = cmd
             .spawn()
-            .expect("cargo lambda is installed (run `make test`)");
+            .expect("cargo-lambda is on PATH (`make test` installs it into .cache/venv/bin)");
         let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         // Keep and forward output: tests inspect the logs, and a failing test shows them.
         for pipe in [
