@@ -7,7 +7,8 @@
 # anyone else is told how to.
 set -euo pipefail
 need="$1"
-limit_file=/proc/sys/fs/inotify/max_user_instances
+# INOTIFY_LIMIT_FILE: another file in its place (the tests).
+limit_file="${INOTIFY_LIMIT_FILE:-/proc/sys/fs/inotify/max_user_instances}"
 [ -r "$limit_file" ] || exit 0
 limit="$(cat "$limit_file")"
 # Those of our own processes (the limit is per user; another user's are not readable anyway).
