@@ -559,12 +559,15 @@ fn without_this_crates_cargo_env(cmd: &mut Command) {
     }
 }
 
-/// The functions' binaries, current (once per test process): watch runs them as they are.
+/// The functions' binaries, current (once per test process): watch runs them as they are. Built
+/// as `make test` and `make dev` build them, the whole workspace: `--package functions` alone
+/// resolves its dependencies' features without the other members' and so compiles them, `shop` and
+/// every function again (~200 s of CPU on a clean clone).
 fn build_functions() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         let mut cmd = Command::new("cargo");
-        cmd.args(["build", "--quiet", "--package", "functions", "--bins"])
+        cmd.args(["build", "--quiet", "--workspace"])
             .arg("--manifest-path")
             .arg(repo_root().join("Cargo.toml"));
         without_this_crates_cargo_env(&mut cmd);
