@@ -144,9 +144,8 @@ watch_dir="$root" watch=(cargo lambda)
 case " ${WATCH_ARGS:-} " in
   *" --ignore-changes "*) watch_dir="$root/functions" watch=(env CARGO="$root/scripts/cargo-run-built.sh" cargo-lambda lambda) ;;
 esac
-# One inotify instance per function it starts (and a few spare): told now, not as a start that hangs.
-functions=("$root"/functions/src/bin/*.rs)
-"$root/scripts/inotify-room.sh" $((${#functions[@]} + 8))
+# One inotify instance per function it starts: told now, not as a start that hangs.
+"$root/scripts/inotify-room.sh" 1
 cd "$watch_dir"
 # shellcheck disable=SC2086
 setsid "${watch[@]}" watch --manifest-path "$root/Cargo.toml" --invoke-address 127.0.0.1 \

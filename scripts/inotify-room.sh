@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Usage: scripts/inotify-room.sh N — makes sure N more inotify instances can be opened by this user.
+# Usage: scripts/inotify-room.sh WATCHES — makes sure WATCHES more `cargo lambda watch`es of every
+# function (and a few spare each) can open their inotify instances as this user.
 # `cargo lambda watch` opens one per function it starts (its file watcher, even with
 # --ignore-changes), and a function whose watcher cannot be opened never starts: its requests
 # wait forever, with nothing logged. Linux allows 128 per user by default; `make dev` needs ~60
 # and `make test` runs three such stacks side by side. Root raises the limit (until reboot);
 # anyone else is told how to.
 set -euo pipefail
-need="$1"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+functions=("$root"/functions/src/bin/*.rs)
+need=$(($1 * (${#functions[@]} + 8)))
 # INOTIFY_LIMIT_FILE: another file in its place (the tests).
 limit_file="${INOTIFY_LIMIT_FILE:-/proc/sys/fs/inotify/max_user_instances}"
 [ -r "$limit_file" ] || exit 0

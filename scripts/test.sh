@@ -56,8 +56,7 @@ for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && br
 #   browser:  the storefront in Debian chromium (playwright-core), against make dev on free ports
 # Three dev stacks (fuzz, browser, dev-stack test) and the end-to-end tests' watches run side by
 # side, each watch holding an inotify instance per function it started.
-functions=("$root"/functions/src/bin/*.rs)
-"$root/scripts/inotify-room.sh" $((4 * (${#functions[@]} + 8)))
+"$root/scripts/inotify-room.sh" 4
 
 echo "==> every suite, ${TEST_JOBS:-3} at a time"
 py="$root/.cache/venv/bin/python"
