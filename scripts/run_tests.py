@@ -52,15 +52,16 @@ def rust_binaries(messages):
 
 # Where the machine lets us (root), each suite runs in a CPU-accounting cgroup of its own, so the
 # report shows the CPU it took, the processes it started included, and any it left running.
-CGROUPS = [(d, usage) for d, usage in (("/sys/fs/cgroup/cpuacct", "cpuacct.usage"), ("/sys/fs/cgroup", "cpu.stat"))
-           if os.access(os.path.join(d, "cgroup.procs"), os.W_OK)][:1]
+# (hierarchy, usage file), or None: cgroup v1's cpuacct, else v2's root.
+CGROUP = next(((d, usage) for d, usage in (("/sys/fs/cgroup/cpuacct", "cpuacct.usage"), ("/sys/fs/cgroup", "cpu.stat"))
+               if os.access(os.path.join(d, "cgroup.procs"), os.W_OK)), None)
 
 
 def cgroup_for(name):
     """A fresh cgroup for the suite NAME, or None."""
-    if not CGROUPS:
+    if not CGROUP:
         return None
-    path = os.path.join(CGROUPS[0][0], f"shop-test-{os.getpid()}-{''.join(c if c.isalnum() else '-' for c in name)}")
+    path = os.path.join(CGROUP[0], f"shop-test-{os.getpid()}-{''.join(c if c.isalnum() else '-' for c in name)}")
     try:
         os.mkdir(path)
         return path
@@ -69,7 +70,7 @@ def cgroup_for(name):
 
 
 def cpu_seconds(cgroup):
-    _, usage = CGROUPS[0]
+    _, usage = CGROUP
     with open(os.path.join(cgroup, usage)) as f:
         text = f.read()
     if usage == "cpu.stat":
@@ -175,7 +176,7 @@ def main():
     os.makedirs(os.path.dirname(DURATIONS), exist_ok=True)
     with open(DURATIONS, "w") as f:
         json.dump({**before, **took}, f, indent=1, sort_keys=True)
-    cpu = f" ({sum(cpu_total):.0f} s of CPU)" if CGROUPS else ""
+    cpu = f" ({sum(cpu_total):.0f} s of CPU)" if CGROUP else ""
     print(f"{len(jobs)} suites in {time.monotonic() - started:.0f} s{cpu}, {args.jobs} at a time; "
           f"{len(failed)} failed{': ' + ', '.join(failed) if failed else ''}")
     sys.exit(1 if failed else 0)
