@@ -97,6 +97,12 @@ async function newPage(viewport = { width: 1280, height: 900 }) {
   return page;
 }
 
+/** Waits until the script has taken over the prerendered page shown: its HTML is there from the
+ *  start, but its buttons work only from then on (the heading alone does not say so). */
+async function taken(page) {
+  await page.locator('main[data-live]').waitFor({ state: 'attached' });
+}
+
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 /** What a fresh load of `url` looks like once it has settled: its cumulative layout shift and
@@ -249,6 +255,7 @@ journey('a shopper registers, searches, fills the cart, checks out and cancels',
   await page.getByRole('heading', { name: 'Coffee' }).waitFor();
   await page.getByRole('link', { name: 'Kenya Nyeri AA' }).click();
   await page.getByRole('heading', { name: 'Kenya Nyeri AA' }).waitFor();
+  await taken(page);
   await page.screenshot({ path: path.join(shots, 'product.png') });
   await page.getByLabel('Quantity').fill('2');
   await page.getByRole('button', { name: 'Add to cart' }).click();
@@ -957,6 +964,7 @@ journey('a shopper finds, buys and pays with the keyboard alone, always seeing w
   await signInAs(page, login);
   await page.goto(site);
   await page.getByRole('heading', { name: 'Fresh from the roastery' }).waitFor();
+  await taken(page);
 
   await tabTo(page, '#search-q');
   await page.keyboard.type('earl');
@@ -1125,6 +1133,7 @@ test('a product page carries its name, price, availability and JSON-LD without J
   // The prerendered page is taken over, not drawn again: its own button adds to the cart.
   await page.goto(`${site}products/${p.slug}`);
   const heading = await page.getByRole('heading', { name: p.name }).elementHandle();
+  await taken(page);
   await page.getByRole('button', { name: 'Add to cart' }).click();
   await page.locator('#toast', { hasText: 'added to your cart' }).waitFor();
   assert.ok(await heading.evaluate((h) => h.isConnected), 'the page was not redrawn');
