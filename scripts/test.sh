@@ -50,7 +50,7 @@ for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && br
 
 # Side by side, slowest first: every Rust test binary (unit, integration, end-to-end; each starts
 # what else it needs), then
-#   iac:      route/table/env consistency, cfn-lint, sam validate, terraform fmt, checkov
+#   iac:      route/table/env consistency, sam validate --lint (cfn-lint), terraform fmt, checkov
 #   contract: every event the publisher produces against docs/events/asyncapi.json
 #   fuzz:     schemathesis against the OpenAPI document, through cargo lambda watch
 #   browser:  the storefront in Debian chromium (playwright-core), against make dev on free ports
