@@ -33,6 +33,11 @@ pub(crate) mod keys {
     pub fn tax() -> Item {
         shop::pricing::store::key::<shop::pricing::rates::TaxRates>()
     }
+    /// The discount code the quote's event names (`fixture::PROMO`).
+    pub fn promotion() -> Item {
+        let code = shop::promotions::model::PromoCode::parse("promo_code", super::PROMO).unwrap();
+        shop::promotions::store::key(&code)
+    }
 }
 
 pub(crate) type BoxFut<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
@@ -68,13 +73,16 @@ pub(crate) fn baseline<'a>(
             .await
             .unwrap();
     };
-    // A checkout's or a quote's products and the two rate documents, in one BatchGetItem.
-    let priced = move |id: String| async move {
-        let rates = KeysAndAttributes::builder()
+    // A checkout's or a quote's products and the two rate documents (and the discount code it
+    // names), in one BatchGetItem.
+    let priced = move |id: String, promo: bool| async move {
+        let mut rates = KeysAndAttributes::builder()
             .keys(keys::shipping())
-            .keys(keys::tax())
-            .build()
-            .unwrap();
+            .keys(keys::tax());
+        if promo {
+            rates = rates.keys(keys::promotion());
+        }
+        let rates = rates.build().unwrap();
         let product = KeysAndAttributes::builder()
             .keys(keys::product(&id))
             .build()
@@ -110,10 +118,11 @@ pub(crate) fn baseline<'a>(
             batch((0..3).map(p).collect()).await;
         }),
         "create-order" => Box::pin(async move {
-            priced(f.stocked.clone()).await;
+            priced(f.stocked.clone(), false).await;
             checkout_transaction(app, f).await;
         }),
-        "checkout-quote" => Box::pin(priced(f.stocked.clone())),
+        // The quote's event names a discount code, which it reads with the rest.
+        "checkout-quote" => Box::pin(priced(f.stocked.clone(), true)),
         "get-shipping" => get(&t.orders, keys::shipping(), true),
         "get-tax" => get(&t.orders, keys::tax(), true),
         "shipping-countries" => get(&t.orders, keys::shipping(), false),
@@ -206,7 +215,8 @@ pub(crate) fn with_account<'a>(
             let batch = account()
                 .get(&t.products, keys::product(&f.stocked), false)
                 .get(&t.orders, keys::shipping(), false)
-                .get(&t.orders, keys::tax(), false);
+                .get(&t.orders, keys::tax(), false)
+                .get(&t.orders, keys::promotion(), false);
             batch.send(d).await.unwrap();
         }),
         _ => return None,
