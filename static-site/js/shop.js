@@ -86,7 +86,7 @@ export async function hydrate(root) {
     const p = { id: b.dataset.add, name: b.dataset.name };
     b.addEventListener('click', () => addToCart(p, qty ? Math.max(1, Math.min(99, Number(qty.value) || 1)) : 1, b));
   });
-  // Its buttons work from here on (a click before the script ran went nowhere).
+  // From here on its buttons work (a click before the script ran goes nowhere).
   root.dataset.live = 'true';
   const labels = [...root.querySelectorAll('[data-stock]')];
   if (!labels.length) return;
