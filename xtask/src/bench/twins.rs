@@ -187,7 +187,19 @@ pub(crate) fn with_account<'a>(
 ) -> Option<BoxFut<'a>> {
     use shop::db::BatchGet;
     let (t, d) = (&app.config.tables, &app.dynamo);
-    let account = || BatchGet::default().get(&t.users, keys::user(&f.customer_id), true);
+    let account = move || BatchGet::default().get(&t.users, keys::user(&f.customer_id), true);
+    // A checkout's or a quote's one batch: the account, the product, the rates (and the code).
+    let priced = move |promo: bool| {
+        let batch = account()
+            .get(&t.products, keys::product(&f.stocked), false)
+            .get(&t.orders, keys::shipping(), false)
+            .get(&t.orders, keys::tax(), false);
+        if promo {
+            batch.get(&t.orders, keys::promotion(), false)
+        } else {
+            batch
+        }
+    };
     Some(match function {
         // The lookup runs beside the endpoint's own read(s), as `auth::authenticate_with` does.
         "get-order" | "get-cart" | "list-orders" | "get-shipping" | "get-tax" => {
@@ -204,20 +216,11 @@ pub(crate) fn with_account<'a>(
             })
         }
         "create-order" => Box::pin(async move {
-            let batch = account()
-                .get(&t.products, keys::product(&f.stocked), false)
-                .get(&t.orders, keys::shipping(), false)
-                .get(&t.orders, keys::tax(), false);
-            batch.send(d).await.unwrap();
+            priced(false).send(d).await.unwrap();
             checkout_transaction(app, f).await;
         }),
         "checkout-quote" => Box::pin(async move {
-            let batch = account()
-                .get(&t.products, keys::product(&f.stocked), false)
-                .get(&t.orders, keys::shipping(), false)
-                .get(&t.orders, keys::tax(), false)
-                .get(&t.orders, keys::promotion(), false);
-            batch.send(d).await.unwrap();
+            priced(true).send(d).await.unwrap();
         }),
         _ => return None,
     })
