@@ -85,8 +85,13 @@ export async function hydrate(root) {
   root.querySelectorAll('button[data-add]').forEach((b) => {
     const p = { id: b.dataset.add, name: b.dataset.name };
     b.addEventListener('click', () => addToCart(p, qty ? Math.max(1, Math.min(99, Number(qty.value) || 1)) : 1, b));
+    // Written disabled until now (`data-wait`), so no click went to a button that did nothing.
+    if (b.hasAttribute('data-wait')) {
+      b.removeAttribute('data-wait');
+      b.disabled = false;
+    }
   });
-  // From here on its buttons work (a click before the script ran goes nowhere).
+  // From here on its buttons work.
   root.dataset.live = 'true';
   const labels = [...root.querySelectorAll('[data-stock]')];
   if (!labels.length) return;

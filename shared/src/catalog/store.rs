@@ -294,7 +294,7 @@ pub fn views(items: Vec<Item>) -> ApiResult<HashMap<ProductId, ProductView>> {
     items
         .into_iter()
         .map(|item| {
-            let p: ProductView = serde_dynamo::from_item(item)?;
+            let p: ProductView = crate::db::decode(item)?;
             Ok((p.id.clone(), p))
         })
         .collect()

@@ -64,7 +64,7 @@ pub struct CustomerSummary {
 
 impl CustomerSummary {
     pub fn from_item(item: &Item) -> ApiResult<(CustomerSummary, UserView)> {
-        let view: UserView = serde_dynamo::from_item(item.clone())?;
+        let view: UserView = crate::db::decode(item.clone())?;
         let summary = CustomerSummary {
             id: view.id.clone(),
             email: view.email.clone(),

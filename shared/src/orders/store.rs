@@ -302,7 +302,7 @@ pub async fn replay(
     if db::num::<u64>(&item, TTL_ATTR).unwrap_or(0) <= now_epoch_secs() {
         return Ok(None);
     }
-    let record: IdempotencyRecord = serde_dynamo::from_item(item)?;
+    let record: IdempotencyRecord = crate::db::decode(item)?;
     if record.fingerprint != fingerprint {
         return Err(ApiError::conflict(
             "idempotency_key_reused",

@@ -58,7 +58,7 @@ fn table(app: &App) -> &str {
 fn decode<T: Document>(item: Option<Item>) -> ApiResult<Versioned<T>> {
     Ok(match item {
         Some(item) => {
-            let s: Stored<T> = serde_dynamo::from_item(item)?;
+            let s: Stored<T> = crate::db::decode(item)?;
             Versioned {
                 doc: s.doc,
                 version: s.version,

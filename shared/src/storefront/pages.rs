@@ -205,6 +205,9 @@ fn availability(p: &ProductView) -> (&'static str, &'static str, &'static str) {
     }
 }
 
+/// A buy button as the page is written. An in-stock one is written disabled too, marked
+/// `data-wait`: it works only once the script has taken the page over (`hydrate` lifts both), and a
+/// disabled button shows that, where a live-looking one would drop the click.
 fn buy_button(p: &ProductView, label_in: &str, label_out: &str, class: &str, aria: bool) -> String {
     let (attrs, text) = if p.stock > 0 {
         let aria = if aria {
@@ -212,7 +215,7 @@ fn buy_button(p: &ProductView, label_in: &str, label_out: &str, class: &str, ari
         } else {
             String::new()
         };
-        (aria, label_in)
+        (format!("{aria} data-wait disabled"), label_in)
     } else {
         let aria = if aria {
             format!(" aria-label=\"Sold out: {}\"", escape(&p.name))
@@ -560,7 +563,9 @@ mod tests {
             html.contains("<a class=\"chip\" href=\"/category/tea\" aria-current=\"page\">Tea</a>")
         );
         assert!(html.contains("<a class=\"chip\" href=\"/category/coffee\">Coffee</a>"));
-        assert!(html.contains("aria-label=\"Sold out: Assam\" disabled"));
+        assert!(html.contains("aria-label=\"Sold out: Assam\" disabled>"));
+        // In stock, but inert until the script has taken the page over.
+        assert!(html.contains("aria-label=\"Add Earl Grey to cart\" data-wait disabled>"));
         assert!(!html.contains("See every product"));
         let home = listing_page(&shell, &site(), None, &cats, &items, true);
         assert!(home.contains("data-page=\"home\"") && home.contains("href=\"/search\""));

@@ -280,7 +280,7 @@ pub async fn logout_all(app: &'static App, req: Request) -> ApiResult<Reply> {
 /// `GET /users/me`
 pub async fn get_me(app: &'static App, req: Request) -> ApiResult<Reply> {
     let (_, item) = auth::authenticate_account(app, &req).await?;
-    Reply::ok(&serde_dynamo::from_item::<_, UserView>(item)?)
+    Reply::ok(&crate::db::decode::<UserView>(item)?)
 }
 
 /// `PUT /users/me`
@@ -441,7 +441,7 @@ pub async fn verify_email(app: &'static App, req: Request) -> ApiResult<Reply> {
 /// (202); an account already verified is a 409. Counted against the address, like a reset.
 pub async fn resend_verification(app: &'static App, req: Request) -> ApiResult<Reply> {
     let (who, item) = auth::authenticate_account(app, &req).await?;
-    let view: UserView = serde_dynamo::from_item(item)?;
+    let view: UserView = crate::db::decode(item)?;
     if view.email_verified {
         return Err(ApiError::conflict(
             "already_verified",

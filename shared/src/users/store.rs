@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde::Serialize;
-use serde_dynamo::{from_item, to_attribute_value, to_item};
+use serde_dynamo::{to_attribute_value, to_item};
 
 use super::{
     links::{LinkRecord, Purpose},
@@ -196,7 +196,7 @@ impl Account {
             .unwrap_or_default()
             .to_string();
         Ok(Account {
-            view: from_item(item.clone())?,
+            view: crate::db::decode(item.clone())?,
             password_hash,
             item,
         })
@@ -296,7 +296,7 @@ pub async fn emails_of(
             batch = batch.get(table(app), account_key(id.as_str()), false);
         }
         for item in batch.send(&app.dynamo).await?.take_all(table(app)) {
-            let user: UserView = serde_dynamo::from_item(item)?;
+            let user: UserView = crate::db::decode(item)?;
             found.insert(user.id, user.email);
         }
     }
@@ -537,7 +537,7 @@ pub async fn update_profile(
                 e.into()
             }
         })?;
-    Ok(from_item(out.attributes.unwrap_or_default())?)
+    crate::db::decode(out.attributes.unwrap_or_default())
 }
 
 /// Hashes `password` and creates the account: registration and the dev seed.

@@ -89,10 +89,7 @@ impl Fetched {
         table: &str,
         key: &Item,
     ) -> ApiResult<Option<T>> {
-        Ok(self
-            .take(table, key)
-            .map(serde_dynamo::from_item)
-            .transpose()?)
+        self.take(table, key).map(super::decode).transpose()
     }
 
     /// Removes and returns every item found in `table`.

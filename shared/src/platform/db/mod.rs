@@ -15,6 +15,7 @@ use crate::error::{ApiError, ApiResult};
 
 mod batch;
 mod cursor;
+mod de;
 mod query;
 mod table;
 mod tx;
@@ -102,10 +103,10 @@ pub async fn get<T: serde::de::DeserializeOwned>(
     key: Item,
     consistent: bool,
 ) -> ApiResult<Option<T>> {
-    Ok(get_item(client, table, key, consistent)
+    get_item(client, table, key, consistent)
         .await?
-        .map(serde_dynamo::from_item)
-        .transpose()?)
+        .map(decode)
+        .transpose()
 }
 
 /// One raw item by key.
