@@ -11,7 +11,7 @@ use crate::{free_port, process_lifetime_service, repo_root, spawn_tied, wait_for
 /// The JIT the instance's JVM uses (see `scripts/dynamodb-local.sh`).
 #[derive(Clone, Copy)]
 pub enum Jit {
-    /// The quick compiler only: least CPU for a test's short life.
+    /// The quick compiler only (and the serial collector): least CPU for a test's short life.
     Quick,
     /// Both compilers, the JVM's default: steady-state speed for a long measurement.
     Full,

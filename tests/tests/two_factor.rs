@@ -115,8 +115,9 @@ async fn an_enrolled_account_signs_in_with_a_code_each_good_once() {
     assert!(body["device_token"].is_string());
     assert_eq!(api.me(body["token"].as_str().unwrap()).await.status(), 200);
 
-    // The same sign-in step twice: refused.
-    let (status, _) = code_step(api, &step, &unused_code(&secret).await).await;
+    // The same sign-in step twice: refused, and the good code it carried is not used up by it.
+    let fresh = unused_code(&secret).await;
+    let (status, _) = code_step(api, &step, &fresh).await;
     assert_eq!(status, 401, "an mfa_token used twice");
     // The same code in a new sign-in step, inside its window: refused (no replay).
     let again = password_step(api, "two@example.com").await;
@@ -125,8 +126,8 @@ async fn an_enrolled_account_signs_in_with_a_code_each_good_once() {
         401,
         "a replayed code"
     );
-    // A code that sign-in step has not seen yet still completes it.
-    let (status, body) = code_step(api, &again, &unused_code(&secret).await).await;
+    // A code that sign-in step has not seen yet still completes it (the one the spent step refused).
+    let (status, body) = code_step(api, &again, &fresh).await;
     assert_eq!(status, 200, "{body}");
 }
 
@@ -156,7 +157,8 @@ async fn a_recovery_code_signs_in_once_and_a_step_only_for_its_own_account() {
     let bob_id = api.me(&bob).await.body["id"].as_str().unwrap().to_string();
     let ada_id = step.split('.').next().unwrap();
     let moved = step.replacen(ada_id, &bob_id, 1);
-    let (status, body) = code_step(api, &moved, &unused_code(&bob_secret).await).await;
+    // The same code, which no refusal used up.
+    let (status, body) = code_step(api, &moved, &bob_code).await;
     assert_eq!(status, 401, "an mfa_token for another account: {body}");
     // Ada's step is still open for Ada's own next recovery code.
     let (status, body) = code_step(api, &step, &ada_codes[1]).await;
@@ -228,18 +230,10 @@ async fn an_admin_without_two_factor_may_only_enrol_and_turning_it_off_needs_a_c
         api.send(off(CUSTOMER_PASSWORD, &wrong)).await.error_code(),
         "invalid_code"
     );
-    assert_eq!(
-        api.send(off("nope-nope-nope", &unused_code(&secret).await))
-            .await
-            .status(),
-        403
-    );
-    assert_eq!(
-        api.send(off(CUSTOMER_PASSWORD, &unused_code(&secret).await))
-            .await
-            .status(),
-        204
-    );
+    // A wrong password is refused before the code is looked at, so the code stays good.
+    let code = unused_code(&secret).await;
+    assert_eq!(api.send(off("nope-nope-nope", &code)).await.status(), 403);
+    assert_eq!(api.send(off(CUSTOMER_PASSWORD, &code)).await.status(), 204);
     assert_eq!(api.me(&token).await.body["mfa_enabled"], false);
     let r = api.login("old-admin@example.com", CUSTOMER_PASSWORD).await;
     assert!(
